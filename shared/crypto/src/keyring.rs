@@ -1,0 +1,226 @@
+//! The key ring: master keys by id, sealing, opening and keyed hashing.
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+use ring::hmac;
+use ring::rand::{SecureRandom, SystemRandom};
+
+use crate::Sealed;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum KeyringError {
+    #[error("key ring spec is empty; expected `kid:base64key[,kid:base64key…]`")]
+    Empty,
+    #[error("key entry {0} is not `kid:base64key`")]
+    Malformed(usize),
+    #[error("key {kid} is not 32 bytes of base64")]
+    BadKey { kid: String },
+    #[error("key id {kid} appears twice")]
+    DuplicateKid { kid: String },
+    #[error("no key with id {kid} in the ring")]
+    UnknownKid { kid: String },
+    #[error("ciphertext could not be opened (wrong key, purpose or tampered data)")]
+    Open,
+    #[error("system random source failed")]
+    Random,
+}
+
+struct Key {
+    kid: String,
+    aead: LessSafeKey,
+    mac: hmac::Key,
+}
+
+/// Master keys by id; the first one seals new data.
+pub struct Keyring {
+    keys: Vec<Key>,
+    rng: SystemRandom,
+}
+
+impl std::fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kids: Vec<&str> = self.keys.iter().map(|k| k.kid.as_str()).collect();
+        f.debug_struct("Keyring").field("kids", &kids).finish()
+    }
+}
+
+/// A keyed hash (HMAC-SHA256, hex) used to look values up without storing them.
+pub type KeyHash = String;
+
+impl Keyring {
+    /// Parses `kid:base64key[,kid:base64key…]`; the first entry is the current key.
+    pub fn parse(spec: &str) -> Result<Self, KeyringError> {
+        let mut keys: Vec<Key> = Vec::new();
+        for (i, entry) in spec.split(',').map(str::trim).filter(|e| !e.is_empty()).enumerate() {
+            let (kid, b64) = entry.split_once(':').ok_or(KeyringError::Malformed(i + 1))?;
+            let kid = kid.trim();
+            if kid.is_empty() {
+                return Err(KeyringError::Malformed(i + 1));
+            }
+            let bytes = B64
+                .decode(b64.trim())
+                .ok()
+                .filter(|b| b.len() == 32)
+                .ok_or_else(|| KeyringError::BadKey { kid: kid.to_string() })?;
+            if keys.iter().any(|k| k.kid == kid) {
+                return Err(KeyringError::DuplicateKid { kid: kid.to_string() });
+            }
+            let unbound = UnboundKey::new(&AES_256_GCM, &bytes)
+                .map_err(|_| KeyringError::BadKey { kid: kid.to_string() })?;
+            // The hashing key is derived from, not equal to, the sealing key.
+            let mac_seed = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, &bytes), b"novij/keyed-hash/v1");
+            keys.push(Key {
+                kid: kid.to_string(),
+                aead: LessSafeKey::new(unbound),
+                mac: hmac::Key::new(hmac::HMAC_SHA256, mac_seed.as_ref()),
+            });
+        }
+        if keys.is_empty() {
+            return Err(KeyringError::Empty);
+        }
+        Ok(Self { keys, rng: SystemRandom::new() })
+    }
+
+    /// Generates a fresh `kid:base64key` spec (for set-up scripts and tests).
+    pub fn generate_spec(kid: &str) -> Result<String, KeyringError> {
+        let mut bytes = [0u8; 32];
+        SystemRandom::new().fill(&mut bytes).map_err(|_| KeyringError::Random)?;
+        Ok(format!("{kid}:{}", B64.encode(bytes)))
+    }
+
+    pub fn current_kid(&self) -> &str {
+        &self.keys[0].kid
+    }
+
+    /// Seals `plaintext` for `purpose` (bound as associated data) with the current key.
+    pub fn seal(&self, purpose: &str, plaintext: &[u8]) -> Result<Sealed, KeyringError> {
+        let key = &self.keys[0];
+        let mut nonce = [0u8; NONCE_LEN];
+        self.rng.fill(&mut nonce).map_err(|_| KeyringError::Random)?;
+        let mut buf = plaintext.to_vec();
+        key.aead
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(purpose.as_bytes()), &mut buf)
+            .map_err(|_| KeyringError::Open)?;
+        Ok(Sealed { kid: key.kid.clone(), nonce: B64.encode(nonce), ct: B64.encode(buf) })
+    }
+
+    pub fn seal_str(&self, purpose: &str, plaintext: &str) -> Result<Sealed, KeyringError> {
+        self.seal(purpose, plaintext.as_bytes())
+    }
+
+    /// Opens a value sealed for `purpose` by any key still in the ring.
+    pub fn open(&self, purpose: &str, sealed: &Sealed) -> Result<Vec<u8>, KeyringError> {
+        let key = self
+            .keys
+            .iter()
+            .find(|k| k.kid == sealed.kid)
+            .ok_or_else(|| KeyringError::UnknownKid { kid: sealed.kid.clone() })?;
+        let nonce: [u8; NONCE_LEN] = B64
+            .decode(&sealed.nonce)
+            .ok()
+            .and_then(|n| n.try_into().ok())
+            .ok_or(KeyringError::Open)?;
+        let mut buf = B64.decode(&sealed.ct).map_err(|_| KeyringError::Open)?;
+        let plain = key
+            .aead
+            .open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(purpose.as_bytes()), &mut buf)
+            .map_err(|_| KeyringError::Open)?;
+        Ok(plain.to_vec())
+    }
+
+    pub fn open_string(&self, purpose: &str, sealed: &Sealed) -> Result<String, KeyringError> {
+        String::from_utf8(self.open(purpose, sealed)?).map_err(|_| KeyringError::Open)
+    }
+
+    /// Keyed hash of `value` in `domain`, stable across key rotation of sealing
+    /// only while the first key stays; lookups use it instead of plaintext.
+    pub fn hash(&self, domain: &str, value: &[u8]) -> KeyHash {
+        let mut ctx = hmac::Context::with_key(&self.keys[0].mac);
+        ctx.update(domain.as_bytes());
+        ctx.update(&[0]);
+        ctx.update(value);
+        hex::encode(ctx.sign().as_ref())
+    }
+
+    /// Constant-time comparison of a presented secret with the expected one.
+    pub fn secrets_equal(expected: &str, presented: &str) -> bool {
+        let (a, b) = (expected.as_bytes(), presented.as_bytes());
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ring() -> Keyring {
+        Keyring::parse(&Keyring::generate_spec("k1").unwrap()).unwrap()
+    }
+
+    #[test]
+    fn seal_then_open_round_trips_and_hides_plaintext() {
+        let ring = ring();
+        let sealed = ring.seal_str("chat_id", "123456789").unwrap();
+        assert_eq!(sealed.kid, "k1");
+        assert!(!sealed.ct.contains("123456789"));
+        assert_eq!(ring.open_string("chat_id", &sealed).unwrap(), "123456789");
+    }
+
+    #[test]
+    fn open_with_another_purpose_fails() {
+        let ring = ring();
+        let sealed = ring.seal_str("chat_id", "42").unwrap();
+        assert_eq!(ring.open("bot_token", &sealed), Err(KeyringError::Open));
+    }
+
+    #[test]
+    fn tampered_ciphertext_is_rejected() {
+        let ring = ring();
+        let mut sealed = ring.seal_str("text", "hello").unwrap();
+        let mut ct = B64.decode(&sealed.ct).unwrap();
+        ct[0] ^= 1;
+        sealed.ct = B64.encode(ct);
+        assert_eq!(ring.open("text", &sealed), Err(KeyringError::Open));
+    }
+
+    #[test]
+    fn rotated_ring_still_opens_old_values() {
+        let old_spec = Keyring::generate_spec("k1").unwrap();
+        let old = Keyring::parse(&old_spec).unwrap();
+        let sealed = old.seal_str("text", "before rotation").unwrap();
+        let rotated = Keyring::parse(&format!("{},{}", Keyring::generate_spec("k2").unwrap(), old_spec)).unwrap();
+        assert_eq!(rotated.current_kid(), "k2");
+        assert_eq!(rotated.open_string("text", &sealed).unwrap(), "before rotation");
+        assert_eq!(rotated.seal_str("text", "x").unwrap().kid, "k2");
+    }
+
+    #[test]
+    fn unknown_kid_is_named() {
+        let sealed = ring().seal_str("text", "x").unwrap();
+        let other = Keyring::parse(&Keyring::generate_spec("k9").unwrap()).unwrap();
+        assert_eq!(other.open("text", &sealed), Err(KeyringError::UnknownKid { kid: "k1".into() }));
+    }
+
+    #[test]
+    fn parse_errors_name_the_problem() {
+        assert_eq!(Keyring::parse("").unwrap_err(), KeyringError::Empty);
+        assert_eq!(Keyring::parse("nokey").unwrap_err(), KeyringError::Malformed(1));
+        assert_eq!(Keyring::parse("k1:c2hvcnQ=").unwrap_err(), KeyringError::BadKey { kid: "k1".into() });
+        let spec = Keyring::generate_spec("k1").unwrap();
+        assert_eq!(
+            Keyring::parse(&format!("{spec},{spec}")).unwrap_err(),
+            KeyringError::DuplicateKid { kid: "k1".into() }
+        );
+    }
+
+    #[test]
+    fn keyed_hash_depends_on_domain_value_and_key() {
+        let a = ring();
+        let b = ring();
+        assert_eq!(a.hash("chat", b"1"), a.hash("chat", b"1"));
+        assert_ne!(a.hash("chat", b"1"), a.hash("chat", b"2"));
+        assert_ne!(a.hash("chat", b"1"), a.hash("code", b"1"));
+        assert_ne!(a.hash("chat", b"1"), b.hash("chat", b"1"));
+    }
+}

@@ -1,0 +1,138 @@
+//! The catalogue of every event type: decoding with upcasting, and schemas.
+
+use schemars::Schema;
+
+use crate::connect::{ConnectCodeIssued, ConnectCodeRedeemed};
+use crate::integration::{IntegrationCreated, IntegrationWebhookFailed, IntegrationWebhookSet};
+use crate::recipient::{RecipientBound, RecipientDisabled};
+use crate::send::{MessageSent, SendAccepted, SendFailed, SendQueued};
+use crate::{upcast, Envelope, Event, RawEnvelope};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("envelope is not valid JSON: {0}")]
+    Envelope(serde_json::Error),
+    #[error("unknown event type {0}")]
+    UnknownType(String),
+    #[error("no upcaster for {0} version {1}")]
+    UnknownVersion(String, u16),
+    #[error("payload of {0} does not match its schema: {1}")]
+    Payload(String, serde_json::Error),
+}
+
+macro_rules! catalogue {
+    ($($variant:ident),* $(,)?) => {
+        /// Any event of the catalogue, decoded.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum AnyEvent {
+            $($variant(Envelope<$variant>)),*
+        }
+
+        impl AnyEvent {
+            /// Decodes an envelope, upcasting older payload versions first.
+            pub fn decode(raw: RawEnvelope) -> Result<Self, DecodeError> {
+                let event_type = raw.event_type.clone();
+                let payload = upcast::upcast(&event_type, raw.version, raw.payload.clone())
+                    .map_err(|(t, v)| DecodeError::UnknownVersion(t, v))?;
+                $(
+                    if event_type == <$variant as Event>::event_type() {
+                        let typed: $variant = serde_json::from_value(payload)
+                            .map_err(|e| DecodeError::Payload(event_type.clone(), e))?;
+                        let mut env = raw.map(typed);
+                        env.version = <$variant as Event>::VERSION;
+                        return Ok(AnyEvent::$variant(env));
+                    }
+                )*
+                Err(DecodeError::UnknownType(event_type))
+            }
+
+            pub fn event_type(&self) -> &str {
+                match self {
+                    $(AnyEvent::$variant(e) => &e.event_type),*
+                }
+            }
+        }
+
+        /// `(file stem, schema)` of every event payload, for `schemas/events/`.
+        pub fn event_schemas() -> Vec<(String, Schema)> {
+            vec![$((
+                format!("{}.v{}", <$variant as Event>::event_type(), <$variant as Event>::VERSION),
+                schemars::schema_for!(Envelope<$variant>),
+            )),*]
+        }
+    };
+}
+
+catalogue!(
+    IntegrationCreated,
+    IntegrationWebhookSet,
+    IntegrationWebhookFailed,
+    ConnectCodeIssued,
+    ConnectCodeRedeemed,
+    RecipientBound,
+    RecipientDisabled,
+    SendAccepted,
+    SendQueued,
+    MessageSent,
+    SendFailed,
+);
+
+impl AnyEvent {
+    /// Decodes the raw bytes of a log message.
+    pub fn from_slice(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let raw: RawEnvelope = serde_json::from_slice(bytes).map_err(DecodeError::Envelope)?;
+        Self::decode(raw)
+    }
+}
+
+/// `(file stem, schema)` of every message on a non-event subject.
+pub fn subject_schemas() -> Vec<(String, Schema)> {
+    use crate::rpc::{BotVerifyReply, BotVerifyRequest};
+    use crate::update::UpdateReceived;
+    vec![
+        ("nt.tg.update".to_string(), schemars::schema_for!(UpdateReceived)),
+        ("nt.rpc.dispatcher.bot.verify.request".to_string(), schemars::schema_for!(BotVerifyRequest)),
+        ("nt.rpc.dispatcher.bot.verify.reply".to_string(), schemars::schema_for!(BotVerifyReply)),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::envelope::EventMeta;
+    use crate::send::SendFailed;
+
+    #[test]
+    fn round_trip_through_bytes() {
+        let env = Envelope::new(
+            SendFailed { send_id: "snd_1".into(), reason: "chat_not_found".into(), detail: "x".into(), attempts: 1 },
+            EventMeta::new("req-1"),
+        );
+        let bytes = serde_json::to_vec(&env).unwrap();
+        match AnyEvent::from_slice(&bytes).unwrap() {
+            AnyEvent::SendFailed(decoded) => assert_eq!(decoded, env),
+            other => panic!("decoded as {}", other.event_type()),
+        }
+    }
+
+    #[test]
+    fn unknown_type_and_version_are_named() {
+        let env = Envelope::new(
+            SendFailed { send_id: "snd_1".into(), reason: "r".into(), detail: "d".into(), attempts: 1 },
+            EventMeta::new("c"),
+        );
+        let mut raw: RawEnvelope = serde_json::from_value(serde_json::to_value(&env).unwrap()).unwrap();
+        raw.version = 7;
+        assert!(matches!(AnyEvent::decode(raw.clone()), Err(DecodeError::UnknownVersion(t, 7)) if t == "send.failed"));
+        raw.version = 1;
+        raw.event_type = "send.teleported".into();
+        assert!(matches!(AnyEvent::decode(raw), Err(DecodeError::UnknownType(t)) if t == "send.teleported"));
+    }
+
+    #[test]
+    fn every_event_has_a_distinct_schema_name() {
+        let names: std::collections::BTreeSet<_> = event_schemas().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names.len(), 11);
+        assert!(names.contains("send.accepted.v1"));
+    }
+}

@@ -1,0 +1,104 @@
+//! The integration aggregate: a project's use of the common bot or its own bot.
+
+use novij_crypto::Sealed;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::Event;
+
+/// The bot key of the shared common bot (webhook path, update subjects).
+pub const COMMON_BOT_KEY: &str = "common";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BotMode {
+    Common,
+    Custom,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMode {
+    /// Free sends: no payment step.
+    None,
+    /// Paid per message with a confirmed Relay transaction.
+    Dsr,
+}
+
+/// What Telegram's getMe said about a bot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct BotIdentity {
+    pub bot_id: i64,
+    pub username: String,
+}
+
+/// A project registered an integration; its bot token was verified with getMe.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct IntegrationCreated {
+    pub integration_id: String,
+    pub project_id: String,
+    pub owner_wallet_id: String,
+    pub bot_mode: BotMode,
+    pub bot: BotIdentity,
+    /// The custom bot's token, sealed for purpose `bot_token`; absent for the common bot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot_token: Option<Sealed>,
+    pub payment_mode: PaymentMode,
+    pub default_reminder_minutes: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inbound_webhook_url: Option<String>,
+}
+
+impl IntegrationCreated {
+    /// The key the bot's webhook and updates are addressed by.
+    pub fn bot_key(&self) -> &str {
+        match self.bot_mode {
+            BotMode::Common => COMMON_BOT_KEY,
+            BotMode::Custom => &self.integration_id,
+        }
+    }
+}
+
+impl Event for IntegrationCreated {
+    const AGGREGATE: &'static str = "integration";
+    const NAME: &'static str = "created";
+    const VERSION: u16 = 1;
+    fn aggregate_id(&self) -> &str {
+        &self.integration_id
+    }
+}
+
+/// The dispatcher pointed the integration's bot webhook at this service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct IntegrationWebhookSet {
+    pub integration_id: String,
+    pub bot_key: String,
+    pub url: String,
+    pub max_connections: u32,
+}
+
+impl Event for IntegrationWebhookSet {
+    const AGGREGATE: &'static str = "integration";
+    const NAME: &'static str = "webhook_set";
+    const VERSION: u16 = 1;
+    fn aggregate_id(&self) -> &str {
+        &self.integration_id
+    }
+}
+
+/// Setting the webhook failed; `reason` is Telegram's description (no secrets).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct IntegrationWebhookFailed {
+    pub integration_id: String,
+    pub bot_key: String,
+    pub reason: String,
+}
+
+impl Event for IntegrationWebhookFailed {
+    const AGGREGATE: &'static str = "integration";
+    const NAME: &'static str = "webhook_failed";
+    const VERSION: u16 = 1;
+    fn aggregate_id(&self) -> &str {
+        &self.integration_id
+    }
+}

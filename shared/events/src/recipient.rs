@@ -1,0 +1,62 @@
+//! The recipient aggregate: a project's user bound to a Telegram chat.
+
+use novij_crypto::Sealed;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::Event;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatKind {
+    Private,
+    Group,
+}
+
+/// A chat was bound to `public_user_ref` (first connect or reconnect).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RecipientBound {
+    /// `rcp_<keyed hash of integration and public_user_ref>`.
+    pub recipient_id: String,
+    pub integration_id: String,
+    pub project_id: String,
+    pub public_user_ref: String,
+    /// The chat id, sealed for purpose `chat_id`.
+    pub chat: Sealed,
+    /// Keyed hash of `<bot_key>:<chat id>`, for lookups by incoming updates.
+    pub chat_hash: String,
+    pub chat_kind: ChatKind,
+}
+
+impl Event for RecipientBound {
+    const AGGREGATE: &'static str = "recipient";
+    const NAME: &'static str = "bound";
+    const VERSION: u16 = 1;
+    fn aggregate_id(&self) -> &str {
+        &self.recipient_id
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DisableReason {
+    /// The user sent /stop.
+    UserStopped,
+}
+
+/// The recipient no longer receives messages until they connect again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RecipientDisabled {
+    pub recipient_id: String,
+    pub integration_id: String,
+    pub reason: DisableReason,
+}
+
+impl Event for RecipientDisabled {
+    const AGGREGATE: &'static str = "recipient";
+    const NAME: &'static str = "disabled";
+    const VERSION: u16 = 1;
+    fn aggregate_id(&self) -> &str {
+        &self.recipient_id
+    }
+}

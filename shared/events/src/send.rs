@@ -1,0 +1,121 @@
+//! The send aggregate: one message to one recipient, from acceptance to delivery.
+//!
+//! accepted → (payment, when required) → queued → sent | failed
+
+use novij_crypto::Sealed;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::integration::PaymentMode;
+use crate::Event;
+
+/// Where a send came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SendOrigin {
+    /// `POST /api/v1/send` or its NATS equivalent.
+    Api,
+    /// A reply of the service itself (connect welcome, /stop confirmation).
+    System,
+}
+
+/// The message as the dispatcher will hand it to Telegram; sealed as a whole
+/// (purpose `outgoing_message`) inside [`SendAccepted`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct OutgoingMessage {
+    pub chat_id: i64,
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parse_mode: Option<String>,
+}
+
+/// The request was validated and accepted; the client has its `send_id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SendAccepted {
+    pub send_id: String,
+    pub project_id: String,
+    pub integration_id: String,
+    pub bot_key: String,
+    pub recipient_id: String,
+    pub template: String,
+    pub payment_mode: PaymentMode,
+    /// Keyed hash of the canonical request body: the same idempotency key with
+    /// another body is a conflict.
+    pub request_hash: String,
+    pub origin: SendOrigin,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    /// [`OutgoingMessage`], sealed.
+    pub message: Sealed,
+}
+
+impl Event for SendAccepted {
+    const AGGREGATE: &'static str = "send";
+    const NAME: &'static str = "accepted";
+    const VERSION: u16 = 1;
+    fn aggregate_id(&self) -> &str {
+        &self.send_id
+    }
+}
+
+/// Why a send may go to the dispatcher.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Clearance {
+    /// The template and payment mode need no payment.
+    NoPaymentRequired,
+}
+
+/// The send is cleared for delivery and waits for the dispatcher.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SendQueued {
+    pub send_id: String,
+    pub bot_key: String,
+    pub clearance: Clearance,
+}
+
+impl Event for SendQueued {
+    const AGGREGATE: &'static str = "send";
+    const NAME: &'static str = "queued";
+    const VERSION: u16 = 1;
+    fn aggregate_id(&self) -> &str {
+        &self.send_id
+    }
+}
+
+/// Telegram accepted the message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MessageSent {
+    pub send_id: String,
+    pub telegram_message_id: i64,
+    pub attempts: u32,
+}
+
+impl Event for MessageSent {
+    const AGGREGATE: &'static str = "send";
+    const NAME: &'static str = "sent";
+    const VERSION: u16 = 1;
+    fn aggregate_id(&self) -> &str {
+        &self.send_id
+    }
+}
+
+/// The send will not be delivered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SendFailed {
+    pub send_id: String,
+    /// Machine-readable, e.g. `recipient_blocked`, `chat_not_found`, `bot_unauthorized`.
+    pub reason: String,
+    /// Telegram's description or our own; never message content.
+    pub detail: String,
+    pub attempts: u32,
+}
+
+impl Event for SendFailed {
+    const AGGREGATE: &'static str = "send";
+    const NAME: &'static str = "failed";
+    const VERSION: u16 = 1;
+    fn aggregate_id(&self) -> &str {
+        &self.send_id
+    }
+}

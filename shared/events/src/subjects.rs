@@ -1,0 +1,44 @@
+//! NATS subjects and stream names. The topology itself (retention, limits,
+//! consumers) lives in `nats/` at the repository root.
+
+use crate::Event;
+
+/// The event log: every domain event, forever.
+pub const EVENTS_STREAM: &str = "EVENTS";
+/// Raw Telegram updates waiting for the connect service (work queue).
+pub const UPDATES_STREAM: &str = "TG_UPDATES";
+
+/// Root of all event subjects: `nt.ev.<aggregate>.<id>.<name>`.
+pub const EVENTS_ROOT: &str = "nt.ev";
+/// Root of update subjects: `nt.tg.update.<bot_key>`.
+pub const UPDATES_ROOT: &str = "nt.tg.update";
+
+/// Request/reply: verify a bot token with getMe (served by the dispatcher).
+pub const RPC_BOT_VERIFY: &str = "nt.rpc.dispatcher.bot.verify";
+/// Queue group of the dispatcher's request handlers.
+pub const RPC_DISPATCHER_GROUP: &str = "dispatcher";
+
+/// The subject an event is appended to.
+pub fn event<E: Event>(aggregate_id: &str) -> String {
+    format!("{EVENTS_ROOT}.{}.{aggregate_id}.{}", E::AGGREGATE, E::NAME)
+}
+
+/// Every event of one aggregate instance (the optimistic-concurrency fence).
+pub fn aggregate(aggregate_type: &str, aggregate_id: &str) -> String {
+    format!("{EVENTS_ROOT}.{aggregate_type}.{aggregate_id}.*")
+}
+
+/// Every event of one type, across aggregates (a consumer filter).
+pub fn all_of<E: Event>() -> String {
+    format!("{EVENTS_ROOT}.{}.*.{}", E::AGGREGATE, E::NAME)
+}
+
+/// Every event of an aggregate type.
+pub fn aggregate_type(aggregate_type: &str) -> String {
+    format!("{EVENTS_ROOT}.{aggregate_type}.>")
+}
+
+/// The subject a bot's raw updates are queued on.
+pub fn update(bot_key: &str) -> String {
+    format!("{UPDATES_ROOT}.{bot_key}")
+}
