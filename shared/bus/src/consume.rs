@@ -1,0 +1,99 @@
+//! Running a durable pull consumer: messages in, acknowledgements out.
+//!
+//! A handler says what became of a message; this loop acknowledges accordingly:
+//! done → ack, retry → nak with a delay (redelivered later), reject → term (never
+//! redelivered; the handler has already recorded why). A consumer whose
+//! subscription breaks (NATS restarted) is re-bound after a pause, so a service
+//! outlives a NATS restart.
+
+use std::future::Future;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer::PullConsumer, AckKind, Message};
+use futures::StreamExt;
+use tokio::sync::watch;
+
+/// What became of one message.
+#[derive(Debug)]
+pub enum Handled {
+    Done,
+    Retry(Duration),
+    Reject(String),
+}
+
+/// Feeds every message of durable consumer `durable` on `stream` to `handle`
+/// until `shutdown` turns true.
+pub async fn run_consumer<F, Fut>(
+    js: jetstream::Context,
+    stream: &str,
+    durable: &str,
+    mut shutdown: watch::Receiver<bool>,
+    handle: F,
+) where
+    F: Fn(Message) -> Fut,
+    Fut: Future<Output = (Message, Handled)>,
+{
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let consumer: Result<PullConsumer, _> = match js.get_stream(stream).await {
+            Ok(s) => s.get_consumer(durable).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        let mut messages = match consumer {
+            Ok(c) => match c.stream().heartbeat(Duration::from_secs(5)).expires(Duration::from_secs(30)).messages().await {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::warn!(consumer = durable, error = %e, "cannot subscribe; retrying");
+                    pause(&mut shutdown).await;
+                    continue;
+                }
+            },
+            Err(e) => {
+                tracing::warn!(consumer = durable, error = %e, "consumer unavailable; retrying");
+                pause(&mut shutdown).await;
+                continue;
+            }
+        };
+        loop {
+            let next = tokio::select! {
+                _ = shutdown.changed() => return,
+                next = messages.next() => next,
+            };
+            let msg = match next {
+                Some(Ok(msg)) => msg,
+                Some(Err(e)) => {
+                    tracing::warn!(consumer = durable, error = %e, "consumer stream error; re-binding");
+                    break;
+                }
+                None => break,
+            };
+            let (msg, outcome) = handle(msg).await;
+            let ack = match &outcome {
+                Handled::Done => AckKind::Ack,
+                Handled::Retry(delay) => AckKind::Nak(Some(*delay)),
+                Handled::Reject(reason) => {
+                    tracing::warn!(consumer = durable, reason = %reason, "message rejected");
+                    AckKind::Term
+                }
+            };
+            if let Err(e) = msg.ack_with(ack).await {
+                tracing::warn!(consumer = durable, error = %e, "acknowledgement failed; message will be redelivered");
+            }
+        }
+        pause(&mut shutdown).await;
+    }
+}
+
+async fn pause(shutdown: &mut watch::Receiver<bool>) {
+    tokio::select! {
+        _ = shutdown.changed() => {}
+        _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+    }
+}
+
+/// The stream sequence of a JetStream message (0 if its reply subject is not an ack subject).
+pub fn stream_sequence(msg: &Message) -> u64 {
+    msg.info().map(|i| i.stream_sequence).unwrap_or(0)
+}

@@ -1,0 +1,158 @@
+//! The event log: appends fenced per aggregate, and reads by subject.
+//!
+//! Every event of an aggregate lives under `nt.ev.<aggregate>.<id>.*`. An append
+//! names the sequence it expects to be the aggregate's last
+//! (`Nats-Expected-Last-Subject-Sequence` with the aggregate wildcard in
+//! `Nats-Expected-Last-Subject-Sequence-Subject`, NATS 2.11+), so uniqueness rules
+//! — one redemption per code, one send per idempotency key — hold however many
+//! instances race. `Nats-Msg-Id` is the event id, so a retried publish of the
+//! same event is stored once.
+
+use std::time::Duration;
+
+use async_nats::jetstream::{self, context::Publish, context::PublishErrorKind, stream::DirectGetErrorKind};
+use novij_events::{subjects, Envelope, Event, RawEnvelope};
+
+const EXPECTED_SUBJECT_HEADER: &str = "Nats-Expected-Last-Subject-Sequence-Subject";
+
+/// What the append expects the aggregate to look like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// No check (events whose order does not matter).
+    Any,
+    /// The aggregate has no events yet: this is its first.
+    NoEvents,
+    /// The aggregate's last event is at this stream sequence.
+    LastSequence(u64),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    pub sequence: u64,
+    /// The same event id was already stored (a retried publish).
+    pub duplicate: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    #[error("the aggregate changed since it was read")]
+    Conflict,
+    #[error("the event log is unavailable: {0}")]
+    Unavailable(String),
+    #[error("event could not be encoded: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("the event log is unavailable: {0}")]
+    Unavailable(String),
+    #[error("stored event at {subject} cannot be decoded: {source}")]
+    Decode { subject: String, source: serde_json::Error },
+}
+
+/// Handle on the `EVENTS` stream.
+#[derive(Clone)]
+pub struct EventLog {
+    js: jetstream::Context,
+    ack_timeout: Duration,
+}
+
+impl EventLog {
+    pub fn new(js: jetstream::Context) -> Self {
+        Self { js, ack_timeout: Duration::from_secs(5) }
+    }
+
+    pub fn jetstream(&self) -> &jetstream::Context {
+        &self.js
+    }
+
+    /// Appends one event, fenced as `expect` says.
+    pub async fn append<E: Event>(&self, event: &Envelope<E>, expect: Expect) -> Result<Appended, AppendError> {
+        let subject = subjects::event::<E>(&event.aggregate_id);
+        let payload = serde_json::to_vec(event)?;
+        let mut publish = Publish::build().payload(payload.into()).message_id(event.event_id.to_string());
+        let fence = match expect {
+            Expect::Any => None,
+            Expect::NoEvents => Some(0),
+            Expect::LastSequence(seq) => Some(seq),
+        };
+        if let Some(seq) = fence {
+            publish = publish
+                .expected_last_subject_sequence(seq)
+                .header(EXPECTED_SUBJECT_HEADER, subjects::aggregate(E::AGGREGATE, &event.aggregate_id).as_str());
+        }
+        let ack_future = self
+            .js
+            .send_publish(subject, publish)
+            .await
+            .map_err(|e| AppendError::Unavailable(e.to_string()))?;
+        match tokio::time::timeout(self.ack_timeout, std::future::IntoFuture::into_future(ack_future)).await {
+            Ok(Ok(ack)) => Ok(Appended { sequence: ack.sequence, duplicate: ack.duplicate }),
+            Ok(Err(e)) if e.kind() == PublishErrorKind::WrongLastSequence => Err(AppendError::Conflict),
+            Ok(Err(e)) => Err(AppendError::Unavailable(e.to_string())),
+            Err(_) => Err(AppendError::Unavailable("no acknowledgement from JetStream in time".into())),
+        }
+    }
+
+    /// The latest event of type `E` of an aggregate, with its stream sequence.
+    pub async fn last<E: Event>(&self, aggregate_id: &str) -> Result<Option<(Envelope<E>, u64)>, ReadError> {
+        let subject = subjects::event::<E>(aggregate_id);
+        match self.last_raw(&subject).await? {
+            Some((bytes, seq)) => {
+                let env: Envelope<E> =
+                    serde_json::from_slice(&bytes).map_err(|source| ReadError::Decode { subject, source })?;
+                Ok(Some((env, seq)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The stream sequence of the last event of an aggregate, of any type.
+    pub async fn last_sequence(&self, aggregate_type: &str, aggregate_id: &str) -> Result<Option<u64>, ReadError> {
+        Ok(self.last_raw(&subjects::aggregate(aggregate_type, aggregate_id)).await?.map(|(_, seq)| seq))
+    }
+
+    /// Every event of an aggregate in log order, undecoded.
+    pub async fn history(&self, aggregate_type: &str, aggregate_id: &str) -> Result<Vec<(RawEnvelope, u64)>, ReadError> {
+        let stream = self.events_stream().await?;
+        let filter = subjects::aggregate(aggregate_type, aggregate_id);
+        let mut out = Vec::new();
+        let mut next = 1;
+        loop {
+            match stream.direct_get_next_for_subject(&filter, Some(next)).await {
+                Ok(msg) => {
+                    // Direct-get replies carry the stream sequence in a header.
+                    let sequence = msg
+                        .headers
+                        .as_ref()
+                        .and_then(|h| h.get("Nats-Sequence"))
+                        .and_then(|v| v.as_str().parse::<u64>().ok())
+                        .ok_or_else(|| ReadError::Unavailable("direct get reply without Nats-Sequence".into()))?;
+                    let raw: RawEnvelope = serde_json::from_slice(&msg.payload)
+                        .map_err(|source| ReadError::Decode { subject: msg.subject.to_string(), source })?;
+                    next = sequence + 1;
+                    out.push((raw, sequence));
+                }
+                Err(e) if e.kind() == DirectGetErrorKind::NotFound => return Ok(out),
+                Err(e) => return Err(ReadError::Unavailable(e.to_string())),
+            }
+        }
+    }
+
+    async fn events_stream(&self) -> Result<jetstream::stream::Stream, ReadError> {
+        self.js
+            .get_stream(subjects::EVENTS_STREAM)
+            .await
+            .map_err(|e| ReadError::Unavailable(e.to_string()))
+    }
+
+    async fn last_raw(&self, subject: &str) -> Result<Option<(bytes::Bytes, u64)>, ReadError> {
+        let stream = self.events_stream().await?;
+        match stream.direct_get_last_for_subject(subject).await {
+            Ok(msg) => Ok(Some((msg.payload, msg.sequence))),
+            Err(e) if e.kind() == DirectGetErrorKind::NotFound => Ok(None),
+            Err(e) => Err(ReadError::Unavailable(e.to_string())),
+        }
+    }
+}

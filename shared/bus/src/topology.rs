@@ -1,0 +1,98 @@
+//! The JetStream topology declared in `nats/` (streams and durable consumers),
+//! compiled in so every service applies the same version when it starts.
+
+use async_nats::jetstream::{self, consumer::pull, stream};
+use serde::Deserialize;
+
+const STREAMS: &[(&str, &str)] = &[
+    ("EVENTS", include_str!("../../../nats/streams/EVENTS.json")),
+    ("TG_UPDATES", include_str!("../../../nats/streams/TG_UPDATES.json")),
+];
+
+const CONSUMERS: &[(&str, &str)] = &[
+    ("projector", include_str!("../../../nats/consumers/projector.json")),
+    ("payment-verifier-accepted", include_str!("../../../nats/consumers/payment-verifier-accepted.json")),
+    ("dispatcher-queued", include_str!("../../../nats/consumers/dispatcher-queued.json")),
+    ("dispatcher-integrations", include_str!("../../../nats/consumers/dispatcher-integrations.json")),
+    ("connect-updates", include_str!("../../../nats/consumers/connect-updates.json")),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum TopologyError {
+    #[error("nats/{file} is not a valid definition: {source}")]
+    Definition { file: String, source: serde_json::Error },
+    #[error("applying stream {name}: {message}")]
+    Stream { name: String, message: String },
+    #[error("applying consumer {name}: {message}")]
+    Consumer { name: String, message: String },
+}
+
+#[derive(Deserialize)]
+struct ConsumerFile {
+    stream: String,
+    config: pull::Config,
+}
+
+/// Stream definitions, with replicas overridden (1 in development, 3 in a cluster).
+pub fn streams(replicas: usize) -> Result<Vec<stream::Config>, TopologyError> {
+    STREAMS
+        .iter()
+        .map(|(name, json)| {
+            let mut config: stream::Config = serde_json::from_str(json)
+                .map_err(|source| TopologyError::Definition { file: format!("streams/{name}.json"), source })?;
+            config.num_replicas = replicas;
+            Ok(config)
+        })
+        .collect()
+}
+
+/// Consumer definitions as `(stream, config)`.
+pub fn consumers() -> Result<Vec<(String, pull::Config)>, TopologyError> {
+    CONSUMERS
+        .iter()
+        .map(|(name, json)| {
+            let file: ConsumerFile = serde_json::from_str(json)
+                .map_err(|source| TopologyError::Definition { file: format!("consumers/{name}.json"), source })?;
+            Ok((file.stream, file.config))
+        })
+        .collect()
+}
+
+/// Creates or updates every stream and consumer. Safe to run from every
+/// instance at every start.
+pub async fn apply(js: &jetstream::Context, replicas: usize) -> Result<(), TopologyError> {
+    for config in streams(replicas)? {
+        let name = config.name.clone();
+        js.create_or_update_stream(config)
+            .await
+            .map_err(|e| TopologyError::Stream { name, message: e.to_string() })?;
+    }
+    for (stream_name, config) in consumers()? {
+        let name = config.durable_name.clone().unwrap_or_default();
+        let err = |e: &dyn std::fmt::Display| TopologyError::Consumer { name: name.clone(), message: e.to_string() };
+        let stream = js.get_stream(&stream_name).await.map_err(|e| err(&e))?;
+        if stream.consumer_info(&name).await.is_ok() {
+            stream.update_consumer(config).await.map_err(|e| err(&e))?;
+        } else {
+            stream.create_consumer(config).await.map_err(|e| err(&e))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_definition_parses_and_consumers_name_known_streams() {
+        let streams = streams(3).unwrap();
+        assert!(streams.iter().all(|s| s.num_replicas == 3));
+        let names: Vec<&str> = streams.iter().map(|s| s.name.as_str()).collect();
+        for (stream, config) in consumers().unwrap() {
+            assert!(names.contains(&stream.as_str()), "consumer on unknown stream {stream}");
+            assert!(config.durable_name.is_some());
+            assert!(config.filter_subject.starts_with("nt."));
+        }
+    }
+}

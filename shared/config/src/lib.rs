@@ -1,0 +1,331 @@
+//! Configuration: a flat TOML file (optional, `NOVIJ_CONFIG`) overlaid by
+//! environment variables of the same names in upper case.
+//!
+//! [`SETTINGS`] is the one place every setting is declared and documented;
+//! `docs/CONFIGURATION.md` mirrors it and a test keeps the two in step.
+//! [`Config::load`] reports every missing or invalid setting at once, which is
+//! what `novij-telegram config-check` prints.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use novij_crypto::Keyring;
+
+/// One setting: its environment name (the file key is the same in lower case).
+pub struct Setting {
+    pub env: &'static str,
+    pub required: bool,
+    pub default: Option<&'static str>,
+    pub secret: bool,
+    pub doc: &'static str,
+}
+
+const fn setting(env: &'static str, required: bool, default: Option<&'static str>, secret: bool, doc: &'static str) -> Setting {
+    Setting { env, required, default, secret, doc }
+}
+
+pub const SETTINGS: &[Setting] = &[
+    setting("NATS_URL", false, Some("nats://127.0.0.1:4222"), false, "NATS server URL (JetStream enabled, 2.11+)."),
+    setting("DATABASE_URL", true, None, true, "Postgres URL of the projections database."),
+    setting("NOVIJ_MASTER_KEYS", true, None, true, "Master keys `kid:base64(32 bytes)[,kid:…]`; the first seals new data, the rest stay readable (rotation)."),
+    setting("TELEGRAM_API_BASE_URL", false, Some("https://api.telegram.org"), false, "Bot API base URL (the sandbox in development)."),
+    setting("TELEGRAM_COMMON_BOT_TOKEN", false, None, true, "Token of the shared common bot; integrations with bot_mode=common need it."),
+    setting("PUBLIC_BASE_URL", true, None, false, "Public URL of the ingress, used for Telegram webhooks."),
+    setting("HTTP_LISTEN", false, Some("127.0.0.1:8080"), false, "Address the ingress listens on."),
+    setting("ADMIN_API_KEY", true, None, true, "Admin API key (Bearer); at least 16 characters."),
+    setting("PROJECT_API_KEYS", false, Some(""), true, "Per-project API keys `project_id:key[,…]`; a key only acts for its project."),
+    setting("WEBHOOK_MAX_CONNECTIONS", false, Some("100"), false, "max_connections given to setWebhook (1–100)."),
+    setting("CONNECT_CODE_TTL_SECONDS", false, Some("900"), false, "Lifetime of connect codes (60–604800)."),
+    setting("MAX_BODY_BYTES", false, Some("65536"), false, "Largest accepted request body."),
+    setting("LOG_FORMAT", false, Some("json"), false, "`json` or `pretty`."),
+];
+
+/// Every problem found, each naming its setting.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .problems.iter().map(|p| format!("{}: {}", p.setting, p.problem)).collect::<Vec<_>>().join("; "))]
+pub struct ConfigErrors {
+    pub problems: Vec<ConfigProblem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    pub setting: String,
+    pub problem: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub nats_url: String,
+    pub database_url: String,
+    pub master_keys: String,
+    pub telegram_api_base_url: String,
+    pub common_bot_token: Option<String>,
+    pub public_base_url: String,
+    pub http_listen: SocketAddr,
+    pub admin_api_key: String,
+    pub project_api_keys: BTreeMap<String, String>,
+    pub webhook_max_connections: u32,
+    pub connect_code_ttl_seconds: u32,
+    pub max_body_bytes: u64,
+    pub log_format: LogFormat,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("nats_url", &self.nats_url)
+            .field("telegram_api_base_url", &self.telegram_api_base_url)
+            .field("public_base_url", &self.public_base_url)
+            .field("http_listen", &self.http_listen)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Reader<'a> {
+    values: BTreeMap<&'static str, String>,
+    problems: &'a mut Vec<ConfigProblem>,
+}
+
+impl Reader<'_> {
+    fn raw(&mut self, env: &'static str) -> Option<String> {
+        self.values.get(env).cloned()
+    }
+
+    fn problem(&mut self, env: &str, problem: impl Into<String>) {
+        self.problems.push(ConfigProblem { setting: env.to_string(), problem: problem.into() });
+    }
+
+    fn string(&mut self, env: &'static str) -> String {
+        self.raw(env).unwrap_or_default()
+    }
+
+    fn parsed<T: std::str::FromStr>(&mut self, env: &'static str, what: &str, ok: impl Fn(&T) -> bool) -> Option<T> {
+        let raw = self.raw(env)?;
+        match raw.parse::<T>() {
+            Ok(v) if ok(&v) => Some(v),
+            _ => {
+                self.problem(env, format!("`{}` is not {what}", redact(env, &raw)));
+                None
+            }
+        }
+    }
+
+    fn url(&mut self, env: &'static str) -> String {
+        let raw = self.string(env);
+        if !raw.is_empty() && !(raw.starts_with("http://") || raw.starts_with("https://")) {
+            self.problem(env, format!("`{raw}` is not an http(s) URL"));
+        }
+        raw.trim_end_matches('/').to_string()
+    }
+}
+
+fn redact(env: &str, raw: &str) -> String {
+    match SETTINGS.iter().find(|s| s.env == env) {
+        Some(s) if s.secret => "<redacted>".to_string(),
+        _ => raw.to_string(),
+    }
+}
+
+impl Config {
+    /// Loads from the process environment and the file named by `NOVIJ_CONFIG`.
+    pub fn from_env() -> Result<Config, ConfigErrors> {
+        let file = std::env::var("NOVIJ_CONFIG").ok();
+        Self::load(file.as_deref().map(Path::new), |k| std::env::var(k).ok())
+    }
+
+    /// Loads from an optional file, with `env` taking precedence.
+    pub fn load(file: Option<&Path>, env: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigErrors> {
+        let mut problems = Vec::new();
+        let file_values = match file {
+            Some(path) => read_file(path, &mut problems),
+            None => BTreeMap::new(),
+        };
+        let mut values = BTreeMap::new();
+        for s in SETTINGS {
+            let value = env(s.env)
+                .filter(|v| !v.is_empty())
+                .or_else(|| file_values.get(&s.env.to_ascii_lowercase()).cloned())
+                .or_else(|| s.default.map(str::to_string));
+            match value {
+                Some(v) => {
+                    values.insert(s.env, v);
+                }
+                None if s.required => problems.push(ConfigProblem { setting: s.env.to_string(), problem: "is required but not set".into() }),
+                None => {}
+            }
+        }
+        let mut r = Reader { values, problems: &mut problems };
+
+        let master_keys = r.string("NOVIJ_MASTER_KEYS");
+        if !master_keys.is_empty() {
+            if let Err(e) = Keyring::parse(&master_keys) {
+                r.problem("NOVIJ_MASTER_KEYS", e.to_string());
+            }
+        }
+        let common_bot_token = r.raw("TELEGRAM_COMMON_BOT_TOKEN");
+        if let Some(token) = &common_bot_token {
+            if !looks_like_bot_token(token) {
+                r.problem("TELEGRAM_COMMON_BOT_TOKEN", "is not a bot token (`<digits>:<secret>`)");
+            }
+        }
+        let admin_api_key = r.string("ADMIN_API_KEY");
+        if !admin_api_key.is_empty() && admin_api_key.len() < 16 {
+            r.problem("ADMIN_API_KEY", "must be at least 16 characters");
+        }
+        let project_api_keys = parse_project_keys(&r.string("PROJECT_API_KEYS"), &mut r);
+        let config = Config {
+            nats_url: r.string("NATS_URL"),
+            database_url: r.string("DATABASE_URL"),
+            master_keys,
+            telegram_api_base_url: r.url("TELEGRAM_API_BASE_URL"),
+            common_bot_token,
+            public_base_url: r.url("PUBLIC_BASE_URL"),
+            http_listen: r.parsed("HTTP_LISTEN", "a socket address like 127.0.0.1:8080", |_| true).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            admin_api_key,
+            project_api_keys,
+            webhook_max_connections: r.parsed("WEBHOOK_MAX_CONNECTIONS", "a number from 1 to 100", |v| (1..=100).contains(v)).unwrap_or(100),
+            connect_code_ttl_seconds: r.parsed("CONNECT_CODE_TTL_SECONDS", "a number from 60 to 604800", |v| (60..=604_800).contains(v)).unwrap_or(900),
+            max_body_bytes: r.parsed("MAX_BODY_BYTES", "a number from 1024 to 52428800", |v| (1024..=52_428_800).contains(v)).unwrap_or(65_536),
+            log_format: match r.string("LOG_FORMAT").as_str() {
+                "json" => LogFormat::Json,
+                "pretty" => LogFormat::Pretty,
+                other => {
+                    r.problem("LOG_FORMAT", format!("`{other}` is neither `json` nor `pretty`"));
+                    LogFormat::Json
+                }
+            },
+        };
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigErrors { problems })
+        }
+    }
+
+    /// The key ring built from `NOVIJ_MASTER_KEYS` (validated by `load`).
+    pub fn keyring(&self) -> Result<Keyring, novij_crypto::KeyringError> {
+        Keyring::parse(&self.master_keys)
+    }
+}
+
+/// `<digits>:<at least 20 url-safe characters>`, the shape of every Bot API token.
+pub fn looks_like_bot_token(token: &str) -> bool {
+    token.split_once(':').is_some_and(|(id, secret)| {
+        !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) && secret.len() >= 20 && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    })
+}
+
+fn parse_project_keys(raw: &str, r: &mut Reader<'_>) -> BTreeMap<String, String> {
+    let mut keys = BTreeMap::new();
+    for (i, entry) in raw.split(',').map(str::trim).filter(|e| !e.is_empty()).enumerate() {
+        match entry.split_once(':') {
+            Some((project, key)) if !project.is_empty() && key.len() >= 16 => {
+                keys.insert(key.to_string(), project.to_string());
+            }
+            _ => r.problem("PROJECT_API_KEYS", format!("entry {} is not `project_id:key` with a key of at least 16 characters", i + 1)),
+        }
+    }
+    keys
+}
+
+fn read_file(path: &Path, problems: &mut Vec<ConfigProblem>) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            problems.push(ConfigProblem { setting: "NOVIJ_CONFIG".into(), problem: format!("cannot read {}: {e}", path.display()) });
+            return out;
+        }
+    };
+    match text.parse::<toml::Table>() {
+        Ok(table) => {
+            for (key, value) in table {
+                if !SETTINGS.iter().any(|s| s.env.eq_ignore_ascii_case(&key)) {
+                    problems.push(ConfigProblem { setting: key.clone(), problem: format!("unknown setting in {}", path.display()) });
+                    continue;
+                }
+                let value = match value {
+                    toml::Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                out.insert(key.to_ascii_lowercase(), value);
+            }
+        }
+        Err(e) => problems.push(ConfigProblem { setting: "NOVIJ_CONFIG".into(), problem: format!("{} is not valid TOML: {}", path.display(), e.message()) }),
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    fn minimal() -> Vec<(&'static str, String)> {
+        vec![
+            ("DATABASE_URL", "postgres://x@127.0.0.1/db".to_string()),
+            ("NOVIJ_MASTER_KEYS", Keyring::generate_spec("k1").unwrap()),
+            ("PUBLIC_BASE_URL", "https://tg.example.com/".to_string()),
+            ("ADMIN_API_KEY", "0123456789abcdef0123".to_string()),
+        ]
+    }
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let pairs = minimal();
+        let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let c = Config::load(None, env(&refs)).unwrap();
+        assert_eq!(c.telegram_api_base_url, "https://api.telegram.org");
+        assert_eq!(c.public_base_url, "https://tg.example.com");
+        assert_eq!(c.webhook_max_connections, 100);
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert!(c.common_bot_token.is_none());
+    }
+
+    #[test]
+    fn every_missing_and_invalid_setting_is_named() {
+        let errs = Config::load(None, env(&[("WEBHOOK_MAX_CONNECTIONS", "500"), ("TELEGRAM_COMMON_BOT_TOKEN", "nope"), ("HTTP_LISTEN", "here")])).unwrap_err();
+        let named: Vec<&str> = errs.problems.iter().map(|p| p.setting.as_str()).collect();
+        for s in ["DATABASE_URL", "NOVIJ_MASTER_KEYS", "PUBLIC_BASE_URL", "ADMIN_API_KEY", "WEBHOOK_MAX_CONNECTIONS", "TELEGRAM_COMMON_BOT_TOKEN", "HTTP_LISTEN"] {
+            assert!(named.contains(&s), "{s} not named in {named:?}");
+        }
+        assert!(!errs.to_string().contains("nope"), "a secret value leaked into the error: {errs}");
+    }
+
+    #[test]
+    fn env_overrides_file_and_unknown_file_keys_are_reported() {
+        let dir = std::env::temp_dir().join(format!("novij-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("c.toml");
+        std::fs::write(&path, "nats_url = \"nats://file:4222\"\nhttp_listen = \"0.0.0.0:9000\"\nbogus = 1\n").unwrap();
+        let mut pairs = minimal();
+        pairs.push(("NATS_URL", "nats://env:4222".to_string()));
+        let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let errs = Config::load(Some(&path), env(&refs)).unwrap_err();
+        assert_eq!(errs.problems, vec![ConfigProblem { setting: "bogus".into(), problem: format!("unknown setting in {}", path.display()) }]);
+        std::fs::write(&path, "nats_url = \"nats://file:4222\"\nhttp_listen = \"0.0.0.0:9000\"\n").unwrap();
+        let c = Config::load(Some(&path), env(&refs)).unwrap();
+        assert_eq!(c.nats_url, "nats://env:4222");
+        assert_eq!(c.http_listen, "0.0.0.0:9000".parse().unwrap());
+    }
+
+    #[test]
+    fn bot_token_shape() {
+        assert!(looks_like_bot_token("123456:ABCdefGHIjklMNOpqrSTUvwxYZ_-1"));
+        assert!(!looks_like_bot_token("123456"));
+        assert!(!looks_like_bot_token("abc:ABCdefGHIjklMNOpqrSTUvwxYZ"));
+        assert!(!looks_like_bot_token("1:short"));
+    }
+}
