@@ -1,0 +1,125 @@
+//! Schema migrations of the projections database.
+
+use sea_orm_migration::prelude::*;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(M0001Projections)]
+    }
+}
+
+/// Every projection table, plus the checkpoint of the projector.
+pub const PROJECTION_TABLES: &[&str] = &["send_history", "sends", "recipients", "connect_codes", "integrations"];
+
+struct M0001Projections;
+
+impl MigrationName for M0001Projections {
+    fn name(&self) -> &str {
+        "m0001_projections"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0001Projections {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared(
+                r#"
+CREATE TABLE projection_checkpoint (
+    name          TEXT PRIMARY KEY,
+    last_sequence BIGINT NOT NULL
+);
+INSERT INTO projection_checkpoint (name, last_sequence) VALUES ('events', 0);
+
+CREATE TABLE integrations (
+    id                       TEXT PRIMARY KEY,
+    project_id               TEXT NOT NULL,
+    owner_wallet_id          TEXT NOT NULL,
+    bot_mode                 TEXT NOT NULL,
+    bot_key                  TEXT NOT NULL,
+    bot_id                   BIGINT NOT NULL,
+    bot_username             TEXT NOT NULL,
+    payment_mode             TEXT NOT NULL,
+    default_reminder_minutes INTEGER NOT NULL,
+    inbound_webhook_url      TEXT,
+    webhook_status           TEXT NOT NULL,
+    webhook_error            TEXT,
+    created_at               TIMESTAMPTZ NOT NULL,
+    updated_at               TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX integrations_project ON integrations (project_id);
+
+CREATE TABLE connect_codes (
+    code_id         TEXT PRIMARY KEY,
+    integration_id  TEXT NOT NULL,
+    project_id      TEXT NOT NULL,
+    public_user_ref TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    recipient_id    TEXT,
+    expires_at      TIMESTAMPTZ NOT NULL,
+    issued_at       TIMESTAMPTZ NOT NULL,
+    redeemed_at     TIMESTAMPTZ
+);
+
+CREATE TABLE recipients (
+    recipient_id    TEXT PRIMARY KEY,
+    integration_id  TEXT NOT NULL,
+    project_id      TEXT NOT NULL,
+    public_user_ref TEXT NOT NULL,
+    chat_sealed     JSONB NOT NULL,
+    chat_hash       TEXT NOT NULL,
+    chat_kind       TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    disabled_reason TEXT,
+    bound_at        TIMESTAMPTZ NOT NULL,
+    updated_at      TIMESTAMPTZ NOT NULL,
+    UNIQUE (integration_id, public_user_ref)
+);
+CREATE INDEX recipients_chat_hash ON recipients (chat_hash);
+
+CREATE TABLE sends (
+    send_id             TEXT PRIMARY KEY,
+    project_id          TEXT NOT NULL,
+    integration_id      TEXT NOT NULL,
+    recipient_id        TEXT NOT NULL,
+    template            TEXT NOT NULL,
+    payment_mode        TEXT NOT NULL,
+    origin              TEXT NOT NULL,
+    status              TEXT NOT NULL,
+    telegram_message_id BIGINT,
+    failure_reason      TEXT,
+    failure_detail      TEXT,
+    attempts            INTEGER NOT NULL,
+    accepted_at         TIMESTAMPTZ NOT NULL,
+    updated_at          TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX sends_project ON sends (project_id, accepted_at);
+
+CREATE TABLE send_history (
+    send_id  TEXT NOT NULL,
+    sequence BIGINT NOT NULL,
+    status   TEXT NOT NULL,
+    at       TIMESTAMPTZ NOT NULL,
+    detail   JSONB,
+    PRIMARY KEY (send_id, sequence)
+);
+"#,
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "DROP TABLE IF EXISTS send_history, sends, recipients, connect_codes, integrations, projection_checkpoint;",
+            )
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,8 @@
+//! sea-orm entities of the projection tables.
+
+pub mod checkpoint;
+pub mod connect_code;
+pub mod integration;
+pub mod recipient;
+pub mod send;
+pub mod send_history;

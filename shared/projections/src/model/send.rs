@@ -1,0 +1,29 @@
+//! Sends and their current status.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "sends")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub send_id: String,
+    pub project_id: String,
+    pub integration_id: String,
+    pub recipient_id: String,
+    pub template: String,
+    pub payment_mode: String,
+    pub origin: String,
+    /// `accepted`, `queued`, `sent` or `failed`.
+    pub status: String,
+    pub telegram_message_id: Option<i64>,
+    pub failure_reason: Option<String>,
+    pub failure_detail: Option<String>,
+    pub attempts: i32,
+    pub accepted_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

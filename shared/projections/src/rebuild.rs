@@ -1,0 +1,82 @@
+//! Rebuild: drop every projection row and replay the whole log into them.
+//!
+//! It runs in one transaction holding the checkpoint lock, so running
+//! projectors wait and then find the checkpoint already at the end; readers
+//! see the old rows until the new ones are committed.
+
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer::pull::OrderedConfig, consumer::DeliverPolicy};
+use futures::StreamExt;
+use novij_events::{subjects, AnyEvent};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
+
+use crate::migration::PROJECTION_TABLES;
+use crate::projector::{apply_event, lock_checkpoint, set_checkpoint};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RebuildError {
+    #[error("projection database: {0}")]
+    Db(#[from] DbErr),
+    #[error("event log: {0}")]
+    Log(String),
+}
+
+/// What a rebuild did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RebuildReport {
+    pub events: u64,
+    pub skipped: u64,
+    pub last_sequence: u64,
+}
+
+/// Replays the log into empty projections; `progress` is told every event.
+pub async fn rebuild(
+    db: &DatabaseConnection,
+    js: &jetstream::Context,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<RebuildReport, RebuildError> {
+    let log = |e: &dyn std::fmt::Display| RebuildError::Log(e.to_string());
+    let mut stream = js.get_stream(subjects::EVENTS_STREAM).await.map_err(|e| log(&e))?;
+    let last_sequence = stream.info().await.map_err(|e| log(&e))?.state.last_sequence;
+
+    let txn = db.begin().await?;
+    lock_checkpoint(&txn).await?;
+    for table in PROJECTION_TABLES {
+        txn.execute_unprepared(&format!("DELETE FROM {table}")).await?;
+    }
+    let mut report = RebuildReport { events: 0, skipped: 0, last_sequence };
+    if last_sequence > 0 {
+        let consumer = stream
+            .create_consumer(OrderedConfig { deliver_policy: DeliverPolicy::All, ..Default::default() })
+            .await
+            .map_err(|e| log(&e))?;
+        let mut messages = consumer.messages().await.map_err(|e| log(&e))?;
+        loop {
+            let msg = tokio::time::timeout(Duration::from_secs(30), messages.next())
+                .await
+                .map_err(|_| RebuildError::Log("the log stopped delivering before its end".into()))?
+                .ok_or_else(|| RebuildError::Log("the log ended early".into()))?
+                .map_err(|e| log(&e))?;
+            let info = msg.info().map_err(|e| log(&e))?;
+            let sequence = info.stream_sequence;
+            match AnyEvent::from_slice(&msg.payload) {
+                Ok(event) => {
+                    apply_event(&txn, sequence, &event).await?;
+                    report.events += 1;
+                }
+                Err(e) => {
+                    tracing::warn!(sequence, error = %e, "skipping undecodable event");
+                    report.skipped += 1;
+                }
+            }
+            progress(sequence, last_sequence);
+            if sequence >= last_sequence {
+                break;
+            }
+        }
+    }
+    set_checkpoint(&txn, last_sequence).await?;
+    txn.commit().await?;
+    Ok(report)
+}
