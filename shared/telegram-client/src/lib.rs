@@ -1,1 +1,102 @@
-//! placeholder
+//! A typed client of the Telegram Bot API, with every failure classified.
+//!
+//! Only the dispatcher holds one. Tokens appear in request URLs, so no error
+//! produced here carries a URL: reqwest errors are stripped of theirs.
+
+mod error;
+mod types;
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+pub use error::{BotApiError, BotApiErrorKind, ForbiddenReason};
+pub use types::{Message, SendMessage, SetWebhook, User, WebhookInfo};
+
+#[derive(Clone)]
+pub struct BotApi {
+    http: reqwest::Client,
+    base_url: String,
+}
+
+#[derive(Deserialize)]
+struct ApiResponse<T> {
+    ok: bool,
+    result: Option<T>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    parameters: Option<ResponseParameters>,
+}
+
+#[derive(Deserialize, Default)]
+struct ResponseParameters {
+    retry_after: Option<u64>,
+    migrate_to_chat_id: Option<i64>,
+}
+
+impl BotApi {
+    /// A client of the Bot API at `base_url` (`https://api.telegram.org` or the sandbox).
+    pub fn new(base_url: &str, timeout: Duration) -> Result<Self, BotApiError> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| BotApiError::new(BotApiErrorKind::Network, e.without_url().to_string()))?;
+        Ok(Self { http, base_url: base_url.trim_end_matches('/').to_string() })
+    }
+
+    /// Calls `method` with JSON `params` and decodes `result`.
+    pub async fn call<P: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        token: &str,
+        method: &str,
+        params: &P,
+    ) -> Result<T, BotApiError> {
+        let url = format!("{}/bot{}/{}", self.base_url, token, method);
+        let response = self.http.post(url).json(params).send().await.map_err(|e| {
+            let kind = if e.is_timeout() { BotApiErrorKind::Timeout } else { BotApiErrorKind::Network };
+            BotApiError::new(kind, e.without_url().to_string())
+        })?;
+        let status = response.status().as_u16();
+        let retry_header = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| BotApiError::new(BotApiErrorKind::Network, e.without_url().to_string()))?;
+        let parsed: Result<ApiResponse<T>, _> = serde_json::from_slice(&body);
+        match parsed {
+            Ok(ApiResponse { ok: true, result: Some(result), .. }) => Ok(result),
+            Ok(resp) => {
+                let description = resp.description.unwrap_or_default();
+                let params = resp.parameters.unwrap_or_default();
+                Err(error::classify(status, description, params.retry_after.or(retry_header), params.migrate_to_chat_id))
+            }
+            Err(e) if (200..300).contains(&status) => {
+                Err(BotApiError::new(BotApiErrorKind::Decode, format!("unexpected result of {method}: {e}")))
+            }
+            Err(_) => Err(error::classify(status, format!("HTTP {status}"), retry_header, None)),
+        }
+    }
+
+    pub async fn get_me(&self, token: &str) -> Result<User, BotApiError> {
+        self.call(token, "getMe", &serde_json::json!({})).await
+    }
+
+    pub async fn set_webhook(&self, token: &str, params: &SetWebhook) -> Result<bool, BotApiError> {
+        self.call(token, "setWebhook", params).await
+    }
+
+    pub async fn get_webhook_info(&self, token: &str) -> Result<WebhookInfo, BotApiError> {
+        self.call(token, "getWebhookInfo", &serde_json::json!({})).await
+    }
+
+    pub async fn send_message(&self, token: &str, params: &SendMessage) -> Result<Message, BotApiError> {
+        self.call(token, "sendMessage", params).await
+    }
+}

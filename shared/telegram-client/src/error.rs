@@ -1,0 +1,109 @@
+//! Classification of Bot API failures into what the caller should do.
+
+/// Why Telegram refused with 403.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForbiddenReason {
+    BotBlocked,
+    UserDeactivated,
+    BotKicked,
+    CannotInitiate,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BotApiErrorKind {
+    /// 401/404 on the token: the bot token is not valid.
+    Unauthorized,
+    /// 429: wait this many seconds before calling again.
+    RetryAfter(u64),
+    /// 403: the recipient cannot be reached by this bot.
+    Forbidden(ForbiddenReason),
+    /// 400 chat not found.
+    ChatNotFound,
+    /// 400 with `migrate_to_chat_id`: the group became a supergroup.
+    ChatMigrated(i64),
+    /// Other 400s: the request itself is wrong; retrying will not help.
+    BadRequest,
+    /// 5xx from Telegram.
+    ServerError(u16),
+    /// Could not reach Telegram.
+    Network,
+    Timeout,
+    /// Telegram answered something that is not the Bot API's shape.
+    Decode,
+}
+
+impl BotApiErrorKind {
+    /// Worth trying again later (with backoff, or after `retry_after`).
+    pub fn is_transient(self) -> bool {
+        matches!(self, Self::RetryAfter(_) | Self::ServerError(_) | Self::Network | Self::Timeout)
+    }
+}
+
+/// A failed Bot API call: the kind to branch on and Telegram's description.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{description}")]
+pub struct BotApiError {
+    kind: BotApiErrorKind,
+    description: String,
+}
+
+impl BotApiError {
+    pub fn new(kind: BotApiErrorKind, description: impl Into<String>) -> Self {
+        Self { kind, description: description.into() }
+    }
+
+    pub fn kind(&self) -> BotApiErrorKind {
+        self.kind
+    }
+
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+}
+
+pub(crate) fn classify(status: u16, description: String, retry_after: Option<u64>, migrate_to: Option<i64>) -> BotApiError {
+    let lower = description.to_ascii_lowercase();
+    let kind = match status {
+        401 | 404 => BotApiErrorKind::Unauthorized,
+        429 => BotApiErrorKind::RetryAfter(retry_after.unwrap_or(1).max(1)),
+        403 => BotApiErrorKind::Forbidden(if lower.contains("blocked") {
+            ForbiddenReason::BotBlocked
+        } else if lower.contains("deactivated") {
+            ForbiddenReason::UserDeactivated
+        } else if lower.contains("kicked") {
+            ForbiddenReason::BotKicked
+        } else if lower.contains("initiate") {
+            ForbiddenReason::CannotInitiate
+        } else {
+            ForbiddenReason::Other
+        }),
+        400 if migrate_to.is_some() => BotApiErrorKind::ChatMigrated(migrate_to.unwrap_or_default()),
+        400 if lower.contains("chat not found") => BotApiErrorKind::ChatNotFound,
+        400 => BotApiErrorKind::BadRequest,
+        s if s >= 500 => BotApiErrorKind::ServerError(s),
+        _ => BotApiErrorKind::Decode,
+    };
+    BotApiError::new(kind, description)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn telegram_answers_are_classified() {
+        let c = |s, d: &str, r, m| classify(s, d.to_string(), r, m).kind();
+        assert_eq!(c(401, "Unauthorized", None, None), BotApiErrorKind::Unauthorized);
+        assert_eq!(c(429, "Too Many Requests: retry after 7", Some(7), None), BotApiErrorKind::RetryAfter(7));
+        assert_eq!(c(403, "Forbidden: bot was blocked by the user", None, None), BotApiErrorKind::Forbidden(ForbiddenReason::BotBlocked));
+        assert_eq!(c(403, "Forbidden: user is deactivated", None, None), BotApiErrorKind::Forbidden(ForbiddenReason::UserDeactivated));
+        assert_eq!(c(403, "Forbidden: bot was kicked from the group chat", None, None), BotApiErrorKind::Forbidden(ForbiddenReason::BotKicked));
+        assert_eq!(c(400, "Bad Request: chat not found", None, None), BotApiErrorKind::ChatNotFound);
+        assert_eq!(c(400, "Bad Request: group chat was upgraded to a supergroup chat", None, Some(-100123)), BotApiErrorKind::ChatMigrated(-100123));
+        assert_eq!(c(400, "Bad Request: message is too long", None, None), BotApiErrorKind::BadRequest);
+        assert_eq!(c(502, "Bad Gateway", None, None), BotApiErrorKind::ServerError(502));
+        assert!(BotApiErrorKind::ServerError(500).is_transient());
+        assert!(!BotApiErrorKind::ChatNotFound.is_transient());
+    }
+}
