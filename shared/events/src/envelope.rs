@@ -80,6 +80,13 @@ impl<P: Event> Envelope<P> {
 }
 
 impl<P> Envelope<P> {
+    /// Replaces the random event id with a deterministic one, so a consumer that
+    /// handles the same cause twice produces an event JetStream deduplicates.
+    pub fn with_event_id(mut self, event_id: Uuid) -> Self {
+        self.event_id = event_id;
+        self
+    }
+
     pub fn map<Q>(self, payload: Q) -> Envelope<Q> {
         Envelope {
             event_id: self.event_id,

@@ -13,6 +13,12 @@ pub fn derived_id(prefix: &str, keyed_hash_hex: &str) -> String {
     format!("{prefix}_{}", &keyed_hash_hex[..len])
 }
 
+/// A deterministic event id for an event caused by `cause` (an event id, an
+/// update key): the same cause and purpose always give the same id.
+pub fn caused_event_id(cause: &str, purpose: &str) -> Uuid {
+    Uuid::new_v5(&Uuid::NAMESPACE_OID, format!("novij-telegram/{cause}/{purpose}").as_bytes())
+}
+
 /// True when `id` has the prefix and only subject-safe characters.
 pub fn is_valid(prefix: &str, id: &str) -> bool {
     id.strip_prefix(prefix)

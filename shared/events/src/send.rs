@@ -33,10 +33,15 @@ pub struct OutgoingMessage {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SendAccepted {
     pub send_id: String,
-    pub project_id: String,
-    pub integration_id: String,
+    /// Absent for system replies to a chat that belongs to no integration yet
+    /// (e.g. an unknown connect code on the common bot).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integration_id: Option<String>,
     pub bot_key: String,
-    pub recipient_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient_id: Option<String>,
     pub template: String,
     pub payment_mode: PaymentMode,
     /// Keyed hash of the canonical request body: the same idempotency key with

@@ -83,9 +83,9 @@ CREATE INDEX recipients_chat_hash ON recipients (chat_hash);
 
 CREATE TABLE sends (
     send_id             TEXT PRIMARY KEY,
-    project_id          TEXT NOT NULL,
-    integration_id      TEXT NOT NULL,
-    recipient_id        TEXT NOT NULL,
+    project_id          TEXT,
+    integration_id      TEXT,
+    recipient_id        TEXT,
     template            TEXT NOT NULL,
     payment_mode        TEXT NOT NULL,
     origin              TEXT NOT NULL,

@@ -90,7 +90,9 @@ impl Drop for TestDatabase {
                 let drop_db = async {
                     let admin = connect(&admin_url).await?;
                     let result = admin
-                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                        .execute_unprepared(&format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        ))
                         .await;
                     let _ = admin.close().await;
                     result.map(|_| ())

@@ -263,14 +263,10 @@ async fn check_version(binary: &Path) -> anyhow::Result<()> {
         .output()
         .await
         .with_context(|| format!("running {} --version", binary.display()))?;
-    let text = String::from_utf8_lossy(&out.stdout).into_owned()
-        + &String::from_utf8_lossy(&out.stderr);
-    let version = parse_version(&text).with_context(|| {
-        format!(
-            "cannot parse version of {} from {text:?}",
-            binary.display()
-        )
-    })?;
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let version = parse_version(&text)
+        .with_context(|| format!("cannot parse version of {} from {text:?}", binary.display()))?;
     if version < MIN_NATS_SERVER_VERSION {
         let (a, b, c) = MIN_NATS_SERVER_VERSION;
         bail!(

@@ -65,7 +65,13 @@ impl ServiceProcess {
             .with_context(|| format!("creating log dir {}", log_dir.display()))?;
         let safe_name: String = name
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         let log_path = log_dir.join(format!(
             "{safe_name}-{}.log",
@@ -303,22 +309,23 @@ fn strip_ansi(line: &str) -> String {
             out.push(c);
             continue;
         }
-        match chars.next() {
-            Some('[') => {
-                for c in chars.by_ref() {
-                    if ('\u{40}'..='\u{7e}').contains(&c) {
-                        break;
-                    }
+        // `ESC [` starts a CSI sequence that runs up to its final byte; for any
+        // other `ESC x` only the one following character is dropped.
+        if let Some('[') = chars.next() {
+            for c in chars.by_ref() {
+                if ('\u{40}'..='\u{7e}').contains(&c) {
+                    break;
                 }
             }
-            Some(_) | None => {}
         }
     }
     out
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]

@@ -64,7 +64,8 @@ async fn databases_are_independent() -> anyhow::Result<()> {
     let b = TestDatabase::create().await?;
     assert_ne!(a.url(), b.url());
     let conn = a.connect().await?;
-    conn.execute_unprepared("CREATE TABLE only_in_a (x int4)").await?;
+    conn.execute_unprepared("CREATE TABLE only_in_a (x int4)")
+        .await?;
     let other = b.connect().await?;
     assert!(other
         .execute_unprepared("SELECT * FROM only_in_a")

@@ -107,13 +107,18 @@ async fn stop_and_restart_keep_port_and_store() -> anyhow::Result<()> {
     .await?;
 
     server.stop().await;
-    assert!(TcpStream::connect(("127.0.0.1", server.port())).await.is_err());
+    assert!(TcpStream::connect(("127.0.0.1", server.port()))
+        .await
+        .is_err());
 
     server.restart().await?;
     assert_eq!(server.url(), url);
     let (mut reader, mut writer) = session(server.port()).await?;
     let info = request(&mut reader, &mut writer, "$JS.API.STREAM.INFO.TK", "").await?;
-    assert!(info.contains("\"messages\":1"), "stream lost on restart: {info}");
+    assert!(
+        info.contains("\"messages\":1"),
+        "stream lost on restart: {info}"
+    );
     Ok(())
 }
 

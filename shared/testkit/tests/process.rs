@@ -27,7 +27,11 @@ async fn captures_stdout_and_stderr_across_restarts() -> anyhow::Result<()> {
     assert!(process.is_running());
     assert!(process.pid().is_some());
     // Colour sequences are stripped.
-    assert!(process.output().lines().any(|l| l == "green"), "{}", process.output());
+    assert!(
+        process.output().lines().any(|l| l == "green"),
+        "{}",
+        process.output()
+    );
 
     process.kill().await;
     assert!(!process.is_running());
@@ -68,12 +72,8 @@ async fn wait_for_line_only_searches_the_current_run_and_times_out() -> anyhow::
 
 #[tokio::test]
 async fn one_shot_commands_can_be_awaited() -> anyhow::Result<()> {
-    let mut process = ServiceProcess::spawn(
-        "one-shot",
-        Path::new(SH),
-        &["-c", "echo done; exit 3"],
-        &[],
-    )?;
+    let mut process =
+        ServiceProcess::spawn("one-shot", Path::new(SH), &["-c", "echo done; exit 3"], &[])?;
     let status = process.wait_for_exit(Duration::from_secs(5)).await?;
     assert_eq!(status.code(), Some(3));
     assert!(process.output().contains("done"));

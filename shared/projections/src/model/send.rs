@@ -7,9 +7,9 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub send_id: String,
-    pub project_id: String,
-    pub integration_id: String,
-    pub recipient_id: String,
+    pub project_id: Option<String>,
+    pub integration_id: Option<String>,
+    pub recipient_id: Option<String>,
     pub template: String,
     pub payment_mode: String,
     pub origin: String,

@@ -1,0 +1,103 @@
+//! Strict emulator of the Telegram Bot API: a Bot API at `/bot<token>/<method>`
+//! with Telegram's validation, errors, flood limits and webhook delivery, plus
+//! a control API at `/sandbox` through which tests act as Telegram users.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! let sandbox = telegram_sandbox::start(telegram_sandbox::SandboxConfig::default()).await?;
+//! println!("Bot API base: {}", sandbox.base_url());
+//! sandbox.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+pub mod bot_api;
+pub mod config;
+pub mod control;
+pub mod limits;
+pub mod server;
+pub mod state;
+pub mod webhook;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use config::{BotSeed, Limits, SandboxConfig};
+pub use state::Sandbox;
+
+/// How long shutdown waits for open requests (e.g. long polls) before cutting them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+
+/// A sandbox serving HTTP.
+pub struct RunningSandbox {
+    /// The address actually bound.
+    pub addr: SocketAddr,
+    sandbox: Arc<Sandbox>,
+    stop: Option<oneshot::Sender<()>>,
+    server: JoinHandle<()>,
+}
+
+impl RunningSandbox {
+    /// The Bot API base, e.g. `http://127.0.0.1:8081`; clients call
+    /// `{base_url}/bot{token}/{method}` and the control API lives at
+    /// `{base_url}/sandbox`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The emulated world, for in-process inspection.
+    pub fn sandbox(&self) -> &Arc<Sandbox> {
+        &self.sandbox
+    }
+
+    /// Stops serving and stops webhook delivery.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.sandbox.stop_workers();
+        let server = &mut self.server;
+        if tokio::time::timeout(SHUTDOWN_GRACE, &mut *server)
+            .await
+            .is_err()
+        {
+            server.abort();
+        }
+    }
+}
+
+impl Drop for RunningSandbox {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+            self.sandbox.stop_workers();
+            self.server.abort();
+        }
+    }
+}
+
+/// Starts a sandbox with the configured bots and serves it until shutdown.
+pub async fn start(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
+    let sandbox = Sandbox::new(config.clone())?;
+    for seed in &config.bots {
+        sandbox
+            .create_bot(Some(seed.token.clone()), &seed.username, &seed.first_name)
+            .map_err(|e| anyhow::anyhow!("cannot create bot @{}: {e}", seed.username))?;
+    }
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let (addr, server) = warp::serve(server::routes(sandbox.clone()))
+        .try_bind_with_graceful_shutdown(config.listen, async move {
+            let _ = stop_rx.await;
+        })?;
+    let server = tokio::spawn(server);
+    tracing::info!(%addr, bots = config.bots.len(), "telegram sandbox listening");
+    Ok(RunningSandbox {
+        addr,
+        sandbox,
+        stop: Some(stop_tx),
+        server,
+    })
+}

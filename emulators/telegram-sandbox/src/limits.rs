@@ -1,0 +1,258 @@
+//! Sliding-window flood control per bot, per private chat and per group, with
+//! punishment of clients that ignore `retry_after`.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::config::Limits;
+
+/// Which window a violation belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// All messages of one bot.
+    Bot,
+    /// One private chat.
+    Chat,
+    /// One group, supergroup or channel.
+    Group,
+}
+
+/// Why a call was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// The call would have exceeded a window.
+    LimitExceeded,
+    /// The call came before an earlier `retry_after` had passed.
+    IgnoredRetryAfter,
+}
+
+/// A refused call: answer 429 with `retry_after` seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Denied {
+    pub scope: Scope,
+    pub retry_after: u64,
+    pub reason: Reason,
+}
+
+/// Counters of one bot.
+#[derive(Debug, Default)]
+pub struct BotLimiter {
+    bot_window: VecDeque<Instant>,
+    chat_windows: HashMap<i64, VecDeque<Instant>>,
+    bot_penalty_until: Option<Instant>,
+    chat_penalty_until: HashMap<i64, Instant>,
+}
+
+/// Private chats have positive ids; groups, supergroups and channels negative ones.
+pub fn scope_of_chat(chat_id: i64) -> Scope {
+    if chat_id > 0 {
+        Scope::Chat
+    } else {
+        Scope::Group
+    }
+}
+
+fn allowance(base: u32, window: Duration, scale: f64) -> Option<(usize, Duration)> {
+    if base == 0 {
+        return None;
+    }
+    let effective = f64::from(base) * scale;
+    if effective >= 1.0 {
+        Some((effective.floor() as usize, window))
+    } else {
+        Some((1, window.div_f64(effective)))
+    }
+}
+
+fn wait_for_room(
+    window: &mut VecDeque<Instant>,
+    cap: usize,
+    length: Duration,
+    now: Instant,
+) -> Option<Duration> {
+    while let Some(front) = window.front() {
+        if now.saturating_duration_since(*front) >= length {
+            window.pop_front();
+        } else {
+            break;
+        }
+    }
+    if window.len() >= cap {
+        window
+            .front()
+            .map(|front| (*front + length).saturating_duration_since(now))
+    } else {
+        None
+    }
+}
+
+/// Whole seconds, rounded up, at least 1.
+pub fn whole_seconds(wait: Duration) -> u64 {
+    (wait.as_secs_f64().ceil() as u64).max(1)
+}
+
+impl BotLimiter {
+    /// Counts one message to `chat_id` at `now`, or refuses it.
+    pub fn check_and_record(
+        &mut self,
+        limits: &Limits,
+        chat_id: i64,
+        now: Instant,
+    ) -> Result<(), Denied> {
+        if limits.is_unlimited() {
+            return Ok(());
+        }
+        let chat_scope = scope_of_chat(chat_id);
+        if let Some(until) = self.bot_penalty_until {
+            if now < until {
+                return Err(Denied {
+                    scope: Scope::Bot,
+                    retry_after: whole_seconds(until - now),
+                    reason: Reason::IgnoredRetryAfter,
+                });
+            }
+            self.bot_penalty_until = None;
+        }
+        if let Some(until) = self.chat_penalty_until.get(&chat_id).copied() {
+            if now < until {
+                return Err(Denied {
+                    scope: chat_scope,
+                    retry_after: whole_seconds(until - now),
+                    reason: Reason::IgnoredRetryAfter,
+                });
+            }
+            self.chat_penalty_until.remove(&chat_id);
+        }
+
+        if let Some((cap, length)) =
+            allowance(limits.per_bot_per_second, Duration::from_secs(1), limits.scale)
+        {
+            if let Some(wait) = wait_for_room(&mut self.bot_window, cap, length, now) {
+                let retry_after = whole_seconds(wait);
+                self.bot_penalty_until = Some(now + Duration::from_secs(retry_after));
+                return Err(Denied {
+                    scope: Scope::Bot,
+                    retry_after,
+                    reason: Reason::LimitExceeded,
+                });
+            }
+        }
+        let chat_allowance = match chat_scope {
+            Scope::Group => allowance(
+                limits.per_group_per_minute,
+                Duration::from_secs(60),
+                limits.scale,
+            ),
+            _ => allowance(
+                limits.per_chat_per_second,
+                Duration::from_secs(1),
+                limits.scale,
+            ),
+        };
+        if let Some((cap, length)) = chat_allowance {
+            let window = self.chat_windows.entry(chat_id).or_default();
+            if let Some(wait) = wait_for_room(window, cap, length, now) {
+                let retry_after = whole_seconds(wait);
+                self.chat_penalty_until
+                    .insert(chat_id, now + Duration::from_secs(retry_after));
+                return Err(Denied {
+                    scope: chat_scope,
+                    retry_after,
+                    reason: Reason::LimitExceeded,
+                });
+            }
+            window.push_back(now);
+        }
+        self.bot_window.push_back(now);
+        Ok(())
+    }
+
+    /// Records a 429 answered for another reason (an injected fault): calls
+    /// before `until` are punished like any ignored `retry_after`.
+    pub fn penalize_bot(&mut self, until: Instant) {
+        self.bot_penalty_until = Some(match self.bot_penalty_until {
+            Some(current) if current > until => current,
+            _ => until,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn second_message_to_a_private_chat_within_a_second_is_refused() {
+        let mut limiter = BotLimiter::default();
+        let limits = Limits::telegram();
+        let t0 = Instant::now();
+        assert!(limiter.check_and_record(&limits, 5, t0).is_ok());
+        let denied = limiter
+            .check_and_record(&limits, 5, t0 + Duration::from_millis(100))
+            .unwrap_err();
+        assert_eq!(denied.scope, Scope::Chat);
+        assert_eq!(denied.retry_after, 1);
+        assert_eq!(denied.reason, Reason::LimitExceeded);
+        // Another chat is fine.
+        assert!(limiter
+            .check_and_record(&limits, 6, t0 + Duration::from_millis(100))
+            .is_ok());
+        // Ignoring retry_after is punished.
+        let again = limiter
+            .check_and_record(&limits, 5, t0 + Duration::from_millis(500))
+            .unwrap_err();
+        assert_eq!(again.reason, Reason::IgnoredRetryAfter);
+        // After the penalty has passed, it works again.
+        assert!(limiter
+            .check_and_record(&limits, 5, t0 + Duration::from_millis(1200))
+            .is_ok());
+    }
+
+    #[test]
+    fn bot_window_caps_all_chats() {
+        let mut limiter = BotLimiter::default();
+        let limits = Limits::telegram();
+        let t0 = Instant::now();
+        for chat in 1..=30 {
+            assert!(limiter.check_and_record(&limits, chat, t0).is_ok());
+        }
+        let denied = limiter.check_and_record(&limits, 31, t0).unwrap_err();
+        assert_eq!(denied.scope, Scope::Bot);
+    }
+
+    #[test]
+    fn scale_multiplies_allowances_and_groups_use_minutes() {
+        let mut limiter = BotLimiter::default();
+        let limits = Limits {
+            scale: 2.0,
+            ..Limits::telegram()
+        };
+        let t0 = Instant::now();
+        assert!(limiter.check_and_record(&limits, 9, t0).is_ok());
+        assert!(limiter.check_and_record(&limits, 9, t0).is_ok());
+        assert!(limiter.check_and_record(&limits, 9, t0).is_err());
+        for _ in 0..40 {
+            assert!(limiter.check_and_record(&limits, -100, t0).is_ok());
+        }
+        let denied = limiter
+            .check_and_record(&limits, -100, t0 + Duration::from_millis(10))
+            .unwrap_err();
+        assert_eq!(denied.scope, Scope::Group);
+        assert_eq!(denied.retry_after, 60);
+    }
+
+    #[test]
+    fn unlimited_never_refuses() {
+        let mut limiter = BotLimiter::default();
+        let t0 = Instant::now();
+        for _ in 0..1000 {
+            assert!(limiter
+                .check_and_record(&Limits::unlimited(), 1, t0)
+                .is_ok());
+        }
+    }
+}

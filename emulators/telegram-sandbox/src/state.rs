@@ -1,0 +1,522 @@
+//! The emulated Telegram world: bots, users, chats, pending updates and the
+//! records (calls, sent messages, violations) that tests inspect.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rand::Rng;
+use serde::Serialize;
+use serde_json::{json, Value};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::SandboxConfig;
+use crate::limits::{BotLimiter, Reason, Scope};
+
+/// How many Bot API calls are kept for `/sandbox/calls`.
+const MAX_CALL_RECORDS: usize = 100_000;
+
+/// Shared state of one running sandbox.
+pub struct Sandbox {
+    pub config: SandboxConfig,
+    world: Mutex<World>,
+    /// Client used for webhook deliveries.
+    pub http: reqwest::Client,
+    workers: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// Everything that changes while the sandbox runs.
+#[derive(Default)]
+pub struct World {
+    pub bots: BTreeMap<i64, Bot>,
+    pub users: BTreeMap<i64, User>,
+    pub next_user_id: i64,
+    pub calls: VecDeque<CallRecord>,
+    pub violations: Vec<Violation>,
+}
+
+/// A Telegram user acted out through the control API.
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub id: i64,
+    pub first_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language_code: Option<String>,
+}
+
+impl User {
+    /// The `User` object Telegram sends.
+    pub fn to_json(&self) -> Value {
+        let mut user = json!({"id": self.id, "is_bot": false, "first_name": self.first_name});
+        insert_opt(&mut user, "last_name", &self.last_name);
+        insert_opt(&mut user, "username", &self.username);
+        insert_opt(&mut user, "language_code", &self.language_code);
+        user
+    }
+
+    /// The private `Chat` object between this user and a bot.
+    pub fn private_chat_json(&self) -> Value {
+        let mut chat = json!({"id": self.id, "first_name": self.first_name});
+        insert_opt(&mut chat, "last_name", &self.last_name);
+        insert_opt(&mut chat, "username", &self.username);
+        if let Some(map) = chat.as_object_mut() {
+            map.insert("type".into(), Value::from("private"));
+        }
+        chat
+    }
+}
+
+fn insert_opt(target: &mut Value, key: &str, value: &Option<String>) {
+    if let (Some(map), Some(value)) = (target.as_object_mut(), value) {
+        map.insert(key.to_string(), Value::from(value.clone()));
+    }
+}
+
+/// Relation between one user and one bot.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Relation {
+    /// The user pressed Start at least once.
+    pub started: bool,
+    /// The user blocked the bot.
+    pub blocked: bool,
+}
+
+/// A webhook as set by `setWebhook`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    pub url: String,
+    pub secret: Option<String>,
+    pub max_connections: u32,
+}
+
+/// A pending update.
+#[derive(Debug, Clone)]
+pub struct Update {
+    pub update_id: i64,
+    /// The Update field that holds the payload, e.g. "message".
+    pub kind: &'static str,
+    pub payload: Value,
+}
+
+impl Update {
+    /// The `Update` object as delivered.
+    pub fn to_json(&self) -> Value {
+        let mut map = serde_json::Map::new();
+        map.insert("update_id".into(), Value::from(self.update_id));
+        map.insert(self.kind.into(), self.payload.clone());
+        Value::Object(map)
+    }
+}
+
+/// A message kept in a chat, for replies and edits.
+#[derive(Debug, Clone)]
+pub struct StoredMessage {
+    /// The Message object as Telegram returned or delivered it.
+    pub json: Value,
+    pub from_bot: bool,
+}
+
+/// Messages of one chat as seen by one bot.
+#[derive(Debug, Default)]
+pub struct ChatLog {
+    pub last_message_id: i64,
+    pub messages: BTreeMap<i64, StoredMessage>,
+}
+
+/// A message the bot successfully sent (or edited).
+#[derive(Debug, Clone, Serialize)]
+pub struct SentRecord {
+    pub message_id: i64,
+    pub chat_id: i64,
+    pub text: String,
+    pub raw_text: String,
+    pub parse_mode: Option<String>,
+    pub entities: Vec<Value>,
+    pub reply_markup: Option<Value>,
+    pub date: i64,
+    pub method: String,
+}
+
+/// One received Bot API call (never the token).
+#[derive(Debug, Clone, Serialize)]
+pub struct CallRecord {
+    pub bot_username: Option<String>,
+    pub method: String,
+    pub status: u16,
+    pub at: String,
+    pub at_ms: i64,
+    pub params: Value,
+}
+
+/// A recorded flood-limit violation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Violation {
+    pub bot_username: String,
+    pub chat_id: Option<i64>,
+    pub scope: Scope,
+    pub reason: Reason,
+    pub method: String,
+    pub retry_after: u64,
+    pub at: String,
+    pub at_ms: i64,
+}
+
+/// An injected failure for the next `remaining` matching calls.
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub status: u16,
+    pub remaining: u32,
+    pub retry_after: Option<u64>,
+    /// Lower-cased method name, or any method.
+    pub method: Option<String>,
+    pub description: Option<String>,
+}
+
+/// A callback query produced by a user pressing an inline button.
+#[derive(Debug, Clone)]
+pub struct CallbackQueryState {
+    pub user_id: i64,
+    pub answered: bool,
+}
+
+/// An emulated bot.
+pub struct Bot {
+    pub id: i64,
+    pub token: String,
+    pub username: String,
+    pub first_name: String,
+    pub webhook: Option<Webhook>,
+    /// (unix date, message) of the last failed delivery to the current webhook.
+    pub webhook_error: Option<(i64, String)>,
+    pub allowed_updates: Option<Vec<String>>,
+    pub updates: VecDeque<Update>,
+    pub next_update_id: i64,
+    pub relations: HashMap<i64, Relation>,
+    pub chats: HashMap<i64, ChatLog>,
+    pub sent: Vec<SentRecord>,
+    pub limiter: BotLimiter,
+    pub faults: Vec<Fault>,
+    /// Bumped by every getUpdates call; an older waiting call then gives up.
+    pub poll_generation: u64,
+    pub callback_queries: HashMap<String, CallbackQueryState>,
+    pub callback_answers: Vec<Value>,
+    /// Bumped whenever updates or the webhook change.
+    pub updates_tx: watch::Sender<u64>,
+    /// Bumped whenever the webhook changes.
+    pub webhook_tx: watch::Sender<u64>,
+}
+
+/// Update types delivered when `allowed_updates` was never given.
+const NOT_DELIVERED_BY_DEFAULT: [&str; 3] =
+    ["chat_member", "message_reaction", "message_reaction_count"];
+
+impl Bot {
+    fn new(id: i64, token: String, username: String, first_name: String) -> Self {
+        let next_update_id = rand::thread_rng().gen_range(100_000_000..900_000_000);
+        Self {
+            id,
+            token,
+            username,
+            first_name,
+            webhook: None,
+            webhook_error: None,
+            allowed_updates: None,
+            updates: VecDeque::new(),
+            next_update_id,
+            relations: HashMap::new(),
+            chats: HashMap::new(),
+            sent: Vec::new(),
+            limiter: BotLimiter::default(),
+            faults: Vec::new(),
+            poll_generation: 0,
+            callback_queries: HashMap::new(),
+            callback_answers: Vec::new(),
+            updates_tx: watch::channel(0).0,
+            webhook_tx: watch::channel(0).0,
+        }
+    }
+
+    /// The bot's own `User` object.
+    pub fn user_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "is_bot": true,
+            "first_name": self.first_name,
+            "username": self.username,
+        })
+    }
+
+    /// Whether an update of `kind` passes the bot's `allowed_updates`.
+    pub fn allows(&self, kind: &str) -> bool {
+        match &self.allowed_updates {
+            Some(list) if !list.is_empty() => list.iter().any(|k| k == kind),
+            _ => !NOT_DELIVERED_BY_DEFAULT.contains(&kind),
+        }
+    }
+
+    /// Queues an update and wakes pollers and the webhook worker.
+    pub fn push_update(&mut self, kind: &'static str, payload: Value) -> i64 {
+        let update_id = self.next_update_id;
+        self.next_update_id += 1;
+        self.updates.push_back(Update {
+            update_id,
+            kind,
+            payload,
+        });
+        self.notify_updates();
+        update_id
+    }
+
+    /// Wakes long polls and the webhook worker.
+    pub fn notify_updates(&self) {
+        self.updates_tx.send_modify(|v| *v = v.wrapping_add(1));
+    }
+
+    /// Signals a webhook change to the delivery worker.
+    pub fn notify_webhook(&self) {
+        self.webhook_tx.send_modify(|v| *v = v.wrapping_add(1));
+        self.notify_updates();
+    }
+
+    /// Drops queued updates that the current `allowed_updates` excludes.
+    pub fn drop_disallowed_front(&mut self) {
+        while let Some(front) = self.updates.front() {
+            if self.allows(front.kind) {
+                break;
+            }
+            self.updates.pop_front();
+        }
+    }
+
+    /// Allocates the next message id in a chat.
+    pub fn next_message_id(&mut self, chat_id: i64) -> i64 {
+        let log = self.chats.entry(chat_id).or_default();
+        log.last_message_id += 1;
+        log.last_message_id
+    }
+
+    /// Stores a message of a chat.
+    pub fn store_message(&mut self, chat_id: i64, message_id: i64, message: StoredMessage) {
+        self.chats
+            .entry(chat_id)
+            .or_default()
+            .messages
+            .insert(message_id, message);
+    }
+
+    /// A stored message of a chat.
+    pub fn message(&self, chat_id: i64, message_id: i64) -> Option<&StoredMessage> {
+        self.chats.get(&chat_id)?.messages.get(&message_id)
+    }
+
+    /// Relation with a user (default: never started, not blocked).
+    pub fn relation(&self, user_id: i64) -> Relation {
+        self.relations.get(&user_id).copied().unwrap_or_default()
+    }
+}
+
+/// Public facts about a bot, as the control API shows them.
+#[derive(Debug, Clone, Serialize)]
+pub struct BotInfo {
+    pub id: i64,
+    pub token: String,
+    pub username: String,
+}
+
+/// Whether `token` has Telegram's shape `<digits>:<30-50 of A-Za-z0-9_->`.
+pub fn parse_token(token: &str) -> Option<i64> {
+    let (id, secret) = token.split_once(':')?;
+    if id.is_empty() || id.len() > 18 || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if !(30..=50).contains(&secret.len())
+        || !secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return None;
+    }
+    id.parse::<i64>().ok().filter(|id| *id > 0)
+}
+
+/// Telegram's bot username rules: 5-32 of A-Za-z0-9_, starting with a letter, ending in "bot".
+pub fn validate_bot_username(username: &str) -> Result<(), String> {
+    if !(5..=32).contains(&username.len()) {
+        return Err("bot username must be 5-32 characters long".into());
+    }
+    if !username
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        || !username.as_bytes()[0].is_ascii_alphabetic()
+    {
+        return Err("bot username may contain only A-Z, a-z, 0-9 and _ and must start with a letter".into());
+    }
+    if !username.to_ascii_lowercase().ends_with("bot") {
+        return Err("bot username must end in \"bot\"".into());
+    }
+    Ok(())
+}
+
+/// Unix time in seconds.
+pub fn now_unix() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// (RFC 3339 with milliseconds, unix milliseconds) of now.
+pub fn now_stamp() -> (String, i64) {
+    let now = chrono::Utc::now();
+    (
+        now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        now.timestamp_millis(),
+    )
+}
+
+fn generate_token(id: i64) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
+    let mut rng = rand::thread_rng();
+    let secret: String = (0..33)
+        .map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]))
+        .collect();
+    format!("{id}:AA{secret}")
+}
+
+impl Sandbox {
+    /// A sandbox with no bots yet.
+    pub fn new(config: SandboxConfig) -> anyhow::Result<Arc<Self>> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(10))
+            .build()?;
+        Ok(Arc::new(Self {
+            config,
+            world: Mutex::new(World {
+                next_user_id: 700_000_001,
+                ..World::default()
+            }),
+            http,
+            workers: Mutex::new(Vec::new()),
+        }))
+    }
+
+    /// Locks the world (a panic elsewhere never makes it unusable).
+    pub fn world(&self) -> MutexGuard<'_, World> {
+        self.world.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Creates a bot; `token` None generates one in Telegram's format.
+    pub fn create_bot(
+        self: &Arc<Self>,
+        token: Option<String>,
+        username: &str,
+        first_name: &str,
+    ) -> Result<BotInfo, CreateBotError> {
+        validate_bot_username(username).map_err(CreateBotError::Invalid)?;
+        let info = {
+            let mut world = self.world();
+            if world.bot_id_by_username(username).is_some() {
+                return Err(CreateBotError::Conflict(format!(
+                    "bot @{username} already exists"
+                )));
+            }
+            let (id, token) = match token {
+                Some(token) => {
+                    let id = parse_token(&token).ok_or_else(|| {
+                        CreateBotError::Invalid(format!(
+                            "token of @{username} is not in Telegram's format <digits>:<secret>"
+                        ))
+                    })?;
+                    (id, token)
+                }
+                None => {
+                    let mut rng = rand::thread_rng();
+                    let mut id = rng.gen_range(6_000_000_000_i64..8_000_000_000);
+                    while world.bots.contains_key(&id) {
+                        id = rng.gen_range(6_000_000_000_i64..8_000_000_000);
+                    }
+                    (id, generate_token(id))
+                }
+            };
+            if world.bots.contains_key(&id) {
+                return Err(CreateBotError::Conflict(format!(
+                    "a bot with id {id} already exists"
+                )));
+            }
+            let first_name = if first_name.trim().is_empty() {
+                username.to_string()
+            } else {
+                first_name.to_string()
+            };
+            world.bots.insert(
+                id,
+                Bot::new(id, token.clone(), username.to_string(), first_name),
+            );
+            BotInfo {
+                id,
+                token,
+                username: username.to_string(),
+            }
+        };
+        let worker = tokio::spawn(crate::webhook::run_delivery_worker(
+            Arc::downgrade(self),
+            info.id,
+        ));
+        self.workers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(worker);
+        Ok(info)
+    }
+
+    /// Stops background work.
+    pub fn stop_workers(&self) {
+        for worker in self
+            .workers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
+            worker.abort();
+        }
+    }
+}
+
+/// Why a bot could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateBotError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Conflict(String),
+}
+
+impl World {
+    /// The bot with this exact token.
+    pub fn bot_id_by_token(&self, token: &str) -> Option<i64> {
+        let id = parse_token(token)?;
+        self.bots
+            .get(&id)
+            .filter(|bot| bot.token == token)
+            .map(|bot| bot.id)
+    }
+
+    /// The bot with this username (case-insensitive, leading @ ignored).
+    pub fn bot_id_by_username(&self, username: &str) -> Option<i64> {
+        let wanted = username.trim_start_matches('@');
+        self.bots
+            .values()
+            .find(|bot| bot.username.eq_ignore_ascii_case(wanted))
+            .map(|bot| bot.id)
+    }
+
+    /// Appends a call record, forgetting the oldest beyond the cap.
+    pub fn record_call(&mut self, record: CallRecord) {
+        if self.calls.len() >= MAX_CALL_RECORDS {
+            self.calls.pop_front();
+        }
+        self.calls.push_back(record);
+    }
+}

@@ -1,0 +1,52 @@
+# Recipes for the novij-telegram workspace. Run them through ./dev, which
+# installs the pinned tools and exports .state/dev.env first:
+#   ./dev up     ./dev test     ./dev down
+set dotenv-load := false
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# List the recipes
+default:
+    @just --list --unsorted
+
+# Build, start NATS + sandbox + all services, migrate, wait for health, create the demo integration
+up:
+    bash scripts/stack.sh up
+
+# Stop everything started by `up` (Postgres keeps running)
+down:
+    bash scripts/stack.sh down
+
+# down, then up
+restart:
+    bash scripts/stack.sh restart
+
+# Show which processes of the stack are alive
+status:
+    @bash scripts/stack.sh status
+
+# Follow a component's log (nats, sandbox, ingress, dispatcher, connect, payment-verifier, scheduler, migrate); all without a name
+logs svc="":
+    @bash scripts/stack.sh logs {{ quote(svc) }}
+
+# Everything CI runs: format check, clippy, build, tests
+test:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+    cargo build --workspace --bins
+    cargo test --workspace
+
+# Format all crates
+fmt:
+    cargo fmt --all
+
+# Clippy with warnings as errors
+lint:
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Regenerate the JSON schemas under schemas/
+schemas:
+    cargo run -q -- schemas --out schemas
+
+# Apply database migrations to DATABASE_URL
+migrate:
+    cargo run -q -- migrate

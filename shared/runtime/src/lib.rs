@@ -1,0 +1,43 @@
+//! What every service starts with, and the keyed derivations they share.
+//!
+//! [`Runtime::start`] connects to NATS (applying the topology of `nats/`) and
+//! Postgres, and builds the key ring. [`derive`] holds every id and secret that
+//! is computed from a keyed hash, so two services always compute the same one.
+
+pub mod derive;
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use novij_bus::EventLog;
+use novij_config::Config;
+use novij_crypto::Keyring;
+
+#[derive(Clone)]
+pub struct Runtime {
+    pub config: Arc<Config>,
+    pub nats: async_nats::Client,
+    pub jetstream: async_nats::jetstream::Context,
+    pub log: EventLog,
+    pub db: sea_orm::DatabaseConnection,
+    pub keyring: Arc<Keyring>,
+}
+
+impl Runtime {
+    /// Connects everything a service of `name` needs.
+    pub async fn start(config: Config, name: &str) -> anyhow::Result<Runtime> {
+        let keyring = Arc::new(config.keyring().context("NOVIJ_MASTER_KEYS")?);
+        let nats = novij_bus::connect(&config.nats_url, name).await.context("connecting to NATS")?;
+        let jetstream = async_nats::jetstream::new(nats.clone());
+        novij_bus::topology::apply(&jetstream, 1).await.context("applying the JetStream topology")?;
+        let db = novij_projections::connect(&config.database_url).await.context("connecting to Postgres")?;
+        Ok(Runtime {
+            config: Arc::new(config),
+            log: EventLog::new(jetstream.clone()),
+            nats,
+            jetstream,
+            db,
+            keyring,
+        })
+    }
+}
