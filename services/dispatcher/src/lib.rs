@@ -1,1 +1,39 @@
-//! placeholder
+//! The dispatcher service: every Bot API call goes through here.
+//!
+//! - `consumers::queued`: delivers queued sends (sendMessage) and records the outcome.
+//! - `consumers::integrations`: points a new integration's bot webhook at ingress.
+//! - `rpc`: answers `nt.rpc.dispatcher.bot.verify` (getMe) for ingress.
+//! - `bots`: resolves a bot key to its token.
+
+mod bots;
+mod consumers;
+mod rpc;
+mod webhook;
+
+use std::time::Duration;
+
+use novij_runtime::Runtime;
+use novij_telegram_client::BotApi;
+use tokio::sync::watch;
+
+/// What the dispatcher's parts share.
+#[derive(Clone)]
+pub(crate) struct Dispatcher {
+    pub rt: Runtime,
+    pub api: BotApi,
+    pub bots: bots::Bots,
+}
+
+pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    let api = BotApi::new(&rt.config.telegram_api_base_url, Duration::from_secs(30))?;
+    let d = Dispatcher { bots: bots::Bots::new(rt.clone()), api, rt };
+    if d.rt.config.common_bot_token.is_some() {
+        webhook::sync_common(&d).await;
+    }
+    tokio::join!(
+        consumers::queued::run(d.clone(), shutdown.clone()),
+        consumers::integrations::run(d.clone(), shutdown.clone()),
+        rpc::serve(d.clone(), shutdown.clone()),
+    );
+    Ok(())
+}

@@ -7,6 +7,11 @@ use serde_json::Value;
 
 use super::errors::ApiError;
 
+/// A parameter is present but has the wrong type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("invalid parameter value")]
+pub struct InvalidParam;
+
 /// Parameters of one call.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Params(BTreeMap<String, Value>);
@@ -76,13 +81,13 @@ impl Params {
     }
 
     /// A parameter as an integer: `Ok(None)` when absent, `Err` when not an integer.
-    pub fn i64(&self, name: &str) -> Result<Option<i64>, ()> {
+    pub fn i64(&self, name: &str) -> Result<Option<i64>, InvalidParam> {
         match self.get(name) {
             None => Ok(None),
-            Some(Value::Number(n)) => n.as_i64().map(Some).ok_or(()),
+            Some(Value::Number(n)) => n.as_i64().map(Some).ok_or(InvalidParam),
             Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-            Some(Value::String(s)) => s.trim().parse::<i64>().map(Some).map_err(|_| ()),
-            Some(_) => Err(()),
+            Some(Value::String(s)) => s.trim().parse::<i64>().map(Some).map_err(|_| InvalidParam),
+            Some(_) => Err(InvalidParam),
         }
     }
 
@@ -101,11 +106,11 @@ impl Params {
 
     /// A JSON-typed parameter: objects and arrays as they are, strings parsed
     /// as JSON. `Err` when a string is not valid JSON.
-    pub fn json(&self, name: &str) -> Result<Option<Value>, ()> {
+    pub fn json(&self, name: &str) -> Result<Option<Value>, InvalidParam> {
         match self.get(name) {
             None => Ok(None),
             Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-            Some(Value::String(s)) => serde_json::from_str(s).map(Some).map_err(|_| ()),
+            Some(Value::String(s)) => serde_json::from_str(s).map(Some).map_err(|_| InvalidParam),
             Some(other) => Ok(Some(other.clone())),
         }
     }

@@ -1,0 +1,7 @@
+//! End-to-end tests of the sandbox over real HTTP.
+
+mod bot_api;
+mod control;
+mod rate_limits;
+mod support;
+mod webhooks;

@@ -1,0 +1,4 @@
+//! The dispatcher's durable consumers.
+
+pub mod integrations;
+pub mod queued;

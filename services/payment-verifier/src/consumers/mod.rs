@@ -1,0 +1,3 @@
+//! The payment-verifier's consumers.
+
+pub mod accepted;
