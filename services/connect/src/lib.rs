@@ -1,1 +1,18 @@
-//! placeholder
+//! The connect service: turns Telegram updates into recipients.
+//!
+//! - `consumers::updates`: reads queued updates, unseals them, routes commands.
+//! - `domain::update`: the few fields of a Telegram update the service reads.
+//! - `domain::commands`: `/start <code>` (bind) and `/stop` (disable).
+//! - `replies`: the service's own short answers, sent as system sends.
+
+mod consumers;
+mod domain;
+mod replies;
+
+use novij_runtime::Runtime;
+use tokio::sync::watch;
+
+pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    consumers::updates::run(rt, shutdown).await;
+    Ok(())
+}

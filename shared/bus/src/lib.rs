@@ -11,7 +11,7 @@ pub mod log;
 pub mod topology;
 
 pub use consume::{run_consumer, Handled};
-pub use log::{AppendError, Appended, EventLog, Expect, ReadError};
+pub use log::{publish_acked, AppendError, Appended, EventLog, Expect, ReadError};
 
 /// Connects to NATS with a client name that shows up in server monitoring.
 pub async fn connect(url: &str, name: &str) -> Result<async_nats::Client, async_nats::ConnectError> {

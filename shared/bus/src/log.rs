@@ -51,6 +51,23 @@ pub enum ReadError {
     Decode { subject: String, source: serde_json::Error },
 }
 
+/// Publishes to a stream and waits for JetStream's acknowledgement, so the
+/// caller knows the message is stored (or why not).
+pub async fn publish_acked(
+    js: &jetstream::Context,
+    subject: String,
+    publish: Publish,
+    timeout: Duration,
+) -> Result<Appended, AppendError> {
+    let ack_future = js.send_publish(subject, publish).await.map_err(|e| AppendError::Unavailable(e.to_string()))?;
+    match tokio::time::timeout(timeout, std::future::IntoFuture::into_future(ack_future)).await {
+        Ok(Ok(ack)) => Ok(Appended { sequence: ack.sequence, duplicate: ack.duplicate }),
+        Ok(Err(e)) if e.kind() == PublishErrorKind::WrongLastSequence => Err(AppendError::Conflict),
+        Ok(Err(e)) => Err(AppendError::Unavailable(e.to_string())),
+        Err(_) => Err(AppendError::Unavailable("no acknowledgement from JetStream in time".into())),
+    }
+}
+
 /// Handle on the `EVENTS` stream.
 #[derive(Clone)]
 pub struct EventLog {
@@ -82,17 +99,7 @@ impl EventLog {
                 .expected_last_subject_sequence(seq)
                 .header(EXPECTED_SUBJECT_HEADER, subjects::aggregate(E::AGGREGATE, &event.aggregate_id).as_str());
         }
-        let ack_future = self
-            .js
-            .send_publish(subject, publish)
-            .await
-            .map_err(|e| AppendError::Unavailable(e.to_string()))?;
-        match tokio::time::timeout(self.ack_timeout, std::future::IntoFuture::into_future(ack_future)).await {
-            Ok(Ok(ack)) => Ok(Appended { sequence: ack.sequence, duplicate: ack.duplicate }),
-            Ok(Err(e)) if e.kind() == PublishErrorKind::WrongLastSequence => Err(AppendError::Conflict),
-            Ok(Err(e)) => Err(AppendError::Unavailable(e.to_string())),
-            Err(_) => Err(AppendError::Unavailable("no acknowledgement from JetStream in time".into())),
-        }
+        publish_acked(&self.js, subject, publish, self.ack_timeout).await
     }
 
     /// The latest event of type `E` of an aggregate, with its stream sequence.

@@ -1,0 +1,3 @@
+//! The connect service's consumers.
+
+pub mod updates;

@@ -1,0 +1,4 @@
+//! What the connect service decides.
+
+pub mod commands;
+pub mod update;
