@@ -58,7 +58,7 @@ cat <<EOF
 novij-telegram dev stack is up
   API:                $PUBLIC_BASE_URL/api/v1
   health:             $PUBLIC_BASE_URL/api/v1/health
-  OpenAPI:            $PUBLIC_BASE_URL/api/v1/openapi.json
+  OpenAPI:            $PUBLIC_BASE_URL/openapi.json
   Telegram sandbox:   ${TELEGRAM_API_BASE_URL:-http://127.0.0.1:8081}  (bot @${TELEGRAM_COMMON_BOT_USERNAME:-novij_dev_bot})
   NATS:               ${NATS_URL:-nats://127.0.0.1:4333}  (monitoring http://127.0.0.1:$NATS_MONITOR_PORT)
   Postgres:           $DB_DISPLAY

@@ -1,1 +1,71 @@
-fn main() {}
+//! `novij-telegram`: the one binary. Runs any service (`serve`), manages the
+//! projections (`migrate`, `rebuild`), checks configuration, and generates the
+//! schemas of the contract.
+
+mod commands;
+mod telemetry;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "novij-telegram", version, about = "Self-hosted Telegram delivery service")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one service, or all of them in one process.
+    Serve {
+        #[arg(value_enum)]
+        service: commands::serve::Service,
+    },
+    /// Apply the projection database migrations.
+    Migrate,
+    /// Drop every projection row and replay the event log into them.
+    Rebuild,
+    /// Name every missing or invalid setting.
+    ConfigCheck,
+    /// Write the JSON Schemas of events, subjects and the OpenAPI document.
+    Schemas {
+        #[arg(long, default_value = "schemas")]
+        out: std::path::PathBuf,
+        /// Compare with the files instead of writing; fail when they differ.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Show the version and build metadata.
+    Version,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve { service } => commands::serve::run(service).await,
+            Command::Migrate => commands::db::migrate().await,
+            Command::Rebuild => commands::db::rebuild().await,
+            Command::ConfigCheck => commands::config_check::run(),
+            Command::Schemas { out, check } => commands::schemas::run(&out, check),
+            Command::Version => {
+                println!("novij-telegram {}", env!("CARGO_PKG_VERSION"));
+                Ok(())
+            }
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

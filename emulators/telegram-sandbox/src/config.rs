@@ -58,31 +58,19 @@ pub struct Limits {
 impl Limits {
     /// Telegram's documented limits.
     pub fn telegram() -> Self {
-        Self {
-            per_bot_per_second: 30,
-            per_chat_per_second: 1,
-            per_group_per_minute: 20,
-            scale: 1.0,
-        }
+        Self { per_bot_per_second: 30, per_chat_per_second: 1, per_group_per_minute: 20, scale: 1.0 }
     }
 
     /// No counting at all.
     pub fn unlimited() -> Self {
-        Self {
-            per_bot_per_second: 0,
-            per_chat_per_second: 0,
-            per_group_per_minute: 0,
-            scale: 0.0,
-        }
+        Self { per_bot_per_second: 0, per_chat_per_second: 0, per_group_per_minute: 0, scale: 0.0 }
     }
 
     /// True when these limits disable counting.
     pub fn is_unlimited(&self) -> bool {
         self.scale <= 0.0
             || !self.scale.is_finite()
-            || (self.per_bot_per_second == 0
-                && self.per_chat_per_second == 0
-                && self.per_group_per_minute == 0)
+            || (self.per_bot_per_second == 0 && self.per_chat_per_second == 0 && self.per_group_per_minute == 0)
     }
 }
 

@@ -13,8 +13,7 @@ use warp::hyper::Body;
 use crate::bot_api::entities::{leading_bot_command, utf16_len};
 use crate::bot_api::methods;
 use crate::state::{
-    now_unix, Bot, CallbackQueryState, CreateBotError, Fault, Relation, Sandbox, StoredMessage,
-    User, World,
+    now_unix, Bot, CallbackQueryState, CreateBotError, Fault, Relation, Sandbox, StoredMessage, User, World,
 };
 
 /// A control API failure: `{"error": message}` with a 4xx status.
@@ -25,10 +24,7 @@ pub struct ControlError {
 }
 
 fn err(status: u16, message: impl Into<String>) -> ControlError {
-    ControlError {
-        status,
-        message: message.into(),
-    }
+    ControlError { status, message: message.into() }
 }
 
 type ControlResult = Result<(u16, Value), ControlError>;
@@ -42,18 +38,8 @@ fn json_response(status: u16, body: &Value) -> Response<Body> {
 }
 
 /// Handles a request whose path starts with `/sandbox`.
-pub fn handle(
-    sandbox: Arc<Sandbox>,
-    method: &Method,
-    path: &str,
-    query: &str,
-    body: &[u8],
-) -> Response<Body> {
-    let segments: Vec<&str> = path
-        .trim_start_matches("/sandbox")
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .collect();
+pub fn handle(sandbox: Arc<Sandbox>, method: &Method, path: &str, query: &str, body: &[u8]) -> Response<Body> {
+    let segments: Vec<&str> = path.trim_start_matches("/sandbox").split('/').filter(|s| !s.is_empty()).collect();
     let query: HashMap<String, String> = serde_urlencoded::from_str(query).unwrap_or_default();
     let result = route(&sandbox, method, &segments, &query, body);
     match result {
@@ -66,8 +52,7 @@ fn body_json(body: &[u8]) -> Result<Value, ControlError> {
     if body.iter().all(|b| b.is_ascii_whitespace()) {
         return Ok(json!({}));
     }
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| err(400, format!("invalid JSON body: {e}")))?;
+    let value: Value = serde_json::from_slice(body).map_err(|e| err(400, format!("invalid JSON body: {e}")))?;
     if !value.is_object() {
         return Err(err(400, "the body must be a JSON object"));
     }
@@ -83,9 +68,7 @@ fn opt_str(body: &Value, key: &str) -> Result<Option<String>, ControlError> {
 }
 
 fn req_str(body: &Value, key: &str) -> Result<String, ControlError> {
-    opt_str(body, key)?
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| err(400, format!("\"{key}\" is required")))
+    opt_str(body, key)?.filter(|s| !s.is_empty()).ok_or_else(|| err(400, format!("\"{key}\" is required")))
 }
 
 fn route(
@@ -125,18 +108,10 @@ fn route(
             Ok((200, serde_json::to_value(user).unwrap_or(Value::Null)))
         }
         ("POST", ["users", user_id, "start"]) => start(sandbox, user_id, &body_json(body)?),
-        ("POST", ["users", user_id, "messages"]) => {
-            user_message(sandbox, user_id, &body_json(body)?)
-        }
-        ("POST", ["users", user_id, "block"]) => {
-            set_blocked(sandbox, user_id, &body_json(body)?, true)
-        }
-        ("POST", ["users", user_id, "unblock"]) => {
-            set_blocked(sandbox, user_id, &body_json(body)?, false)
-        }
-        ("POST", ["users", user_id, "callbacks"]) => {
-            press_button(sandbox, user_id, &body_json(body)?)
-        }
+        ("POST", ["users", user_id, "messages"]) => user_message(sandbox, user_id, &body_json(body)?),
+        ("POST", ["users", user_id, "block"]) => set_blocked(sandbox, user_id, &body_json(body)?, true),
+        ("POST", ["users", user_id, "unblock"]) => set_blocked(sandbox, user_id, &body_json(body)?, false),
+        ("POST", ["users", user_id, "callbacks"]) => press_button(sandbox, user_id, &body_json(body)?),
         ("GET", ["calls"]) => calls(sandbox, query),
         ("GET", ["violations"]) => {
             let world = sandbox.world();
@@ -190,10 +165,7 @@ fn create_bot(sandbox: &Arc<Sandbox>, body: &Value) -> ControlResult {
     match sandbox.create_bot(None, &username, &first_name) {
         Ok(info) => {
             tracing::info!(bot = %info.username, "bot created");
-            Ok((
-                201,
-                json!({"id": info.id, "token": info.token, "username": info.username}),
-            ))
+            Ok((201, json!({"id": info.id, "token": info.token, "username": info.username})))
         }
         Err(CreateBotError::Invalid(message)) => Err(err(400, message)),
         Err(CreateBotError::Conflict(message)) => Err(err(409, message)),
@@ -212,24 +184,16 @@ fn create_user(sandbox: &Arc<Sandbox>, body: &Value) -> ControlResult {
         return Err(err(400, "first_name must be at most 64 characters"));
     }
     let last_name = opt_str(body, "last_name")?.filter(|s| !s.is_empty());
-    let username = opt_str(body, "username")?
-        .map(|u| u.trim_start_matches('@').to_string())
-        .filter(|s| !s.is_empty());
+    let username = opt_str(body, "username")?.map(|u| u.trim_start_matches('@').to_string()).filter(|s| !s.is_empty());
     if let Some(name) = &username {
         if !valid_username(name) {
-            return Err(err(
-                400,
-                "username must be 5-32 of A-Z, a-z, 0-9 and _ starting with a letter",
-            ));
+            return Err(err(400, "username must be 5-32 of A-Z, a-z, 0-9 and _ starting with a letter"));
         }
     }
     let language_code = opt_str(body, "language_code")?.filter(|s| !s.is_empty());
     let mut world = sandbox.world();
     if let Some(name) = &username {
-        let taken = world
-            .users
-            .values()
-            .any(|u| u.username.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(name)))
+        let taken = world.users.values().any(|u| u.username.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(name)))
             || world.bot_id_by_username(name).is_some();
         if taken {
             return Err(err(409, format!("username @{name} is taken")));
@@ -237,16 +201,7 @@ fn create_user(sandbox: &Arc<Sandbox>, body: &Value) -> ControlResult {
     }
     let id = world.next_user_id;
     world.next_user_id += 1;
-    world.users.insert(
-        id,
-        User {
-            id,
-            first_name,
-            last_name,
-            username,
-            language_code,
-        },
-    );
+    world.users.insert(id, User { id, first_name, last_name, username, language_code });
     Ok((201, json!({ "user_id": id })))
 }
 
@@ -272,12 +227,7 @@ fn push_my_chat_member(bot: &mut Bot, user: &User, old: &str, new: &str) -> i64 
 }
 
 /// Stores a message the user wrote and queues its update.
-fn push_user_message(
-    bot: &mut Bot,
-    user: &User,
-    text: &str,
-    reply_to: Option<Value>,
-) -> (i64, i64) {
+fn push_user_message(bot: &mut Bot, user: &User, text: &str, reply_to: Option<Value>) -> (i64, i64) {
     let message_id = bot.next_message_id(user.id);
     let mut message = json!({
         "message_id": message_id,
@@ -298,14 +248,7 @@ fn push_user_message(
     if let Some(map) = stored.as_object_mut() {
         map.remove("reply_to_message");
     }
-    bot.store_message(
-        user.id,
-        message_id,
-        StoredMessage {
-            json: stored,
-            from_bot: false,
-        },
-    );
+    bot.store_message(user.id, message_id, StoredMessage { json: stored, from_bot: false });
     let update_id = bot.push_update("message", message);
     (update_id, message_id)
 }
@@ -314,15 +257,8 @@ fn start(sandbox: &Arc<Sandbox>, user_id: &str, body: &Value) -> ControlResult {
     let bot_username = req_str(body, "bot_username")?;
     let payload = opt_str(body, "payload")?.filter(|p| !p.is_empty());
     if let Some(payload) = &payload {
-        if payload.len() > 64
-            || !payload
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        {
-            return Err(err(
-                400,
-                "start payload must be 1-64 of A-Z, a-z, 0-9, _ and - (as in t.me links)",
-            ));
+        if payload.len() > 64 || !payload.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+            return Err(err(400, "start payload must be 1-64 of A-Z, a-z, 0-9, _ and - (as in t.me links)"));
         }
     }
     let mut world = sandbox.world();
@@ -336,13 +272,7 @@ fn start(sandbox: &Arc<Sandbox>, user_id: &str, body: &Value) -> ControlResult {
     if relation.blocked {
         my_chat_member_update_id = Some(push_my_chat_member(bot, &user, "kicked", "member"));
     }
-    bot.relations.insert(
-        user.id,
-        Relation {
-            started: true,
-            blocked: false,
-        },
-    );
+    bot.relations.insert(user.id, Relation { started: true, blocked: false });
     let text = match &payload {
         Some(payload) => format!("/start {payload}"),
         None => "/start".to_string(),
@@ -366,10 +296,7 @@ fn user_message(sandbox: &Arc<Sandbox>, user_id: &str, body: &Value) -> ControlR
     }
     let reply_to_id = match body.get("reply_to_message_id") {
         None | Some(Value::Null) => None,
-        Some(v) => Some(
-            v.as_i64()
-                .ok_or_else(|| err(400, "\"reply_to_message_id\" must be an integer"))?,
-        ),
+        Some(v) => Some(v.as_i64().ok_or_else(|| err(400, "\"reply_to_message_id\" must be an integer"))?),
     };
     let mut world = sandbox.world();
     let user = find_user(&world, user_id)?.clone();
@@ -408,26 +335,12 @@ fn set_blocked(sandbox: &Arc<Sandbox>, user_id: &str, body: &Value, block: bool)
     if relation.blocked == block {
         return Err(err(
             409,
-            if block {
-                "user has already blocked this bot"
-            } else {
-                "user has not blocked this bot"
-            },
+            if block { "user has already blocked this bot" } else { "user has not blocked this bot" },
         ));
     }
-    bot.relations.insert(
-        user.id,
-        Relation {
-            blocked: block,
-            ..relation
-        },
-    );
+    bot.relations.insert(user.id, Relation { blocked: block, ..relation });
     let update_id = if relation.started {
-        let (old, new) = if block {
-            ("member", "kicked")
-        } else {
-            ("kicked", "member")
-        };
+        let (old, new) = if block { ("member", "kicked") } else { ("kicked", "member") };
         Some(push_my_chat_member(bot, &user, old, new))
     } else {
         None
@@ -449,10 +362,8 @@ fn keyboard_has_data(markup: &Value, data: &str) -> bool {
 fn press_button(sandbox: &Arc<Sandbox>, user_id: &str, body: &Value) -> ControlResult {
     let bot_username = req_str(body, "bot_username")?;
     let data = req_str(body, "callback_data")?;
-    let message_id = body
-        .get("message_id")
-        .and_then(Value::as_i64)
-        .ok_or_else(|| err(400, "\"message_id\" is required"))?;
+    let message_id =
+        body.get("message_id").and_then(Value::as_i64).ok_or_else(|| err(400, "\"message_id\" is required"))?;
     let mut world = sandbox.world();
     let user = find_user(&world, user_id)?.clone();
     let bot_id = find_bot_id(&world, &bot_username)?;
@@ -468,25 +379,12 @@ fn press_button(sandbox: &Arc<Sandbox>, user_id: &str, body: &Value) -> ControlR
         .filter(|m| m.from_bot)
         .map(|m| m.json.clone())
         .ok_or_else(|| err(404, format!("bot message {message_id} not found in this chat")))?;
-    let has_button = message
-        .get("reply_markup")
-        .is_some_and(|markup| keyboard_has_data(markup, &data));
+    let has_button = message.get("reply_markup").is_some_and(|markup| keyboard_has_data(markup, &data));
     if !has_button {
-        return Err(err(
-            400,
-            "that message has no inline button with this callback_data",
-        ));
+        return Err(err(400, "that message has no inline button with this callback_data"));
     }
-    let query_id = rand::thread_rng()
-        .gen_range(1_000_000_000_000_000_000_u64..u64::MAX)
-        .to_string();
-    bot.callback_queries.insert(
-        query_id.clone(),
-        CallbackQueryState {
-            user_id: user.id,
-            answered: false,
-        },
-    );
+    let query_id = rand::thread_rng().gen_range(1_000_000_000_000_000_000_u64..u64::MAX).to_string();
+    bot.callback_queries.insert(query_id.clone(), CallbackQueryState { user_id: user.id, answered: false });
     let payload = json!({
         "id": query_id,
         "from": user.to_json(),
@@ -503,8 +401,7 @@ fn add_fault(sandbox: &Arc<Sandbox>, username: &str, body: &Value) -> ControlRes
         .get("status")
         .and_then(Value::as_u64)
         .filter(|s| (400..=599).contains(s))
-        .ok_or_else(|| err(400, "\"status\" must be an HTTP error status (400-599)"))?
-        as u16;
+        .ok_or_else(|| err(400, "\"status\" must be an HTTP error status (400-599)"))? as u16;
     let count = match body.get("count") {
         None | Some(Value::Null) => 1,
         Some(v) => v
@@ -514,11 +411,9 @@ fn add_fault(sandbox: &Arc<Sandbox>, username: &str, body: &Value) -> ControlRes
     };
     let retry_after = match body.get("retry_after") {
         None | Some(Value::Null) => None,
-        Some(v) => Some(
-            v.as_u64()
-                .filter(|r| *r >= 1)
-                .ok_or_else(|| err(400, "\"retry_after\" must be a positive integer"))?,
-        ),
+        Some(v) => {
+            Some(v.as_u64().filter(|r| *r >= 1).ok_or_else(|| err(400, "\"retry_after\" must be a positive integer"))?)
+        }
     };
     let method = match opt_str(body, "method")? {
         None => None,
@@ -535,26 +430,14 @@ fn add_fault(sandbox: &Arc<Sandbox>, username: &str, body: &Value) -> ControlRes
     let Some(bot) = world.bots.get_mut(&bot_id) else {
         return Err(err(404, "bot not found"));
     };
-    bot.faults.push(Fault {
-        status,
-        remaining: count,
-        retry_after,
-        method: method.clone(),
-        description,
-    });
-    Ok((
-        201,
-        json!({"status": status, "count": count, "retry_after": retry_after, "method": method}),
-    ))
+    bot.faults.push(Fault { status, remaining: count, retry_after, method: method.clone(), description });
+    Ok((201, json!({"status": status, "count": count, "retry_after": retry_after, "method": method})))
 }
 
 fn sent(sandbox: &Arc<Sandbox>, username: &str, query: &HashMap<String, String>) -> ControlResult {
     let chat_filter = match query.get("chat_id") {
         None => None,
-        Some(raw) => Some(
-            raw.parse::<i64>()
-                .map_err(|_| err(400, "chat_id must be an integer"))?,
-        ),
+        Some(raw) => Some(raw.parse::<i64>().map_err(|_| err(400, "chat_id must be an integer"))?),
     };
     let world = sandbox.world();
     let bot = find_bot(&world, username)?;
@@ -568,20 +451,16 @@ fn sent(sandbox: &Arc<Sandbox>, username: &str, query: &HashMap<String, String>)
 }
 
 fn calls(sandbox: &Arc<Sandbox>, query: &HashMap<String, String>) -> ControlResult {
-    let bot_filter = query
-        .get("bot_username")
-        .map(|b| b.trim_start_matches('@').to_string());
+    let bot_filter = query.get("bot_username").map(|b| b.trim_start_matches('@').to_string());
     let method_filter = query.get("method");
     let world = sandbox.world();
     let records: Vec<Value> = world
         .calls
         .iter()
         .filter(|c| {
-            bot_filter.as_ref().is_none_or(|wanted| {
-                c.bot_username
-                    .as_deref()
-                    .is_some_and(|name| name.eq_ignore_ascii_case(wanted))
-            })
+            bot_filter
+                .as_ref()
+                .is_none_or(|wanted| c.bot_username.as_deref().is_some_and(|name| name.eq_ignore_ascii_case(wanted)))
         })
         .filter(|c| method_filter.is_none_or(|m| c.method.eq_ignore_ascii_case(m)))
         .filter_map(|c| serde_json::to_value(c).ok())

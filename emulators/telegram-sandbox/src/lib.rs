@@ -60,10 +60,7 @@ impl RunningSandbox {
         }
         self.sandbox.stop_workers();
         let server = &mut self.server;
-        if tokio::time::timeout(SHUTDOWN_GRACE, &mut *server)
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout(SHUTDOWN_GRACE, &mut *server).await.is_err() {
             server.abort();
         }
     }
@@ -88,16 +85,11 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
             .map_err(|e| anyhow::anyhow!("cannot create bot @{}: {e}", seed.username))?;
     }
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let (addr, server) = warp::serve(server::routes(sandbox.clone()))
-        .try_bind_with_graceful_shutdown(config.listen, async move {
+    let (addr, server) =
+        warp::serve(server::routes(sandbox.clone())).try_bind_with_graceful_shutdown(config.listen, async move {
             let _ = stop_rx.await;
         })?;
     let server = tokio::spawn(server);
     tracing::info!(%addr, bots = config.bots.len(), "telegram sandbox listening");
-    Ok(RunningSandbox {
-        addr,
-        sandbox,
-        stop: Some(stop_tx),
-        server,
-    })
+    Ok(RunningSandbox { addr, sandbox, stop: Some(stop_tx), server })
 }

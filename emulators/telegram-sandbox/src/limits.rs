@@ -68,12 +68,7 @@ fn allowance(base: u32, window: Duration, scale: f64) -> Option<(usize, Duration
     }
 }
 
-fn wait_for_room(
-    window: &mut VecDeque<Instant>,
-    cap: usize,
-    length: Duration,
-    now: Instant,
-) -> Option<Duration> {
+fn wait_for_room(window: &mut VecDeque<Instant>, cap: usize, length: Duration, now: Instant) -> Option<Duration> {
     while let Some(front) = window.front() {
         if now.saturating_duration_since(*front) >= length {
             window.pop_front();
@@ -82,9 +77,7 @@ fn wait_for_room(
         }
     }
     if window.len() >= cap {
-        window
-            .front()
-            .map(|front| (*front + length).saturating_duration_since(now))
+        window.front().map(|front| (*front + length).saturating_duration_since(now))
     } else {
         None
     }
@@ -97,12 +90,7 @@ pub fn whole_seconds(wait: Duration) -> u64 {
 
 impl BotLimiter {
     /// Counts one message to `chat_id` at `now`, or refuses it.
-    pub fn check_and_record(
-        &mut self,
-        limits: &Limits,
-        chat_id: i64,
-        now: Instant,
-    ) -> Result<(), Denied> {
+    pub fn check_and_record(&mut self, limits: &Limits, chat_id: i64, now: Instant) -> Result<(), Denied> {
         if limits.is_unlimited() {
             return Ok(());
         }
@@ -128,42 +116,23 @@ impl BotLimiter {
             self.chat_penalty_until.remove(&chat_id);
         }
 
-        if let Some((cap, length)) =
-            allowance(limits.per_bot_per_second, Duration::from_secs(1), limits.scale)
-        {
+        if let Some((cap, length)) = allowance(limits.per_bot_per_second, Duration::from_secs(1), limits.scale) {
             if let Some(wait) = wait_for_room(&mut self.bot_window, cap, length, now) {
                 let retry_after = whole_seconds(wait);
                 self.bot_penalty_until = Some(now + Duration::from_secs(retry_after));
-                return Err(Denied {
-                    scope: Scope::Bot,
-                    retry_after,
-                    reason: Reason::LimitExceeded,
-                });
+                return Err(Denied { scope: Scope::Bot, retry_after, reason: Reason::LimitExceeded });
             }
         }
         let chat_allowance = match chat_scope {
-            Scope::Group => allowance(
-                limits.per_group_per_minute,
-                Duration::from_secs(60),
-                limits.scale,
-            ),
-            _ => allowance(
-                limits.per_chat_per_second,
-                Duration::from_secs(1),
-                limits.scale,
-            ),
+            Scope::Group => allowance(limits.per_group_per_minute, Duration::from_secs(60), limits.scale),
+            _ => allowance(limits.per_chat_per_second, Duration::from_secs(1), limits.scale),
         };
         if let Some((cap, length)) = chat_allowance {
             let window = self.chat_windows.entry(chat_id).or_default();
             if let Some(wait) = wait_for_room(window, cap, length, now) {
                 let retry_after = whole_seconds(wait);
-                self.chat_penalty_until
-                    .insert(chat_id, now + Duration::from_secs(retry_after));
-                return Err(Denied {
-                    scope: chat_scope,
-                    retry_after,
-                    reason: Reason::LimitExceeded,
-                });
+                self.chat_penalty_until.insert(chat_id, now + Duration::from_secs(retry_after));
+                return Err(Denied { scope: chat_scope, retry_after, reason: Reason::LimitExceeded });
             }
             window.push_back(now);
         }
@@ -191,25 +160,17 @@ mod tests {
         let limits = Limits::telegram();
         let t0 = Instant::now();
         assert!(limiter.check_and_record(&limits, 5, t0).is_ok());
-        let denied = limiter
-            .check_and_record(&limits, 5, t0 + Duration::from_millis(100))
-            .unwrap_err();
+        let denied = limiter.check_and_record(&limits, 5, t0 + Duration::from_millis(100)).unwrap_err();
         assert_eq!(denied.scope, Scope::Chat);
         assert_eq!(denied.retry_after, 1);
         assert_eq!(denied.reason, Reason::LimitExceeded);
         // Another chat is fine.
-        assert!(limiter
-            .check_and_record(&limits, 6, t0 + Duration::from_millis(100))
-            .is_ok());
+        assert!(limiter.check_and_record(&limits, 6, t0 + Duration::from_millis(100)).is_ok());
         // Ignoring retry_after is punished.
-        let again = limiter
-            .check_and_record(&limits, 5, t0 + Duration::from_millis(500))
-            .unwrap_err();
+        let again = limiter.check_and_record(&limits, 5, t0 + Duration::from_millis(500)).unwrap_err();
         assert_eq!(again.reason, Reason::IgnoredRetryAfter);
         // After the penalty has passed, it works again.
-        assert!(limiter
-            .check_and_record(&limits, 5, t0 + Duration::from_millis(1200))
-            .is_ok());
+        assert!(limiter.check_and_record(&limits, 5, t0 + Duration::from_millis(1200)).is_ok());
     }
 
     #[test]
@@ -227,10 +188,7 @@ mod tests {
     #[test]
     fn scale_multiplies_allowances_and_groups_use_minutes() {
         let mut limiter = BotLimiter::default();
-        let limits = Limits {
-            scale: 2.0,
-            ..Limits::telegram()
-        };
+        let limits = Limits { scale: 2.0, ..Limits::telegram() };
         let t0 = Instant::now();
         assert!(limiter.check_and_record(&limits, 9, t0).is_ok());
         assert!(limiter.check_and_record(&limits, 9, t0).is_ok());
@@ -238,9 +196,7 @@ mod tests {
         for _ in 0..40 {
             assert!(limiter.check_and_record(&limits, -100, t0).is_ok());
         }
-        let denied = limiter
-            .check_and_record(&limits, -100, t0 + Duration::from_millis(10))
-            .unwrap_err();
+        let denied = limiter.check_and_record(&limits, -100, t0 + Duration::from_millis(10)).unwrap_err();
         assert_eq!(denied.scope, Scope::Group);
         assert_eq!(denied.retry_after, 60);
     }
@@ -250,9 +206,7 @@ mod tests {
         let mut limiter = BotLimiter::default();
         let t0 = Instant::now();
         for _ in 0..1000 {
-            assert!(limiter
-                .check_and_record(&Limits::unlimited(), 1, t0)
-                .is_ok());
+            assert!(limiter.check_and_record(&Limits::unlimited(), 1, t0).is_ok());
         }
     }
 }

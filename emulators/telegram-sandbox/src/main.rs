@@ -38,16 +38,26 @@ struct Args {
 }
 
 fn parse_bot(spec: &str) -> anyhow::Result<BotSeed> {
-    let (token, username) = spec
-        .trim()
-        .split_once('=')
-        .with_context(|| "a bot must be given as TOKEN=USERNAME".to_string())?;
+    let (token, username) =
+        spec.trim().split_once('=').with_context(|| "a bot must be given as TOKEN=USERNAME".to_string())?;
     let username = username.trim().trim_start_matches('@').to_string();
-    Ok(BotSeed {
-        token: token.trim().to_string(),
-        first_name: username.clone(),
-        username,
-    })
+    Ok(BotSeed { token: token.trim().to_string(), first_name: username.clone(), username })
+}
+
+/// Resolves on Ctrl-C, or on SIGTERM where there is one (containers).
+async fn wait_for_stop_signal() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .context("installing the SIGTERM handler")?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result.context("waiting for Ctrl-C")?,
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    Ok(())
 }
 
 #[tokio::main]
@@ -69,14 +79,8 @@ async fn main() -> anyhow::Result<()> {
         .filter(|spec| !spec.trim().is_empty())
         .map(|spec| parse_bot(spec))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let limits = if args.unlimited {
-        Limits::unlimited()
-    } else {
-        Limits {
-            scale: args.limits_scale,
-            ..Limits::telegram()
-        }
-    };
+    let limits =
+        if args.unlimited { Limits::unlimited() } else { Limits { scale: args.limits_scale, ..Limits::telegram() } };
     let config = SandboxConfig {
         listen: args.listen,
         allow_insecure_webhooks: args.allow_insecure_webhooks,
@@ -85,10 +89,12 @@ async fn main() -> anyhow::Result<()> {
         webhook_retry_base: Duration::from_millis(args.webhook_retry_base_ms),
     };
     let running = telegram_sandbox::start(config).await?;
-    tracing::info!("Bot API at {}/bot<token>/<method>, control API at {}/sandbox", running.base_url(), running.base_url());
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
+    tracing::info!(
+        "Bot API at {}/bot<token>/<method>, control API at {}/sandbox",
+        running.base_url(),
+        running.base_url()
+    );
+    wait_for_stop_signal().await?;
     tracing::info!("shutting down");
     running.shutdown().await;
     Ok(())

@@ -16,36 +16,26 @@ use crate::control;
 use crate::state::Sandbox;
 
 /// All routes of a sandbox.
-pub fn routes(
-    sandbox: Arc<Sandbox>,
-) -> impl Filter<Extract = (Response<Body>,), Error = warp::Rejection> + Clone {
-    let query = warp::query::raw()
-        .or(warp::any().map(String::new))
-        .unify();
+pub fn routes(sandbox: Arc<Sandbox>) -> impl Filter<Extract = (Response<Body>,), Error = warp::Rejection> + Clone {
+    let query = warp::query::raw().or(warp::any().map(String::new)).unify();
     warp::any()
         .and(warp::method())
         .and(warp::path::full())
         .and(query)
         .and(warp::header::optional::<String>("content-type"))
         .and(warp::body::bytes())
-        .and_then(
-            move |method: Method,
-                  path: FullPath,
-                  query: String,
-                  content_type: Option<String>,
-                  body: Bytes| {
-                let sandbox = sandbox.clone();
-                async move {
-                    let path = path.as_str();
-                    let response = if path == "/sandbox" || path.starts_with("/sandbox/") {
-                        control::handle(sandbox, &method, path, &query, &body)
-                    } else if path.starts_with("/bot") && (method == Method::GET || method == Method::POST) {
-                        router::handle(sandbox, path, &query, content_type.as_deref(), &body).await
-                    } else {
-                        router::respond(&Err(ApiError::not_found()))
-                    };
-                    Ok::<_, Infallible>(response)
-                }
-            },
-        )
+        .and_then(move |method: Method, path: FullPath, query: String, content_type: Option<String>, body: Bytes| {
+            let sandbox = sandbox.clone();
+            async move {
+                let path = path.as_str();
+                let response = if path == "/sandbox" || path.starts_with("/sandbox/") {
+                    control::handle(sandbox, &method, path, &query, &body)
+                } else if path.starts_with("/bot") && (method == Method::GET || method == Method::POST) {
+                    router::handle(sandbox, path, &query, content_type.as_deref(), &body).await
+                } else {
+                    router::respond(&Err(ApiError::not_found()))
+                };
+                Ok::<_, Infallible>(response)
+            }
+        })
 }

@@ -211,8 +211,7 @@ pub struct Bot {
 }
 
 /// Update types delivered when `allowed_updates` was never given.
-const NOT_DELIVERED_BY_DEFAULT: [&str; 3] =
-    ["chat_member", "message_reaction", "message_reaction_count"];
+const NOT_DELIVERED_BY_DEFAULT: [&str; 3] = ["chat_member", "message_reaction", "message_reaction_count"];
 
 impl Bot {
     fn new(id: i64, token: String, username: String, first_name: String) -> Self {
@@ -262,11 +261,7 @@ impl Bot {
     pub fn push_update(&mut self, kind: &'static str, payload: Value) -> i64 {
         let update_id = self.next_update_id;
         self.next_update_id += 1;
-        self.updates.push_back(Update {
-            update_id,
-            kind,
-            payload,
-        });
+        self.updates.push_back(Update { update_id, kind, payload });
         self.notify_updates();
         update_id
     }
@@ -301,11 +296,7 @@ impl Bot {
 
     /// Stores a message of a chat.
     pub fn store_message(&mut self, chat_id: i64, message_id: i64, message: StoredMessage) {
-        self.chats
-            .entry(chat_id)
-            .or_default()
-            .messages
-            .insert(message_id, message);
+        self.chats.entry(chat_id).or_default().messages.insert(message_id, message);
     }
 
     /// A stored message of a chat.
@@ -334,9 +325,7 @@ pub fn parse_token(token: &str) -> Option<i64> {
         return None;
     }
     if !(30..=50).contains(&secret.len())
-        || !secret
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        || !secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     {
         return None;
     }
@@ -348,9 +337,7 @@ pub fn validate_bot_username(username: &str) -> Result<(), String> {
     if !(5..=32).contains(&username.len()) {
         return Err("bot username must be 5-32 characters long".into());
     }
-    if !username
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    if !username.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
         || !username.as_bytes()[0].is_ascii_alphabetic()
     {
         return Err("bot username may contain only A-Z, a-z, 0-9 and _ and must start with a letter".into());
@@ -369,18 +356,13 @@ pub fn now_unix() -> i64 {
 /// (RFC 3339 with milliseconds, unix milliseconds) of now.
 pub fn now_stamp() -> (String, i64) {
     let now = chrono::Utc::now();
-    (
-        now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        now.timestamp_millis(),
-    )
+    (now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true), now.timestamp_millis())
 }
 
 fn generate_token(id: i64) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
     let mut rng = rand::thread_rng();
-    let secret: String = (0..33)
-        .map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]))
-        .collect();
+    let secret: String = (0..33).map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())])).collect();
     format!("{id}:AA{secret}")
 }
 
@@ -393,10 +375,7 @@ impl Sandbox {
             .build()?;
         Ok(Arc::new(Self {
             config,
-            world: Mutex::new(World {
-                next_user_id: 700_000_001,
-                ..World::default()
-            }),
+            world: Mutex::new(World { next_user_id: 700_000_001, ..World::default() }),
             http,
             workers: Mutex::new(Vec::new()),
         }))
@@ -418,9 +397,7 @@ impl Sandbox {
         let info = {
             let mut world = self.world();
             if world.bot_id_by_username(username).is_some() {
-                return Err(CreateBotError::Conflict(format!(
-                    "bot @{username} already exists"
-                )));
+                return Err(CreateBotError::Conflict(format!("bot @{username} already exists")));
             }
             let (id, token) = match token {
                 Some(token) => {
@@ -441,44 +418,20 @@ impl Sandbox {
                 }
             };
             if world.bots.contains_key(&id) {
-                return Err(CreateBotError::Conflict(format!(
-                    "a bot with id {id} already exists"
-                )));
+                return Err(CreateBotError::Conflict(format!("a bot with id {id} already exists")));
             }
-            let first_name = if first_name.trim().is_empty() {
-                username.to_string()
-            } else {
-                first_name.to_string()
-            };
-            world.bots.insert(
-                id,
-                Bot::new(id, token.clone(), username.to_string(), first_name),
-            );
-            BotInfo {
-                id,
-                token,
-                username: username.to_string(),
-            }
+            let first_name = if first_name.trim().is_empty() { username.to_string() } else { first_name.to_string() };
+            world.bots.insert(id, Bot::new(id, token.clone(), username.to_string(), first_name));
+            BotInfo { id, token, username: username.to_string() }
         };
-        let worker = tokio::spawn(crate::webhook::run_delivery_worker(
-            Arc::downgrade(self),
-            info.id,
-        ));
-        self.workers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(worker);
+        let worker = tokio::spawn(crate::webhook::run_delivery_worker(Arc::downgrade(self), info.id));
+        self.workers.lock().unwrap_or_else(|e| e.into_inner()).push(worker);
         Ok(info)
     }
 
     /// Stops background work.
     pub fn stop_workers(&self) {
-        for worker in self
-            .workers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .drain(..)
-        {
+        for worker in self.workers.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
             worker.abort();
         }
     }
@@ -497,19 +450,13 @@ impl World {
     /// The bot with this exact token.
     pub fn bot_id_by_token(&self, token: &str) -> Option<i64> {
         let id = parse_token(token)?;
-        self.bots
-            .get(&id)
-            .filter(|bot| bot.token == token)
-            .map(|bot| bot.id)
+        self.bots.get(&id).filter(|bot| bot.token == token).map(|bot| bot.id)
     }
 
     /// The bot with this username (case-insensitive, leading @ ignored).
     pub fn bot_id_by_username(&self, username: &str) -> Option<i64> {
         let wanted = username.trim_start_matches('@');
-        self.bots
-            .values()
-            .find(|bot| bot.username.eq_ignore_ascii_case(wanted))
-            .map(|bot| bot.id)
+        self.bots.values().find(|bot| bot.username.eq_ignore_ascii_case(wanted)).map(|bot| bot.id)
     }
 
     /// Appends a call record, forgetting the oldest beyond the cap.

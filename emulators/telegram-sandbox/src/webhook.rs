@@ -50,32 +50,22 @@ fn reserved_ip(url: &reqwest::Url) -> Option<IpAddr> {
 /// Checks a webhook URL as Telegram does (or, with `allow_insecure`, also
 /// accepts http on loopback hosts with any port).
 pub fn validate_url(raw: &str, allow_insecure: bool) -> Result<(), ApiError> {
-    let url = reqwest::Url::parse(raw)
-        .map_err(|_| ApiError::bad_request("invalid webhook URL specified"))?;
+    let url = reqwest::Url::parse(raw).map_err(|_| ApiError::bad_request("invalid webhook URL specified"))?;
     if url.host().is_none() {
         return Err(ApiError::bad_request("invalid webhook URL specified"));
     }
-    if allow_insecure
-        && is_loopback_host(&url)
-        && (url.scheme() == "http" || url.scheme() == "https")
-    {
+    if allow_insecure && is_loopback_host(&url) && (url.scheme() == "http" || url.scheme() == "https") {
         return Ok(());
     }
     if url.scheme() != "https" {
-        return Err(ApiError::bad_request(
-            "bad webhook: An HTTPS URL must be provided for webhook",
-        ));
+        return Err(ApiError::bad_request("bad webhook: An HTTPS URL must be provided for webhook"));
     }
     let port = url.port_or_known_default().unwrap_or(443);
     if !ALLOWED_PORTS.contains(&port) {
-        return Err(ApiError::bad_request(
-            "bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443",
-        ));
+        return Err(ApiError::bad_request("bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443"));
     }
     if let Some(ip) = reserved_ip(&url) {
-        return Err(ApiError::bad_request(format!(
-            "bad webhook: IP address {ip} is reserved"
-        )));
+        return Err(ApiError::bad_request(format!("bad webhook: IP address {ip} is reserved")));
     }
     Ok(())
 }
@@ -118,10 +108,7 @@ fn describe_error(error: &reqwest::Error) -> String {
 
 async fn deliver(http: &reqwest::Client, job: &Job) -> Result<(), String> {
     let body = serde_json::to_vec(&job.body).map_err(|e| e.to_string())?;
-    let mut request = http
-        .post(&job.url)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(body);
+    let mut request = http.post(&job.url).header(reqwest::header::CONTENT_TYPE, "application/json").body(body);
     if let Some(secret) = &job.secret {
         request = request.header("X-Telegram-Bot-Api-Secret-Token", secret);
     }
@@ -130,9 +117,7 @@ async fn deliver(http: &reqwest::Client, job: &Job) -> Result<(), String> {
         Ok(response) => {
             let status = response.status();
             let reason = status.canonical_reason().unwrap_or("");
-            Err(format!("Wrong response from the webhook: {} {reason}", status.as_u16())
-                .trim_end()
-                .to_string())
+            Err(format!("Wrong response from the webhook: {} {reason}", status.as_u16()).trim_end().to_string())
         }
         Err(error) => Err(describe_error(&error)),
     }
@@ -196,10 +181,7 @@ pub async fn run_delivery_worker(sandbox: Weak<Sandbox>, bot_id: i64) {
                 }
                 Err(message) => {
                     tracing::warn!(bot = %job.bot_username, update_id = job.update_id, error = %message, "webhook delivery failed");
-                    let same_hook = bot
-                        .webhook
-                        .as_ref()
-                        .is_some_and(|h| h.url == job.url && h.secret == job.secret);
+                    let same_hook = bot.webhook.as_ref().is_some_and(|h| h.url == job.url && h.secret == job.secret);
                     if same_hook {
                         bot.webhook_error = Some((now_unix(), message));
                     }

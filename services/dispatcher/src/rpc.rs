@@ -10,14 +10,16 @@ use crate::Dispatcher;
 
 pub async fn serve(d: Dispatcher, mut shutdown: watch::Receiver<bool>) {
     loop {
-        let mut sub = match d.rt.nats.queue_subscribe(subjects::RPC_BOT_VERIFY, subjects::RPC_DISPATCHER_GROUP.to_string()).await {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot subscribe to bot.verify; retrying");
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                continue;
-            }
-        };
+        let mut sub =
+            match d.rt.nats.queue_subscribe(subjects::RPC_BOT_VERIFY, subjects::RPC_DISPATCHER_GROUP.to_string()).await
+            {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot subscribe to bot.verify; retrying");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
         loop {
             let msg = tokio::select! {
                 _ = shutdown.changed() => return,
@@ -50,10 +52,14 @@ async fn verify(d: &Dispatcher, req: BotVerifyRequest) -> BotVerifyReply {
     };
     match d.api.get_me(&token).await {
         Ok(user) => match user.username {
-            Some(username) if user.is_bot => BotVerifyReply::Verified { bot: BotIdentity { bot_id: user.id, username } },
+            Some(username) if user.is_bot => {
+                BotVerifyReply::Verified { bot: BotIdentity { bot_id: user.id, username } }
+            }
             _ => BotVerifyReply::InvalidToken { detail: "getMe did not describe a bot".into() },
         },
-        Err(e) if e.kind() == BotApiErrorKind::Unauthorized => BotVerifyReply::InvalidToken { detail: e.description().to_string() },
+        Err(e) if e.kind() == BotApiErrorKind::Unauthorized => {
+            BotVerifyReply::InvalidToken { detail: e.description().to_string() }
+        }
         Err(e) => BotVerifyReply::Unavailable { detail: e.description().to_string() },
     }
 }

@@ -1,1 +1,148 @@
-//! placeholder
+//! The ingress service: the REST API, its OpenAPI document, and the Telegram
+//! webhook intake. It validates, appends events to the log, and reads
+//! projections; it never calls Telegram (the dispatcher does).
+
+mod auth;
+mod body;
+mod error;
+mod handlers;
+pub mod openapi;
+mod state;
+mod templates;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+
+use novij_runtime::Runtime;
+use tokio::sync::watch;
+use warp::Filter;
+
+use crate::error::ApiError;
+use crate::handlers::{connect_codes, integrations, sends, service, webhook, Credentials};
+pub use crate::state::AppState;
+
+type Reply = warp::reply::Response;
+
+fn respond(result: Result<Reply, ApiError>) -> Reply {
+    result.unwrap_or_else(ApiError::into_reply)
+}
+
+fn with_state(state: AppState) -> impl Filter<Extract = (AppState,), Error = Infallible> + Clone {
+    warp::any().map(move || state.clone())
+}
+
+fn credentials() -> impl Filter<Extract = (Credentials,), Error = warp::Rejection> + Clone {
+    warp::header::optional::<String>("authorization")
+        .and(warp::header::optional::<String>("x-api-key"))
+        .and(warp::header::optional::<String>("x-request-id"))
+        .map(|authorization, api_key, request_id| Credentials { authorization, api_key, request_id })
+}
+
+/// Every route of the API.
+pub fn routes(state: AppState) -> impl Filter<Extract = (impl warp::Reply,), Error = Infallible> + Clone {
+    let limit = state.rt.config.max_body_bytes;
+    let body = move || warp::body::content_length_limit(limit).and(warp::body::bytes());
+    let s = move || with_state(state.clone());
+    let api = warp::path("api").and(warp::path("v1"));
+
+    let health = api
+        .and(warp::path!("health"))
+        .and(warp::get())
+        .and(s())
+        .then(|st| async move { respond(service::health(st).await) });
+    let version = api.and(warp::path!("version")).and(warp::get()).then(|| async { respond(service::version().await) });
+    let settings = api
+        .and(warp::path!("settings"))
+        .and(warp::get())
+        .and(s())
+        .then(|st| async move { respond(service::settings(st).await) });
+    let openapi =
+        warp::path!("openapi.json").and(warp::get()).map(|| warp::reply::json(&openapi::document()).into_response());
+
+    let create_integration = api
+        .and(warp::path!("integrations"))
+        .and(warp::post())
+        .and(s())
+        .and(credentials())
+        .and(body())
+        .then(|st, c, b| async move { respond(integrations::create(st, c, b).await) });
+    let get_integration = api
+        .and(warp::path!("integrations" / String))
+        .and(warp::get())
+        .and(s())
+        .and(credentials())
+        .then(|id, st, c| async move { respond(integrations::get(st, c, id).await) });
+    let recipients = api
+        .and(warp::path!("integrations" / String / "recipients"))
+        .and(warp::get())
+        .and(s())
+        .and(credentials())
+        .then(|id, st, c| async move { respond(integrations::recipients(st, c, id).await) });
+    let connect_code = api
+        .and(warp::path!("telegram" / "connect-codes"))
+        .and(warp::post())
+        .and(s())
+        .and(credentials())
+        .and(body())
+        .then(|st, c, b| async move { respond(connect_codes::create(st, c, b).await) });
+    let webhook = api
+        .and(warp::path!("telegram" / "webhook" / String))
+        .and(warp::post())
+        .and(s())
+        .and(warp::header::optional::<String>("x-telegram-bot-api-secret-token"))
+        .and(warp::query::<webhook::SecretQuery>())
+        .and(body())
+        .then(|bot, st, h, q, b| async move { respond(webhook::receive(st, bot, h, q, b).await) });
+    let send = api
+        .and(warp::path!("send"))
+        .and(warp::post())
+        .and(s())
+        .and(credentials())
+        .and(body())
+        .then(|st, c, b| async move { respond(sends::create(st, c, b).await) });
+    let get_send = api
+        .and(warp::path!("sends" / String))
+        .and(warp::get())
+        .and(s())
+        .and(credentials())
+        .then(|id, st, c| async move { respond(sends::get(st, c, id).await) });
+
+    health
+        .or(version)
+        .unify()
+        .or(settings)
+        .unify()
+        .or(openapi)
+        .unify()
+        .or(create_integration)
+        .unify()
+        .or(get_integration)
+        .unify()
+        .or(recipients)
+        .unify()
+        .or(connect_code)
+        .unify()
+        .or(webhook)
+        .unify()
+        .or(send)
+        .unify()
+        .or(get_send)
+        .unify()
+        .recover(error::recover)
+        .unify()
+        .with(warp::trace::request())
+}
+
+use warp::Reply as _;
+
+/// Serves the API until shutdown.
+pub async fn run(rt: Runtime, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    let addr: SocketAddr = rt.config.http_listen;
+    let state = AppState { rt };
+    let (bound, server) = warp::serve(routes(state)).try_bind_with_graceful_shutdown(addr, async move {
+        let _ = shutdown.wait_for(|s| *s).await;
+    })?;
+    tracing::info!(%bound, "ingress listening");
+    server.await;
+    Ok(())
+}

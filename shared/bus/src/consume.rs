@@ -42,14 +42,16 @@ pub async fn run_consumer<F, Fut>(
             Err(e) => Err(e.to_string()),
         };
         let mut messages = match consumer {
-            Ok(c) => match c.stream().heartbeat(Duration::from_secs(5)).expires(Duration::from_secs(30)).messages().await {
-                Ok(m) => m,
-                Err(e) => {
-                    tracing::warn!(consumer = durable, error = %e, "cannot subscribe; retrying");
-                    pause(&mut shutdown).await;
-                    continue;
+            Ok(c) => {
+                match c.stream().heartbeat(Duration::from_secs(5)).expires(Duration::from_secs(30)).messages().await {
+                    Ok(m) => m,
+                    Err(e) => {
+                        tracing::warn!(consumer = durable, error = %e, "cannot subscribe; retrying");
+                        pause(&mut shutdown).await;
+                        continue;
+                    }
                 }
-            },
+            }
             Err(e) => {
                 tracing::warn!(consumer = durable, error = %e, "consumer unavailable; retrying");
                 pause(&mut shutdown).await;

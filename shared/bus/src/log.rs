@@ -121,7 +121,11 @@ impl EventLog {
     }
 
     /// Every event of an aggregate in log order, undecoded.
-    pub async fn history(&self, aggregate_type: &str, aggregate_id: &str) -> Result<Vec<(RawEnvelope, u64)>, ReadError> {
+    pub async fn history(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+    ) -> Result<Vec<(RawEnvelope, u64)>, ReadError> {
         let stream = self.events_stream().await?;
         let filter = subjects::aggregate(aggregate_type, aggregate_id);
         let mut out = Vec::new();
@@ -148,10 +152,7 @@ impl EventLog {
     }
 
     async fn events_stream(&self) -> Result<jetstream::stream::Stream, ReadError> {
-        self.js
-            .get_stream(subjects::EVENTS_STREAM)
-            .await
-            .map_err(|e| ReadError::Unavailable(e.to_string()))
+        self.js.get_stream(subjects::EVENTS_STREAM).await.map_err(|e| ReadError::Unavailable(e.to_string()))
     }
 
     async fn last_raw(&self, subject: &str) -> Result<Option<(bytes::Bytes, u64)>, ReadError> {

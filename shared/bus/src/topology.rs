@@ -63,9 +63,7 @@ pub fn consumers() -> Result<Vec<(String, pull::Config)>, TopologyError> {
 pub async fn apply(js: &jetstream::Context, replicas: usize) -> Result<(), TopologyError> {
     for config in streams(replicas)? {
         let name = config.name.clone();
-        js.create_or_update_stream(config)
-            .await
-            .map_err(|e| TopologyError::Stream { name, message: e.to_string() })?;
+        js.create_or_update_stream(config).await.map_err(|e| TopologyError::Stream { name, message: e.to_string() })?;
     }
     for (stream_name, config) in consumers()? {
         let name = config.durable_name.clone().unwrap_or_default();

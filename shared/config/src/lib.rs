@@ -21,20 +21,50 @@ pub struct Setting {
     pub doc: &'static str,
 }
 
-const fn setting(env: &'static str, required: bool, default: Option<&'static str>, secret: bool, doc: &'static str) -> Setting {
+const fn setting(
+    env: &'static str,
+    required: bool,
+    default: Option<&'static str>,
+    secret: bool,
+    doc: &'static str,
+) -> Setting {
     Setting { env, required, default, secret, doc }
 }
 
 pub const SETTINGS: &[Setting] = &[
     setting("NATS_URL", false, Some("nats://127.0.0.1:4222"), false, "NATS server URL (JetStream enabled, 2.11+)."),
     setting("DATABASE_URL", true, None, true, "Postgres URL of the projections database."),
-    setting("NOVIJ_MASTER_KEYS", true, None, true, "Master keys `kid:base64(32 bytes)[,kid:…]`; the first seals new data, the rest stay readable (rotation)."),
-    setting("TELEGRAM_API_BASE_URL", false, Some("https://api.telegram.org"), false, "Bot API base URL (the sandbox in development)."),
-    setting("TELEGRAM_COMMON_BOT_TOKEN", false, None, true, "Token of the shared common bot; integrations with bot_mode=common need it."),
+    setting(
+        "NOVIJ_MASTER_KEYS",
+        true,
+        None,
+        true,
+        "Master keys `kid:base64(32 bytes)[,kid:…]`; the first seals new data, the rest stay readable (rotation).",
+    ),
+    setting(
+        "TELEGRAM_API_BASE_URL",
+        false,
+        Some("https://api.telegram.org"),
+        false,
+        "Bot API base URL (the sandbox in development).",
+    ),
+    setting(
+        "TELEGRAM_COMMON_BOT_TOKEN",
+        false,
+        None,
+        true,
+        "Token of the shared common bot; integrations with bot_mode=common need it.",
+    ),
     setting("PUBLIC_BASE_URL", true, None, false, "Public URL of the ingress, used for Telegram webhooks."),
     setting("HTTP_LISTEN", false, Some("127.0.0.1:8080"), false, "Address the ingress listens on."),
     setting("ADMIN_API_KEY", true, None, true, "Admin API key (Bearer); at least 16 characters."),
-    setting("PROJECT_API_KEYS", false, Some(""), true, "Per-project API keys `project_id:key[,…]`; a key only acts for its project."),
+    setting(
+        "PROJECT_API_KEYS",
+        false,
+        Some(""),
+        true,
+        "Per-project API keys `project_id:key[,…]`; a key only acts for its project.",
+    ),
     setting("WEBHOOK_MAX_CONNECTIONS", false, Some("100"), false, "max_connections given to setWebhook (1–100)."),
     setting("CONNECT_CODE_TTL_SECONDS", false, Some("900"), false, "Lifetime of connect codes (60–604800)."),
     setting("MAX_BODY_BYTES", false, Some("65536"), false, "Largest accepted request body."),
@@ -157,7 +187,8 @@ impl Config {
                 Some(v) => {
                     values.insert(s.env, v);
                 }
-                None if s.required => problems.push(ConfigProblem { setting: s.env.to_string(), problem: "is required but not set".into() }),
+                None if s.required => problems
+                    .push(ConfigProblem { setting: s.env.to_string(), problem: "is required but not set".into() }),
                 None => {}
             }
         }
@@ -187,12 +218,20 @@ impl Config {
             telegram_api_base_url: r.url("TELEGRAM_API_BASE_URL"),
             common_bot_token,
             public_base_url: r.url("PUBLIC_BASE_URL"),
-            http_listen: r.parsed("HTTP_LISTEN", "a socket address like 127.0.0.1:8080", |_| true).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            http_listen: r
+                .parsed("HTTP_LISTEN", "a socket address like 127.0.0.1:8080", |_| true)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             admin_api_key,
             project_api_keys,
-            webhook_max_connections: r.parsed("WEBHOOK_MAX_CONNECTIONS", "a number from 1 to 100", |v| (1..=100).contains(v)).unwrap_or(100),
-            connect_code_ttl_seconds: r.parsed("CONNECT_CODE_TTL_SECONDS", "a number from 60 to 604800", |v| (60..=604_800).contains(v)).unwrap_or(900),
-            max_body_bytes: r.parsed("MAX_BODY_BYTES", "a number from 1024 to 52428800", |v| (1024..=52_428_800).contains(v)).unwrap_or(65_536),
+            webhook_max_connections: r
+                .parsed("WEBHOOK_MAX_CONNECTIONS", "a number from 1 to 100", |v| (1..=100).contains(v))
+                .unwrap_or(100),
+            connect_code_ttl_seconds: r
+                .parsed("CONNECT_CODE_TTL_SECONDS", "a number from 60 to 604800", |v| (60..=604_800).contains(v))
+                .unwrap_or(900),
+            max_body_bytes: r
+                .parsed("MAX_BODY_BYTES", "a number from 1024 to 52428800", |v| (1024..=52_428_800).contains(v))
+                .unwrap_or(65_536),
             log_format: match r.string("LOG_FORMAT").as_str() {
                 "json" => LogFormat::Json,
                 "pretty" => LogFormat::Pretty,
@@ -218,7 +257,10 @@ impl Config {
 /// `<digits>:<at least 20 url-safe characters>`, the shape of every Bot API token.
 pub fn looks_like_bot_token(token: &str) -> bool {
     token.split_once(':').is_some_and(|(id, secret)| {
-        !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) && secret.len() >= 20 && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        !id.is_empty()
+            && id.bytes().all(|b| b.is_ascii_digit())
+            && secret.len() >= 20
+            && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     })
 }
 
@@ -229,7 +271,10 @@ fn parse_project_keys(raw: &str, r: &mut Reader<'_>) -> BTreeMap<String, String>
             Some((project, key)) if !project.is_empty() && key.len() >= 16 => {
                 keys.insert(key.to_string(), project.to_string());
             }
-            _ => r.problem("PROJECT_API_KEYS", format!("entry {} is not `project_id:key` with a key of at least 16 characters", i + 1)),
+            _ => r.problem(
+                "PROJECT_API_KEYS",
+                format!("entry {} is not `project_id:key` with a key of at least 16 characters", i + 1),
+            ),
         }
     }
     keys
@@ -240,7 +285,10 @@ fn read_file(path: &Path, problems: &mut Vec<ConfigProblem>) -> BTreeMap<String,
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) => {
-            problems.push(ConfigProblem { setting: "NOVIJ_CONFIG".into(), problem: format!("cannot read {}: {e}", path.display()) });
+            problems.push(ConfigProblem {
+                setting: "NOVIJ_CONFIG".into(),
+                problem: format!("cannot read {}: {e}", path.display()),
+            });
             return out;
         }
     };
@@ -248,7 +296,10 @@ fn read_file(path: &Path, problems: &mut Vec<ConfigProblem>) -> BTreeMap<String,
         Ok(table) => {
             for (key, value) in table {
                 if !SETTINGS.iter().any(|s| s.env.eq_ignore_ascii_case(&key)) {
-                    problems.push(ConfigProblem { setting: key.clone(), problem: format!("unknown setting in {}", path.display()) });
+                    problems.push(ConfigProblem {
+                        setting: key.clone(),
+                        problem: format!("unknown setting in {}", path.display()),
+                    });
                     continue;
                 }
                 let value = match value {
@@ -258,7 +309,10 @@ fn read_file(path: &Path, problems: &mut Vec<ConfigProblem>) -> BTreeMap<String,
                 out.insert(key.to_ascii_lowercase(), value);
             }
         }
-        Err(e) => problems.push(ConfigProblem { setting: "NOVIJ_CONFIG".into(), problem: format!("{} is not valid TOML: {}", path.display(), e.message()) }),
+        Err(e) => problems.push(ConfigProblem {
+            setting: "NOVIJ_CONFIG".into(),
+            problem: format!("{} is not valid TOML: {}", path.display(), e.message()),
+        }),
     }
     out
 }
@@ -296,9 +350,21 @@ mod tests {
 
     #[test]
     fn every_missing_and_invalid_setting_is_named() {
-        let errs = Config::load(None, env(&[("WEBHOOK_MAX_CONNECTIONS", "500"), ("TELEGRAM_COMMON_BOT_TOKEN", "nope"), ("HTTP_LISTEN", "here")])).unwrap_err();
+        let errs = Config::load(
+            None,
+            env(&[("WEBHOOK_MAX_CONNECTIONS", "500"), ("TELEGRAM_COMMON_BOT_TOKEN", "nope"), ("HTTP_LISTEN", "here")]),
+        )
+        .unwrap_err();
         let named: Vec<&str> = errs.problems.iter().map(|p| p.setting.as_str()).collect();
-        for s in ["DATABASE_URL", "NOVIJ_MASTER_KEYS", "PUBLIC_BASE_URL", "ADMIN_API_KEY", "WEBHOOK_MAX_CONNECTIONS", "TELEGRAM_COMMON_BOT_TOKEN", "HTTP_LISTEN"] {
+        for s in [
+            "DATABASE_URL",
+            "NOVIJ_MASTER_KEYS",
+            "PUBLIC_BASE_URL",
+            "ADMIN_API_KEY",
+            "WEBHOOK_MAX_CONNECTIONS",
+            "TELEGRAM_COMMON_BOT_TOKEN",
+            "HTTP_LISTEN",
+        ] {
             assert!(named.contains(&s), "{s} not named in {named:?}");
         }
         assert!(!errs.to_string().contains("nope"), "a secret value leaked into the error: {errs}");
@@ -314,7 +380,10 @@ mod tests {
         pairs.push(("NATS_URL", "nats://env:4222".to_string()));
         let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let errs = Config::load(Some(&path), env(&refs)).unwrap_err();
-        assert_eq!(errs.problems, vec![ConfigProblem { setting: "bogus".into(), problem: format!("unknown setting in {}", path.display()) }]);
+        assert_eq!(
+            errs.problems,
+            vec![ConfigProblem { setting: "bogus".into(), problem: format!("unknown setting in {}", path.display()) }]
+        );
         std::fs::write(&path, "nats_url = \"nats://file:4222\"\nhttp_listen = \"0.0.0.0:9000\"\n").unwrap();
         let c = Config::load(Some(&path), env(&refs)).unwrap();
         assert_eq!(c.nats_url, "nats://env:4222");

@@ -66,8 +66,8 @@ impl Keyring {
             if keys.iter().any(|k| k.kid == kid) {
                 return Err(KeyringError::DuplicateKid { kid: kid.to_string() });
             }
-            let unbound = UnboundKey::new(&AES_256_GCM, &bytes)
-                .map_err(|_| KeyringError::BadKey { kid: kid.to_string() })?;
+            let unbound =
+                UnboundKey::new(&AES_256_GCM, &bytes).map_err(|_| KeyringError::BadKey { kid: kid.to_string() })?;
             // The hashing key is derived from, not equal to, the sealing key.
             let mac_seed = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, &bytes), b"novij/keyed-hash/v1");
             keys.push(Key {
@@ -116,11 +116,8 @@ impl Keyring {
             .iter()
             .find(|k| k.kid == sealed.kid)
             .ok_or_else(|| KeyringError::UnknownKid { kid: sealed.kid.clone() })?;
-        let nonce: [u8; NONCE_LEN] = B64
-            .decode(&sealed.nonce)
-            .ok()
-            .and_then(|n| n.try_into().ok())
-            .ok_or(KeyringError::Open)?;
+        let nonce: [u8; NONCE_LEN] =
+            B64.decode(&sealed.nonce).ok().and_then(|n| n.try_into().ok()).ok_or(KeyringError::Open)?;
         let mut buf = B64.decode(&sealed.ct).map_err(|_| KeyringError::Open)?;
         let plain = key
             .aead

@@ -13,8 +13,8 @@ pub mod recipient;
 pub mod rpc;
 pub mod send;
 pub mod subjects;
-pub mod update;
 mod upcast;
+pub mod update;
 
 pub use catalogue::{AnyEvent, DecodeError};
 pub use envelope::{Envelope, EventMeta, RawEnvelope, TraceContext};

@@ -26,11 +26,17 @@ pub struct BotVerifyRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", tag = "outcome")]
 pub enum BotVerifyReply {
-    Verified { bot: BotIdentity },
+    Verified {
+        bot: BotIdentity,
+    },
     /// Telegram said the token is not valid (401/404).
-    InvalidToken { detail: String },
+    InvalidToken {
+        detail: String,
+    },
     /// The common bot is requested but none is configured.
     NotConfigured,
     /// Telegram could not be asked (network, 5xx, 429).
-    Unavailable { detail: String },
+    Unavailable {
+        detail: String,
+    },
 }

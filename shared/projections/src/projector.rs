@@ -14,7 +14,8 @@ use novij_bus::{consume::stream_sequence, run_consumer, Handled};
 use novij_events::{subjects, AnyEvent, Envelope};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
+    TransactionTrait,
 };
 use serde_json::json;
 use tokio::sync::watch;
@@ -132,7 +133,9 @@ async fn history<C: ConnectionTrait, P>(
         at: Set(env.occurred_at),
         detail: Set(detail),
     })
-    .on_conflict(OnConflict::columns([send_history::Column::SendId, send_history::Column::Sequence]).do_nothing().to_owned())
+    .on_conflict(
+        OnConflict::columns([send_history::Column::SendId, send_history::Column::Sequence]).do_nothing().to_owned(),
+    )
     .do_nothing()
     .exec(txn)
     .await?;
@@ -311,7 +314,15 @@ pub(crate) async fn apply_event<C: ConnectionTrait>(txn: &C, sequence: u64, even
                 ],
             )
             .await?;
-            history(txn, e, &p.send_id, sequence, "sent", Some(json!({ "telegram_message_id": p.telegram_message_id }))).await?;
+            history(
+                txn,
+                e,
+                &p.send_id,
+                sequence,
+                "sent",
+                Some(json!({ "telegram_message_id": p.telegram_message_id })),
+            )
+            .await?;
         }
         AnyEvent::SendFailed(e) => {
             let p = &e.payload;
@@ -327,7 +338,8 @@ pub(crate) async fn apply_event<C: ConnectionTrait>(txn: &C, sequence: u64, even
                 ],
             )
             .await?;
-            history(txn, e, &p.send_id, sequence, "failed", Some(json!({ "reason": p.reason, "detail": p.detail }))).await?;
+            history(txn, e, &p.send_id, sequence, "failed", Some(json!({ "reason": p.reason, "detail": p.detail })))
+                .await?;
         }
     }
     Ok(())

@@ -22,7 +22,10 @@ pub fn code_id(keyring: &Keyring, code: &str) -> String {
 
 /// One recipient per (integration, public user ref).
 pub fn recipient_id(keyring: &Keyring, integration_id: &str, public_user_ref: &str) -> String {
-    ids::derived_id(ids::RECIPIENT, &keyring.hash("recipient", format!("{integration_id}\0{public_user_ref}").as_bytes()))
+    ids::derived_id(
+        ids::RECIPIENT,
+        &keyring.hash("recipient", format!("{integration_id}\0{public_user_ref}").as_bytes()),
+    )
 }
 
 /// Lookup key of a chat as seen by one bot.

@@ -31,13 +31,6 @@ impl Runtime {
         let jetstream = async_nats::jetstream::new(nats.clone());
         novij_bus::topology::apply(&jetstream, 1).await.context("applying the JetStream topology")?;
         let db = novij_projections::connect(&config.database_url).await.context("connecting to Postgres")?;
-        Ok(Runtime {
-            config: Arc::new(config),
-            log: EventLog::new(jetstream.clone()),
-            nats,
-            jetstream,
-            db,
-            keyring,
-        })
+        Ok(Runtime { config: Arc::new(config), log: EventLog::new(jetstream.clone()), nats, jetstream, db, keyring })
     }
 }

@@ -62,7 +62,12 @@ impl BotApiError {
     }
 }
 
-pub(crate) fn classify(status: u16, description: String, retry_after: Option<u64>, migrate_to: Option<i64>) -> BotApiError {
+pub(crate) fn classify(
+    status: u16,
+    description: String,
+    retry_after: Option<u64>,
+    migrate_to: Option<i64>,
+) -> BotApiError {
     let lower = description.to_ascii_lowercase();
     let kind = match status {
         401 | 404 => BotApiErrorKind::Unauthorized,
@@ -96,11 +101,23 @@ mod tests {
         let c = |s, d: &str, r, m| classify(s, d.to_string(), r, m).kind();
         assert_eq!(c(401, "Unauthorized", None, None), BotApiErrorKind::Unauthorized);
         assert_eq!(c(429, "Too Many Requests: retry after 7", Some(7), None), BotApiErrorKind::RetryAfter(7));
-        assert_eq!(c(403, "Forbidden: bot was blocked by the user", None, None), BotApiErrorKind::Forbidden(ForbiddenReason::BotBlocked));
-        assert_eq!(c(403, "Forbidden: user is deactivated", None, None), BotApiErrorKind::Forbidden(ForbiddenReason::UserDeactivated));
-        assert_eq!(c(403, "Forbidden: bot was kicked from the group chat", None, None), BotApiErrorKind::Forbidden(ForbiddenReason::BotKicked));
+        assert_eq!(
+            c(403, "Forbidden: bot was blocked by the user", None, None),
+            BotApiErrorKind::Forbidden(ForbiddenReason::BotBlocked)
+        );
+        assert_eq!(
+            c(403, "Forbidden: user is deactivated", None, None),
+            BotApiErrorKind::Forbidden(ForbiddenReason::UserDeactivated)
+        );
+        assert_eq!(
+            c(403, "Forbidden: bot was kicked from the group chat", None, None),
+            BotApiErrorKind::Forbidden(ForbiddenReason::BotKicked)
+        );
         assert_eq!(c(400, "Bad Request: chat not found", None, None), BotApiErrorKind::ChatNotFound);
-        assert_eq!(c(400, "Bad Request: group chat was upgraded to a supergroup chat", None, Some(-100123)), BotApiErrorKind::ChatMigrated(-100123));
+        assert_eq!(
+            c(400, "Bad Request: group chat was upgraded to a supergroup chat", None, Some(-100123)),
+            BotApiErrorKind::ChatMigrated(-100123)
+        );
         assert_eq!(c(400, "Bad Request: message is too long", None, None), BotApiErrorKind::BadRequest);
         assert_eq!(c(502, "Bad Gateway", None, None), BotApiErrorKind::ServerError(502));
         assert!(BotApiErrorKind::ServerError(500).is_transient());

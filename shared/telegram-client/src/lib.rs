@@ -75,7 +75,12 @@ impl BotApi {
             Ok(resp) => {
                 let description = resp.description.unwrap_or_default();
                 let params = resp.parameters.unwrap_or_default();
-                Err(error::classify(status, description, params.retry_after.or(retry_header), params.migrate_to_chat_id))
+                Err(error::classify(
+                    status,
+                    description,
+                    params.retry_after.or(retry_header),
+                    params.migrate_to_chat_id,
+                ))
             }
             Err(e) if (200..300).contains(&status) => {
                 Err(BotApiError::new(BotApiErrorKind::Decode, format!("unexpected result of {method}: {e}")))

@@ -44,11 +44,7 @@ impl TestDatabase {
         let _ = admin.close().await;
         created?;
         tracing::debug!(database = %name, "test database created");
-        Ok(TestDatabase {
-            name,
-            url,
-            admin_url,
-        })
+        Ok(TestDatabase { name, url, admin_url })
     }
 
     /// Connection URL of the new database.
@@ -63,9 +59,7 @@ impl TestDatabase {
 
     /// Opens a SeaORM connection to the new database.
     pub async fn connect(&self) -> anyhow::Result<DatabaseConnection> {
-        connect(&self.url)
-            .await
-            .with_context(|| format!("connecting to {}", self.name))
+        connect(&self.url).await.with_context(|| format!("connecting to {}", self.name))
     }
 }
 
@@ -76,10 +70,7 @@ impl Drop for TestDatabase {
         // A fresh thread with its own runtime works whether or not the caller is
         // inside an async runtime (blocking on the caller's runtime would panic).
         let handle = std::thread::spawn(move || {
-            let runtime = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                 Ok(rt) => rt,
                 Err(err) => {
                     tracing::warn!("cannot drop test database {name}: {err}");
@@ -89,11 +80,8 @@ impl Drop for TestDatabase {
             runtime.block_on(async {
                 let drop_db = async {
                     let admin = connect(&admin_url).await?;
-                    let result = admin
-                        .execute_unprepared(&format!(
-                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                        ))
-                        .await;
+                    let result =
+                        admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
                     let _ = admin.close().await;
                     result.map(|_| ())
                 };
@@ -125,14 +113,8 @@ fn with_database(url: &str, database: &str) -> anyhow::Result<String> {
         Some((base, query)) => (base, Some(query)),
         None => (url, None),
     };
-    let scheme_end = base
-        .find("://")
-        .map(|i| i + 3)
-        .with_context(|| format!("not a URL: {}", redact(url)))?;
-    let authority_end = base[scheme_end..]
-        .find('/')
-        .map(|i| scheme_end + i)
-        .unwrap_or(base.len());
+    let scheme_end = base.find("://").map(|i| i + 3).with_context(|| format!("not a URL: {}", redact(url)))?;
+    let authority_end = base[scheme_end..].find('/').map(|i| scheme_end + i).unwrap_or(base.len());
     let mut out = format!("{}/{database}", &base[..authority_end]);
     if let Some(query) = query {
         out.push('?');
@@ -150,11 +132,7 @@ fn redact(url: &str) -> String {
     let authority = rest.split(['/', '?']).next().unwrap_or(rest);
     match authority.rfind('@') {
         Some(at) => match authority[..at].split_once(':') {
-            Some((user, _)) => format!(
-                "{}{user}:***{}",
-                &url[..scheme_end],
-                &url[scheme_end + at..]
-            ),
+            Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end], &url[scheme_end + at..]),
             None => url.to_owned(),
         },
         None => url.to_owned(),
@@ -167,18 +145,12 @@ mod tests {
 
     #[test]
     fn replaces_database_name() {
-        assert_eq!(
-            with_database("postgres://u:p@h:5432/postgres", "x").unwrap(),
-            "postgres://u:p@h:5432/x"
-        );
+        assert_eq!(with_database("postgres://u:p@h:5432/postgres", "x").unwrap(), "postgres://u:p@h:5432/x");
         assert_eq!(
             with_database("postgres://u:p@h:5432/postgres?sslmode=disable", "x").unwrap(),
             "postgres://u:p@h:5432/x?sslmode=disable"
         );
-        assert_eq!(
-            with_database("postgres://u@h", "x").unwrap(),
-            "postgres://u@h/x"
-        );
+        assert_eq!(with_database("postgres://u@h", "x").unwrap(), "postgres://u@h/x");
         assert!(with_database("nonsense", "x").is_err());
     }
 

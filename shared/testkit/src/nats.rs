@@ -41,21 +41,11 @@ impl NatsServer {
     pub async fn start() -> anyhow::Result<NatsServer> {
         let binary = find_binary()?;
         check_version(&binary).await?;
-        let root = tempfile::Builder::new()
-            .prefix("novij-nats-")
-            .tempdir()
-            .context("creating nats temp dir")?;
+        let root = tempfile::Builder::new().prefix("novij-nats-").tempdir().context("creating nats temp dir")?;
         let store = root.path().join("store");
         std::fs::create_dir_all(&store).context("creating nats store dir")?;
 
-        let mut server = NatsServer {
-            child: None,
-            binary,
-            port: free_port(),
-            monitor_port: free_port(),
-            root,
-            store,
-        };
+        let mut server = NatsServer { child: None, binary, port: free_port(), monitor_port: free_port(), root, store };
         let mut attempt = 1;
         loop {
             match server.spawn_and_wait().await {
@@ -152,10 +142,7 @@ impl NatsServer {
             if let Some(child) = self.child.as_mut() {
                 if let Some(status) = child.try_wait().context("polling nats-server")? {
                     self.child = None;
-                    bail!(
-                        "nats-server exited early ({status}); log tail:\n{}",
-                        self.log_tail()
-                    );
+                    bail!("nats-server exited early ({status}); log tail:\n{}", self.log_tail());
                 }
             }
             if healthz_ok(self.monitor_port).await {
@@ -200,9 +187,7 @@ async fn healthz_ok(monitor_port: u16) -> bool {
     let probe = async {
         let mut stream = TcpStream::connect(("127.0.0.1", monitor_port)).await.ok()?;
         stream
-            .write_all(
-                b"GET /healthz?js-enabled-only=true HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
-            )
+            .write_all(b"GET /healthz?js-enabled-only=true HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
             .await
             .ok()?;
         let mut buf = [0u8; 64];
@@ -217,11 +202,7 @@ async fn healthz_ok(monitor_port: u16) -> bool {
         let head = std::str::from_utf8(&buf[..len]).ok()?;
         Some(head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200"))
     };
-    tokio::time::timeout(Duration::from_secs(1), probe)
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or(false)
+    tokio::time::timeout(Duration::from_secs(1), probe).await.ok().flatten().unwrap_or(false)
 }
 
 fn find_binary() -> anyhow::Result<PathBuf> {
@@ -263,10 +244,9 @@ async fn check_version(binary: &Path) -> anyhow::Result<()> {
         .output()
         .await
         .with_context(|| format!("running {} --version", binary.display()))?;
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    let version = parse_version(&text)
-        .with_context(|| format!("cannot parse version of {} from {text:?}", binary.display()))?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let version =
+        parse_version(&text).with_context(|| format!("cannot parse version of {} from {text:?}", binary.display()))?;
     if version < MIN_NATS_SERVER_VERSION {
         let (a, b, c) = MIN_NATS_SERVER_VERSION;
         bail!(
@@ -303,10 +283,7 @@ mod tests {
     fn parses_versions() {
         assert_eq!(parse_version("nats-server: v2.14.6\n"), Some((2, 14, 6)));
         assert_eq!(parse_version("nats-server: v2.9.10"), Some((2, 9, 10)));
-        assert_eq!(
-            parse_version("nats-server: v2.12.0-beta.1"),
-            Some((2, 12, 0))
-        );
+        assert_eq!(parse_version("nats-server: v2.12.0-beta.1"), Some((2, 12, 0)));
         assert_eq!(parse_version("garbage"), None);
         assert!(parse_version("nats-server: v2.9.10").unwrap() < super::MIN_NATS_SERVER_VERSION);
     }

@@ -21,10 +21,7 @@ pub fn workspace_root() -> Option<PathBuf> {
 }
 
 fn find_up(start: &Path, marker: &str) -> Option<PathBuf> {
-    start
-        .ancestors()
-        .find(|dir| dir.join(marker).is_file())
-        .map(Path::to_path_buf)
+    start.ancestors().find(|dir| dir.join(marker).is_file()).map(Path::to_path_buf)
 }
 
 /// Path of a binary built by `cargo build --workspace --bins` in the same
@@ -48,14 +45,10 @@ pub fn target_bin(name: &str) -> anyhow::Result<PathBuf> {
     if let Some(root) = workspace_root() {
         candidates.push(root.join("target").join("debug").join(name));
     }
-    candidates
-        .iter()
-        .find(|p| p.is_file())
-        .cloned()
-        .with_context(|| {
-            format!(
-                "binary `{name}` not found (looked in {candidates:?}); \
+    candidates.iter().find(|p| p.is_file()).cloned().with_context(|| {
+        format!(
+            "binary `{name}` not found (looked in {candidates:?}); \
                  build it first with `cargo build --workspace --bins` (or run `./dev test`)"
-            )
-        })
+        )
+    })
 }

@@ -61,24 +61,11 @@ impl ServiceProcess {
             .filter(|d| !d.is_empty())
             .map(PathBuf::from)
             .unwrap_or_else(|| std::env::temp_dir().join("novij-test-logs"));
-        std::fs::create_dir_all(&log_dir)
-            .with_context(|| format!("creating log dir {}", log_dir.display()))?;
-        let safe_name: String = name
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        let log_path = log_dir.join(format!(
-            "{safe_name}-{}.log",
-            &uuid::Uuid::new_v4().simple().to_string()[..12]
-        ));
-        let log = File::create(&log_path)
-            .with_context(|| format!("creating log file {}", log_path.display()))?;
+        std::fs::create_dir_all(&log_dir).with_context(|| format!("creating log dir {}", log_dir.display()))?;
+        let safe_name: String =
+            name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+        let log_path = log_dir.join(format!("{safe_name}-{}.log", &uuid::Uuid::new_v4().simple().to_string()[..12]));
+        let log = File::create(&log_path).with_context(|| format!("creating log file {}", log_path.display()))?;
 
         let mut process = ServiceProcess {
             name: name.to_owned(),
@@ -136,12 +123,10 @@ impl ServiceProcess {
         self.run_start = lock(&self.shared.output).len();
         self.readers.retain(|r| !r.is_finished());
         if let Some(stdout) = child.stdout.take() {
-            self.readers
-                .push(tokio::spawn(pump(stdout, Arc::clone(&self.shared))));
+            self.readers.push(tokio::spawn(pump(stdout, Arc::clone(&self.shared))));
         }
         if let Some(stderr) = child.stderr.take() {
-            self.readers
-                .push(tokio::spawn(pump(stderr, Arc::clone(&self.shared))));
+            self.readers.push(tokio::spawn(pump(stderr, Arc::clone(&self.shared))));
         }
         tracing::debug!(
             name = %self.name,
@@ -221,17 +206,10 @@ impl ServiceProcess {
     /// Waits for the process to exit on its own (e.g. a one-shot command),
     /// then for its output to be drained.
     pub async fn wait_for_exit(&mut self, timeout: Duration) -> anyhow::Result<ExitStatus> {
-        let child = self
-            .child
-            .as_mut()
-            .with_context(|| format!("{} is not running", self.name))?;
+        let child = self.child.as_mut().with_context(|| format!("{} is not running", self.name))?;
         let status = match tokio::time::timeout(timeout, child.wait()).await {
             Ok(status) => status.with_context(|| format!("waiting for {}", self.name))?,
-            Err(_) => bail!(
-                "{} did not exit within {timeout:?}; last output:\n{}",
-                self.name,
-                self.tail(30)
-            ),
+            Err(_) => bail!("{} did not exit within {timeout:?}; last output:\n{}", self.name, self.tail(30)),
         };
         self.child = None;
         self.drain().await;
@@ -323,9 +301,7 @@ fn strip_ansi(line: &str) -> String {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]
@@ -334,10 +310,7 @@ mod tests {
 
     #[test]
     fn strips_ansi() {
-        assert_eq!(
-            strip_ansi("\u{1b}[2m2024\u{1b}[0m \u{1b}[32m INFO\u{1b}[0m listening"),
-            "2024  INFO listening"
-        );
+        assert_eq!(strip_ansi("\u{1b}[2m2024\u{1b}[0m \u{1b}[32m INFO\u{1b}[0m listening"), "2024  INFO listening");
         assert_eq!(strip_ansi("plain"), "plain");
     }
 }

@@ -33,9 +33,7 @@ where
         }
         let elapsed = started.elapsed();
         if elapsed >= timeout {
-            anyhow::bail!(
-                "condition not met within {timeout:?} ({attempts} attempts, {elapsed:?} elapsed)"
-            );
+            anyhow::bail!("condition not met within {timeout:?} ({attempts} attempts, {elapsed:?} elapsed)");
         }
         tokio::time::sleep(delay.min(timeout - elapsed)).await;
         delay = (delay * 2).min(Duration::from_millis(250));

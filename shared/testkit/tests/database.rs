@@ -32,10 +32,8 @@ async fn create_use_and_drop() -> anyhow::Result<()> {
     assert!(database_exists(&name).await?);
 
     let conn = db.connect().await?;
-    conn.execute_unprepared("CREATE TABLE t (id int4 PRIMARY KEY, v text NOT NULL)")
-        .await?;
-    conn.execute_unprepared("INSERT INTO t VALUES (1, 'one'), (2, 'two')")
-        .await?;
+    conn.execute_unprepared("CREATE TABLE t (id int4 PRIMARY KEY, v text NOT NULL)").await?;
+    conn.execute_unprepared("INSERT INTO t VALUES (1, 'one'), (2, 'two')").await?;
     let row = conn
         .query_one(Statement::from_string(
             DbBackend::Postgres,
@@ -64,12 +62,8 @@ async fn databases_are_independent() -> anyhow::Result<()> {
     let b = TestDatabase::create().await?;
     assert_ne!(a.url(), b.url());
     let conn = a.connect().await?;
-    conn.execute_unprepared("CREATE TABLE only_in_a (x int4)")
-        .await?;
+    conn.execute_unprepared("CREATE TABLE only_in_a (x int4)").await?;
     let other = b.connect().await?;
-    assert!(other
-        .execute_unprepared("SELECT * FROM only_in_a")
-        .await
-        .is_err());
+    assert!(other.execute_unprepared("SELECT * FROM only_in_a").await.is_err());
     Ok(())
 }

@@ -49,9 +49,7 @@ async fn request(
 async fn session(port: u16) -> anyhow::Result<(Reader, OwnedWriteHalf)> {
     let (info, mut reader, mut writer) = connect_raw(port).await?;
     anyhow::ensure!(info.starts_with("INFO "), "unexpected greeting {info}");
-    writer
-        .write_all(b"CONNECT {\"verbose\":false,\"pedantic\":false}\r\nSUB _INBOX.t 1\r\nPING\r\n")
-        .await?;
+    writer.write_all(b"CONNECT {\"verbose\":false,\"pedantic\":false}\r\nSUB _INBOX.t 1\r\nPING\r\n").await?;
     let mut pong = String::new();
     reader.read_line(&mut pong).await?;
     anyhow::ensure!(pong.starts_with("PONG"), "expected PONG, got {pong}");
@@ -107,18 +105,13 @@ async fn stop_and_restart_keep_port_and_store() -> anyhow::Result<()> {
     .await?;
 
     server.stop().await;
-    assert!(TcpStream::connect(("127.0.0.1", server.port()))
-        .await
-        .is_err());
+    assert!(TcpStream::connect(("127.0.0.1", server.port())).await.is_err());
 
     server.restart().await?;
     assert_eq!(server.url(), url);
     let (mut reader, mut writer) = session(server.port()).await?;
     let info = request(&mut reader, &mut writer, "$JS.API.STREAM.INFO.TK", "").await?;
-    assert!(
-        info.contains("\"messages\":1"),
-        "stream lost on restart: {info}"
-    );
+    assert!(info.contains("\"messages\":1"), "stream lost on restart: {info}");
     Ok(())
 }
 
@@ -131,9 +124,7 @@ fn dir_contains(dir: &std::path::Path, needle: &[u8]) -> bool {
         if path.is_dir() {
             dir_contains(&path, needle)
         } else {
-            std::fs::read(&path)
-                .map(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
-                .unwrap_or(false)
+            std::fs::read(&path).map(|bytes| bytes.windows(needle.len()).any(|w| w == needle)).unwrap_or(false)
         }
     })
 }

@@ -13,10 +13,7 @@ async fn refuses_old_nats_server() -> anyhow::Result<()> {
     std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755))?;
     std::env::set_var("NATS_SERVER_BIN", &fake);
 
-    let err = NatsServer::start()
-        .await
-        .err()
-        .expect("an old nats-server must be refused");
+    let err = NatsServer::start().await.err().expect("an old nats-server must be refused");
     let message = format!("{err:#}");
     assert!(message.contains("2.9.10"), "{message}");
     assert!(message.contains("./dev test"), "{message}");

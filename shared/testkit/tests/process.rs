@@ -18,28 +18,18 @@ async fn captures_stdout_and_stderr_across_restarts() -> anyhow::Result<()> {
         &["-c", script],
         &[("GREETING".to_owned(), "world".to_owned())],
     )?;
-    process
-        .wait_for_line("hello world", Duration::from_secs(5))
-        .await?;
-    process
-        .wait_for_line("err-line", Duration::from_secs(5))
-        .await?;
+    process.wait_for_line("hello world", Duration::from_secs(5)).await?;
+    process.wait_for_line("err-line", Duration::from_secs(5)).await?;
     assert!(process.is_running());
     assert!(process.pid().is_some());
     // Colour sequences are stripped.
-    assert!(
-        process.output().lines().any(|l| l == "green"),
-        "{}",
-        process.output()
-    );
+    assert!(process.output().lines().any(|l| l == "green"), "{}", process.output());
 
     process.kill().await;
     assert!(!process.is_running());
 
     process.restart()?;
-    process
-        .wait_for_line("hello world", Duration::from_secs(5))
-        .await?;
+    process.wait_for_line("hello world", Duration::from_secs(5)).await?;
     assert!(process.is_running());
     process.kill().await;
     assert_eq!(process.output().matches("hello world").count(), 2);
@@ -52,19 +42,9 @@ async fn captures_stdout_and_stderr_across_restarts() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn wait_for_line_only_searches_the_current_run_and_times_out() -> anyhow::Result<()> {
-    let mut process = ServiceProcess::spawn(
-        "once",
-        Path::new(SH),
-        &["-c", "echo first-run-only; exec sleep 30"],
-        &[],
-    )?;
-    process
-        .wait_for_line("first-run-only", Duration::from_secs(5))
-        .await?;
-    let err = process
-        .wait_for_line("never printed", Duration::from_millis(300))
-        .await
-        .expect_err("must time out");
+    let mut process = ServiceProcess::spawn("once", Path::new(SH), &["-c", "echo first-run-only; exec sleep 30"], &[])?;
+    process.wait_for_line("first-run-only", Duration::from_secs(5)).await?;
+    let err = process.wait_for_line("never printed", Duration::from_millis(300)).await.expect_err("must time out");
     assert!(format!("{err:#}").contains("never printed"));
     process.kill().await;
     Ok(())
@@ -72,8 +52,7 @@ async fn wait_for_line_only_searches_the_current_run_and_times_out() -> anyhow::
 
 #[tokio::test]
 async fn one_shot_commands_can_be_awaited() -> anyhow::Result<()> {
-    let mut process =
-        ServiceProcess::spawn("one-shot", Path::new(SH), &["-c", "echo done; exit 3"], &[])?;
+    let mut process = ServiceProcess::spawn("one-shot", Path::new(SH), &["-c", "echo done; exit 3"], &[])?;
     let status = process.wait_for_exit(Duration::from_secs(5)).await?;
     assert_eq!(status.code(), Some(3));
     assert!(process.output().contains("done"));
@@ -83,9 +62,8 @@ async fn one_shot_commands_can_be_awaited() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn spawn_of_missing_program_fails() {
-    let err = ServiceProcess::spawn("missing", Path::new("/nonexistent/program"), &[], &[])
-        .err()
-        .expect("spawn must fail");
+    let err =
+        ServiceProcess::spawn("missing", Path::new("/nonexistent/program"), &[], &[]).err().expect("spawn must fail");
     assert!(format!("{err:#}").contains("missing"));
 }
 
@@ -102,9 +80,7 @@ async fn eventually_polls_until_some() -> anyhow::Result<()> {
     .await?;
     assert_eq!(value, 30);
 
-    let err = eventually(Duration::from_millis(100), || async { None::<()> })
-        .await
-        .expect_err("must time out");
+    let err = eventually(Duration::from_millis(100), || async { None::<()> }).await.expect_err("must time out");
     assert!(err.to_string().contains("not met"));
     Ok(())
 }

@@ -22,14 +22,7 @@ pub struct Entity {
 impl Entity {
     /// An entity without extra fields.
     pub fn new(kind: &str, offset: usize, length: usize) -> Self {
-        Self {
-            kind: kind.to_string(),
-            offset,
-            length,
-            url: None,
-            language: None,
-            custom_emoji_id: None,
-        }
+        Self { kind: kind.to_string(), offset, length, url: None, language: None, custom_emoji_id: None }
     }
 
     /// As JSON.
@@ -58,22 +51,15 @@ pub fn sort_entities(entities: &mut [Entity]) {
 /// The `bot_command` entity of a text that starts with `/command[@bot]`.
 pub fn leading_bot_command(text: &str) -> Option<Entity> {
     let rest = text.strip_prefix('/')?;
-    let end = rest
-        .find(|c: char| c.is_whitespace())
-        .unwrap_or(rest.len());
+    let end = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
     let word = &rest[..end];
     let (command, bot) = match word.split_once('@') {
         Some((command, bot)) => (command, Some(bot)),
         None => (word, None),
     };
-    let valid_command = !command.is_empty()
-        && command.len() <= 64
-        && command
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    let valid_bot = bot.is_none_or(|b| {
-        !b.is_empty() && b.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
-    });
+    let valid_command =
+        !command.is_empty() && command.len() <= 64 && command.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    let valid_bot = bot.is_none_or(|b| !b.is_empty() && b.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_'));
     if !valid_command || !valid_bot {
         return None;
     }
@@ -86,14 +72,8 @@ mod tests {
 
     #[test]
     fn bot_command_covers_only_the_command() {
-        assert_eq!(
-            leading_bot_command("/start abc"),
-            Some(Entity::new("bot_command", 0, 6))
-        );
-        assert_eq!(
-            leading_bot_command("/help@my_bot"),
-            Some(Entity::new("bot_command", 0, 12))
-        );
+        assert_eq!(leading_bot_command("/start abc"), Some(Entity::new("bot_command", 0, 6)));
+        assert_eq!(leading_bot_command("/help@my_bot"), Some(Entity::new("bot_command", 0, 12)));
         assert_eq!(leading_bot_command("hello"), None);
         assert_eq!(leading_bot_command("/"), None);
     }

@@ -14,11 +14,7 @@ pub struct ApiError {
 impl ApiError {
     /// An error with exactly this code and description.
     pub fn new(code: u16, description: impl Into<String>) -> Self {
-        Self {
-            code,
-            description: description.into(),
-            retry_after: None,
-        }
+        Self { code, description: description.into(), retry_after: None }
     }
 
     /// 400 "Bad Request: {detail}".
@@ -70,10 +66,7 @@ impl ApiError {
             504 => Self::new(504, "Gateway Timeout"),
             other => Self::new(
                 other,
-                warp::http::StatusCode::from_u16(other)
-                    .ok()
-                    .and_then(|s| s.canonical_reason())
-                    .unwrap_or("Error"),
+                warp::http::StatusCode::from_u16(other).ok().and_then(|s| s.canonical_reason()).unwrap_or("Error"),
             ),
         }
     }
@@ -102,18 +95,12 @@ pub struct ApiReply {
 impl ApiReply {
     /// A result without description.
     pub fn new(result: Value) -> Self {
-        Self {
-            result,
-            description: None,
-        }
+        Self { result, description: None }
     }
 
     /// A result with Telegram's description, e.g. "Webhook was set".
     pub fn described(result: Value, description: impl Into<String>) -> Self {
-        Self {
-            result,
-            description: Some(description.into()),
-        }
+        Self { result, description: Some(description.into()) }
     }
 
     /// The JSON body.

@@ -57,11 +57,7 @@ fn decode_entity(bytes: &[u8], pos: usize) -> Option<(char, usize)> {
         let digits_start = end;
         loop {
             let c = byte_at(bytes, end);
-            let digit = if hex {
-                (c as char).to_digit(16)
-            } else {
-                (c as char).to_digit(10)
-            };
+            let digit = if hex { (c as char).to_digit(16) } else { (c as char).to_digit(10) };
             let Some(digit) = digit else { break };
             value = value * if hex { 16 } else { 10 } + digit;
             if value >= 0x10ffff {
@@ -92,10 +88,6 @@ fn decode_entity(bytes: &[u8], pos: usize) -> Option<(char, usize)> {
     Some((ch, end))
 }
 
-fn error(detail: String) -> String {
-    detail
-}
-
 /// Parses `text` in HTML parse mode. `Err` holds the detail that follows
 /// "Bad Request: can't parse entities: ".
 pub fn parse_html(text: &str) -> Result<FormattedText, String> {
@@ -118,11 +110,7 @@ pub fn parse_html(text: &str) -> Result<FormattedText, String> {
                     i = next;
                     continue;
                 }
-                None => {
-                    return Err(error(format!(
-                        "Unescaped \"&\" at byte offset {i}; use \"&amp;\""
-                    )))
-                }
+                None => return Err(format!("Unescaped \"&\" at byte offset {i}; use \"&amp;\"")),
             }
         }
         if c != b'<' {
@@ -145,9 +133,7 @@ pub fn parse_html(text: &str) -> Result<FormattedText, String> {
             }
             let tag = String::from_utf8_lossy(&bytes[begin + 1..i]).to_lowercase();
             if !SUPPORTED_TAGS.contains(&tag.as_str()) {
-                return Err(format!(
-                    "Unsupported start tag \"{tag}\" at byte offset {begin}"
-                ));
+                return Err(format!("Unsupported start tag \"{tag}\" at byte offset {begin}"));
             }
             let mut argument = String::new();
             while byte_at(bytes, i) != b'>' {
@@ -161,17 +147,12 @@ pub fn parse_html(text: &str) -> Result<FormattedText, String> {
                     break;
                 }
                 let attribute_begin = i;
-                while !is_space(byte_at(bytes, i))
-                    && byte_at(bytes, i) != b'='
-                    && byte_at(bytes, i) != b'>'
-                {
+                while !is_space(byte_at(bytes, i)) && byte_at(bytes, i) != b'=' && byte_at(bytes, i) != b'>' {
                     i += 1;
                 }
                 let attribute = String::from_utf8_lossy(&bytes[attribute_begin..i]).to_string();
                 if attribute.is_empty() {
-                    return Err(format!(
-                        "Empty attribute name in the tag \"{tag}\" at byte offset {begin}"
-                    ));
+                    return Err(format!("Empty attribute name in the tag \"{tag}\" at byte offset {begin}"));
                 }
                 while i < n && is_space(bytes[i]) {
                     i += 1;
@@ -190,9 +171,7 @@ pub fn parse_html(text: &str) -> Result<FormattedText, String> {
                     i += 1;
                 }
                 if i >= n {
-                    return Err(format!(
-                        "Unclosed start tag \"{tag}\" at byte offset {begin}"
-                    ));
+                    return Err(format!("Unclosed start tag \"{tag}\" at byte offset {begin}"));
                 }
                 let mut value: Vec<u8> = Vec::new();
                 if bytes[i] != b'\'' && bytes[i] != b'"' {
@@ -205,9 +184,7 @@ pub fn parse_html(text: &str) -> Result<FormattedText, String> {
                     }
                     value.extend(bytes[token_begin..i].iter().map(|b| b.to_ascii_lowercase()));
                     if !is_space(byte_at(bytes, i)) && byte_at(bytes, i) != b'>' {
-                        return Err(format!(
-                            "Unexpected end of name token at byte offset {token_begin}"
-                        ));
+                        return Err(format!("Unexpected end of name token at byte offset {token_begin}"));
                     }
                 } else {
                     let quote = bytes[i];
@@ -235,25 +212,16 @@ pub fn parse_html(text: &str) -> Result<FormattedText, String> {
                     ("code", "class") if value.starts_with("language-") => {
                         argument = value["language-".len()..].to_string()
                     }
-                    ("span", "class") if value.starts_with("tg-") => {
-                        argument = value["tg-".len()..].to_string()
-                    }
+                    ("span", "class") if value.starts_with("tg-") => argument = value["tg-".len()..].to_string(),
                     ("tg-emoji", "emoji-id") => argument = value,
                     ("blockquote", "expandable") => argument = "1".into(),
                     _ => {}
                 }
             }
             if tag == "span" && argument != "spoiler" {
-                return Err(format!(
-                    "Tag \"span\" must have class \"tg-spoiler\" at byte offset {begin}"
-                ));
+                return Err(format!("Tag \"span\" must have class \"tg-spoiler\" at byte offset {begin}"));
             }
-            open.push(OpenTag {
-                tag,
-                argument,
-                utf16_start: utf16_offset,
-                byte_start: out.len(),
-            });
+            open.push(OpenTag { tag, argument, utf16_start: utf16_offset, byte_start: out.len() });
             i += 1;
         } else {
             if open.is_empty() {
@@ -283,22 +251,14 @@ pub fn parse_html(text: &str) -> Result<FormattedText, String> {
         }
     }
     if let Some(tag) = open.last() {
-        return Err(format!(
-            "Can't find end tag corresponding to start tag \"{}\"",
-            tag.tag
-        ));
+        return Err(format!("Can't find end tag corresponding to start tag \"{}\"", tag.tag));
     }
     let text = String::from_utf8(out).map_err(|_| "Strings must be encoded in UTF-8".to_string())?;
     sort_entities(&mut entities);
     Ok(FormattedText { text, entities })
 }
 
-fn close_entity(
-    tag: &OpenTag,
-    utf16_end: usize,
-    out: &[u8],
-    entities: &mut Vec<Entity>,
-) -> Result<(), String> {
+fn close_entity(tag: &OpenTag, utf16_end: usize, out: &[u8], entities: &mut Vec<Entity>) -> Result<(), String> {
     let length = utf16_end - tag.utf16_start;
     if length == 0 {
         return Ok(());
@@ -373,9 +333,7 @@ mod tests {
 
     #[test]
     fn parses_supported_tags_with_utf16_offsets() {
-        let parsed =
-            parse_html("😀 <b>bold</b> <a href=\"https://x.org/?a=1&amp;b=2\">link</a> &lt;3")
-                .unwrap();
+        let parsed = parse_html("😀 <b>bold</b> <a href=\"https://x.org/?a=1&amp;b=2\">link</a> &lt;3").unwrap();
         assert_eq!(parsed.text, "😀 bold link <3");
         assert_eq!(parsed.entities[0], Entity::new("bold", 3, 4));
         assert_eq!(parsed.entities[1].kind, "text_link");
@@ -402,16 +360,10 @@ mod tests {
         assert_eq!(err("<b>x"), "Can't find end tag corresponding to start tag \"b\"");
         assert_eq!(err("a < b"), "Unsupported start tag \"\" at byte offset 2");
         assert_eq!(err("x</b>"), "Unexpected end tag at byte offset 1");
-        assert_eq!(
-            err("<b>x</i>"),
-            "Unmatched end tag at byte offset 4, expected \"</b>\", found \"</i>\""
-        );
+        assert_eq!(err("<b>x</i>"), "Unmatched end tag at byte offset 4, expected \"</b>\", found \"</i>\"");
         assert_eq!(err("<br>"), "Unsupported start tag \"br\" at byte offset 0");
         assert_eq!(err("x <b"), "Unclosed start tag at byte offset 2");
-        assert_eq!(
-            err("<span>x</span>"),
-            "Tag \"span\" must have class \"tg-spoiler\" at byte offset 0"
-        );
+        assert_eq!(err("<span>x</span>"), "Tag \"span\" must have class \"tg-spoiler\" at byte offset 0");
         assert_eq!(err("AT&T"), "Unescaped \"&\" at byte offset 2; use \"&amp;\"");
     }
 

@@ -63,10 +63,7 @@ struct Open {
 }
 
 fn reserved_error(c: u8) -> String {
-    format!(
-        "Character '{}' is reserved and must be escaped with the preceding '\\'",
-        c as char
-    )
+    format!("Character '{}' is reserved and must be escaped with the preceding '\\'", c as char)
 }
 
 /// Skips one leading line break of a pre block.
@@ -102,10 +99,7 @@ pub fn parse_markdown_v2(text: &str) -> Result<FormattedText, String> {
             i += 2;
             continue;
         }
-        let in_code = matches!(
-            open.last().map(|o| o.kind),
-            Some(Kind::Code | Kind::Pre | Kind::PreCode)
-        );
+        let in_code = matches!(open.last().map(|o| o.kind), Some(Kind::Code | Kind::Pre | Kind::PreCode));
         if c == b'>' && at_line_start && !in_code {
             if quote_start.is_none() {
                 quote_start = Some(utf16);
@@ -135,9 +129,7 @@ pub fn parse_markdown_v2(text: &str) -> Result<FormattedText, String> {
             Kind::Bold => c == b'*',
             Kind::Italic => c == b'_' && byte_at(bytes, i + 1) != b'_',
             Kind::Code => c == b'`',
-            Kind::Pre | Kind::PreCode => {
-                c == b'`' && byte_at(bytes, i + 1) == b'`' && byte_at(bytes, i + 2) == b'`'
-            }
+            Kind::Pre | Kind::PreCode => c == b'`' && byte_at(bytes, i + 1) == b'`' && byte_at(bytes, i + 2) == b'`',
             Kind::TextUrl | Kind::CustomEmoji => c == b']',
             Kind::Underline => c == b'_' && byte_at(bytes, i + 1) == b'_',
             Kind::Strikethrough => c == b'~',
@@ -164,9 +156,7 @@ pub fn parse_markdown_v2(text: &str) -> Result<FormattedText, String> {
                     i += 3;
                     let mut kind = Kind::Pre;
                     let mut language_end = i;
-                    while !is_space(byte_at(bytes, language_end))
-                        && byte_at(bytes, language_end) != b'`'
-                    {
+                    while !is_space(byte_at(bytes, language_end)) && byte_at(bytes, language_end) != b'`' {
                         language_end += 1;
                     }
                     if i != language_end && language_end < n && bytes[language_end] != b'`' {
@@ -175,13 +165,7 @@ pub fn parse_markdown_v2(text: &str) -> Result<FormattedText, String> {
                         i = language_end;
                     }
                     skip_leading_newline(bytes, &mut i);
-                    open.push(Open {
-                        kind,
-                        argument,
-                        utf16_start: utf16,
-                        byte_offset,
-                        out_start: out.len(),
-                    });
+                    open.push(Open { kind, argument, utf16_start: utf16, byte_offset, out_start: out.len() });
                     continue;
                 }
                 b'`' => Kind::Code,
@@ -191,13 +175,7 @@ pub fn parse_markdown_v2(text: &str) -> Result<FormattedText, String> {
                 }
                 other => return Err(reserved_error(other)),
             };
-            open.push(Open {
-                kind,
-                argument,
-                utf16_start: utf16,
-                byte_offset,
-                out_start: out.len(),
-            });
+            open.push(Open { kind, argument, utf16_start: utf16, byte_offset, out_start: out.len() });
             i += 1;
             continue;
         }
@@ -276,11 +254,7 @@ pub fn parse_markdown_v2(text: &str) -> Result<FormattedText, String> {
         i += 1;
     }
     if let Some(top) = open.last() {
-        return Err(format!(
-            "Can't find end of {} entity at byte offset {}",
-            top.kind.name(),
-            top.byte_offset
-        ));
+        return Err(format!("Can't find end of {} entity at byte offset {}", top.kind.name(), top.byte_offset));
     }
     if let Some(start) = quote_start {
         if utf16 > start {
@@ -335,17 +309,14 @@ pub fn parse_markdown_legacy(text: &str) -> Result<FormattedText, String> {
         let start = utf16;
         let out_start = out.len();
         while i < n
-            && (bytes[i] != end_char
-                || (is_pre && !(byte_at(bytes, i + 1) == b'`' && byte_at(bytes, i + 2) == b'`')))
+            && (bytes[i] != end_char || (is_pre && !(byte_at(bytes, i + 1) == b'`' && byte_at(bytes, i + 2) == b'`')))
         {
             out.push(bytes[i]);
             utf16 += utf16_units(bytes[i]);
             i += 1;
         }
         if i >= n {
-            return Err(format!(
-                "Can't find end of the entity starting at byte offset {begin}"
-            ));
+            return Err(format!("Can't find end of the entity starting at byte offset {begin}"));
         }
         if utf16 != start {
             let length = utf16 - start;
@@ -403,10 +374,7 @@ mod tests {
             parse_markdown_v2("Hello.").unwrap_err(),
             "Character '.' is reserved and must be escaped with the preceding '\\'"
         );
-        assert_eq!(
-            parse_markdown_v2("*bold").unwrap_err(),
-            "Can't find end of Bold entity at byte offset 0"
-        );
+        assert_eq!(parse_markdown_v2("*bold").unwrap_err(), "Can't find end of Bold entity at byte offset 0");
         let pre = parse_markdown_v2("```rust\nfn x() {}\n```").unwrap();
         assert_eq!(pre.text, "fn x() {}\n");
         assert_eq!(pre.entities[0].language.as_deref(), Some("rust"));

@@ -17,8 +17,8 @@ pub struct InvalidParam;
 pub struct Params(BTreeMap<String, Value>);
 
 fn insert_pairs(map: &mut BTreeMap<String, Value>, encoded: &str) -> Result<(), ApiError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(encoded)
-        .map_err(|_| ApiError::bad_request("can't parse url-encoded parameters"))?;
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(encoded).map_err(|_| ApiError::bad_request("can't parse url-encoded parameters"))?;
     for (key, value) in pairs {
         map.insert(key, Value::String(value));
     }
@@ -38,15 +38,15 @@ impl Params {
             .unwrap_or_default();
         let body_is_blank = body.iter().all(|b| b.is_ascii_whitespace());
         if media_type == "application/json" && !body_is_blank {
-            let parsed: Value = serde_json::from_slice(body)
-                .map_err(|_| ApiError::bad_request("can't parse JSON object"))?;
+            let parsed: Value =
+                serde_json::from_slice(body).map_err(|_| ApiError::bad_request("can't parse JSON object"))?;
             let Value::Object(object) = parsed else {
                 return Err(ApiError::bad_request("can't parse JSON object"));
             };
             map.extend(object);
         } else if media_type == "application/x-www-form-urlencoded" && !body_is_blank {
-            let text = std::str::from_utf8(body)
-                .map_err(|_| ApiError::bad_request("can't parse url-encoded parameters"))?;
+            let text =
+                std::str::from_utf8(body).map_err(|_| ApiError::bad_request("can't parse url-encoded parameters"))?;
             insert_pairs(&mut map, text)?;
         }
         Ok(Self(map))
@@ -135,16 +135,12 @@ mod tests {
         .unwrap();
         assert_eq!(params.i64("chat_id"), Ok(Some(5)));
         assert_eq!(params.str("text").as_deref(), Some("hi there"));
-        assert_eq!(
-            params.json("reply_markup"),
-            Ok(Some(serde_json::json!({"inline_keyboard": []})))
-        );
+        assert_eq!(params.json("reply_markup"), Ok(Some(serde_json::json!({"inline_keyboard": []}))));
     }
 
     #[test]
     fn json_body_keeps_types_and_rejects_garbage() {
-        let params = Params::parse("", Some("application/json"), br#"{"chat_id":"7","x":true}"#)
-            .unwrap();
+        let params = Params::parse("", Some("application/json"), br#"{"chat_id":"7","x":true}"#).unwrap();
         assert_eq!(params.i64("chat_id"), Ok(Some(7)));
         assert!(params.bool("x"));
         let err = Params::parse("", Some("application/json"), b"{nope").unwrap_err();

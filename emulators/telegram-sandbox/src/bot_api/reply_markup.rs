@@ -60,10 +60,7 @@ pub fn validate(markup: &Value) -> Result<(), ApiError> {
             for button in buttons {
                 let ok = match button {
                     Value::String(text) => !text.is_empty(),
-                    Value::Object(fields) => fields
-                        .get("text")
-                        .and_then(Value::as_str)
-                        .is_some_and(|t| !t.is_empty()),
+                    Value::Object(fields) => fields.get("text").and_then(Value::as_str).is_some_and(|t| !t.is_empty()),
                     _ => false,
                 };
                 if !ok {
@@ -82,33 +79,22 @@ pub fn validate(markup: &Value) -> Result<(), ApiError> {
 }
 
 fn validate_inline_keyboard(rows: &Value) -> Result<(), ApiError> {
-    let shape_error = || {
-        ApiError::bad_request(
-            "field \"inline_keyboard\" of the InlineKeyboardMarkup should be an Array of Arrays",
-        )
-    };
+    let shape_error =
+        || ApiError::bad_request("field \"inline_keyboard\" of the InlineKeyboardMarkup should be an Array of Arrays");
     let rows = rows.as_array().ok_or_else(shape_error)?;
     for row in rows {
         let buttons = row.as_array().ok_or_else(shape_error)?;
         for button in buttons {
             let Some(fields) = button.as_object() else {
-                return Err(ApiError::bad_request(
-                    "InlineKeyboardButton should be an Object",
-                ));
+                return Err(ApiError::bad_request("InlineKeyboardButton should be an Object"));
             };
             match fields.get("text") {
                 Some(Value::String(_)) => {}
-                Some(_) => {
-                    return Err(ApiError::bad_request(
-                        "field \"text\" must be of type String",
-                    ))
-                }
+                Some(_) => return Err(ApiError::bad_request("field \"text\" must be of type String")),
                 None => return Err(ApiError::bad_request("can't find field \"text\"")),
             }
             if !INLINE_ACTIONS.iter().any(|action| fields.contains_key(*action)) {
-                return Err(ApiError::bad_request(
-                    "text buttons are unallowed in the inline keyboard",
-                ));
+                return Err(ApiError::bad_request("text buttons are unallowed in the inline keyboard"));
             }
             if let Some(data) = fields.get("callback_data") {
                 let len = data.as_str().map(str::len).unwrap_or(0);
@@ -117,13 +103,9 @@ fn validate_inline_keyboard(rows: &Value) -> Result<(), ApiError> {
                 }
             }
             if let Some(url) = fields.get("url") {
-                let valid = url
-                    .as_str()
-                    .and_then(|u| reqwest::Url::parse(u).ok())
-                    .is_some_and(|u| {
-                        matches!(u.scheme(), "http" | "https" | "tg" | "ton") && u.host().is_some()
-                            || u.scheme() == "tg"
-                    });
+                let valid = url.as_str().and_then(|u| reqwest::Url::parse(u).ok()).is_some_and(|u| {
+                    matches!(u.scheme(), "http" | "https" | "tg" | "ton") && u.host().is_some() || u.scheme() == "tg"
+                });
                 if !valid {
                     return Err(ApiError::bad_request("BUTTON_URL_INVALID"));
                 }
@@ -165,9 +147,6 @@ mod tests {
             description(json!({"inline_keyboard": [[{"text": "a", "url": "nope"}]]})),
             "Bad Request: BUTTON_URL_INVALID"
         );
-        assert_eq!(
-            description(json!([1])),
-            "Bad Request: can't parse reply keyboard markup JSON object"
-        );
+        assert_eq!(description(json!([1])), "Bad Request: can't parse reply keyboard markup JSON object");
     }
 }

@@ -35,9 +35,7 @@ pub fn respond(result: &ApiResult) -> Response<Body> {
     if let Some(retry_after) = retry_after {
         builder = builder.header(header::RETRY_AFTER, retry_after.to_string());
     }
-    builder
-        .body(Body::from(body.to_string()))
-        .unwrap_or_else(|_| Response::new(Body::from("{}")))
+    builder.body(Body::from(body.to_string())).unwrap_or_else(|_| Response::new(Body::from("{}")))
 }
 
 /// Takes one matching injected fault of the bot, if any.
@@ -45,10 +43,7 @@ fn take_fault(sandbox: &Sandbox, bot_id: i64, method: &str) -> Option<ApiError> 
     let mut world = sandbox.world();
     let bot = world.bots.get_mut(&bot_id)?;
     let lower = method.to_ascii_lowercase();
-    let index = bot
-        .faults
-        .iter()
-        .position(|f| f.remaining > 0 && f.method.as_ref().is_none_or(|m| *m == lower))?;
+    let index = bot.faults.iter().position(|f| f.remaining > 0 && f.method.as_ref().is_none_or(|m| *m == lower))?;
     let fault = &mut bot.faults[index];
     fault.remaining -= 1;
     let mut error = ApiError::for_status(fault.status, fault.retry_after);
@@ -59,8 +54,7 @@ fn take_fault(sandbox: &Sandbox, bot_id: i64, method: &str) -> Option<ApiError> 
         bot.faults.remove(index);
     }
     if let Some(retry_after) = error.retry_after {
-        bot.limiter
-            .penalize_bot(Instant::now() + Duration::from_secs(retry_after));
+        bot.limiter.penalize_bot(Instant::now() + Duration::from_secs(retry_after));
     }
     Some(error)
 }
@@ -73,8 +67,7 @@ pub async fn handle(
     content_type: Option<&str>,
     body: &[u8],
 ) -> Response<Body> {
-    let (bot, method_name, result, params) =
-        dispatch(&sandbox, path, query, content_type, body).await;
+    let (bot, method_name, result, params) = dispatch(&sandbox, path, query, content_type, body).await;
     let status = match &result {
         Ok(_) => 200,
         Err(e) => e.code,
@@ -86,14 +79,7 @@ pub async fn handle(
         None => tracing::info!(method = %method_name, status, "bot api call without a known bot"),
     }
     let (at, at_ms) = now_stamp();
-    sandbox.world().record_call(CallRecord {
-        bot_username: bot,
-        method: method_name,
-        status,
-        at,
-        at_ms,
-        params,
-    });
+    sandbox.world().record_call(CallRecord { bot_username: bot, method: method_name, status, at, at_ms, params });
     respond(&result)
 }
 
@@ -109,25 +95,13 @@ async fn dispatch(
     };
     let bot = {
         let world = sandbox.world();
-        world
-            .bot_id_by_token(token)
-            .and_then(|id| world.bots.get(&id).map(|b| (id, b.username.clone())))
+        world.bot_id_by_token(token).and_then(|id| world.bots.get(&id).map(|b| (id, b.username.clone())))
     };
     let Some((bot_id, username)) = bot else {
-        return (
-            None,
-            raw_method.to_string(),
-            Err(ApiError::unauthorized()),
-            Value::Null,
-        );
+        return (None, raw_method.to_string(), Err(ApiError::unauthorized()), Value::Null);
     };
     let Some(method) = methods::find(raw_method) else {
-        return (
-            Some(username),
-            raw_method.to_string(),
-            Err(ApiError::not_found()),
-            Value::Null,
-        );
+        return (Some(username), raw_method.to_string(), Err(ApiError::not_found()), Value::Null);
     };
     let params = match Params::parse(query, content_type, body) {
         Ok(params) => params,
@@ -137,11 +111,7 @@ async fn dispatch(
     if let Some(fault) = take_fault(sandbox, bot_id, method.name) {
         return (Some(username), method.name.to_string(), Err(fault), recorded);
     }
-    let ctx = Ctx {
-        sandbox: sandbox.clone(),
-        bot_id,
-        method,
-    };
+    let ctx = Ctx { sandbox: sandbox.clone(), bot_id, method };
     let result = methods::invoke(&ctx, &params).await;
     (Some(username), method.name.to_string(), result, recorded)
 }

@@ -18,21 +18,13 @@ pub struct Env {
 }
 
 pub async fn start() -> Env {
-    start_with(SandboxConfig {
-        webhook_retry_base: Duration::from_millis(50),
-        ..SandboxConfig::default()
-    })
-    .await
+    start_with(SandboxConfig { webhook_retry_base: Duration::from_millis(50), ..SandboxConfig::default() }).await
 }
 
 pub async fn start_with(config: SandboxConfig) -> Env {
     let sandbox = telegram_sandbox::start(config).await.expect("sandbox starts");
     let base = sandbox.base_url();
-    Env {
-        sandbox,
-        http: reqwest::Client::new(),
-        base,
-    }
+    Env { sandbox, http: reqwest::Client::new(), base }
 }
 
 async fn decode(response: reqwest::Response) -> (u16, Value) {
@@ -43,72 +35,41 @@ async fn decode(response: reqwest::Response) -> (u16, Value) {
 
 impl Env {
     pub async fn call(&self, token: &str, method: &str, params: Value) -> (u16, Value) {
-        let response = self
-            .http
-            .post(format!("{}/bot{token}/{method}", self.base))
-            .json(&params)
-            .send()
-            .await
-            .expect("request");
+        let response =
+            self.http.post(format!("{}/bot{token}/{method}", self.base)).json(&params).send().await.expect("request");
         decode(response).await
     }
 
     pub async fn call_raw(&self, token: &str, method: &str, params: Value) -> reqwest::Response {
-        self.http
-            .post(format!("{}/bot{token}/{method}", self.base))
-            .json(&params)
-            .send()
-            .await
-            .expect("request")
+        self.http.post(format!("{}/bot{token}/{method}", self.base)).json(&params).send().await.expect("request")
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .expect("request");
+        let response = self.http.get(format!("{}{path}", self.base)).send().await.expect("request");
         decode(response).await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .json(&body)
-            .send()
-            .await
-            .expect("request");
+        let response = self.http.post(format!("{}{path}", self.base)).json(&body).send().await.expect("request");
         decode(response).await
     }
 
     /// Creates a bot; returns (token, id).
     pub async fn create_bot(&self, username: &str) -> (String, i64) {
-        let (status, body) = self
-            .post("/sandbox/bots", json!({"username": username, "first_name": "Test Bot"}))
-            .await;
+        let (status, body) = self.post("/sandbox/bots", json!({"username": username, "first_name": "Test Bot"})).await;
         assert_eq!(status, 201, "{body}");
-        (
-            body["token"].as_str().expect("token").to_string(),
-            body["id"].as_i64().expect("id"),
-        )
+        (body["token"].as_str().expect("token").to_string(), body["id"].as_i64().expect("id"))
     }
 
     pub async fn create_user(&self, first_name: &str) -> i64 {
-        let (status, body) = self
-            .post("/sandbox/users", json!({"first_name": first_name}))
-            .await;
+        let (status, body) = self.post("/sandbox/users", json!({"first_name": first_name})).await;
         assert_eq!(status, 201, "{body}");
         body["user_id"].as_i64().expect("user_id")
     }
 
     pub async fn press_start(&self, user_id: i64, bot: &str, payload: Option<&str>) -> Value {
         let (status, body) = self
-            .post(
-                &format!("/sandbox/users/{user_id}/start"),
-                json!({"bot_username": bot, "payload": payload}),
-            )
+            .post(&format!("/sandbox/users/{user_id}/start"), json!({"bot_username": bot, "payload": payload}))
             .await;
         assert_eq!(status, 200, "{body}");
         body
@@ -141,10 +102,13 @@ where
     panic!("condition not reached in time");
 }
 
+/// (secret header, body) of every request a receiver got.
+pub type RequestLog = Arc<Mutex<Vec<(Option<String>, Value)>>>;
+
 /// A webhook endpoint that records requests and answers with scripted statuses.
 pub struct Receiver {
     pub addr: SocketAddr,
-    pub received: Arc<Mutex<Vec<(Option<String>, Value)>>>,
+    pub received: RequestLog,
 }
 
 impl Receiver {
@@ -159,22 +123,17 @@ impl Receiver {
 
 /// Starts a receiver answering the given statuses first, then 200.
 pub fn spawn_receiver(statuses: Vec<u16>) -> Receiver {
-    let received: Arc<Mutex<Vec<(Option<String>, Value)>>> = Arc::default();
+    let received: RequestLog = Arc::default();
     let script = Arc::new(Mutex::new(VecDeque::from(statuses)));
     let log = received.clone();
     let route = warp::post()
         .and(warp::path("hook"))
-        .and(warp::header::optional::<String>(
-            "x-telegram-bot-api-secret-token",
-        ))
+        .and(warp::header::optional::<String>("x-telegram-bot-api-secret-token"))
         .and(warp::body::json())
         .map(move |secret: Option<String>, body: Value| {
             log.lock().expect("lock").push((secret, body));
             let status = script.lock().expect("lock").pop_front().unwrap_or(200);
-            warp::reply::with_status(
-                "",
-                warp::http::StatusCode::from_u16(status).expect("status"),
-            )
+            warp::reply::with_status("", warp::http::StatusCode::from_u16(status).expect("status"))
         });
     let (addr, server) = warp::serve(route).bind_ephemeral(([127, 0, 0, 1], 0));
     tokio::spawn(server);

@@ -140,7 +140,8 @@ pub async fn stop(ctx: &Context<'_>) -> Result<(), CommandError> {
             integration_id: r.integration_id.clone(),
             reason: DisableReason::UserStopped,
         };
-        let env = Envelope::new(disabled, ctx.meta.clone()).with_event_id(ctx.event_id(&format!("stop:{}", r.recipient_id)));
+        let env =
+            Envelope::new(disabled, ctx.meta.clone()).with_event_id(ctx.event_id(&format!("stop:{}", r.recipient_id)));
         rt.log.append(&env, Expect::Any).await?;
         tracing::info!(integration_id = %r.integration_id, recipient_id = %r.recipient_id, "recipient disabled");
     }

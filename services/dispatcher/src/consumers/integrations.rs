@@ -43,7 +43,9 @@ async fn handle(d: &Dispatcher, created: &Envelope<IntegrationCreated>) -> Handl
                 url,
                 max_connections: d.rt.config.webhook_max_connections,
             };
-            d.rt.log.append(&Envelope::new(event, meta).with_event_id(ids::caused_event_id(&cause, "webhook")), Expect::Any).await
+            d.rt.log
+                .append(&Envelope::new(event, meta).with_event_id(ids::caused_event_id(&cause, "webhook")), Expect::Any)
+                .await
         }
         Err(e) if e.kind().is_transient() => {
             tracing::warn!(integration_id = %p.integration_id, error = %e, "setWebhook failed; will retry");
@@ -56,7 +58,9 @@ async fn handle(d: &Dispatcher, created: &Envelope<IntegrationCreated>) -> Handl
                 bot_key,
                 reason: e.description().to_string(),
             };
-            d.rt.log.append(&Envelope::new(event, meta).with_event_id(ids::caused_event_id(&cause, "webhook")), Expect::Any).await
+            d.rt.log
+                .append(&Envelope::new(event, meta).with_event_id(ids::caused_event_id(&cause, "webhook")), Expect::Any)
+                .await
         }
     };
     match appended {

@@ -103,7 +103,14 @@ fn failure_reason(kind: BotApiErrorKind) -> &'static str {
     }
 }
 
-async fn fail(d: &Dispatcher, queued: &Envelope<SendQueued>, queued_seq: u64, reason: &str, detail: &str, attempts: u32) -> Handled {
+async fn fail(
+    d: &Dispatcher,
+    queued: &Envelope<SendQueued>,
+    queued_seq: u64,
+    reason: &str,
+    detail: &str,
+    attempts: u32,
+) -> Handled {
     tracing::warn!(send_id = %queued.payload.send_id, reason, "send failed");
     let event = SendFailed {
         send_id: queued.payload.send_id.clone(),

@@ -19,14 +19,8 @@ pub fn handle(ctx: &Ctx, params: &Params) -> ApiResult {
         return Err(ApiError::bad_request("MESSAGE_TOO_LONG"));
     }
     let mut world = ctx.sandbox.world();
-    let bot = world
-        .bots
-        .get_mut(&ctx.bot_id)
-        .ok_or_else(ApiError::unauthorized)?;
-    let query = bot
-        .callback_queries
-        .get_mut(&query_id)
-        .ok_or_else(invalid_query)?;
+    let bot = world.bots.get_mut(&ctx.bot_id).ok_or_else(ApiError::unauthorized)?;
+    let query = bot.callback_queries.get_mut(&query_id).ok_or_else(invalid_query)?;
     if query.answered {
         return Err(invalid_query());
     }

@@ -24,10 +24,7 @@ pub fn handle(ctx: &Ctx, params: &Params) -> ApiResult {
     }
     let parse_mode = outgoing::parse_mode(params)?;
     let markup = reply_markup::from_params(params)?;
-    if markup
-        .as_ref()
-        .is_some_and(|m| !reply_markup::is_inline_keyboard(m))
-    {
+    if markup.as_ref().is_some_and(|m| !reply_markup::is_inline_keyboard(m)) {
         return Err(ApiError::bad_request("inline keyboard expected"));
     }
 
@@ -36,13 +33,9 @@ pub fn handle(ctx: &Ctx, params: &Params) -> ApiResult {
     let formatted = outgoing::format_text(&raw_text, parse_mode.as_deref(), params, "entities")?;
     outgoing::check_can_write(&world, ctx.bot_id, user.id)?;
     let current = {
-        let bot = world
-            .bots
-            .get(&ctx.bot_id)
-            .ok_or_else(ApiError::unauthorized)?;
-        let stored = bot
-            .message(chat_id, message_id)
-            .ok_or_else(|| ApiError::bad_request("message to edit not found"))?;
+        let bot = world.bots.get(&ctx.bot_id).ok_or_else(ApiError::unauthorized)?;
+        let stored =
+            bot.message(chat_id, message_id).ok_or_else(|| ApiError::bad_request("message to edit not found"))?;
         if !stored.from_bot {
             return Err(ApiError::bad_request("message can't be edited"));
         }
@@ -50,10 +43,7 @@ pub fn handle(ctx: &Ctx, params: &Params) -> ApiResult {
     };
     let entities: Vec<Value> = formatted.entities.iter().map(|e| e.to_json()).collect();
     let same_text = current.get("text").and_then(Value::as_str) == Some(formatted.text.as_str());
-    let current_entities = current
-        .get("entities")
-        .cloned()
-        .unwrap_or(Value::Array(Vec::new()));
+    let current_entities = current.get("entities").cloned().unwrap_or(Value::Array(Vec::new()));
     let same_entities = current_entities == Value::Array(entities.clone());
     let same_markup = current.get("reply_markup") == markup.as_ref();
     if same_text && same_entities && same_markup {
@@ -65,10 +55,7 @@ pub fn handle(ctx: &Ctx, params: &Params) -> ApiResult {
     let limits = ctx.sandbox.config.limits;
     outgoing::check_flood(&mut world, &limits, ctx.bot_id, chat_id, ctx.method.name)?;
 
-    let bot = world
-        .bots
-        .get_mut(&ctx.bot_id)
-        .ok_or_else(ApiError::unauthorized)?;
+    let bot = world.bots.get_mut(&ctx.bot_id).ok_or_else(ApiError::unauthorized)?;
     let mut edited = current;
     let date = edited.get("date").and_then(Value::as_i64).unwrap_or_default();
     if let Some(map) = edited.as_object_mut() {
@@ -88,11 +75,7 @@ pub fn handle(ctx: &Ctx, params: &Params) -> ApiResult {
             }
         }
     }
-    if let Some(stored) = bot
-        .chats
-        .get_mut(&chat_id)
-        .and_then(|log| log.messages.get_mut(&message_id))
-    {
+    if let Some(stored) = bot.chats.get_mut(&chat_id).and_then(|log| log.messages.get_mut(&message_id)) {
         stored.json = edited.clone();
     }
     bot.sent.push(SentRecord {

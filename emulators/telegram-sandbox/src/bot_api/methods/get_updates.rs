@@ -18,34 +18,19 @@ fn webhook_conflict() -> ApiError {
 }
 
 fn terminated() -> ApiError {
-    ApiError::conflict(
-        "terminated by other getUpdates request; make sure that only one bot instance is running",
-    )
+    ApiError::conflict("terminated by other getUpdates request; make sure that only one bot instance is running")
 }
 
 pub async fn handle(ctx: &Ctx, params: &Params) -> ApiResult {
     let offset = params.i64("offset").ok().flatten().unwrap_or(0);
-    let limit = params
-        .i64("limit")
-        .ok()
-        .flatten()
-        .unwrap_or(100)
-        .clamp(1, 100) as usize;
-    let timeout = params
-        .i64("timeout")
-        .ok()
-        .flatten()
-        .unwrap_or(0)
-        .clamp(0, 50) as u64;
+    let limit = params.i64("limit").ok().flatten().unwrap_or(100).clamp(1, 100) as usize;
+    let timeout = params.i64("timeout").ok().flatten().unwrap_or(0).clamp(0, 50) as u64;
     let allowed = allowed_updates(params)?;
     let deadline = Instant::now() + Duration::from_secs(timeout);
 
     let generation = {
         let mut world = ctx.sandbox.world();
-        let bot = world
-            .bots
-            .get_mut(&ctx.bot_id)
-            .ok_or_else(ApiError::unauthorized)?;
+        let bot = world.bots.get_mut(&ctx.bot_id).ok_or_else(ApiError::unauthorized)?;
         if bot.webhook.is_some() {
             return Err(webhook_conflict());
         }
@@ -70,10 +55,7 @@ pub async fn handle(ctx: &Ctx, params: &Params) -> ApiResult {
     loop {
         let mut changes = {
             let mut world = ctx.sandbox.world();
-            let bot = world
-                .bots
-                .get_mut(&ctx.bot_id)
-                .ok_or_else(ApiError::unauthorized)?;
+            let bot = world.bots.get_mut(&ctx.bot_id).ok_or_else(ApiError::unauthorized)?;
             if bot.poll_generation != generation {
                 return Err(terminated());
             }
@@ -81,13 +63,8 @@ pub async fn handle(ctx: &Ctx, params: &Params) -> ApiResult {
                 return Err(webhook_conflict());
             }
             bot.drop_disallowed_front();
-            let batch: Vec<Value> = bot
-                .updates
-                .iter()
-                .filter(|u| bot.allows(u.kind))
-                .take(limit)
-                .map(|u| u.to_json())
-                .collect();
+            let batch: Vec<Value> =
+                bot.updates.iter().filter(|u| bot.allows(u.kind)).take(limit).map(|u| u.to_json()).collect();
             if !batch.is_empty() || Instant::now() >= deadline {
                 return Ok(ApiReply::new(Value::Array(batch)));
             }

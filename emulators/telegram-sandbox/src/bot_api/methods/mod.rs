@@ -25,10 +25,7 @@ pub struct MethodInfo {
 }
 
 const fn method(name: &'static str, sends_messages: bool) -> MethodInfo {
-    MethodInfo {
-        name,
-        sends_messages,
-    }
+    MethodInfo { name, sends_messages }
 }
 
 /// Every implemented method.

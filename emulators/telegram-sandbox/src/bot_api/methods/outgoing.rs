@@ -19,14 +19,8 @@ pub const MAX_TEXT_LEN: usize = 4096;
 pub fn chat_id(params: &Params) -> Result<i64, ApiError> {
     match params.get("chat_id") {
         None => Err(ApiError::bad_request("chat_id is empty")),
-        Some(Value::String(s)) if s.trim().is_empty() => {
-            Err(ApiError::bad_request("chat_id is empty"))
-        }
-        Some(_) => params
-            .i64("chat_id")
-            .ok()
-            .flatten()
-            .ok_or_else(|| ApiError::bad_request("chat not found")),
+        Some(Value::String(s)) if s.trim().is_empty() => Err(ApiError::bad_request("chat_id is empty")),
+        Some(_) => params.i64("chat_id").ok().flatten().ok_or_else(|| ApiError::bad_request("chat not found")),
     }
 }
 
@@ -45,9 +39,7 @@ pub fn parse_mode(params: &Params) -> Result<Option<String>, ApiError> {
 
 /// Explicit `entities` given instead of a parse mode.
 fn explicit_entities(params: &Params, key: &str) -> Result<Option<Vec<Entity>>, ApiError> {
-    let value = params
-        .json(key)
-        .map_err(|_| ApiError::bad_request("can't parse entities JSON object"))?;
+    let value = params.json(key).map_err(|_| ApiError::bad_request("can't parse entities JSON object"))?;
     let Some(value) = value else { return Ok(None) };
     let Value::Array(items) = value else {
         return Err(ApiError::bad_request("can't parse entities JSON object"));
@@ -63,10 +55,7 @@ fn explicit_entities(params: &Params, key: &str) -> Result<Option<Vec<Entity>>, 
         let mut entity = Entity::new(kind, offset as usize, length as usize);
         entity.url = item.get("url").and_then(Value::as_str).map(String::from);
         entity.language = item.get("language").and_then(Value::as_str).map(String::from);
-        entity.custom_emoji_id = item
-            .get("custom_emoji_id")
-            .and_then(Value::as_str)
-            .map(String::from);
+        entity.custom_emoji_id = item.get("custom_emoji_id").and_then(Value::as_str).map(String::from);
         entities.push(entity);
     }
     Ok(Some(entities))
@@ -103,27 +92,17 @@ pub fn private_chat_user(world: &World, chat_id: i64) -> Result<User, ApiError> 
     if chat_id <= 0 {
         return Err(ApiError::bad_request("chat not found"));
     }
-    world
-        .users
-        .get(&chat_id)
-        .cloned()
-        .ok_or_else(|| ApiError::bad_request("chat not found"))
+    world.users.get(&chat_id).cloned().ok_or_else(|| ApiError::bad_request("chat not found"))
 }
 
 /// Whether the bot may write to this user: started and not blocked.
 pub fn check_can_write(world: &World, bot_id: i64, user_id: i64) -> Result<(), ApiError> {
-    let relation = world
-        .bots
-        .get(&bot_id)
-        .map(|bot| bot.relation(user_id))
-        .unwrap_or_default();
+    let relation = world.bots.get(&bot_id).map(|bot| bot.relation(user_id)).unwrap_or_default();
     if relation.blocked {
         return Err(ApiError::forbidden("bot was blocked by the user"));
     }
     if !relation.started {
-        return Err(ApiError::forbidden(
-            "bot can't initiate conversation with a user",
-        ));
+        return Err(ApiError::forbidden("bot can't initiate conversation with a user"));
     }
     Ok(())
 }

@@ -19,15 +19,11 @@ fn reply_target(params: &Params) -> Result<Option<(i64, bool)>, ApiError> {
             .get("message_id")
             .and_then(Value::as_i64)
             .ok_or_else(|| ApiError::bad_request("can't parse reply parameters JSON object"))?;
-        let allow = reply
-            .get("allow_sending_without_reply")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
+        let allow = reply.get("allow_sending_without_reply").and_then(Value::as_bool).unwrap_or(false);
         return Ok(Some((message_id, allow)));
     }
-    let legacy = params
-        .i64("reply_to_message_id")
-        .map_err(|_| ApiError::bad_request("message to be replied not found"))?;
+    let legacy =
+        params.i64("reply_to_message_id").map_err(|_| ApiError::bad_request("message to be replied not found"))?;
     Ok(legacy.map(|id| (id, params.bool("allow_sending_without_reply"))))
 }
 
@@ -41,13 +37,11 @@ pub fn handle(ctx: &Ctx, params: &Params) -> ApiResult {
     let markup = reply_markup::from_params(params)?;
     let reply_to = reply_target(params)?;
     if params.has("link_preview_options") {
-        let options = params.json("link_preview_options").map_err(|_| {
-            ApiError::bad_request("can't parse link preview options JSON object")
-        })?;
+        let options = params
+            .json("link_preview_options")
+            .map_err(|_| ApiError::bad_request("can't parse link preview options JSON object"))?;
         if !options.as_ref().is_none_or(Value::is_object) {
-            return Err(ApiError::bad_request(
-                "can't parse link preview options JSON object",
-            ));
+            return Err(ApiError::bad_request("can't parse link preview options JSON object"));
         }
     }
 
@@ -57,10 +51,7 @@ pub fn handle(ctx: &Ctx, params: &Params) -> ApiResult {
     outgoing::check_can_write(&world, ctx.bot_id, user.id)?;
 
     let replied = {
-        let bot = world
-            .bots
-            .get(&ctx.bot_id)
-            .ok_or_else(ApiError::unauthorized)?;
+        let bot = world.bots.get(&ctx.bot_id).ok_or_else(ApiError::unauthorized)?;
         match reply_to {
             Some((message_id, allow_missing)) => match bot.message(chat_id, message_id) {
                 Some(stored) => Some(stored.json.clone()),
@@ -74,10 +65,7 @@ pub fn handle(ctx: &Ctx, params: &Params) -> ApiResult {
     let limits = ctx.sandbox.config.limits;
     outgoing::check_flood(&mut world, &limits, ctx.bot_id, chat_id, ctx.method.name)?;
 
-    let bot = world
-        .bots
-        .get_mut(&ctx.bot_id)
-        .ok_or_else(ApiError::unauthorized)?;
+    let bot = world.bots.get_mut(&ctx.bot_id).ok_or_else(ApiError::unauthorized)?;
     let message_id = bot.next_message_id(chat_id);
     let date = now_unix();
     let mut message = json!({
@@ -108,14 +96,7 @@ pub fn handle(ctx: &Ctx, params: &Params) -> ApiResult {
     if let Some(map) = stored_json.as_object_mut() {
         map.remove("reply_to_message");
     }
-    bot.store_message(
-        chat_id,
-        message_id,
-        StoredMessage {
-            json: stored_json,
-            from_bot: true,
-        },
-    );
+    bot.store_message(chat_id, message_id, StoredMessage { json: stored_json, from_bot: true });
     bot.sent.push(SentRecord {
         message_id,
         chat_id,

@@ -37,23 +37,18 @@ pub const UPDATE_TYPES: [&str; 24] = [
 
 /// Parses `allowed_updates`; unknown names are ignored as Telegram does.
 pub fn allowed_updates(params: &Params) -> Result<Option<Vec<String>>, ApiError> {
-    let Some(value) = params
-        .json("allowed_updates")
-        .map_err(|_| ApiError::bad_request("can't parse allowed updates JSON object"))?
+    let Some(value) =
+        params.json("allowed_updates").map_err(|_| ApiError::bad_request("can't parse allowed updates JSON object"))?
     else {
         return Ok(None);
     };
     let Value::Array(items) = value else {
-        return Err(ApiError::bad_request(
-            "can't parse allowed updates JSON object",
-        ));
+        return Err(ApiError::bad_request("can't parse allowed updates JSON object"));
     };
     let mut list = Vec::new();
     for item in items {
         let Value::String(name) = item else {
-            return Err(ApiError::bad_request(
-                "can't parse allowed updates JSON object",
-            ));
+            return Err(ApiError::bad_request("can't parse allowed updates JSON object"));
         };
         if UPDATE_TYPES.contains(&name.as_str()) && !list.contains(&name) {
             list.push(name);
@@ -74,21 +69,11 @@ pub fn set_webhook(ctx: &Ctx, params: &Params) -> ApiResult {
         if secret.len() > 256 {
             return Err(ApiError::bad_request("secret token is too long"));
         }
-        if !secret
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        {
-            return Err(ApiError::bad_request(
-                "secret token contains unallowed characters",
-            ));
+        if !secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+            return Err(ApiError::bad_request("secret token contains unallowed characters"));
         }
     }
-    let max_connections = params
-        .i64("max_connections")
-        .ok()
-        .flatten()
-        .unwrap_or(40)
-        .clamp(1, 100) as u32;
+    let max_connections = params.i64("max_connections").ok().flatten().unwrap_or(40).clamp(1, 100) as u32;
     let allowed = allowed_updates(params)?;
     let drop_pending_updates = params.bool("drop_pending_updates");
     if url.is_empty() {
@@ -97,17 +82,9 @@ pub fn set_webhook(ctx: &Ctx, params: &Params) -> ApiResult {
     crate::webhook::validate_url(&url, ctx.sandbox.config.allow_insecure_webhooks)?;
 
     let mut world = ctx.sandbox.world();
-    let bot = world
-        .bots
-        .get_mut(&ctx.bot_id)
-        .ok_or_else(ApiError::unauthorized)?;
-    let new_hook = Webhook {
-        url,
-        secret,
-        max_connections,
-    };
-    let unchanged = bot.webhook.as_ref() == Some(&new_hook)
-        && (allowed.is_none() || allowed == bot.allowed_updates);
+    let bot = world.bots.get_mut(&ctx.bot_id).ok_or_else(ApiError::unauthorized)?;
+    let new_hook = Webhook { url, secret, max_connections };
+    let unchanged = bot.webhook.as_ref() == Some(&new_hook) && (allowed.is_none() || allowed == bot.allowed_updates);
     if drop_pending_updates {
         drop_pending(bot);
     }
@@ -128,18 +105,12 @@ pub fn set_webhook(ctx: &Ctx, params: &Params) -> ApiResult {
 
 fn delete(ctx: &Ctx, drop_pending_updates: bool) -> ApiResult {
     let mut world = ctx.sandbox.world();
-    let bot = world
-        .bots
-        .get_mut(&ctx.bot_id)
-        .ok_or_else(ApiError::unauthorized)?;
+    let bot = world.bots.get_mut(&ctx.bot_id).ok_or_else(ApiError::unauthorized)?;
     if drop_pending_updates {
         drop_pending(bot);
     }
     if bot.webhook.take().is_none() {
-        return Ok(ApiReply::described(
-            Value::Bool(true),
-            "Webhook is already deleted",
-        ));
+        return Ok(ApiReply::described(Value::Bool(true), "Webhook is already deleted"));
     }
     bot.webhook_error = None;
     bot.notify_webhook();
@@ -153,10 +124,7 @@ pub fn delete_webhook(ctx: &Ctx, params: &Params) -> ApiResult {
 
 pub fn get_webhook_info(ctx: &Ctx, _params: &Params) -> ApiResult {
     let mut world = ctx.sandbox.world();
-    let bot = world
-        .bots
-        .get_mut(&ctx.bot_id)
-        .ok_or_else(ApiError::unauthorized)?;
+    let bot = world.bots.get_mut(&ctx.bot_id).ok_or_else(ApiError::unauthorized)?;
     bot.drop_disallowed_front();
     let pending = bot.updates.iter().filter(|u| bot.allows(u.kind)).count();
     let mut info = json!({

@@ -1,0 +1,98 @@
+//! Reading JSON request bodies, with errors that name the field at fault.
+
+use serde::de::DeserializeOwned;
+use warp::http::StatusCode;
+
+use crate::error::ApiError;
+
+/// Parses `bytes` as `T`; malformed JSON → 400, a missing, unknown or
+/// mistyped field → 422 naming it.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", format!("request body is not valid JSON: {e}"))
+    })?;
+    if !value.is_object() {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", "request body must be a JSON object"));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        let field = match backticked(&inner) {
+            // serde reports missing and unknown fields at their parent's path.
+            Some(name) if inner.starts_with("missing field") || inner.starts_with("unknown field") => join(&path, name),
+            _ => path,
+        };
+        ApiError::invalid(&field, inner)
+    })
+}
+
+fn backticked(message: &str) -> Option<&str> {
+    let start = message.find('`')? + 1;
+    let len = message[start..].find('`')?;
+    Some(&message[start..start + len])
+}
+
+fn join(parent: &str, name: &str) -> String {
+    if parent.is_empty() || parent == "." {
+        name.to_string()
+    } else {
+        format!("{parent}.{name}")
+    }
+}
+
+/// Checks a text field: present, trimmed, bounded, and of a given character set.
+pub fn check_text(field: &str, value: &str, max: usize, allowed: impl Fn(char) -> bool) -> Result<(), ApiError> {
+    if value.trim().is_empty() {
+        return Err(ApiError::invalid(field, "must not be empty"));
+    }
+    if value.chars().count() > max {
+        return Err(ApiError::invalid(field, format!("must be at most {max} characters")));
+    }
+    if let Some(c) = value.chars().find(|c| !allowed(*c)) {
+        return Err(ApiError::invalid(field, format!("contains a character that is not allowed: {c:?}")));
+    }
+    Ok(())
+}
+
+/// Identifiers chosen by clients (project ids, wallet ids, user refs).
+pub fn id_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ':' | '.' | '@')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Req {
+        name: String,
+        count: u32,
+        inner: Option<Inner>,
+    }
+
+    #[derive(Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        flag: bool,
+    }
+
+    fn field_of(body: &str) -> (u16, Option<String>) {
+        let e = parse::<Req>(body.as_bytes()).unwrap_err();
+        (e.status.as_u16(), e.detail.field)
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        assert_eq!(field_of("{"), (400, None));
+        assert_eq!(field_of("[1]"), (400, None));
+        assert_eq!(field_of(r#"{"count":1}"#), (422, Some("name".into())));
+        assert_eq!(field_of(r#"{"name":"a","count":"x"}"#), (422, Some("count".into())));
+        assert_eq!(field_of(r#"{"name":"a","count":1,"extra":1}"#), (422, Some("extra".into())));
+        assert_eq!(field_of(r#"{"name":"a","count":1,"inner":{"flag":1}}"#), (422, Some("inner.flag".into())));
+        assert_eq!(field_of(r#"{"name":"a","count":1,"inner":{}}"#), (422, Some("inner.flag".into())));
+    }
+}

@@ -1,0 +1,78 @@
+//! `POST /telegram/connect-codes`: a one-time deep link for a user.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Duration, Utc};
+use novij_bus::Expect;
+use novij_events::connect::ConnectCodeIssued;
+use novij_events::{Envelope, EventMeta};
+use novij_runtime::derive;
+use ring::rand::{SecureRandom, SystemRandom};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use warp::http::StatusCode;
+
+use super::{integrations::find_visible, json, read_your_write, Credentials};
+use crate::body::{self, check_text, id_char};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateConnectCode {
+    pub project_id: String,
+    pub integration_id: String,
+    /// The project's own reference of the user, e.g. `user:42`.
+    pub public_user_ref: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ConnectCode {
+    /// Single-use; valid until `expires_at`.
+    pub code: String,
+    /// `https://t.me/<bot_username>?start=<code>`
+    pub deep_link: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// 18 random bytes as 24 URL-safe characters: a valid Telegram start parameter.
+fn new_code() -> Result<String, ApiError> {
+    let mut bytes = [0u8; 18];
+    SystemRandom::new().fill(&mut bytes).map_err(|_| ApiError::internal(&"random source failed"))?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+#[utoipa::path(post, path = "/api/v1/telegram/connect-codes", tag = "connect", request_body = CreateConnectCode,
+    security(("api_key" = [])),
+    responses((status = 201, body = ConnectCode), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn create(
+    state: AppState,
+    creds: Credentials,
+    bytes: bytes::Bytes,
+) -> Result<warp::reply::Response, ApiError> {
+    let caller = creds.caller(&state)?;
+    let req: CreateConnectCode = body::parse(&bytes)?;
+    check_text("project_id", &req.project_id, 64, id_char)?;
+    check_text("public_user_ref", &req.public_user_ref, 256, id_char)?;
+    caller.require_project(&req.project_id)?;
+    let integration = find_visible(&state, &caller, &req.integration_id).await?;
+    if integration.project_id != req.project_id {
+        return Err(ApiError::not_found("integration").with_field("integration_id"));
+    }
+    let code = new_code()?;
+    let expires_at = Utc::now() + Duration::seconds(i64::from(state.rt.config.connect_code_ttl_seconds));
+    let issued = ConnectCodeIssued {
+        code_id: derive::code_id(&state.rt.keyring, &code),
+        integration_id: integration.id.clone(),
+        project_id: req.project_id,
+        bot_key: integration.bot_key.clone(),
+        public_user_ref: req.public_user_ref,
+        expires_at,
+    };
+    let env = Envelope::new(issued, EventMeta::new(creds.correlation_id()));
+    let appended =
+        state.rt.log.append(&env, Expect::NoEvents).await.map_err(|e| ApiError::unavailable("the event log", &e))?;
+    read_your_write(&state, appended.sequence).await;
+    let deep_link = format!("https://t.me/{}?start={code}", integration.bot_username);
+    Ok(json(StatusCode::CREATED, &ConnectCode { code, deep_link, expires_at }))
+}

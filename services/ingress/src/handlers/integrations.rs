@@ -1,0 +1,224 @@
+//! `POST /integrations`, `GET /integrations/{id}`, `GET /integrations/{id}/recipients`.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use novij_bus::Expect;
+use novij_events::integration::{BotMode, IntegrationCreated, PaymentMode};
+use novij_events::rpc::{BotCredential, BotVerifyReply, BotVerifyRequest};
+use novij_events::{ids, subjects, Envelope, EventMeta};
+use novij_projections::model::{integration, recipient};
+use novij_runtime::derive::purpose;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use warp::http::StatusCode;
+
+use super::{json, read_your_write, Credentials};
+use crate::body::{self, check_text, id_char};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateIntegration {
+    pub project_id: String,
+    pub owner_wallet_id: String,
+    /// `common` (the shared bot) or `custom` (needs `custom_bot_token`).
+    #[schema(value_type = String, example = "custom")]
+    pub bot_mode: BotMode,
+    /// Verified with getMe; stored encrypted only, never returned.
+    pub custom_bot_token: Option<String>,
+    /// `none` or `dsr`.
+    #[schema(value_type = String, example = "dsr")]
+    pub payment_mode: PaymentMode,
+    pub default_reminder_minutes: u32,
+    pub inbound_webhook_url: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct IntegrationView {
+    pub integration_id: String,
+    pub project_id: String,
+    pub owner_wallet_id: String,
+    pub bot_mode: String,
+    pub bot_username: String,
+    pub payment_mode: String,
+    pub default_reminder_minutes: i32,
+    pub inbound_webhook_url: Option<String>,
+    pub webhook: WebhookView,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WebhookView {
+    /// `pending`, `set` or `failed`.
+    pub status: String,
+    pub error: Option<String>,
+}
+
+impl From<integration::Model> for IntegrationView {
+    fn from(m: integration::Model) -> Self {
+        Self {
+            integration_id: m.id,
+            project_id: m.project_id,
+            owner_wallet_id: m.owner_wallet_id,
+            bot_mode: m.bot_mode,
+            bot_username: m.bot_username,
+            payment_mode: m.payment_mode,
+            default_reminder_minutes: m.default_reminder_minutes,
+            inbound_webhook_url: m.inbound_webhook_url,
+            webhook: WebhookView { status: m.webhook_status, error: m.webhook_error },
+            created_at: m.created_at,
+        }
+    }
+}
+
+fn validate(req: &CreateIntegration) -> Result<(), ApiError> {
+    check_text("project_id", &req.project_id, 64, id_char)?;
+    check_text("owner_wallet_id", &req.owner_wallet_id, 128, id_char)?;
+    match (req.bot_mode, &req.custom_bot_token) {
+        (BotMode::Custom, None) => {
+            return Err(ApiError::invalid("custom_bot_token", "is required when bot_mode is custom"))
+        }
+        (BotMode::Custom, Some(t)) if !novij_config::looks_like_bot_token(t) => {
+            return Err(ApiError::invalid("custom_bot_token", "is not a Telegram bot token (`<digits>:<secret>`)"))
+        }
+        (BotMode::Common, Some(_)) => {
+            return Err(ApiError::invalid("custom_bot_token", "must be absent when bot_mode is common"))
+        }
+        _ => {}
+    }
+    if req.default_reminder_minutes > 10_080 {
+        return Err(ApiError::invalid("default_reminder_minutes", "must be at most 10080 (one week)"));
+    }
+    if let Some(url) = &req.inbound_webhook_url {
+        if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 2048 {
+            return Err(ApiError::invalid("inbound_webhook_url", "must be an http(s) URL of at most 2048 characters"));
+        }
+    }
+    Ok(())
+}
+
+/// Asks the dispatcher to verify the bot with getMe.
+async fn verify_bot(state: &AppState, bot: BotCredential) -> Result<novij_events::integration::BotIdentity, ApiError> {
+    let payload = serde_json::to_vec(&BotVerifyRequest { bot }).map_err(|e| ApiError::internal(&e))?;
+    let reply =
+        tokio::time::timeout(Duration::from_secs(15), state.rt.nats.request(subjects::RPC_BOT_VERIFY, payload.into()))
+            .await
+            .map_err(|_| ApiError::unavailable("the dispatcher", &"no answer in time"))?
+            .map_err(|e| ApiError::unavailable("the dispatcher", &e))?;
+    match serde_json::from_slice::<BotVerifyReply>(&reply.payload).map_err(|e| ApiError::internal(&e))? {
+        BotVerifyReply::Verified { bot } => Ok(bot),
+        BotVerifyReply::InvalidToken { detail } => {
+            Err(ApiError::invalid("custom_bot_token", format!("Telegram rejected this bot token: {detail}")))
+        }
+        BotVerifyReply::NotConfigured => {
+            Err(ApiError::invalid("bot_mode", "no common bot is configured on this service"))
+        }
+        BotVerifyReply::Unavailable { detail } => Err(ApiError::unavailable("Telegram", &detail)),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/integrations", tag = "integrations", request_body = CreateIntegration,
+    security(("api_key" = [])),
+    responses((status = 201, body = IntegrationView), (status = 422, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
+pub async fn create(
+    state: AppState,
+    creds: Credentials,
+    bytes: bytes::Bytes,
+) -> Result<warp::reply::Response, ApiError> {
+    let caller = creds.caller(&state)?;
+    let req: CreateIntegration = body::parse(&bytes)?;
+    validate(&req)?;
+    caller.require_project(&req.project_id)?;
+    let keyring = &state.rt.keyring;
+    let sealed_token = req.custom_bot_token.as_deref().map(|t| keyring.seal_str(purpose::BOT_TOKEN, t)).transpose()?;
+    let credential = match &sealed_token {
+        Some(token) => BotCredential::Custom { token: token.clone() },
+        None => BotCredential::Common,
+    };
+    let bot = verify_bot(&state, credential).await?;
+    let created = IntegrationCreated {
+        integration_id: ids::new_id(ids::INTEGRATION),
+        project_id: req.project_id,
+        owner_wallet_id: req.owner_wallet_id,
+        bot_mode: req.bot_mode,
+        bot,
+        bot_token: sealed_token,
+        payment_mode: req.payment_mode,
+        default_reminder_minutes: req.default_reminder_minutes,
+        inbound_webhook_url: req.inbound_webhook_url,
+    };
+    let id = created.integration_id.clone();
+    let env = Envelope::new(created, EventMeta::new(creds.correlation_id()));
+    let appended =
+        state.rt.log.append(&env, Expect::NoEvents).await.map_err(|e| ApiError::unavailable("the event log", &e))?;
+    read_your_write(&state, appended.sequence).await;
+    tracing::info!(integration_id = %id, "integration created");
+    match novij_projections::queries::integration(&state.rt.db, &id).await? {
+        Some(m) => Ok(json(StatusCode::CREATED, &IntegrationView::from(m))),
+        None => Ok(json(StatusCode::CREATED, &serde_json::json!({ "integration_id": id }))),
+    }
+}
+
+/// The integration, if it exists and the caller may see it.
+pub async fn find_visible(
+    state: &AppState,
+    caller: &crate::auth::Caller,
+    id: &str,
+) -> Result<integration::Model, ApiError> {
+    let found = if ids::is_valid(ids::INTEGRATION, id) {
+        novij_projections::queries::integration(&state.rt.db, id).await?
+    } else {
+        None
+    };
+    found
+        .filter(|m| caller.sees(Some(&m.project_id)))
+        .ok_or_else(|| ApiError::not_found("integration").with_field("integration_id"))
+}
+
+#[utoipa::path(get, path = "/api/v1/integrations/{id}", tag = "integrations", security(("api_key" = [])),
+    params(("id" = String, Path, description = "integration id")),
+    responses((status = 200, body = IntegrationView), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get(state: AppState, creds: Credentials, id: String) -> Result<warp::reply::Response, ApiError> {
+    let caller = creds.caller(&state)?;
+    let m = find_visible(&state, &caller, &id).await?;
+    Ok(json(StatusCode::OK, &IntegrationView::from(m)))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RecipientView {
+    pub recipient_id: String,
+    pub public_user_ref: String,
+    /// `active` or `disabled`.
+    pub status: String,
+    pub chat_kind: String,
+    pub disabled_reason: Option<String>,
+    pub bound_at: DateTime<Utc>,
+}
+
+#[utoipa::path(get, path = "/api/v1/integrations/{id}/recipients", tag = "connect", security(("api_key" = [])),
+    params(("id" = String, Path, description = "integration id")),
+    responses((status = 200, body = [RecipientView]), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn recipients(state: AppState, creds: Credentials, id: String) -> Result<warp::reply::Response, ApiError> {
+    let caller = creds.caller(&state)?;
+    let integration = find_visible(&state, &caller, &id).await?;
+    let rows = recipient::Entity::find()
+        .filter(recipient::Column::IntegrationId.eq(integration.id))
+        .order_by_asc(recipient::Column::BoundAt)
+        .all(&state.rt.db)
+        .await?;
+    let views: Vec<RecipientView> = rows
+        .into_iter()
+        .map(|r| RecipientView {
+            recipient_id: r.recipient_id,
+            public_user_ref: r.public_user_ref,
+            status: r.status,
+            chat_kind: r.chat_kind,
+            disabled_reason: r.disabled_reason,
+            bound_at: r.bound_at,
+        })
+        .collect();
+    Ok(json(StatusCode::OK, &views))
+}

@@ -1,0 +1,50 @@
+//! One module per resource; each handler returns `Result<Response, ApiError>`.
+
+pub mod connect_codes;
+pub mod integrations;
+pub mod sends;
+pub mod service;
+pub mod webhook;
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The credentials presented with a request.
+#[derive(Debug, Clone, Default)]
+pub struct Credentials {
+    pub authorization: Option<String>,
+    pub api_key: Option<String>,
+    pub request_id: Option<String>,
+}
+
+impl Credentials {
+    pub fn caller(&self, state: &AppState) -> Result<Caller, ApiError> {
+        Caller::authenticate(state, self.authorization.as_deref(), self.api_key.as_deref())
+    }
+
+    /// The correlation id of this request's events.
+    pub fn correlation_id(&self) -> String {
+        self.request_id
+            .as_deref()
+            .filter(|r| !r.is_empty() && r.len() <= 128 && r.bytes().all(|b| b.is_ascii_graphic()))
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("req_{}", uuid::Uuid::new_v4().simple()))
+    }
+}
+
+/// JSON reply with a status.
+pub fn json<T: serde::Serialize>(status: warp::http::StatusCode, body: &T) -> warp::reply::Response {
+    use warp::Reply;
+    warp::reply::with_status(warp::reply::json(body), status).into_response()
+}
+
+/// Waits briefly for the projections to include an append, so a read that
+/// follows the response sees the write.
+pub async fn read_your_write(state: &AppState, sequence: u64) {
+    if let Ok(false) =
+        novij_projections::queries::wait_for(&state.rt.db, sequence, std::time::Duration::from_secs(2)).await
+    {
+        tracing::warn!(sequence, "projections are behind the log");
+    }
+}

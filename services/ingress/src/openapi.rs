@@ -1,0 +1,36 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::handlers::{connect_codes, integrations, sends, service, webhook};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "novij-telegram", description = "Telegram delivery service: integrations, connect, sends."),
+    paths(
+        service::health, service::version, service::settings,
+        integrations::create, integrations::get, integrations::recipients,
+        connect_codes::create, webhook::receive, sends::create, sends::get,
+    ),
+    components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
+    modifiers(&ApiKeyAuth),
+)]
+pub struct ApiDoc;
+
+struct ApiKeyAuth;
+
+impl Modify for ApiKeyAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = openapi.components.as_mut() {
+            components.add_security_scheme(
+                "api_key",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
+    }
+}
+
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}

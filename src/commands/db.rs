@@ -1,0 +1,39 @@
+//! `migrate` and `rebuild` of the projection database.
+
+use std::io::Write;
+
+use anyhow::Context;
+use novij_projections::migration::Migrator;
+use sea_orm_migration::MigratorTrait;
+
+use super::load_config;
+
+pub async fn migrate() -> anyhow::Result<()> {
+    let config = load_config()?;
+    let db = novij_projections::connect(&config.database_url).await.context("connecting to Postgres")?;
+    Migrator::up(&db, None).await.context("applying migrations")?;
+    println!("migrations applied");
+    Ok(())
+}
+
+pub async fn rebuild() -> anyhow::Result<()> {
+    let config = load_config()?;
+    let db = novij_projections::connect(&config.database_url).await.context("connecting to Postgres")?;
+    let nats = novij_bus::connect(&config.nats_url, "cli").await.context("connecting to NATS")?;
+    let js = async_nats::jetstream::new(nats);
+    let mut shown = 0u64;
+    let report = novij_projections::rebuild::rebuild(&db, &js, |seq, last| {
+        if seq == last || seq >= shown + 1000 {
+            shown = seq;
+            eprint!("\rreplayed {seq}/{last}");
+            let _ = std::io::stderr().flush();
+        }
+    })
+    .await?;
+    eprintln!();
+    println!(
+        "rebuilt projections from {} events (skipped {}), up to sequence {}",
+        report.events, report.skipped, report.last_sequence
+    );
+    Ok(())
+}

@@ -1,0 +1,14 @@
+//! One module per CLI command.
+
+pub mod config_check;
+pub mod db;
+pub mod schemas;
+pub mod serve;
+
+/// Loads the configuration or names every problem.
+pub fn load_config() -> anyhow::Result<novij_config::Config> {
+    novij_config::Config::from_env().map_err(|errors| {
+        let lines: Vec<String> = errors.problems.iter().map(|p| format!("  {}: {}", p.setting, p.problem)).collect();
+        anyhow::anyhow!("invalid configuration:\n{}", lines.join("\n"))
+    })
+}

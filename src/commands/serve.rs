@@ -1,0 +1,91 @@
+//! `serve <service|all>`: runs services until SIGINT/SIGTERM.
+//!
+//! Every process also runs the projector: its durable consumer lets one event
+//! be in flight at a time across all of them, so projections stay current
+//! whichever services are up.
+
+use anyhow::Context;
+use novij_runtime::Runtime;
+use tokio::sync::watch;
+
+use super::load_config;
+use crate::telemetry;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Service {
+    Ingress,
+    PaymentVerifier,
+    Dispatcher,
+    Scheduler,
+    Connect,
+    All,
+}
+
+impl Service {
+    fn name(self) -> &'static str {
+        match self {
+            Service::Ingress => "ingress",
+            Service::PaymentVerifier => "payment-verifier",
+            Service::Dispatcher => "dispatcher",
+            Service::Scheduler => "scheduler",
+            Service::Connect => "connect",
+            Service::All => "all",
+        }
+    }
+}
+
+async fn run_one(service: Service, rt: Runtime, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    match service {
+        Service::Ingress => novij_ingress::run(rt, shutdown).await,
+        Service::PaymentVerifier => novij_payment_verifier::run(rt, shutdown).await,
+        Service::Dispatcher => novij_dispatcher::run(rt, shutdown).await,
+        Service::Scheduler => novij_scheduler::run(rt, shutdown).await,
+        Service::Connect => novij_connect::run(rt, shutdown).await,
+        Service::All => {
+            let (a, b, c, d, e) = tokio::join!(
+                novij_ingress::run(rt.clone(), shutdown.clone()),
+                novij_payment_verifier::run(rt.clone(), shutdown.clone()),
+                novij_dispatcher::run(rt.clone(), shutdown.clone()),
+                novij_scheduler::run(rt.clone(), shutdown.clone()),
+                novij_connect::run(rt, shutdown),
+            );
+            a.and(b).and(c).and(d).and(e)
+        }
+    }
+}
+
+pub async fn run(service: Service) -> anyhow::Result<()> {
+    let config = load_config()?;
+    telemetry::init(config.log_format);
+    let rt = Runtime::start(config, service.name()).await.context("starting")?;
+    let (tx, shutdown) = watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        let _ = tx.send(true);
+    });
+    tracing::info!(service = service.name(), version = env!("CARGO_PKG_VERSION"), "started");
+    let projector = novij_projections::Projector::new(rt.db.clone()).run(rt.jetstream.clone(), shutdown.clone());
+    let (result, ()) = tokio::join!(run_one(service, rt, shutdown), projector);
+    result
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
