@@ -20,6 +20,7 @@ pub async fn serve(d: Dispatcher, mut shutdown: watch::Receiver<bool>) {
                     continue;
                 }
             };
+        tracing::info!(subject = subjects::RPC_BOT_VERIFY, "answering bot.verify requests");
         loop {
             let msg = tokio::select! {
                 _ = shutdown.changed() => return,

@@ -1,0 +1,335 @@
+//! `TestStack`: a whole deployment for one test — a throwaway nats-server, a
+//! fresh Postgres database, the Telegram sandbox, and the services as
+//! separate `novij-telegram serve …` processes — plus helpers that act through
+//! the public surfaces (HTTP API, sandbox control API).
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use novij_testkit::{eventually, free_port, NatsServer, ServiceProcess, TestDatabase};
+use serde_json::{json, Value};
+use telegram_sandbox::{BotSeed, RunningSandbox, SandboxConfig};
+
+pub const SERVICES: &[&str] = &["ingress", "dispatcher", "connect", "payment-verifier", "scheduler"];
+pub const COMMON_BOT: &str = "novij_test_bot";
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// How the services run.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// One process per service.
+    Separate,
+    /// `serve all` in one process.
+    Single,
+}
+
+pub struct TestStack {
+    pub nats: NatsServer,
+    pub db: TestDatabase,
+    pub sandbox: RunningSandbox,
+    pub services: BTreeMap<String, ServiceProcess>,
+    pub env: Vec<(String, String)>,
+    pub api: String,
+    pub admin_key: String,
+    pub master_keys: String,
+    pub common_token: String,
+    http: reqwest::Client,
+}
+
+pub struct Response {
+    pub status: u16,
+    pub body: Value,
+}
+
+fn common_token() -> String {
+    format!("7{:09}:AAtest{}", rand_digits(), uuid::Uuid::new_v4().simple())
+}
+
+fn rand_digits() -> u32 {
+    uuid::Uuid::new_v4().as_u128() as u32 % 1_000_000_000
+}
+
+impl TestStack {
+    pub async fn start(layout: Layout) -> TestStack {
+        let nats = NatsServer::start().await.expect("nats-server");
+        let db = TestDatabase::create().await.expect("test database");
+        let common_token = common_token();
+        let sandbox = telegram_sandbox::start(SandboxConfig {
+            bots: vec![BotSeed {
+                token: common_token.clone(),
+                username: COMMON_BOT.into(),
+                first_name: "Novij".into(),
+            }],
+            ..SandboxConfig::default()
+        })
+        .await
+        .expect("sandbox");
+        let port = free_port();
+        let api = format!("http://127.0.0.1:{port}");
+        let admin_key = format!("admin-{}", uuid::Uuid::new_v4().simple());
+        let master_keys = novij_crypto::Keyring::generate_spec("k1").expect("key");
+        let env: Vec<(String, String)> = [
+            ("NATS_URL", nats.url()),
+            ("DATABASE_URL", db.url().to_string()),
+            ("NOVIJ_MASTER_KEYS", master_keys.clone()),
+            ("TELEGRAM_API_BASE_URL", sandbox.base_url()),
+            ("TELEGRAM_COMMON_BOT_TOKEN", common_token.clone()),
+            ("PUBLIC_BASE_URL", api.clone()),
+            ("HTTP_LISTEN", format!("127.0.0.1:{port}")),
+            ("ADMIN_API_KEY", admin_key.clone()),
+            ("LOG_FORMAT", "json".into()),
+            ("RUST_LOG", "debug".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let mut stack = TestStack {
+            nats,
+            db,
+            sandbox,
+            services: BTreeMap::new(),
+            env,
+            api,
+            admin_key,
+            master_keys,
+            common_token,
+            http: reqwest::Client::new(),
+        };
+        let out = stack.cli(&["migrate"]);
+        assert!(out.status.success(), "migrate failed: {}", String::from_utf8_lossy(&out.stderr));
+        match layout {
+            Layout::Separate => {
+                for svc in SERVICES {
+                    stack.spawn(svc, &["serve", svc]);
+                }
+            }
+            Layout::Single => stack.spawn("all", &["serve", "all"]),
+        }
+        stack.wait_ready().await;
+        stack
+    }
+
+    /// Waits until every service process is started and the API is healthy.
+    pub async fn wait_ready(&self) {
+        for (name, process) in &self.services {
+            let line =
+                if name == "dispatcher" || name == "all" { "answering bot.verify requests" } else { "\"started\"" };
+            if let Err(e) = process.wait_for_line(line, WAIT).await {
+                panic!("{name} did not start ({e}):\n{}", process.output());
+            }
+        }
+        self.wait_healthy().await;
+    }
+
+    fn spawn(&mut self, name: &str, args: &[&str]) {
+        let bin = std::path::Path::new(env!("CARGO_BIN_EXE_novij-telegram"));
+        let process = ServiceProcess::spawn(name, bin, args, &self.env).expect("spawn service");
+        self.services.insert(name.to_string(), process);
+    }
+
+    pub fn service(&mut self, name: &str) -> &mut ServiceProcess {
+        self.services.get_mut(name).expect("no such service")
+    }
+
+    /// Runs a CLI command with the stack's environment.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_novij-telegram"))
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .output()
+            .expect("run novij-telegram")
+    }
+
+    pub async fn wait_healthy(&self) {
+        let url = format!("{}/api/v1/health", self.api);
+        let http = self.http.clone();
+        let ok = eventually(WAIT, || {
+            let (http, url) = (http.clone(), url.clone());
+            async move { http.get(&url).send().await.ok().filter(|r| r.status().is_success()).map(|_| ()) }
+        })
+        .await;
+        if ok.is_err() {
+            panic!("API never became healthy; output:\n{}", self.output());
+        }
+    }
+
+    /// Everything every service process printed.
+    pub fn output(&self) -> String {
+        self.services.values().map(|p| p.output()).collect::<Vec<_>>().join("\n")
+    }
+
+    pub async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        key: Option<&str>,
+    ) -> Response {
+        let mut req = self.http.request(method, format!("{}{path}", self.api));
+        if let Some(key) = key {
+            req = req.bearer_auth(key);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        Response { status, body: serde_json::from_str(&text).unwrap_or(Value::String(text)) }
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Response {
+        self.request(reqwest::Method::POST, path, Some(body), Some(&self.admin_key)).await
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.request(reqwest::Method::GET, path, None, Some(&self.admin_key)).await
+    }
+
+    /// POSTs raw bytes with a content type (for malformed bodies).
+    pub async fn post_raw(&self, path: &str, body: Vec<u8>) -> Response {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.api))
+            .bearer_auth(&self.admin_key)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        Response { status, body: serde_json::from_str(&text).unwrap_or(Value::String(text)) }
+    }
+
+    pub async fn sandbox_post(&self, path: &str, body: Value) -> Value {
+        let resp =
+            self.http.post(format!("{}{path}", self.sandbox.base_url())).json(&body).send().await.expect("sandbox");
+        assert!(resp.status().is_success(), "sandbox {path}: {}", resp.status());
+        resp.json().await.expect("sandbox json")
+    }
+
+    pub async fn sandbox_get(&self, path: &str) -> Value {
+        self.http
+            .get(format!("{}{path}", self.sandbox.base_url()))
+            .send()
+            .await
+            .expect("sandbox")
+            .json()
+            .await
+            .expect("json")
+    }
+
+    /// Messages the bot sent, as the sandbox recorded them.
+    pub async fn sent(&self, bot_username: &str) -> Vec<Value> {
+        self.sandbox_get(&format!("/sandbox/bots/{bot_username}/sent")).await.as_array().cloned().unwrap_or_default()
+    }
+
+    pub async fn create_integration(&self, project_id: &str, custom_token: Option<&str>) -> String {
+        let mut body = json!({
+            "project_id": project_id, "owner_wallet_id": "wallet_1", "bot_mode": "common",
+            "payment_mode": "none", "default_reminder_minutes": 30
+        });
+        if let Some(token) = custom_token {
+            body["bot_mode"] = json!("custom");
+            body["custom_bot_token"] = json!(token);
+        }
+        let r = self.post("/api/v1/integrations", body).await;
+        assert_eq!(r.status, 201, "create integration: {}", r.body);
+        r.body["integration_id"].as_str().expect("integration_id").to_string()
+    }
+
+    /// A sandbox user opens a fresh connect link; returns their chat id once bound.
+    pub async fn connect_user(&self, project_id: &str, integration_id: &str, user_ref: &str) -> i64 {
+        let r = self
+            .post(
+                "/api/v1/telegram/connect-codes",
+                json!({"project_id": project_id, "integration_id": integration_id, "public_user_ref": user_ref}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "connect code: {}", r.body);
+        let link = r.body["deep_link"].as_str().expect("deep_link").to_string();
+        let (bot, code) =
+            link.strip_prefix("https://t.me/").and_then(|rest| rest.split_once("?start=")).expect("deep link shape");
+        let user = self.sandbox_post("/sandbox/users", json!({"first_name": "Ann"})).await;
+        let user_id = user["user_id"].as_i64().expect("user_id");
+        self.sandbox_post(&format!("/sandbox/users/{user_id}/start"), json!({"bot_username": bot, "payload": code}))
+            .await;
+        let path = format!("/api/v1/integrations/{integration_id}/recipients");
+        let bound = eventually(WAIT, || async {
+            let r = self.get(&path).await;
+            r.body.as_array()?.iter().any(|x| x["public_user_ref"] == user_ref && x["status"] == "active").then_some(())
+        })
+        .await;
+        assert!(bound.is_ok(), "user never bound; output:\n{}", self.output());
+        user_id
+    }
+
+    pub async fn send_text(
+        &self,
+        project_id: &str,
+        integration_id: &str,
+        user_ref: &str,
+        text: &str,
+        key: &str,
+    ) -> Response {
+        self.post(
+            "/api/v1/send",
+            json!({
+                "project_id": project_id, "integration_id": integration_id, "recipient_ref": user_ref,
+                "template": "text_message", "template_vars": {"text": text}, "idempotency_key": key
+            }),
+        )
+        .await
+    }
+
+    /// Waits until the send reaches `status`; returns its view.
+    pub async fn wait_send(&self, send_id: &str, status: &str) -> Value {
+        let path = format!("/api/v1/sends/{send_id}");
+        match eventually(WAIT, || async {
+            let r = self.get(&path).await;
+            (r.body["status"] == status).then_some(r.body)
+        })
+        .await
+        {
+            Ok(v) => v,
+            Err(_) => panic!("send {send_id} never became {status}: {}\n{}", self.get(&path).await.body, self.output()),
+        }
+    }
+
+    pub async fn jetstream(&self) -> async_nats::jetstream::Context {
+        let client = async_nats::connect(self.nats.url()).await.expect("nats");
+        async_nats::jetstream::new(client)
+    }
+
+    /// The last sequence of a stream: unchanged means nothing was stored.
+    pub async fn stream_last_sequence(&self, stream: &str) -> u64 {
+        let mut s = self.jetstream().await.get_stream(stream).await.expect("stream");
+        s.info().await.expect("info").state.last_sequence
+    }
+}
+
+/// Every file under `dir`, concatenated (the raw bytes of the JetStream store).
+pub fn raw_bytes(dir: &std::path::Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(bytes) = std::fs::read(&p) {
+                out.extend(bytes);
+            }
+        }
+    }
+    out
+}
+
+pub fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}

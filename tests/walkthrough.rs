@@ -1,0 +1,64 @@
+//! The README walkthrough end to end, with the services as separate processes:
+//! create an integration, connect a user through the sandbox, send a
+//! `text_message`, read it as sent. Canary values for the bot token, chat id
+//! and text must then appear nowhere in the services' logs or the raw bytes
+//! of the JetStream store.
+
+mod support;
+
+use serde_json::json;
+use support::{contains, raw_bytes, Layout, TestStack};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn walkthrough_delivers_exactly_one_message_and_leaks_nothing() {
+    let mut stack = TestStack::start(Layout::Separate).await;
+    let bot = stack.sandbox_post("/sandbox/bots", json!({"username": "canary_shop_bot"})).await;
+    let token = bot["token"].as_str().expect("token").to_string();
+    let integration = stack.create_integration("project_123", Some(&token)).await;
+    let view = stack.get(&format!("/api/v1/integrations/{integration}")).await;
+    assert_eq!(view.body["bot_username"], "canary_shop_bot");
+    assert!(!view.body.to_string().contains(&token), "the API returned the token");
+
+    let chat_id = stack.connect_user("project_123", &integration, "user:42").await;
+    let text = format!("canary text {} <i>escaped</i> & more", uuid::Uuid::new_v4().simple());
+    let accepted =
+        stack.send_text("project_123", &integration, "user:42", &text, "project_123:user_42:hello_001").await;
+    assert_eq!(accepted.status, 202, "{}", accepted.body);
+    let send_id = accepted.body["send_id"].as_str().expect("send_id").to_string();
+
+    let sent = stack.wait_send(&send_id, "sent").await;
+    let statuses: Vec<&str> =
+        sent["history"].as_array().unwrap().iter().map(|h| h["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["accepted", "queued", "sent"]);
+    let message_id = sent["telegram_message_id"].as_i64().expect("telegram_message_id");
+
+    // Exactly one sendMessage carried the text, to the right chat; the only
+    // other message is the connect welcome.
+    let messages = stack.sent("canary_shop_bot").await;
+    let ours: Vec<_> = messages.iter().filter(|m| m["text"].as_str() == Some(text.as_str())).collect();
+    assert_eq!(ours.len(), 1, "messages: {messages:?}");
+    assert_eq!(ours[0]["chat_id"], chat_id);
+    assert_eq!(ours[0]["message_id"], message_id);
+    assert_eq!(ours[0]["parse_mode"], "HTML");
+    assert_eq!(messages.len(), 2, "expected the welcome and the message: {messages:?}");
+    // A 429 (welcome and message within Telegram's one-per-second chat limit)
+    // is retried after retry_after; only accepted calls deliver.
+    let calls = stack.sandbox_get("/sandbox/calls?bot_username=canary_shop_bot&method=sendMessage").await;
+    let delivered = calls.as_array().unwrap().iter().filter(|c| c["status"] == 200).count();
+    assert_eq!(delivered, 2, "sendMessage calls: {calls}");
+
+    for process in stack.services.values_mut() {
+        process.kill().await;
+    }
+    let logs = stack.output();
+    assert!(logs.contains("message sent"), "logs are empty or unexpected:\n{logs}");
+    let store = raw_bytes(stack.nats.store_dir());
+    assert!(contains(&store, &integration), "the store dump does not hold the log");
+    let canaries = [("bot token", token.clone()), ("chat id", chat_id.to_string()), ("message text", text.clone())];
+    for (what, canary) in &canaries {
+        assert!(!logs.contains(canary.as_str()), "{what} leaked into the logs");
+        assert!(!contains(&store, canary), "{what} is in plaintext in the JetStream store");
+    }
+    let escaped_text = text.replace('<', "&lt;").replace('>', "&gt;").replace('&', "&amp;");
+    assert!(!contains(&store, &escaped_text) && !logs.contains(&escaped_text), "rendered text leaked");
+}
