@@ -18,8 +18,8 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
         let field = match backticked(&inner) {
-            // serde reports missing and unknown fields at their parent's path.
-            Some(name) if inner.starts_with("missing field") || inner.starts_with("unknown field") => join(&path, name),
+            // serde reports a missing field at its parent's path.
+            Some(name) if inner.starts_with("missing field") => join(&path, name),
             _ => path,
         };
         ApiError::invalid(&field, inner)
