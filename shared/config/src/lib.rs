@@ -391,6 +391,14 @@ mod tests {
     }
 
     #[test]
+    fn every_setting_is_documented() {
+        let doc = include_str!("../../../docs/CONFIGURATION.md");
+        for s in SETTINGS {
+            assert!(doc.contains(&format!("| `{}` |", s.env)), "{} is missing from docs/CONFIGURATION.md", s.env);
+        }
+    }
+
+    #[test]
     fn bot_token_shape() {
         assert!(looks_like_bot_token("123456:ABCdefGHIjklMNOpqrSTUvwxYZ_-1"));
         assert!(!looks_like_bot_token("123456"));
