@@ -149,7 +149,7 @@ impl Reader<'_> {
 
     fn url(&mut self, env: &'static str) -> String {
         let raw = self.string(env);
-        if !raw.is_empty() && !(raw.starts_with("http://") || raw.starts_with("https://")) {
+        if !(raw.is_empty() || raw.starts_with("http://") || raw.starts_with("https://")) {
             self.problem(env, format!("`{raw}` is not an http(s) URL"));
         }
         raw.trim_end_matches('/').to_string()
