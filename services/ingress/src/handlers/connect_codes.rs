@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use warp::http::StatusCode;
 
-use super::{integrations::find_visible, json, read_your_write, Credentials};
+use super::{integrations::find_for_project, json, read_your_write, Credentials};
 use crate::body::{self, check_text, id_char};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -54,11 +54,7 @@ pub async fn create(
     let req: CreateConnectCode = body::parse(&bytes)?;
     check_text("project_id", &req.project_id, 64, id_char)?;
     check_text("public_user_ref", &req.public_user_ref, 256, id_char)?;
-    caller.require_project(&req.project_id)?;
-    let integration = find_visible(&state, &caller, &req.integration_id).await?;
-    if integration.project_id != req.project_id {
-        return Err(ApiError::not_found("integration").with_field("integration_id"));
-    }
+    let integration = find_for_project(&state, &caller, &req.project_id, &req.integration_id).await?;
     let code = new_code()?;
     let expires_at = Utc::now() + Duration::seconds(i64::from(state.rt.config.connect_code_ttl_seconds));
     let issued = ConnectCodeIssued {

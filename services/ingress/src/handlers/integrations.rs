@@ -178,6 +178,23 @@ pub async fn find_visible(
         .ok_or_else(|| ApiError::not_found("integration").with_field("integration_id"))
 }
 
+/// The integration a request of `project_id` names: the caller must act for
+/// the project, and the integration must belong to it (404 naming
+/// `integration_id` otherwise, without telling which part failed).
+pub async fn find_for_project(
+    state: &AppState,
+    caller: &crate::auth::Caller,
+    project_id: &str,
+    integration_id: &str,
+) -> Result<integration::Model, ApiError> {
+    caller.require_project(project_id)?;
+    let integration = find_visible(state, caller, integration_id).await?;
+    if integration.project_id != project_id {
+        return Err(ApiError::not_found("integration").with_field("integration_id"));
+    }
+    Ok(integration)
+}
+
 #[utoipa::path(get, path = "/api/v1/integrations/{id}", tag = "integrations", security(("api_key" = [])),
     params(("id" = String, Path, description = "integration id")),
     responses((status = 200, body = IntegrationView), (status = 404, body = crate::error::ErrorBody)))]

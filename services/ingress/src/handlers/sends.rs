@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use warp::http::StatusCode;
 
-use super::{integrations::find_visible, json, read_your_write, Credentials};
+use super::{integrations::find_for_project, json, read_your_write, Credentials};
 use crate::body::{self, check_text, id_char};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -109,11 +109,7 @@ pub async fn create(
     let caller = creds.caller(&state)?;
     let req: SendRequest = body::parse(&bytes)?;
     validate(&req)?;
-    caller.require_project(&req.project_id)?;
-    let integration = find_visible(&state, &caller, &req.integration_id).await?;
-    if integration.project_id != req.project_id {
-        return Err(ApiError::not_found("integration").with_field("integration_id"));
-    }
+    let integration = find_for_project(&state, &caller, &req.project_id, &req.integration_id).await?;
     let rendered = templates::render(&req.template, &req.template_vars)?;
 
     let keyring = &state.rt.keyring;
