@@ -137,7 +137,7 @@ impl EventLog {
                     let sequence = msg
                         .headers
                         .as_ref()
-                        .and_then(|h| h.get("Nats-Sequence"))
+                        .and_then(|h| h.get(async_nats::header::NATS_SEQUENCE))
                         .and_then(|v| v.as_str().parse::<u64>().ok())
                         .ok_or_else(|| ReadError::Unavailable("direct get reply without Nats-Sequence".into()))?;
                     let raw: RawEnvelope = serde_json::from_slice(&msg.payload)
