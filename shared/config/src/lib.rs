@@ -33,6 +33,13 @@ const fn setting(
 
 pub const SETTINGS: &[Setting] = &[
     setting("NATS_URL", false, Some("nats://127.0.0.1:4222"), false, "NATS server URL (JetStream enabled, 2.11+)."),
+    setting(
+        "NATS_STREAM_REPLICAS",
+        false,
+        Some("1"),
+        false,
+        "Replicas of every stream: 1 on a single node, 3 on a production cluster.",
+    ),
     setting("DATABASE_URL", true, None, true, "Postgres URL of the projections database."),
     setting(
         "NOVIJ_MASTER_KEYS",
@@ -93,6 +100,7 @@ pub enum LogFormat {
 #[derive(Clone)]
 pub struct Config {
     pub nats_url: String,
+    pub nats_stream_replicas: usize,
     pub database_url: String,
     pub master_keys: String,
     pub telegram_api_base_url: String,
@@ -213,6 +221,9 @@ impl Config {
         let project_api_keys = parse_project_keys(&r.string("PROJECT_API_KEYS"), &mut r);
         let config = Config {
             nats_url: r.string("NATS_URL"),
+            nats_stream_replicas: r
+                .parsed("NATS_STREAM_REPLICAS", "a number from 1 to 5", |v| (1..=5).contains(v))
+                .unwrap_or(1),
             database_url: r.string("DATABASE_URL"),
             master_keys,
             telegram_api_base_url: r.url("TELEGRAM_API_BASE_URL"),

@@ -29,7 +29,9 @@ impl Runtime {
         let keyring = Arc::new(config.keyring().context("NOVIJ_MASTER_KEYS")?);
         let nats = novij_bus::connect(&config.nats_url, name).await.context("connecting to NATS")?;
         let jetstream = async_nats::jetstream::new(nats.clone());
-        novij_bus::topology::apply(&jetstream, 1).await.context("applying the JetStream topology")?;
+        novij_bus::topology::apply(&jetstream, config.nats_stream_replicas)
+            .await
+            .context("applying the JetStream topology")?;
         let db = novij_projections::connect(&config.database_url).await.context("connecting to Postgres")?;
         Ok(Runtime { config: Arc::new(config), log: EventLog::new(jetstream.clone()), nats, jetstream, db, keyring })
     }
