@@ -35,8 +35,27 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Dead letters: sends that exhausted their delivery attempts.
+    Dlq {
+        #[command(subcommand)]
+        command: DlqCommand,
+    },
     /// Show the version and build metadata.
     Version,
+}
+
+#[derive(Subcommand)]
+enum DlqCommand {
+    /// List every waiting dead letter.
+    List,
+    /// Queue dead-lettered sends again (each is delivered at most once more).
+    Retry {
+        /// The send to retry.
+        send_id: Option<String>,
+        /// Retry every dead letter.
+        #[arg(long, conflicts_with = "send_id")]
+        all: bool,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -55,6 +74,8 @@ fn main() -> std::process::ExitCode {
             Command::Rebuild => commands::db::rebuild().await,
             Command::ConfigCheck => commands::config_check::run(),
             Command::Schemas { out, check } => commands::schemas::run(&out, check),
+            Command::Dlq { command: DlqCommand::List } => commands::dlq::list().await,
+            Command::Dlq { command: DlqCommand::Retry { send_id, all } } => commands::dlq::retry(send_id, all).await,
             Command::Version => {
                 println!("novij-telegram {}", env!("CARGO_PKG_VERSION"));
                 Ok(())

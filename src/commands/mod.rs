@@ -2,6 +2,7 @@
 
 pub mod config_check;
 pub mod db;
+pub mod dlq;
 pub mod schemas;
 pub mod serve;
 

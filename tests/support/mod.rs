@@ -53,6 +53,11 @@ fn rand_digits() -> u32 {
 
 impl TestStack {
     pub async fn start(layout: Layout) -> TestStack {
+        Self::start_with(layout, &[]).await
+    }
+
+    /// A stack whose services get `extra` settings on top of the defaults.
+    pub async fn start_with(layout: Layout, extra: &[(&str, &str)]) -> TestStack {
         let nats = NatsServer::start().await.expect("nats-server");
         let db = TestDatabase::create().await.expect("test database");
         let common_token = common_token();
@@ -84,6 +89,7 @@ impl TestStack {
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
+        .chain(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())))
         .collect();
         let mut stack = TestStack {
             nats,
@@ -266,6 +272,14 @@ impl TestStack {
         })
         .await;
         assert!(bound.is_ok(), "user never bound; output:\n{}", self.output());
+        let welcomed = eventually(WAIT, || async {
+            let sent = self.sent(bot).await;
+            sent.iter()
+                .any(|m| m["chat_id"] == user_id && m["text"].as_str().is_some_and(|t| t.starts_with("✅ Connected")))
+                .then_some(())
+        })
+        .await;
+        assert!(welcomed.is_ok(), "the welcome never arrived; output:\n{}", self.output());
         user_id
     }
 

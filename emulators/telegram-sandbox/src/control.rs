@@ -1,6 +1,10 @@
-//! The control API under `/sandbox`: create bots and users, act as users
-//! (start, write, block, press buttons), inject faults, and inspect what the
-//! bots did (sent messages, calls, limit violations).
+//! The control API under `/sandbox`: create bots, users and groups, act as
+//! users (start, write, block, press buttons, add bots to groups), inject
+//! faults, and inspect what the bots did (sent messages, calls, limit
+//! violations, counters).
+
+mod faults;
+mod groups;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,10 +15,7 @@ use warp::http::{header, Method, Response, StatusCode};
 use warp::hyper::Body;
 
 use crate::bot_api::entities::{leading_bot_command, utf16_len};
-use crate::bot_api::methods;
-use crate::state::{
-    now_unix, Bot, CallbackQueryState, CreateBotError, Fault, Relation, Sandbox, StoredMessage, User, World,
-};
+use crate::state::{now_unix, Bot, CallbackQueryState, CreateBotError, Relation, Sandbox, StoredMessage, User, World};
 
 /// A control API failure: `{"error": message}` with a 4xx status.
 #[derive(Debug)]
@@ -100,7 +101,18 @@ fn route(
             let world = sandbox.world();
             Ok((200, Value::Array(find_bot(&world, username)?.callback_answers.clone())))
         }
-        ("POST", ["bots", username, "faults"]) => add_fault(sandbox, username, &body_json(body)?),
+        ("POST", ["bots", username, "faults"]) => faults::add_fault(sandbox, username, &body_json(body)?),
+        ("GET", ["bots", username, "faults"]) => faults::list_faults(sandbox, username),
+        ("DELETE", ["bots", username, "faults"]) => faults::clear_faults(sandbox, username),
+        ("GET", ["stats"]) => faults::stats(sandbox, query),
+        ("POST", ["groups"]) => groups::create_group(sandbox, &body_json(body)?),
+        ("GET", ["groups", chat_id]) => groups::group_view(sandbox, chat_id),
+        ("POST", ["groups", chat_id, "bots"]) => groups::add_bot(sandbox, chat_id, &body_json(body)?),
+        ("POST", ["groups", chat_id, "bots", username, "remove"]) => {
+            groups::remove_bot(sandbox, chat_id, username, &body_json(body)?)
+        }
+        ("POST", ["groups", chat_id, "messages"]) => groups::group_message(sandbox, chat_id, &body_json(body)?),
+        ("POST", ["groups", chat_id, "migrate"]) => groups::migrate(sandbox, chat_id, &body_json(body)?),
         ("POST", ["users"]) => create_user(sandbox, &body_json(body)?),
         ("GET", ["users", user_id]) => {
             let world = sandbox.world();
@@ -253,13 +265,16 @@ fn push_user_message(bot: &mut Bot, user: &User, text: &str, reply_to: Option<Va
     (update_id, message_id)
 }
 
+/// Deep-link payloads (`?start=`, `?startgroup=`): 1-64 of A-Z, a-z, 0-9, _ and -.
+fn valid_start_payload(payload: &str) -> bool {
+    (1..=64).contains(&payload.len()) && payload.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
 fn start(sandbox: &Arc<Sandbox>, user_id: &str, body: &Value) -> ControlResult {
     let bot_username = req_str(body, "bot_username")?;
     let payload = opt_str(body, "payload")?.filter(|p| !p.is_empty());
-    if let Some(payload) = &payload {
-        if payload.len() > 64 || !payload.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
-            return Err(err(400, "start payload must be 1-64 of A-Z, a-z, 0-9, _ and - (as in t.me links)"));
-        }
+    if payload.as_deref().is_some_and(|p| !valid_start_payload(p)) {
+        return Err(err(400, "start payload must be 1-64 of A-Z, a-z, 0-9, _ and - (as in t.me links)"));
     }
     let mut world = sandbox.world();
     let user = find_user(&world, user_id)?.clone();
@@ -396,44 +411,6 @@ fn press_button(sandbox: &Arc<Sandbox>, user_id: &str, body: &Value) -> ControlR
     Ok((200, json!({"update_id": update_id, "callback_query_id": query_id})))
 }
 
-fn add_fault(sandbox: &Arc<Sandbox>, username: &str, body: &Value) -> ControlResult {
-    let status = body
-        .get("status")
-        .and_then(Value::as_u64)
-        .filter(|s| (400..=599).contains(s))
-        .ok_or_else(|| err(400, "\"status\" must be an HTTP error status (400-599)"))? as u16;
-    let count = match body.get("count") {
-        None | Some(Value::Null) => 1,
-        Some(v) => v
-            .as_u64()
-            .filter(|c| *c >= 1 && *c <= u64::from(u32::MAX))
-            .ok_or_else(|| err(400, "\"count\" must be a positive integer"))? as u32,
-    };
-    let retry_after = match body.get("retry_after") {
-        None | Some(Value::Null) => None,
-        Some(v) => {
-            Some(v.as_u64().filter(|r| *r >= 1).ok_or_else(|| err(400, "\"retry_after\" must be a positive integer"))?)
-        }
-    };
-    let method = match opt_str(body, "method")? {
-        None => None,
-        Some(name) => Some(
-            methods::find(&name)
-                .ok_or_else(|| err(400, format!("unknown Bot API method \"{name}\"")))?
-                .name
-                .to_ascii_lowercase(),
-        ),
-    };
-    let description = opt_str(body, "description")?;
-    let mut world = sandbox.world();
-    let bot_id = find_bot_id(&world, username)?;
-    let Some(bot) = world.bots.get_mut(&bot_id) else {
-        return Err(err(404, "bot not found"));
-    };
-    bot.faults.push(Fault { status, remaining: count, retry_after, method: method.clone(), description });
-    Ok((201, json!({"status": status, "count": count, "retry_after": retry_after, "method": method})))
-}
-
 fn sent(sandbox: &Arc<Sandbox>, username: &str, query: &HashMap<String, String>) -> ControlResult {
     let chat_filter = match query.get("chat_id") {
         None => None,
@@ -450,9 +427,22 @@ fn sent(sandbox: &Arc<Sandbox>, username: &str, query: &HashMap<String, String>)
     Ok((200, Value::Array(records)))
 }
 
+/// The `chat_id` a call was made for, whether sent as a number or a string.
+fn call_chat_id(params: &Value) -> Option<i64> {
+    match params.get("chat_id")? {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
 fn calls(sandbox: &Arc<Sandbox>, query: &HashMap<String, String>) -> ControlResult {
     let bot_filter = query.get("bot_username").map(|b| b.trim_start_matches('@').to_string());
     let method_filter = query.get("method");
+    let chat_filter = match query.get("chat_id") {
+        None => None,
+        Some(raw) => Some(raw.parse::<i64>().map_err(|_| err(400, "chat_id must be an integer"))?),
+    };
     let world = sandbox.world();
     let records: Vec<Value> = world
         .calls
@@ -463,6 +453,7 @@ fn calls(sandbox: &Arc<Sandbox>, query: &HashMap<String, String>) -> ControlResu
                 .is_none_or(|wanted| c.bot_username.as_deref().is_some_and(|name| name.eq_ignore_ascii_case(wanted)))
         })
         .filter(|c| method_filter.is_none_or(|m| c.method.eq_ignore_ascii_case(m)))
+        .filter(|c| chat_filter.is_none_or(|wanted| call_chat_id(&c.params) == Some(wanted)))
         .filter_map(|c| serde_json::to_value(c).ok())
         .collect();
     Ok((200, Value::Array(records)))

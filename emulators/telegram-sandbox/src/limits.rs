@@ -148,6 +148,14 @@ impl BotLimiter {
             _ => until,
         });
     }
+
+    /// Like [`BotLimiter::penalize_bot`] for one chat only.
+    pub fn penalize_chat(&mut self, chat_id: i64, until: Instant) {
+        let entry = self.chat_penalty_until.entry(chat_id).or_insert(until);
+        if *entry < until {
+            *entry = until;
+        }
+    }
 }
 
 #[cfg(test)]

@@ -28,6 +28,10 @@ struct Args {
     #[arg(long, env = "SANDBOX_LIMITS_SCALE", default_value_t = 1.0)]
     limits_scale: f64,
 
+    /// Messages per group per minute before 429 (Telegram: 20), before scaling.
+    #[arg(long, env = "SANDBOX_GROUP_LIMIT_PER_MINUTE", default_value_t = 20)]
+    group_limit_per_minute: u32,
+
     /// Disable flood limits entirely.
     #[arg(long, env = "SANDBOX_UNLIMITED")]
     unlimited: bool,
@@ -79,8 +83,11 @@ async fn main() -> anyhow::Result<()> {
         .filter(|spec| !spec.trim().is_empty())
         .map(|spec| parse_bot(spec))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let limits =
-        if args.unlimited { Limits::unlimited() } else { Limits { scale: args.limits_scale, ..Limits::telegram() } };
+    let limits = if args.unlimited {
+        Limits::unlimited()
+    } else {
+        Limits { scale: args.limits_scale, per_group_per_minute: args.group_limit_per_minute, ..Limits::telegram() }
+    };
     let config = SandboxConfig {
         listen: args.listen,
         allow_insecure_webhooks: args.allow_insecure_webhooks,

@@ -13,6 +13,9 @@ use tokio::task::JoinHandle;
 use crate::config::SandboxConfig;
 use crate::limits::{BotLimiter, Reason, Scope};
 
+mod group;
+pub use group::{group_anonymous_bot_json, group_chat_id, BotMembership, Group, GroupKind, GROUP_ANONYMOUS_BOT_ID};
+
 /// How many Bot API calls are kept for `/sandbox/calls`.
 const MAX_CALL_RECORDS: usize = 100_000;
 
@@ -23,6 +26,8 @@ pub struct Sandbox {
     /// Client used for webhook deliveries.
     pub http: reqwest::Client,
     workers: Mutex<Vec<JoinHandle<()>>>,
+    /// Turns true when the sandbox stops; slowed and hung calls then answer at once.
+    stopping: watch::Sender<bool>,
 }
 
 /// Everything that changes while the sandbox runs.
@@ -33,6 +38,10 @@ pub struct World {
     pub next_user_id: i64,
     pub calls: VecDeque<CallRecord>,
     pub violations: Vec<Violation>,
+    pub groups: BTreeMap<i64, Group>,
+    /// How many basic groups and supergroups were created (ids derive from these).
+    pub group_seq: i64,
+    pub supergroup_seq: i64,
 }
 
 /// A Telegram user acted out through the control API.
@@ -150,6 +159,11 @@ pub struct CallRecord {
     pub at: String,
     pub at_ms: i64,
     pub params: Value,
+    /// The answer came from an injected fault (failure, delay or hang).
+    pub fault: bool,
+    /// The calling bot, for the per-bot counters.
+    #[serde(skip)]
+    pub bot_id: Option<i64>,
 }
 
 /// A recorded flood-limit violation.
@@ -165,15 +179,66 @@ pub struct Violation {
     pub at_ms: i64,
 }
 
-/// An injected failure for the next `remaining` matching calls.
-#[derive(Debug, Clone)]
+/// An injected fault for the next `remaining` matching calls: a failure, a
+/// slow answer (then performed or failed), or a hang (never performed).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fault {
-    pub status: u16,
+    /// The error status; None with `delay_ms` = performed normally after the delay.
+    pub status: Option<u16>,
     pub remaining: u32,
     pub retry_after: Option<u64>,
-    /// Lower-cased method name, or any method.
+    /// Method name as documented, or any method.
     pub method: Option<String>,
     pub description: Option<String>,
+    /// Wait this long before answering.
+    pub delay_ms: Option<u64>,
+    /// Hold the connection this long, then answer `status` (502) without performing the call.
+    pub hang_ms: Option<u64>,
+    /// Only calls whose `chat_id` is this.
+    pub chat_id: Option<i64>,
+}
+
+impl Fault {
+    /// Whether a call of `method` (documented name) to `chat_id` matches.
+    pub fn matches(&self, method: &str, chat_id: Option<i64>) -> bool {
+        self.remaining > 0
+            && self.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method))
+            && self.chat_id.is_none_or(|wanted| chat_id == Some(wanted))
+    }
+
+    /// As the control API shows it.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "status": self.status,
+            "count": self.remaining,
+            "retry_after": self.retry_after,
+            "method": self.method,
+            "description": self.description,
+            "delay_ms": self.delay_ms,
+            "hang": self.hang_ms.is_some(),
+            "hang_ms": self.hang_ms,
+            "chat_id": self.chat_id,
+        })
+    }
+}
+
+/// Running totals of one bot, kept so large tests can check counts cheaply.
+#[derive(Debug, Clone, Default)]
+pub struct BotStats {
+    /// Bot API calls made with this bot's token.
+    pub calls: u64,
+    /// Calls of message-producing methods, whatever their outcome.
+    pub message_calls: u64,
+    /// Messages actually sent (not edits).
+    pub delivered: u64,
+    /// Successful edits.
+    pub edited: u64,
+    /// Calls answered by an injected fault.
+    pub faulted: u64,
+    /// Flood-limit violations.
+    pub violations: u64,
+    /// Messages sent per chat.
+    pub per_chat: BTreeMap<i64, u64>,
 }
 
 /// A callback query produced by a user pressing an inline button.
@@ -200,6 +265,7 @@ pub struct Bot {
     pub sent: Vec<SentRecord>,
     pub limiter: BotLimiter,
     pub faults: Vec<Fault>,
+    pub stats: BotStats,
     /// Bumped by every getUpdates call; an older waiting call then gives up.
     pub poll_generation: u64,
     pub callback_queries: HashMap<String, CallbackQueryState>,
@@ -231,6 +297,7 @@ impl Bot {
             sent: Vec::new(),
             limiter: BotLimiter::default(),
             faults: Vec::new(),
+            stats: BotStats::default(),
             poll_generation: 0,
             callback_queries: HashMap::new(),
             callback_answers: Vec::new(),
@@ -302,6 +369,17 @@ impl Bot {
     /// A stored message of a chat.
     pub fn message(&self, chat_id: i64, message_id: i64) -> Option<&StoredMessage> {
         self.chats.get(&chat_id)?.messages.get(&message_id)
+    }
+
+    /// Records a message the bot sent or edited, and counts it.
+    pub fn record_sent(&mut self, record: SentRecord) {
+        if record.method.starts_with("edit") {
+            self.stats.edited += 1;
+        } else {
+            self.stats.delivered += 1;
+            *self.stats.per_chat.entry(record.chat_id).or_default() += 1;
+        }
+        self.sent.push(record);
     }
 
     /// Relation with a user (default: never started, not blocked).
@@ -378,6 +456,7 @@ impl Sandbox {
             world: Mutex::new(World { next_user_id: 700_000_001, ..World::default() }),
             http,
             workers: Mutex::new(Vec::new()),
+            stopping: watch::channel(false).0,
         }))
     }
 
@@ -429,8 +508,15 @@ impl Sandbox {
         Ok(info)
     }
 
+    /// Resolves once the sandbox is stopping.
+    pub async fn stopped(&self) {
+        let mut rx = self.stopping.subscribe();
+        let _ = rx.wait_for(|stopping| *stopping).await;
+    }
+
     /// Stops background work.
     pub fn stop_workers(&self) {
+        self.stopping.send_replace(true);
         for worker in self.workers.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
             worker.abort();
         }
@@ -459,11 +545,52 @@ impl World {
         self.bots.values().find(|bot| bot.username.eq_ignore_ascii_case(wanted)).map(|bot| bot.id)
     }
 
-    /// Appends a call record, forgetting the oldest beyond the cap.
+    /// Appends a call record, forgetting the oldest beyond the cap, and
+    /// counts it for its bot.
     pub fn record_call(&mut self, record: CallRecord) {
+        if let Some(bot) = record.bot_id.and_then(|id| self.bots.get_mut(&id)) {
+            bot.stats.calls += 1;
+            if crate::bot_api::methods::find(&record.method).is_some_and(|m| m.sends_messages) {
+                bot.stats.message_calls += 1;
+            }
+            if record.fault {
+                bot.stats.faulted += 1;
+            }
+        }
         if self.calls.len() >= MAX_CALL_RECORDS {
             self.calls.pop_front();
         }
         self.calls.push_back(record);
+    }
+
+    /// Allocates the id of the next message a bot sends to a chat: groups
+    /// share one sequence, private chats have one per bot.
+    pub fn next_message_id(&mut self, bot_id: i64, chat_id: i64) -> i64 {
+        if let Some(group) = self.groups.get_mut(&chat_id) {
+            return group.next_message_id();
+        }
+        self.bots.get_mut(&bot_id).map(|bot| bot.next_message_id(chat_id)).unwrap_or(1)
+    }
+
+    /// Registers a new group and returns its id.
+    pub fn create_group(&mut self, title: String, kind: GroupKind, members: Vec<i64>) -> i64 {
+        let id = self.allocate_group_id(kind);
+        self.groups.insert(id, Group::new(id, title, kind, members));
+        id
+    }
+
+    /// The next unused id for a group of this kind.
+    pub fn allocate_group_id(&mut self, kind: GroupKind) -> i64 {
+        let seq = match kind {
+            GroupKind::Group => {
+                self.group_seq += 1;
+                self.group_seq
+            }
+            GroupKind::Supergroup => {
+                self.supergroup_seq += 1;
+                self.supergroup_seq
+            }
+        };
+        group_chat_id(kind, seq)
     }
 }

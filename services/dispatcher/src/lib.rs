@@ -1,12 +1,15 @@
 //! The dispatcher service: every Bot API call goes through here.
 //!
 //! - `consumers::queued`: delivers queued sends (sendMessage) and records the outcome.
+//! - `consumers::dead_letters`: files dead-lettered sends into `DEAD_LETTERS`.
+//! - `pacer`: Telegram's limits per bot, chat and group, and 429 pauses.
 //! - `consumers::integrations`: points a new integration's bot webhook at ingress.
 //! - `rpc`: answers `nt.rpc.dispatcher.bot.verify` (getMe) for ingress.
 //! - `bots`: resolves a bot key to its token.
 
 mod bots;
 mod consumers;
+mod pacer;
 mod rpc;
 mod webhook;
 
@@ -22,17 +25,20 @@ pub(crate) struct Dispatcher {
     pub rt: Runtime,
     pub api: BotApi,
     pub bots: bots::Bots,
+    pub pacer: std::sync::Arc<pacer::Pacer>,
 }
 
 pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
     let api = BotApi::new(&rt.config.telegram_api_base_url, Duration::from_secs(30))?;
-    let d = Dispatcher { bots: bots::Bots::new(rt.clone()), api, rt };
+    let pacer = std::sync::Arc::new(pacer::Pacer::new(rt.config.limits));
+    let d = Dispatcher { bots: bots::Bots::new(rt.clone()), api, pacer, rt };
     if d.rt.config.common_bot_token.is_some() {
         webhook::sync_common(&d).await;
     }
     tokio::join!(
         consumers::queued::run(d.clone(), shutdown.clone()),
         consumers::integrations::run(d.clone(), shutdown.clone()),
+        consumers::dead_letters::run(d.clone(), shutdown.clone()),
         rpc::serve(d.clone(), shutdown.clone()),
     );
     Ok(())

@@ -18,7 +18,7 @@ use tokio::sync::watch;
 use warp::Filter;
 
 use crate::error::ApiError;
-use crate::handlers::{connect_codes, integrations, sends, service, webhook, Credentials};
+use crate::handlers::{connect_codes, dead_letters, integrations, sends, service, webhook, Credentials};
 pub use crate::state::AppState;
 
 type Reply = warp::reply::Response;
@@ -107,6 +107,20 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl warp::Reply,), Err
         .and(credentials())
         .then(|id, st, c| async move { respond(sends::get(st, c, id).await) });
 
+    let list_dead_letters = api
+        .and(warp::path!("ops" / "dead-letters"))
+        .and(warp::get())
+        .and(s())
+        .and(credentials())
+        .then(|st, c| async move { respond(dead_letters::list(st, c).await) });
+    let retry_dead_letters = api
+        .and(warp::path!("ops" / "dead-letters" / "retry"))
+        .and(warp::post())
+        .and(s())
+        .and(credentials())
+        .and(body())
+        .then(|st, c, b| async move { respond(dead_letters::retry(st, c, b).await) });
+
     health
         .or(version)
         .unify()
@@ -127,6 +141,10 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl warp::Reply,), Err
         .or(send)
         .unify()
         .or(get_send)
+        .unify()
+        .or(list_dead_letters)
+        .unify()
+        .or(retry_dead_letters)
         .unify()
         .recover(error::recover)
         .unify()

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::handlers::{connect_codes, integrations, sends, service, webhook};
+use crate::handlers::{connect_codes, dead_letters, integrations, sends, service, webhook};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -12,6 +12,7 @@ use crate::handlers::{connect_codes, integrations, sends, service, webhook};
         service::health, service::version, service::settings,
         integrations::create, integrations::get, integrations::recipients,
         connect_codes::create, webhook::receive, sends::create, sends::get,
+        dead_letters::list, dead_letters::retry,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&ApiKeyAuth),

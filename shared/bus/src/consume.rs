@@ -22,17 +22,20 @@ pub enum Handled {
 }
 
 /// Feeds every message of durable consumer `durable` on `stream` to `handle`
-/// until `shutdown` turns true.
+/// until `shutdown` turns true. With `concurrency` 1 messages are handled one
+/// after another, in order; above 1, up to that many at once.
 pub async fn run_consumer<F, Fut>(
     js: jetstream::Context,
     stream: &str,
     durable: &str,
+    concurrency: usize,
     mut shutdown: watch::Receiver<bool>,
     handle: F,
 ) where
     F: Fn(Message) -> Fut,
-    Fut: Future<Output = (Message, Handled)>,
+    Fut: Future<Output = (Message, Handled)> + Send + 'static,
 {
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
     loop {
         if *shutdown.borrow() {
             return;
@@ -71,20 +74,37 @@ pub async fn run_consumer<F, Fut>(
                 }
                 None => break,
             };
-            let (msg, outcome) = handle(msg).await;
-            let ack = match &outcome {
-                Handled::Done => AckKind::Ack,
-                Handled::Retry(delay) => AckKind::Nak(Some(*delay)),
-                Handled::Reject(reason) => {
-                    tracing::warn!(consumer = durable, reason = %reason, "message rejected");
-                    AckKind::Term
-                }
-            };
-            if let Err(e) = msg.ack_with(ack).await {
-                tracing::warn!(consumer = durable, error = %e, "acknowledgement failed; message will be redelivered");
+            let task = acknowledge(durable.to_string(), handle(msg));
+            if concurrency <= 1 {
+                task.await;
+            } else {
+                let permit = tokio::select! {
+                    _ = shutdown.changed() => return,
+                    permit = permits.clone().acquire_owned() => permit,
+                };
+                let Ok(permit) = permit else { return };
+                tokio::spawn(async move {
+                    task.await;
+                    drop(permit);
+                });
             }
         }
         pause(&mut shutdown).await;
+    }
+}
+
+async fn acknowledge(durable: String, handled: impl Future<Output = (Message, Handled)>) {
+    let (msg, outcome) = handled.await;
+    let ack = match &outcome {
+        Handled::Done => AckKind::Ack,
+        Handled::Retry(delay) => AckKind::Nak(Some(*delay)),
+        Handled::Reject(reason) => {
+            tracing::warn!(consumer = %durable, reason = %reason, "message rejected");
+            AckKind::Term
+        }
+    };
+    if let Err(e) = msg.ack_with(ack).await {
+        tracing::warn!(consumer = %durable, error = %e, "acknowledgement failed; message will be redelivered");
     }
 }
 

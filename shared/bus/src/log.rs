@@ -115,6 +115,22 @@ impl EventLog {
         }
     }
 
+    /// The last event of an aggregate, of any type, undecoded.
+    pub async fn last_of(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+    ) -> Result<Option<(RawEnvelope, u64)>, ReadError> {
+        let subject = subjects::aggregate(aggregate_type, aggregate_id);
+        match self.last_raw(&subject).await? {
+            Some((bytes, seq)) => {
+                let raw = serde_json::from_slice(&bytes).map_err(|source| ReadError::Decode { subject, source })?;
+                Ok(Some((raw, seq)))
+            }
+            None => Ok(None),
+        }
+    }
+
     /// The stream sequence of the last event of an aggregate, of any type.
     pub async fn last_sequence(&self, aggregate_type: &str, aggregate_id: &str) -> Result<Option<u64>, ReadError> {
         Ok(self.last_raw(&subjects::aggregate(aggregate_type, aggregate_id)).await?.map(|(_, seq)| seq))

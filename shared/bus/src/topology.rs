@@ -7,6 +7,7 @@ use serde::Deserialize;
 const STREAMS: &[(&str, &str)] = &[
     ("EVENTS", include_str!("../../../nats/streams/EVENTS.json")),
     ("TG_UPDATES", include_str!("../../../nats/streams/TG_UPDATES.json")),
+    ("DEAD_LETTERS", include_str!("../../../nats/streams/DEAD_LETTERS.json")),
 ];
 
 const CONSUMERS: &[(&str, &str)] = &[
@@ -15,6 +16,7 @@ const CONSUMERS: &[(&str, &str)] = &[
     ("dispatcher-queued", include_str!("../../../nats/consumers/dispatcher-queued.json")),
     ("dispatcher-integrations", include_str!("../../../nats/consumers/dispatcher-integrations.json")),
     ("connect-updates", include_str!("../../../nats/consumers/connect-updates.json")),
+    ("dispatcher-dead-letters", include_str!("../../../nats/consumers/dispatcher-dead-letters.json")),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -72,6 +72,36 @@ pub const SETTINGS: &[Setting] = &[
         true,
         "Per-project API keys `project_id:key[,…]`; a key only acts for its project.",
     ),
+    setting(
+        "TELEGRAM_LIMIT_PER_BOT_PER_SECOND",
+        false,
+        Some("30"),
+        false,
+        "Messages per second one bot may send overall.",
+    ),
+    setting("TELEGRAM_LIMIT_PER_CHAT_PER_SECOND", false, Some("1"), false, "Messages per second to one private chat."),
+    setting(
+        "TELEGRAM_LIMIT_PER_GROUP_PER_MINUTE",
+        false,
+        Some("20"),
+        false,
+        "Messages per minute to one group, supergroup or channel.",
+    ),
+    setting(
+        "DISPATCH_MAX_ATTEMPTS",
+        false,
+        Some("10"),
+        false,
+        "Attempts while Telegram is unavailable (5xx, timeouts) before a send is dead-lettered.",
+    ),
+    setting(
+        "DISPATCH_RETRY_BASE_MS",
+        false,
+        Some("1000"),
+        false,
+        "First retry delay; it doubles per attempt, with full jitter.",
+    ),
+    setting("DISPATCH_RETRY_MAX_MS", false, Some("300000"), false, "Longest retry delay."),
     setting("WEBHOOK_MAX_CONNECTIONS", false, Some("100"), false, "max_connections given to setWebhook (1–100)."),
     setting("CONNECT_CODE_TTL_SECONDS", false, Some("900"), false, "Lifetime of connect codes (60–604800)."),
     setting("MAX_BODY_BYTES", false, Some("65536"), false, "Largest accepted request body."),
@@ -97,6 +127,22 @@ pub enum LogFormat {
     Pretty,
 }
 
+/// Telegram's limits per bot token, as the dispatcher keeps them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TelegramLimits {
+    pub per_bot_per_second: u32,
+    pub per_chat_per_second: u32,
+    pub per_group_per_minute: u32,
+}
+
+/// Retries while Telegram is unavailable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub base_ms: u64,
+    pub max_ms: u64,
+}
+
 #[derive(Clone)]
 pub struct Config {
     pub nats_url: String,
@@ -109,6 +155,8 @@ pub struct Config {
     pub http_listen: SocketAddr,
     pub admin_api_key: String,
     pub project_api_keys: BTreeMap<String, String>,
+    pub limits: TelegramLimits,
+    pub retry: RetryPolicy,
     pub webhook_max_connections: u32,
     pub connect_code_ttl_seconds: u32,
     pub max_body_bytes: u64,
@@ -234,6 +282,30 @@ impl Config {
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             admin_api_key,
             project_api_keys,
+            limits: TelegramLimits {
+                per_bot_per_second: r
+                    .parsed("TELEGRAM_LIMIT_PER_BOT_PER_SECOND", "a number from 1 to 1000", |v| (1..=1000).contains(v))
+                    .unwrap_or(30),
+                per_chat_per_second: r
+                    .parsed("TELEGRAM_LIMIT_PER_CHAT_PER_SECOND", "a number from 1 to 100", |v| (1..=100).contains(v))
+                    .unwrap_or(1),
+                per_group_per_minute: r
+                    .parsed("TELEGRAM_LIMIT_PER_GROUP_PER_MINUTE", "a number from 1 to 6000", |v| {
+                        (1..=6000).contains(v)
+                    })
+                    .unwrap_or(20),
+            },
+            retry: RetryPolicy {
+                max_attempts: r
+                    .parsed("DISPATCH_MAX_ATTEMPTS", "a number from 1 to 100", |v| (1..=100).contains(v))
+                    .unwrap_or(10),
+                base_ms: r
+                    .parsed("DISPATCH_RETRY_BASE_MS", "a number from 10 to 600000", |v| (10..=600_000).contains(v))
+                    .unwrap_or(1000),
+                max_ms: r
+                    .parsed("DISPATCH_RETRY_MAX_MS", "a number from 10 to 3600000", |v| (10..=3_600_000).contains(v))
+                    .unwrap_or(300_000),
+            },
             webhook_max_connections: r
                 .parsed("WEBHOOK_MAX_CONNECTIONS", "a number from 1 to 100", |v| (1..=100).contains(v))
                 .unwrap_or(100),

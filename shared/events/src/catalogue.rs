@@ -3,9 +3,11 @@
 use schemars::Schema;
 
 use crate::connect::{ConnectCodeIssued, ConnectCodeRedeemed};
-use crate::integration::{IntegrationCreated, IntegrationWebhookFailed, IntegrationWebhookSet};
-use crate::recipient::{RecipientBound, RecipientDisabled};
-use crate::send::{MessageSent, SendAccepted, SendFailed, SendQueued};
+use crate::integration::{
+    IntegrationBotUnauthorized, IntegrationCreated, IntegrationWebhookFailed, IntegrationWebhookSet,
+};
+use crate::recipient::{RecipientBound, RecipientChatMigrated, RecipientDisabled, RecipientUnreachable};
+use crate::send::{MessageSent, SendAccepted, SendDeadLettered, SendFailed, SendQueued};
 use crate::{upcast, Envelope, Event, RawEnvelope};
 
 #[derive(Debug, thiserror::Error)]
@@ -67,14 +69,18 @@ catalogue!(
     IntegrationCreated,
     IntegrationWebhookSet,
     IntegrationWebhookFailed,
+    IntegrationBotUnauthorized,
     ConnectCodeIssued,
     ConnectCodeRedeemed,
     RecipientBound,
     RecipientDisabled,
+    RecipientUnreachable,
+    RecipientChatMigrated,
     SendAccepted,
     SendQueued,
     MessageSent,
     SendFailed,
+    SendDeadLettered,
 );
 
 impl AnyEvent {
@@ -90,6 +96,7 @@ pub fn subject_schemas() -> Vec<(String, Schema)> {
     use crate::rpc::{BotVerifyReply, BotVerifyRequest};
     use crate::update::UpdateReceived;
     vec![
+        ("nt.dlq.send".to_string(), schemars::schema_for!(crate::send::DeadLetter)),
         ("nt.tg.update".to_string(), schemars::schema_for!(UpdateReceived)),
         ("nt.rpc.dispatcher.bot.verify.request".to_string(), schemars::schema_for!(BotVerifyRequest)),
         ("nt.rpc.dispatcher.bot.verify.reply".to_string(), schemars::schema_for!(BotVerifyReply)),
@@ -132,7 +139,7 @@ mod tests {
     #[test]
     fn every_event_has_a_distinct_schema_name() {
         let names: std::collections::BTreeSet<_> = event_schemas().into_iter().map(|(n, _)| n).collect();
-        assert_eq!(names.len(), 11);
+        assert_eq!(names.len(), 15);
         assert!(names.contains("send.accepted.v1"));
     }
 }

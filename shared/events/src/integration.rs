@@ -102,3 +102,21 @@ impl Event for IntegrationWebhookFailed {
         &self.integration_id
     }
 }
+
+/// Telegram answered 401 for the integration's bot: the token is no longer
+/// valid. Its sends wait until the token is fixed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct IntegrationBotUnauthorized {
+    pub integration_id: String,
+    pub bot_key: String,
+    pub detail: String,
+}
+
+impl Event for IntegrationBotUnauthorized {
+    const AGGREGATE: &'static str = "integration";
+    const NAME: &'static str = "bot_unauthorized";
+    const VERSION: u16 = 1;
+    fn aggregate_id(&self) -> &str {
+        &self.integration_id
+    }
+}

@@ -60,3 +60,60 @@ impl Event for RecipientDisabled {
         &self.recipient_id
     }
 }
+
+/// Why Telegram will not deliver to a recipient through this bot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UnreachableReason {
+    RecipientBlocked,
+    RecipientDeactivated,
+    BotKicked,
+}
+
+impl UnreachableReason {
+    /// The send failure reason it implies.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RecipientBlocked => "recipient_blocked",
+            Self::RecipientDeactivated => "recipient_deactivated",
+            Self::BotKicked => "bot_kicked",
+        }
+    }
+}
+
+/// Telegram refused (403) to deliver to the recipient; later sends fail fast
+/// without calling Telegram until the user connects again (`recipient.bound`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RecipientUnreachable {
+    pub recipient_id: String,
+    pub integration_id: String,
+    pub reason: UnreachableReason,
+}
+
+impl Event for RecipientUnreachable {
+    const AGGREGATE: &'static str = "recipient";
+    const NAME: &'static str = "unreachable";
+    const VERSION: u16 = 1;
+    fn aggregate_id(&self) -> &str {
+        &self.recipient_id
+    }
+}
+
+/// The recipient's group became a supergroup with a new chat id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RecipientChatMigrated {
+    pub recipient_id: String,
+    pub integration_id: String,
+    /// The new chat id, sealed for purpose `chat_id`.
+    pub chat: Sealed,
+    pub chat_hash: String,
+}
+
+impl Event for RecipientChatMigrated {
+    const AGGREGATE: &'static str = "recipient";
+    const NAME: &'static str = "chat_migrated";
+    const VERSION: u16 = 1;
+    fn aggregate_id(&self) -> &str {
+        &self.recipient_id
+    }
+}

@@ -69,6 +69,8 @@ impl Event for SendAccepted {
 pub enum Clearance {
     /// The template and payment mode need no payment.
     NoPaymentRequired,
+    /// An operator retried the dead-lettered send (`dlq retry`).
+    RetriedFromDeadLetter,
 }
 
 /// The send is cleared for delivery and waits for the dispatcher.
@@ -123,4 +125,38 @@ impl Event for SendFailed {
     fn aggregate_id(&self) -> &str {
         &self.send_id
     }
+}
+
+/// Telegram stayed unavailable (5xx, timeouts, network) through every attempt;
+/// the send waits in the dead-letter stream for `dlq retry`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SendDeadLettered {
+    pub send_id: String,
+    pub bot_key: String,
+    pub reason: String,
+    pub detail: String,
+    pub attempts: u32,
+}
+
+impl Event for SendDeadLettered {
+    const AGGREGATE: &'static str = "send";
+    const NAME: &'static str = "dead_lettered";
+    const VERSION: u16 = 1;
+    fn aggregate_id(&self) -> &str {
+        &self.send_id
+    }
+}
+
+/// An entry of the `DEAD_LETTERS` stream (`nt.dlq.send.<send_id>`), written
+/// from `send.dead_lettered`; `sequence` is that event's position on the log,
+/// which a retry is fenced on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DeadLetter {
+    pub send_id: String,
+    pub bot_key: String,
+    pub reason: String,
+    pub detail: String,
+    pub attempts: u32,
+    pub sequence: u64,
+    pub dead_lettered_at: chrono::DateTime<chrono::Utc>,
 }

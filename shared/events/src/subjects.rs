@@ -8,6 +8,9 @@ pub const EVENTS_STREAM: &str = "EVENTS";
 /// Raw Telegram updates waiting for the connect service (work queue).
 pub const UPDATES_STREAM: &str = "TG_UPDATES";
 
+/// Sends that exhausted their attempts, waiting for `dlq retry`.
+pub const DEAD_LETTERS_STREAM: &str = "DEAD_LETTERS";
+
 /// Root of all event subjects: `nt.ev.<aggregate>.<id>.<name>`.
 pub const EVENTS_ROOT: &str = "nt.ev";
 /// Root of update subjects: `nt.tg.update.<bot_key>`.
@@ -41,4 +44,9 @@ pub fn aggregate_type(aggregate_type: &str) -> String {
 /// The subject a bot's raw updates are queued on.
 pub fn update(bot_key: &str) -> String {
     format!("{UPDATES_ROOT}.{bot_key}")
+}
+
+/// The dead-letter entry of a send.
+pub fn dead_letter(send_id: &str) -> String {
+    format!("nt.dlq.send.{send_id}")
 }

@@ -7,7 +7,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(M0001Projections)]
+        vec![Box::new(M0001Projections), Box::new(M0002DeliveryStates)]
     }
 }
 
@@ -119,6 +119,36 @@ CREATE TABLE send_history (
             .execute_unprepared(
                 "DROP TABLE IF EXISTS send_history, sends, recipients, connect_codes, integrations, projection_checkpoint;",
             )
+            .await?;
+        Ok(())
+    }
+}
+
+/// Bot health on integrations; recipients may be `unreachable`, sends `dead_lettered`.
+struct M0002DeliveryStates;
+
+impl MigrationName for M0002DeliveryStates {
+    fn name(&self) -> &str {
+        "m0002_delivery_states"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0002DeliveryStates {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "ALTER TABLE integrations ADD COLUMN bot_status TEXT NOT NULL DEFAULT 'ok', ADD COLUMN bot_error TEXT;",
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared("ALTER TABLE integrations DROP COLUMN bot_status, DROP COLUMN bot_error;")
             .await?;
         Ok(())
     }

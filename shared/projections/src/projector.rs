@@ -66,7 +66,7 @@ impl Projector {
 
     /// Runs the projector consumer until shutdown.
     pub async fn run(self, js: jetstream::Context, shutdown: watch::Receiver<bool>) {
-        run_consumer(js, subjects::EVENTS_STREAM, DURABLE, shutdown, |msg| {
+        run_consumer(js, subjects::EVENTS_STREAM, DURABLE, 1, shutdown, |msg| {
             let projector = self.clone();
             async move {
                 let sequence = stream_sequence(&msg);
@@ -178,6 +178,8 @@ pub(crate) async fn apply_event<C: ConnectionTrait>(txn: &C, sequence: u64, even
                 inbound_webhook_url: Set(p.inbound_webhook_url.clone()),
                 webhook_status: Set("pending".into()),
                 webhook_error: Set(None),
+                bot_status: Set("ok".into()),
+                bot_error: Set(None),
                 created_at: Set(e.occurred_at),
                 updated_at: Set(e.occurred_at),
             })
@@ -199,6 +201,15 @@ pub(crate) async fn apply_event<C: ConnectionTrait>(txn: &C, sequence: u64, even
             integration::Entity::update_many()
                 .col_expr(integration::Column::WebhookStatus, Expr::value("failed"))
                 .col_expr(integration::Column::WebhookError, Expr::value(e.payload.reason.clone()))
+                .col_expr(integration::Column::UpdatedAt, Expr::value(e.occurred_at))
+                .filter(integration::Column::Id.eq(&e.payload.integration_id))
+                .exec(txn)
+                .await?;
+        }
+        AnyEvent::IntegrationBotUnauthorized(e) => {
+            integration::Entity::update_many()
+                .col_expr(integration::Column::BotStatus, Expr::value("unauthorized"))
+                .col_expr(integration::Column::BotError, Expr::value(e.payload.detail.clone()))
                 .col_expr(integration::Column::UpdatedAt, Expr::value(e.occurred_at))
                 .filter(integration::Column::Id.eq(&e.payload.integration_id))
                 .exec(txn)
@@ -272,6 +283,25 @@ pub(crate) async fn apply_event<C: ConnectionTrait>(txn: &C, sequence: u64, even
                 .exec(txn)
                 .await?;
         }
+        AnyEvent::RecipientUnreachable(e) => {
+            recipient::Entity::update_many()
+                .col_expr(recipient::Column::Status, Expr::value("unreachable"))
+                .col_expr(recipient::Column::DisabledReason, Expr::value(e.payload.reason.as_str()))
+                .col_expr(recipient::Column::UpdatedAt, Expr::value(e.occurred_at))
+                .filter(recipient::Column::RecipientId.eq(&e.payload.recipient_id))
+                .exec(txn)
+                .await?;
+        }
+        AnyEvent::RecipientChatMigrated(e) => {
+            let chat = serde_json::to_value(&e.payload.chat).map_err(|err| DbErr::Custom(err.to_string()))?;
+            recipient::Entity::update_many()
+                .col_expr(recipient::Column::ChatSealed, Expr::value(chat))
+                .col_expr(recipient::Column::ChatHash, Expr::value(e.payload.chat_hash.clone()))
+                .col_expr(recipient::Column::UpdatedAt, Expr::value(e.occurred_at))
+                .filter(recipient::Column::RecipientId.eq(&e.payload.recipient_id))
+                .exec(txn)
+                .await?;
+        }
         AnyEvent::SendAccepted(e) => {
             let p = &e.payload;
             send::Entity::insert(send::ActiveModel {
@@ -340,6 +370,23 @@ pub(crate) async fn apply_event<C: ConnectionTrait>(txn: &C, sequence: u64, even
             .await?;
             history(txn, e, &p.send_id, sequence, "failed", Some(json!({ "reason": p.reason, "detail": p.detail })))
                 .await?;
+        }
+        AnyEvent::SendDeadLettered(e) => {
+            let p = &e.payload;
+            send_status(
+                txn,
+                &p.send_id,
+                e.occurred_at,
+                "dead_lettered",
+                vec![
+                    (send::Column::FailureReason, Expr::value(p.reason.clone())),
+                    (send::Column::FailureDetail, Expr::value(p.detail.clone())),
+                    (send::Column::Attempts, Expr::value(p.attempts as i32)),
+                ],
+            )
+            .await?;
+            let detail = json!({ "reason": p.reason, "detail": p.detail, "attempts": p.attempts });
+            history(txn, e, &p.send_id, sequence, "dead_lettered", Some(detail)).await?;
         }
     }
     Ok(())

@@ -9,12 +9,14 @@ pub struct ApiError {
     pub description: String,
     /// Sent as `parameters.retry_after` and the `Retry-After` header.
     pub retry_after: Option<u64>,
+    /// Sent as `parameters.migrate_to_chat_id` when a basic group was upgraded.
+    pub migrate_to_chat_id: Option<i64>,
 }
 
 impl ApiError {
     /// An error with exactly this code and description.
     pub fn new(code: u16, description: impl Into<String>) -> Self {
-        Self { code, description: description.into(), retry_after: None }
+        Self { code, description: description.into(), retry_after: None, migrate_to_chat_id: None }
     }
 
     /// 400 "Bad Request: {detail}".
@@ -48,6 +50,15 @@ impl ApiError {
             code: 429,
             description: format!("Too Many Requests: retry after {retry_after}"),
             retry_after: Some(retry_after),
+            migrate_to_chat_id: None,
+        }
+    }
+
+    /// 400 for a basic group that became a supergroup, with the new id.
+    pub fn migrated(new_chat_id: i64) -> Self {
+        Self {
+            migrate_to_chat_id: Some(new_chat_id),
+            ..Self::bad_request("group chat was upgraded to a supergroup chat")
         }
     }
 
@@ -78,8 +89,15 @@ impl ApiError {
             "error_code": self.code,
             "description": self.description,
         });
-        if let (Some(map), Some(retry_after)) = (body.as_object_mut(), self.retry_after) {
-            map.insert("parameters".into(), json!({ "retry_after": retry_after }));
+        let mut parameters = serde_json::Map::new();
+        if let Some(new_chat_id) = self.migrate_to_chat_id {
+            parameters.insert("migrate_to_chat_id".into(), json!(new_chat_id));
+        }
+        if let Some(retry_after) = self.retry_after {
+            parameters.insert("retry_after".into(), json!(retry_after));
+        }
+        if let (Some(map), false) = (body.as_object_mut(), parameters.is_empty()) {
+            map.insert("parameters".into(), Value::Object(parameters));
         }
         body
     }
@@ -115,3 +133,25 @@ impl ApiReply {
 
 /// Outcome of a method handler.
 pub type ApiResult = Result<ApiReply, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migration_error_carries_the_new_chat_id() {
+        assert_eq!(
+            ApiError::migrated(-1_002_000_000_001).to_json(),
+            json!({
+                "ok": false,
+                "error_code": 400,
+                "description": "Bad Request: group chat was upgraded to a supergroup chat",
+                "parameters": {"migrate_to_chat_id": -1_002_000_000_001_i64}
+            })
+        );
+        assert_eq!(
+            ApiError::forbidden("x").to_json(),
+            json!({"ok": false, "error_code": 403, "description": "Forbidden: x"})
+        );
+    }
+}

@@ -1,5 +1,6 @@
 //! Turns one HTTP request into a Bot API call: token check, method lookup,
-//! parameter parsing, injected faults, dispatch, recording and the JSON answer.
+//! parameter parsing, injected faults (failures, slow answers, hangs), dispatch,
+//! recording and the JSON answer.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -38,25 +39,131 @@ pub fn respond(result: &ApiResult) -> Response<Body> {
     builder.body(Body::from(body.to_string())).unwrap_or_else(|_| Response::new(Body::from("{}")))
 }
 
+/// What an injected fault does to one call.
+enum FaultAction {
+    /// Answer this error at once; the call is not performed.
+    Fail(ApiError),
+    /// Wait, then answer the error if there is one, else perform the call.
+    Delay(Duration, Option<ApiError>),
+    /// Hold the connection, then answer the error; the call is not performed.
+    Hang(Duration, ApiError),
+}
+
+/// A fault taken for a call, and the chat it was scoped to.
+struct TakenFault {
+    action: FaultAction,
+    chat_id: Option<i64>,
+}
+
 /// Takes one matching injected fault of the bot, if any.
-fn take_fault(sandbox: &Sandbox, bot_id: i64, method: &str) -> Option<ApiError> {
+fn take_fault(sandbox: &Sandbox, bot_id: i64, method: &str, chat_id: Option<i64>) -> Option<TakenFault> {
     let mut world = sandbox.world();
     let bot = world.bots.get_mut(&bot_id)?;
-    let lower = method.to_ascii_lowercase();
-    let index = bot.faults.iter().position(|f| f.remaining > 0 && f.method.as_ref().is_none_or(|m| *m == lower))?;
+    let index = bot.faults.iter().position(|f| f.matches(method, chat_id))?;
     let fault = &mut bot.faults[index];
     fault.remaining -= 1;
-    let mut error = ApiError::for_status(fault.status, fault.retry_after);
-    if let Some(description) = &fault.description {
-        error.description = description.clone();
-    }
+    let error = fault.status.map(|status| {
+        let mut error = ApiError::for_status(status, fault.retry_after);
+        if let Some(description) = &fault.description {
+            error.description = description.clone();
+        }
+        error
+    });
+    let action = match (fault.hang_ms, fault.delay_ms, error) {
+        (Some(hang_ms), _, error) => {
+            FaultAction::Hang(Duration::from_millis(hang_ms), error.unwrap_or_else(|| ApiError::for_status(502, None)))
+        }
+        (None, Some(delay_ms), error) => FaultAction::Delay(Duration::from_millis(delay_ms), error),
+        (None, None, Some(error)) => FaultAction::Fail(error),
+        (None, None, None) => FaultAction::Delay(Duration::ZERO, None),
+    };
+    let scoped_chat = fault.chat_id;
     if fault.remaining == 0 {
         bot.faults.remove(index);
     }
-    if let Some(retry_after) = error.retry_after {
-        bot.limiter.penalize_bot(Instant::now() + Duration::from_secs(retry_after));
+    Some(TakenFault { action, chat_id: scoped_chat })
+}
+
+/// An injected 429 is enforced like a real one: calls before its
+/// `retry_after` has passed are punished (the chat's window for a chat-scoped fault).
+fn enforce_retry_after(sandbox: &Sandbox, bot_id: i64, chat_id: Option<i64>, error: &ApiError) {
+    let Some(retry_after) = error.retry_after else { return };
+    let until = Instant::now() + Duration::from_secs(retry_after);
+    let mut world = sandbox.world();
+    if let Some(bot) = world.bots.get_mut(&bot_id) {
+        match chat_id {
+            Some(chat_id) => bot.limiter.penalize_chat(chat_id, until),
+            None => bot.limiter.penalize_bot(until),
+        }
     }
-    Some(error)
+}
+
+/// Sleeps, cut short when the sandbox stops.
+async fn wait(sandbox: &Sandbox, duration: Duration) {
+    if duration.is_zero() {
+        return;
+    }
+    tokio::select! {
+        _ = tokio::time::sleep(duration) => {}
+        _ = sandbox.stopped() => {}
+    }
+}
+
+/// A finished call, ready to be recorded and answered.
+struct Outcome {
+    bot_id: Option<i64>,
+    bot: Option<String>,
+    method: String,
+    result: ApiResult,
+    params: Value,
+    fault: bool,
+}
+
+/// A call that passed the token, method and parameter checks.
+struct Call {
+    ctx: Ctx,
+    username: String,
+    params: Params,
+    recorded: Value,
+}
+
+impl Call {
+    fn outcome(self, result: ApiResult, fault: bool) -> Outcome {
+        Outcome {
+            bot_id: Some(self.ctx.bot_id),
+            bot: Some(self.username),
+            method: self.ctx.method.name.to_string(),
+            result,
+            params: self.recorded,
+            fault,
+        }
+    }
+}
+
+/// Logs and records a call, then builds its answer.
+fn finish(sandbox: &Sandbox, outcome: Outcome) -> Response<Body> {
+    let status = match &outcome.result {
+        Ok(_) => 200,
+        Err(e) => e.code,
+    };
+    match &outcome.bot {
+        Some(username) => {
+            tracing::info!(bot = %username, method = %outcome.method, status, fault = outcome.fault, "bot api call")
+        }
+        None => tracing::info!(method = %outcome.method, status, "bot api call without a known bot"),
+    }
+    let (at, at_ms) = now_stamp();
+    sandbox.world().record_call(CallRecord {
+        bot_username: outcome.bot,
+        method: outcome.method,
+        status,
+        at,
+        at_ms,
+        params: outcome.params,
+        fault: outcome.fault,
+        bot_id: outcome.bot_id,
+    });
+    respond(&outcome.result)
 }
 
 /// Handles a request whose path starts with `/bot`.
@@ -67,53 +174,83 @@ pub async fn handle(
     content_type: Option<&str>,
     body: &[u8],
 ) -> Response<Body> {
-    let (bot, method_name, result, params) = dispatch(&sandbox, path, query, content_type, body).await;
-    let status = match &result {
-        Ok(_) => 200,
-        Err(e) => e.code,
+    let (call, fault) = match prepare(&sandbox, path, query, content_type, body) {
+        Ok(prepared) => prepared,
+        Err(outcome) => return finish(&sandbox, *outcome),
     };
-    match &bot {
-        Some(username) => {
-            tracing::info!(bot = %username, method = %method_name, status, "bot api call")
+    match fault {
+        None => {
+            let result = methods::invoke(&call.ctx, &call.params).await;
+            finish(&sandbox, call.outcome(result, false))
         }
-        None => tracing::info!(method = %method_name, status, "bot api call without a known bot"),
+        Some(TakenFault { action: FaultAction::Fail(error), chat_id }) => {
+            enforce_retry_after(&sandbox, call.ctx.bot_id, chat_id, &error);
+            finish(&sandbox, call.outcome(Err(error), true))
+        }
+        Some(fault) => {
+            // A slowed or hung call runs on its own, as on a real server: a
+            // client that gives up does not cancel it.
+            let task = tokio::spawn(run_slow(sandbox.clone(), call, fault));
+            task.await.unwrap_or_else(|_| respond(&Err(ApiError::for_status(500, None))))
+        }
     }
-    let (at, at_ms) = now_stamp();
-    sandbox.world().record_call(CallRecord { bot_username: bot, method: method_name, status, at, at_ms, params });
-    respond(&result)
 }
 
-async fn dispatch(
+async fn run_slow(sandbox: Arc<Sandbox>, call: Call, fault: TakenFault) -> Response<Body> {
+    let bot_id = call.ctx.bot_id;
+    let result = match fault.action {
+        FaultAction::Fail(error) => Err(error),
+        FaultAction::Delay(delay, error) => {
+            wait(&sandbox, delay).await;
+            match error {
+                Some(error) => Err(error),
+                None => methods::invoke(&call.ctx, &call.params).await,
+            }
+        }
+        FaultAction::Hang(hang, error) => {
+            wait(&sandbox, hang).await;
+            Err(error)
+        }
+    };
+    if let Err(error) = &result {
+        enforce_retry_after(&sandbox, bot_id, fault.chat_id, error);
+    }
+    finish(&sandbox, call.outcome(result, true))
+}
+
+/// Checks token, method and parameters and takes a matching fault.
+fn prepare(
     sandbox: &Arc<Sandbox>,
     path: &str,
     query: &str,
     content_type: Option<&str>,
     body: &[u8],
-) -> (Option<String>, String, ApiResult, Value) {
+) -> Result<(Call, Option<TakenFault>), Box<Outcome>> {
+    let failed = |bot_id, bot, method: &str, error, params| {
+        Box::new(Outcome { bot_id, bot, method: method.to_string(), result: Err(error), params, fault: false })
+    };
     let Some((token, raw_method)) = split_path(path) else {
-        return (None, String::new(), Err(ApiError::not_found()), Value::Null);
+        return Err(failed(None, None, "", ApiError::not_found(), Value::Null));
     };
     let bot = {
         let world = sandbox.world();
         world.bot_id_by_token(token).and_then(|id| world.bots.get(&id).map(|b| (id, b.username.clone())))
     };
     let Some((bot_id, username)) = bot else {
-        return (None, raw_method.to_string(), Err(ApiError::unauthorized()), Value::Null);
+        return Err(failed(None, None, raw_method, ApiError::unauthorized(), Value::Null));
     };
     let Some(method) = methods::find(raw_method) else {
-        return (Some(username), raw_method.to_string(), Err(ApiError::not_found()), Value::Null);
+        return Err(failed(Some(bot_id), Some(username), raw_method, ApiError::not_found(), Value::Null));
     };
     let params = match Params::parse(query, content_type, body) {
         Ok(params) => params,
-        Err(error) => return (Some(username), method.name.to_string(), Err(error), Value::Null),
+        Err(error) => return Err(failed(Some(bot_id), Some(username), method.name, error, Value::Null)),
     };
     let recorded = params.to_json();
-    if let Some(fault) = take_fault(sandbox, bot_id, method.name) {
-        return (Some(username), method.name.to_string(), Err(fault), recorded);
-    }
+    let chat_id = params.i64("chat_id").ok().flatten();
+    let fault = take_fault(sandbox, bot_id, method.name, chat_id);
     let ctx = Ctx { sandbox: sandbox.clone(), bot_id, method };
-    let result = methods::invoke(&ctx, &params).await;
-    (Some(username), method.name.to_string(), result, recorded)
+    Ok((Call { ctx, username, params, recorded }, fault))
 }
 
 #[cfg(test)]

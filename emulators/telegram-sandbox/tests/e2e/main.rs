@@ -2,6 +2,8 @@
 
 mod bot_api;
 mod control;
+mod faults;
+mod groups;
 mod rate_limits;
 mod support;
 mod webhooks;

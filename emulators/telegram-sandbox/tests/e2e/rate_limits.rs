@@ -101,3 +101,75 @@ async fn bot_wide_limit_applies_across_chats_and_scale_raises_it() {
     let (status, _) = fast.call(&token, "sendMessage", json!({"chat_id": user, "text": "hi"})).await;
     assert_eq!(status, 429);
 }
+
+#[tokio::test]
+async fn twenty_first_message_to_a_group_within_a_minute_is_429_with_scope_group() {
+    let env = start().await;
+    let (token, _) = env.create_bot("chatty_bot").await;
+    let user = env.create_user("Lena").await;
+    env.press_start(user, "chatty_bot", None).await;
+    let group = env.create_group("Busy", "group", &[user]).await;
+    env.add_bot_to_group(group, "chatty_bot", None).await;
+
+    for i in 0..20 {
+        let (status, body) = env.call(&token, "sendMessage", json!({"chat_id": group, "text": format!("m{i}")})).await;
+        assert_eq!(status, 200, "message {i}: {body}");
+    }
+    let response = env.call_raw(&token, "sendMessage", json!({"chat_id": group, "text": "m20"})).await;
+    assert_eq!(response.status(), 429);
+    let header: u64 = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After header");
+    let body: serde_json::Value = response.json().await.expect("json");
+    // The window is a minute long and started with the first message.
+    assert!((55..=60).contains(&header), "retry_after {header}");
+    assert_eq!(
+        body,
+        json!({
+            "ok": false,
+            "error_code": 429,
+            "description": format!("Too Many Requests: retry after {header}"),
+            "parameters": {"retry_after": header}
+        })
+    );
+    let (_, violations) = env.get("/sandbox/violations").await;
+    let violations = violations.as_array().cloned().expect("array");
+    assert_eq!(violations.len(), 1);
+    assert_eq!(
+        (
+            violations[0]["scope"].as_str(),
+            violations[0]["reason"].as_str(),
+            violations[0]["chat_id"].as_i64(),
+            violations[0]["retry_after"].as_u64()
+        ),
+        (Some("group"), Some("limit_exceeded"), Some(group), Some(header))
+    );
+    // The group's window does not touch private chats.
+    let (status, body) = env.call(&token, "sendMessage", json!({"chat_id": user, "text": "private"})).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, stats) = env.get("/sandbox/stats?bot_username=chatty_bot").await;
+    assert_eq!((stats["delivered"].as_u64(), stats["violations"].as_u64()), (Some(21), Some(1)));
+    assert_eq!(stats["per_chat"][group.to_string()], 20);
+
+    // The allowance per group is configurable, and scaled.
+    let small = crate::support::start_with(SandboxConfig {
+        limits: Limits { per_group_per_minute: 4, scale: 0.5, ..Limits::telegram() },
+        ..SandboxConfig::default()
+    })
+    .await;
+    let (token, _) = small.create_bot("small_bot").await;
+    let member = small.create_user("Mia").await;
+    let group = small.create_group("Small", "supergroup", &[member]).await;
+    small.add_bot_to_group(group, "small_bot", None).await;
+    for _ in 0..2 {
+        let (status, _) = small.call(&token, "sendMessage", json!({"chat_id": group, "text": "x"})).await;
+        assert_eq!(status, 200);
+    }
+    let (status, _) = small.call(&token, "sendMessage", json!({"chat_id": group, "text": "x"})).await;
+    assert_eq!(status, 429);
+    let (_, violations) = small.get("/sandbox/violations").await;
+    assert_eq!(violations[0]["scope"], "group");
+}

@@ -139,3 +139,62 @@ pub fn spawn_receiver(statuses: Vec<u16>) -> Receiver {
     tokio::spawn(server);
     Receiver { addr, received }
 }
+
+impl Env {
+    /// Creates a group; returns its chat id.
+    pub async fn create_group(&self, title: &str, kind: &str, members: &[i64]) -> i64 {
+        let (status, body) =
+            self.post("/sandbox/groups", json!({"title": title, "kind": kind, "members": members})).await;
+        assert_eq!(status, 201, "{body}");
+        body["chat_id"].as_i64().expect("chat_id")
+    }
+
+    /// Adds a bot to a group; returns the control API's answer.
+    pub async fn add_bot_to_group(&self, chat_id: i64, bot: &str, payload: Option<&str>) -> Value {
+        let (status, body) = self
+            .post(&format!("/sandbox/groups/{chat_id}/bots"), json!({"bot_username": bot, "start_payload": payload}))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// Confirms every pending update of a bot (getUpdates with an offset past them).
+    pub async fn drain_updates(&self, token: &str) {
+        let pending = self.updates(token).await;
+        if let Some(last) = pending.last().and_then(|u| u["update_id"].as_i64()) {
+            let (status, body) = self.call(token, "getUpdates", json!({"offset": last + 1})).await;
+            assert_eq!(status, 200, "{body}");
+        }
+    }
+}
+
+/// The `User` object of a bot created by [`Env::create_bot`].
+pub fn bot_user(id: i64, username: &str) -> Value {
+    json!({"id": id, "is_bot": true, "first_name": "Test Bot", "username": username})
+}
+
+/// The `User` object of a user created by [`Env::create_user`].
+pub fn plain_user(id: i64, first_name: &str) -> Value {
+    json!({"id": id, "is_bot": false, "first_name": first_name})
+}
+
+/// A copy with every "date" set to 0 (after checking it is a plausible unix
+/// time), so whole bodies can be compared exactly.
+pub fn without_dates(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(key, v)| {
+                    if key == "date" {
+                        assert!(v.as_i64().is_some_and(|d| d > 1_600_000_000), "bad date {v}");
+                        (key.clone(), json!(0))
+                    } else {
+                        (key.clone(), without_dates(v))
+                    }
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(without_dates).collect()),
+        other => other.clone(),
+    }
+}

@@ -14,7 +14,7 @@ use crate::domain::update::{parse_command, Command, Update};
 const DURABLE: &str = "connect-updates";
 
 pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) {
-    run_consumer(rt.jetstream.clone(), subjects::UPDATES_STREAM, DURABLE, shutdown, |msg| {
+    run_consumer(rt.jetstream.clone(), subjects::UPDATES_STREAM, DURABLE, 1, shutdown, |msg| {
         let rt = rt.clone();
         async move {
             let outcome = match serde_json::from_slice::<UpdateReceived>(&msg.payload) {

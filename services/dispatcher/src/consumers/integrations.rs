@@ -12,7 +12,7 @@ use crate::{webhook, Dispatcher};
 const DURABLE: &str = "dispatcher-integrations";
 
 pub async fn run(d: Dispatcher, shutdown: watch::Receiver<bool>) {
-    run_consumer(d.rt.jetstream.clone(), subjects::EVENTS_STREAM, DURABLE, shutdown, |msg| {
+    run_consumer(d.rt.jetstream.clone(), subjects::EVENTS_STREAM, DURABLE, 8, shutdown, |msg| {
         let d = d.clone();
         async move {
             let outcome = match serde_json::from_slice::<Envelope<IntegrationCreated>>(&msg.payload) {

@@ -1,4 +1,5 @@
 //! The dispatcher's durable consumers.
 
+pub mod dead_letters;
 pub mod integrations;
 pub mod queued;

@@ -1,30 +1,46 @@
-//! `dispatcher-queued`: `send.queued` → sendMessage → `send.sent` | `send.failed`.
+//! `dispatcher-queued`: `send.queued` → sendMessage → `send.sent` | `send.failed` | `send.dead_lettered`.
 //!
-//! Before calling Telegram it checks the log for an outcome, and it records the
-//! outcome fenced on the queued event, so a redelivered message is not sent
-//! again once its outcome is on the log. The window left is a crash between
-//! Telegram's answer and the append: that message is sent again on redelivery.
+//! Every Telegram answer has one consequence:
+//! - 429: the bot is paused for `retry_after`; the message waits in this
+//!   delivery (keeping it alive with progress acks) and is sent afterwards.
+//! - 403 blocked / deactivated / kicked: `recipient.unreachable`, the send fails
+//!   with that reason; later sends to the recipient fail before any call.
+//! - 400 with `migrate_to_chat_id`: `recipient.chat_migrated`, resent to the new chat.
+//! - 400 chat not found and other 400s: the send fails with a reason.
+//! - 401: `integration.bot_unauthorized`; the send waits (redelivered) until the token works.
+//! - 5xx, timeouts, network: redelivered with exponential backoff and full
+//!   jitter, then dead-lettered after the last attempt.
+//!
+//! Outcomes are appended fenced on the queued event, so a redelivered message
+//! whose outcome is on the log is not sent again. The window left is a crash
+//! between Telegram's answer and the append: that message is sent again.
 
 use std::time::Duration;
 
-use async_nats::jetstream::Message;
+use async_nats::jetstream::{AckKind, Message};
 use novij_bus::{consume::stream_sequence, run_consumer, AppendError, Expect, Handled};
-use novij_events::send::{MessageSent, OutgoingMessage, SendAccepted, SendFailed, SendQueued};
+use novij_events::integration::{IntegrationBotUnauthorized, COMMON_BOT_KEY};
+use novij_events::recipient::{RecipientChatMigrated, RecipientUnreachable, UnreachableReason};
+use novij_events::send::{MessageSent, OutgoingMessage, SendAccepted, SendDeadLettered, SendFailed, SendQueued};
 use novij_events::{ids, subjects, Envelope, Event, EventMeta};
-use novij_runtime::derive::purpose;
-use novij_telegram_client::{BotApiErrorKind, ForbiddenReason, SendMessage};
+use novij_runtime::derive;
+use novij_telegram_client::{BotApiError, BotApiErrorKind, ForbiddenReason, SendMessage};
 use tokio::sync::watch;
 
 use crate::Dispatcher;
 
 const DURABLE: &str = "dispatcher-queued";
+/// Sends handled at once by one instance (most of them wait for a slot).
+const CONCURRENCY: usize = 512;
+/// How often a waiting message tells JetStream it is still being worked on.
+const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 
 pub async fn run(d: Dispatcher, shutdown: watch::Receiver<bool>) {
-    run_consumer(d.rt.jetstream.clone(), subjects::EVENTS_STREAM, DURABLE, shutdown, |msg| {
+    run_consumer(d.rt.jetstream.clone(), subjects::EVENTS_STREAM, DURABLE, CONCURRENCY, shutdown, move |msg| {
         let d = d.clone();
         async move {
             let outcome = match serde_json::from_slice::<Envelope<SendQueued>>(&msg.payload) {
-                Ok(queued) => handle(&d, &queued, &msg).await,
+                Ok(queued) => Delivery::new(&d, &queued, &msg).run().await,
                 Err(e) => Handled::Reject(format!("undecodable send.queued: {e}")),
             };
             (msg, outcome)
@@ -33,99 +49,287 @@ pub async fn run(d: Dispatcher, shutdown: watch::Receiver<bool>) {
     .await
 }
 
-fn retry(reason: &str, error: &dyn std::fmt::Display, delay: Duration) -> Handled {
-    tracing::warn!(reason, error = %error, "delivery postponed");
+/// One delivery of one queued send.
+struct Delivery<'a> {
+    d: &'a Dispatcher,
+    queued: &'a Envelope<SendQueued>,
+    msg: &'a Message,
+    queued_seq: u64,
+    /// Deliveries of this message so far, this one included.
+    attempt: u32,
+}
+
+fn retry_later(reason: &str, error: &dyn std::fmt::Display, delay: Duration) -> Handled {
+    tracing::warn!(reason, error = %error, delay_ms = delay.as_millis() as u64, "delivery postponed");
     Handled::Retry(delay)
 }
 
-/// Exponential backoff by delivery count, 1 s doubling to 60 s.
-fn backoff(delivered: i64) -> Duration {
-    Duration::from_secs(1u64 << delivered.clamp(1, 7).saturating_sub(1)).min(Duration::from_secs(60))
+/// Exponential backoff with full jitter: uniform in [0, min(max, base·2^(n-1))].
+pub fn backoff(policy: &novij_config::RetryPolicy, attempt: u32) -> Duration {
+    let ceiling = policy.base_ms.saturating_mul(1u64 << attempt.saturating_sub(1).min(20)).min(policy.max_ms);
+    let random = (uuid::Uuid::new_v4().as_u128() % u128::from(ceiling.max(1) + 1)) as u64;
+    Duration::from_millis(random.max(policy.base_ms.min(ceiling) / 10))
 }
 
-async fn handle(d: &Dispatcher, queued: &Envelope<SendQueued>, msg: &Message) -> Handled {
-    let send_id = &queued.payload.send_id;
-    let queued_seq = stream_sequence(msg);
-    let delivered = msg.info().map(|i| i.delivered).unwrap_or(1);
-    match d.rt.log.last_sequence(SendQueued::AGGREGATE, send_id).await {
-        Ok(Some(last)) if last > queued_seq => return Handled::Done,
-        Ok(_) => {}
-        Err(e) => return retry("log_unavailable", &e, Duration::from_secs(1)),
+impl<'a> Delivery<'a> {
+    fn new(d: &'a Dispatcher, queued: &'a Envelope<SendQueued>, msg: &'a Message) -> Self {
+        let attempt = msg.info().map(|i| i.delivered).unwrap_or(1).max(1) as u32;
+        Self { d, queued, msg, queued_seq: stream_sequence(msg), attempt }
     }
-    let accepted = match d.rt.log.last::<SendAccepted>(send_id).await {
-        Ok(Some((accepted, _))) => accepted,
-        Ok(None) => return Handled::Reject(format!("send {send_id} has no accepted event")),
-        Err(e) => return retry("log_unavailable", &e, Duration::from_secs(1)),
-    };
-    let message: OutgoingMessage = match d
-        .rt
-        .keyring
-        .open(purpose::OUTGOING_MESSAGE, &accepted.payload.message)
-        .map_err(|e| e.to_string())
-        .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| e.to_string()))
-    {
-        Ok(m) => m,
-        Err(e) => return fail(d, queued, queued_seq, "payload_unreadable", &e, 0).await,
-    };
-    let token = match d.bots.token(&queued.payload.bot_key).await {
-        Ok(t) => t,
-        Err(e) => return retry("bot_unavailable", &e, Duration::from_secs(30)),
-    };
-    let attempts = delivered.max(1) as u32;
-    let params = SendMessage { chat_id: message.chat_id, text: message.text, parse_mode: message.parse_mode };
-    match d.api.send_message(&token, &params).await {
-        Ok(sent) => {
-            tracing::info!(send_id = %send_id, attempts, "message sent");
-            let event = MessageSent { send_id: send_id.clone(), telegram_message_id: sent.message_id, attempts };
-            record(d, queued, queued_seq, event).await
+
+    fn send_id(&self) -> &str {
+        &self.queued.payload.send_id
+    }
+
+    fn bot_key(&self) -> &str {
+        &self.queued.payload.bot_key
+    }
+
+    async fn run(&self) -> Handled {
+        let log = &self.d.rt.log;
+        match log.last_sequence(SendQueued::AGGREGATE, self.send_id()).await {
+            Ok(Some(last)) if last > self.queued_seq => return Handled::Done,
+            Ok(_) => {}
+            Err(e) => return retry_later("log_unavailable", &e, Duration::from_secs(1)),
         }
-        Err(e) => match e.kind() {
-            BotApiErrorKind::RetryAfter(secs) => retry("rate_limited", &e, Duration::from_secs(secs)),
-            kind if kind.is_transient() => retry("telegram_unavailable", &e, backoff(delivered)),
-            // A bad token is fixed by an operator, not by the user: keep the send.
-            BotApiErrorKind::Unauthorized => retry("bot_unauthorized", &e, Duration::from_secs(60)),
-            kind => fail(d, queued, queued_seq, failure_reason(kind), e.description(), attempts).await,
-        },
+        let accepted = match log.last::<SendAccepted>(self.send_id()).await {
+            Ok(Some((accepted, _))) => accepted.payload,
+            Ok(None) => return Handled::Reject(format!("send {} has no accepted event", self.send_id())),
+            Err(e) => return retry_later("log_unavailable", &e, Duration::from_secs(1)),
+        };
+        if let Some(recipient_id) = &accepted.recipient_id {
+            match self.recipient_block(recipient_id).await {
+                Ok(Some(reason)) => return self.fail(&reason, "the recipient cannot be reached; not sent", 0).await,
+                Ok(None) => {}
+                Err(e) => return retry_later("log_unavailable", &e, Duration::from_secs(1)),
+            }
+        }
+        let message: OutgoingMessage = match self
+            .d
+            .rt
+            .keyring
+            .open(derive::purpose::OUTGOING_MESSAGE, &accepted.message)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| e.to_string()))
+        {
+            Ok(m) => m,
+            Err(e) => return self.fail("payload_unreadable", &e, 0).await,
+        };
+        let token = match self.d.bots.token(self.bot_key()).await {
+            Ok(t) => t,
+            Err(e) => return retry_later("bot_unavailable", &e, Duration::from_secs(30)),
+        };
+        let mut params = SendMessage { chat_id: message.chat_id, text: message.text, parse_mode: message.parse_mode };
+        let mut migrated = false;
+        loop {
+            self.wait_for_slot(params.chat_id).await;
+            let error = match self.d.api.send_message(&token, &params).await {
+                Ok(sent) => {
+                    tracing::info!(send_id = %self.send_id(), attempts = self.attempt, "message sent");
+                    let event = MessageSent {
+                        send_id: self.send_id().to_string(),
+                        telegram_message_id: sent.message_id,
+                        attempts: self.attempt,
+                    };
+                    return self.record(event).await;
+                }
+                Err(e) => e,
+            };
+            match error.kind() {
+                BotApiErrorKind::RetryAfter(secs) => {
+                    tracing::warn!(bot_key = %self.bot_key(), retry_after = secs, "rate limited by Telegram; bot paused");
+                    self.d.pacer.pause(self.bot_key(), Duration::from_secs(secs));
+                }
+                BotApiErrorKind::ChatMigrated(new_chat) if !migrated => {
+                    if let Some(recipient_id) = &accepted.recipient_id {
+                        if let Err(e) = self.record_migration(recipient_id, &accepted, new_chat).await {
+                            return retry_later("log_unavailable", &e, Duration::from_secs(1));
+                        }
+                    }
+                    tracing::info!(send_id = %self.send_id(), "chat migrated to a supergroup; resending");
+                    params.chat_id = new_chat;
+                    migrated = true;
+                }
+                kind => return self.after_failure(kind, &error, &accepted).await,
+            }
+        }
+    }
+
+    /// Waits for the pacer's slot, telling JetStream the message is in progress.
+    async fn wait_for_slot(&self, chat_id: i64) {
+        let mut since_progress = Duration::ZERO;
+        while let Err(wait) = self.d.pacer.try_take(self.bot_key(), chat_id) {
+            let step = wait.min(PROGRESS_EVERY);
+            tokio::time::sleep(step).await;
+            since_progress += step;
+            if since_progress >= PROGRESS_EVERY {
+                since_progress = Duration::ZERO;
+                if let Err(e) = self.msg.ack_with(AckKind::Progress).await {
+                    tracing::warn!(error = %e, "progress ack failed");
+                }
+            }
+        }
+    }
+
+    async fn after_failure(&self, kind: BotApiErrorKind, error: &BotApiError, accepted: &SendAccepted) -> Handled {
+        match kind {
+            BotApiErrorKind::Forbidden(why) => {
+                let reason = match why {
+                    ForbiddenReason::BotBlocked => Some(UnreachableReason::RecipientBlocked),
+                    ForbiddenReason::UserDeactivated => Some(UnreachableReason::RecipientDeactivated),
+                    ForbiddenReason::BotKicked => Some(UnreachableReason::BotKicked),
+                    ForbiddenReason::CannotInitiate | ForbiddenReason::Other => None,
+                };
+                if let (Some(reason), Some(recipient_id)) = (reason, &accepted.recipient_id) {
+                    if let Err(e) = self.record_unreachable(recipient_id, accepted, reason).await {
+                        return retry_later("log_unavailable", &e, Duration::from_secs(1));
+                    }
+                }
+                let code = reason.map_or(
+                    if why == ForbiddenReason::CannotInitiate { "recipient_not_started" } else { "forbidden" },
+                    UnreachableReason::as_str,
+                );
+                self.fail(code, error.description(), self.attempt).await
+            }
+            BotApiErrorKind::ChatNotFound => self.fail("chat_not_found", error.description(), self.attempt).await,
+            BotApiErrorKind::ChatMigrated(_) => self.fail("chat_migrated", error.description(), self.attempt).await,
+            BotApiErrorKind::Unauthorized => {
+                if let Err(e) = self.record_unauthorized(accepted, error).await {
+                    return retry_later("log_unavailable", &e, Duration::from_secs(1));
+                }
+                retry_later("bot_unauthorized", error, Duration::from_secs(60))
+            }
+            kind if kind.is_transient() && self.attempt >= self.d.rt.config.retry.max_attempts => {
+                self.dead_letter(error).await
+            }
+            kind if kind.is_transient() => {
+                retry_later("telegram_unavailable", error, backoff(&self.d.rt.config.retry, self.attempt))
+            }
+            _ => self.fail("rejected_by_telegram", error.description(), self.attempt).await,
+        }
+    }
+
+    /// Why the recipient must not be called, from its last event on the log.
+    async fn recipient_block(&self, recipient_id: &str) -> Result<Option<String>, novij_bus::ReadError> {
+        let Some((last, _)) = self.d.rt.log.last_of(RecipientUnreachable::AGGREGATE, recipient_id).await? else {
+            return Ok(None);
+        };
+        Ok(match last.event_type.as_str() {
+            "recipient.unreachable" => last.payload.get("reason").and_then(|r| r.as_str()).map(|r| r.to_string()),
+            "recipient.disabled" => Some("recipient_disconnected".to_string()),
+            _ => None,
+        })
+    }
+
+    fn meta(&self) -> EventMeta {
+        EventMeta::caused_by(self.queued)
+    }
+
+    fn event_id(&self, purpose: &str) -> uuid::Uuid {
+        ids::caused_event_id(&format!("{}:{}", self.queued.event_id, self.attempt), purpose)
+    }
+
+    async fn record_unreachable(
+        &self,
+        recipient_id: &str,
+        accepted: &SendAccepted,
+        reason: UnreachableReason,
+    ) -> Result<(), AppendError> {
+        let event = RecipientUnreachable {
+            recipient_id: recipient_id.to_string(),
+            integration_id: accepted.integration_id.clone().unwrap_or_default(),
+            reason,
+        };
+        tracing::info!(recipient_id, reason = reason.as_str(), "recipient unreachable");
+        let env = Envelope::new(event, self.meta()).with_event_id(self.event_id("unreachable"));
+        self.d.rt.log.append(&env, Expect::Any).await.map(|_| ())
+    }
+
+    async fn record_migration(
+        &self,
+        recipient_id: &str,
+        accepted: &SendAccepted,
+        new_chat: i64,
+    ) -> Result<(), AppendError> {
+        let rt = &self.d.rt;
+        let chat = rt
+            .keyring
+            .seal_str(derive::purpose::CHAT_ID, &new_chat.to_string())
+            .map_err(|e| AppendError::Unavailable(e.to_string()))?;
+        let event = RecipientChatMigrated {
+            recipient_id: recipient_id.to_string(),
+            integration_id: accepted.integration_id.clone().unwrap_or_default(),
+            chat,
+            chat_hash: derive::chat_hash(&rt.keyring, self.bot_key(), new_chat),
+        };
+        let env = Envelope::new(event, self.meta()).with_event_id(self.event_id("chat_migrated"));
+        rt.log.append(&env, Expect::Any).await.map(|_| ())
+    }
+
+    /// Marks the integration's bot unauthorized, once.
+    async fn record_unauthorized(&self, accepted: &SendAccepted, error: &BotApiError) -> Result<(), AppendError> {
+        let Some(integration_id) = accepted.integration_id.clone().filter(|_| self.bot_key() != COMMON_BOT_KEY) else {
+            tracing::error!(bot_key = %self.bot_key(), "Telegram refused the common bot's token");
+            return Ok(());
+        };
+        let log = &self.d.rt.log;
+        if let Ok(Some(_)) = log.last::<IntegrationBotUnauthorized>(&integration_id).await {
+            return Ok(());
+        }
+        let event = IntegrationBotUnauthorized {
+            integration_id,
+            bot_key: self.bot_key().to_string(),
+            detail: error.description().to_string(),
+        };
+        log.append(&Envelope::new(event, self.meta()).with_event_id(self.event_id("bot_unauthorized")), Expect::Any)
+            .await
+            .map(|_| ())
+    }
+
+    async fn fail(&self, reason: &str, detail: &str, attempts: u32) -> Handled {
+        tracing::warn!(send_id = %self.send_id(), reason, "send failed");
+        let event = SendFailed {
+            send_id: self.send_id().to_string(),
+            reason: reason.to_string(),
+            detail: detail.to_string(),
+            attempts,
+        };
+        self.record(event).await
+    }
+
+    async fn dead_letter(&self, error: &BotApiError) -> Handled {
+        tracing::warn!(send_id = %self.send_id(), attempts = self.attempt, "attempts exhausted; dead-lettered");
+        let event = SendDeadLettered {
+            send_id: self.send_id().to_string(),
+            bot_key: self.bot_key().to_string(),
+            reason: "telegram_unavailable".to_string(),
+            detail: error.description().to_string(),
+            attempts: self.attempt,
+        };
+        self.record(event).await
+    }
+
+    /// Appends the send's outcome, fenced on the queued event.
+    async fn record<E: Event>(&self, event: E) -> Handled {
+        let env = Envelope::new(event, self.meta())
+            .with_event_id(ids::caused_event_id(&self.queued.event_id.to_string(), "outcome"));
+        match self.d.rt.log.append(&env, Expect::LastSequence(self.queued_seq)).await {
+            Ok(_) | Err(AppendError::Conflict) => Handled::Done,
+            Err(e) => retry_later("log_unavailable", &e, Duration::from_secs(1)),
+        }
     }
 }
 
-/// The machine-readable reason of a permanent Bot API failure.
-fn failure_reason(kind: BotApiErrorKind) -> &'static str {
-    match kind {
-        BotApiErrorKind::Forbidden(ForbiddenReason::BotBlocked) => "recipient_blocked",
-        BotApiErrorKind::Forbidden(ForbiddenReason::UserDeactivated) => "recipient_deactivated",
-        BotApiErrorKind::Forbidden(ForbiddenReason::BotKicked) => "bot_kicked",
-        BotApiErrorKind::Forbidden(ForbiddenReason::CannotInitiate) => "recipient_not_started",
-        BotApiErrorKind::Forbidden(ForbiddenReason::Other) => "forbidden",
-        BotApiErrorKind::ChatNotFound => "chat_not_found",
-        BotApiErrorKind::ChatMigrated(_) => "chat_migrated",
-        _ => "rejected_by_telegram",
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-async fn fail(
-    d: &Dispatcher,
-    queued: &Envelope<SendQueued>,
-    queued_seq: u64,
-    reason: &str,
-    detail: &str,
-    attempts: u32,
-) -> Handled {
-    tracing::warn!(send_id = %queued.payload.send_id, reason, "send failed");
-    let event = SendFailed {
-        send_id: queued.payload.send_id.clone(),
-        reason: reason.to_string(),
-        detail: detail.to_string(),
-        attempts,
-    };
-    record(d, queued, queued_seq, event).await
-}
-
-async fn record<E: Event>(d: &Dispatcher, queued: &Envelope<SendQueued>, queued_seq: u64, event: E) -> Handled {
-    let env = Envelope::new(event, EventMeta::caused_by(queued))
-        .with_event_id(ids::caused_event_id(&queued.event_id.to_string(), "outcome"));
-    match d.rt.log.append(&env, Expect::LastSequence(queued_seq)).await {
-        Ok(_) | Err(AppendError::Conflict) => Handled::Done,
-        Err(e) => retry("log_unavailable", &e, Duration::from_secs(1)),
+    #[test]
+    fn backoff_grows_is_capped_and_jittered() {
+        let policy = novij_config::RetryPolicy { max_attempts: 10, base_ms: 1000, max_ms: 8000 };
+        let samples: Vec<Duration> = (0..200).map(|_| backoff(&policy, 3)).collect();
+        assert!(samples.iter().all(|d| *d <= Duration::from_millis(4000)));
+        assert!(samples.iter().any(|d| *d != samples[0]), "no jitter");
+        assert!((0..200).all(|_| backoff(&policy, 30) <= Duration::from_millis(8000)));
     }
 }

@@ -47,6 +47,9 @@ pub struct IntegrationView {
     pub default_reminder_minutes: i32,
     pub inbound_webhook_url: Option<String>,
     pub webhook: WebhookView,
+    /// `ok`, or `unauthorized` once Telegram refused the bot token.
+    pub bot_status: String,
+    pub bot_error: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -69,6 +72,8 @@ impl From<integration::Model> for IntegrationView {
             default_reminder_minutes: m.default_reminder_minutes,
             inbound_webhook_url: m.inbound_webhook_url,
             webhook: WebhookView { status: m.webhook_status, error: m.webhook_error },
+            bot_status: m.bot_status,
+            bot_error: m.bot_error,
             created_at: m.created_at,
         }
     }

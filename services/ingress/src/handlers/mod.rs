@@ -1,6 +1,7 @@
 //! One module per resource; each handler returns `Result<Response, ApiError>`.
 
 pub mod connect_codes;
+pub mod dead_letters;
 pub mod integrations;
 pub mod sends;
 pub mod service;

@@ -121,17 +121,26 @@ pub async fn create(
         return Ok(reply);
     }
 
-    let recipient = queries::recipient_by_ref(&state.rt.db, &integration.id, &req.recipient_ref)
-        .await?
-        .filter(|r| r.status == "active")
-        .ok_or_else(|| {
-            ApiError::new(
+    let recipient = match queries::recipient_by_ref(&state.rt.db, &integration.id, &req.recipient_ref).await? {
+        Some(r) if r.status == "active" => r,
+        Some(r) => {
+            let reason = r.disabled_reason.unwrap_or_else(|| r.status.clone());
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "recipient_unreachable",
+                format!("the recipient cannot receive messages ({reason}) until they connect again"),
+            )
+            .with_field("recipient_ref"));
+        }
+        None => {
+            return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "recipient_not_connected",
                 "no connected chat for this recipient_ref",
             )
-            .with_field("recipient_ref")
-        })?;
+            .with_field("recipient_ref"))
+        }
+    };
     let chat: novij_crypto::Sealed =
         serde_json::from_value(recipient.chat_sealed).map_err(|e| ApiError::internal(&e))?;
     let chat_id: i64 =

@@ -12,7 +12,7 @@ use tokio::sync::watch;
 const DURABLE: &str = "payment-verifier-accepted";
 
 pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) {
-    run_consumer(rt.jetstream.clone(), subjects::EVENTS_STREAM, DURABLE, shutdown, |msg| {
+    run_consumer(rt.jetstream.clone(), subjects::EVENTS_STREAM, DURABLE, 64, shutdown, |msg| {
         let rt = rt.clone();
         async move {
             let outcome = match serde_json::from_slice::<Envelope<SendAccepted>>(&msg.payload) {

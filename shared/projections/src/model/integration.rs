@@ -19,6 +19,9 @@ pub struct Model {
     /// `pending`, `set` or `failed`.
     pub webhook_status: String,
     pub webhook_error: Option<String>,
+    /// `ok`, or `unauthorized` once Telegram refused the token.
+    pub bot_status: String,
+    pub bot_error: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

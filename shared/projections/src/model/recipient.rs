@@ -14,7 +14,7 @@ pub struct Model {
     pub chat_sealed: Json,
     pub chat_hash: String,
     pub chat_kind: String,
-    /// `active` or `disabled`.
+    /// `active`, `disabled` (the user sent /stop) or `unreachable` (Telegram refused).
     pub status: String,
     pub disabled_reason: Option<String>,
     pub bound_at: DateTimeUtc,

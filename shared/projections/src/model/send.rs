@@ -13,7 +13,7 @@ pub struct Model {
     pub template: String,
     pub payment_mode: String,
     pub origin: String,
-    /// `accepted`, `queued`, `sent` or `failed`.
+    /// `accepted`, `queued`, `sent`, `failed` or `dead_lettered`.
     pub status: String,
     pub telegram_message_id: Option<i64>,
     pub failure_reason: Option<String>,

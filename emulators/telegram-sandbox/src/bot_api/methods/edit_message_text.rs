@@ -1,4 +1,4 @@
-//! `editMessageText` for messages the bot sent in private chats.
+//! `editMessageText` for messages the bot sent in private chats and groups.
 
 use serde_json::Value;
 
@@ -29,9 +29,9 @@ pub fn handle(ctx: &Ctx, params: &Params) -> ApiResult {
     }
 
     let mut world = ctx.sandbox.world();
-    let user = outgoing::private_chat_user(&world, chat_id)?;
+    let target = outgoing::resolve_chat(&world, chat_id)?;
     let formatted = outgoing::format_text(&raw_text, parse_mode.as_deref(), params, "entities")?;
-    outgoing::check_can_write(&world, ctx.bot_id, user.id)?;
+    outgoing::check_access(&world, ctx.bot_id, &target)?;
     let current = {
         let bot = world.bots.get(&ctx.bot_id).ok_or_else(ApiError::unauthorized)?;
         let stored =
@@ -78,7 +78,7 @@ pub fn handle(ctx: &Ctx, params: &Params) -> ApiResult {
     if let Some(stored) = bot.chats.get_mut(&chat_id).and_then(|log| log.messages.get_mut(&message_id)) {
         stored.json = edited.clone();
     }
-    bot.sent.push(SentRecord {
+    bot.record_sent(SentRecord {
         message_id,
         chat_id,
         text: formatted.text,

@@ -9,7 +9,7 @@ use crate::bot_api::entities::{utf16_len, Entity, FormattedText};
 use crate::bot_api::errors::ApiError;
 use crate::bot_api::params::Params;
 use crate::bot_api::{html, markdown};
-use crate::state::{now_stamp, User, Violation, World};
+use crate::state::{now_stamp, BotMembership, GroupKind, User, Violation, World};
 
 /// Longest text of a message, in UTF-16 code units after entity parsing.
 pub const MAX_TEXT_LEN: usize = 4096;
@@ -87,12 +87,59 @@ pub fn format_text(
     Ok(formatted)
 }
 
-/// The private chat partner behind `chat_id`, or "chat not found".
-pub fn private_chat_user(world: &World, chat_id: i64) -> Result<User, ApiError> {
-    if chat_id <= 0 {
-        return Err(ApiError::bad_request("chat not found"));
+/// The chat a call is addressed to.
+#[derive(Debug, Clone)]
+pub enum ChatTarget {
+    /// A private chat with a user.
+    Private(User),
+    /// A basic group or supergroup.
+    Group { id: i64, kind: GroupKind, chat: Value },
+}
+
+impl ChatTarget {
+    /// The `Chat` object of messages in this chat.
+    pub fn chat_json(&self) -> Value {
+        match self {
+            ChatTarget::Private(user) => user.private_chat_json(),
+            ChatTarget::Group { chat, .. } => chat.clone(),
+        }
     }
-    world.users.get(&chat_id).cloned().ok_or_else(|| ApiError::bad_request("chat not found"))
+}
+
+/// Resolves `chat_id`: unknown chats are "chat not found", an upgraded basic
+/// group answers with its new supergroup id.
+pub fn resolve_chat(world: &World, chat_id: i64) -> Result<ChatTarget, ApiError> {
+    if chat_id > 0 {
+        return world
+            .users
+            .get(&chat_id)
+            .cloned()
+            .map(ChatTarget::Private)
+            .ok_or_else(|| ApiError::bad_request("chat not found"));
+    }
+    let group = world.groups.get(&chat_id).ok_or_else(|| ApiError::bad_request("chat not found"))?;
+    if let Some(new_chat_id) = group.migrated_to {
+        return Err(ApiError::migrated(new_chat_id));
+    }
+    Ok(ChatTarget::Group { id: group.id, kind: group.kind, chat: group.chat_json() })
+}
+
+/// Whether the bot may write to the chat: a user who started it and did not
+/// block it, or a group it is a member of.
+pub fn check_access(world: &World, bot_id: i64, target: &ChatTarget) -> Result<(), ApiError> {
+    match target {
+        ChatTarget::Private(user) => check_can_write(world, bot_id, user.id),
+        ChatTarget::Group { id, kind, .. } => {
+            let membership = world.groups.get(id).and_then(|g| g.bots.get(&bot_id)).copied();
+            match membership {
+                Some(BotMembership::Member) => Ok(()),
+                Some(BotMembership::Kicked) => {
+                    Err(ApiError::forbidden(format!("bot was kicked from the {} chat", kind.as_str())))
+                }
+                None => Err(ApiError::forbidden(format!("bot is not a member of the {} chat", kind.as_str()))),
+            }
+        }
+    }
 }
 
 /// Whether the bot may write to this user: started and not blocked.
@@ -123,6 +170,7 @@ pub fn check_flood(
         Err(denied) => {
             let (at, at_ms) = now_stamp();
             let username = bot.username.clone();
+            bot.stats.violations += 1;
             tracing::warn!(bot = %username, method, scope = ?denied.scope, reason = ?denied.reason, retry_after = denied.retry_after, "flood limit violated");
             world.violations.push(Violation {
                 bot_username: username,

@@ -46,9 +46,9 @@ pub fn handle(ctx: &Ctx, params: &Params) -> ApiResult {
     }
 
     let mut world = ctx.sandbox.world();
-    let user = outgoing::private_chat_user(&world, chat_id)?;
+    let target = outgoing::resolve_chat(&world, chat_id)?;
     let formatted = outgoing::format_text(&raw_text, parse_mode.as_deref(), params, "entities")?;
-    outgoing::check_can_write(&world, ctx.bot_id, user.id)?;
+    outgoing::check_access(&world, ctx.bot_id, &target)?;
 
     let replied = {
         let bot = world.bots.get(&ctx.bot_id).ok_or_else(ApiError::unauthorized)?;
@@ -65,13 +65,13 @@ pub fn handle(ctx: &Ctx, params: &Params) -> ApiResult {
     let limits = ctx.sandbox.config.limits;
     outgoing::check_flood(&mut world, &limits, ctx.bot_id, chat_id, ctx.method.name)?;
 
+    let message_id = world.next_message_id(ctx.bot_id, chat_id);
     let bot = world.bots.get_mut(&ctx.bot_id).ok_or_else(ApiError::unauthorized)?;
-    let message_id = bot.next_message_id(chat_id);
     let date = now_unix();
     let mut message = json!({
         "message_id": message_id,
         "from": bot.user_json(),
-        "chat": user.private_chat_json(),
+        "chat": target.chat_json(),
         "date": date,
     });
     let entities: Vec<Value> = formatted.entities.iter().map(|e| e.to_json()).collect();
@@ -97,7 +97,7 @@ pub fn handle(ctx: &Ctx, params: &Params) -> ApiResult {
         map.remove("reply_to_message");
     }
     bot.store_message(chat_id, message_id, StoredMessage { json: stored_json, from_bot: true });
-    bot.sent.push(SentRecord {
+    bot.record_sent(SentRecord {
         message_id,
         chat_id,
         text: formatted.text,

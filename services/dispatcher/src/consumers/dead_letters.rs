@@ -1,0 +1,55 @@
+//! `dispatcher-dead-letters`: files each `send.dead_lettered` as an entry of
+//! the `DEAD_LETTERS` stream (one per send, deduplicated by event id).
+
+use std::time::Duration;
+
+use async_nats::jetstream::context::Publish;
+use novij_bus::{consume::stream_sequence, run_consumer, Handled};
+use novij_events::send::{DeadLetter, SendDeadLettered};
+use novij_events::{subjects, Envelope};
+use tokio::sync::watch;
+
+use crate::Dispatcher;
+
+const DURABLE: &str = "dispatcher-dead-letters";
+
+pub async fn run(d: Dispatcher, shutdown: watch::Receiver<bool>) {
+    run_consumer(d.rt.jetstream.clone(), subjects::EVENTS_STREAM, DURABLE, 8, shutdown, move |msg| {
+        let d = d.clone();
+        async move {
+            let outcome = match serde_json::from_slice::<Envelope<SendDeadLettered>>(&msg.payload) {
+                Ok(event) => file(&d, &event, stream_sequence(&msg)).await,
+                Err(e) => Handled::Reject(format!("undecodable send.dead_lettered: {e}")),
+            };
+            (msg, outcome)
+        }
+    })
+    .await
+}
+
+async fn file(d: &Dispatcher, event: &Envelope<SendDeadLettered>, sequence: u64) -> Handled {
+    let p = &event.payload;
+    let letter = DeadLetter {
+        send_id: p.send_id.clone(),
+        bot_key: p.bot_key.clone(),
+        reason: p.reason.clone(),
+        detail: p.detail.clone(),
+        attempts: p.attempts,
+        sequence,
+        dead_lettered_at: event.occurred_at,
+    };
+    let payload = match serde_json::to_vec(&letter) {
+        Ok(p) => p,
+        Err(e) => return Handled::Reject(e.to_string()),
+    };
+    let publish = Publish::build().payload(payload.into()).message_id(event.event_id.to_string());
+    match novij_bus::publish_acked(&d.rt.jetstream, subjects::dead_letter(&p.send_id), publish, Duration::from_secs(5))
+        .await
+    {
+        Ok(_) => Handled::Done,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot file dead letter; will retry");
+            Handled::Retry(Duration::from_secs(1))
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! Telegram's limits per bot token, kept in this process: sliding windows per
+//! bot (messages/second), per private chat (messages/second) and per group
+//! (messages/minute), and pauses after a 429.
+//!
+//! A caller asks for a slot and is told how long to wait; chats do not block
+//! each other (no head-of-line blocking), the bot window is shared. Windows are
+//! slightly wider than Telegram's so that network jitter between our clock and
+//! Telegram's cannot make two calls land inside one window.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use novij_config::TelegramLimits;
+use tokio::time::Instant;
+
+const BOT_WINDOW: Duration = Duration::from_millis(1_050);
+const CHAT_WINDOW: Duration = Duration::from_millis(1_100);
+const GROUP_WINDOW: Duration = Duration::from_millis(60_500);
+
+#[derive(Default)]
+struct BotState {
+    sent: VecDeque<Instant>,
+    chats: HashMap<i64, VecDeque<Instant>>,
+    paused_until: Option<Instant>,
+}
+
+pub struct Pacer {
+    limits: TelegramLimits,
+    bots: Mutex<HashMap<String, BotState>>,
+}
+
+/// Group, supergroup and channel ids are negative; private chats positive.
+fn chat_window(limits: &TelegramLimits, chat_id: i64) -> (usize, Duration) {
+    if chat_id < 0 {
+        (limits.per_group_per_minute as usize, GROUP_WINDOW)
+    } else {
+        (limits.per_chat_per_second as usize, CHAT_WINDOW)
+    }
+}
+
+fn prune(window: &mut VecDeque<Instant>, now: Instant, width: Duration) {
+    while window.front().is_some_and(|t| now.duration_since(*t) >= width) {
+        window.pop_front();
+    }
+}
+
+impl Pacer {
+    pub fn new(limits: TelegramLimits) -> Self {
+        Self { limits, bots: Mutex::new(HashMap::new()) }
+    }
+
+    /// Takes a slot for a message from `bot_key` to `chat_id` now, or says how
+    /// long to wait before asking again.
+    pub fn try_take(&self, bot_key: &str, chat_id: i64) -> Result<(), Duration> {
+        let now = Instant::now();
+        let Ok(mut bots) = self.bots.lock() else { return Err(Duration::from_millis(10)) };
+        let bot = bots.entry(bot_key.to_string()).or_default();
+        if let Some(until) = bot.paused_until {
+            if until > now {
+                return Err(until - now);
+            }
+            bot.paused_until = None;
+        }
+        prune(&mut bot.sent, now, BOT_WINDOW);
+        let (chat_limit, chat_width) = chat_window(&self.limits, chat_id);
+        let chat = bot.chats.entry(chat_id).or_default();
+        prune(chat, now, chat_width);
+        let mut wait = Duration::ZERO;
+        if chat.len() >= chat_limit {
+            wait = wait.max(chat.front().map_or(chat_width, |t| chat_width - now.duration_since(*t)));
+        }
+        if bot.sent.len() >= self.limits.per_bot_per_second as usize {
+            wait = wait.max(bot.sent.front().map_or(BOT_WINDOW, |t| BOT_WINDOW - now.duration_since(*t)));
+        }
+        if wait > Duration::ZERO {
+            return Err(wait);
+        }
+        chat.push_back(now);
+        bot.sent.push_back(now);
+        if bot.chats.len() > 10_000 {
+            bot.chats.retain(|_, w| w.back().is_some_and(|t| now.duration_since(*t) < GROUP_WINDOW));
+        }
+        Ok(())
+    }
+
+    /// No call for `bot_key` until `retry_after` has passed (Telegram's 429).
+    pub fn pause(&self, bot_key: &str, retry_after: Duration) {
+        if let Ok(mut bots) = self.bots.lock() {
+            let bot = bots.entry(bot_key.to_string()).or_default();
+            let until = Instant::now() + retry_after;
+            bot.paused_until = Some(bot.paused_until.map_or(until, |u| u.max(until)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pacer(bot: u32, chat: u32, group: u32) -> Pacer {
+        Pacer::new(TelegramLimits { per_bot_per_second: bot, per_chat_per_second: chat, per_group_per_minute: group })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_message_per_second_per_chat_but_chats_are_independent() {
+        let p = pacer(30, 1, 20);
+        assert!(p.try_take("b", 1).is_ok());
+        let wait = p.try_take("b", 1).unwrap_err();
+        assert!(wait > Duration::from_millis(1000) && wait <= CHAT_WINDOW, "{wait:?}");
+        assert!(p.try_take("b", 2).is_ok(), "another chat is not held up");
+        assert!(p.try_take("other-bot", 1).is_ok(), "another bot is not held up");
+        tokio::time::advance(CHAT_WINDOW).await;
+        assert!(p.try_take("b", 1).is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_bot_window_caps_all_chats_together() {
+        let p = pacer(3, 1, 20);
+        for chat in 1..=3 {
+            assert!(p.try_take("b", chat).is_ok());
+        }
+        assert!(p.try_take("b", 4).is_err());
+        tokio::time::advance(BOT_WINDOW).await;
+        assert!(p.try_take("b", 4).is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn groups_get_a_per_minute_window() {
+        let p = pacer(1000, 1, 2);
+        assert!(p.try_take("b", -5).is_ok());
+        assert!(p.try_take("b", -5).is_ok());
+        let wait = p.try_take("b", -5).unwrap_err();
+        assert!(wait > Duration::from_secs(59), "{wait:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_holds_every_chat_of_the_bot() {
+        let p = pacer(30, 1, 20);
+        p.pause("b", Duration::from_secs(5));
+        assert!(p.try_take("b", 1).unwrap_err() > Duration::from_secs(4));
+        assert!(p.try_take("c", 1).is_ok());
+        tokio::time::advance(Duration::from_secs(5)).await;
+        assert!(p.try_take("b", 1).is_ok());
+    }
+}
