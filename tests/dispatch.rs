@@ -128,3 +128,54 @@ async fn after_a_429_no_call_reaches_the_bot_until_retry_after_has_passed() {
     let violations = stack.sandbox_get("/sandbox/violations").await;
     assert_eq!(violations, json!([]), "limit violations");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_group_upgraded_to_a_supergroup_is_rebound_and_the_message_resent() {
+    let stack = TestStack::start(Layout::Single).await;
+    let integration = stack.create_integration("p1", None).await;
+    let admin = stack.sandbox_post("/sandbox/users", json!({"first_name": "Admin"})).await["user_id"].as_i64().unwrap();
+    let group = stack.sandbox_post("/sandbox/groups", json!({"title": "Ops", "members": [admin]})).await;
+    let group_id = group["chat_id"].as_i64().unwrap();
+
+    // The group is connected through ?startgroup=<code>.
+    let code = stack
+        .post(
+            "/api/v1/telegram/connect-codes",
+            json!({"project_id": "p1", "integration_id": integration, "public_user_ref": "team:ops"}),
+        )
+        .await;
+    let link = code.body["group_deep_link"].as_str().unwrap().to_string();
+    let payload = link.split_once("?startgroup=").unwrap().1;
+    stack
+        .sandbox_post(
+            &format!("/sandbox/groups/{group_id}/bots"),
+            json!({"bot_username": COMMON_BOT, "start_payload": payload, "from_user_id": admin}),
+        )
+        .await;
+    let path = format!("/api/v1/integrations/{integration}/recipients");
+    novij_testkit::eventually(support::WAIT, || async {
+        let r = stack.get(&path).await;
+        r.body.as_array()?.iter().any(|x| x["public_user_ref"] == "team:ops" && x["chat_kind"] == "group").then_some(())
+    })
+    .await
+    .expect("the group was never bound");
+
+    let migrated = stack.sandbox_post(&format!("/sandbox/groups/{group_id}/migrate"), json!({})).await;
+    let new_id = migrated["new_chat_id"].as_i64().unwrap();
+    let first = stack.send_text("p1", &integration, "team:ops", "disk almost full", "m-1").await;
+    stack.wait_send(first.body["send_id"].as_str().unwrap(), "sent").await;
+    let delivered: Vec<Value> =
+        stack.sent(COMMON_BOT).await.into_iter().filter(|m| m["text"] == "disk almost full").collect();
+    assert_eq!(delivered.len(), 1, "{delivered:?}");
+    assert_eq!(delivered[0]["chat_id"], new_id);
+
+    // The recipient now points at the supergroup: no second 400.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let second = stack.send_text("p1", &integration, "team:ops", "disk full", "m-2").await;
+    stack.wait_send(second.body["send_id"].as_str().unwrap(), "sent").await;
+    let to_old = to_chat(&calls(&stack).await, group_id).into_iter().filter(|c| c["status"] == 400).count();
+    assert_eq!(to_old, 1, "only the first send should have hit the old group id");
+    let last = stack.sent(COMMON_BOT).await.into_iter().filter(|m| m["text"] == "disk full").collect::<Vec<_>>();
+    assert_eq!(last.len(), 1);
+    assert_eq!(last[0]["chat_id"], new_id);
+}

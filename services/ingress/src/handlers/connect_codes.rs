@@ -30,8 +30,10 @@ pub struct CreateConnectCode {
 pub struct ConnectCode {
     /// Single-use; valid until `expires_at`.
     pub code: String,
-    /// `https://t.me/<bot_username>?start=<code>`
+    /// `https://t.me/<bot_username>?start=<code>`: connects a private chat.
     pub deep_link: String,
+    /// `https://t.me/<bot_username>?startgroup=<code>`: adds the bot to a group and connects the group.
+    pub group_deep_link: String,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -70,5 +72,6 @@ pub async fn create(
         state.rt.log.append(&env, Expect::NoEvents).await.map_err(|e| ApiError::unavailable("the event log", &e))?;
     read_your_write(&state, appended.sequence).await;
     let deep_link = format!("https://t.me/{}?start={code}", integration.bot_username);
-    Ok(json(StatusCode::CREATED, &ConnectCode { code, deep_link, expires_at }))
+    let group_deep_link = format!("https://t.me/{}?startgroup={code}", integration.bot_username);
+    Ok(json(StatusCode::CREATED, &ConnectCode { code, deep_link, group_deep_link, expires_at }))
 }
