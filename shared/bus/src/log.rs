@@ -10,7 +10,9 @@
 
 use std::time::Duration;
 
-use async_nats::jetstream::{self, context::Publish, context::PublishErrorKind, stream::DirectGetErrorKind};
+use async_nats::jetstream::{
+    self, context::PublishErrorKind, message::PublishMessage as Publish, stream::DirectGetErrorKind,
+};
 use novij_events::{subjects, Envelope, Event, RawEnvelope};
 
 const EXPECTED_SUBJECT_HEADER: &str = "Nats-Expected-Last-Subject-Sequence-Subject";
@@ -149,17 +151,10 @@ impl EventLog {
         loop {
             match stream.direct_get_next_for_subject(&filter, Some(next)).await {
                 Ok(msg) => {
-                    // Direct-get replies carry the stream sequence in a header.
-                    let sequence = msg
-                        .headers
-                        .as_ref()
-                        .and_then(|h| h.get(async_nats::header::NATS_SEQUENCE))
-                        .and_then(|v| v.as_str().parse::<u64>().ok())
-                        .ok_or_else(|| ReadError::Unavailable("direct get reply without Nats-Sequence".into()))?;
                     let raw: RawEnvelope = serde_json::from_slice(&msg.payload)
                         .map_err(|source| ReadError::Decode { subject: msg.subject.to_string(), source })?;
-                    next = sequence + 1;
-                    out.push((raw, sequence));
+                    next = msg.sequence + 1;
+                    out.push((raw, msg.sequence));
                 }
                 Err(e) if e.kind() == DirectGetErrorKind::NotFound => return Ok(out),
                 Err(e) => return Err(ReadError::Unavailable(e.to_string())),

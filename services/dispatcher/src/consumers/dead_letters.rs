@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use async_nats::jetstream::context::Publish;
+use async_nats::jetstream::message::PublishMessage as Publish;
 use novij_bus::{consume::stream_sequence, run_consumer, Handled};
 use novij_events::send::{DeadLetter, SendDeadLettered};
 use novij_events::{subjects, Envelope};

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use async_nats::jetstream::context::Publish;
+use async_nats::jetstream::message::PublishMessage as Publish;
 use chrono::Utc;
 use novij_crypto::Keyring;
 use novij_events::integration::COMMON_BOT_KEY;
