@@ -3,7 +3,7 @@
 
 use novij_bus::{AppendError, Expect};
 use novij_events::integration::PaymentMode;
-use novij_events::send::{OutgoingMessage, SendAccepted, SendOrigin};
+use novij_events::send::{OutgoingMessage, Priority, SendAccepted, SendOrigin};
 use novij_events::{Envelope, EventMeta};
 use novij_runtime::{derive, Runtime};
 
@@ -50,6 +50,7 @@ pub async fn send(rt: &Runtime, meta: EventMeta, reply: Reply<'_>, owner: ReplyO
         template: format!("system_{}", reply.purpose),
         payment_mode: PaymentMode::None,
         origin: SendOrigin::System,
+        priority: Priority::Interactive,
         locale: None,
         message: sealed,
     };

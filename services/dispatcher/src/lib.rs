@@ -1,6 +1,8 @@
 //! The dispatcher service: every Bot API call goes through here.
 //!
-//! - `consumers::queued`: delivers queued sends (sendMessage) and records the outcome.
+//! - `consumers::router`: puts each queued send on its bot's partition (`DISPATCH`).
+//! - `ownership`: which instance owns which partition (leases in NATS KV).
+//! - `partitions` + `delivery`: an owned partition's sends, delivered (sendMessage) and recorded.
 //! - `consumers::dead_letters`: files dead-lettered sends into `DEAD_LETTERS`.
 //! - `pacer`: Telegram's limits per bot, chat and group, and 429 pauses.
 //! - `consumers::integrations`: points a new integration's bot webhook at ingress.
@@ -9,7 +11,12 @@
 
 mod bots;
 mod consumers;
+mod delivery;
+mod in_flight;
+mod lease;
+mod ownership;
 mod pacer;
+mod partitions;
 mod rpc;
 mod webhook;
 
@@ -26,17 +33,19 @@ pub(crate) struct Dispatcher {
     pub api: BotApi,
     pub bots: bots::Bots,
     pub pacer: std::sync::Arc<pacer::Pacer>,
+    pub in_flight: in_flight::InFlight,
 }
 
 pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
     let api = BotApi::new(&rt.config.telegram_api_base_url, Duration::from_secs(30))?;
     let pacer = std::sync::Arc::new(pacer::Pacer::new(rt.config.limits));
-    let d = Dispatcher { bots: bots::Bots::new(rt.clone()), api, pacer, rt };
+    let d = Dispatcher { bots: bots::Bots::new(rt.clone()), api, pacer, in_flight: Default::default(), rt };
     if d.rt.config.common_bot_token.is_some() {
         webhook::sync_common(&d).await;
     }
     tokio::join!(
-        consumers::queued::run(d.clone(), shutdown.clone()),
+        consumers::router::run(d.clone(), shutdown.clone()),
+        ownership::run(d.clone(), shutdown.clone()),
         consumers::integrations::run(d.clone(), shutdown.clone()),
         consumers::dead_letters::run(d.clone(), shutdown.clone()),
         rpc::serve(d.clone(), shutdown.clone()),

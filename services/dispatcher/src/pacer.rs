@@ -3,7 +3,10 @@
 //! (messages/minute), and pauses after a 429.
 //!
 //! A caller asks for a slot and is told how long to wait; chats do not block
-//! each other (no head-of-line blocking), the bot window is shared. Windows are
+//! each other (no head-of-line blocking), the bot window is shared. While an
+//! interactive message waits for a bot, bulk messages of that bot get no slot.
+//! A partition just taken over from another dispatcher is held until the
+//! previous owner's windows have passed (`hold_partition`). Windows are
 //! slightly wider than Telegram's so that network jitter between our clock and
 //! Telegram's cannot make two calls land inside one window.
 
@@ -12,6 +15,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use novij_config::TelegramLimits;
+use novij_events::send::Priority;
 use tokio::time::Instant;
 
 const BOT_WINDOW: Duration = Duration::from_millis(1_050);
@@ -23,12 +27,40 @@ struct BotState {
     sent: VecDeque<Instant>,
     chats: HashMap<i64, VecDeque<Instant>>,
     paused_until: Option<Instant>,
+    interactive_waiting: usize,
+}
+
+/// Until when a taken-over partition sends nothing: to private chats, to groups.
+#[derive(Clone, Copy)]
+struct Hold {
+    private_until: Instant,
+    group_until: Instant,
 }
 
 pub struct Pacer {
     limits: TelegramLimits,
     bots: Mutex<HashMap<String, BotState>>,
+    holds: Mutex<HashMap<u16, Hold>>,
 }
+
+/// Marks an interactive message as waiting for its bot while it lives.
+pub struct InteractiveWaiter<'a> {
+    pacer: &'a Pacer,
+    bot_key: String,
+}
+
+impl Drop for InteractiveWaiter<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut bots) = self.pacer.bots.lock() {
+            if let Some(bot) = bots.get_mut(&self.bot_key) {
+                bot.interactive_waiting = bot.interactive_waiting.saturating_sub(1);
+            }
+        }
+    }
+}
+
+/// How long bulk waits before asking again while interactive messages wait.
+const BULK_YIELD: Duration = Duration::from_millis(20);
 
 /// Group, supergroup and channel ids are negative; private chats positive.
 fn chat_window(limits: &TelegramLimits, chat_id: i64) -> (usize, Duration) {
@@ -47,15 +79,40 @@ fn prune(window: &mut VecDeque<Instant>, now: Instant, width: Duration) {
 
 impl Pacer {
     pub fn new(limits: TelegramLimits) -> Self {
-        Self { limits, bots: Mutex::new(HashMap::new()) }
+        Self { limits, bots: Mutex::new(HashMap::new()), holds: Mutex::new(HashMap::new()) }
     }
 
-    /// Takes a slot for a message from `bot_key` to `chat_id` now, or says how
-    /// long to wait before asking again.
-    pub fn try_take(&self, bot_key: &str, chat_id: i64) -> Result<(), Duration> {
+    /// Holds a partition: nothing to private chats before `private_until`,
+    /// nothing to groups before `group_until`.
+    pub fn hold_partition(&self, partition: u16, private_until: Instant, group_until: Instant) {
+        if let Ok(mut holds) = self.holds.lock() {
+            holds.insert(partition, Hold { private_until, group_until });
+        }
+    }
+
+    /// Registers an interactive message waiting for `bot_key` (bulk yields to it).
+    pub fn interactive_waiter(&self, bot_key: &str) -> InteractiveWaiter<'_> {
+        if let Ok(mut bots) = self.bots.lock() {
+            bots.entry(bot_key.to_string()).or_default().interactive_waiting += 1;
+        }
+        InteractiveWaiter { pacer: self, bot_key: bot_key.to_string() }
+    }
+
+    /// Takes a slot for a message from `bot_key` (in `partition`) to `chat_id`
+    /// now, or says how long to wait before asking again.
+    pub fn try_take(&self, partition: u16, bot_key: &str, chat_id: i64, class: Priority) -> Result<(), Duration> {
         let now = Instant::now();
+        if let Some(hold) = self.holds.lock().ok().and_then(|h| h.get(&partition).copied()) {
+            let until = if chat_id < 0 { hold.group_until } else { hold.private_until };
+            if until > now {
+                return Err(until - now);
+            }
+        }
         let Ok(mut bots) = self.bots.lock() else { return Err(Duration::from_millis(10)) };
         let bot = bots.entry(bot_key.to_string()).or_default();
+        if class == Priority::Bulk && bot.interactive_waiting > 0 {
+            return Err(BULK_YIELD);
+        }
         if let Some(until) = bot.paused_until {
             if until > now {
                 return Err(until - now);
@@ -105,42 +162,65 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn one_message_per_second_per_chat_but_chats_are_independent() {
         let p = pacer(30, 1, 20);
-        assert!(p.try_take("b", 1).is_ok());
-        let wait = p.try_take("b", 1).unwrap_err();
+        assert!(p.try_take(0, "b", 1, Priority::Interactive).is_ok());
+        let wait = p.try_take(0, "b", 1, Priority::Interactive).unwrap_err();
         assert!(wait > Duration::from_millis(1000) && wait <= CHAT_WINDOW, "{wait:?}");
-        assert!(p.try_take("b", 2).is_ok(), "another chat is not held up");
-        assert!(p.try_take("other-bot", 1).is_ok(), "another bot is not held up");
+        assert!(p.try_take(0, "b", 2, Priority::Interactive).is_ok(), "another chat is not held up");
+        assert!(p.try_take(0, "other-bot", 1, Priority::Interactive).is_ok(), "another bot is not held up");
         tokio::time::advance(CHAT_WINDOW).await;
-        assert!(p.try_take("b", 1).is_ok());
+        assert!(p.try_take(0, "b", 1, Priority::Interactive).is_ok());
     }
 
     #[tokio::test(start_paused = true)]
     async fn the_bot_window_caps_all_chats_together() {
         let p = pacer(3, 1, 20);
         for chat in 1..=3 {
-            assert!(p.try_take("b", chat).is_ok());
+            assert!(p.try_take(0, "b", chat, Priority::Interactive).is_ok());
         }
-        assert!(p.try_take("b", 4).is_err());
+        assert!(p.try_take(0, "b", 4, Priority::Interactive).is_err());
         tokio::time::advance(BOT_WINDOW).await;
-        assert!(p.try_take("b", 4).is_ok());
+        assert!(p.try_take(0, "b", 4, Priority::Interactive).is_ok());
     }
 
     #[tokio::test(start_paused = true)]
     async fn groups_get_a_per_minute_window() {
         let p = pacer(1000, 1, 2);
-        assert!(p.try_take("b", -5).is_ok());
-        assert!(p.try_take("b", -5).is_ok());
-        let wait = p.try_take("b", -5).unwrap_err();
+        assert!(p.try_take(0, "b", -5, Priority::Interactive).is_ok());
+        assert!(p.try_take(0, "b", -5, Priority::Interactive).is_ok());
+        let wait = p.try_take(0, "b", -5, Priority::Interactive).unwrap_err();
         assert!(wait > Duration::from_secs(59), "{wait:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn bulk_yields_while_an_interactive_message_waits() {
+        let p = pacer(30, 1, 20);
+        let waiter = p.interactive_waiter("b");
+        assert_eq!(p.try_take(0, "b", 1, Priority::Bulk), Err(BULK_YIELD));
+        assert!(p.try_take(0, "other", 1, Priority::Bulk).is_ok(), "other bots are not held");
+        assert!(p.try_take(0, "b", 2, Priority::Interactive).is_ok());
+        drop(waiter);
+        assert!(p.try_take(0, "b", 3, Priority::Bulk).is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_taken_over_partition_waits_for_the_previous_owners_windows() {
+        let p = pacer(30, 1, 20);
+        let now = Instant::now();
+        p.hold_partition(3, now + Duration::from_secs(1), now + Duration::from_secs(60));
+        assert!(p.try_take(3, "b", 1, Priority::Interactive).is_err());
+        assert!(p.try_take(4, "b", 2, Priority::Interactive).is_ok(), "other partitions are free");
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert!(p.try_take(3, "b", 5, Priority::Interactive).is_ok());
+        assert!(p.try_take(3, "b", -5, Priority::Interactive).unwrap_err() > Duration::from_secs(58));
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_pause_holds_every_chat_of_the_bot() {
         let p = pacer(30, 1, 20);
         p.pause("b", Duration::from_secs(5));
-        assert!(p.try_take("b", 1).unwrap_err() > Duration::from_secs(4));
-        assert!(p.try_take("c", 1).is_ok());
+        assert!(p.try_take(0, "b", 1, Priority::Interactive).unwrap_err() > Duration::from_secs(4));
+        assert!(p.try_take(0, "c", 1, Priority::Interactive).is_ok());
         tokio::time::advance(Duration::from_secs(5)).await;
-        assert!(p.try_take("b", 1).is_ok());
+        assert!(p.try_take(0, "b", 1, Priority::Interactive).is_ok());
     }
 }

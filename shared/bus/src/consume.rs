@@ -17,6 +17,9 @@ use tokio::sync::watch;
 #[derive(Debug)]
 pub enum Handled {
     Done,
+    /// Leave unacknowledged: another handler of the same message in this
+    /// process will acknowledge it.
+    Hold,
     Retry(Duration),
     Reject(String),
 }
@@ -36,6 +39,29 @@ pub async fn run_consumer<F, Fut>(
     Fut: Future<Output = (Message, Handled)> + Send + 'static,
 {
     let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    consume(&js, stream, durable, concurrency, &permits, &mut shutdown, &handle).await;
+    // Stopping: let the handlers still running finish and acknowledge.
+    let all = u32::try_from(concurrency.max(1)).unwrap_or(u32::MAX);
+    if tokio::time::timeout(DRAIN, permits.acquire_many(all)).await.is_err() {
+        tracing::warn!(consumer = durable, "handlers still running after the drain period");
+    }
+}
+
+/// How long a stopping consumer waits for its running handlers.
+const DRAIN: Duration = Duration::from_secs(30);
+
+async fn consume<F, Fut>(
+    js: &jetstream::Context,
+    stream: &str,
+    durable: &str,
+    concurrency: usize,
+    permits: &std::sync::Arc<tokio::sync::Semaphore>,
+    shutdown: &mut watch::Receiver<bool>,
+    handle: &F,
+) where
+    F: Fn(Message) -> Fut,
+    Fut: Future<Output = (Message, Handled)> + Send + 'static,
+{
     loop {
         if *shutdown.borrow() {
             return;
@@ -50,14 +76,14 @@ pub async fn run_consumer<F, Fut>(
                     Ok(m) => m,
                     Err(e) => {
                         tracing::warn!(consumer = durable, error = %e, "cannot subscribe; retrying");
-                        pause(&mut shutdown).await;
+                        pause(shutdown).await;
                         continue;
                     }
                 }
             }
             Err(e) => {
                 tracing::warn!(consumer = durable, error = %e, "consumer unavailable; retrying");
-                pause(&mut shutdown).await;
+                pause(shutdown).await;
                 continue;
             }
         };
@@ -89,13 +115,14 @@ pub async fn run_consumer<F, Fut>(
                 });
             }
         }
-        pause(&mut shutdown).await;
+        pause(shutdown).await;
     }
 }
 
 async fn acknowledge(durable: String, handled: impl Future<Output = (Message, Handled)>) {
     let (msg, outcome) = handled.await;
     let ack = match &outcome {
+        Handled::Hold => return,
         Handled::Done => AckKind::Ack,
         Handled::Retry(delay) => AckKind::Nak(Some(*delay)),
         Handled::Reject(reason) => {

@@ -63,6 +63,7 @@ pub async fn retry(log: &EventLog, letter: &DeadLetter, correlation_id: &str) ->
         send_id: letter.send_id.clone(),
         bot_key: letter.bot_key.clone(),
         clearance: Clearance::RetriedFromDeadLetter,
+        priority: letter.priority,
     };
     let env = Envelope::new(queued, EventMeta::new(correlation_id))
         .with_event_id(ids::caused_event_id(&format!("dlq:{}:{}", letter.send_id, letter.sequence), "retry"));

@@ -2,18 +2,21 @@
 //! compiled in so every service applies the same version when it starts.
 
 use async_nats::jetstream::{self, consumer::pull, stream};
+use novij_events::send::Priority;
+use novij_events::subjects;
 use serde::Deserialize;
 
 const STREAMS: &[(&str, &str)] = &[
     ("EVENTS", include_str!("../../../nats/streams/EVENTS.json")),
     ("TG_UPDATES", include_str!("../../../nats/streams/TG_UPDATES.json")),
     ("DEAD_LETTERS", include_str!("../../../nats/streams/DEAD_LETTERS.json")),
+    ("DISPATCH", include_str!("../../../nats/streams/DISPATCH.json")),
 ];
 
 const CONSUMERS: &[(&str, &str)] = &[
     ("projector", include_str!("../../../nats/consumers/projector.json")),
     ("payment-verifier-accepted", include_str!("../../../nats/consumers/payment-verifier-accepted.json")),
-    ("dispatcher-queued", include_str!("../../../nats/consumers/dispatcher-queued.json")),
+    ("dispatcher-router", include_str!("../../../nats/consumers/dispatcher-router.json")),
     ("dispatcher-integrations", include_str!("../../../nats/consumers/dispatcher-integrations.json")),
     ("connect-updates", include_str!("../../../nats/consumers/connect-updates.json")),
     ("dispatcher-dead-letters", include_str!("../../../nats/consumers/dispatcher-dead-letters.json")),
@@ -48,16 +51,30 @@ pub fn streams(replicas: usize) -> Result<Vec<stream::Config>, TopologyError> {
         .collect()
 }
 
+/// One consumer per dispatch partition and class, from a template.
+const PARTITION_TEMPLATE: &str = include_str!("../../../nats/consumers/dispatcher-partition.template.json");
+
+fn parse(file: &str, json: &str) -> Result<(String, pull::Config), TopologyError> {
+    let parsed: ConsumerFile =
+        serde_json::from_str(json).map_err(|source| TopologyError::Definition { file: file.to_string(), source })?;
+    Ok((parsed.stream, parsed.config))
+}
+
 /// Consumer definitions as `(stream, config)`.
 pub fn consumers() -> Result<Vec<(String, pull::Config)>, TopologyError> {
-    CONSUMERS
+    let mut out = CONSUMERS
         .iter()
-        .map(|(name, json)| {
-            let file: ConsumerFile = serde_json::from_str(json)
-                .map_err(|source| TopologyError::Definition { file: format!("consumers/{name}.json"), source })?;
-            Ok((file.stream, file.config))
-        })
-        .collect()
+        .map(|(name, json)| parse(&format!("consumers/{name}.json"), json))
+        .collect::<Result<Vec<_>, _>>()?;
+    for partition in 0..subjects::DISPATCH_PARTITIONS {
+        for class in [Priority::Interactive, Priority::Bulk] {
+            let json = PARTITION_TEMPLATE
+                .replace("{partition}", &format!("{partition:02}"))
+                .replace("{class}", class.as_str());
+            out.push(parse("consumers/dispatcher-partition.template.json", &json)?);
+        }
+    }
+    Ok(out)
 }
 
 /// Creates or updates every stream and consumer. Safe to run from every
@@ -89,7 +106,11 @@ mod tests {
         let streams = streams(3).unwrap();
         assert!(streams.iter().all(|s| s.num_replicas == 3));
         let names: Vec<&str> = streams.iter().map(|s| s.name.as_str()).collect();
-        for (stream, config) in consumers().unwrap() {
+        let consumers = consumers().unwrap();
+        let durables: std::collections::BTreeSet<_> = consumers.iter().map(|(_, c)| c.durable_name.clone()).collect();
+        assert_eq!(durables.len(), consumers.len(), "durable names are unique");
+        assert!(durables.contains(&Some(subjects::dispatch_consumer(15, Priority::Bulk))));
+        for (stream, config) in consumers {
             assert!(names.contains(&stream.as_str()), "consumer on unknown stream {stream}");
             assert!(config.durable_name.is_some());
             assert!(config.filter_subject.starts_with("nt."));

@@ -17,7 +17,12 @@ async fn log() -> (NatsServer, EventLog) {
 
 fn queued(id: &str) -> Envelope<SendQueued> {
     Envelope::new(
-        SendQueued { send_id: id.into(), bot_key: "common".into(), clearance: Clearance::NoPaymentRequired },
+        SendQueued {
+            send_id: id.into(),
+            bot_key: "common".into(),
+            clearance: Clearance::NoPaymentRequired,
+            priority: Default::default(),
+        },
         EventMeta::new("t"),
     )
 }

@@ -97,6 +97,7 @@ pub fn subject_schemas() -> Vec<(String, Schema)> {
     use crate::update::UpdateReceived;
     vec![
         ("nt.dlq.send".to_string(), schemars::schema_for!(crate::send::DeadLetter)),
+        ("nt.dispatch".to_string(), schemars::schema_for!(crate::send::DispatchItem)),
         ("nt.tg.update".to_string(), schemars::schema_for!(UpdateReceived)),
         ("nt.rpc.dispatcher.bot.verify.request".to_string(), schemars::schema_for!(BotVerifyRequest)),
         ("nt.rpc.dispatcher.bot.verify.reply".to_string(), schemars::schema_for!(BotVerifyReply)),

@@ -19,6 +19,26 @@ pub enum SendOrigin {
     System,
 }
 
+/// Traffic class: interactive sends go ahead of bulk on the same bot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    /// Single sends, alerts, command and connect replies.
+    #[default]
+    Interactive,
+    /// Broadcasts and batches: sent when no interactive message waits.
+    Bulk,
+}
+
+impl Priority {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Interactive => "interactive",
+            Priority::Bulk => "bulk",
+        }
+    }
+}
+
 /// The message as the dispatcher will hand it to Telegram; sealed as a whole
 /// (purpose `outgoing_message`) inside [`SendAccepted`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -48,6 +68,8 @@ pub struct SendAccepted {
     /// another body is a conflict.
     pub request_hash: String,
     pub origin: SendOrigin,
+    #[serde(default)]
+    pub priority: Priority,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locale: Option<String>,
     /// [`OutgoingMessage`], sealed.
@@ -79,6 +101,8 @@ pub struct SendQueued {
     pub send_id: String,
     pub bot_key: String,
     pub clearance: Clearance,
+    #[serde(default)]
+    pub priority: Priority,
 }
 
 impl Event for SendQueued {
@@ -133,6 +157,8 @@ impl Event for SendFailed {
 pub struct SendDeadLettered {
     pub send_id: String,
     pub bot_key: String,
+    #[serde(default)]
+    pub priority: Priority,
     pub reason: String,
     pub detail: String,
     pub attempts: u32,
@@ -154,9 +180,19 @@ impl Event for SendDeadLettered {
 pub struct DeadLetter {
     pub send_id: String,
     pub bot_key: String,
+    #[serde(default)]
+    pub priority: Priority,
     pub reason: String,
     pub detail: String,
     pub attempts: u32,
     pub sequence: u64,
     pub dead_lettered_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A work item of the `DISPATCH` stream (`nt.dispatch.<partition>.<class>`):
+/// the queued event and its position on the log, which the outcome is fenced on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DispatchItem {
+    pub queued: crate::Envelope<SendQueued>,
+    pub queued_sequence: u64,
 }

@@ -8,6 +8,11 @@ pub const EVENTS_STREAM: &str = "EVENTS";
 /// Raw Telegram updates waiting for the connect service (work queue).
 pub const UPDATES_STREAM: &str = "TG_UPDATES";
 
+/// Queued sends by bot partition and class, for the partition's owning dispatcher (work queue).
+pub const DISPATCH_STREAM: &str = "DISPATCH";
+/// Bots are spread over this many partitions; each has one owning dispatcher.
+pub const DISPATCH_PARTITIONS: u16 = 16;
+
 /// Sends that exhausted their attempts, waiting for `dlq retry`.
 pub const DEAD_LETTERS_STREAM: &str = "DEAD_LETTERS";
 
@@ -49,4 +54,33 @@ pub fn update(bot_key: &str) -> String {
 /// The dead-letter entry of a send.
 pub fn dead_letter(send_id: &str) -> String {
     format!("nt.dlq.send.{send_id}")
+}
+
+/// The partition a bot's traffic belongs to (FNV-1a of the bot key).
+pub fn partition_of(bot_key: &str) -> u16 {
+    let hash = bot_key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    (hash % u64::from(DISPATCH_PARTITIONS)) as u16
+}
+
+/// The work-queue subject of a partition and class.
+pub fn dispatch(partition: u16, class: crate::send::Priority) -> String {
+    format!("nt.dispatch.{partition:02}.{}", class.as_str())
+}
+
+/// The durable consumer of a partition and class.
+pub fn dispatch_consumer(partition: u16, class: crate::send::Priority) -> String {
+    format!("dispatcher-p{partition:02}-{}", class.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partitions_are_stable_and_spread() {
+        assert_eq!(partition_of("common"), partition_of("common"));
+        let used: std::collections::BTreeSet<u16> = (0..200).map(|i| partition_of(&format!("int_{i:032x}"))).collect();
+        assert!(used.len() > 12, "{used:?}");
+        assert!(used.iter().all(|p| *p < DISPATCH_PARTITIONS));
+    }
 }

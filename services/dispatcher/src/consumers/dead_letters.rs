@@ -32,6 +32,7 @@ async fn file(d: &Dispatcher, event: &Envelope<SendDeadLettered>, sequence: u64)
     let letter = DeadLetter {
         send_id: p.send_id.clone(),
         bot_key: p.bot_key.clone(),
+        priority: p.priority,
         reason: p.reason.clone(),
         detail: p.detail.clone(),
         attempts: p.attempts,

@@ -2,4 +2,4 @@
 
 pub mod dead_letters;
 pub mod integrations;
-pub mod queued;
+pub mod router;

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use novij_bus::{AppendError, Expect};
 use novij_events::integration::PaymentMode;
-use novij_events::send::{OutgoingMessage, SendAccepted, SendOrigin};
+use novij_events::send::{OutgoingMessage, Priority, SendAccepted, SendOrigin};
 use novij_events::{ids, Envelope, EventMeta};
 use novij_projections::queries;
 use novij_runtime::derive;
@@ -43,6 +43,10 @@ pub struct SendRequest {
     pub payment_code: Option<String>,
     /// Required; the same key with the same body returns the same send.
     pub idempotency_key: String,
+    /// `interactive` (default) or `bulk`: bulk waits while interactive sends to the same bot are pending.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub priority: Option<Priority>,
     pub locale: Option<String>,
 }
 
@@ -158,6 +162,7 @@ pub async fn create(
         payment_mode: req.payment_mode.unwrap_or(PaymentMode::None),
         request_hash: request_hash.clone(),
         origin: SendOrigin::Api,
+        priority: req.priority.unwrap_or_default(),
         locale: req.locale,
         message: sealed,
     };

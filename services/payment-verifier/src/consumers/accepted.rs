@@ -33,7 +33,12 @@ async fn handle(rt: &Runtime, accepted: &Envelope<SendAccepted>, sequence: u64) 
         PaymentMode::Dsr => return Handled::Reject("paid sends are not verified by this version".into()),
     };
     let queued = Envelope::new(
-        SendQueued { send_id: accepted.payload.send_id.clone(), bot_key: accepted.payload.bot_key.clone(), clearance },
+        SendQueued {
+            send_id: accepted.payload.send_id.clone(),
+            bot_key: accepted.payload.bot_key.clone(),
+            clearance,
+            priority: accepted.payload.priority,
+        },
         EventMeta::caused_by(accepted),
     )
     .with_event_id(ids::caused_event_id(&accepted.event_id.to_string(), "queued"));

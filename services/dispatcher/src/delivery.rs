@@ -1,4 +1,4 @@
-//! `dispatcher-queued`: `send.queued` → sendMessage → `send.sent` | `send.failed` | `send.dead_lettered`.
+//! Delivering one work item of an owned partition: sendMessage → `send.sent` | `send.failed` | `send.dead_lettered`.
 //!
 //! Every Telegram answer has one consequence:
 //! - 429: the bot is paused for `retry_after`; the message waits in this
@@ -17,47 +17,36 @@
 
 use std::time::Duration;
 
+use crate::lease::Lease;
+use crate::Dispatcher;
 use async_nats::jetstream::{AckKind, Message};
-use novij_bus::{consume::stream_sequence, run_consumer, AppendError, Expect, Handled};
+use novij_bus::{AppendError, Expect, Handled};
 use novij_events::integration::{IntegrationBotUnauthorized, COMMON_BOT_KEY};
 use novij_events::recipient::{RecipientChatMigrated, RecipientUnreachable, UnreachableReason};
-use novij_events::send::{MessageSent, OutgoingMessage, SendAccepted, SendDeadLettered, SendFailed, SendQueued};
-use novij_events::{ids, subjects, Envelope, Event, EventMeta};
+use novij_events::send::{
+    DispatchItem, MessageSent, OutgoingMessage, Priority, SendAccepted, SendDeadLettered, SendFailed, SendQueued,
+};
+use novij_events::{ids, Envelope, Event, EventMeta};
 use novij_runtime::derive;
 use novij_telegram_client::{BotApiError, BotApiErrorKind, ForbiddenReason, SendMessage};
-use tokio::sync::watch;
 
-use crate::Dispatcher;
-
-const DURABLE: &str = "dispatcher-queued";
-/// Sends handled at once by one instance (most of them wait for a slot).
-const CONCURRENCY: usize = 512;
 /// How often a waiting message tells JetStream it is still being worked on.
 const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 
-pub async fn run(d: Dispatcher, shutdown: watch::Receiver<bool>) {
-    run_consumer(d.rt.jetstream.clone(), subjects::EVENTS_STREAM, DURABLE, CONCURRENCY, shutdown, move |msg| {
-        let d = d.clone();
-        async move {
-            let outcome = match serde_json::from_slice::<Envelope<SendQueued>>(&msg.payload) {
-                Ok(queued) => Delivery::new(&d, &queued, &msg).run().await,
-                Err(e) => Handled::Reject(format!("undecodable send.queued: {e}")),
-            };
-            (msg, outcome)
-        }
-    })
-    .await
-}
-
 /// One delivery of one queued send.
-struct Delivery<'a> {
+pub struct Delivery<'a> {
     d: &'a Dispatcher,
     queued: &'a Envelope<SendQueued>,
     msg: &'a Message,
     queued_seq: u64,
     /// Deliveries of this message so far, this one included.
     attempt: u32,
+    partition: u16,
+    lease: &'a Lease,
 }
+
+/// Why a delivery stopped before calling Telegram.
+struct LeaseLost;
 
 fn retry_later(reason: &str, error: &dyn std::fmt::Display, delay: Duration) -> Handled {
     tracing::warn!(reason, error = %error, delay_ms = delay.as_millis() as u64, "delivery postponed");
@@ -72,9 +61,9 @@ pub fn backoff(policy: &novij_config::RetryPolicy, attempt: u32) -> Duration {
 }
 
 impl<'a> Delivery<'a> {
-    fn new(d: &'a Dispatcher, queued: &'a Envelope<SendQueued>, msg: &'a Message) -> Self {
+    pub fn new(d: &'a Dispatcher, item: &'a DispatchItem, msg: &'a Message, partition: u16, lease: &'a Lease) -> Self {
         let attempt = msg.info().map(|i| i.delivered).unwrap_or(1).max(1) as u32;
-        Self { d, queued, msg, queued_seq: stream_sequence(msg), attempt }
+        Self { d, queued: &item.queued, msg, queued_seq: item.queued_sequence, attempt, partition, lease }
     }
 
     fn send_id(&self) -> &str {
@@ -85,7 +74,14 @@ impl<'a> Delivery<'a> {
         &self.queued.payload.bot_key
     }
 
-    async fn run(&self) -> Handled {
+    pub async fn run(&self) -> Handled {
+        // A redelivered copy of an item this process is still handling waits
+        // for that handling to acknowledge it.
+        let Some(_guard) = self.d.in_flight.enter(self.send_id()) else { return Handled::Hold };
+        self.deliver().await
+    }
+
+    async fn deliver(&self) -> Handled {
         let log = &self.d.rt.log;
         match log.last_sequence(SendQueued::AGGREGATE, self.send_id()).await {
             Ok(Some(last)) if last > self.queued_seq => return Handled::Done,
@@ -122,7 +118,9 @@ impl<'a> Delivery<'a> {
         let mut params = SendMessage { chat_id: message.chat_id, text: message.text, parse_mode: message.parse_mode };
         let mut migrated = false;
         loop {
-            self.wait_for_slot(params.chat_id).await;
+            if self.wait_for_slot(params.chat_id).await.is_err() {
+                return Handled::Retry(Duration::ZERO);
+            }
             let error = match self.d.api.send_message(&token, &params).await {
                 Ok(sent) => {
                     tracing::info!(send_id = %self.send_id(), attempts = self.attempt, "message sent");
@@ -155,11 +153,20 @@ impl<'a> Delivery<'a> {
         }
     }
 
-    /// Waits for the pacer's slot, telling JetStream the message is in progress.
-    async fn wait_for_slot(&self, chat_id: i64) {
+    /// Waits for the pacer's slot, telling JetStream the message is in
+    /// progress; gives up when the partition's lease is no longer valid.
+    async fn wait_for_slot(&self, chat_id: i64) -> Result<(), LeaseLost> {
+        let class = self.queued.payload.priority;
+        let _waiter = (class == Priority::Interactive).then(|| self.d.pacer.interactive_waiter(self.bot_key()));
         let mut since_progress = Duration::ZERO;
-        while let Err(wait) = self.d.pacer.try_take(self.bot_key(), chat_id) {
-            let step = wait.min(PROGRESS_EVERY);
+        loop {
+            if !self.lease.is_valid() {
+                return Err(LeaseLost);
+            }
+            let Err(wait) = self.d.pacer.try_take(self.partition, self.bot_key(), chat_id, class) else {
+                return Ok(());
+            };
+            let step = wait.min(PROGRESS_EVERY).min(Duration::from_secs(1));
             tokio::time::sleep(step).await;
             since_progress += step;
             if since_progress >= PROGRESS_EVERY {
@@ -302,6 +309,7 @@ impl<'a> Delivery<'a> {
         let event = SendDeadLettered {
             send_id: self.send_id().to_string(),
             bot_key: self.bot_key().to_string(),
+            priority: self.queued.payload.priority,
             reason: "telegram_unavailable".to_string(),
             detail: error.description().to_string(),
             attempts: self.attempt,

@@ -1,0 +1,45 @@
+//! `dispatcher-router`: each `send.queued` becomes a work item on its bot's
+//! partition and class in the `DISPATCH` stream (deduplicated by event id).
+
+use std::time::Duration;
+
+use async_nats::jetstream::message::PublishMessage;
+use novij_bus::{consume::stream_sequence, run_consumer, Handled};
+use novij_events::send::{DispatchItem, SendQueued};
+use novij_events::{subjects, Envelope};
+use tokio::sync::watch;
+
+use crate::Dispatcher;
+
+const DURABLE: &str = "dispatcher-router";
+
+pub async fn run(d: Dispatcher, shutdown: watch::Receiver<bool>) {
+    run_consumer(d.rt.jetstream.clone(), subjects::EVENTS_STREAM, DURABLE, 64, shutdown, move |msg| {
+        let d = d.clone();
+        async move {
+            let outcome = match serde_json::from_slice::<Envelope<SendQueued>>(&msg.payload) {
+                Ok(queued) => route(&d, queued, stream_sequence(&msg)).await,
+                Err(e) => Handled::Reject(format!("undecodable send.queued: {e}")),
+            };
+            (msg, outcome)
+        }
+    })
+    .await
+}
+
+async fn route(d: &Dispatcher, queued: Envelope<SendQueued>, queued_sequence: u64) -> Handled {
+    let subject = subjects::dispatch(subjects::partition_of(&queued.payload.bot_key), queued.payload.priority);
+    let message_id = queued.event_id.to_string();
+    let payload = match serde_json::to_vec(&DispatchItem { queued, queued_sequence }) {
+        Ok(p) => p,
+        Err(e) => return Handled::Reject(e.to_string()),
+    };
+    let publish = PublishMessage::build().payload(payload.into()).message_id(message_id);
+    match novij_bus::publish_acked(&d.rt.jetstream, subject, publish, Duration::from_secs(5)).await {
+        Ok(_) => Handled::Done,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot route queued send; will retry");
+            Handled::Retry(Duration::from_secs(1))
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! Which dispatcher owns which partition of bots.
+//!
+//! Every instance heartbeats into `dispatcher_members` (keys expire after
+//! [`TTL`]). The owner of partition `p` is the live member with the highest
+//! rendezvous score for `p`, so every instance computes the same answer and a
+//! joining or leaving member moves only its share. Ownership itself is a lease
+//! in `dispatcher_leases`: taken with `create` (fails while someone holds it),
+//! kept with revision-checked `update` every [`TICK`], released with a
+//! revision-checked delete, and gone [`TTL`] after its holder stopped
+//! refreshing. A holder stops calling Telegram [`SAFE`] after its last
+//! successful refresh, before the lease can pass on.
+//!
+//! `dispatcher_handover` remembers per partition until when its last owner may
+//! have sent; a new owner holds the partition until that moment plus one
+//! limit window, so limits hold across a hand-over too.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_nats::jetstream::kv::{self, CreateErrorKind};
+use futures::StreamExt;
+use novij_events::subjects::DISPATCH_PARTITIONS;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::lease::Lease;
+use crate::Dispatcher;
+
+const MEMBERS: &str = "dispatcher_members";
+const LEASES: &str = "dispatcher_leases";
+const HANDOVER: &str = "dispatcher_handover";
+/// Life of a member heartbeat or lease without refresh.
+pub const TTL: Duration = Duration::from_secs(6);
+/// How often members heartbeat and owners refresh.
+pub const TICK: Duration = Duration::from_secs(1);
+/// How long after a refresh an owner may still call Telegram.
+pub const SAFE: Duration = Duration::from_secs(4);
+/// How long a released partition waits for in-flight deliveries to finish.
+const DRAIN: Duration = Duration::from_secs(10);
+/// The widest limit window the pacer keeps (groups: per minute) plus margin.
+const PRIVATE_WINDOW: Duration = Duration::from_millis(1_100);
+const GROUP_WINDOW: Duration = Duration::from_millis(60_500);
+
+struct Owned {
+    revision: u64,
+    lease: Lease,
+    stop: watch::Sender<bool>,
+    worker: JoinHandle<()>,
+}
+
+struct Buckets {
+    members: kv::Store,
+    leases: kv::Store,
+    handover: kv::Store,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// The instant of a wall-clock time in milliseconds (now if it has passed).
+fn instant_of(ms: u64) -> Instant {
+    Instant::now() + Duration::from_millis(ms.saturating_sub(now_ms()))
+}
+
+fn score(member: &str, partition: u16) -> u64 {
+    format!("{member}/{partition}")
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// The member that should own `partition` (rendezvous hashing).
+pub fn desired_owner<'a>(members: &'a [String], partition: u16) -> Option<&'a str> {
+    members.iter().max_by_key(|m| (score(m, partition), m.as_str())).map(String::as_str)
+}
+
+fn lease_key(partition: u16) -> String {
+    format!("p{partition:02}")
+}
+
+async fn bucket(
+    js: &async_nats::jetstream::Context,
+    name: &str,
+    ttl: Option<Duration>,
+    replicas: usize,
+) -> anyhow::Result<kv::Store> {
+    let config = kv::Config {
+        bucket: name.to_string(),
+        history: 1,
+        max_age: ttl.unwrap_or_default(),
+        num_replicas: replicas,
+        storage: async_nats::jetstream::stream::StorageType::File,
+        ..Default::default()
+    };
+    Ok(match js.get_key_value(name).await {
+        Ok(store) => store,
+        Err(_) => js.create_key_value(config).await?,
+    })
+}
+
+pub async fn run(d: Dispatcher, mut shutdown: watch::Receiver<bool>) {
+    let me = format!("d{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let replicas = d.rt.config.nats_stream_replicas;
+    let js = d.rt.jetstream.clone();
+    let buckets = loop {
+        let made = async {
+            Ok::<_, anyhow::Error>(Buckets {
+                members: bucket(&js, MEMBERS, Some(TTL), replicas).await?,
+                leases: bucket(&js, LEASES, Some(TTL), replicas).await?,
+                handover: bucket(&js, HANDOVER, None, replicas).await?,
+            })
+        };
+        match made.await {
+            Ok(b) => break b,
+            Err(e) => {
+                tracing::warn!(error = %e, "ownership buckets unavailable; retrying");
+                tokio::select! {
+                    _ = shutdown.changed() => return,
+                    _ = tokio::time::sleep(TICK) => {}
+                }
+            }
+        }
+    };
+    tracing::info!(member = %me, "dispatcher member joined");
+    let mut owned: HashMap<u16, Owned> = HashMap::new();
+    loop {
+        tick(&d, &buckets, &me, &mut owned).await;
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            _ = tokio::time::sleep(TICK) => {}
+        }
+    }
+    for (partition, o) in owned.drain() {
+        release(&buckets, partition, o).await;
+    }
+    let _ = buckets.members.delete(&me).await;
+    tracing::info!(member = %me, "dispatcher member left");
+}
+
+async fn live_members(buckets: &Buckets, me: &str) -> Vec<String> {
+    let mut members = vec![me.to_string()];
+    if let Ok(Ok(mut keys)) = tokio::time::timeout(TICK, buckets.members.keys()).await {
+        while let Ok(Some(Ok(key))) = tokio::time::timeout(TICK, keys.next()).await {
+            if key != me {
+                members.push(key);
+            }
+        }
+    }
+    members
+}
+
+async fn tick(d: &Dispatcher, buckets: &Buckets, me: &str, owned: &mut HashMap<u16, Owned>) {
+    if let Err(e) = buckets.members.put(me, now_ms().to_string().into()).await {
+        tracing::warn!(error = %e, "member heartbeat failed");
+    }
+    let members = live_members(buckets, me).await;
+    for partition in 0..DISPATCH_PARTITIONS {
+        let mine = desired_owner(&members, partition) == Some(me);
+        match owned.remove(&partition) {
+            Some(o) if !mine => {
+                tracing::info!(partition, "handing partition over");
+                release(buckets, partition, o).await;
+            }
+            Some(mut o) => {
+                let refreshed = Instant::now();
+                match buckets.leases.update(lease_key(partition), me.to_string().into(), o.revision).await {
+                    Ok(revision) => {
+                        o.revision = revision;
+                        o.lease.extend(refreshed + SAFE);
+                        let stop_by = now_ms() + SAFE.as_millis() as u64;
+                        let _ = buckets.handover.put(lease_key(partition), stop_by.to_string().into()).await;
+                        owned.insert(partition, o);
+                    }
+                    Err(e) => {
+                        tracing::warn!(partition, error = %e, "partition lease lost");
+                        o.lease.revoke();
+                        let _ = o.stop.send(true);
+                    }
+                }
+            }
+            None if mine => {
+                if let Some(o) = claim(d, buckets, me, partition).await {
+                    owned.insert(partition, o);
+                }
+            }
+            None => {}
+        }
+    }
+}
+
+async fn claim(d: &Dispatcher, buckets: &Buckets, me: &str, partition: u16) -> Option<Owned> {
+    let claimed = Instant::now();
+    let revision = match buckets.leases.create(lease_key(partition), me.to_string().into()).await {
+        Ok(revision) => revision,
+        Err(e) if e.kind() == CreateErrorKind::AlreadyExists => return None,
+        Err(e) => {
+            tracing::warn!(partition, error = %e, "cannot claim partition");
+            return None;
+        }
+    };
+    let previous_stop_by = match buckets.handover.get(lease_key(partition)).await {
+        Ok(Some(bytes)) => std::str::from_utf8(&bytes).ok().and_then(|s| s.parse::<u64>().ok()),
+        _ => None,
+    };
+    if let Some(stop_by) = previous_stop_by {
+        let last_send = instant_of(stop_by);
+        d.pacer.hold_partition(partition, last_send + PRIVATE_WINDOW, last_send + GROUP_WINDOW);
+    }
+    let _ = buckets.handover.put(lease_key(partition), (now_ms() + SAFE.as_millis() as u64).to_string().into()).await;
+    let lease = Lease::new(claimed + SAFE);
+    let (stop, stop_rx) = watch::channel(false);
+    let worker = tokio::spawn(crate::partitions::run(d.clone(), partition, lease.clone(), stop_rx));
+    tracing::info!(partition, "partition taken");
+    Some(Owned { revision, lease, stop, worker })
+}
+
+async fn release(buckets: &Buckets, partition: u16, o: Owned) {
+    o.lease.revoke();
+    let _ = o.stop.send(true);
+    if tokio::time::timeout(DRAIN, o.worker).await.is_err() {
+        tracing::warn!(partition, "deliveries still running after the drain period");
+    }
+    let _ = buckets.handover.put(lease_key(partition), now_ms().to_string().into()).await;
+    if let Err(e) = buckets.leases.delete_expect_revision(lease_key(partition), Some(o.revision)).await {
+        tracing::warn!(partition, error = %e, "releasing the lease failed; it expires on its own");
+    }
+    tracing::info!(partition, "partition released");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_member_computes_the_same_owner_and_a_leaver_moves_only_its_share() {
+        let three: Vec<String> = ["da", "db", "dc"].iter().map(|s| s.to_string()).collect();
+        let two: Vec<String> = ["da", "dc"].iter().map(|s| s.to_string()).collect();
+        let mut moved = 0;
+        for p in 0..DISPATCH_PARTITIONS {
+            let before = desired_owner(&three, p).unwrap();
+            let mut shuffled = three.clone();
+            shuffled.reverse();
+            assert_eq!(desired_owner(&shuffled, p), Some(before));
+            let after = desired_owner(&two, p).unwrap();
+            if before != "db" {
+                assert_eq!(before, after, "partition {p} moved although its owner stayed");
+            } else {
+                moved += 1;
+            }
+        }
+        assert!(moved > 0 && moved < DISPATCH_PARTITIONS as usize);
+    }
+}

@@ -1,0 +1,43 @@
+//! The work of one owned partition: pulling its interactive and bulk
+//! consumers and delivering each item. Only the dispatcher holding the
+//! partition's lease runs this, so a bot's limits are kept by one process.
+
+use novij_bus::{run_consumer, Handled};
+use novij_events::send::{DispatchItem, Priority};
+use novij_events::subjects;
+use tokio::sync::watch;
+
+use crate::delivery::Delivery;
+use crate::lease::Lease;
+use crate::Dispatcher;
+
+/// Items of one class handled at once in one partition (most wait for a slot).
+fn concurrency(class: Priority) -> usize {
+    match class {
+        Priority::Interactive => 256,
+        Priority::Bulk => 64,
+    }
+}
+
+pub async fn run(d: Dispatcher, partition: u16, lease: Lease, stop: watch::Receiver<bool>) {
+    tokio::join!(
+        pull(d.clone(), partition, Priority::Interactive, lease.clone(), stop.clone()),
+        pull(d, partition, Priority::Bulk, lease, stop),
+    );
+}
+
+async fn pull(d: Dispatcher, partition: u16, class: Priority, lease: Lease, stop: watch::Receiver<bool>) {
+    let durable = subjects::dispatch_consumer(partition, class);
+    let js = d.rt.jetstream.clone();
+    run_consumer(js, subjects::DISPATCH_STREAM, &durable, concurrency(class), stop, move |msg| {
+        let (d, lease) = (d.clone(), lease.clone());
+        async move {
+            let outcome = match serde_json::from_slice::<DispatchItem>(&msg.payload) {
+                Ok(item) => Delivery::new(&d, &item, &msg, partition, &lease).run().await,
+                Err(e) => Handled::Reject(format!("undecodable dispatch item: {e}")),
+            };
+            (msg, outcome)
+        }
+    })
+    .await
+}
