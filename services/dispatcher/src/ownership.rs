@@ -71,7 +71,7 @@ fn score(member: &str, partition: u16) -> u64 {
 }
 
 /// The member that should own `partition` (rendezvous hashing).
-pub fn desired_owner<'a>(members: &'a [String], partition: u16) -> Option<&'a str> {
+pub fn desired_owner(members: &[String], partition: u16) -> Option<&str> {
     members.iter().max_by_key(|m| (score(m, partition), m.as_str())).map(String::as_str)
 }
 
