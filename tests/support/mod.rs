@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use novij_testkit::{eventually, free_port, NatsServer, ServiceProcess, TestDatabase};
 use serde_json::{json, Value};
-use telegram_sandbox::{BotSeed, RunningSandbox, SandboxConfig};
+use telegram_sandbox::{BotSeed, Limits, RunningSandbox, SandboxConfig};
 
 pub const SERVICES: &[&str] = &["ingress", "dispatcher", "connect", "payment-verifier", "scheduler"];
 pub const COMMON_BOT: &str = "novij_test_bot";
@@ -58,6 +58,12 @@ impl TestStack {
 
     /// A stack whose services get `extra` settings on top of the defaults.
     pub async fn start_with(layout: Layout, extra: &[(&str, &str)]) -> TestStack {
+        Self::start_custom(layout, 1, Limits::telegram(), extra).await
+    }
+
+    /// A stack with `dispatchers` dispatcher processes (named `dispatcher`,
+    /// `dispatcher-2`, …) and the sandbox enforcing `limits`.
+    pub async fn start_custom(layout: Layout, dispatchers: usize, limits: Limits, extra: &[(&str, &str)]) -> TestStack {
         let nats = NatsServer::start().await.expect("nats-server");
         let db = TestDatabase::create().await.expect("test database");
         let common_token = common_token();
@@ -67,6 +73,7 @@ impl TestStack {
                 username: COMMON_BOT.into(),
                 first_name: "Novij".into(),
             }],
+            limits,
             ..SandboxConfig::default()
         })
         .await
@@ -110,6 +117,9 @@ impl TestStack {
                 for svc in SERVICES {
                     stack.spawn(svc, &["serve", svc]);
                 }
+                for n in 2..=dispatchers {
+                    stack.spawn(&format!("dispatcher-{n}"), &["serve", "dispatcher"]);
+                }
             }
             Layout::Single => stack.spawn("all", &["serve", "all"]),
         }
@@ -120,8 +130,11 @@ impl TestStack {
     /// Waits until every service process is started and the API is healthy.
     pub async fn wait_ready(&self) {
         for (name, process) in &self.services {
-            let line =
-                if name == "dispatcher" || name == "all" { "answering bot.verify requests" } else { "\"started\"" };
+            let line = if name.starts_with("dispatcher") || name == "all" {
+                "answering bot.verify requests"
+            } else {
+                "\"started\""
+            };
             if let Err(e) = process.wait_for_line(line, WAIT).await {
                 panic!("{name} did not start ({e}):\n{}", process.output());
             }
@@ -281,6 +294,47 @@ impl TestStack {
         .await;
         assert!(welcomed.is_ok(), "the welcome never arrived; output:\n{}", self.output());
         user_id
+    }
+
+    /// Connects many users at once; returns their chat ids in order.
+    pub async fn connect_users(&self, project_id: &str, integration_id: &str, refs: &[String]) -> Vec<i64> {
+        use futures::StreamExt;
+        futures::stream::iter(refs.iter().map(|r| self.connect_user(project_id, integration_id, r)))
+            .buffered(16)
+            .collect()
+            .await
+    }
+
+    /// Runs the sends concurrently; every one must be accepted.
+    pub async fn send_all(&self, sends: Vec<Value>) -> Vec<String> {
+        use futures::StreamExt;
+        futures::stream::iter(sends.into_iter().map(|body| async move {
+            let r = self.post("/api/v1/send", body).await;
+            assert_eq!(r.status, 202, "{}", r.body);
+            r.body["send_id"].as_str().unwrap_or_default().to_string()
+        }))
+        .buffer_unordered(32)
+        .collect()
+        .await
+    }
+
+    /// The sandbox's counters for the common bot.
+    pub async fn stats(&self) -> Value {
+        self.sandbox_get(&format!("/sandbox/stats?bot_username={COMMON_BOT}")).await
+    }
+
+    /// Waits until the common bot has delivered `n` messages in all.
+    pub async fn wait_delivered(&self, n: u64, timeout: Duration) {
+        let reached =
+            eventually(timeout, || async { (self.stats().await["delivered"].as_u64()? >= n).then_some(()) }).await;
+        if reached.is_err() {
+            panic!("only {} of {n} delivered; output tail:\n{}", self.stats().await, self.output_tail());
+        }
+    }
+
+    /// The last lines of every process, for failure messages.
+    pub fn output_tail(&self) -> String {
+        self.services.iter().map(|(n, p)| format!("--- {n}\n{}", p.tail(30))).collect::<Vec<_>>().join("\n")
     }
 
     pub async fn send_text(

@@ -38,6 +38,9 @@ pub const TICK: Duration = Duration::from_secs(1);
 pub const SAFE: Duration = Duration::from_secs(4);
 /// How long a released partition waits for in-flight deliveries to finish.
 const DRAIN: Duration = Duration::from_secs(10);
+/// Ticks a new member waits before claiming, so members that start together
+/// see each other first and partitions are not handed over at once.
+const WARM_UP_TICKS: u32 = 2;
 /// The widest limit window the pacer keeps (groups: per minute) plus margin.
 const PRIVATE_WINDOW: Duration = Duration::from_millis(1_100);
 const GROUP_WINDOW: Duration = Duration::from_millis(60_500);
@@ -64,10 +67,15 @@ fn instant_of(ms: u64) -> Instant {
     Instant::now() + Duration::from_millis(ms.saturating_sub(now_ms()))
 }
 
+/// FNV-1a of `member/partition`, finished with splitmix64 so that ids that
+/// differ in one character still get independent scores.
 fn score(member: &str, partition: u16) -> u64 {
-    format!("{member}/{partition}")
+    let mut x = format!("{member}/{partition}")
         .bytes()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
 }
 
 /// The member that should own `partition` (rendezvous hashing).
@@ -124,8 +132,10 @@ pub async fn run(d: Dispatcher, mut shutdown: watch::Receiver<bool>) {
     };
     tracing::info!(member = %me, "dispatcher member joined");
     let mut owned: HashMap<u16, Owned> = HashMap::new();
+    let mut ticks = 0;
     loop {
-        tick(&d, &buckets, &me, &mut owned).await;
+        ticks += 1;
+        tick(&d, &buckets, &me, &mut owned, ticks > WARM_UP_TICKS).await;
         tokio::select! {
             _ = shutdown.changed() => break,
             _ = tokio::time::sleep(TICK) => {}
@@ -150,7 +160,7 @@ async fn live_members(buckets: &Buckets, me: &str) -> Vec<String> {
     members
 }
 
-async fn tick(d: &Dispatcher, buckets: &Buckets, me: &str, owned: &mut HashMap<u16, Owned>) {
+async fn tick(d: &Dispatcher, buckets: &Buckets, me: &str, owned: &mut HashMap<u16, Owned>, may_claim: bool) {
     if let Err(e) = buckets.members.put(me, now_ms().to_string().into()).await {
         tracing::warn!(error = %e, "member heartbeat failed");
     }
@@ -179,7 +189,7 @@ async fn tick(d: &Dispatcher, buckets: &Buckets, me: &str, owned: &mut HashMap<u
                     }
                 }
             }
-            None if mine => {
+            None if mine && may_claim => {
                 if let Some(o) = claim(d, buckets, me, partition).await {
                     owned.insert(partition, o);
                 }
@@ -249,6 +259,10 @@ mod tests {
                 moved += 1;
             }
         }
-        assert!(moved > 0 && moved < DISPATCH_PARTITIONS as usize);
+        assert!(moved > 0 && moved < DISPATCH_PARTITIONS as usize, "db owned {moved} partitions");
+        for member in &three {
+            let share = (0..DISPATCH_PARTITIONS).filter(|p| desired_owner(&three, *p) == Some(member.as_str())).count();
+            assert!(share >= 2, "{member} owns only {share} of {DISPATCH_PARTITIONS}");
+        }
     }
 }

@@ -130,6 +130,10 @@ impl Pacer {
         if bot.sent.len() >= self.limits.per_bot_per_second as usize {
             wait = wait.max(bot.sent.front().map_or(BOT_WINDOW, |t| BOT_WINDOW - now.duration_since(*t)));
         }
+        let spacing = BOT_WINDOW / self.limits.per_bot_per_second.max(1);
+        if let Some(last) = bot.sent.back() {
+            wait = wait.max(spacing.saturating_sub(now.duration_since(*last)));
+        }
         if wait > Duration::ZERO {
             return Err(wait);
         }
@@ -165,6 +169,7 @@ mod tests {
         assert!(p.try_take(0, "b", 1, Priority::Interactive).is_ok());
         let wait = p.try_take(0, "b", 1, Priority::Interactive).unwrap_err();
         assert!(wait > Duration::from_millis(1000) && wait <= CHAT_WINDOW, "{wait:?}");
+        tokio::time::advance(BOT_WINDOW / 30).await;
         assert!(p.try_take(0, "b", 2, Priority::Interactive).is_ok(), "another chat is not held up");
         assert!(p.try_take(0, "other-bot", 1, Priority::Interactive).is_ok(), "another bot is not held up");
         tokio::time::advance(CHAT_WINDOW).await;
@@ -172,21 +177,25 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn the_bot_window_caps_all_chats_together() {
+    async fn the_bot_window_caps_all_chats_together_and_spreads_calls() {
         let p = pacer(3, 1, 20);
         for chat in 1..=3 {
             assert!(p.try_take(0, "b", chat, Priority::Interactive).is_ok());
+            assert!(p.try_take(0, "b", 10 + chat, Priority::Interactive).is_err(), "calls are spaced");
+            tokio::time::advance(BOT_WINDOW / 3).await;
         }
-        assert!(p.try_take(0, "b", 4, Priority::Interactive).is_err());
-        tokio::time::advance(BOT_WINDOW).await;
-        assert!(p.try_take(0, "b", 4, Priority::Interactive).is_ok());
+        tokio::time::advance(Duration::from_millis(1)).await;
+        assert!(p.try_take(0, "b", 4, Priority::Interactive).is_ok(), "the oldest call left the window");
+        assert!(p.try_take(0, "b", 5, Priority::Interactive).is_err());
     }
 
     #[tokio::test(start_paused = true)]
     async fn groups_get_a_per_minute_window() {
         let p = pacer(1000, 1, 2);
         assert!(p.try_take(0, "b", -5, Priority::Interactive).is_ok());
+        tokio::time::advance(Duration::from_millis(2)).await;
         assert!(p.try_take(0, "b", -5, Priority::Interactive).is_ok());
+        tokio::time::advance(Duration::from_millis(2)).await;
         let wait = p.try_take(0, "b", -5, Priority::Interactive).unwrap_err();
         assert!(wait > Duration::from_secs(59), "{wait:?}");
     }
@@ -199,6 +208,7 @@ mod tests {
         assert!(p.try_take(0, "other", 1, Priority::Bulk).is_ok(), "other bots are not held");
         assert!(p.try_take(0, "b", 2, Priority::Interactive).is_ok());
         drop(waiter);
+        tokio::time::advance(BOT_WINDOW / 30).await;
         assert!(p.try_take(0, "b", 3, Priority::Bulk).is_ok());
     }
 
@@ -208,7 +218,7 @@ mod tests {
         let now = Instant::now();
         p.hold_partition(3, now + Duration::from_secs(1), now + Duration::from_secs(60));
         assert!(p.try_take(3, "b", 1, Priority::Interactive).is_err());
-        assert!(p.try_take(4, "b", 2, Priority::Interactive).is_ok(), "other partitions are free");
+        assert!(p.try_take(4, "c", 2, Priority::Interactive).is_ok(), "other partitions are free");
         tokio::time::advance(Duration::from_secs(1)).await;
         assert!(p.try_take(3, "b", 5, Priority::Interactive).is_ok());
         assert!(p.try_take(3, "b", -5, Priority::Interactive).unwrap_err() > Duration::from_secs(58));

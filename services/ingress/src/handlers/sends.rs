@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use warp::http::StatusCode;
 
-use super::{integrations::find_for_project, json, read_your_write, Credentials};
+use super::{integrations::find_for_project, json, Credentials};
 use crate::body::{self, check_text, id_char};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -168,8 +168,7 @@ pub async fn create(
     };
     let env = Envelope::new(accepted, EventMeta::new(creds.correlation_id()));
     match state.rt.log.append(&env, Expect::NoEvents).await {
-        Ok(appended) => {
-            read_your_write(&state, appended.sequence).await;
+        Ok(_) => {
             tracing::info!(send_id = %send_id, integration_id = %integration.id, "send accepted");
             Ok(json(StatusCode::ACCEPTED, &SendAcceptedView { send_id, status: "accepted".into() }))
         }
@@ -179,6 +178,34 @@ pub async fn create(
             .ok_or_else(|| ApiError::internal(&"send vanished after a conflicting append")),
         Err(e) => Err(ApiError::unavailable("the event log", &e)),
     }
+}
+
+/// The view of a send the projections do not show yet, read from its
+/// `send.accepted` event (sends are answered 202 before they are projected).
+async fn just_accepted(
+    state: &AppState,
+    caller: &crate::auth::Caller,
+    id: &str,
+) -> Result<warp::reply::Response, ApiError> {
+    let accepted = if ids::is_valid(ids::SEND, id) { state.rt.log.last::<SendAccepted>(id).await? } else { None };
+    let Some((accepted, _)) = accepted.filter(|(a, _)| caller.sees(a.payload.project_id.as_deref())) else {
+        return Err(ApiError::not_found("send"));
+    };
+    let p = accepted.payload;
+    let view = SendView {
+        send_id: p.send_id,
+        project_id: p.project_id,
+        integration_id: p.integration_id,
+        template: p.template,
+        status: "accepted".into(),
+        telegram_message_id: None,
+        failure: None,
+        attempts: 0,
+        accepted_at: accepted.occurred_at,
+        updated_at: accepted.occurred_at,
+        history: vec![HistoryEntry { status: "accepted".into(), at: accepted.occurred_at, detail: None }],
+    };
+    Ok(json(StatusCode::OK, &view))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -217,8 +244,13 @@ pub struct HistoryEntry {
 pub async fn get(state: AppState, creds: Credentials, id: String) -> Result<warp::reply::Response, ApiError> {
     let caller = creds.caller(&state)?;
     let found = if ids::is_valid(ids::SEND, &id) { queries::send_with_history(&state.rt.db, &id).await? } else { None };
-    let (send, history) =
-        found.filter(|(s, _)| caller.sees(s.project_id.as_deref())).ok_or_else(|| ApiError::not_found("send"))?;
+    let Some((send, history)) = found else {
+        // Accepted but not projected yet: answer from the log.
+        return just_accepted(&state, &caller, &id).await;
+    };
+    if !caller.sees(send.project_id.as_deref()) {
+        return Err(ApiError::not_found("send"));
+    }
     let view = SendView {
         send_id: send.send_id,
         project_id: send.project_id,
