@@ -50,3 +50,7 @@ schemas:
 # Apply database migrations to DATABASE_URL
 migrate:
     cargo run -q -- migrate
+
+# Benchmarks (release build); `just bench dispatch` writes docs/BENCHMARKS.md
+bench target="dispatch":
+    cargo bench --bench {{ target }}

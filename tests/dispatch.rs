@@ -159,6 +159,11 @@ async fn a_group_upgraded_to_a_supergroup_is_rebound_and_the_message_resent() {
     })
     .await
     .expect("the group was never bound");
+    novij_testkit::eventually(support::WAIT, || async {
+        stack.sent(COMMON_BOT).await.iter().any(|m| m["chat_id"] == group_id).then_some(())
+    })
+    .await
+    .expect("the group never got its welcome");
 
     let migrated = stack.sandbox_post(&format!("/sandbox/groups/{group_id}/migrate"), json!({})).await;
     let new_id = migrated["new_chat_id"].as_i64().unwrap();

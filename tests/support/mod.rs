@@ -401,3 +401,12 @@ pub fn raw_bytes(dir: &std::path::Path) -> Vec<u8> {
 pub fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
+
+/// Waits until the sandbox has delivered `n` messages over all bots.
+pub async fn wait_total(stack: &TestStack, n: u64, timeout: Duration) {
+    let reached = eventually(timeout, || async {
+        (stack.sandbox_get("/sandbox/stats").await["delivered"].as_u64()? >= n).then_some(())
+    })
+    .await;
+    assert!(reached.is_ok(), "only {} of {n} delivered", stack.sandbox_get("/sandbox/stats").await);
+}
