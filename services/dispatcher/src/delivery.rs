@@ -24,7 +24,8 @@ use novij_bus::{AppendError, Expect, Handled};
 use novij_events::integration::{IntegrationBotUnauthorized, COMMON_BOT_KEY};
 use novij_events::recipient::{RecipientChatMigrated, RecipientUnreachable, UnreachableReason};
 use novij_events::send::{
-    DispatchItem, MessageSent, OutgoingMessage, Priority, SendAccepted, SendDeadLettered, SendFailed, SendQueued,
+    DispatchItem, MessageSent, OutgoingMessage, Priority, SendAccepted, SendDeadLettered, SendFailed, SendOrigin,
+    SendQueued,
 };
 use novij_events::{ids, Envelope, Event, EventMeta};
 use novij_runtime::derive;
@@ -93,7 +94,10 @@ impl<'a> Delivery<'a> {
             Ok(None) => return Handled::Reject(format!("send {} has no accepted event", self.send_id())),
             Err(e) => return retry_later("log_unavailable", &e, Duration::from_secs(1)),
         };
-        if let Some(recipient_id) = &accepted.recipient_id {
+        // The service's own replies go out regardless: the /stop confirmation
+        // is addressed to the recipient /stop has just disabled.
+        let checked = accepted.recipient_id.as_ref().filter(|_| accepted.origin == SendOrigin::Api);
+        if let Some(recipient_id) = checked {
             match self.recipient_block(recipient_id).await {
                 Ok(Some(reason)) => return self.fail(&reason, "the recipient cannot be reached; not sent", 0).await,
                 Ok(None) => {}
