@@ -16,6 +16,9 @@ use serde_json::{json, Value};
 use support::{Layout, TestStack, COMMON_BOT};
 use telegram_sandbox::Limits;
 
+/// Warnings only, but the start-up lines the harness waits for.
+const QUIET: &str = "warn,novij_telegram=info,novij_dispatcher::rpc=info";
+
 fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
@@ -66,7 +69,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 /// One bot at Telegram's real limits: 600 messages to 300 chats.
 async fn rate() -> (f64, f64, u64) {
-    let stack = TestStack::start_custom(Layout::Separate, 1, Limits::telegram(), &[("RUST_LOG", "warn")]).await;
+    let stack = TestStack::start_custom(Layout::Separate, 1, Limits::telegram(), &[("RUST_LOG", QUIET)]).await;
     let integration = stack.create_integration("bench", None).await;
     let users: Vec<String> = (0..300).map(|i| format!("u{i}")).collect();
     stack.connect_users("bench", &integration, &users).await;
@@ -87,7 +90,7 @@ async fn rate() -> (f64, f64, u64) {
 
 /// Latency 202 → sandbox at low load: 100 sends, 5 per second, distinct chats.
 async fn latency() -> (f64, f64, f64) {
-    let stack = TestStack::start_custom(Layout::Separate, 1, Limits::telegram(), &[("RUST_LOG", "warn")]).await;
+    let stack = TestStack::start_custom(Layout::Separate, 1, Limits::telegram(), &[("RUST_LOG", QUIET)]).await;
     let integration = stack.create_integration("bench", None).await;
     let users: Vec<String> = (0..100).map(|i| format!("l{i}")).collect();
     stack.connect_users("bench", &integration, &users).await;
@@ -116,7 +119,7 @@ async fn latency() -> (f64, f64, f64) {
 /// Many bots at once, limits 10× faster: aggregate rate and dispatcher memory.
 async fn aggregate(bots: usize) -> (f64, u64, u64) {
     let env = [
-        ("RUST_LOG", "warn"),
+        ("RUST_LOG", QUIET),
         ("TELEGRAM_LIMIT_PER_BOT_PER_SECOND", "300"),
         ("TELEGRAM_LIMIT_PER_CHAT_PER_SECOND", "10"),
         ("TELEGRAM_LIMIT_PER_GROUP_PER_MINUTE", "200"),
@@ -188,7 +191,12 @@ single runs on a small, shared machine: read them as ratios and orders of magnit
 | one bot at Telegram's limits (600 messages, 300 chats): achieved ÷ allowed | {achieved:.1}/s ÷ 30/s = **{ratio:.2}**, {violations} violations | ≥ 0.95, 0 violations |\n\
 | latency from 202 to the sandbox receiving the call, 5 sends/s ({samples} sends) | p50 **{p50:.0} ms**, p99 **{p99:.0} ms** | p99 < 50 ms |\n\
 | {bots} bots in parallel, limits ×10, 5 messages each | **{agg_rate:.0} messages/s** end to end (API in to sandbox) | — |\n\
-| dispatcher resident memory | {idle} MiB idle, {peak} MiB after the {bots}-bot run | — |\n",
+| dispatcher resident memory | {idle} MiB idle, {peak} MiB after the {bots}-bot run | — |\n\n\
+The one-bot rate is below its goal by design of the current pacer \
+(`services/dispatcher/src/pacer.rs`): it spaces a bot's calls at least window/limit apart over a window 5% wider \
+than Telegram's, so that arrival jitter can never put 31 calls into one second (the strict sandbox counts on \
+arrival), which caps the rate near 0.95 before scheduling losses. Narrowing the margin or allowing short bursts \
+is the next step, to be weighed against violations under load.\n",
         idle = idle_rss / 1024,
         peak = peak_rss / 1024,
     );
