@@ -203,6 +203,16 @@ impl Reader<'_> {
         }
     }
 
+    /// A number within `range`, or a problem naming the range. The value
+    /// returned with a problem is never used: the configuration is rejected.
+    fn number<T>(&mut self, env: &'static str, range: std::ops::RangeInclusive<T>) -> T
+    where
+        T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+    {
+        let what = format!("a number from {} to {}", range.start(), range.end());
+        self.parsed(env, &what, |v| range.contains(v)).unwrap_or(*range.start())
+    }
+
     fn url(&mut self, env: &'static str) -> String {
         let raw = self.string(env);
         if !(raw.is_empty() || raw.starts_with("http://") || raw.starts_with("https://")) {
@@ -269,9 +279,7 @@ impl Config {
         let project_api_keys = parse_project_keys(&r.string("PROJECT_API_KEYS"), &mut r);
         let config = Config {
             nats_url: r.string("NATS_URL"),
-            nats_stream_replicas: r
-                .parsed("NATS_STREAM_REPLICAS", "a number from 1 to 5", |v| (1..=5).contains(v))
-                .unwrap_or(1),
+            nats_stream_replicas: r.number("NATS_STREAM_REPLICAS", 1..=5),
             database_url: r.string("DATABASE_URL"),
             master_keys,
             telegram_api_base_url: r.url("TELEGRAM_API_BASE_URL"),
@@ -283,38 +291,18 @@ impl Config {
             admin_api_key,
             project_api_keys,
             limits: TelegramLimits {
-                per_bot_per_second: r
-                    .parsed("TELEGRAM_LIMIT_PER_BOT_PER_SECOND", "a number from 1 to 1000", |v| (1..=1000).contains(v))
-                    .unwrap_or(30),
-                per_chat_per_second: r
-                    .parsed("TELEGRAM_LIMIT_PER_CHAT_PER_SECOND", "a number from 1 to 100", |v| (1..=100).contains(v))
-                    .unwrap_or(1),
-                per_group_per_minute: r
-                    .parsed("TELEGRAM_LIMIT_PER_GROUP_PER_MINUTE", "a number from 1 to 6000", |v| {
-                        (1..=6000).contains(v)
-                    })
-                    .unwrap_or(20),
+                per_bot_per_second: r.number("TELEGRAM_LIMIT_PER_BOT_PER_SECOND", 1..=1000),
+                per_chat_per_second: r.number("TELEGRAM_LIMIT_PER_CHAT_PER_SECOND", 1..=100),
+                per_group_per_minute: r.number("TELEGRAM_LIMIT_PER_GROUP_PER_MINUTE", 1..=6000),
             },
             retry: RetryPolicy {
-                max_attempts: r
-                    .parsed("DISPATCH_MAX_ATTEMPTS", "a number from 1 to 100", |v| (1..=100).contains(v))
-                    .unwrap_or(10),
-                base_ms: r
-                    .parsed("DISPATCH_RETRY_BASE_MS", "a number from 10 to 600000", |v| (10..=600_000).contains(v))
-                    .unwrap_or(1000),
-                max_ms: r
-                    .parsed("DISPATCH_RETRY_MAX_MS", "a number from 10 to 3600000", |v| (10..=3_600_000).contains(v))
-                    .unwrap_or(300_000),
+                max_attempts: r.number("DISPATCH_MAX_ATTEMPTS", 1..=100),
+                base_ms: r.number("DISPATCH_RETRY_BASE_MS", 10..=600_000),
+                max_ms: r.number("DISPATCH_RETRY_MAX_MS", 10..=3_600_000),
             },
-            webhook_max_connections: r
-                .parsed("WEBHOOK_MAX_CONNECTIONS", "a number from 1 to 100", |v| (1..=100).contains(v))
-                .unwrap_or(100),
-            connect_code_ttl_seconds: r
-                .parsed("CONNECT_CODE_TTL_SECONDS", "a number from 60 to 604800", |v| (60..=604_800).contains(v))
-                .unwrap_or(900),
-            max_body_bytes: r
-                .parsed("MAX_BODY_BYTES", "a number from 1024 to 52428800", |v| (1024..=52_428_800).contains(v))
-                .unwrap_or(65_536),
+            webhook_max_connections: r.number("WEBHOOK_MAX_CONNECTIONS", 1..=100),
+            connect_code_ttl_seconds: r.number("CONNECT_CODE_TTL_SECONDS", 60..=604_800),
+            max_body_bytes: r.number("MAX_BODY_BYTES", 1024..=52_428_800),
             log_format: match r.string("LOG_FORMAT").as_str() {
                 "json" => LogFormat::Json,
                 "pretty" => LogFormat::Pretty,
