@@ -62,3 +62,33 @@ async fn walkthrough_delivers_exactly_one_message_and_leaks_nothing() {
     let escaped_text = text.replace('<', "&lt;").replace('>', "&gt;").replace('&', "&amp;");
     assert!(!contains(&store, &escaped_text) && !logs.contains(&escaped_text), "rendered text leaked");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_callers_traceparent_is_carried_through_every_event_of_the_send() {
+    let stack = TestStack::start(Layout::Single).await;
+    let integration = stack.create_integration("p1", None).await;
+    stack.connect_user("p1", &integration, "user:1").await;
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let resp = reqwest::Client::new()
+        .post(format!("{}/api/v1/send", stack.api))
+        .bearer_auth(&stack.admin_key)
+        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+        .json(&json!({
+            "project_id": "p1", "integration_id": integration, "recipient_ref": "user:1",
+            "template": "text_message", "template_vars": {"text": "traced"}, "idempotency_key": "t-1"
+        }))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status().as_u16(), 202);
+    let send_id = resp.json::<serde_json::Value>().await.unwrap()["send_id"].as_str().unwrap().to_string();
+    stack.wait_send(&send_id, "sent").await;
+
+    let events = stack.jetstream().await.get_stream("EVENTS").await.expect("EVENTS");
+    for event in ["accepted", "queued", "sent"] {
+        let msg = events.direct_get_last_for_subject(format!("nt.ev.send.{send_id}.{event}")).await.expect(event);
+        let envelope: serde_json::Value = serde_json::from_slice(&msg.payload).unwrap();
+        let traceparent = envelope["trace"]["traceparent"].as_str().unwrap_or_default();
+        assert!(traceparent.starts_with(&format!("00-{trace_id}-")), "send.{event} carries {traceparent:?}");
+    }
+}

@@ -35,7 +35,13 @@ fn credentials() -> impl Filter<Extract = (Credentials,), Error = warp::Rejectio
     warp::header::optional::<String>("authorization")
         .and(warp::header::optional::<String>("x-api-key"))
         .and(warp::header::optional::<String>("x-request-id"))
-        .map(|authorization, api_key, request_id| Credentials { authorization, api_key, request_id })
+        .and(warp::header::optional::<String>("traceparent"))
+        .map(|authorization, api_key, request_id, traceparent| Credentials {
+            authorization,
+            api_key,
+            request_id,
+            traceparent,
+        })
 }
 
 /// Every route of the API.

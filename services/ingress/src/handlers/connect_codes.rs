@@ -5,7 +5,7 @@ use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use novij_bus::Expect;
 use novij_events::connect::ConnectCodeIssued;
-use novij_events::{Envelope, EventMeta};
+use novij_events::Envelope;
 use novij_runtime::derive;
 use ring::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Serialize};
@@ -67,7 +67,7 @@ pub async fn create(
         public_user_ref: req.public_user_ref,
         expires_at,
     };
-    let env = Envelope::new(issued, EventMeta::new(creds.correlation_id()));
+    let env = Envelope::new(issued, creds.meta());
     let appended =
         state.rt.log.append(&env, Expect::NoEvents).await.map_err(|e| ApiError::unavailable("the event log", &e))?;
     read_your_write(&state, appended.sequence).await;

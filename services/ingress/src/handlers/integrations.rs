@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use novij_bus::Expect;
 use novij_events::integration::{BotMode, IntegrationCreated, PaymentMode};
 use novij_events::rpc::{BotCredential, BotVerifyReply, BotVerifyRequest};
-use novij_events::{ids, subjects, Envelope, EventMeta};
+use novij_events::{ids, subjects, Envelope};
 use novij_projections::model::{integration, recipient};
 use novij_runtime::derive::purpose;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
@@ -156,7 +156,7 @@ pub async fn create(
         inbound_webhook_url: req.inbound_webhook_url,
     };
     let id = created.integration_id.clone();
-    let env = Envelope::new(created, EventMeta::new(creds.correlation_id()));
+    let env = Envelope::new(created, creds.meta());
     let appended =
         state.rt.log.append(&env, Expect::NoEvents).await.map_err(|e| ApiError::unavailable("the event log", &e))?;
     read_your_write(&state, appended.sequence).await;

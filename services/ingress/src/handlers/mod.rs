@@ -17,11 +17,18 @@ pub struct Credentials {
     pub authorization: Option<String>,
     pub api_key: Option<String>,
     pub request_id: Option<String>,
+    /// W3C `traceparent` of the caller, continued by the events of this request.
+    pub traceparent: Option<String>,
 }
 
 impl Credentials {
     pub fn caller(&self, state: &AppState) -> Result<Caller, ApiError> {
         Caller::authenticate(state, self.authorization.as_deref(), self.api_key.as_deref())
+    }
+
+    /// Metadata of the first event this request appends.
+    pub fn meta(&self) -> novij_events::EventMeta {
+        novij_events::EventMeta::continuing(self.correlation_id(), self.traceparent.as_deref())
     }
 
     /// The correlation id of this request's events.

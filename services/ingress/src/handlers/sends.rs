@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use novij_bus::{AppendError, Expect};
 use novij_events::integration::PaymentMode;
 use novij_events::send::{OutgoingMessage, Priority, SendAccepted, SendOrigin};
-use novij_events::{ids, Envelope, EventMeta};
+use novij_events::{ids, Envelope};
 use novij_projections::queries;
 use novij_runtime::derive;
 use serde::{Deserialize, Serialize};
@@ -166,7 +166,7 @@ pub async fn create(
         locale: req.locale,
         message: sealed,
     };
-    let env = Envelope::new(accepted, EventMeta::new(creds.correlation_id()));
+    let env = Envelope::new(accepted, creds.meta());
     match state.rt.log.append(&env, Expect::NoEvents).await {
         Ok(_) => {
             tracing::info!(send_id = %send_id, integration_id = %integration.id, "send accepted");
