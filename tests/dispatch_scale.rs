@@ -138,7 +138,8 @@ fn owner_of(stack: &TestStack, partition: u16, except: Option<&str>) -> Option<S
 /// Stops a process the way an orchestrator does (SIGTERM) and waits for it.
 async fn terminate(stack: &mut TestStack, name: &str) {
     let pid = stack.service(name).pid().expect("running");
-    let status = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().expect("kill");
+    // The shell's own `kill`: present wherever `sh` is, unlike procps.
+    let status = std::process::Command::new("sh").args(["-c", &format!("kill -TERM {pid}")]).status().expect("kill");
     assert!(status.success());
     stack.service(name).wait_for_exit(Duration::from_secs(30)).await.expect("graceful exit");
 }

@@ -17,7 +17,7 @@ pub async fn list() -> anyhow::Result<()> {
     for l in &letters {
         println!(
             "{}\t{}\t{}\tattempts={}\t{}\t{}",
-            l.send_id, l.bot_key, l.reason, l.attempts, l.dead_lettered_at, l.detail
+            l.event.send_id, l.event.bot_key, l.event.reason, l.event.attempts, l.dead_lettered_at, l.event.detail
         );
     }
     println!("{} dead letter(s)", letters.len());

@@ -60,20 +60,20 @@ pub async fn list(js: &jetstream::Context) -> Result<Vec<DeadLetter>, DeadLetter
 /// this call queued it (false: it had already been retried).
 pub async fn retry(log: &EventLog, letter: &DeadLetter, correlation_id: &str) -> Result<bool, DeadLetterError> {
     let queued = SendQueued {
-        send_id: letter.send_id.clone(),
-        bot_key: letter.bot_key.clone(),
+        send_id: letter.event.send_id.clone(),
+        bot_key: letter.event.bot_key.clone(),
         clearance: Clearance::RetriedFromDeadLetter,
-        priority: letter.priority,
+        priority: letter.event.priority,
     };
     let env = Envelope::new(queued, EventMeta::new(correlation_id))
-        .with_event_id(ids::caused_event_id(&format!("dlq:{}:{}", letter.send_id, letter.sequence), "retry"));
+        .with_event_id(ids::caused_event_id(&format!("dlq:{}:{}", letter.event.send_id, letter.sequence), "retry"));
     let queued_now = match log.append(&env, Expect::LastSequence(letter.sequence)).await {
         Ok(appended) => !appended.duplicate,
         Err(AppendError::Conflict) => false,
         Err(e) => return Err(e.into()),
     };
     let stream = log.jetstream().get_stream(subjects::DEAD_LETTERS_STREAM).await.map_err(nats)?;
-    stream.purge().filter(subjects::dead_letter(&letter.send_id)).await.map_err(nats)?;
+    stream.purge().filter(subjects::dead_letter(&letter.event.send_id)).await.map_err(nats)?;
     Ok(queued_now)
 }
 
@@ -82,7 +82,7 @@ pub async fn retry_one(log: &EventLog, send_id: &str, correlation_id: &str) -> R
     let letter = list(log.jetstream())
         .await?
         .into_iter()
-        .find(|l| l.send_id == send_id)
+        .find(|l| l.event.send_id == send_id)
         .ok_or_else(|| DeadLetterError::NotFound(send_id.to_string()))?;
     retry(log, &letter, correlation_id).await
 }

@@ -178,13 +178,8 @@ impl Event for SendDeadLettered {
 /// which a retry is fenced on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DeadLetter {
-    pub send_id: String,
-    pub bot_key: String,
-    #[serde(default)]
-    pub priority: Priority,
-    pub reason: String,
-    pub detail: String,
-    pub attempts: u32,
+    #[serde(flatten)]
+    pub event: SendDeadLettered,
     pub sequence: u64,
     pub dead_lettered_at: chrono::DateTime<chrono::Utc>,
 }

@@ -28,24 +28,19 @@ pub async fn run(d: Dispatcher, shutdown: watch::Receiver<bool>) {
 }
 
 async fn file(d: &Dispatcher, event: &Envelope<SendDeadLettered>, sequence: u64) -> Handled {
-    let p = &event.payload;
-    let letter = DeadLetter {
-        send_id: p.send_id.clone(),
-        bot_key: p.bot_key.clone(),
-        priority: p.priority,
-        reason: p.reason.clone(),
-        detail: p.detail.clone(),
-        attempts: p.attempts,
-        sequence,
-        dead_lettered_at: event.occurred_at,
-    };
+    let letter = DeadLetter { event: event.payload.clone(), sequence, dead_lettered_at: event.occurred_at };
     let payload = match serde_json::to_vec(&letter) {
         Ok(p) => p,
         Err(e) => return Handled::Reject(e.to_string()),
     };
     let publish = Publish::build().payload(payload.into()).message_id(event.event_id.to_string());
-    match novij_bus::publish_acked(&d.rt.jetstream, subjects::dead_letter(&p.send_id), publish, Duration::from_secs(5))
-        .await
+    match novij_bus::publish_acked(
+        &d.rt.jetstream,
+        subjects::dead_letter(&letter.event.send_id),
+        publish,
+        Duration::from_secs(5),
+    )
+    .await
     {
         Ok(_) => Handled::Done,
         Err(e) => {

@@ -60,11 +60,11 @@ pub async fn list(state: AppState, creds: Credentials) -> Result<warp::reply::Re
     let views: Vec<DeadLetterView> = letters
         .into_iter()
         .map(|l| DeadLetterView {
-            send_id: l.send_id,
-            bot_key: l.bot_key,
-            reason: l.reason,
-            detail: l.detail,
-            attempts: l.attempts,
+            send_id: l.event.send_id,
+            bot_key: l.event.bot_key,
+            reason: l.event.reason,
+            detail: l.event.detail,
+            attempts: l.event.attempts,
             dead_lettered_at: l.dead_lettered_at,
         })
         .collect();
@@ -96,7 +96,7 @@ pub async fn retry(
             let mut retried = Vec::new();
             for letter in dead_letters::list(&state.rt.jetstream).await.map_err(map_err)? {
                 if dead_letters::retry(log, &letter, &correlation).await.map_err(map_err)? {
-                    retried.push(letter.send_id);
+                    retried.push(letter.event.send_id);
                 }
             }
             retried
