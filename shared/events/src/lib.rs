@@ -9,6 +9,7 @@ pub mod connect;
 pub mod envelope;
 pub mod ids;
 pub mod integration;
+pub mod money;
 pub mod recipient;
 pub mod rpc;
 pub mod send;
