@@ -40,6 +40,14 @@ enum Command {
         #[command(subcommand)]
         command: DlqCommand,
     },
+    /// Show prices per template and payment mode, limits, and templates.
+    Prices,
+    /// Show the service wallet id.
+    Wallet,
+    /// Check that the Relay API answers.
+    RelayCheck,
+    /// Run the maintenance jobs once (expired payloads, connect codes, audit data) and report counts.
+    Cleanup,
     /// Show the version and build metadata.
     Version,
 }
@@ -76,6 +84,10 @@ fn main() -> std::process::ExitCode {
             Command::Schemas { out, check } => commands::schemas::run(&out, check),
             Command::Dlq { command: DlqCommand::List } => commands::dlq::list().await,
             Command::Dlq { command: DlqCommand::Retry { send_id, all } } => commands::dlq::retry(send_id, all).await,
+            Command::Prices => commands::payments::prices(),
+            Command::Wallet => commands::payments::wallet(),
+            Command::RelayCheck => commands::payments::relay_check().await,
+            Command::Cleanup => commands::cleanup::run().await,
             Command::Version => {
                 println!("novij-telegram {}", env!("CARGO_PKG_VERSION"));
                 Ok(())

@@ -1,8 +1,10 @@
 //! One module per CLI command.
 
+pub mod cleanup;
 pub mod config_check;
 pub mod db;
 pub mod dlq;
+pub mod payments;
 pub mod schemas;
 pub mod serve;
 

@@ -35,9 +35,11 @@ pub struct Reply<'a> {
 pub async fn send(rt: &Runtime, meta: EventMeta, reply: Reply<'_>, owner: ReplyOwner) -> Result<(), AppendError> {
     let message = OutgoingMessage { chat_id: reply.chat_id, text: reply.text.to_string(), parse_mode: None };
     let bytes = serde_json::to_vec(&message)?;
+    let expires_at = chrono::Utc::now() + chrono::Duration::seconds(rt.config.retention.payload_seconds.into());
     let sealed = rt
-        .keyring
-        .seal(derive::purpose::OUTGOING_MESSAGE, &bytes)
+        .payloads
+        .seal(derive::purpose::OUTGOING_MESSAGE, &bytes, expires_at)
+        .await
         .map_err(|e| AppendError::Unavailable(e.to_string()))?;
     let send_id = derive::system_send_id(&rt.keyring, reply.bot_key, reply.update_id, reply.purpose);
     let accepted = SendAccepted {
@@ -53,6 +55,8 @@ pub async fn send(rt: &Runtime, meta: EventMeta, reply: Reply<'_>, owner: ReplyO
         priority: Priority::Interactive,
         locale: None,
         message: sealed,
+        payment: None,
+        send_at: None,
     };
     match rt.log.append(&Envelope::new(accepted, meta), Expect::NoEvents).await {
         Ok(_) | Err(AppendError::Conflict) => Ok(()),

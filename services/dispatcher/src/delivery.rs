@@ -28,7 +28,7 @@ use novij_events::send::{
     SendQueued,
 };
 use novij_events::{ids, Envelope, Event, EventMeta};
-use novij_runtime::derive;
+use novij_runtime::{derive, PayloadError};
 use novij_telegram_client::{BotApiError, BotApiErrorKind, ForbiddenReason, SendMessage};
 
 /// How often a waiting message tells JetStream it is still being worked on.
@@ -104,14 +104,15 @@ impl<'a> Delivery<'a> {
                 Err(e) => return retry_later("log_unavailable", &e, Duration::from_secs(1)),
             }
         }
-        let message: OutgoingMessage = match self
-            .d
-            .rt
-            .keyring
-            .open(derive::purpose::OUTGOING_MESSAGE, &accepted.message)
-            .map_err(|e| e.to_string())
-            .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| e.to_string()))
-        {
+        let message = match self.d.rt.payloads.open(derive::purpose::OUTGOING_MESSAGE, &accepted.message).await {
+            Ok(bytes) => serde_json::from_slice::<OutgoingMessage>(&bytes).map_err(|e| e.to_string()),
+            Err(PayloadError::Shredded) => {
+                return self.fail("payload_expired", "the message expired before it could be sent", 0).await
+            }
+            Err(PayloadError::Store(e)) => return retry_later("payload_store_unavailable", &e, Duration::from_secs(1)),
+            Err(e) => Err(e.to_string()),
+        };
+        let message = match message {
             Ok(m) => m,
             Err(e) => return self.fail("payload_unreadable", &e, 0).await,
         };

@@ -55,6 +55,11 @@ pub fn check_text(field: &str, value: &str, max: usize, allowed: impl Fn(char) -
 }
 
 /// Identifiers chosen by clients (project ids, wallet ids, user refs).
+/// `ru` or `en`, the languages templates render in.
+pub fn check_locale(field: &str, value: &str) -> Result<novij_templates::Locale, ApiError> {
+    value.parse().map_err(|e: novij_templates::UnknownLocale| ApiError::invalid(field, e.to_string()))
+}
+
 pub fn id_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ':' | '.' | '@')
 }

@@ -7,18 +7,22 @@ mod body;
 mod error;
 mod handlers;
 pub mod openapi;
+mod quote;
 mod state;
-mod templates;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 
 use novij_runtime::Runtime;
 use tokio::sync::watch;
+use warp::filters::BoxedFilter;
 use warp::Filter;
 
 use crate::error::ApiError;
-use crate::handlers::{connect_codes, dead_letters, integrations, sends, service, webhook, Credentials};
+pub use crate::handlers::service::{settings_of, Settings};
+use crate::handlers::{
+    connect_codes, dead_letters, integrations, payments, reminders, sends, service, webhook, Credentials,
+};
 pub use crate::state::AppState;
 
 type Reply = warp::reply::Response;
@@ -112,6 +116,32 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl warp::Reply,), Err
         .and(s())
         .and(credentials())
         .then(|id, st, c| async move { respond(sends::get(st, c, id).await) });
+    let quote = api
+        .and(warp::path!("payments" / "quote"))
+        .and(warp::post())
+        .and(s())
+        .and(credentials())
+        .and(body())
+        .then(|st, c, b| async move { respond(payments::quote(st, c, b).await) });
+    let create_reminder = api
+        .and(warp::path!("reminders"))
+        .and(warp::post())
+        .and(s())
+        .and(credentials())
+        .and(body())
+        .then(|st, c, b| async move { respond(reminders::create(st, c, b).await) });
+    let get_reminder = api
+        .and(warp::path!("reminders" / String))
+        .and(warp::get())
+        .and(s())
+        .and(credentials())
+        .then(|id, st, c| async move { respond(reminders::get(st, c, id).await) });
+    let cancel_reminder = api
+        .and(warp::path!("reminders" / String))
+        .and(warp::delete())
+        .and(s())
+        .and(credentials())
+        .then(|id, st, c| async move { respond(reminders::cancel(st, c, id).await) });
 
     let list_dead_letters = api
         .and(warp::path!("ops" / "dead-letters"))
@@ -127,34 +157,25 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl warp::Reply,), Err
         .and(body())
         .then(|st, c, b| async move { respond(dead_letters::retry(st, c, b).await) });
 
-    health
-        .or(version)
-        .unify()
-        .or(settings)
-        .unify()
-        .or(openapi)
-        .unify()
-        .or(create_integration)
-        .unify()
-        .or(get_integration)
-        .unify()
-        .or(recipients)
-        .unify()
-        .or(connect_code)
-        .unify()
-        .or(webhook)
-        .unify()
-        .or(send)
-        .unify()
-        .or(get_send)
-        .unify()
-        .or(list_dead_letters)
-        .unify()
-        .or(retry_dead_letters)
-        .unify()
-        .recover(error::recover)
-        .unify()
-        .with(warp::trace::request())
+    // Boxed one by one: a long chain of `or` types makes compile times explode.
+    let routes: BoxedFilter<(Reply,)> = health.boxed();
+    let routes = routes.or(version).unify().boxed();
+    let routes = routes.or(settings).unify().boxed();
+    let routes = routes.or(openapi).unify().boxed();
+    let routes = routes.or(create_integration).unify().boxed();
+    let routes = routes.or(get_integration).unify().boxed();
+    let routes = routes.or(recipients).unify().boxed();
+    let routes = routes.or(connect_code).unify().boxed();
+    let routes = routes.or(webhook).unify().boxed();
+    let routes = routes.or(send).unify().boxed();
+    let routes = routes.or(get_send).unify().boxed();
+    let routes = routes.or(quote).unify().boxed();
+    let routes = routes.or(create_reminder).unify().boxed();
+    let routes = routes.or(get_reminder).unify().boxed();
+    let routes = routes.or(cancel_reminder).unify().boxed();
+    let routes = routes.or(list_dead_letters).unify().boxed();
+    let routes = routes.or(retry_dead_letters).unify().boxed();
+    routes.recover(error::recover).unify().with(warp::trace::request())
 }
 
 use warp::Reply as _;

@@ -3,15 +3,16 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::handlers::{connect_codes, dead_letters, integrations, sends, service, webhook};
+use crate::handlers::{connect_codes, dead_letters, integrations, payments, reminders, sends, service, webhook};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "novij-telegram", description = "Telegram delivery service: integrations, connect, sends."),
+    info(title = "novij-telegram", description = "Telegram delivery service: integrations, connect, sends, paid sends, reminders."),
     paths(
         service::health, service::version, service::settings,
         integrations::create, integrations::get, integrations::recipients,
         connect_codes::create, webhook::receive, sends::create, sends::get,
+        payments::quote, reminders::create, reminders::get, reminders::cancel,
         dead_letters::list, dead_letters::retry,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),

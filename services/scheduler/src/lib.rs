@@ -1,14 +1,36 @@
-//! The scheduler service: fires reminders when due and runs maintenance jobs.
+//! The scheduler service: fires reminders when due ([`reminders`]) and runs
+//! the maintenance jobs on a cron schedule ([`cleanup`]).
 //!
-//! This version has no scheduled work yet (reminders and cleanup arrive with
-//! the templates-and-payments slice); the process runs, joins the projector,
-//! and stops cleanly, so deployments already have their final shape.
+//! Every instance fires every reminder: the `send.queued` it appends is fenced
+//! on the reminder's `send.scheduled` event, so the first instance wins and the
+//! others (and a cancel that came first) make theirs a no-op. Instances can
+//! come and go without a reminder being lost or fired twice.
 
+pub mod cleanup;
+mod reminders;
+
+use anyhow::Context as _;
 use novij_runtime::Runtime;
 use tokio::sync::watch;
+use tokio_cron_scheduler::{Job, JobScheduler};
 
-pub async fn run(_rt: Runtime, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
-    tracing::info!("scheduler started; no scheduled work in this version");
-    let _ = shutdown.wait_for(|s| *s).await;
+pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    let mut cron = JobScheduler::new().await.context("starting the cron scheduler")?;
+    let job_rt = rt.clone();
+    let job = Job::new_async(rt.config.retention.cleanup_cron.as_str(), move |_, _| {
+        let rt = job_rt.clone();
+        Box::pin(async move {
+            match cleanup::run_once(&rt).await {
+                Ok(report) => tracing::info!(?report, "cleanup done"),
+                Err(e) => tracing::warn!(error = %e, "cleanup failed; it runs again at its next time"),
+            }
+        })
+    })
+    .with_context(|| format!("CLEANUP_CRON `{}` is not a cron schedule", rt.config.retention.cleanup_cron))?;
+    cron.add(job).await.context("adding the cleanup job")?;
+    cron.start().await.context("starting the cron scheduler")?;
+
+    reminders::run(rt, shutdown).await;
+    cron.shutdown().await.context("stopping the cron scheduler")?;
     Ok(())
 }

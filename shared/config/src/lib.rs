@@ -11,6 +11,10 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use novij_crypto::Keyring;
+use novij_events::integration::PaymentMode;
+use novij_events::money::Amount;
+
+mod prices;
 
 /// One setting: its environment name (the file key is the same in lower case).
 pub struct Setting {
@@ -103,9 +107,92 @@ pub const SETTINGS: &[Setting] = &[
     ),
     setting("DISPATCH_RETRY_MAX_MS", false, Some("300000"), false, "Longest retry delay."),
     setting("WEBHOOK_MAX_CONNECTIONS", false, Some("100"), false, "max_connections given to setWebhook (1–100)."),
-    setting("CONNECT_CODE_TTL_SECONDS", false, Some("900"), false, "Lifetime of connect codes (60–604800)."),
+    setting("CONNECT_CODE_TTL_SECONDS", false, Some("900"), false, "Lifetime of connect codes (1–604800)."),
     setting("MAX_BODY_BYTES", false, Some("65536"), false, "Largest accepted request body."),
     setting("LOG_FORMAT", false, Some("json"), false, "`json` or `pretty`."),
+    setting(
+        "SERVICE_WALLET_ID",
+        false,
+        None,
+        false,
+        "The service's wallet on the Relay ledger, which paid (DSR) sends must pay; unset disables DSR.",
+    ),
+    setting(
+        "RELAY_API_BASE_URL",
+        false,
+        None,
+        false,
+        "Relay ledger API base URL (the relay sandbox in development); unset disables DSR.",
+    ),
+    setting("RELAY_API_KEY", false, None, true, "Bearer key for the Relay API, when it requires one."),
+    setting("PAYMENT_ASSET", false, Some("NVJ"), false, "The ledger asset prices are in."),
+    setting(
+        "PRICES",
+        false,
+        Some("text_message=1,nrsv_reminder=1,server_alert_basic=0.5,test_message=0"),
+        false,
+        "Price per recipient of each template in payment mode `dsr`, `template=amount[,…]`; every template needs one \
+         (0 = free). Mode `none` is always free.",
+    ),
+    setting("QUOTE_TTL_SECONDS", false, Some("900"), false, "How long a quote's payment_code stays valid (60–86400)."),
+    setting(
+        "PAYMENT_PENDING_DEADLINE_SECONDS",
+        false,
+        Some("600"),
+        false,
+        "How long after acceptance a pending (or not yet visible) transaction is re-checked before \
+         `tx_pending_timeout`/`tx_not_found` (1–86400).",
+    ),
+    setting(
+        "PAYMENT_RECHECK_BASE_MS",
+        false,
+        Some("500"),
+        false,
+        "First re-check delay of a pending transaction; it doubles up to 30 s (50–60000).",
+    ),
+    setting(
+        "PROJECT_DAILY_SEND_QUOTA",
+        false,
+        Some("100000"),
+        false,
+        "Sends and reminders one project may create per 24 hours; 0 = unlimited.",
+    ),
+    setting(
+        "PROJECT_PENDING_REMINDERS_QUOTA",
+        false,
+        Some("10000"),
+        false,
+        "Reminders one project may have waiting at once; 0 = unlimited.",
+    ),
+    setting(
+        "REMINDER_PAST_GRACE_SECONDS",
+        false,
+        Some("60"),
+        false,
+        "A reminder's send_at may lie this far in the past (it then fires at once); older is rejected (0–3600).",
+    ),
+    setting("REMINDER_MAX_AHEAD_DAYS", false, Some("366"), false, "How far ahead a reminder may be set (1–3660)."),
+    setting(
+        "PAYLOAD_RETENTION_SECONDS",
+        false,
+        Some("604800"),
+        false,
+        "How long a message payload stays readable after it was due; cleanup then deletes its key (1–31536000).",
+    ),
+    setting(
+        "AUDIT_RETENTION_DAYS",
+        false,
+        Some("90"),
+        false,
+        "How long finished sends and their history stay in the projections (1–3650).",
+    ),
+    setting(
+        "CLEANUP_CRON",
+        false,
+        Some("0 */10 * * * *"),
+        false,
+        "When the scheduler runs cleanup (cron with seconds: `sec min hour day month weekday`).",
+    ),
 ];
 
 /// Every problem found, each naming its setting.
@@ -143,6 +230,53 @@ pub struct RetryPolicy {
     pub max_ms: u64,
 }
 
+/// Paid sends (DSR): where to verify, what to charge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payments {
+    /// `None` when DSR is not configured (no service wallet or no Relay URL).
+    pub service_wallet_id: Option<String>,
+    pub relay_api_base_url: Option<String>,
+    pub relay_api_key: Option<String>,
+    pub asset: String,
+    /// Price per recipient in mode `dsr`, for every template.
+    pub prices: BTreeMap<String, Amount>,
+    pub quote_ttl_seconds: u32,
+    pub pending_deadline_seconds: u32,
+    pub recheck_base_ms: u64,
+}
+
+impl Payments {
+    /// True when paid sends can be verified.
+    pub fn dsr_enabled(&self) -> bool {
+        self.service_wallet_id.is_some() && self.relay_api_base_url.is_some()
+    }
+
+    /// What one recipient of `template` costs in `mode` (`None`: unknown template).
+    pub fn price(&self, template: &str, mode: PaymentMode) -> Option<Amount> {
+        match mode {
+            PaymentMode::None => novij_templates::find(template).map(|_| Amount::ZERO),
+            PaymentMode::Dsr => self.prices.get(template).copied(),
+        }
+    }
+}
+
+/// Per-project limits; 0 means unlimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Quotas {
+    pub daily_sends: u32,
+    pub pending_reminders: u32,
+}
+
+/// Reminders' time window and what cleanup removes when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retention {
+    pub reminder_past_grace_seconds: u32,
+    pub reminder_max_ahead_days: u32,
+    pub payload_seconds: u32,
+    pub audit_days: u32,
+    pub cleanup_cron: String,
+}
+
 #[derive(Clone)]
 pub struct Config {
     pub nats_url: String,
@@ -161,6 +295,9 @@ pub struct Config {
     pub connect_code_ttl_seconds: u32,
     pub max_body_bytes: u64,
     pub log_format: LogFormat,
+    pub payments: Payments,
+    pub quotas: Quotas,
+    pub retention: Retention,
 }
 
 impl std::fmt::Debug for Config {
@@ -301,7 +438,7 @@ impl Config {
                 max_ms: r.number("DISPATCH_RETRY_MAX_MS", 10..=3_600_000),
             },
             webhook_max_connections: r.number("WEBHOOK_MAX_CONNECTIONS", 1..=100),
-            connect_code_ttl_seconds: r.number("CONNECT_CODE_TTL_SECONDS", 60..=604_800),
+            connect_code_ttl_seconds: r.number("CONNECT_CODE_TTL_SECONDS", 1..=604_800),
             max_body_bytes: r.number("MAX_BODY_BYTES", 1024..=52_428_800),
             log_format: match r.string("LOG_FORMAT").as_str() {
                 "json" => LogFormat::Json,
@@ -310,6 +447,27 @@ impl Config {
                     r.problem("LOG_FORMAT", format!("`{other}` is neither `json` nor `pretty`"));
                     LogFormat::Json
                 }
+            },
+            payments: Payments {
+                service_wallet_id: r.raw("SERVICE_WALLET_ID"),
+                relay_api_base_url: Some(r.url("RELAY_API_BASE_URL")).filter(|u| !u.is_empty()),
+                relay_api_key: r.raw("RELAY_API_KEY"),
+                asset: r.string("PAYMENT_ASSET"),
+                prices: prices::parse(&r.string("PRICES"), &mut r),
+                quote_ttl_seconds: r.number("QUOTE_TTL_SECONDS", 60..=86_400),
+                pending_deadline_seconds: r.number("PAYMENT_PENDING_DEADLINE_SECONDS", 1..=86_400),
+                recheck_base_ms: r.number("PAYMENT_RECHECK_BASE_MS", 50..=60_000),
+            },
+            quotas: Quotas {
+                daily_sends: r.number("PROJECT_DAILY_SEND_QUOTA", 0..=100_000_000),
+                pending_reminders: r.number("PROJECT_PENDING_REMINDERS_QUOTA", 0..=100_000_000),
+            },
+            retention: Retention {
+                reminder_past_grace_seconds: r.number("REMINDER_PAST_GRACE_SECONDS", 0..=3600),
+                reminder_max_ahead_days: r.number("REMINDER_MAX_AHEAD_DAYS", 1..=3660),
+                payload_seconds: r.number("PAYLOAD_RETENTION_SECONDS", 1..=31_536_000),
+                audit_days: r.number("AUDIT_RETENTION_DAYS", 1..=3650),
+                cleanup_cron: r.string("CLEANUP_CRON"),
             },
         };
         if problems.is_empty() {
@@ -466,6 +624,28 @@ mod tests {
         let doc = include_str!("../../../docs/CONFIGURATION.md");
         for s in SETTINGS {
             assert!(doc.contains(&format!("| `{}` |", s.env)), "{} is missing from docs/CONFIGURATION.md", s.env);
+        }
+    }
+
+    #[test]
+    fn prices_cover_every_template_and_are_exact() {
+        let mut pairs = minimal();
+        pairs.push(("PRICES", "text_message=1.25,nrsv_reminder=2,server_alert_basic=0,test_message=0".into()));
+        let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let c = Config::load(None, env(&refs)).unwrap();
+        assert_eq!(c.payments.prices["text_message"], "1.25".parse().unwrap());
+        assert!(!c.payments.dsr_enabled());
+
+        for (bad, named) in [
+            ("text_message=1", "no price for nrsv_reminder"),
+            ("text_message=1,nrsv_reminder=1,server_alert_basic=1,test_message=1,fax=2", "unknown template `fax`"),
+            ("text_message=-1,nrsv_reminder=1,server_alert_basic=1,test_message=1", "text_message"),
+        ] {
+            let mut pairs = minimal();
+            pairs.push(("PRICES", bad.into()));
+            let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let errs = Config::load(None, env(&refs)).unwrap_err();
+            assert!(errs.problems.iter().any(|p| p.setting == "PRICES" && p.problem.contains(named)), "{bad}: {errs}");
         }
     }
 

@@ -2,11 +2,11 @@
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+use ring::aead::{LessSafeKey, UnboundKey, AES_256_GCM};
 use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
 
-use crate::Sealed;
+use crate::{aead, Sealed};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum KeyringError {
@@ -96,13 +96,7 @@ impl Keyring {
     /// Seals `plaintext` for `purpose` (bound as associated data) with the current key.
     pub fn seal(&self, purpose: &str, plaintext: &[u8]) -> Result<Sealed, KeyringError> {
         let key = &self.keys[0];
-        let mut nonce = [0u8; NONCE_LEN];
-        self.rng.fill(&mut nonce).map_err(|_| KeyringError::Random)?;
-        let mut buf = plaintext.to_vec();
-        key.aead
-            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(purpose.as_bytes()), &mut buf)
-            .map_err(|_| KeyringError::Open)?;
-        Ok(Sealed { kid: key.kid.clone(), nonce: B64.encode(nonce), ct: B64.encode(buf) })
+        aead::seal(&key.aead, &self.rng, &key.kid, purpose, plaintext)
     }
 
     pub fn seal_str(&self, purpose: &str, plaintext: &str) -> Result<Sealed, KeyringError> {
@@ -116,14 +110,7 @@ impl Keyring {
             .iter()
             .find(|k| k.kid == sealed.kid)
             .ok_or_else(|| KeyringError::UnknownKid { kid: sealed.kid.clone() })?;
-        let nonce: [u8; NONCE_LEN] =
-            B64.decode(&sealed.nonce).ok().and_then(|n| n.try_into().ok()).ok_or(KeyringError::Open)?;
-        let mut buf = B64.decode(&sealed.ct).map_err(|_| KeyringError::Open)?;
-        let plain = key
-            .aead
-            .open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(purpose.as_bytes()), &mut buf)
-            .map_err(|_| KeyringError::Open)?;
-        Ok(plain.to_vec())
+        aead::open(&key.aead, purpose, sealed)
     }
 
     pub fn open_string(&self, purpose: &str, sealed: &Sealed) -> Result<String, KeyringError> {

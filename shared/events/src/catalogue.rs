@@ -6,8 +6,9 @@ use crate::connect::{ConnectCodeIssued, ConnectCodeRedeemed};
 use crate::integration::{
     IntegrationBotUnauthorized, IntegrationCreated, IntegrationWebhookFailed, IntegrationWebhookSet,
 };
+use crate::payment::TxClaimed;
 use crate::recipient::{RecipientBound, RecipientChatMigrated, RecipientDisabled, RecipientUnreachable};
-use crate::send::{MessageSent, SendAccepted, SendDeadLettered, SendFailed, SendQueued};
+use crate::send::{MessageSent, SendAccepted, SendCancelled, SendDeadLettered, SendFailed, SendQueued, SendScheduled};
 use crate::{upcast, Envelope, Event, RawEnvelope};
 
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +82,9 @@ catalogue!(
     MessageSent,
     SendFailed,
     SendDeadLettered,
+    SendScheduled,
+    SendCancelled,
+    TxClaimed,
 );
 
 impl AnyEvent {
@@ -140,7 +144,7 @@ mod tests {
     #[test]
     fn every_event_has_a_distinct_schema_name() {
         let names: std::collections::BTreeSet<_> = event_schemas().into_iter().map(|(n, _)| n).collect();
-        assert_eq!(names.len(), 15);
+        assert_eq!(names.len(), 18);
         assert!(names.contains("send.accepted.v1"));
     }
 }

@@ -47,6 +47,9 @@ pub struct IntegrationCreated {
     pub default_reminder_minutes: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inbound_webhook_url: Option<String>,
+    /// `ru` or `en`: the language of messages whose send names none (absent: `ru`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_locale: Option<String>,
 }
 
 impl IntegrationCreated {

@@ -10,6 +10,7 @@ pub mod envelope;
 pub mod ids;
 pub mod integration;
 pub mod money;
+pub mod payment;
 pub mod recipient;
 pub mod rpc;
 pub mod send;

@@ -1,12 +1,16 @@
 //! The send aggregate: one message to one recipient, from acceptance to delivery.
 //!
-//! accepted → (payment, when required) → queued → sent | failed
+//! accepted → (payment, when required) → [scheduled →] queued → sent | failed
+//!
+//! A reminder is a send with `send_at`: it waits as `scheduled` until the
+//! scheduler queues it, and may be `cancelled` until then.
 
 use novij_crypto::Sealed;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::integration::PaymentMode;
+use crate::money::Amount;
 use crate::Event;
 
 /// Where a send came from.
@@ -49,6 +53,23 @@ pub struct OutgoingMessage {
     pub parse_mode: Option<String>,
 }
 
+/// What a paid (DSR) send claims to have paid with; the payment-verifier
+/// checks it against the Relay ledger before the send may be queued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PaymentClaim {
+    /// The ledger transaction (64 lowercase hex).
+    pub tx_hash: String,
+    /// The wallet the transaction must come from.
+    pub payer_wallet_id: String,
+    /// The quote's code; the transaction's memo must equal it.
+    pub payment_code: String,
+    /// The quoted amount the transaction must reach.
+    pub amount_due: Amount,
+    pub asset: String,
+    /// The service wallet the transaction must pay.
+    pub receiver_wallet_id: String,
+}
+
 /// The request was validated and accepted; the client has its `send_id`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SendAccepted {
@@ -72,8 +93,15 @@ pub struct SendAccepted {
     pub priority: Priority,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locale: Option<String>,
-    /// [`OutgoingMessage`], sealed.
+    /// [`OutgoingMessage`], sealed with the send's own payload key (see
+    /// `payload_keys`), so deleting that key shreds this copy.
     pub message: Sealed,
+    /// Present when the template's price must be paid on the ledger first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<PaymentClaim>,
+    /// A reminder: not before this instant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Event for SendAccepted {
@@ -93,6 +121,44 @@ pub enum Clearance {
     NoPaymentRequired,
     /// An operator retried the dead-lettered send (`dlq retry`).
     RetriedFromDeadLetter,
+    /// The ledger transaction was verified and claimed for this send.
+    Paid { tx_hash: String, amount: Amount },
+}
+
+/// A reminder cleared for delivery (paid, when required), waiting for its
+/// time; the scheduler queues it at `send_at`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SendScheduled {
+    pub send_id: String,
+    pub bot_key: String,
+    pub send_at: chrono::DateTime<chrono::Utc>,
+    pub clearance: Clearance,
+    #[serde(default)]
+    pub priority: Priority,
+}
+
+impl Event for SendScheduled {
+    const AGGREGATE: &'static str = "send";
+    const NAME: &'static str = "scheduled";
+    const VERSION: u16 = 1;
+    fn aggregate_id(&self) -> &str {
+        &self.send_id
+    }
+}
+
+/// The client cancelled the send before it was queued for delivery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SendCancelled {
+    pub send_id: String,
+}
+
+impl Event for SendCancelled {
+    const AGGREGATE: &'static str = "send";
+    const NAME: &'static str = "cancelled";
+    const VERSION: u16 = 1;
+    fn aggregate_id(&self) -> &str {
+        &self.send_id
+    }
 }
 
 /// The send is cleared for delivery and waits for the dispatcher.

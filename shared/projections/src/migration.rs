@@ -7,7 +7,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(M0001Projections), Box::new(M0002DeliveryStates)]
+        vec![Box::new(M0001Projections), Box::new(M0002DeliveryStates), Box::new(M0003PaymentsAndReminders)]
     }
 }
 
@@ -149,6 +149,56 @@ impl MigrationTrait for M0002DeliveryStates {
         manager
             .get_connection()
             .execute_unprepared("ALTER TABLE integrations DROP COLUMN bot_status, DROP COLUMN bot_error;")
+            .await?;
+        Ok(())
+    }
+}
+
+/// Reminders (`send_at`), paid sends (`payment_tx`) and the payload key store.
+///
+/// `payload_keys` is not a projection: it is the only copy of each payload's
+/// data key, so a rebuild never touches it and cleanup deleting a row shreds
+/// the payload everywhere.
+struct M0003PaymentsAndReminders;
+
+impl MigrationName for M0003PaymentsAndReminders {
+    fn name(&self) -> &str {
+        "m0003_payments_and_reminders"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0003PaymentsAndReminders {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared(
+                r#"
+ALTER TABLE sends ADD COLUMN send_at TIMESTAMPTZ, ADD COLUMN payment_tx TEXT;
+ALTER TABLE integrations ADD COLUMN default_locale TEXT NOT NULL DEFAULT 'ru';
+CREATE INDEX sends_scheduled ON sends (send_at) WHERE status = 'scheduled';
+
+CREATE TABLE payload_keys (
+    key_id     TEXT PRIMARY KEY,
+    wrapped    JSONB NOT NULL,
+    expires_at TIMESTAMPTZ NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+CREATE INDEX payload_keys_expiry ON payload_keys (expires_at);
+"#,
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "DROP TABLE IF EXISTS payload_keys; DROP INDEX IF EXISTS sends_scheduled; \
+                 ALTER TABLE sends DROP COLUMN send_at, DROP COLUMN payment_tx; \
+                 ALTER TABLE integrations DROP COLUMN default_locale;",
+            )
             .await?;
         Ok(())
     }

@@ -11,6 +11,7 @@ use std::time::Duration;
 use async_nats::jetstream;
 use chrono::{DateTime, Utc};
 use novij_bus::{consume::stream_sequence, run_consumer, Handled};
+use novij_events::send::Clearance;
 use novij_events::{subjects, AnyEvent, Envelope};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
@@ -159,6 +160,13 @@ async fn send_status<C: ConnectionTrait>(
     Ok(())
 }
 
+fn paid_by(clearance: &Clearance) -> Vec<(send::Column, sea_orm::sea_query::SimpleExpr)> {
+    match clearance {
+        Clearance::Paid { tx_hash, .. } => vec![(send::Column::PaymentTx, Expr::value(tx_hash.clone()))],
+        _ => vec![],
+    }
+}
+
 /// Changes the projection rows for one event. Inserts are conflict-tolerant so
 /// a replay over existing rows is harmless.
 pub(crate) async fn apply_event<C: ConnectionTrait>(txn: &C, sequence: u64, event: &AnyEvent) -> Result<(), DbErr> {
@@ -180,6 +188,7 @@ pub(crate) async fn apply_event<C: ConnectionTrait>(txn: &C, sequence: u64, even
                 webhook_error: Set(None),
                 bot_status: Set("ok".into()),
                 bot_error: Set(None),
+                default_locale: Set(p.default_locale.clone().unwrap_or_else(|| "ru".into())),
                 created_at: Set(e.occurred_at),
                 updated_at: Set(e.occurred_at),
             })
@@ -319,6 +328,8 @@ pub(crate) async fn apply_event<C: ConnectionTrait>(txn: &C, sequence: u64, even
                 attempts: Set(0),
                 accepted_at: Set(e.occurred_at),
                 updated_at: Set(e.occurred_at),
+                send_at: Set(p.send_at),
+                payment_tx: Set(None),
             })
             .on_conflict(OnConflict::column(send::Column::SendId).do_nothing().to_owned())
             .do_nothing()
@@ -326,9 +337,22 @@ pub(crate) async fn apply_event<C: ConnectionTrait>(txn: &C, sequence: u64, even
             .await?;
             history(txn, e, &p.send_id, sequence, "accepted", None).await?;
         }
+        AnyEvent::SendScheduled(e) => {
+            let p = &e.payload;
+            send_status(txn, &p.send_id, e.occurred_at, "scheduled", paid_by(&p.clearance)).await?;
+            let detail = json!({ "send_at": p.send_at, "clearance": p.clearance });
+            history(txn, e, &p.send_id, sequence, "scheduled", Some(detail)).await?;
+        }
+        AnyEvent::SendCancelled(e) => {
+            let p = &e.payload;
+            send_status(txn, &p.send_id, e.occurred_at, "cancelled", vec![]).await?;
+            history(txn, e, &p.send_id, sequence, "cancelled", None).await?;
+        }
+        // The claim itself is shown through the send's clearance.
+        AnyEvent::TxClaimed(_) => {}
         AnyEvent::SendQueued(e) => {
             let p = &e.payload;
-            send_status(txn, &p.send_id, e.occurred_at, "queued", vec![]).await?;
+            send_status(txn, &p.send_id, e.occurred_at, "queued", paid_by(&p.clearance)).await?;
             history(txn, e, &p.send_id, sequence, "queued", Some(json!({ "clearance": p.clearance }))).await?;
         }
         AnyEvent::MessageSent(e) => {

@@ -1,12 +1,12 @@
 //! Read queries the services share (lookups and the projector's position).
 
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
 use crate::model::{checkpoint, integration, recipient, send, send_history};
 use crate::projector::CHECKPOINT;
 
 /// The last event sequence applied to the projections.
-pub async fn checkpoint(db: &DatabaseConnection) -> Result<u64, DbErr> {
+pub async fn checkpoint<C: sea_orm::ConnectionTrait>(db: &C) -> Result<u64, DbErr> {
     Ok(checkpoint::Entity::find_by_id(CHECKPOINT).one(db).await?.map(|c| c.last_sequence as u64).unwrap_or(0))
 }
 
@@ -29,6 +29,19 @@ pub async fn integration(db: &DatabaseConnection, id: &str) -> Result<Option<int
     integration::Entity::find_by_id(id).one(db).await
 }
 
+/// The common bot's username, as getMe reported it when an integration used it.
+pub async fn common_bot_usernames(db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
+    use sea_orm::{QuerySelect, SelectColumns};
+    integration::Entity::find()
+        .select_only()
+        .select_column(integration::Column::BotUsername)
+        .filter(integration::Column::BotMode.eq("common"))
+        .distinct()
+        .into_tuple::<String>()
+        .all(db)
+        .await
+}
+
 pub async fn recipient_by_ref(
     db: &DatabaseConnection,
     integration_id: &str,
@@ -47,6 +60,29 @@ pub async fn recipients_by_chat(db: &DatabaseConnection, chat_hash: &str) -> Res
         .filter(recipient::Column::ChatHash.eq(chat_hash))
         .filter(recipient::Column::Status.eq("active"))
         .all(db)
+        .await
+}
+
+/// Sends and reminders a project created since `since` (its daily quota).
+pub async fn sends_created_since(
+    db: &DatabaseConnection,
+    project_id: &str,
+    since: chrono::DateTime<chrono::Utc>,
+) -> Result<u64, DbErr> {
+    send::Entity::find()
+        .filter(send::Column::ProjectId.eq(project_id))
+        .filter(send::Column::AcceptedAt.gte(since))
+        .count(db)
+        .await
+}
+
+/// Reminders of a project still waiting for their time.
+pub async fn pending_reminders(db: &DatabaseConnection, project_id: &str) -> Result<u64, DbErr> {
+    send::Entity::find()
+        .filter(send::Column::ProjectId.eq(project_id))
+        .filter(send::Column::SendAt.is_not_null())
+        .filter(send::Column::Status.is_in(["accepted", "scheduled"]))
+        .count(db)
         .await
 }
 

@@ -5,6 +5,7 @@
 //! is computed from a keyed hash, so two services always compute the same one.
 
 pub mod derive;
+pub mod payloads;
 
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use anyhow::Context as _;
 use novij_bus::EventLog;
 use novij_config::Config;
 use novij_crypto::Keyring;
+pub use payloads::{PayloadError, Payloads};
 
 #[derive(Clone)]
 pub struct Runtime {
@@ -21,6 +23,7 @@ pub struct Runtime {
     pub log: EventLog,
     pub db: sea_orm::DatabaseConnection,
     pub keyring: Arc<Keyring>,
+    pub payloads: Payloads,
 }
 
 impl Runtime {
@@ -33,6 +36,15 @@ impl Runtime {
             .await
             .context("applying the JetStream topology")?;
         let db = novij_projections::connect(&config.database_url).await.context("connecting to Postgres")?;
-        Ok(Runtime { config: Arc::new(config), log: EventLog::new(jetstream.clone()), nats, jetstream, db, keyring })
+        let payloads = Payloads::new(db.clone(), keyring.clone());
+        Ok(Runtime {
+            config: Arc::new(config),
+            log: EventLog::new(jetstream.clone()),
+            nats,
+            jetstream,
+            db,
+            keyring,
+            payloads,
+        })
     }
 }

@@ -34,6 +34,8 @@ pub struct CreateIntegration {
     pub payment_mode: PaymentMode,
     pub default_reminder_minutes: u32,
     pub inbound_webhook_url: Option<String>,
+    /// `ru` (default) or `en`: the language of sends that name no `locale`.
+    pub default_locale: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -46,6 +48,7 @@ pub struct IntegrationView {
     pub payment_mode: String,
     pub default_reminder_minutes: i32,
     pub inbound_webhook_url: Option<String>,
+    pub default_locale: String,
     pub webhook: WebhookView,
     /// `ok`, or `unauthorized` once Telegram refused the bot token.
     pub bot_status: String,
@@ -71,6 +74,7 @@ impl From<integration::Model> for IntegrationView {
             payment_mode: m.payment_mode,
             default_reminder_minutes: m.default_reminder_minutes,
             inbound_webhook_url: m.inbound_webhook_url,
+            default_locale: m.default_locale,
             webhook: WebhookView { status: m.webhook_status, error: m.webhook_error },
             bot_status: m.bot_status,
             bot_error: m.bot_error,
@@ -96,6 +100,9 @@ fn validate(req: &CreateIntegration) -> Result<(), ApiError> {
     }
     if req.default_reminder_minutes > 10_080 {
         return Err(ApiError::invalid("default_reminder_minutes", "must be at most 10080 (one week)"));
+    }
+    if let Some(locale) = &req.default_locale {
+        crate::body::check_locale("default_locale", locale)?;
     }
     if let Some(url) = &req.inbound_webhook_url {
         if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 2048 {
@@ -154,6 +161,7 @@ pub async fn create(
         payment_mode: req.payment_mode,
         default_reminder_minutes: req.default_reminder_minutes,
         inbound_webhook_url: req.inbound_webhook_url,
+        default_locale: req.default_locale,
     };
     let id = created.integration_id.clone();
     let env = Envelope::new(created, creds.meta());

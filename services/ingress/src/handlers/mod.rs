@@ -3,6 +3,8 @@
 pub mod connect_codes;
 pub mod dead_letters;
 pub mod integrations;
+pub mod payments;
+pub mod reminders;
 pub mod sends;
 pub mod service;
 pub mod webhook;

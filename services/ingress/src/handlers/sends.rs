@@ -5,22 +5,23 @@
 //! log. The same key with the same body returns the same send; with another
 //! body, 409.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, FixedOffset, Utc};
 use novij_bus::{AppendError, Expect};
 use novij_events::integration::PaymentMode;
 use novij_events::send::{OutgoingMessage, Priority, SendAccepted, SendOrigin};
 use novij_events::{ids, Envelope};
+use novij_projections::model::recipient;
 use novij_projections::queries;
 use novij_runtime::derive;
+use novij_templates::RenderContext;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use warp::http::StatusCode;
 
-use super::{integrations::find_for_project, json, Credentials};
-use crate::body::{self, check_text, id_char};
+use super::{integrations::find_for_project, json, payments, Credentials};
+use crate::body::{self, check_locale, check_text, id_char};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::templates;
 
 #[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -29,17 +30,20 @@ pub struct SendRequest {
     pub integration_id: String,
     /// The `public_user_ref` the user connected with.
     pub recipient_ref: String,
-    /// `text_message` or `test_message`.
+    /// `text_message`, `nrsv_reminder`, `server_alert_basic` or `test_message` (see `GET /settings`).
     pub template: String,
     #[serde(default)]
     #[schema(value_type = Object)]
     pub template_vars: serde_json::Map<String, serde_json::Value>,
-    /// `none` (default). Paid sends (`dsr`) arrive with the payment-verifier.
+    /// `none` or `dsr`; defaults to the integration's payment mode, and must match it.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub payment_mode: Option<PaymentMode>,
+    /// DSR: the ledger transaction paying for this send (64 lowercase hex).
     pub tx_hash: Option<String>,
+    /// DSR: the wallet the transaction comes from.
     pub payer_wallet_id: Option<String>,
+    /// DSR: the quote's `payment_code`, also the transaction's memo.
     pub payment_code: Option<String>,
     /// Required; the same key with the same body returns the same send.
     pub idempotency_key: String,
@@ -47,7 +51,12 @@ pub struct SendRequest {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub priority: Option<Priority>,
+    /// `ru` or `en`; defaults to the integration's `default_locale`.
     pub locale: Option<String>,
+    /// Reminders only (`POST /reminders`): RFC 3339 with an offset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "2026-06-01T09:00:00.000Z")]
+    pub send_at: Option<DateTime<FixedOffset>>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -56,29 +65,48 @@ pub struct SendAcceptedView {
     pub status: String,
 }
 
+/// Which endpoint a request came through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Now,
+    Reminder,
+}
+
 fn validate(req: &SendRequest) -> Result<(), ApiError> {
     check_text("project_id", &req.project_id, 64, id_char)?;
     check_text("recipient_ref", &req.recipient_ref, 256, id_char)?;
     check_text("idempotency_key", &req.idempotency_key, 256, |c| !c.is_control())?;
     if let Some(locale) = &req.locale {
-        if !matches!(locale.as_str(), "ru" | "en") {
-            return Err(ApiError::invalid("locale", "must be `ru` or `en`"));
-        }
-    }
-    if req.payment_mode == Some(PaymentMode::Dsr) {
-        return Err(ApiError::invalid(
-            "payment_mode",
-            "paid sends (dsr) are not enabled on this service yet; use `none`",
-        ));
-    }
-    for (field, value) in
-        [("tx_hash", &req.tx_hash), ("payer_wallet_id", &req.payer_wallet_id), ("payment_code", &req.payment_code)]
-    {
-        if value.is_some() {
-            return Err(ApiError::invalid(field, "only applies to payment_mode `dsr`"));
-        }
+        check_locale("locale", locale)?;
     }
     Ok(())
+}
+
+/// When a reminder is due, checked against the configured window.
+fn due_at(state: &AppState, req: &SendRequest, kind: Kind) -> Result<Option<DateTime<Utc>>, ApiError> {
+    let retention = &state.rt.config.retention;
+    match (kind, req.send_at) {
+        (Kind::Now, None) => Ok(None),
+        (Kind::Now, Some(_)) => Err(ApiError::invalid("send_at", "only applies to POST /api/v1/reminders")),
+        (Kind::Reminder, None) => Err(ApiError::invalid("send_at", "is required for a reminder")),
+        (Kind::Reminder, Some(at)) => {
+            let at = at.with_timezone(&Utc);
+            let now = Utc::now();
+            if at < now - Duration::seconds(retention.reminder_past_grace_seconds.into()) {
+                return Err(ApiError::invalid(
+                    "send_at",
+                    format!("is in the past by more than {} seconds", retention.reminder_past_grace_seconds),
+                ));
+            }
+            if at > now + Duration::days(retention.reminder_max_ahead_days.into()) {
+                return Err(ApiError::invalid(
+                    "send_at",
+                    format!("is more than {} days ahead", retention.reminder_max_ahead_days),
+                ));
+            }
+            Ok(Some(at))
+        }
+    }
 }
 
 async fn existing(
@@ -102,19 +130,90 @@ async fn existing(
     Ok(Some(json(StatusCode::ACCEPTED, &SendAcceptedView { send_id: send_id.to_string(), status })))
 }
 
+/// Refuses the request when the project used up a quota (0 = unlimited).
+async fn check_quotas(state: &AppState, project_id: &str, kind: Kind) -> Result<(), ApiError> {
+    let quotas = state.rt.config.quotas;
+    let exceeded = |what: String| ApiError::new(StatusCode::TOO_MANY_REQUESTS, "quota_exceeded", what);
+    if quotas.daily_sends > 0 {
+        let since = Utc::now() - Duration::hours(24);
+        if queries::sends_created_since(&state.rt.db, project_id, since).await? >= u64::from(quotas.daily_sends) {
+            return Err(exceeded(format!(
+                "the project's quota of {} sends per 24 hours is used up",
+                quotas.daily_sends
+            )));
+        }
+    }
+    if kind == Kind::Reminder && quotas.pending_reminders > 0 {
+        let pending = queries::pending_reminders(&state.rt.db, project_id).await?;
+        if pending >= u64::from(quotas.pending_reminders) {
+            return Err(exceeded(format!(
+                "the project already has {} reminders waiting, its quota",
+                quotas.pending_reminders
+            )));
+        }
+    }
+    Ok(())
+}
+
+async fn active_recipient(
+    state: &AppState,
+    integration_id: &str,
+    recipient_ref: &str,
+) -> Result<recipient::Model, ApiError> {
+    match queries::recipient_by_ref(&state.rt.db, integration_id, recipient_ref).await? {
+        Some(r) if r.status == "active" => Ok(r),
+        Some(r) => {
+            let reason = r.disabled_reason.unwrap_or_else(|| r.status.clone());
+            Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "recipient_unreachable",
+                format!("the recipient cannot receive messages ({reason}) until they connect again"),
+            )
+            .with_field("recipient_ref"))
+        }
+        None => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "recipient_not_connected",
+            "no connected chat for this recipient_ref",
+        )
+        .with_field("recipient_ref")),
+    }
+}
+
 #[utoipa::path(post, path = "/api/v1/send", tag = "send", request_body = SendRequest, security(("api_key" = [])),
     responses((status = 202, body = SendAcceptedView), (status = 404, body = crate::error::ErrorBody),
-              (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+              (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody),
+              (status = 429, body = crate::error::ErrorBody)))]
 pub async fn create(
     state: AppState,
     creds: Credentials,
     bytes: bytes::Bytes,
 ) -> Result<warp::reply::Response, ApiError> {
+    accept(state, creds, bytes, Kind::Now).await
+}
+
+/// Validates a send or reminder and appends its `send.accepted`: all checks
+/// first, so a refused request writes nothing.
+pub async fn accept(
+    state: AppState,
+    creds: Credentials,
+    bytes: bytes::Bytes,
+    kind: Kind,
+) -> Result<warp::reply::Response, ApiError> {
     let caller = creds.caller(&state)?;
     let req: SendRequest = body::parse(&bytes)?;
     validate(&req)?;
+    let send_at = due_at(&state, &req, kind)?;
     let integration = find_for_project(&state, &caller, &req.project_id, &req.integration_id).await?;
-    let rendered = templates::render(&req.template, &req.template_vars)?;
+    let locale = match &req.locale {
+        Some(l) => check_locale("locale", l)?,
+        None => integration.default_locale.parse().unwrap_or_default(),
+    };
+    let ctx =
+        RenderContext { locale, default_reminder_minutes: u32::try_from(integration.default_reminder_minutes).ok() };
+    let rendered = novij_templates::render(&req.template, &req.template_vars, ctx)
+        .map_err(|e| ApiError::invalid(&e.field, e.message))?;
+    let (payment_mode, payment) = payments::claim_for(&state, &req, &integration)?;
 
     let keyring = &state.rt.keyring;
     let send_id = derive::send_id(keyring, &req.project_id, &req.idempotency_key);
@@ -124,34 +223,26 @@ pub async fn create(
     if let Some(reply) = existing(&state, &send_id, &request_hash).await? {
         return Ok(reply);
     }
+    if let Some(claim) = &payment {
+        payments::refuse_used_tx(&state, &claim.tx_hash).await?;
+    }
+    check_quotas(&state, &req.project_id, kind).await?;
 
-    let recipient = match queries::recipient_by_ref(&state.rt.db, &integration.id, &req.recipient_ref).await? {
-        Some(r) if r.status == "active" => r,
-        Some(r) => {
-            let reason = r.disabled_reason.unwrap_or_else(|| r.status.clone());
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "recipient_unreachable",
-                format!("the recipient cannot receive messages ({reason}) until they connect again"),
-            )
-            .with_field("recipient_ref"));
-        }
-        None => {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "recipient_not_connected",
-                "no connected chat for this recipient_ref",
-            )
-            .with_field("recipient_ref"))
-        }
-    };
+    let recipient = active_recipient(&state, &integration.id, &req.recipient_ref).await?;
     let chat: novij_crypto::Sealed =
         serde_json::from_value(recipient.chat_sealed).map_err(|e| ApiError::internal(&e))?;
     let chat_id: i64 =
         keyring.open_string(derive::purpose::CHAT_ID, &chat)?.parse().map_err(|e| ApiError::internal(&e))?;
     let message = OutgoingMessage { chat_id, text: rendered.text, parse_mode: rendered.parse_mode.map(str::to_string) };
-    let sealed = keyring
-        .seal(derive::purpose::OUTGOING_MESSAGE, &serde_json::to_vec(&message).map_err(|e| ApiError::internal(&e))?)?;
+    let plaintext = serde_json::to_vec(&message).map_err(|e| ApiError::internal(&e))?;
+    let expires_at =
+        send_at.unwrap_or_else(Utc::now) + Duration::seconds(state.rt.config.retention.payload_seconds.into());
+    let sealed = state
+        .rt
+        .payloads
+        .seal(derive::purpose::OUTGOING_MESSAGE, &plaintext, expires_at)
+        .await
+        .map_err(|e| ApiError::unavailable("the payload key store", &e))?;
     let accepted = SendAccepted {
         send_id: send_id.clone(),
         project_id: Some(req.project_id),
@@ -159,17 +250,19 @@ pub async fn create(
         bot_key: integration.bot_key.clone(),
         recipient_id: Some(recipient.recipient_id),
         template: req.template,
-        payment_mode: req.payment_mode.unwrap_or(PaymentMode::None),
+        payment_mode,
         request_hash: request_hash.clone(),
         origin: SendOrigin::Api,
         priority: req.priority.unwrap_or_default(),
-        locale: req.locale,
+        locale: Some(locale.as_str().to_string()),
         message: sealed,
+        payment,
+        send_at,
     };
     let env = Envelope::new(accepted, creds.meta());
     match state.rt.log.append(&env, Expect::NoEvents).await {
         Ok(_) => {
-            tracing::info!(send_id = %send_id, integration_id = %integration.id, "send accepted");
+            tracing::info!(send_id = %send_id, integration_id = %integration.id, reminder = send_at.is_some(), "send accepted");
             Ok(json(StatusCode::ACCEPTED, &SendAcceptedView { send_id, status: "accepted".into() }))
         }
         // A concurrent request with the same key won: answer as its retry.
@@ -182,30 +275,27 @@ pub async fn create(
 
 /// The view of a send the projections do not show yet, read from its
 /// `send.accepted` event (sends are answered 202 before they are projected).
-async fn just_accepted(
-    state: &AppState,
-    caller: &crate::auth::Caller,
-    id: &str,
-) -> Result<warp::reply::Response, ApiError> {
+async fn just_accepted(state: &AppState, caller: &crate::auth::Caller, id: &str) -> Result<SendView, ApiError> {
     let accepted = if ids::is_valid(ids::SEND, id) { state.rt.log.last::<SendAccepted>(id).await? } else { None };
     let Some((accepted, _)) = accepted.filter(|(a, _)| caller.sees(a.payload.project_id.as_deref())) else {
         return Err(ApiError::not_found("send"));
     };
     let p = accepted.payload;
-    let view = SendView {
+    Ok(SendView {
         send_id: p.send_id,
         project_id: p.project_id,
         integration_id: p.integration_id,
         template: p.template,
         status: "accepted".into(),
+        send_at: p.send_at,
+        payment_tx: None,
         telegram_message_id: None,
         failure: None,
         attempts: 0,
         accepted_at: accepted.occurred_at,
         updated_at: accepted.occurred_at,
         history: vec![HistoryEntry { status: "accepted".into(), at: accepted.occurred_at, detail: None }],
-    };
-    Ok(json(StatusCode::OK, &view))
+    })
 }
 
 #[derive(Serialize, ToSchema)]
@@ -214,8 +304,13 @@ pub struct SendView {
     pub project_id: Option<String>,
     pub integration_id: Option<String>,
     pub template: String,
-    /// `accepted`, `queued`, `sent` or `failed`.
+    /// `accepted`, `scheduled` (a reminder waiting for `send_at`), `cancelled`,
+    /// `queued`, `sent`, `failed` or `dead_lettered`.
     pub status: String,
+    /// Reminders: when it is due.
+    pub send_at: Option<DateTime<Utc>>,
+    /// Paid sends: the ledger transaction that paid for it, once verified.
+    pub payment_tx: Option<String>,
     pub telegram_message_id: Option<i64>,
     pub failure: Option<FailureView>,
     pub attempts: i32,
@@ -226,6 +321,7 @@ pub struct SendView {
 
 #[derive(Serialize, ToSchema)]
 pub struct FailureView {
+    /// e.g. `recipient_blocked`, `tx_already_used`, `insufficient_amount`.
     pub reason: String,
     pub detail: Option<String>,
 }
@@ -238,31 +334,35 @@ pub struct HistoryEntry {
     pub detail: Option<serde_json::Value>,
 }
 
-#[utoipa::path(get, path = "/api/v1/sends/{id}", tag = "send", security(("api_key" = [])),
-    params(("id" = String, Path, description = "send id")),
-    responses((status = 200, body = SendView), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn get(state: AppState, creds: Credentials, id: String) -> Result<warp::reply::Response, ApiError> {
-    let caller = creds.caller(&state)?;
-    let found = if ids::is_valid(ids::SEND, &id) { queries::send_with_history(&state.rt.db, &id).await? } else { None };
-    let Some((send, history)) = found else {
-        // Accepted but not projected yet: answer from the log.
-        return just_accepted(&state, &caller, &id).await;
-    };
+/// A send as the caller may see it: from the projections, or from the log
+/// when it was accepted a moment ago.
+pub async fn view(state: &AppState, caller: &crate::auth::Caller, id: &str) -> Result<SendView, ApiError> {
+    let found = if ids::is_valid(ids::SEND, id) { queries::send_with_history(&state.rt.db, id).await? } else { None };
+    let Some((send, history)) = found else { return just_accepted(state, caller, id).await };
     if !caller.sees(send.project_id.as_deref()) {
         return Err(ApiError::not_found("send"));
     }
-    let view = SendView {
+    Ok(SendView {
         send_id: send.send_id,
         project_id: send.project_id,
         integration_id: send.integration_id,
         template: send.template,
         status: send.status,
+        send_at: send.send_at,
+        payment_tx: send.payment_tx,
         telegram_message_id: send.telegram_message_id,
         failure: send.failure_reason.map(|reason| FailureView { reason, detail: send.failure_detail }),
         attempts: send.attempts,
         accepted_at: send.accepted_at,
         updated_at: send.updated_at,
         history: history.into_iter().map(|h| HistoryEntry { status: h.status, at: h.at, detail: h.detail }).collect(),
-    };
-    Ok(json(StatusCode::OK, &view))
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/sends/{id}", tag = "send", security(("api_key" = [])),
+    params(("id" = String, Path, description = "send id")),
+    responses((status = 200, body = SendView), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get(state: AppState, creds: Credentials, id: String) -> Result<warp::reply::Response, ApiError> {
+    let caller = creds.caller(&state)?;
+    Ok(json(StatusCode::OK, &view(&state, &caller, &id).await?))
 }

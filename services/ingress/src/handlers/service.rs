@@ -1,6 +1,11 @@
 //! Health, version, settings: unauthenticated service information.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
+
+use novij_config::Config;
+use novij_events::integration::PaymentMode;
+use novij_events::money::Amount;
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -9,7 +14,6 @@ use warp::http::StatusCode;
 use super::json;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::templates::TEMPLATES;
 
 #[derive(Serialize, ToSchema)]
 pub struct Health {
@@ -82,26 +86,91 @@ pub async fn version() -> Result<warp::reply::Response, ApiError> {
 
 #[derive(Serialize, ToSchema)]
 pub struct Settings {
-    pub templates: Vec<String>,
+    /// Every template with its variables and their types.
+    #[schema(value_type = Vec<Object>)]
+    pub templates: Vec<novij_templates::TemplateSpec>,
+    pub locales: Vec<String>,
+    /// Price per recipient of each template, by payment mode.
+    #[schema(value_type = Object)]
+    pub prices: BTreeMap<String, BTreeMap<String, Amount>>,
     pub payment_modes: Vec<String>,
+    pub payments: PaymentSettings,
+    pub limits: LimitSettings,
     pub bot_modes: Vec<String>,
+    /// Usernames of the bots this service sends through (the common bot's, when configured).
+    pub bot_usernames: Vec<String>,
     pub common_bot_configured: bool,
     pub max_body_bytes: u64,
     pub connect_code_ttl_seconds: u32,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct PaymentSettings {
+    /// True when `dsr` sends can be verified here.
+    pub dsr_enabled: bool,
+    pub asset: String,
+    pub receiver_wallet_id: Option<String>,
+    pub quote_ttl_seconds: u32,
+    pub pending_deadline_seconds: u32,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LimitSettings {
+    /// Sends and reminders per project per 24 hours (0 = unlimited).
+    pub project_daily_sends: u32,
+    /// Reminders a project may have waiting (0 = unlimited).
+    pub project_pending_reminders: u32,
+    pub telegram_per_bot_per_second: u32,
+    pub telegram_per_chat_per_second: u32,
+    pub telegram_per_group_per_minute: u32,
+    pub reminder_past_grace_seconds: u32,
+    pub reminder_max_ahead_days: u32,
+}
+
+/// What `GET /settings` and `novij-telegram prices` show.
+pub fn settings_of(c: &Config, bot_usernames: Vec<String>) -> Settings {
+    let prices = novij_templates::names()
+        .into_iter()
+        .map(|t| {
+            let by_mode = [("none", PaymentMode::None), ("dsr", PaymentMode::Dsr)]
+                .into_iter()
+                .filter_map(|(label, mode)| c.payments.price(t, mode).map(|p| (label.to_string(), p)))
+                .collect();
+            (t.to_string(), by_mode)
+        })
+        .collect();
+    let p = &c.payments;
+    Settings {
+        templates: novij_templates::catalogue().to_vec(),
+        locales: novij_templates::LOCALES.iter().map(|l| l.as_str().to_string()).collect(),
+        prices,
+        payment_modes: vec!["none".into(), "dsr".into()],
+        payments: PaymentSettings {
+            dsr_enabled: p.dsr_enabled(),
+            asset: p.asset.clone(),
+            receiver_wallet_id: p.service_wallet_id.clone(),
+            quote_ttl_seconds: p.quote_ttl_seconds,
+            pending_deadline_seconds: p.pending_deadline_seconds,
+        },
+        limits: LimitSettings {
+            project_daily_sends: c.quotas.daily_sends,
+            project_pending_reminders: c.quotas.pending_reminders,
+            telegram_per_bot_per_second: c.limits.per_bot_per_second,
+            telegram_per_chat_per_second: c.limits.per_chat_per_second,
+            telegram_per_group_per_minute: c.limits.per_group_per_minute,
+            reminder_past_grace_seconds: c.retention.reminder_past_grace_seconds,
+            reminder_max_ahead_days: c.retention.reminder_max_ahead_days,
+        },
+        bot_modes: vec!["common".into(), "custom".into()],
+        bot_usernames,
+        common_bot_configured: c.common_bot_token.is_some(),
+        max_body_bytes: c.max_body_bytes,
+        connect_code_ttl_seconds: c.connect_code_ttl_seconds,
+    }
+}
+
 #[utoipa::path(get, path = "/api/v1/settings", tag = "service", responses((status = 200, body = Settings)))]
 pub async fn settings(state: AppState) -> Result<warp::reply::Response, ApiError> {
-    let c = &state.rt.config;
-    Ok(json(
-        StatusCode::OK,
-        &Settings {
-            templates: TEMPLATES.iter().map(|t| t.to_string()).collect(),
-            payment_modes: vec!["none".into()],
-            bot_modes: vec!["common".into(), "custom".into()],
-            common_bot_configured: c.common_bot_token.is_some(),
-            max_body_bytes: c.max_body_bytes,
-            connect_code_ttl_seconds: c.connect_code_ttl_seconds,
-        },
-    ))
+    let usernames = novij_projections::queries::common_bot_usernames(&state.rt.db).await?;
+    Ok(json(StatusCode::OK, &settings_of(&state.rt.config, usernames)))
 }

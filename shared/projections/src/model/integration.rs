@@ -22,6 +22,8 @@ pub struct Model {
     /// `ok`, or `unauthorized` once Telegram refused the token.
     pub bot_status: String,
     pub bot_error: Option<String>,
+    /// `ru` or `en`.
+    pub default_locale: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -13,7 +13,7 @@ pub struct Model {
     pub template: String,
     pub payment_mode: String,
     pub origin: String,
-    /// `accepted`, `queued`, `sent`, `failed` or `dead_lettered`.
+    /// `accepted`, `scheduled`, `cancelled`, `queued`, `sent`, `failed` or `dead_lettered`.
     pub status: String,
     pub telegram_message_id: Option<i64>,
     pub failure_reason: Option<String>,
@@ -21,6 +21,10 @@ pub struct Model {
     pub attempts: i32,
     pub accepted_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Reminders only: when the send is due.
+    pub send_at: Option<DateTimeUtc>,
+    /// Paid sends: the ledger transaction claimed for it.
+    pub payment_tx: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,175 @@
+//! `POST /payments/quote`: what a paid send costs and the code its ledger
+//! transaction must carry as memo.
+
+use chrono::{DateTime, Duration, Utc};
+use novij_events::integration::PaymentMode;
+use novij_events::money::Amount;
+use novij_events::payment::TxClaimed;
+use novij_events::send::PaymentClaim;
+use novij_events::Event;
+use novij_projections::model::integration;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use warp::http::StatusCode;
+
+use super::{json, sends::SendRequest, Credentials};
+use crate::body::{self, check_text, id_char};
+use crate::error::ApiError;
+use crate::quote::{self, QuoteError, Quoted};
+use crate::state::AppState;
+
+/// The most recipients one quote may cover.
+const MAX_RECIPIENTS: u32 = 100_000;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuoteRequest {
+    pub project_id: String,
+    pub template: String,
+    /// How many recipients the payment covers (default 1).
+    pub recipients: Option<u32>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Quote {
+    /// Put it in the transaction's memo and in the send's `payment_code`.
+    pub payment_code: String,
+    /// Total to pay: price per recipient × recipients.
+    #[schema(value_type = String, example = "1.5")]
+    pub amount: Amount,
+    pub asset: String,
+    pub receiver_wallet_id: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The service wallet, or why paid sends cannot be made here.
+pub fn service_wallet(state: &AppState) -> Result<&str, ApiError> {
+    let payments = &state.rt.config.payments;
+    match &payments.service_wallet_id {
+        Some(wallet) if payments.dsr_enabled() => Ok(wallet),
+        _ => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "dsr_not_configured",
+            "paid sends are not configured on this service (SERVICE_WALLET_ID, RELAY_API_BASE_URL)",
+        )),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/payments/quote", tag = "payments", request_body = QuoteRequest,
+    security(("api_key" = [])),
+    responses((status = 200, body = Quote), (status = 409, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+pub async fn quote(
+    state: AppState,
+    creds: Credentials,
+    bytes: bytes::Bytes,
+) -> Result<warp::reply::Response, ApiError> {
+    let caller = creds.caller(&state)?;
+    let req: QuoteRequest = body::parse(&bytes)?;
+    check_text("project_id", &req.project_id, 64, id_char)?;
+    caller.require_project(&req.project_id)?;
+    let recipients = req.recipients.unwrap_or(1);
+    if !(1..=MAX_RECIPIENTS).contains(&recipients) {
+        return Err(ApiError::invalid("recipients", format!("must be between 1 and {MAX_RECIPIENTS}")));
+    }
+    let payments = &state.rt.config.payments;
+    let price = payments.price(&req.template, PaymentMode::Dsr).ok_or_else(|| {
+        ApiError::invalid(
+            "template",
+            format!("unknown template `{}`; available: {}", req.template, novij_templates::names().join(", ")),
+        )
+    })?;
+    let receiver_wallet_id = service_wallet(&state)?.to_string();
+    let amount = price
+        .checked_mul(u64::from(recipients))
+        .ok_or_else(|| ApiError::invalid("recipients", "the total is too large"))?;
+    let expires_at = Utc::now() + Duration::seconds(i64::from(payments.quote_ttl_seconds));
+    let quoted = Quoted { amount, recipients, expires_at };
+    let payment_code = quote::issue(&state.rt.keyring, &req.project_id, &req.template, quoted);
+    Ok(json(
+        StatusCode::OK,
+        &Quote { payment_code, amount, asset: payments.asset.clone(), receiver_wallet_id, expires_at },
+    ))
+}
+
+/// The payment mode of a send and, when its template costs something in that
+/// mode, the claim the payment-verifier will check on the ledger.
+pub fn claim_for(
+    state: &AppState,
+    req: &SendRequest,
+    integration: &integration::Model,
+) -> Result<(PaymentMode, Option<PaymentClaim>), ApiError> {
+    let integration_mode = if integration.payment_mode == "dsr" { PaymentMode::Dsr } else { PaymentMode::None };
+    let mode = req.payment_mode.unwrap_or(integration_mode);
+    if mode != integration_mode {
+        return Err(ApiError::invalid(
+            "payment_mode",
+            format!("this integration sends with payment_mode `{}`", integration.payment_mode),
+        ));
+    }
+    let price = state
+        .rt
+        .config
+        .payments
+        .price(&req.template, mode)
+        .ok_or_else(|| ApiError::invalid("template", "has no price"))?;
+    let fields =
+        [("tx_hash", &req.tx_hash), ("payer_wallet_id", &req.payer_wallet_id), ("payment_code", &req.payment_code)];
+    if price == Amount::ZERO {
+        if let Some((field, _)) = fields.iter().find(|(_, v)| v.is_some()) {
+            return Err(ApiError::invalid(field, "must be absent: this template is free in this payment mode"));
+        }
+        return Ok((mode, None));
+    }
+    let receiver_wallet_id = service_wallet(state)?.to_string();
+    let required = |field: &str, value: &Option<String>| -> Result<String, ApiError> {
+        value.clone().ok_or_else(|| {
+            ApiError::invalid(field, format!("is required: {} costs {price} per recipient", req.template))
+        })
+    };
+    let tx_hash = required("tx_hash", &req.tx_hash)?;
+    if !is_tx_hash(&tx_hash) {
+        return Err(ApiError::invalid("tx_hash", "must be 64 lowercase hexadecimal characters"));
+    }
+    let payer_wallet_id = required("payer_wallet_id", &req.payer_wallet_id)?;
+    check_text("payer_wallet_id", &payer_wallet_id, 128, id_char)?;
+    let payment_code = required("payment_code", &req.payment_code)?;
+    let quoted = quote::check(&state.rt.keyring, &payment_code, &req.project_id, &req.template, Utc::now()).map_err(
+        |e| match e {
+            QuoteError::Expired(_) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "quote_expired", e.to_string())
+                .with_field("payment_code"),
+            QuoteError::Invalid => ApiError::invalid("payment_code", e.to_string()),
+        },
+    )?;
+    let payments = &state.rt.config.payments;
+    Ok((
+        mode,
+        Some(PaymentClaim {
+            tx_hash,
+            payer_wallet_id,
+            payment_code,
+            // A quote holds its price until it expires, even if prices change.
+            amount_due: quoted.amount,
+            asset: payments.asset.clone(),
+            receiver_wallet_id,
+        }),
+    ))
+}
+
+fn is_tx_hash(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Answers at once when the transaction already paid for another send; the
+/// payment-verifier's claim on the log is what actually guarantees it.
+pub async fn refuse_used_tx(state: &AppState, tx_hash: &str) -> Result<(), ApiError> {
+    if state.rt.log.last_sequence(TxClaimed::AGGREGATE, tx_hash).await?.is_some() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "tx_already_used",
+            "this transaction has already paid for another send",
+        )
+        .with_field("tx_hash"));
+    }
+    Ok(())
+}

@@ -1,0 +1,103 @@
+//! `POST /reminders`, `GET /reminders/{id}`, `DELETE /reminders/{id}`.
+//!
+//! A reminder is a send with `send_at`: paid for when it is created, queued by
+//! the scheduler when due. Cancelling and firing are both appended fenced on
+//! the send's last event, so exactly one of them wins.
+
+use novij_bus::{AppendError, Expect};
+use novij_events::send::{SendAccepted, SendCancelled};
+use novij_events::{ids, Envelope, Event};
+use serde::Serialize;
+use utoipa::ToSchema;
+use warp::http::StatusCode;
+
+use super::sends::{self, Kind, SendView};
+use super::{json, read_your_write, Credentials};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[utoipa::path(post, path = "/api/v1/reminders", tag = "reminders", request_body = sends::SendRequest,
+    security(("api_key" = [])),
+    responses((status = 202, body = sends::SendAcceptedView), (status = 404, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody),
+              (status = 429, body = crate::error::ErrorBody)))]
+pub async fn create(
+    state: AppState,
+    creds: Credentials,
+    bytes: bytes::Bytes,
+) -> Result<warp::reply::Response, ApiError> {
+    sends::accept(state, creds, bytes, Kind::Reminder).await
+}
+
+async fn reminder(state: &AppState, creds: &Credentials, id: &str) -> Result<SendView, ApiError> {
+    let caller = creds.caller(state)?;
+    let view = sends::view(state, &caller, id).await.map_err(|_| ApiError::not_found("reminder"))?;
+    if view.send_at.is_none() {
+        return Err(ApiError::not_found("reminder"));
+    }
+    Ok(view)
+}
+
+#[utoipa::path(get, path = "/api/v1/reminders/{id}", tag = "reminders", security(("api_key" = [])),
+    params(("id" = String, Path, description = "reminder (send) id")),
+    responses((status = 200, body = SendView), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get(state: AppState, creds: Credentials, id: String) -> Result<warp::reply::Response, ApiError> {
+    Ok(json(StatusCode::OK, &reminder(&state, &creds, &id).await?))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Cancelled {
+    pub send_id: String,
+    /// Always `cancelled`.
+    pub status: String,
+}
+
+#[utoipa::path(delete, path = "/api/v1/reminders/{id}", tag = "reminders", security(("api_key" = [])),
+    params(("id" = String, Path, description = "reminder (send) id")),
+    responses((status = 200, body = Cancelled), (status = 404, body = crate::error::ErrorBody),
+              (status = 409, description = "already dispatched or failed", body = crate::error::ErrorBody)))]
+pub async fn cancel(state: AppState, creds: Credentials, id: String) -> Result<warp::reply::Response, ApiError> {
+    let caller = creds.caller(&state)?;
+    let accepted = if ids::is_valid(ids::SEND, &id) { state.rt.log.last::<SendAccepted>(&id).await? } else { None };
+    let is_visible_reminder = |(a, _): &(Envelope<SendAccepted>, u64)| {
+        a.payload.send_at.is_some() && caller.sees(a.payload.project_id.as_deref())
+    };
+    if !accepted.as_ref().is_some_and(is_visible_reminder) {
+        return Err(ApiError::not_found("reminder"));
+    }
+    let done = || json(StatusCode::OK, &Cancelled { send_id: id.clone(), status: "cancelled".into() });
+    // A lost race (the verifier or the scheduler appended first) is decided again on the new last event.
+    for _ in 0..5 {
+        let (last, sequence) = state
+            .rt
+            .log
+            .last_of(SendAccepted::AGGREGATE, &id)
+            .await?
+            .ok_or_else(|| ApiError::internal(&"reminder without events"))?;
+        match last.event_type.as_str() {
+            "send.accepted" | "send.scheduled" => {}
+            "send.cancelled" => return Ok(done()),
+            "send.failed" => {
+                return Err(ApiError::new(StatusCode::CONFLICT, "not_cancellable", "the reminder has already failed"))
+            }
+            _ => {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "already_dispatched",
+                    "the reminder has already been handed to the dispatcher",
+                ))
+            }
+        }
+        let event = Envelope::new(SendCancelled { send_id: id.clone() }, creds.meta());
+        match state.rt.log.append(&event, Expect::LastSequence(sequence)).await {
+            Ok(appended) => {
+                read_your_write(&state, appended.sequence).await;
+                tracing::info!(send_id = %id, "reminder cancelled");
+                return Ok(done());
+            }
+            Err(AppendError::Conflict) => continue,
+            Err(e) => return Err(ApiError::unavailable("the event log", &e)),
+        }
+    }
+    Err(ApiError::new(StatusCode::CONFLICT, "busy", "the reminder changed while cancelling; retry"))
+}

@@ -1,0 +1,59 @@
+//! Maintenance: what `novij-telegram cleanup` runs once and the scheduler
+//! runs on `CLEANUP_CRON`. Every step is an idempotent delete, so several
+//! scheduler instances running it at once do no harm.
+//!
+//! - expired payloads: their data keys are deleted, which shreds every copy of
+//!   the payload, the event log's included;
+//! - expired connect codes that were never redeemed;
+//! - audit data: finished sends (and their history) older than the retention.
+
+use chrono::{DateTime, Duration, Utc};
+use novij_runtime::Runtime;
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, TransactionTrait};
+use serde::Serialize;
+
+/// Sends that reached an end state before `$1`.
+const FINISHED_BEFORE: &str = "status IN ('sent', 'failed', 'cancelled') AND updated_at <= $1";
+
+/// What one run removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CleanupReport {
+    pub payloads_shredded: u64,
+    pub connect_codes_removed: u64,
+    pub sends_removed: u64,
+}
+
+pub async fn run_once(rt: &Runtime) -> Result<CleanupReport, DbErr> {
+    run_at(rt, Utc::now()).await
+}
+
+async fn run_at(rt: &Runtime, now: DateTime<Utc>) -> Result<CleanupReport, DbErr> {
+    let payloads_shredded = rt.payloads.shred_expired(now).await?;
+    let connect_codes_removed = rt
+        .db
+        .execute(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "DELETE FROM connect_codes WHERE status = 'issued' AND expires_at <= $1",
+            [now.into()],
+        ))
+        .await?
+        .rows_affected();
+    let horizon = now - Duration::days(rt.config.retention.audit_days.into());
+    let txn = rt.db.begin().await?;
+    txn.execute(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        format!("DELETE FROM send_history WHERE send_id IN (SELECT send_id FROM sends WHERE {FINISHED_BEFORE})"),
+        [horizon.into()],
+    ))
+    .await?;
+    let sends_removed = txn
+        .execute(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            format!("DELETE FROM sends WHERE {FINISHED_BEFORE}"),
+            [horizon.into()],
+        ))
+        .await?
+        .rows_affected();
+    txn.commit().await?;
+    Ok(CleanupReport { payloads_shredded, connect_codes_removed, sends_removed })
+}

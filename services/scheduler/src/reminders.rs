@@ -1,0 +1,231 @@
+//! Firing reminders: a timetable of every `send.scheduled` reminder, kept in
+//! memory, each queued (`send.queued`) the moment it is due.
+//!
+//! At start the timetable is loaded from the projections together with their
+//! checkpoint (one snapshot), then followed on the log from the checkpoint on,
+//! so nothing scheduled before or after the start is missed. Firing is fenced
+//! on the scheduled event: a reminder already fired by another instance, or
+//! cancelled, is simply dropped.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::{pull::OrderedConfig, DeliverPolicy};
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use novij_bus::{AppendError, Expect};
+use novij_events::send::{SendQueued, SendScheduled};
+use novij_events::{ids, subjects, Envelope, EventMeta};
+use novij_runtime::Runtime;
+use sea_orm::{AccessMode, ConnectionTrait, DbBackend, DbErr, IsolationLevel, Statement, TransactionTrait};
+use tokio::sync::watch;
+
+/// A reminder waiting for its time, and the position of its scheduled event.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Due {
+    at: DateTime<Utc>,
+    send_id: String,
+    scheduled_sequence: u64,
+}
+
+#[derive(Default)]
+struct Timetable {
+    queue: BTreeSet<Due>,
+    known: HashMap<String, DateTime<Utc>>,
+}
+
+impl Timetable {
+    fn add(&mut self, due: Due) {
+        if self.known.insert(due.send_id.clone(), due.at).is_none() {
+            self.queue.insert(due);
+        }
+    }
+
+    fn next_at(&self) -> Option<DateTime<Utc>> {
+        self.queue.first().map(|d| d.at)
+    }
+
+    fn take_due(&mut self, now: DateTime<Utc>) -> Vec<Due> {
+        let mut due = Vec::new();
+        while self.queue.first().is_some_and(|d| d.at <= now) {
+            if let Some(d) = self.queue.pop_first() {
+                self.known.remove(&d.send_id);
+                due.push(d);
+            }
+        }
+        due
+    }
+}
+
+/// How long to wait before trying again after NATS or Postgres failed.
+const PAUSE: Duration = Duration::from_secs(1);
+
+pub async fn run(rt: Runtime, mut shutdown: watch::Receiver<bool>) {
+    let (mut table, checkpoint) = loop {
+        match snapshot(&rt).await {
+            Ok(loaded) => break loaded,
+            Err(e) => tracing::warn!(error = %e, "cannot load the reminders; retrying"),
+        }
+        tokio::select! {
+            _ = shutdown.changed() => return,
+            _ = tokio::time::sleep(PAUSE) => {}
+        }
+    };
+    tracing::info!(waiting = table.queue.len(), "scheduler started");
+    let mut next_sequence = checkpoint + 1;
+    while !*shutdown.borrow() {
+        let consumer = rt
+            .jetstream
+            .get_stream(subjects::EVENTS_STREAM)
+            .await
+            .map_err(|e| e.to_string())
+            .map(|stream| (stream, next_sequence));
+        let mut messages = match consumer {
+            Ok((stream, start)) => {
+                let config = OrderedConfig {
+                    filter_subject: subjects::all_of::<SendScheduled>(),
+                    deliver_policy: DeliverPolicy::ByStartSequence { start_sequence: start },
+                    ..Default::default()
+                };
+                match stream.create_consumer(config).await {
+                    Ok(c) => c.messages().await.map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+            Err(e) => Err(e),
+        };
+        let messages = match &mut messages {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot follow the log; retrying");
+                tokio::select! {
+                    _ = shutdown.changed() => return,
+                    _ = tokio::time::sleep(PAUSE) => continue,
+                }
+            }
+        };
+        loop {
+            let wait = table
+                .next_at()
+                .map(|at| (at - Utc::now()).to_std().unwrap_or_default())
+                .unwrap_or(Duration::from_secs(3600));
+            tokio::select! {
+                _ = shutdown.changed() => if *shutdown.borrow() { return },
+                _ = tokio::time::sleep(wait) => {
+                    for due in table.take_due(Utc::now()) {
+                        tokio::spawn(fire(rt.clone(), due));
+                    }
+                }
+                msg = messages.next() => match msg {
+                    Some(Ok(msg)) => {
+                        let sequence = msg.info().map(|i| i.stream_sequence).unwrap_or(next_sequence);
+                        next_sequence = sequence + 1;
+                        match serde_json::from_slice::<Envelope<SendScheduled>>(&msg.payload) {
+                            Ok(env) => table.add(Due {
+                                at: env.payload.send_at,
+                                send_id: env.payload.send_id,
+                                scheduled_sequence: sequence,
+                            }),
+                            Err(e) => tracing::error!(sequence, error = %e, "undecodable send.scheduled; skipped"),
+                        }
+                    }
+                    Some(Err(e)) => {
+                        tracing::warn!(error = %e, "following the log failed; resuming");
+                        break;
+                    }
+                    None => break,
+                },
+            }
+        }
+    }
+}
+
+/// The reminders waiting in the projections and the log position they include.
+async fn snapshot(rt: &Runtime) -> Result<(Timetable, u64), DbErr> {
+    let txn = rt.db.begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly)).await?;
+    let checkpoint = novij_projections::queries::checkpoint(&txn).await?;
+    let rows = txn
+        .query_all(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT s.send_id, s.send_at, h.sequence FROM sends s \
+             JOIN send_history h ON h.send_id = s.send_id AND h.status = 'scheduled' \
+             WHERE s.status = 'scheduled' AND s.send_at IS NOT NULL",
+        ))
+        .await?;
+    txn.commit().await?;
+    let mut table = Timetable::default();
+    for row in rows {
+        let sequence: i64 = row.try_get("", "sequence")?;
+        table.add(Due {
+            at: row.try_get("", "send_at")?,
+            send_id: row.try_get("", "send_id")?,
+            scheduled_sequence: u64::try_from(sequence).unwrap_or_default(),
+        });
+    }
+    Ok((table, checkpoint))
+}
+
+/// Queues one due reminder, unless it was fired or cancelled already.
+async fn fire(rt: Runtime, due: Due) {
+    for attempt in 1..=20u32 {
+        match fire_once(&rt, &due).await {
+            Ok(fired) => {
+                if fired {
+                    let late_ms = (Utc::now() - due.at).num_milliseconds();
+                    tracing::info!(send_id = %due.send_id, late_ms, "reminder fired");
+                }
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(send_id = %due.send_id, attempt, error = %e, "cannot fire the reminder yet");
+                tokio::time::sleep(Duration::from_millis(200) * attempt).await;
+            }
+        }
+    }
+    tracing::error!(send_id = %due.send_id, "reminder not fired by this instance; another instance or a restart will");
+}
+
+async fn fire_once(rt: &Runtime, due: &Due) -> Result<bool, String> {
+    let scheduled = rt.log.last::<SendScheduled>(&due.send_id).await.map_err(|e| e.to_string())?;
+    let Some((scheduled, _)) = scheduled else { return Ok(false) };
+    let p = &scheduled.payload;
+    let queued = SendQueued {
+        send_id: p.send_id.clone(),
+        bot_key: p.bot_key.clone(),
+        clearance: p.clearance.clone(),
+        priority: p.priority,
+    };
+    // Every instance derives the same event id, so even the server's
+    // duplicate window sees one event.
+    let env = Envelope::new(queued, EventMeta::caused_by(&scheduled))
+        .with_event_id(ids::caused_event_id(&scheduled.event_id.to_string(), "queued"));
+    match rt.log.append(&env, Expect::LastSequence(due.scheduled_sequence)).await {
+        Ok(_) => Ok(true),
+        Err(AppendError::Conflict) => Ok(false),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn due(secs: i64, id: &str) -> Due {
+        Due { at: DateTime::from_timestamp(secs, 0).unwrap(), send_id: id.into(), scheduled_sequence: 1 }
+    }
+
+    #[test]
+    fn the_timetable_hands_out_due_reminders_in_order_once() {
+        let mut t = Timetable::default();
+        t.add(due(30, "c"));
+        t.add(due(10, "a"));
+        t.add(due(20, "b"));
+        t.add(due(10, "a"));
+        assert_eq!(t.next_at(), DateTime::from_timestamp(10, 0));
+        let ids: Vec<String> =
+            t.take_due(DateTime::from_timestamp(20, 0).unwrap()).into_iter().map(|d| d.send_id).collect();
+        assert_eq!(ids, ["a", "b"]);
+        assert!(t.take_due(DateTime::from_timestamp(20, 0).unwrap()).is_empty());
+        assert_eq!(t.next_at(), DateTime::from_timestamp(30, 0));
+    }
+}
