@@ -9,12 +9,16 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use novij_testkit::{eventually, free_port, NatsServer, ServiceProcess, TestDatabase};
+use relay_sandbox::{RelayConfig, RunningRelay};
 use serde_json::{json, Value};
 use telegram_sandbox::{BotSeed, Limits, RunningSandbox, SandboxConfig};
 
 pub const SERVICES: &[&str] = &["ingress", "dispatcher", "connect", "payment-verifier", "scheduler"];
 pub const COMMON_BOT: &str = "novij_test_bot";
 pub const WAIT: Duration = Duration::from_secs(20);
+/// The service's wallet on the Relay emulator, and a payer with funds.
+pub const SERVICE_WALLET: &str = "svc_wallet";
+pub const PAYER_WALLET: &str = "payer_wallet";
 
 /// How the services run.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -29,6 +33,7 @@ pub struct TestStack {
     pub nats: NatsServer,
     pub db: TestDatabase,
     pub sandbox: RunningSandbox,
+    pub relay: RunningRelay,
     pub services: BTreeMap<String, ServiceProcess>,
     pub env: Vec<(String, String)>,
     pub api: String,
@@ -78,6 +83,15 @@ impl TestStack {
         })
         .await
         .expect("sandbox");
+        let relay = relay_sandbox::start(RelayConfig {
+            wallets: vec![
+                (SERVICE_WALLET.into(), "0".parse().expect("amount")),
+                (PAYER_WALLET.into(), "1000000".parse().expect("amount")),
+            ],
+            ..RelayConfig::default()
+        })
+        .await
+        .expect("relay sandbox");
         let port = free_port();
         let api = format!("http://127.0.0.1:{port}");
         let admin_key = format!("admin-{}", uuid::Uuid::new_v4().simple());
@@ -91,6 +105,8 @@ impl TestStack {
             ("PUBLIC_BASE_URL", api.clone()),
             ("HTTP_LISTEN", format!("127.0.0.1:{port}")),
             ("ADMIN_API_KEY", admin_key.clone()),
+            ("SERVICE_WALLET_ID", SERVICE_WALLET.into()),
+            ("RELAY_API_BASE_URL", relay.base_url()),
             ("LOG_FORMAT", "json".into()),
             ("RUST_LOG", "debug".into()),
         ]
@@ -102,6 +118,7 @@ impl TestStack {
             nats,
             db,
             sandbox,
+            relay,
             services: BTreeMap::new(),
             env,
             api,
@@ -142,7 +159,7 @@ impl TestStack {
         self.wait_healthy().await;
     }
 
-    fn spawn(&mut self, name: &str, args: &[&str]) {
+    pub fn spawn(&mut self, name: &str, args: &[&str]) {
         let bin = std::path::Path::new(env!("CARGO_BIN_EXE_novij-telegram"));
         let process = ServiceProcess::spawn(name, bin, args, &self.env).expect("spawn service");
         self.services.insert(name.to_string(), process);
@@ -249,10 +266,23 @@ impl TestStack {
     }
 
     pub async fn create_integration(&self, project_id: &str, custom_token: Option<&str>) -> String {
+        self.create_integration_with(project_id, custom_token, json!({})).await
+    }
+
+    /// An integration with `overrides` (e.g. `{"payment_mode": "dsr"}`) on top of the defaults.
+    pub async fn create_integration_with(
+        &self,
+        project_id: &str,
+        custom_token: Option<&str>,
+        overrides: Value,
+    ) -> String {
         let mut body = json!({
             "project_id": project_id, "owner_wallet_id": "wallet_1", "bot_mode": "common",
             "payment_mode": "none", "default_reminder_minutes": 30
         });
+        for (k, v) in overrides.as_object().cloned().unwrap_or_default() {
+            body[k] = v;
+        }
         if let Some(token) = custom_token {
             body["bot_mode"] = json!("custom");
             body["custom_bot_token"] = json!(token);
@@ -369,6 +399,27 @@ impl TestStack {
         }
     }
 
+    pub async fn relay_post(&self, path: &str, body: Value) -> Value {
+        let resp = self.http.post(format!("{}{path}", self.relay.base_url())).json(&body).send().await.expect("relay");
+        assert!(resp.status().is_success(), "relay {path}: {}", resp.status());
+        resp.json().await.expect("relay json")
+    }
+
+    /// A quote for one recipient of `template`.
+    pub async fn quote(&self, project_id: &str, template: &str) -> Value {
+        let r = self.post("/api/v1/payments/quote", json!({"project_id": project_id, "template": template})).await;
+        assert_eq!(r.status, 200, "quote: {}", r.body);
+        r.body
+    }
+
+    /// A ledger transfer (`status` confirmed, pending or failed); returns its hash.
+    pub async fn transfer(&self, from: &str, to: &str, amount: &str, memo: &str, status: &str) -> String {
+        let body =
+            json!({"from_wallet_id": from, "to_wallet_id": to, "amount": amount, "memo": memo, "status": status});
+        let tx = self.relay_post("/relay/transfers", body).await;
+        tx["tx_hash"].as_str().expect("tx_hash").to_string()
+    }
+
     pub async fn jetstream(&self) -> async_nats::jetstream::Context {
         let client = async_nats::connect(self.nats.url()).await.expect("nats");
         async_nats::jetstream::new(client)
@@ -409,4 +460,18 @@ pub async fn wait_total(stack: &TestStack, n: u64, timeout: Duration) {
     })
     .await;
     assert!(reached.is_ok(), "only {} of {n} delivered", stack.sandbox_get("/sandbox/stats").await);
+}
+
+/// Waits until a send is `sent` or `failed`; returns its view.
+pub async fn wait_final(stack: &TestStack, send_id: &str) -> Value {
+    let path = format!("/api/v1/sends/{send_id}");
+    let done = eventually(WAIT, || async {
+        let r = stack.get(&path).await;
+        matches!(r.body["status"].as_str(), Some("sent" | "failed")).then_some(r.body)
+    })
+    .await;
+    match done {
+        Ok(v) => v,
+        Err(_) => panic!("send {send_id} never finished: {}\n{}", stack.get(&path).await.body, stack.output_tail()),
+    }
 }
