@@ -353,6 +353,9 @@ if ! grep -q '^TELEGRAM_COMMON_BOT_TOKEN=' "$ENV_FILE"; then
   set_default TELEGRAM_COMMON_BOT_TOKEN "$(gen 'import secrets,string; a=string.ascii_letters+string.digits+"_-"; print("7000000001:AA"+"".join(secrets.choice(a) for _ in range(33)))')"
 fi
 set_default TELEGRAM_COMMON_BOT_USERNAME novij_dev_bot
+set_default RELAY_API_BASE_URL "http://127.0.0.1:8082"
+set_default SERVICE_WALLET_ID novij_service_wallet
+set_default DEV_PAYER_WALLET_ID dev_payer_wallet
 set_default PUBLIC_BASE_URL "http://127.0.0.1:8080"
 set_default HTTP_LISTEN "127.0.0.1:8080"
 if ((${#ADDED[@]})); then

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Local dev stack: nats-server, the Telegram sandbox and the five services.
+# Local dev stack: nats-server, the Telegram sandbox, the Relay ledger emulator
+# and the five services.
 #
 #   scripts/stack.sh up        build, start everything, migrate, wait for health, run the demo
 #   scripts/stack.sh down      stop everything started by `up` (Postgres keeps running)
@@ -17,7 +18,7 @@ LOGS="$STATE/logs"
 PIDS="$STATE/pids"
 
 SERVICES=(ingress dispatcher connect payment-verifier scheduler)
-COMPONENTS=(nats sandbox "${SERVICES[@]}")
+COMPONENTS=(nats sandbox relay "${SERVICES[@]}")
 
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$ROOT/$TARGET_DIR" ;; esac
@@ -34,6 +35,11 @@ NATS_MONITOR_PORT="${NATS_MONITOR_PORT:-8333}"
 TELEGRAM_API_BASE_URL="${TELEGRAM_API_BASE_URL:-http://127.0.0.1:8081}"
 SANDBOX_LISTEN="${TELEGRAM_API_BASE_URL#*://}"
 SANDBOX_LISTEN="${SANDBOX_LISTEN%%/*}"
+RELAY_API_BASE_URL="${RELAY_API_BASE_URL:-http://127.0.0.1:8082}"
+RELAY_LISTEN="${RELAY_API_BASE_URL#*://}"
+RELAY_LISTEN="${RELAY_LISTEN%%/*}"
+SERVICE_WALLET_ID="${SERVICE_WALLET_ID:-novij_service_wallet}"
+DEV_PAYER_WALLET_ID="${DEV_PAYER_WALLET_ID:-dev_payer_wallet}"
 HTTP_LISTEN="${HTTP_LISTEN:-127.0.0.1:8080}"
 HEALTH_URL="http://$HTTP_LISTEN/api/v1/health"
 HEALTH_TIMEOUT="${HEALTH_TIMEOUT:-60}"
@@ -195,6 +201,16 @@ cmd_up() {
   if ! wait_until 30 "sandbox ($TELEGRAM_API_BASE_URL)" tcp_open "$SANDBOX_LISTEN"; then
     tail_log sandbox
     die "telegram-sandbox did not start listening on $SANDBOX_LISTEN"
+  fi
+
+  # The ledger starts with the service wallet and a funded payer for trying paid sends.
+  start_bg relay "$RELAY_LISTEN" "$BIN_DIR/relay-sandbox" \
+    --listen "$RELAY_LISTEN" \
+    --wallet "$SERVICE_WALLET_ID=0" \
+    --wallet "$DEV_PAYER_WALLET_ID=1000"
+  if ! wait_until 30 "relay ($RELAY_API_BASE_URL)" tcp_open "$RELAY_LISTEN"; then
+    tail_log relay
+    die "relay-sandbox did not start listening on $RELAY_LISTEN"
   fi
 
   say "migrating ($BIN_DIR/novij-telegram migrate)"

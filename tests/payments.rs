@@ -176,4 +176,23 @@ async fn paid_sends_are_validated_before_anything_is_written() {
     assert_eq!(settings["prices"]["text_message"], json!({"none": "0", "dsr": "1"}), "{settings}");
     assert_eq!(settings["payments"]["receiver_wallet_id"], SERVICE_WALLET);
     assert_eq!(settings["templates"][1]["name"], "nrsv_reminder");
+
+    // The same from the command line.
+    let stdout = |args: &[&str]| {
+        let out = stack.cli(args);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    assert_eq!(stdout(&["wallet"]).trim(), SERVICE_WALLET);
+    let check = stdout(&["relay-check"]);
+    assert!(
+        check.contains("Relay API: ok") && check.contains(&format!("service wallet {SERVICE_WALLET}: ")),
+        "{check}"
+    );
+    let prices = stdout(&["prices"]);
+    assert!(
+        prices.lines().any(|l| l.contains("text_message") && l.contains("none=0") && l.contains("dsr=1")),
+        "{prices}"
+    );
+    assert!(prices.contains("minutes_before"), "{prices}");
 }

@@ -1,48 +1,10 @@
 //! What the ledger shows (wallets, transactions) and what the control API accepts.
 
-use chrono::{DateTime, Utc};
 use novij_events::money::Amount;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TxStatus {
-    Pending,
-    Confirmed,
-    Failed,
-}
-
-impl TxStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TxStatus::Pending => "pending",
-            TxStatus::Confirmed => "confirmed",
-            TxStatus::Failed => "failed",
-        }
-    }
-}
-
-/// A transaction as `GET /v1/transactions/{tx_hash}` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Transaction {
-    pub tx_hash: String,
-    pub status: TxStatus,
-    pub from_wallet_id: String,
-    pub to_wallet_id: String,
-    pub amount: Amount,
-    pub asset: String,
-    pub memo: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub confirmed_at: Option<DateTime<Utc>>,
-}
-
-/// A wallet as `GET /v1/wallets/{wallet_id}` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Wallet {
-    pub wallet_id: String,
-    pub asset: String,
-    pub balance: Amount,
-}
+// The ledger's answers are the client's wire types: one definition of the contract.
+pub use novij_relay_client::{Transaction, TxStatus, Wallet};
 
 /// Body of `POST /relay/wallets`.
 #[derive(Debug, Clone, Deserialize)]

@@ -178,13 +178,14 @@ ALTER TABLE sends ADD COLUMN send_at TIMESTAMPTZ, ADD COLUMN payment_tx TEXT;
 ALTER TABLE integrations ADD COLUMN default_locale TEXT NOT NULL DEFAULT 'ru';
 CREATE INDEX sends_scheduled ON sends (send_at) WHERE status = 'scheduled';
 
-CREATE TABLE payload_keys (
+-- Kept when the projections are dropped and migrated again: it is no projection.
+CREATE TABLE IF NOT EXISTS payload_keys (
     key_id     TEXT PRIMARY KEY,
     wrapped    JSONB NOT NULL,
     expires_at TIMESTAMPTZ NOT NULL,
     created_at TIMESTAMPTZ NOT NULL DEFAULT now()
 );
-CREATE INDEX payload_keys_expiry ON payload_keys (expires_at);
+CREATE INDEX IF NOT EXISTS payload_keys_expiry ON payload_keys (expires_at);
 "#,
             )
             .await?;

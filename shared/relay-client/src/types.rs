@@ -13,6 +13,16 @@ pub enum TxStatus {
     Failed,
 }
 
+impl TxStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TxStatus::Pending => "pending",
+            TxStatus::Confirmed => "confirmed",
+            TxStatus::Failed => "failed",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Transaction {
     pub tx_hash: String,

@@ -128,7 +128,7 @@ pub fn claim_for(
         })
     };
     let tx_hash = required("tx_hash", &req.tx_hash)?;
-    if !is_tx_hash(&tx_hash) {
+    if !novij_relay_client::is_valid_tx_hash(&tx_hash) {
         return Err(ApiError::invalid("tx_hash", "must be 64 lowercase hexadecimal characters"));
     }
     let payer_wallet_id = required("payer_wallet_id", &req.payer_wallet_id)?;
@@ -154,10 +154,6 @@ pub fn claim_for(
             receiver_wallet_id,
         }),
     ))
-}
-
-fn is_tx_hash(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// Answers at once when the transaction already paid for another send; the

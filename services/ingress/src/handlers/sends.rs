@@ -205,6 +205,15 @@ pub async fn accept(
     validate(&req)?;
     let send_at = due_at(&state, &req, kind)?;
     let integration = find_for_project(&state, &caller, &req.project_id, &req.integration_id).await?;
+    let keyring = &state.rt.keyring;
+    let send_id = derive::send_id(keyring, &req.project_id, &req.idempotency_key);
+    let canonical = serde_json::to_vec(&serde_json::to_value(&req).map_err(|e| ApiError::internal(&e))?)
+        .map_err(|e| ApiError::internal(&e))?;
+    let request_hash = derive::request_hash(keyring, &canonical);
+    // A retry gets its send back even after its quote expired or the quota filled up.
+    if let Some(reply) = existing(&state, &send_id, &request_hash).await? {
+        return Ok(reply);
+    }
     let locale = match &req.locale {
         Some(l) => check_locale("locale", l)?,
         None => integration.default_locale.parse().unwrap_or_default(),
@@ -214,15 +223,6 @@ pub async fn accept(
     let rendered = novij_templates::render(&req.template, &req.template_vars, ctx)
         .map_err(|e| ApiError::invalid(&e.field, e.message))?;
     let (payment_mode, payment) = payments::claim_for(&state, &req, &integration)?;
-
-    let keyring = &state.rt.keyring;
-    let send_id = derive::send_id(keyring, &req.project_id, &req.idempotency_key);
-    let canonical = serde_json::to_vec(&serde_json::to_value(&req).map_err(|e| ApiError::internal(&e))?)
-        .map_err(|e| ApiError::internal(&e))?;
-    let request_hash = derive::request_hash(keyring, &canonical);
-    if let Some(reply) = existing(&state, &send_id, &request_hash).await? {
-        return Ok(reply);
-    }
     if let Some(claim) = &payment {
         payments::refuse_used_tx(&state, &claim.tx_hash).await?;
     }
