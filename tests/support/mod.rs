@@ -233,6 +233,9 @@ impl TestStack {
             .post(format!("{}{path}", self.api))
             .bearer_auth(&self.admin_key)
             .header("content-type", "application/json")
+            // The server may answer (413) without reading the body; such a
+            // connection must not be reused by the next request.
+            .header("connection", "close")
             .body(body)
             .send()
             .await
