@@ -31,11 +31,12 @@ pub async fn create(
 
 async fn reminder(state: &AppState, creds: &Credentials, id: &str) -> Result<SendView, ApiError> {
     let caller = creds.caller(state)?;
-    let view = sends::view(state, &caller, id).await.map_err(|_| ApiError::not_found("reminder"))?;
-    if view.send_at.is_none() {
-        return Err(ApiError::not_found("reminder"));
+    match sends::view(state, &caller, id).await {
+        Ok(view) if view.send_at.is_some() => Ok(view),
+        Ok(_) => Err(ApiError::not_found("reminder")),
+        Err(e) if e.status == StatusCode::NOT_FOUND => Err(ApiError::not_found("reminder")),
+        Err(e) => Err(e),
     }
-    Ok(view)
 }
 
 #[utoipa::path(get, path = "/api/v1/reminders/{id}", tag = "reminders", security(("api_key" = [])),

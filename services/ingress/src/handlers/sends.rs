@@ -13,7 +13,7 @@ use novij_events::{ids, Envelope};
 use novij_projections::model::recipient;
 use novij_projections::queries;
 use novij_runtime::derive;
-use novij_templates::RenderContext;
+use novij_templates::{Locale, RenderContext};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use warp::http::StatusCode;
@@ -72,14 +72,12 @@ pub enum Kind {
     Reminder,
 }
 
-fn validate(req: &SendRequest) -> Result<(), ApiError> {
+/// Checks the fields that need no lookup; returns the requested locale, if any.
+fn validate(req: &SendRequest) -> Result<Option<Locale>, ApiError> {
     check_text("project_id", &req.project_id, 64, id_char)?;
     check_text("recipient_ref", &req.recipient_ref, 256, id_char)?;
     check_text("idempotency_key", &req.idempotency_key, 256, |c| !c.is_control())?;
-    if let Some(locale) = &req.locale {
-        check_locale("locale", locale)?;
-    }
-    Ok(())
+    req.locale.as_deref().map(|l| check_locale("locale", l)).transpose()
 }
 
 /// When a reminder is due, checked against the configured window.
@@ -202,7 +200,7 @@ pub async fn accept(
 ) -> Result<warp::reply::Response, ApiError> {
     let caller = creds.caller(&state)?;
     let req: SendRequest = body::parse(&bytes)?;
-    validate(&req)?;
+    let requested_locale = validate(&req)?;
     let send_at = due_at(&state, &req, kind)?;
     let integration = find_for_project(&state, &caller, &req.project_id, &req.integration_id).await?;
     let keyring = &state.rt.keyring;
@@ -214,10 +212,7 @@ pub async fn accept(
     if let Some(reply) = existing(&state, &send_id, &request_hash).await? {
         return Ok(reply);
     }
-    let locale = match &req.locale {
-        Some(l) => check_locale("locale", l)?,
-        None => integration.default_locale.parse().unwrap_or_default(),
-    };
+    let locale = requested_locale.unwrap_or_else(|| integration.default_locale.parse().unwrap_or_default());
     let ctx =
         RenderContext { locale, default_reminder_minutes: u32::try_from(integration.default_reminder_minutes).ok() };
     let rendered = novij_templates::render(&req.template, &req.template_vars, ctx)
