@@ -19,8 +19,11 @@ pub fn prices() -> anyhow::Result<()> {
     println!("  waiting reminders per project  {}", unlimited(l.project_pending_reminders));
     println!("  quote valid for                {} s", config.payments.quote_ttl_seconds);
     println!(
-        "  Telegram                       {}/s per bot, {}/s per chat, {}/min per group",
-        l.telegram_per_bot_per_second, l.telegram_per_chat_per_second, l.telegram_per_group_per_minute
+        "  Telegram                       {}/s per bot, {}/s per chat, {}/min per group, {}/s with paid broadcast",
+        l.telegram_per_bot_per_second,
+        l.telegram_per_chat_per_second,
+        l.telegram_per_group_per_minute,
+        l.telegram_paid_broadcast_per_second
     );
     println!("templates:");
     for t in novij_templates::catalogue() {

@@ -51,6 +51,9 @@ pub struct Limits {
     pub per_chat_per_second: u32,
     /// Messages per group, supergroup or channel per minute (Telegram: 20).
     pub per_group_per_minute: u32,
+    /// Messages per bot per second, all calls counted, when calls beyond
+    /// `per_bot_per_second` carry `allow_paid_broadcast` (Telegram: 1000).
+    pub paid_broadcast_per_second: u32,
     /// Multiplies every allowance; 1.0 = Telegram's numbers.
     pub scale: f64,
 }
@@ -58,12 +61,24 @@ pub struct Limits {
 impl Limits {
     /// Telegram's documented limits.
     pub fn telegram() -> Self {
-        Self { per_bot_per_second: 30, per_chat_per_second: 1, per_group_per_minute: 20, scale: 1.0 }
+        Self {
+            per_bot_per_second: 30,
+            per_chat_per_second: 1,
+            per_group_per_minute: 20,
+            paid_broadcast_per_second: 1000,
+            scale: 1.0,
+        }
     }
 
     /// No counting at all.
     pub fn unlimited() -> Self {
-        Self { per_bot_per_second: 0, per_chat_per_second: 0, per_group_per_minute: 0, scale: 0.0 }
+        Self {
+            per_bot_per_second: 0,
+            per_chat_per_second: 0,
+            per_group_per_minute: 0,
+            paid_broadcast_per_second: 0,
+            scale: 0.0,
+        }
     }
 
     /// True when these limits disable counting.

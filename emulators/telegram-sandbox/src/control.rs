@@ -92,6 +92,13 @@ fn route(
             Ok((200, bot_view(find_bot(&world, username)?)))
         }
         ("GET", ["bots", username, "sent"]) => sent(sandbox, username, query),
+        ("POST", ["bots", username, "revoke"]) => {
+            // BotFather's /revoke: the old token answers 401 from now on.
+            let mut world = sandbox.world();
+            let id = find_bot_id(&world, username)?;
+            let token = world.bots.get_mut(&id).map(|bot| bot.revoke_token()).unwrap_or_default();
+            Ok((200, json!({"token": token})))
+        }
         ("GET", ["bots", username, "updates"]) => {
             let world = sandbox.world();
             let bot = find_bot(&world, username)?;

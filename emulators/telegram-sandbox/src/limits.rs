@@ -41,7 +41,10 @@ pub struct Denied {
 /// Counters of one bot.
 #[derive(Debug, Default)]
 pub struct BotLimiter {
+    /// Calls without `allow_paid_broadcast`: the free allowance.
     bot_window: VecDeque<Instant>,
+    /// Every call: the paid-broadcast allowance.
+    all_window: VecDeque<Instant>,
     chat_windows: HashMap<i64, VecDeque<Instant>>,
     bot_penalty_until: Option<Instant>,
     chat_penalty_until: HashMap<i64, Instant>,
@@ -89,8 +92,10 @@ pub fn whole_seconds(wait: Duration) -> u64 {
 }
 
 impl BotLimiter {
-    /// Counts one message to `chat_id` at `now`, or refuses it.
-    pub fn check_and_record(&mut self, limits: &Limits, chat_id: i64, now: Instant) -> Result<(), Denied> {
+    /// Counts one message to `chat_id` at `now`, or refuses it. A paid
+    /// broadcast call is not held to the free per-bot allowance, only to the
+    /// paid one over all calls; per-chat limits hold for every call.
+    pub fn check_and_record(&mut self, limits: &Limits, chat_id: i64, paid: bool, now: Instant) -> Result<(), Denied> {
         if limits.is_unlimited() {
             return Ok(());
         }
@@ -116,8 +121,13 @@ impl BotLimiter {
             self.chat_penalty_until.remove(&chat_id);
         }
 
-        if let Some((cap, length)) = allowance(limits.per_bot_per_second, Duration::from_secs(1), limits.scale) {
-            if let Some(wait) = wait_for_room(&mut self.bot_window, cap, length, now) {
+        let (bot_limit, bot_window) = if paid {
+            (limits.paid_broadcast_per_second, &mut self.all_window)
+        } else {
+            (limits.per_bot_per_second, &mut self.bot_window)
+        };
+        if let Some((cap, length)) = allowance(bot_limit, Duration::from_secs(1), limits.scale) {
+            if let Some(wait) = wait_for_room(bot_window, cap, length, now) {
                 let retry_after = whole_seconds(wait);
                 self.bot_penalty_until = Some(now + Duration::from_secs(retry_after));
                 return Err(Denied { scope: Scope::Bot, retry_after, reason: Reason::LimitExceeded });
@@ -136,7 +146,13 @@ impl BotLimiter {
             }
             window.push_back(now);
         }
-        self.bot_window.push_back(now);
+        if !paid {
+            self.bot_window.push_back(now);
+        }
+        self.all_window.push_back(now);
+        if self.all_window.len() > 4 * limits.paid_broadcast_per_second.max(1) as usize {
+            self.all_window.retain(|t| now.saturating_duration_since(*t) < Duration::from_secs(1));
+        }
         Ok(())
     }
 
@@ -167,18 +183,18 @@ mod tests {
         let mut limiter = BotLimiter::default();
         let limits = Limits::telegram();
         let t0 = Instant::now();
-        assert!(limiter.check_and_record(&limits, 5, t0).is_ok());
-        let denied = limiter.check_and_record(&limits, 5, t0 + Duration::from_millis(100)).unwrap_err();
+        assert!(limiter.check_and_record(&limits, 5, false, t0).is_ok());
+        let denied = limiter.check_and_record(&limits, 5, false, t0 + Duration::from_millis(100)).unwrap_err();
         assert_eq!(denied.scope, Scope::Chat);
         assert_eq!(denied.retry_after, 1);
         assert_eq!(denied.reason, Reason::LimitExceeded);
         // Another chat is fine.
-        assert!(limiter.check_and_record(&limits, 6, t0 + Duration::from_millis(100)).is_ok());
+        assert!(limiter.check_and_record(&limits, 6, false, t0 + Duration::from_millis(100)).is_ok());
         // Ignoring retry_after is punished.
-        let again = limiter.check_and_record(&limits, 5, t0 + Duration::from_millis(500)).unwrap_err();
+        let again = limiter.check_and_record(&limits, 5, false, t0 + Duration::from_millis(500)).unwrap_err();
         assert_eq!(again.reason, Reason::IgnoredRetryAfter);
         // After the penalty has passed, it works again.
-        assert!(limiter.check_and_record(&limits, 5, t0 + Duration::from_millis(1200)).is_ok());
+        assert!(limiter.check_and_record(&limits, 5, false, t0 + Duration::from_millis(1200)).is_ok());
     }
 
     #[test]
@@ -187,9 +203,9 @@ mod tests {
         let limits = Limits::telegram();
         let t0 = Instant::now();
         for chat in 1..=30 {
-            assert!(limiter.check_and_record(&limits, chat, t0).is_ok());
+            assert!(limiter.check_and_record(&limits, chat, false, t0).is_ok());
         }
-        let denied = limiter.check_and_record(&limits, 31, t0).unwrap_err();
+        let denied = limiter.check_and_record(&limits, 31, false, t0).unwrap_err();
         assert_eq!(denied.scope, Scope::Bot);
     }
 
@@ -198,15 +214,39 @@ mod tests {
         let mut limiter = BotLimiter::default();
         let limits = Limits { scale: 2.0, ..Limits::telegram() };
         let t0 = Instant::now();
-        assert!(limiter.check_and_record(&limits, 9, t0).is_ok());
-        assert!(limiter.check_and_record(&limits, 9, t0).is_ok());
-        assert!(limiter.check_and_record(&limits, 9, t0).is_err());
+        assert!(limiter.check_and_record(&limits, 9, false, t0).is_ok());
+        assert!(limiter.check_and_record(&limits, 9, false, t0).is_ok());
+        assert!(limiter.check_and_record(&limits, 9, false, t0).is_err());
         for _ in 0..40 {
-            assert!(limiter.check_and_record(&limits, -100, t0).is_ok());
+            assert!(limiter.check_and_record(&limits, -100, false, t0).is_ok());
         }
-        let denied = limiter.check_and_record(&limits, -100, t0 + Duration::from_millis(10)).unwrap_err();
+        let denied = limiter.check_and_record(&limits, -100, false, t0 + Duration::from_millis(10)).unwrap_err();
         assert_eq!(denied.scope, Scope::Group);
         assert_eq!(denied.retry_after, 60);
+    }
+
+    #[test]
+    fn paid_broadcast_calls_go_beyond_the_free_allowance_but_not_the_paid_one() {
+        let mut limiter = BotLimiter::default();
+        let limits = Limits { per_bot_per_second: 2, paid_broadcast_per_second: 5, ..Limits::telegram() };
+        let t0 = Instant::now();
+        assert!(limiter.check_and_record(&limits, 1, false, t0).is_ok());
+        assert!(limiter.check_and_record(&limits, 2, false, t0).is_ok());
+        assert_eq!(limiter.check_and_record(&limits, 3, false, t0).unwrap_err().scope, Scope::Bot);
+        let mut limiter = BotLimiter::default();
+        assert!(limiter.check_and_record(&limits, 1, false, t0).is_ok());
+        assert!(limiter.check_and_record(&limits, 2, false, t0).is_ok());
+        for chat in 3..=5 {
+            assert!(limiter.check_and_record(&limits, chat, true, t0).is_ok(), "paid call {chat}");
+        }
+        assert_eq!(limiter.check_and_record(&limits, 6, true, t0).unwrap_err().scope, Scope::Bot, "5 calls in all");
+        let mut limiter = BotLimiter::default();
+        assert!(limiter.check_and_record(&limits, 7, true, t0).is_ok());
+        assert_eq!(
+            limiter.check_and_record(&limits, 7, true, t0).unwrap_err().scope,
+            Scope::Chat,
+            "a chat's limit holds for paid calls"
+        );
     }
 
     #[test]
@@ -214,7 +254,7 @@ mod tests {
         let mut limiter = BotLimiter::default();
         let t0 = Instant::now();
         for _ in 0..1000 {
-            assert!(limiter.check_and_record(&Limits::unlimited(), 1, t0).is_ok());
+            assert!(limiter.check_and_record(&Limits::unlimited(), 1, false, t0).is_ok());
         }
     }
 }

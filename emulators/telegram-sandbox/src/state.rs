@@ -237,6 +237,8 @@ pub struct BotStats {
     pub faulted: u64,
     /// Flood-limit violations.
     pub violations: u64,
+    /// Messages sent with `allow_paid_broadcast` (each costs the bot Stars).
+    pub paid_broadcast: u64,
     /// Messages sent per chat.
     pub per_chat: BTreeMap<i64, u64>,
 }
@@ -380,6 +382,12 @@ impl Bot {
             *self.stats.per_chat.entry(record.chat_id).or_default() += 1;
         }
         self.sent.push(record);
+    }
+
+    /// A new token for the bot (BotFather's /revoke); the old one stops working.
+    pub fn revoke_token(&mut self) -> String {
+        self.token = generate_token(self.id);
+        self.token.clone()
     }
 
     /// Relation with a user (default: never started, not blocked).

@@ -1,12 +1,15 @@
-//! Bot tokens by bot key: the common bot from configuration, custom bots from
-//! their `integration.created` event on the log (cached; tokens stay sealed
-//! until the moment of a call).
+//! Bots by bot key: the common bot from configuration, custom bots from their
+//! integration's events on the log (token, paid broadcast, whether Telegram
+//! refused the token). A custom bot's profile is cached against the sequence
+//! of its integration's last event, so a changed token or setting is seen by
+//! every dispatcher at its next call. Tokens stay sealed until a call.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use novij_crypto::Sealed;
 use novij_events::integration::{IntegrationCreated, COMMON_BOT_KEY};
+use novij_events::{AnyEvent, Event};
 use novij_runtime::{derive::purpose, Runtime};
 
 #[derive(Debug, thiserror::Error)]
@@ -23,41 +26,108 @@ pub enum BotLookupError {
     Unseal(String),
 }
 
+/// What a call needs to know of its bot.
+pub struct BotProfile {
+    pub token: String,
+    /// Calls beyond the free limit may be flagged `allow_paid_broadcast`.
+    pub paid_broadcast: bool,
+    /// Telegram answered 401 to the current token: no call until it is replaced.
+    pub unauthorized: bool,
+    /// Sequence of the integration's last event this profile reflects (0: the common bot).
+    pub as_of: u64,
+}
+
+#[derive(Clone)]
+struct Folded {
+    as_of: u64,
+    token: Sealed,
+    paid_broadcast: bool,
+    unauthorized: bool,
+}
+
 #[derive(Clone)]
 pub struct Bots {
     rt: Runtime,
-    sealed: Arc<Mutex<HashMap<String, Sealed>>>,
+    cache: Arc<Mutex<HashMap<String, Folded>>>,
 }
 
 impl Bots {
     pub fn new(rt: Runtime) -> Self {
-        Self { rt, sealed: Arc::default() }
+        Self { rt, cache: Arc::default() }
     }
 
-    /// The token of the bot behind `bot_key`.
-    pub async fn token(&self, bot_key: &str) -> Result<String, BotLookupError> {
+    /// The bot behind `bot_key`, as of its integration's last event.
+    pub async fn profile(&self, bot_key: &str) -> Result<BotProfile, BotLookupError> {
         if bot_key == COMMON_BOT_KEY {
-            return self.rt.config.common_bot_token.clone().ok_or(BotLookupError::NoCommonBot);
+            let token = self.rt.config.common_bot_token.clone().ok_or(BotLookupError::NoCommonBot)?;
+            return Ok(BotProfile { token, paid_broadcast: false, unauthorized: false, as_of: 0 });
         }
-        let cached = self.sealed.lock().ok().and_then(|m| m.get(bot_key).cloned());
-        let sealed = match cached {
-            Some(s) => s,
+        let log_error = |e: novij_bus::ReadError| BotLookupError::Log(e.to_string());
+        let last = self
+            .rt
+            .log
+            .last_sequence(IntegrationCreated::AGGREGATE, bot_key)
+            .await
+            .map_err(log_error)?
+            .ok_or_else(|| BotLookupError::UnknownIntegration(bot_key.to_string()))?;
+        let cached = self.cache.lock().ok().and_then(|m| m.get(bot_key).cloned()).filter(|f| f.as_of == last);
+        let folded = match cached {
+            Some(f) => f,
             None => {
-                let (created, _) = self
-                    .rt
-                    .log
-                    .last::<IntegrationCreated>(bot_key)
-                    .await
-                    .map_err(|e| BotLookupError::Log(e.to_string()))?
-                    .ok_or_else(|| BotLookupError::UnknownIntegration(bot_key.to_string()))?;
-                let sealed = created.payload.bot_token.ok_or_else(|| BotLookupError::NoToken(bot_key.to_string()))?;
-                if let Ok(mut m) = self.sealed.lock() {
-                    m.insert(bot_key.to_string(), sealed.clone());
+                let f = self.fold(bot_key).await?;
+                if let Ok(mut m) = self.cache.lock() {
+                    m.insert(bot_key.to_string(), f.clone());
                 }
-                sealed
+                f
             }
         };
-        self.unseal(&sealed)
+        Ok(BotProfile {
+            token: self.unseal(&folded.token)?,
+            paid_broadcast: folded.paid_broadcast,
+            unauthorized: folded.unauthorized,
+            as_of: folded.as_of,
+        })
+    }
+
+    /// The integration's events folded into what calls need.
+    async fn fold(&self, integration_id: &str) -> Result<Folded, BotLookupError> {
+        let history = self
+            .rt
+            .log
+            .history(IntegrationCreated::AGGREGATE, integration_id)
+            .await
+            .map_err(|e| BotLookupError::Log(e.to_string()))?;
+        let mut folded: Option<Folded> = None;
+        for (raw, seq) in history {
+            let event = AnyEvent::decode(raw).map_err(|e| BotLookupError::Log(e.to_string()))?;
+            match (&mut folded, event) {
+                (None, AnyEvent::IntegrationCreated(e)) => {
+                    let token =
+                        e.payload.bot_token.ok_or_else(|| BotLookupError::NoToken(integration_id.to_string()))?;
+                    folded = Some(Folded {
+                        as_of: seq,
+                        token,
+                        paid_broadcast: e.payload.allow_paid_broadcast,
+                        unauthorized: false,
+                    });
+                }
+                (Some(f), AnyEvent::IntegrationUpdated(e)) => {
+                    if let Some(token) = e.payload.bot_token {
+                        f.token = token;
+                        f.unauthorized = false;
+                    }
+                    f.paid_broadcast = e.payload.allow_paid_broadcast.unwrap_or(f.paid_broadcast);
+                    f.as_of = seq;
+                }
+                (Some(f), AnyEvent::IntegrationBotUnauthorized(_)) => {
+                    f.unauthorized = true;
+                    f.as_of = seq;
+                }
+                (Some(f), _) => f.as_of = seq,
+                (None, _) => {}
+            }
+        }
+        folded.ok_or_else(|| BotLookupError::UnknownIntegration(integration_id.to_string()))
     }
 
     pub fn unseal(&self, sealed: &Sealed) -> Result<String, BotLookupError> {

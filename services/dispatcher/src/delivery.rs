@@ -7,7 +7,9 @@
 //!   with that reason; later sends to the recipient fail before any call.
 //! - 400 with `migrate_to_chat_id`: `recipient.chat_migrated`, resent to the new chat.
 //! - 400 chat not found and other 400s: the send fails with a reason.
-//! - 401: `integration.bot_unauthorized`; the send waits (redelivered) until the token works.
+//! - 401: `integration.bot_unauthorized`; the integration's sends wait
+//!   (redelivered, without calling Telegram) until `integration.updated`
+//!   brings a new token.
 //! - 5xx, timeouts, network: redelivered with exponential backoff and full
 //!   jitter, then dead-lettered after the last attempt.
 //!
@@ -18,6 +20,7 @@
 use std::time::Duration;
 
 use crate::lease::Lease;
+use crate::pacer::{Pacer, Request, Slot};
 use crate::Dispatcher;
 use async_nats::jetstream::{AckKind, Message};
 use novij_bus::{AppendError, Expect, Handled};
@@ -33,6 +36,8 @@ use novij_telegram_client::{BotApiError, BotApiErrorKind, ForbiddenReason, SendM
 
 /// How often a waiting message tells JetStream it is still being worked on.
 const PROGRESS_EVERY: Duration = Duration::from_secs(10);
+/// How often a send of a bot whose token Telegram refused looks for a new one.
+const UNAUTHORIZED_RECHECK: Duration = Duration::from_secs(5);
 
 /// One delivery of one queued send.
 pub struct Delivery<'a> {
@@ -116,17 +121,29 @@ impl<'a> Delivery<'a> {
             Ok(m) => m,
             Err(e) => return self.fail("payload_unreadable", &e, 0).await,
         };
-        let token = match self.d.bots.token(self.bot_key()).await {
-            Ok(t) => t,
+        let bot = match self.d.bots.profile(self.bot_key()).await {
+            Ok(bot) => bot,
             Err(e) => return retry_later("bot_unavailable", &e, Duration::from_secs(30)),
         };
-        let mut params = SendMessage { chat_id: message.chat_id, text: message.text, parse_mode: message.parse_mode };
+        if bot.unauthorized {
+            return retry_later("bot_unauthorized", &"waiting for a new bot token", UNAUTHORIZED_RECHECK);
+        }
+        let mut params = SendMessage {
+            chat_id: message.chat_id,
+            text: message.text,
+            parse_mode: message.parse_mode,
+            allow_paid_broadcast: false,
+        };
+        let tenant = accepted.integration_id.as_deref().unwrap_or(self.bot_key());
         let mut migrated = false;
         loop {
-            if self.wait_for_slot(params.chat_id).await.is_err() {
+            let Ok(slot) = self.wait_for_slot(params.chat_id, tenant, bot.paid_broadcast).await else {
                 return Handled::Retry(Duration::ZERO);
-            }
-            let error = match self.d.api.send_message(&token, &params).await {
+            };
+            params.allow_paid_broadcast = slot.paid;
+            let answer = self.d.api.send_message(&bot.token, &params).await;
+            drop(slot);
+            let error = match answer {
                 Ok(sent) => {
                     tracing::info!(send_id = %self.send_id(), attempts = self.attempt, "message sent");
                     let event = MessageSent {
@@ -153,23 +170,27 @@ impl<'a> Delivery<'a> {
                     params.chat_id = new_chat;
                     migrated = true;
                 }
-                kind => return self.after_failure(kind, &error, &accepted).await,
+                kind => return self.after_failure(kind, &error, &accepted, bot.as_of).await,
             }
         }
     }
 
     /// Waits for the pacer's slot, telling JetStream the message is in
     /// progress; gives up when the partition's lease is no longer valid.
-    async fn wait_for_slot(&self, chat_id: i64) -> Result<(), LeaseLost> {
+    async fn wait_for_slot(&self, chat_id: i64, tenant: &str, paid_broadcast: bool) -> Result<Slot<'a>, LeaseLost> {
         let class = self.queued.payload.priority;
-        let _waiter = (class == Priority::Interactive).then(|| self.d.pacer.interactive_waiter(self.bot_key()));
+        let pacer: &'a Pacer = &self.d.pacer;
+        let _waiter = (class == Priority::Interactive).then(|| pacer.interactive_waiter(self.bot_key()));
+        let request =
+            Request { partition: self.partition, bot_key: self.bot_key(), chat_id, class, tenant, paid_broadcast };
         let mut since_progress = Duration::ZERO;
         loop {
             if !self.lease.is_valid() {
                 return Err(LeaseLost);
             }
-            let Err(wait) = self.d.pacer.try_take(self.partition, self.bot_key(), chat_id, class) else {
-                return Ok(());
+            let wait = match pacer.try_take(&request) {
+                Ok(slot) => return Ok(slot),
+                Err(wait) => wait,
             };
             let step = wait.min(PROGRESS_EVERY).min(Duration::from_secs(1));
             tokio::time::sleep(step).await;
@@ -183,7 +204,13 @@ impl<'a> Delivery<'a> {
         }
     }
 
-    async fn after_failure(&self, kind: BotApiErrorKind, error: &BotApiError, accepted: &SendAccepted) -> Handled {
+    async fn after_failure(
+        &self,
+        kind: BotApiErrorKind,
+        error: &BotApiError,
+        accepted: &SendAccepted,
+        bot_as_of: u64,
+    ) -> Handled {
         match kind {
             BotApiErrorKind::Forbidden(why) => {
                 let reason = match why {
@@ -206,10 +233,12 @@ impl<'a> Delivery<'a> {
             BotApiErrorKind::ChatNotFound => self.fail("chat_not_found", error.description(), self.attempt).await,
             BotApiErrorKind::ChatMigrated(_) => self.fail("chat_migrated", error.description(), self.attempt).await,
             BotApiErrorKind::Unauthorized => {
-                if let Err(e) = self.record_unauthorized(accepted, error).await {
-                    return retry_later("log_unavailable", &e, Duration::from_secs(1));
+                match self.record_unauthorized(accepted, error, bot_as_of).await {
+                    // The integration changed meanwhile (a new token?): try again with it.
+                    Err(AppendError::Conflict) => retry_later("bot_changed", error, Duration::from_secs(1)),
+                    Err(e) => retry_later("log_unavailable", &e, Duration::from_secs(1)),
+                    Ok(()) => retry_later("bot_unauthorized", error, UNAUTHORIZED_RECHECK),
                 }
-                retry_later("bot_unauthorized", error, Duration::from_secs(60))
             }
             kind if kind.is_transient() && self.attempt >= self.d.rt.config.retry.max_attempts => {
                 self.dead_letter(error).await
@@ -278,24 +307,25 @@ impl<'a> Delivery<'a> {
         rt.log.append(&env, Expect::Any).await.map(|_| ())
     }
 
-    /// Marks the integration's bot unauthorized, once.
-    async fn record_unauthorized(&self, accepted: &SendAccepted, error: &BotApiError) -> Result<(), AppendError> {
+    /// Marks the integration's bot unauthorized, fenced on the integration's
+    /// state the call was made with: a token replaced meanwhile is not marked.
+    async fn record_unauthorized(
+        &self,
+        accepted: &SendAccepted,
+        error: &BotApiError,
+        bot_as_of: u64,
+    ) -> Result<(), AppendError> {
         let Some(integration_id) = accepted.integration_id.clone().filter(|_| self.bot_key() != COMMON_BOT_KEY) else {
             tracing::error!(bot_key = %self.bot_key(), "Telegram refused the common bot's token");
             return Ok(());
         };
-        let log = &self.d.rt.log;
-        if let Ok(Some(_)) = log.last::<IntegrationBotUnauthorized>(&integration_id).await {
-            return Ok(());
-        }
         let event = IntegrationBotUnauthorized {
             integration_id,
             bot_key: self.bot_key().to_string(),
             detail: error.description().to_string(),
         };
-        log.append(&Envelope::new(event, self.meta()).with_event_id(self.event_id("bot_unauthorized")), Expect::Any)
-            .await
-            .map(|_| ())
+        let env = Envelope::new(event, self.meta()).with_event_id(self.event_id("bot_unauthorized"));
+        self.d.rt.log.append(&env, Expect::LastSequence(bot_as_of)).await.map(|_| ())
     }
 
     async fn fail(&self, reason: &str, detail: &str, attempts: u32) -> Handled {

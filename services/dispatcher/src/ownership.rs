@@ -25,7 +25,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::lease::Lease;
-use crate::Dispatcher;
+use crate::{pacer, Dispatcher};
 
 const MEMBERS: &str = "dispatcher_members";
 const LEASES: &str = "dispatcher_leases";
@@ -41,9 +41,8 @@ const DRAIN: Duration = Duration::from_secs(10);
 /// Ticks a new member waits before claiming, so members that start together
 /// see each other first and partitions are not handed over at once.
 const WARM_UP_TICKS: u32 = 2;
-/// The widest limit window the pacer keeps (groups: per minute) plus margin.
-const PRIVATE_WINDOW: Duration = Duration::from_millis(1_100);
-const GROUP_WINDOW: Duration = Duration::from_millis(60_500);
+/// The previous owner's last call may still be on its way to Telegram.
+const HANDOVER_MARGIN: Duration = Duration::from_millis(100);
 
 struct Owned {
     revision: u64,
@@ -215,7 +214,8 @@ async fn claim(d: &Dispatcher, buckets: &Buckets, me: &str, partition: u16) -> O
     };
     if let Some(stop_by) = previous_stop_by {
         let last_send = instant_of(stop_by);
-        d.pacer.hold_partition(partition, last_send + PRIVATE_WINDOW, last_send + GROUP_WINDOW);
+        let private_until = last_send + pacer::BOT_WINDOW.max(pacer::CHAT_WINDOW) + HANDOVER_MARGIN;
+        d.pacer.hold_partition(partition, private_until, last_send + pacer::GROUP_WINDOW + HANDOVER_MARGIN);
     }
     let _ = buckets.handover.put(lease_key(partition), (now_ms() + SAFE.as_millis() as u64).to_string().into()).await;
     let lease = Lease::new(claimed + SAFE);

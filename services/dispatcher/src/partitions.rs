@@ -1,6 +1,7 @@
 //! The work of one owned partition: pulling its interactive and bulk
-//! consumers and delivering each item. Only the dispatcher holding the
-//! partition's lease runs this, so a bot's limits are kept by one process.
+//! consumers (one per lane) and delivering each item. Only the dispatcher
+//! holding the partition's lease runs this, so a bot's limits are kept by
+//! one process.
 
 use novij_bus::{run_consumer, Handled};
 use novij_events::send::{DispatchItem, Priority};
@@ -11,25 +12,30 @@ use crate::delivery::Delivery;
 use crate::lease::Lease;
 use crate::Dispatcher;
 
-/// Items of one class handled at once in one partition (most wait for a slot).
-fn concurrency(class: Priority) -> usize {
-    match class {
+/// Items of one class handled at once in one partition (most wait for a
+/// slot), shared among its lanes.
+fn concurrency(class: Priority, lanes: u16) -> usize {
+    let partition = match class {
         Priority::Interactive => 256,
         Priority::Bulk => 64,
-    }
+    };
+    (partition / usize::from(lanes.max(1))).max(8)
 }
 
 pub async fn run(d: Dispatcher, partition: u16, lease: Lease, stop: watch::Receiver<bool>) {
-    tokio::join!(
-        pull(d.clone(), partition, Priority::Interactive, lease.clone(), stop.clone()),
-        pull(d, partition, Priority::Bulk, lease, stop),
-    );
+    let lanes = subjects::dispatch_lanes(partition);
+    let pulls = [Priority::Interactive, Priority::Bulk]
+        .into_iter()
+        .flat_map(|class| (0..lanes).map(move |lane| (class, lane)))
+        .map(|(class, lane)| pull(d.clone(), partition, class, lane, lease.clone(), stop.clone()));
+    futures::future::join_all(pulls).await;
 }
 
-async fn pull(d: Dispatcher, partition: u16, class: Priority, lease: Lease, stop: watch::Receiver<bool>) {
-    let durable = subjects::dispatch_consumer(partition, class);
+async fn pull(d: Dispatcher, partition: u16, class: Priority, lane: u16, lease: Lease, stop: watch::Receiver<bool>) {
+    let durable = subjects::dispatch_consumer(partition, class, lane);
+    let lanes = subjects::dispatch_lanes(partition);
     let js = d.rt.jetstream.clone();
-    run_consumer(js, subjects::DISPATCH_STREAM, &durable, concurrency(class), stop, move |msg| {
+    run_consumer(js, subjects::DISPATCH_STREAM, &durable, concurrency(class, lanes), stop, move |msg| {
         let (d, lease) = (d.clone(), lease.clone());
         async move {
             let outcome = match serde_json::from_slice::<DispatchItem>(&msg.payload) {

@@ -82,6 +82,13 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl warp::Reply,), Err
         .and(s())
         .and(credentials())
         .then(|id, st, c| async move { respond(integrations::get(st, c, id).await) });
+    let update_integration = api
+        .and(warp::path!("integrations" / String))
+        .and(warp::patch())
+        .and(s())
+        .and(credentials())
+        .and(body())
+        .then(|id, st, c, b| async move { respond(integrations::update(st, c, id, b).await) });
     let recipients = api
         .and(warp::path!("integrations" / String / "recipients"))
         .and(warp::get())
@@ -164,6 +171,7 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl warp::Reply,), Err
     let routes = routes.or(openapi).unify().boxed();
     let routes = routes.or(create_integration).unify().boxed();
     let routes = routes.or(get_integration).unify().boxed();
+    let routes = routes.or(update_integration).unify().boxed();
     let routes = routes.or(recipients).unify().boxed();
     let routes = routes.or(connect_code).unify().boxed();
     let routes = routes.or(webhook).unify().boxed();

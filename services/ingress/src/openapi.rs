@@ -10,7 +10,7 @@ use crate::handlers::{connect_codes, dead_letters, integrations, payments, remin
     info(title = "novij-telegram", description = "Telegram delivery service: integrations, connect, sends, paid sends, reminders."),
     paths(
         service::health, service::version, service::settings,
-        integrations::create, integrations::get, integrations::recipients,
+        integrations::create, integrations::get, integrations::update, integrations::recipients,
         connect_codes::create, webhook::receive, sends::create, sends::get,
         payments::quote, reminders::create, reminders::get, reminders::cancel,
         dead_letters::list, dead_letters::retry,

@@ -68,10 +68,13 @@ pub fn consumers() -> Result<Vec<(String, pull::Config)>, TopologyError> {
         .collect::<Result<Vec<_>, _>>()?;
     for partition in 0..subjects::DISPATCH_PARTITIONS {
         for class in [Priority::Interactive, Priority::Bulk] {
-            let json = PARTITION_TEMPLATE
-                .replace("{partition}", &format!("{partition:02}"))
-                .replace("{class}", class.as_str());
-            out.push(parse("consumers/dispatcher-partition.template.json", &json)?);
+            for lane in 0..subjects::dispatch_lanes(partition) {
+                let json = PARTITION_TEMPLATE
+                    .replace("{partition}", &format!("{partition:02}"))
+                    .replace("{class}", class.as_str())
+                    .replace("{lane}", &lane.to_string());
+                out.push(parse("consumers/dispatcher-partition.template.json", &json)?);
+            }
         }
     }
     Ok(out)
@@ -109,11 +112,15 @@ mod tests {
         let consumers = consumers().unwrap();
         let durables: std::collections::BTreeSet<_> = consumers.iter().map(|(_, c)| c.durable_name.clone()).collect();
         assert_eq!(durables.len(), consumers.len(), "durable names are unique");
-        assert!(durables.contains(&Some(subjects::dispatch_consumer(15, Priority::Bulk))));
+        assert!(durables.contains(&Some(subjects::dispatch_consumer(15, Priority::Bulk, 0))));
         for (stream, config) in consumers {
             assert!(names.contains(&stream.as_str()), "consumer on unknown stream {stream}");
             assert!(config.durable_name.is_some());
-            assert!(config.filter_subject.starts_with("nt."));
+            let filters: Vec<&String> = std::iter::once(&config.filter_subject)
+                .filter(|s| !s.is_empty())
+                .chain(config.filter_subjects.iter())
+                .collect();
+            assert!(!filters.is_empty() && filters.iter().all(|s| s.starts_with("nt.")), "{filters:?}");
         }
     }
 }

@@ -92,6 +92,13 @@ pub const SETTINGS: &[Setting] = &[
         "Messages per minute to one group, supergroup or channel.",
     ),
     setting(
+        "TELEGRAM_LIMIT_PAID_BROADCAST_PER_SECOND",
+        false,
+        Some("1000"),
+        false,
+        "Messages per second of a bot whose integration allows paid broadcast (calls beyond the free limit carry `allow_paid_broadcast`).",
+    ),
+    setting(
         "DISPATCH_MAX_ATTEMPTS",
         false,
         Some("10"),
@@ -220,6 +227,8 @@ pub struct TelegramLimits {
     pub per_bot_per_second: u32,
     pub per_chat_per_second: u32,
     pub per_group_per_minute: u32,
+    /// All calls of a bot with paid broadcast, free and paid together.
+    pub paid_broadcast_per_second: u32,
 }
 
 /// Retries while Telegram is unavailable.
@@ -431,6 +440,7 @@ impl Config {
                 per_bot_per_second: r.number("TELEGRAM_LIMIT_PER_BOT_PER_SECOND", 1..=1000),
                 per_chat_per_second: r.number("TELEGRAM_LIMIT_PER_CHAT_PER_SECOND", 1..=100),
                 per_group_per_minute: r.number("TELEGRAM_LIMIT_PER_GROUP_PER_MINUTE", 1..=6000),
+                paid_broadcast_per_second: r.number("TELEGRAM_LIMIT_PAID_BROADCAST_PER_SECOND", 1..=100_000),
             },
             retry: RetryPolicy {
                 max_attempts: r.number("DISPATCH_MAX_ATTEMPTS", 1..=100),

@@ -4,7 +4,7 @@ use schemars::Schema;
 
 use crate::connect::{ConnectCodeIssued, ConnectCodeRedeemed};
 use crate::integration::{
-    IntegrationBotUnauthorized, IntegrationCreated, IntegrationWebhookFailed, IntegrationWebhookSet,
+    IntegrationBotUnauthorized, IntegrationCreated, IntegrationUpdated, IntegrationWebhookFailed, IntegrationWebhookSet,
 };
 use crate::payment::TxClaimed;
 use crate::recipient::{RecipientBound, RecipientChatMigrated, RecipientDisabled, RecipientUnreachable};
@@ -71,6 +71,7 @@ catalogue!(
     IntegrationWebhookSet,
     IntegrationWebhookFailed,
     IntegrationBotUnauthorized,
+    IntegrationUpdated,
     ConnectCodeIssued,
     ConnectCodeRedeemed,
     RecipientBound,

@@ -50,6 +50,10 @@ pub struct IntegrationCreated {
     /// `ru` or `en`: the language of messages whose send names none (absent: `ru`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_locale: Option<String>,
+    /// The custom bot may go beyond the free 30 messages/s with Telegram's
+    /// paid broadcast (`allow_paid_broadcast`, charged in Stars to the bot).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_paid_broadcast: bool,
 }
 
 impl IntegrationCreated {
@@ -118,6 +122,31 @@ pub struct IntegrationBotUnauthorized {
 impl Event for IntegrationBotUnauthorized {
     const AGGREGATE: &'static str = "integration";
     const NAME: &'static str = "bot_unauthorized";
+    const VERSION: u16 = 1;
+    fn aggregate_id(&self) -> &str {
+        &self.integration_id
+    }
+}
+
+/// The project changed its integration; absent fields keep their value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct IntegrationUpdated {
+    pub integration_id: String,
+    /// A new token of the same bot (getMe answered with the bot's id), sealed
+    /// for purpose `bot_token`. A bot marked unauthorized works again with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot_token: Option<Sealed>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_paid_broadcast: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_reminder_minutes: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_locale: Option<String>,
+}
+
+impl Event for IntegrationUpdated {
+    const AGGREGATE: &'static str = "integration";
+    const NAME: &'static str = "updated";
     const VERSION: u16 = 1;
     fn aggregate_id(&self) -> &str {
         &self.integration_id

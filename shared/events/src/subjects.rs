@@ -56,20 +56,43 @@ pub fn dead_letter(send_id: &str) -> String {
     format!("nt.dlq.send.{send_id}")
 }
 
+fn fnv1a(key: &str) -> u64 {
+    key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
 /// The partition a bot's traffic belongs to (FNV-1a of the bot key).
 pub fn partition_of(bot_key: &str) -> u16 {
-    let hash = bot_key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
-    (hash % u64::from(DISPATCH_PARTITIONS)) as u16
+    (fnv1a(bot_key) % u64::from(DISPATCH_PARTITIONS)) as u16
 }
 
-/// The work-queue subject of a partition and class.
-pub fn dispatch(partition: u16, class: crate::send::Priority) -> String {
-    format!("nt.dispatch.{partition:02}.{}", class.as_str())
+/// Lanes of each class in the common bot's partition. Each integration's
+/// sends keep to one lane (by hash), and every lane has its own consumer, so
+/// one integration's backlog fills its own lane's look-ahead and the others'
+/// sends still reach the pacer, which serves integrations in turn.
+pub const COMMON_BOT_LANES: u16 = 8;
+
+/// How many lanes a partition has per class: only the shared common bot has tenants to keep apart.
+pub fn dispatch_lanes(partition: u16) -> u16 {
+    if partition == partition_of(crate::integration::COMMON_BOT_KEY) {
+        COMMON_BOT_LANES
+    } else {
+        1
+    }
 }
 
-/// The durable consumer of a partition and class.
-pub fn dispatch_consumer(partition: u16, class: crate::send::Priority) -> String {
-    format!("dispatcher-p{partition:02}-{}", class.as_str())
+/// The lane of a tenant's (an integration's) sends in a partition.
+pub fn dispatch_lane(partition: u16, tenant: &str) -> u16 {
+    (fnv1a(tenant) % u64::from(dispatch_lanes(partition))) as u16
+}
+
+/// The work-queue subject of a partition, class and lane.
+pub fn dispatch(partition: u16, class: crate::send::Priority, lane: u16) -> String {
+    format!("nt.dispatch.{partition:02}.{}.{lane}", class.as_str())
+}
+
+/// The durable consumer of a partition, class and lane.
+pub fn dispatch_consumer(partition: u16, class: crate::send::Priority, lane: u16) -> String {
+    format!("dispatcher-p{partition:02}-{}-l{lane}", class.as_str())
 }
 
 #[cfg(test)]
@@ -82,5 +105,17 @@ mod tests {
         let used: std::collections::BTreeSet<u16> = (0..200).map(|i| partition_of(&format!("int_{i:032x}"))).collect();
         assert!(used.len() > 12, "{used:?}");
         assert!(used.iter().all(|p| *p < DISPATCH_PARTITIONS));
+    }
+
+    #[test]
+    fn only_the_common_bots_partition_has_lanes_and_tenants_spread_over_them() {
+        let common = partition_of(crate::integration::COMMON_BOT_KEY);
+        let other = (common + 1) % DISPATCH_PARTITIONS;
+        assert_eq!(dispatch_lanes(other), 1);
+        assert_eq!(dispatch_lane(other, "int_a"), 0);
+        let lanes: std::collections::BTreeSet<u16> =
+            (0..100).map(|i| dispatch_lane(common, &format!("int_{i:032x}"))).collect();
+        assert_eq!(lanes.len(), usize::from(COMMON_BOT_LANES), "{lanes:?}");
+        assert_eq!(dispatch_lane(common, "int_a"), dispatch_lane(common, "int_a"));
     }
 }

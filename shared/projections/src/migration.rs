@@ -7,7 +7,12 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(M0001Projections), Box::new(M0002DeliveryStates), Box::new(M0003PaymentsAndReminders)]
+        vec![
+            Box::new(M0001Projections),
+            Box::new(M0002DeliveryStates),
+            Box::new(M0003PaymentsAndReminders),
+            Box::new(M0004PaidBroadcast),
+        ]
     }
 }
 
@@ -200,6 +205,36 @@ CREATE INDEX IF NOT EXISTS payload_keys_expiry ON payload_keys (expires_at);
                  ALTER TABLE sends DROP COLUMN send_at, DROP COLUMN payment_tx; \
                  ALTER TABLE integrations DROP COLUMN default_locale;",
             )
+            .await?;
+        Ok(())
+    }
+}
+
+/// Integrations that may use Telegram's paid broadcast.
+struct M0004PaidBroadcast;
+
+impl MigrationName for M0004PaidBroadcast {
+    fn name(&self) -> &str {
+        "m0004_paid_broadcast"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0004PaidBroadcast {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "ALTER TABLE integrations ADD COLUMN allow_paid_broadcast BOOLEAN NOT NULL DEFAULT false;",
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared("ALTER TABLE integrations DROP COLUMN allow_paid_broadcast;")
             .await?;
         Ok(())
     }

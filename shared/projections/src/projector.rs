@@ -189,6 +189,7 @@ pub(crate) async fn apply_event<C: ConnectionTrait>(txn: &C, sequence: u64, even
                 bot_status: Set("ok".into()),
                 bot_error: Set(None),
                 default_locale: Set(p.default_locale.clone().unwrap_or_else(|| "ru".into())),
+                allow_paid_broadcast: Set(p.allow_paid_broadcast),
                 created_at: Set(e.occurred_at),
                 updated_at: Set(e.occurred_at),
             })
@@ -223,6 +224,27 @@ pub(crate) async fn apply_event<C: ConnectionTrait>(txn: &C, sequence: u64, even
                 .filter(integration::Column::Id.eq(&e.payload.integration_id))
                 .exec(txn)
                 .await?;
+        }
+        AnyEvent::IntegrationUpdated(e) => {
+            let p = &e.payload;
+            let mut update = integration::Entity::update_many()
+                .col_expr(integration::Column::UpdatedAt, Expr::value(e.occurred_at))
+                .filter(integration::Column::Id.eq(&p.integration_id));
+            if p.bot_token.is_some() {
+                update = update
+                    .col_expr(integration::Column::BotStatus, Expr::value("ok"))
+                    .col_expr(integration::Column::BotError, Expr::value(Option::<String>::None));
+            }
+            if let Some(allow) = p.allow_paid_broadcast {
+                update = update.col_expr(integration::Column::AllowPaidBroadcast, Expr::value(allow));
+            }
+            if let Some(minutes) = p.default_reminder_minutes {
+                update = update.col_expr(integration::Column::DefaultReminderMinutes, Expr::value(minutes as i32));
+            }
+            if let Some(locale) = &p.default_locale {
+                update = update.col_expr(integration::Column::DefaultLocale, Expr::value(locale.clone()));
+            }
+            update.exec(txn).await?;
         }
         AnyEvent::ConnectCodeIssued(e) => {
             let p = &e.payload;

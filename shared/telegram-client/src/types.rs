@@ -24,6 +24,9 @@ pub struct SendMessage {
     pub text: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parse_mode: Option<String>,
+    /// Beyond the free 30 messages/s, up to 1000/s for a fee in Telegram Stars.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub allow_paid_broadcast: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -130,13 +130,19 @@ pub(super) fn stats(sandbox: &Arc<Sandbox>, query: &HashMap<String, String>) -> 
         Some(name) => vec![find_bot(&world, name)?],
         None => world.bots.values().collect(),
     };
-    let mut totals = [0_u64; 6];
+    let mut totals = [0_u64; 7];
     let mut per_chat: std::collections::BTreeMap<i64, u64> = std::collections::BTreeMap::new();
     for bot in bots {
         let s = &bot.stats;
-        for (total, value) in
-            totals.iter_mut().zip([s.calls, s.message_calls, s.delivered, s.edited, s.faulted, s.violations])
-        {
+        for (total, value) in totals.iter_mut().zip([
+            s.calls,
+            s.message_calls,
+            s.delivered,
+            s.edited,
+            s.faulted,
+            s.violations,
+            s.paid_broadcast,
+        ]) {
             *total += value;
         }
         for (chat, count) in &s.per_chat {
@@ -144,7 +150,7 @@ pub(super) fn stats(sandbox: &Arc<Sandbox>, query: &HashMap<String, String>) -> 
         }
     }
     let per_chat: Map<String, Value> = per_chat.into_iter().map(|(chat, n)| (chat.to_string(), json!(n))).collect();
-    let [calls, message_calls, delivered, edited, faulted, violations] = totals;
+    let [calls, message_calls, delivered, edited, faulted, violations, paid_broadcast] = totals;
     Ok((
         200,
         json!({
@@ -154,6 +160,7 @@ pub(super) fn stats(sandbox: &Arc<Sandbox>, query: &HashMap<String, String>) -> 
             "edited": edited,
             "faulted": faulted,
             "violations": violations,
+            "paid_broadcast": paid_broadcast,
             "per_chat": per_chat,
         }),
     ))

@@ -1,10 +1,11 @@
-//! `dispatcher-integrations`: `integration.created` → setWebhook → `integration.webhook_set|webhook_failed`.
+//! `dispatcher-integrations`: `integration.created`, or `integration.updated`
+//! with a new bot token → setWebhook → `integration.webhook_set|webhook_failed`.
 
 use std::time::Duration;
 
 use novij_bus::{run_consumer, Expect, Handled};
-use novij_events::integration::{IntegrationCreated, IntegrationWebhookFailed, IntegrationWebhookSet};
-use novij_events::{ids, subjects, Envelope, EventMeta};
+use novij_events::integration::{IntegrationWebhookFailed, IntegrationWebhookSet};
+use novij_events::{ids, subjects, AnyEvent, Envelope, EventMeta};
 use tokio::sync::watch;
 
 use crate::{webhook, Dispatcher};
@@ -15,9 +16,15 @@ pub async fn run(d: Dispatcher, shutdown: watch::Receiver<bool>) {
     run_consumer(d.rt.jetstream.clone(), subjects::EVENTS_STREAM, DURABLE, 8, shutdown, |msg| {
         let d = d.clone();
         async move {
-            let outcome = match serde_json::from_slice::<Envelope<IntegrationCreated>>(&msg.payload) {
-                Ok(created) => handle(&d, &created).await,
-                Err(e) => Handled::Reject(format!("undecodable integration.created: {e}")),
+            let outcome = match AnyEvent::from_slice(&msg.payload) {
+                Ok(AnyEvent::IntegrationCreated(e)) => {
+                    handle(&d, &e.payload.integration_id, e.payload.bot_key(), &e).await
+                }
+                Ok(AnyEvent::IntegrationUpdated(e)) if e.payload.bot_token.is_some() => {
+                    handle(&d, &e.payload.integration_id, &e.payload.integration_id, &e).await
+                }
+                Ok(_) => Handled::Done,
+                Err(e) => Handled::Reject(format!("undecodable integration event: {e}")),
             };
             (msg, outcome)
         }
@@ -25,20 +32,20 @@ pub async fn run(d: Dispatcher, shutdown: watch::Receiver<bool>) {
     .await
 }
 
-async fn handle(d: &Dispatcher, created: &Envelope<IntegrationCreated>) -> Handled {
-    let p = &created.payload;
-    let bot_key = p.bot_key().to_string();
-    let token = match d.bots.token(&bot_key).await {
-        Ok(t) => t,
+/// Points the bot's webhook at this service with its current token.
+async fn handle<P>(d: &Dispatcher, integration_id: &str, bot_key: &str, cause: &Envelope<P>) -> Handled {
+    let token = match d.bots.profile(bot_key).await {
+        Ok(bot) => bot.token,
         Err(e) => return Handled::Reject(e.to_string()),
     };
-    let meta = EventMeta::caused_by(created);
-    let cause = created.event_id.to_string();
+    let meta = EventMeta::caused_by(cause);
+    let cause = cause.event_id.to_string();
+    let bot_key = bot_key.to_string();
     let appended = match webhook::set(d, &bot_key, &token).await {
         Ok(url) => {
-            tracing::info!(integration_id = %p.integration_id, bot_key = %bot_key, "webhook set");
+            tracing::info!(integration_id = %integration_id, bot_key = %bot_key, "webhook set");
             let event = IntegrationWebhookSet {
-                integration_id: p.integration_id.clone(),
+                integration_id: integration_id.to_string(),
                 bot_key,
                 url,
                 max_connections: d.rt.config.webhook_max_connections,
@@ -48,13 +55,13 @@ async fn handle(d: &Dispatcher, created: &Envelope<IntegrationCreated>) -> Handl
                 .await
         }
         Err(e) if e.kind().is_transient() => {
-            tracing::warn!(integration_id = %p.integration_id, error = %e, "setWebhook failed; will retry");
+            tracing::warn!(integration_id = %integration_id, error = %e, "setWebhook failed; will retry");
             return Handled::Retry(Duration::from_secs(5));
         }
         Err(e) => {
-            tracing::warn!(integration_id = %p.integration_id, error = %e, "setWebhook refused");
+            tracing::warn!(integration_id = %integration_id, error = %e, "setWebhook refused");
             let event = IntegrationWebhookFailed {
-                integration_id: p.integration_id.clone(),
+                integration_id: integration_id.to_string(),
                 bot_key,
                 reason: e.description().to_string(),
             };

@@ -1,11 +1,12 @@
 //! `dispatcher-router`: each `send.queued` becomes a work item on its bot's
-//! partition and class in the `DISPATCH` stream (deduplicated by event id).
+//! partition, class and lane in the `DISPATCH` stream (deduplicated by event
+//! id). Where a partition has lanes, the send's integration picks its lane.
 
 use std::time::Duration;
 
 use async_nats::jetstream::message::PublishMessage;
 use novij_bus::{consume::stream_sequence, run_consumer, Handled};
-use novij_events::send::{DispatchItem, SendQueued};
+use novij_events::send::{DispatchItem, SendAccepted, SendQueued};
 use novij_events::{subjects, Envelope};
 use tokio::sync::watch;
 
@@ -28,7 +29,22 @@ pub async fn run(d: Dispatcher, shutdown: watch::Receiver<bool>) {
 }
 
 async fn route(d: &Dispatcher, queued: Envelope<SendQueued>, queued_sequence: u64) -> Handled {
-    let subject = subjects::dispatch(subjects::partition_of(&queued.payload.bot_key), queued.payload.priority);
+    let partition = subjects::partition_of(&queued.payload.bot_key);
+    let lane = if subjects::dispatch_lanes(partition) > 1 {
+        match d.rt.log.last::<SendAccepted>(&queued.payload.send_id).await {
+            Ok(accepted) => {
+                let tenant = accepted.and_then(|(a, _)| a.payload.integration_id);
+                subjects::dispatch_lane(partition, tenant.as_deref().unwrap_or(&queued.payload.bot_key))
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the send's integration; will retry");
+                return Handled::Retry(Duration::from_secs(1));
+            }
+        }
+    } else {
+        0
+    };
+    let subject = subjects::dispatch(partition, queued.payload.priority, lane);
     let message_id = queued.event_id.to_string();
     let payload = match serde_json::to_vec(&DispatchItem { queued, queued_sequence }) {
         Ok(p) => p,

@@ -1,12 +1,12 @@
-//! `POST /integrations`, `GET /integrations/{id}`, `GET /integrations/{id}/recipients`.
+//! `POST /integrations`, `GET` and `PATCH /integrations/{id}`, `GET /integrations/{id}/recipients`.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use novij_bus::Expect;
-use novij_events::integration::{BotMode, IntegrationCreated, PaymentMode};
+use novij_bus::{AppendError, Expect};
+use novij_events::integration::{BotMode, IntegrationCreated, IntegrationUpdated, PaymentMode, COMMON_BOT_KEY};
 use novij_events::rpc::{BotCredential, BotVerifyReply, BotVerifyRequest};
-use novij_events::{ids, subjects, Envelope};
+use novij_events::{ids, subjects, Envelope, Event};
 use novij_projections::model::{integration, recipient};
 use novij_runtime::derive::purpose;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
@@ -36,6 +36,24 @@ pub struct CreateIntegration {
     pub inbound_webhook_url: Option<String>,
     /// `ru` (default) or `en`: the language of sends that name no `locale`.
     pub default_locale: Option<String>,
+    /// Custom bots only: beyond Telegram's free 30 messages/s, calls carry
+    /// `allow_paid_broadcast` (up to 1000/s, paid in Stars from the bot's balance).
+    #[serde(default)]
+    pub allow_paid_broadcast: bool,
+}
+
+/// What `PATCH /integrations/{id}` may change; absent fields keep their value.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateIntegration {
+    /// A new token of the same bot (after a revoke in BotFather): verified
+    /// with getMe, it must belong to the integration's bot. Sends waiting
+    /// because Telegram refused the old token go out with it.
+    pub custom_bot_token: Option<String>,
+    /// Custom bots only.
+    pub allow_paid_broadcast: Option<bool>,
+    pub default_reminder_minutes: Option<u32>,
+    pub default_locale: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -49,6 +67,7 @@ pub struct IntegrationView {
     pub default_reminder_minutes: i32,
     pub inbound_webhook_url: Option<String>,
     pub default_locale: String,
+    pub allow_paid_broadcast: bool,
     pub webhook: WebhookView,
     /// `ok`, or `unauthorized` once Telegram refused the bot token.
     pub bot_status: String,
@@ -75,6 +94,7 @@ impl From<integration::Model> for IntegrationView {
             default_reminder_minutes: m.default_reminder_minutes,
             inbound_webhook_url: m.inbound_webhook_url,
             default_locale: m.default_locale,
+            allow_paid_broadcast: m.allow_paid_broadcast,
             webhook: WebhookView { status: m.webhook_status, error: m.webhook_error },
             bot_status: m.bot_status,
             bot_error: m.bot_error,
@@ -98,16 +118,26 @@ fn validate(req: &CreateIntegration) -> Result<(), ApiError> {
         }
         _ => {}
     }
-    if req.default_reminder_minutes > 10_080 {
-        return Err(ApiError::invalid("default_reminder_minutes", "must be at most 10080 (one week)"));
+    if req.allow_paid_broadcast && req.bot_mode == BotMode::Common {
+        return Err(ApiError::invalid("allow_paid_broadcast", COMMON_BOT_PAID_BROADCAST));
     }
-    if let Some(locale) = &req.default_locale {
-        crate::body::check_locale("default_locale", locale)?;
-    }
+    check_defaults(Some(req.default_reminder_minutes), req.default_locale.as_deref())?;
     if let Some(url) = &req.inbound_webhook_url {
         if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 2048 {
             return Err(ApiError::invalid("inbound_webhook_url", "must be an http(s) URL of at most 2048 characters"));
         }
+    }
+    Ok(())
+}
+
+const COMMON_BOT_PAID_BROADCAST: &str = "is only for custom bots: the common bot's Stars are not the project's";
+
+fn check_defaults(reminder_minutes: Option<u32>, locale: Option<&str>) -> Result<(), ApiError> {
+    if reminder_minutes.is_some_and(|m| m > 10_080) {
+        return Err(ApiError::invalid("default_reminder_minutes", "must be at most 10080 (one week)"));
+    }
+    if let Some(locale) = locale {
+        crate::body::check_locale("default_locale", locale)?;
     }
     Ok(())
 }
@@ -162,6 +192,7 @@ pub async fn create(
         default_reminder_minutes: req.default_reminder_minutes,
         inbound_webhook_url: req.inbound_webhook_url,
         default_locale: req.default_locale,
+        allow_paid_broadcast: req.allow_paid_broadcast,
     };
     let id = created.integration_id.clone();
     let env = Envelope::new(created, creds.meta());
@@ -214,6 +245,90 @@ pub async fn find_for_project(
 pub async fn get(state: AppState, creds: Credentials, id: String) -> Result<warp::reply::Response, ApiError> {
     let caller = creds.caller(&state)?;
     let m = find_visible(&state, &caller, &id).await?;
+    Ok(json(StatusCode::OK, &IntegrationView::from(m)))
+}
+
+#[utoipa::path(patch, path = "/api/v1/integrations/{id}", tag = "integrations", request_body = UpdateIntegration,
+    security(("api_key" = [])),
+    params(("id" = String, Path, description = "integration id")),
+    responses((status = 200, body = IntegrationView), (status = 404, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody),
+        (status = 503, body = crate::error::ErrorBody)))]
+pub async fn update(
+    state: AppState,
+    creds: Credentials,
+    id: String,
+    bytes: bytes::Bytes,
+) -> Result<warp::reply::Response, ApiError> {
+    let caller = creds.caller(&state)?;
+    let current = find_visible(&state, &caller, &id).await?;
+    caller.require_project(&current.project_id)?;
+    let req: UpdateIntegration = body::parse(&bytes)?;
+    if req.custom_bot_token.is_none()
+        && req.allow_paid_broadcast.is_none()
+        && req.default_reminder_minutes.is_none()
+        && req.default_locale.is_none()
+    {
+        return Err(ApiError::invalid("body", "names nothing to change"));
+    }
+    let custom = current.bot_key != COMMON_BOT_KEY;
+    if let Some(token) = &req.custom_bot_token {
+        if !custom {
+            return Err(ApiError::invalid("custom_bot_token", "the integration uses the common bot"));
+        }
+        if !novij_config::looks_like_bot_token(token) {
+            return Err(ApiError::invalid("custom_bot_token", "is not a Telegram bot token (`<digits>:<secret>`)"));
+        }
+    }
+    if req.allow_paid_broadcast == Some(true) && !custom {
+        return Err(ApiError::invalid("allow_paid_broadcast", COMMON_BOT_PAID_BROADCAST));
+    }
+    check_defaults(req.default_reminder_minutes, req.default_locale.as_deref())?;
+    let log = &state.rt.log;
+    let last = log
+        .last_sequence(IntegrationCreated::AGGREGATE, &id)
+        .await
+        .map_err(|e| ApiError::unavailable("the event log", &e))?
+        .ok_or_else(|| ApiError::not_found("integration").with_field("integration_id"))?;
+    let sealed_token = match &req.custom_bot_token {
+        Some(token) => {
+            let sealed = state.rt.keyring.seal_str(purpose::BOT_TOKEN, token)?;
+            let bot = verify_bot(&state, BotCredential::Custom { token: sealed.clone() }).await?;
+            if bot.bot_id != current.bot_id {
+                return Err(ApiError::invalid(
+                    "custom_bot_token",
+                    format!(
+                        "belongs to @{}, not to this integration's bot @{}; create a new integration for another bot",
+                        bot.username, current.bot_username
+                    ),
+                ));
+            }
+            Some(sealed)
+        }
+        None => None,
+    };
+    let updated = IntegrationUpdated {
+        integration_id: id.clone(),
+        bot_token: sealed_token,
+        allow_paid_broadcast: req.allow_paid_broadcast,
+        default_reminder_minutes: req.default_reminder_minutes,
+        default_locale: req.default_locale,
+    };
+    let appended = match log.append(&Envelope::new(updated, creds.meta()), Expect::LastSequence(last)).await {
+        Ok(appended) => appended,
+        Err(AppendError::Conflict) => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "the integration changed while this request was handled; send it again",
+            )
+            .with_field("integration_id"))
+        }
+        Err(e) => return Err(ApiError::unavailable("the event log", &e)),
+    };
+    read_your_write(&state, appended.sequence).await;
+    tracing::info!(integration_id = %id, "integration updated");
+    let m = novij_projections::queries::integration(&state.rt.db, &id).await?.unwrap_or(current);
     Ok(json(StatusCode::OK, &IntegrationView::from(m)))
 }
 

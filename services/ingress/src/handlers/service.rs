@@ -123,6 +123,8 @@ pub struct LimitSettings {
     pub telegram_per_bot_per_second: u32,
     pub telegram_per_chat_per_second: u32,
     pub telegram_per_group_per_minute: u32,
+    /// For integrations with `allow_paid_broadcast`.
+    pub telegram_paid_broadcast_per_second: u32,
     pub reminder_past_grace_seconds: u32,
     pub reminder_max_ahead_days: u32,
 }
@@ -158,6 +160,7 @@ pub fn settings_of(c: &Config, bot_usernames: Vec<String>) -> Settings {
             telegram_per_bot_per_second: c.limits.per_bot_per_second,
             telegram_per_chat_per_second: c.limits.per_chat_per_second,
             telegram_per_group_per_minute: c.limits.per_group_per_minute,
+            telegram_paid_broadcast_per_second: c.limits.paid_broadcast_per_second,
             reminder_past_grace_seconds: c.retention.reminder_past_grace_seconds,
             reminder_max_ahead_days: c.retention.reminder_max_ahead_days,
         },

@@ -24,6 +24,8 @@ pub struct Model {
     pub bot_error: Option<String>,
     /// `ru` or `en`.
     pub default_locale: String,
+    /// Calls beyond the free limit may carry Telegram's `allow_paid_broadcast`.
+    pub allow_paid_broadcast: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

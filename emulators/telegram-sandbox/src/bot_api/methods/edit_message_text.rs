@@ -53,7 +53,7 @@ pub fn handle(ctx: &Ctx, params: &Params) -> ApiResult {
     }
 
     let limits = ctx.sandbox.config.limits;
-    outgoing::check_flood(&mut world, &limits, ctx.bot_id, chat_id, ctx.method.name)?;
+    outgoing::check_flood(&mut world, &limits, ctx.bot_id, chat_id, false, ctx.method.name)?;
 
     let bot = world.bots.get_mut(&ctx.bot_id).ok_or_else(ApiError::unauthorized)?;
     let mut edited = current;

@@ -154,18 +154,20 @@ pub fn check_can_write(world: &World, bot_id: i64, user_id: i64) -> Result<(), A
     Ok(())
 }
 
-/// Counts one message against the flood limits, recording violations.
+/// Counts one message against the flood limits, recording violations;
+/// `paid_broadcast` is the call's `allow_paid_broadcast`.
 pub fn check_flood(
     world: &mut World,
     limits: &crate::config::Limits,
     bot_id: i64,
     chat_id: i64,
+    paid_broadcast: bool,
     method: &str,
 ) -> Result<(), ApiError> {
     let Some(bot) = world.bots.get_mut(&bot_id) else {
         return Err(ApiError::unauthorized());
     };
-    match bot.limiter.check_and_record(limits, chat_id, Instant::now()) {
+    match bot.limiter.check_and_record(limits, chat_id, paid_broadcast, Instant::now()) {
         Ok(()) => Ok(()),
         Err(denied) => {
             let (at, at_ms) = now_stamp();

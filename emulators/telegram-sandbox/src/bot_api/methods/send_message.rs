@@ -63,11 +63,15 @@ pub fn handle(ctx: &Ctx, params: &Params) -> ApiResult {
     };
 
     let limits = ctx.sandbox.config.limits;
-    outgoing::check_flood(&mut world, &limits, ctx.bot_id, chat_id, ctx.method.name)?;
+    let paid_broadcast = params.bool("allow_paid_broadcast");
+    outgoing::check_flood(&mut world, &limits, ctx.bot_id, chat_id, paid_broadcast, ctx.method.name)?;
 
     let message_id = world.next_message_id(ctx.bot_id, chat_id);
     let bot = world.bots.get_mut(&ctx.bot_id).ok_or_else(ApiError::unauthorized)?;
     let date = now_unix();
+    if paid_broadcast {
+        bot.stats.paid_broadcast += 1;
+    }
     let mut message = json!({
         "message_id": message_id,
         "from": bot.user_json(),
