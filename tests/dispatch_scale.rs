@@ -1,13 +1,15 @@
 //! Several dispatchers, one bot: Telegram's limits kept together, every
 //! message delivered exactly once, also when the dispatcher owning the bot dies;
-//! interactive sends overtake a bulk backlog.
+//! interactive sends overtake a bulk backlog; one integration's flood on the
+//! common bot does not hold up another's sends.
 
 mod support;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use novij_events::subjects::partition_of;
+use novij_events::integration::COMMON_BOT_KEY;
+use novij_events::subjects::{dispatch_lane, partition_of};
 use serde_json::{json, Value};
 use support::{Layout, TestStack, COMMON_BOT};
 use telegram_sandbox::Limits;
@@ -228,4 +230,54 @@ async fn an_interactive_send_overtakes_a_bulk_backlog() {
     assert!(latency < Duration::from_secs(2), "interactive send took {latency:?} behind the bulk backlog");
     let violations = s.stack.sandbox_get("/sandbox/violations").await;
     assert_eq!(violations, json!([]), "limit violations");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_integrations_flood_on_the_common_bot_does_not_starve_another() {
+    let _serial = SERIAL.lock().await;
+    let mut stack = TestStack::start_custom(Layout::Separate, 1, Limits::telegram(), &[]).await;
+    let common = partition_of(COMMON_BOT_KEY);
+    let flood = stack.create_integration("p1", None).await;
+    // Integrations share a lane by chance (1 in COMMON_BOT_LANES); this test is about two that do not.
+    let mut quiet = stack.create_integration("p2", None).await;
+    while dispatch_lane(common, &quiet) == dispatch_lane(common, &flood) {
+        quiet = stack.create_integration("p2", None).await;
+    }
+    let flood_users: Vec<String> = (0..50).map(|i| format!("fan:{i}")).collect();
+    let quiet_users: Vec<String> = (0..5).map(|i| format!("member:{i}")).collect();
+    stack.connect_users("p1", &flood, &flood_users).await;
+    stack.connect_users("p2", &quiet, &quiet_users).await;
+    let welcomes = (flood_users.len() + quiet_users.len()) as u64;
+    stack.wait_delivered(welcomes, Duration::from_secs(60)).await;
+
+    let bulk = |project: &str, integration: &str, users: &[String], rounds: usize, tag: &str| {
+        (0..rounds)
+            .flat_map(|round| users.iter().map(move |u| (round, u)))
+            .map(|(round, u)| {
+                json!({"project_id": project, "integration_id": integration, "recipient_ref": u,
+                       "template": "text_message", "template_vars": {"text": format!("{tag} {round} to {u}")},
+                       "idempotency_key": format!("{tag}-{round}-{u}"), "priority": "bulk"})
+            })
+            .collect::<Vec<_>>()
+    };
+    // The flood is queued first and starts draining at 30/s.
+    stack.service("dispatcher").kill().await;
+    stack.send_all(bulk("p1", &flood, &flood_users, 30, "sale")).await;
+    stack.service("dispatcher").restart().expect("restart");
+    stack.wait_ready().await;
+    stack.wait_delivered(welcomes + 100, Duration::from_secs(60)).await;
+
+    // The other integration's newsletter comes in behind 1400 waiting messages.
+    stack.send_all(bulk("p2", &quiet, &quiet_users, 2, "digest")).await;
+    novij_testkit::eventually(Duration::from_secs(30), || async {
+        let sent = stack.sent(COMMON_BOT).await;
+        let digests = sent.iter().filter(|m| m["text"].as_str().is_some_and(|t| t.starts_with("digest "))).count();
+        (digests == 10).then_some(())
+    })
+    .await
+    .expect("the quiet integration's sends never all arrived");
+    let left = welcomes + 1500 + 10 - stack.stats().await["delivered"].as_u64().unwrap();
+    assert!(left > 900, "the flood was nearly drained ({left} left) before the quiet integration was served");
+    assert!(deliveries(&stack).await.values().all(|n| *n == 1), "a message was delivered twice");
+    assert_eq!(stack.sandbox_get("/sandbox/violations").await, json!([]), "limit violations");
 }
