@@ -192,11 +192,10 @@ single runs on a small, shared machine: read them as ratios and orders of magnit
 | latency from 202 to the sandbox receiving the call, 5 sends/s ({samples} sends) | p50 **{p50:.0} ms**, p99 **{p99:.0} ms** | p99 < 50 ms |\n\
 | {bots} bots in parallel, limits ×10, 5 messages each | **{agg_rate:.0} messages/s** end to end (API in to sandbox) | — |\n\
 | dispatcher resident memory | {idle} MiB idle, {peak} MiB after the {bots}-bot run | — |\n\n\
-The one-bot rate is below its goal by design of the current pacer \
-(`services/dispatcher/src/pacer.rs`): it spaces a bot's calls at least window/limit apart over a window 5% wider \
-than Telegram's, so that arrival jitter can never put 31 calls into one second (the strict sandbox counts on \
-arrival), which caps the rate near 0.95 before scheduling losses. Narrowing the margin or allowing short bursts \
-is the next step, to be weighed against violations under load.\n",
+How the one-bot rate gets close to the limit without a violation: the pacer \
+(`services/dispatcher/src/pacer.rs`) counts each call in its windows from the moment Telegram answered it. The \
+strict sandbox, like Telegram, counts a call when it arrives, which is always before the answer, so the windows \
+hold whatever the delay; what is lost to the rate is the 1% margin of the windows and one trip per window.\n",
         idle = idle_rss / 1024,
         peak = peak_rss / 1024,
     );

@@ -1,7 +1,7 @@
-//! The control API under `/sandbox`: create bots, users and groups, act as
-//! users (start, write, block, press buttons, add bots to groups), inject
-//! faults, and inspect what the bots did (sent messages, calls, limit
-//! violations, counters).
+//! The control API under `/sandbox`: create bots (and revoke their tokens, as
+//! BotFather's /revoke does), users and groups, act as users (start, write,
+//! block, press buttons, add bots to groups), inject faults, and inspect what
+//! the bots did (sent messages, calls, limit violations, counters).
 
 mod faults;
 mod groups;

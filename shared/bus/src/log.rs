@@ -162,8 +162,10 @@ impl EventLog {
         }
     }
 
-    async fn events_stream(&self) -> Result<jetstream::stream::Stream, ReadError> {
-        self.js.get_stream(subjects::EVENTS_STREAM).await.map_err(|e| ReadError::Unavailable(e.to_string()))
+    /// A handle without a round trip: reads are direct gets, and a missing
+    /// stream answers them with "no responders", never with "not found".
+    async fn events_stream(&self) -> Result<jetstream::stream::Stream<()>, ReadError> {
+        self.js.get_stream_no_info(subjects::EVENTS_STREAM).await.map_err(|e| ReadError::Unavailable(e.to_string()))
     }
 
     async fn last_raw(&self, subject: &str) -> Result<Option<(bytes::Bytes, u64)>, ReadError> {
