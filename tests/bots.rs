@@ -32,7 +32,12 @@ async fn send_calls(stack: &TestStack, bot: &str) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_revoked_token_holds_the_sends_until_the_new_token_is_patched_in() {
-    let stack = TestStack::start(Layout::Single).await;
+    // Few attempts allowed: waiting for a token must not use them up.
+    let stack = TestStack::start_with(
+        Layout::Single,
+        &[("DISPATCH_MAX_ATTEMPTS", "2"), ("DISPATCH_RETRY_BASE_MS", "100"), ("DISPATCH_RETRY_MAX_MS", "200")],
+    )
+    .await;
     let bot = stack.sandbox_post("/sandbox/bots", json!({"username": "shop_alerts_bot"})).await;
     let integration = stack.create_integration("p1", bot["token"].as_str()).await;
     stack.connect_user("p1", &integration, "user:1").await;
@@ -51,7 +56,9 @@ async fn a_revoked_token_holds_the_sends_until_the_new_token_is_patched_in() {
     .expect("the bot was never marked unauthorized");
     let second = stack.send_text("p1", &integration, "user:1", "order delivered", "t-2").await;
     assert_eq!(second.status, 202, "{}", second.body);
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Long enough for the waiting sends to be redelivered more often than
+    // DISPATCH_MAX_ATTEMPTS (they look for a new token every 5 s).
+    tokio::time::sleep(Duration::from_secs(12)).await;
     // A revoked token names no bot any more: count every refused call.
     let refused = || async { calls(&stack, None, "sendMessage").await.iter().filter(|c| c["status"] == 401).count() };
     assert_eq!(refused().await, 1, "only the call that found out may reach Telegram with the revoked token");
@@ -73,6 +80,9 @@ async fn a_revoked_token_holds_the_sends_until_the_new_token_is_patched_in() {
     assert_eq!(anonymous.status, 401, "{}", anonymous.body);
     assert_eq!(stack.get(&path).await.body["bot_status"], "unauthorized");
 
+    // The first call with the new token meets one 502: a retry, not a dead letter.
+    let fault = json!({"status": 502, "count": 1, "method": "sendMessage"});
+    stack.sandbox_post("/sandbox/bots/shop_alerts_bot/faults", fault).await;
     let fixed =
         patch_as_admin(&stack, &integration, json!({"custom_bot_token": new_token, "default_locale": "en"})).await;
     assert_eq!(fixed.status, 200, "{}", fixed.body);

@@ -11,7 +11,7 @@
 //!   (redelivered, without calling Telegram) until `integration.updated`
 //!   brings a new token.
 //! - 5xx, timeouts, network: redelivered with exponential backoff and full
-//!   jitter, then dead-lettered after the last attempt.
+//!   jitter, then dead-lettered after the last attempt (counted by `failures`).
 //!
 //! Outcomes are appended fenced on the queued event, so a redelivered message
 //! whose outcome is on the log is not sent again. The window left is a crash
@@ -240,11 +240,14 @@ impl<'a> Delivery<'a> {
                     Ok(()) => retry_later("bot_unauthorized", error, UNAUTHORIZED_RECHECK),
                 }
             }
-            kind if kind.is_transient() && self.attempt >= self.d.rt.config.retry.max_attempts => {
-                self.dead_letter(error).await
-            }
             kind if kind.is_transient() => {
-                retry_later("telegram_unavailable", error, backoff(&self.d.rt.config.retry, self.attempt))
+                let failures = self.d.failures.record(self.send_id());
+                let policy = &self.d.rt.config.retry;
+                if failures >= policy.max_attempts {
+                    self.dead_letter(error, failures).await
+                } else {
+                    retry_later("telegram_unavailable", error, backoff(policy, failures))
+                }
             }
             _ => self.fail("rejected_by_telegram", error.description(), self.attempt).await,
         }
@@ -339,15 +342,15 @@ impl<'a> Delivery<'a> {
         self.record(event).await
     }
 
-    async fn dead_letter(&self, error: &BotApiError) -> Handled {
-        tracing::warn!(send_id = %self.send_id(), attempts = self.attempt, "attempts exhausted; dead-lettered");
+    async fn dead_letter(&self, error: &BotApiError, attempts: u32) -> Handled {
+        tracing::warn!(send_id = %self.send_id(), attempts, "attempts exhausted; dead-lettered");
         let event = SendDeadLettered {
             send_id: self.send_id().to_string(),
             bot_key: self.bot_key().to_string(),
             priority: self.queued.payload.priority,
             reason: "telegram_unavailable".to_string(),
             detail: error.description().to_string(),
-            attempts: self.attempt,
+            attempts,
         };
         self.record(event).await
     }
@@ -357,7 +360,10 @@ impl<'a> Delivery<'a> {
         let env = Envelope::new(event, self.meta())
             .with_event_id(ids::caused_event_id(&self.queued.event_id.to_string(), "outcome"));
         match self.d.rt.log.append(&env, Expect::LastSequence(self.queued_seq)).await {
-            Ok(_) | Err(AppendError::Conflict) => Handled::Done,
+            Ok(_) | Err(AppendError::Conflict) => {
+                self.d.failures.forget(self.send_id());
+                Handled::Done
+            }
             Err(e) => retry_later("log_unavailable", &e, Duration::from_secs(1)),
         }
     }

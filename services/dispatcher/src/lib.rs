@@ -4,7 +4,8 @@
 //! - `ownership`: which instance owns which partition (leases in NATS KV).
 //! - `partitions` + `delivery`: an owned partition's sends, delivered (sendMessage) and recorded.
 //! - `consumers::dead_letters`: files dead-lettered sends into `DEAD_LETTERS`.
-//! - `pacer`: Telegram's limits per bot, chat and group, and 429 pauses.
+//! - `pacer`: Telegram's limits per bot, chat and group, 429 pauses, priority and fairness.
+//! - `failures`: Telegram's transient failures per send, for backoff and dead letters.
 //! - `consumers::integrations`: points a new integration's bot webhook at ingress.
 //! - `rpc`: answers `nt.rpc.dispatcher.bot.verify` (getMe) for ingress.
 //! - `bots`: resolves a bot key to its token.
@@ -12,6 +13,7 @@
 mod bots;
 mod consumers;
 mod delivery;
+mod failures;
 mod in_flight;
 mod lease;
 mod ownership;
@@ -34,12 +36,20 @@ pub(crate) struct Dispatcher {
     pub bots: bots::Bots,
     pub pacer: std::sync::Arc<pacer::Pacer>,
     pub in_flight: in_flight::InFlight,
+    pub failures: failures::Failures,
 }
 
 pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
     let api = BotApi::new(&rt.config.telegram_api_base_url, Duration::from_secs(30))?;
     let pacer = std::sync::Arc::new(pacer::Pacer::new(rt.config.limits));
-    let d = Dispatcher { bots: bots::Bots::new(rt.clone()), api, pacer, in_flight: Default::default(), rt };
+    let d = Dispatcher {
+        bots: bots::Bots::new(rt.clone()),
+        api,
+        pacer,
+        in_flight: Default::default(),
+        failures: Default::default(),
+        rt,
+    };
     if d.rt.config.common_bot_token.is_some() {
         webhook::sync_common(&d).await;
     }

@@ -63,6 +63,39 @@ async fn second_message_to_a_chat_within_a_second_is_429_and_recorded() {
 }
 
 #[tokio::test]
+async fn paid_broadcast_goes_beyond_the_free_limit_up_to_the_paid_one() {
+    let env = crate::support::start_with(SandboxConfig {
+        limits: Limits { per_bot_per_second: 2, paid_broadcast_per_second: 3, ..Limits::telegram() },
+        ..SandboxConfig::default()
+    })
+    .await;
+    let (token, _) = env.create_bot("paid_news_bot").await;
+    let mut users = Vec::new();
+    for i in 0..5 {
+        let user = env.create_user(&format!("P{i}")).await;
+        env.press_start(user, "paid_news_bot", None).await;
+        users.push(user);
+    }
+    let send = |chat: i64, paid: bool| {
+        let mut params = json!({"chat_id": chat, "text": "news"});
+        if paid {
+            params["allow_paid_broadcast"] = json!(true);
+        }
+        env.call(&token, "sendMessage", params)
+    };
+    assert_eq!(send(users[0], false).await.0, 200);
+    assert_eq!(send(users[1], false).await.0, 200);
+    assert_eq!(send(users[2], true).await.0, 200, "a paid call is not held to the free limit");
+    let (status, body) = send(users[3], true).await;
+    assert_eq!(status, 429, "3 calls in all is the paid limit: {body}");
+    assert_eq!(body["parameters"]["retry_after"], 1);
+    let (_, stats) = env.get("/sandbox/stats?bot_username=paid_news_bot").await;
+    assert_eq!((stats["delivered"].as_u64(), stats["paid_broadcast"].as_u64()), (Some(3), Some(1)));
+    let (_, violations) = env.get("/sandbox/violations").await;
+    assert_eq!(violations[0]["scope"], "bot");
+}
+
+#[tokio::test]
 async fn bot_wide_limit_applies_across_chats_and_scale_raises_it() {
     let env = crate::support::start_with(SandboxConfig {
         limits: Limits { per_bot_per_second: 3, ..Limits::telegram() },
