@@ -51,7 +51,7 @@ pub fn streams(replicas: usize) -> Result<Vec<stream::Config>, TopologyError> {
         .collect()
 }
 
-/// One consumer per dispatch partition and class, from a template.
+/// One consumer per dispatch partition, class and lane, from a template.
 const PARTITION_TEMPLATE: &str = include_str!("../../../nats/consumers/dispatcher-partition.template.json");
 
 fn parse(file: &str, json: &str) -> Result<(String, pull::Config), TopologyError> {
@@ -70,6 +70,8 @@ pub fn consumers() -> Result<Vec<(String, pull::Config)>, TopologyError> {
         for class in [Priority::Interactive, Priority::Bulk] {
             for lane in 0..subjects::dispatch_lanes(partition) {
                 let json = PARTITION_TEMPLATE
+                    .replace("{durable}", &subjects::dispatch_consumer(partition, class, lane))
+                    .replace("{subject}", &subjects::dispatch(partition, class, lane))
                     .replace("{partition}", &format!("{partition:02}"))
                     .replace("{class}", class.as_str())
                     .replace("{lane}", &lane.to_string());

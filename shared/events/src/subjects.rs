@@ -85,14 +85,26 @@ pub fn dispatch_lane(partition: u16, tenant: &str) -> u16 {
     (fnv1a(tenant) % u64::from(dispatch_lanes(partition))) as u16
 }
 
-/// The work-queue subject of a partition, class and lane.
+/// The work-queue subject of a partition, class and lane. Lane 0 keeps the
+/// subject of the time before lanes, so work queued then is still pulled.
 pub fn dispatch(partition: u16, class: crate::send::Priority, lane: u16) -> String {
-    format!("nt.dispatch.{partition:02}.{}.{lane}", class.as_str())
+    let base = format!("nt.dispatch.{partition:02}.{}", class.as_str());
+    if lane == 0 {
+        base
+    } else {
+        format!("{base}.{lane}")
+    }
 }
 
-/// The durable consumer of a partition, class and lane.
+/// The durable consumer of a partition, class and lane (lane 0: the name of
+/// the time before lanes, like its subject).
 pub fn dispatch_consumer(partition: u16, class: crate::send::Priority, lane: u16) -> String {
-    format!("dispatcher-p{partition:02}-{}-l{lane}", class.as_str())
+    let base = format!("dispatcher-p{partition:02}-{}", class.as_str());
+    if lane == 0 {
+        base
+    } else {
+        format!("{base}-l{lane}")
+    }
 }
 
 #[cfg(test)]
@@ -117,5 +129,14 @@ mod tests {
             (0..100).map(|i| dispatch_lane(common, &format!("int_{i:032x}"))).collect();
         assert_eq!(lanes.len(), usize::from(COMMON_BOT_LANES), "{lanes:?}");
         assert_eq!(dispatch_lane(common, "int_a"), dispatch_lane(common, "int_a"));
+    }
+
+    #[test]
+    fn lane_zero_keeps_the_subject_and_consumer_of_the_time_before_lanes() {
+        use crate::send::Priority;
+        assert_eq!(dispatch(7, Priority::Bulk, 0), "nt.dispatch.07.bulk");
+        assert_eq!(dispatch_consumer(7, Priority::Bulk, 0), "dispatcher-p07-bulk");
+        assert_eq!(dispatch(7, Priority::Bulk, 3), "nt.dispatch.07.bulk.3");
+        assert_eq!(dispatch_consumer(7, Priority::Interactive, 3), "dispatcher-p07-interactive-l3");
     }
 }
