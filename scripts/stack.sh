@@ -16,6 +16,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STATE="$ROOT/.state"
 LOGS="$STATE/logs"
 PIDS="$STATE/pids"
+# shellcheck source=scripts/lib/detach.sh
+source "$ROOT/scripts/lib/detach.sh"
 
 SERVICES=(ingress dispatcher connect payment-verifier scheduler)
 COMPONENTS=(nats sandbox relay "${SERVICES[@]}")
@@ -103,11 +105,12 @@ start_bg() {
   mkdir -p "$LOGS" "$PIDS"
   echo "=== $(date -u +%Y-%m-%dT%H:%M:%SZ) starting: $*" >>"$LOGS/$name.log"
   # setsid: own session, so Ctrl-C in the terminal does not take the stack down.
-  if command -v setsid >/dev/null 2>&1; then
-    setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
-  else
-    nohup "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
-  fi
+  local -a detach=(nohup)
+  command -v setsid >/dev/null 2>&1 && detach=(setsid)
+  (
+    close_inherited_fds
+    exec "${detach[@]}" "$@"
+  ) >>"$LOGS/$name.log" 2>&1 </dev/null &
   local pid=$!
   echo "$pid $(start_time_of "$pid" || true)" >"$PIDS/$name.pid"
   sleep 0.3
