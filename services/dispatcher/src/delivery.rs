@@ -27,10 +27,10 @@ use novij_bus::{AppendError, Expect, Handled};
 use novij_events::integration::{IntegrationBotUnauthorized, COMMON_BOT_KEY};
 use novij_events::recipient::{RecipientChatMigrated, RecipientUnreachable, UnreachableReason};
 use novij_events::send::{
-    DispatchItem, MessageSent, OutgoingMessage, Priority, SendAccepted, SendDeadLettered, SendFailed, SendOrigin,
-    SendQueued,
+    DispatchItem, FailureReason, MessageSent, OutgoingMessage, Priority, SendAccepted, SendDeadLettered, SendFailed,
+    SendOrigin, SendQueued,
 };
-use novij_events::{ids, Envelope, Event, EventMeta};
+use novij_events::{ids, AnyEvent, Envelope, Event, EventMeta};
 use novij_runtime::{derive, PayloadError};
 use novij_telegram_client::{BotApiError, BotApiErrorKind, ForbiddenReason, SendMessage};
 
@@ -104,7 +104,7 @@ impl<'a> Delivery<'a> {
         let checked = accepted.recipient_id.as_ref().filter(|_| accepted.origin == SendOrigin::Api);
         if let Some(recipient_id) = checked {
             match self.recipient_block(recipient_id).await {
-                Ok(Some(reason)) => return self.fail(&reason, "the recipient cannot be reached; not sent", 0).await,
+                Ok(Some(reason)) => return self.fail(reason, "the recipient cannot be reached; not sent", 0).await,
                 Ok(None) => {}
                 Err(e) => return retry_later("log_unavailable", &e, Duration::from_secs(1)),
             }
@@ -112,14 +112,14 @@ impl<'a> Delivery<'a> {
         let message = match self.d.rt.payloads.open(derive::purpose::OUTGOING_MESSAGE, &accepted.message).await {
             Ok(bytes) => serde_json::from_slice::<OutgoingMessage>(&bytes).map_err(|e| e.to_string()),
             Err(PayloadError::Shredded) => {
-                return self.fail("payload_expired", "the message expired before it could be sent", 0).await
+                return self.fail(FailureReason::PayloadExpired, "the message expired before it could be sent", 0).await
             }
             Err(PayloadError::Store(e)) => return retry_later("payload_store_unavailable", &e, Duration::from_secs(1)),
             Err(e) => Err(e.to_string()),
         };
         let message = match message {
             Ok(m) => m,
-            Err(e) => return self.fail("payload_unreadable", &e, 0).await,
+            Err(e) => return self.fail(FailureReason::PayloadUnreadable, &e, 0).await,
         };
         let bot = match self.d.bots.profile(self.bot_key()).await {
             Ok(bot) => bot,
@@ -224,14 +224,19 @@ impl<'a> Delivery<'a> {
                         return retry_later("log_unavailable", &e, Duration::from_secs(1));
                     }
                 }
-                let code = reason.map_or(
-                    if why == ForbiddenReason::CannotInitiate { "recipient_not_started" } else { "forbidden" },
-                    UnreachableReason::as_str,
-                );
+                let code = match (reason, why) {
+                    (Some(reason), _) => reason.into(),
+                    (None, ForbiddenReason::CannotInitiate) => FailureReason::RecipientNotStarted,
+                    (None, _) => FailureReason::Forbidden,
+                };
                 self.fail(code, error.description(), self.attempt).await
             }
-            BotApiErrorKind::ChatNotFound => self.fail("chat_not_found", error.description(), self.attempt).await,
-            BotApiErrorKind::ChatMigrated(_) => self.fail("chat_migrated", error.description(), self.attempt).await,
+            BotApiErrorKind::ChatNotFound => {
+                self.fail(FailureReason::ChatNotFound, error.description(), self.attempt).await
+            }
+            BotApiErrorKind::ChatMigrated(_) => {
+                self.fail(FailureReason::ChatMigrated, error.description(), self.attempt).await
+            }
             BotApiErrorKind::Unauthorized => {
                 match self.record_unauthorized(accepted, error, bot_as_of).await {
                     // The integration changed meanwhile (a new token?): try again with it.
@@ -249,18 +254,17 @@ impl<'a> Delivery<'a> {
                     retry_later("telegram_unavailable", error, backoff(policy, failures))
                 }
             }
-            _ => self.fail("rejected_by_telegram", error.description(), self.attempt).await,
+            _ => self.fail(FailureReason::RejectedByTelegram, error.description(), self.attempt).await,
         }
     }
 
     /// Why the recipient must not be called, from its last event on the log.
-    async fn recipient_block(&self, recipient_id: &str) -> Result<Option<String>, novij_bus::ReadError> {
-        let Some((last, _)) = self.d.rt.log.last_of(RecipientUnreachable::AGGREGATE, recipient_id).await? else {
-            return Ok(None);
-        };
-        Ok(match last.event_type.as_str() {
-            "recipient.unreachable" => last.payload.get("reason").and_then(|r| r.as_str()).map(|r| r.to_string()),
-            "recipient.disabled" => Some("recipient_disconnected".to_string()),
+    async fn recipient_block(&self, recipient_id: &str) -> Result<Option<FailureReason>, String> {
+        let last = self.d.rt.log.last_of(RecipientUnreachable::AGGREGATE, recipient_id).await;
+        let Some((last, _)) = last.map_err(|e| e.to_string())? else { return Ok(None) };
+        Ok(match AnyEvent::decode(last).map_err(|e| e.to_string())? {
+            AnyEvent::RecipientUnreachable(e) => Some(e.payload.reason.into()),
+            AnyEvent::RecipientDisabled(_) => Some(FailureReason::RecipientDisconnected),
             _ => None,
         })
     }
@@ -331,14 +335,9 @@ impl<'a> Delivery<'a> {
         self.d.rt.log.append(&env, Expect::LastSequence(bot_as_of)).await.map(|_| ())
     }
 
-    async fn fail(&self, reason: &str, detail: &str, attempts: u32) -> Handled {
-        tracing::warn!(send_id = %self.send_id(), reason, "send failed");
-        let event = SendFailed {
-            send_id: self.send_id().to_string(),
-            reason: reason.to_string(),
-            detail: detail.to_string(),
-            attempts,
-        };
+    async fn fail(&self, reason: FailureReason, detail: &str, attempts: u32) -> Handled {
+        tracing::warn!(send_id = %self.send_id(), reason = reason.as_str(), "send failed");
+        let event = SendFailed { send_id: self.send_id().to_string(), reason, detail: detail.to_string(), attempts };
         self.record(event).await
     }
 
@@ -348,7 +347,7 @@ impl<'a> Delivery<'a> {
             send_id: self.send_id().to_string(),
             bot_key: self.bot_key().to_string(),
             priority: self.queued.payload.priority,
-            reason: "telegram_unavailable".to_string(),
+            reason: FailureReason::TelegramUnavailable,
             detail: error.description().to_string(),
             attempts,
         };

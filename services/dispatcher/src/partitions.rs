@@ -3,7 +3,7 @@
 //! holding the partition's lease runs this, so a bot's limits are kept by
 //! one process.
 
-use novij_bus::{run_consumer, Handled};
+use novij_bus::{run_consumer, undecodable};
 use novij_events::send::{DispatchItem, Priority};
 use novij_events::subjects;
 use tokio::sync::watch;
@@ -38,9 +38,9 @@ async fn pull(d: Dispatcher, partition: u16, class: Priority, lane: u16, lease: 
     run_consumer(js, subjects::DISPATCH_STREAM, &durable, concurrency(class, lanes), stop, move |msg| {
         let (d, lease) = (d.clone(), lease.clone());
         async move {
-            let outcome = match serde_json::from_slice::<DispatchItem>(&msg.payload) {
+            let outcome = match DispatchItem::from_slice(&msg.payload) {
                 Ok(item) => Delivery::new(&d, &item, &msg, partition, &lease).run().await,
-                Err(e) => Handled::Reject(format!("undecodable dispatch item: {e}")),
+                Err(e) => undecodable(&e),
             };
             (msg, outcome)
         }

@@ -8,12 +8,17 @@
 //! - audit data: finished sends (and their history) older than the retention.
 
 use chrono::{DateTime, Duration, Utc};
+use novij_events::status::{ConnectCodeStatus, SendStatus};
 use novij_runtime::Runtime;
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, TransactionTrait};
 use serde::Serialize;
 
-/// Sends that reached an end state before `$1`.
-const FINISHED_BEFORE: &str = "status IN ('sent', 'failed', 'cancelled') AND updated_at <= $1";
+/// Sends that reached an end state before `$1` (the labels are constants).
+fn finished_before() -> String {
+    let finals: Vec<String> =
+        SendStatus::ALL.iter().filter(|s| s.is_final()).map(|s| format!("'{}'", s.as_str())).collect();
+    format!("status IN ({}) AND updated_at <= $1", finals.join(", "))
+}
 
 /// What one run removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -33,23 +38,24 @@ async fn run_at(rt: &Runtime, now: DateTime<Utc>) -> Result<CleanupReport, DbErr
         .db
         .execute(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "DELETE FROM connect_codes WHERE status = 'issued' AND expires_at <= $1",
-            [now.into()],
+            "DELETE FROM connect_codes WHERE status = $2 AND expires_at <= $1",
+            [now.into(), ConnectCodeStatus::Issued.as_str().into()],
         ))
         .await?
         .rows_affected();
     let horizon = now - Duration::days(rt.config.retention.audit_days.into());
+    let finished = finished_before();
     let txn = rt.db.begin().await?;
     txn.execute(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        format!("DELETE FROM send_history WHERE send_id IN (SELECT send_id FROM sends WHERE {FINISHED_BEFORE})"),
+        format!("DELETE FROM send_history WHERE send_id IN (SELECT send_id FROM sends WHERE {finished})"),
         [horizon.into()],
     ))
     .await?;
     let sends_removed = txn
         .execute(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            format!("DELETE FROM sends WHERE {FINISHED_BEFORE}"),
+            format!("DELETE FROM sends WHERE {finished}"),
             [horizon.into()],
         ))
         .await?

@@ -15,7 +15,8 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use novij_bus::{AppendError, Expect};
 use novij_events::send::{SendQueued, SendScheduled};
-use novij_events::{ids, subjects, Envelope, EventMeta};
+use novij_events::status::SendStatus;
+use novij_events::{decode_slice_as, ids, subjects, Envelope, EventMeta};
 use novij_runtime::Runtime;
 use sea_orm::{AccessMode, ConnectionTrait, DbBackend, DbErr, IsolationLevel, Statement, TransactionTrait};
 use tokio::sync::watch;
@@ -105,28 +106,26 @@ pub async fn run(rt: Runtime, mut shutdown: watch::Receiver<bool>) {
             }
         };
         loop {
-            let wait = table
-                .next_at()
-                .map(|at| (at - Utc::now()).to_std().unwrap_or_default())
-                .unwrap_or(Duration::from_secs(3600));
             tokio::select! {
                 _ = shutdown.changed() => if *shutdown.borrow() { return },
-                _ = tokio::time::sleep(wait) => {
-                    for due in table.take_due(Utc::now()) {
-                        tokio::spawn(fire(rt.clone(), due));
-                    }
-                }
+                _ = tokio::time::sleep(until_next(&table)) => fire_due(&rt, &mut table),
                 msg = messages.next() => match msg {
                     Some(Ok(msg)) => {
                         let sequence = msg.info().map(|i| i.stream_sequence).unwrap_or(next_sequence);
                         next_sequence = sequence + 1;
-                        match serde_json::from_slice::<Envelope<SendScheduled>>(&msg.payload) {
+                        match decode_slice_as::<SendScheduled>(&msg.payload) {
                             Ok(env) => table.add(Due {
                                 at: env.payload.send_at,
                                 send_id: env.payload.send_id,
                                 scheduled_sequence: sequence,
                             }),
-                            Err(e) => tracing::error!(sequence, error = %e, "undecodable send.scheduled; skipped"),
+                            // Skipping a newer release's reminder would lose it:
+                            // stop taking new ones; the due ones still fire.
+                            Err(e) if e.written_by_newer_release() => {
+                                tracing::error!(sequence, error = %e, "STOPPED following reminders: an event this release cannot read");
+                                return fire_until_shutdown(rt, table, shutdown).await;
+                            }
+                            Err(e) => tracing::error!(sequence, error = %e, "malformed send.scheduled; skipped"),
                         }
                     }
                     Some(Err(e)) => {
@@ -140,16 +139,37 @@ pub async fn run(rt: Runtime, mut shutdown: watch::Receiver<bool>) {
     }
 }
 
+fn until_next(table: &Timetable) -> Duration {
+    table.next_at().map(|at| (at - Utc::now()).to_std().unwrap_or_default()).unwrap_or(Duration::from_secs(3600))
+}
+
+fn fire_due(rt: &Runtime, table: &mut Timetable) {
+    for due in table.take_due(Utc::now()) {
+        tokio::spawn(fire(rt.clone(), due));
+    }
+}
+
+/// Fires the reminders already in the table and takes no new ones.
+async fn fire_until_shutdown(rt: Runtime, mut table: Timetable, mut shutdown: watch::Receiver<bool>) {
+    while !*shutdown.borrow() {
+        tokio::select! {
+            _ = shutdown.changed() => {}
+            _ = tokio::time::sleep(until_next(&table)) => fire_due(&rt, &mut table),
+        }
+    }
+}
+
 /// The reminders waiting in the projections and the log position they include.
 async fn snapshot(rt: &Runtime) -> Result<(Timetable, u64), DbErr> {
     let txn = rt.db.begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly)).await?;
     let checkpoint = novij_projections::queries::checkpoint(&txn).await?;
     let rows = txn
-        .query_all(Statement::from_string(
+        .query_all(Statement::from_sql_and_values(
             DbBackend::Postgres,
             "SELECT s.send_id, s.send_at, h.sequence FROM sends s \
-             JOIN send_history h ON h.send_id = s.send_id AND h.status = 'scheduled' \
-             WHERE s.status = 'scheduled' AND s.send_at IS NOT NULL",
+             JOIN send_history h ON h.send_id = s.send_id AND h.status = $1 \
+             WHERE s.status = $1 AND s.send_at IS NOT NULL",
+            [SendStatus::Scheduled.as_str().into()],
         ))
         .await?;
     txn.commit().await?;

@@ -2,15 +2,20 @@
 //!
 //! A handler says what became of a message; this loop acknowledges accordingly:
 //! done → ack, retry → nak with a delay (redelivered later), reject → term (never
-//! redelivered; the handler has already recorded why). A consumer whose
-//! subscription breaks (NATS restarted) is re-bound after a pause, so a service
-//! outlives a NATS restart.
+//! redelivered; the handler has already recorded why), stop → nothing, and the
+//! consumer pulls no more (an event of a newer release: skipping it would make
+//! this process diverge, so it waits, unacknowledged, for an upgraded one).
+//! A consumer whose subscription breaks (NATS restarted) is re-bound after a
+//! pause, so a service outlives a NATS restart.
 
 use std::future::Future;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer::PullConsumer, AckKind, Message};
 use futures::StreamExt;
+use novij_events::{DecodeError, Envelope, Event};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use tokio::sync::watch;
 
 /// What became of one message.
@@ -22,6 +27,24 @@ pub enum Handled {
     Hold,
     Retry(Duration),
     Reject(String),
+    /// Leave the message unacknowledged and stop this consumer.
+    Stop(String),
+}
+
+/// Decodes a log message as event `E` through the upcasters, or says what
+/// becomes of a message that cannot be: the one decode-or-reject opening of
+/// every event consumer.
+pub fn decode_event<E: Event>(msg: &Message) -> Result<Envelope<E>, Handled> {
+    novij_events::decode_slice_as::<E>(&msg.payload).map_err(|e| undecodable(&e))
+}
+
+/// What becomes of an event this release cannot decode.
+pub fn undecodable(error: &DecodeError) -> Handled {
+    if error.written_by_newer_release() {
+        Handled::Stop(error.to_string())
+    } else {
+        Handled::Reject(format!("undecodable event: {error}"))
+    }
 }
 
 /// Feeds every message of durable consumer `durable` on `stream` to `handle`
@@ -38,8 +61,9 @@ pub async fn run_consumer<F, Fut>(
     F: Fn(Message) -> Fut,
     Fut: Future<Output = (Message, Handled)> + Send + 'static,
 {
-    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
-    consume(&js, stream, durable, concurrency, &permits, &mut shutdown, &handle).await;
+    let permits = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let stopped = Arc::new(AtomicBool::new(false));
+    consume(&js, stream, durable, concurrency, &permits, &stopped, &mut shutdown, &handle).await;
     // Stopping: let the handlers still running finish and acknowledge.
     let all = u32::try_from(concurrency.max(1)).unwrap_or(u32::MAX);
     if tokio::time::timeout(DRAIN, permits.acquire_many(all)).await.is_err() {
@@ -50,12 +74,14 @@ pub async fn run_consumer<F, Fut>(
 /// How long a stopping consumer waits for its running handlers.
 const DRAIN: Duration = Duration::from_secs(30);
 
+#[allow(clippy::too_many_arguments)]
 async fn consume<F, Fut>(
     js: &jetstream::Context,
     stream: &str,
     durable: &str,
     concurrency: usize,
-    permits: &std::sync::Arc<tokio::sync::Semaphore>,
+    permits: &Arc<tokio::sync::Semaphore>,
+    stopped: &Arc<AtomicBool>,
     shutdown: &mut watch::Receiver<bool>,
     handle: &F,
 ) where
@@ -88,6 +114,9 @@ async fn consume<F, Fut>(
             }
         };
         loop {
+            if stopped.load(Ordering::SeqCst) {
+                return;
+            }
             let next = tokio::select! {
                 _ = shutdown.changed() => return,
                 next = messages.next() => next,
@@ -100,7 +129,7 @@ async fn consume<F, Fut>(
                 }
                 None => break,
             };
-            let task = acknowledge(durable.to_string(), handle(msg));
+            let task = acknowledge(durable.to_string(), handle(msg), stopped.clone());
             if concurrency <= 1 {
                 task.await;
             } else {
@@ -119,10 +148,20 @@ async fn consume<F, Fut>(
     }
 }
 
-async fn acknowledge(durable: String, handled: impl Future<Output = (Message, Handled)>) {
+async fn acknowledge(durable: String, handled: impl Future<Output = (Message, Handled)>, stopped: Arc<AtomicBool>) {
     let (msg, outcome) = handled.await;
     let ack = match &outcome {
         Handled::Hold => return,
+        Handled::Stop(why) => {
+            stopped.store(true, Ordering::SeqCst);
+            tracing::error!(
+                consumer = %durable,
+                sequence = stream_sequence(&msg),
+                reason = %why,
+                "CONSUMER STOPPED: an event this release cannot read; it stays unacknowledged until a newer release consumes it"
+            );
+            return;
+        }
         Handled::Done => AckKind::Ack,
         Handled::Retry(delay) => AckKind::Nak(Some(*delay)),
         Handled::Reject(reason) => {

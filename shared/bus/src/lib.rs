@@ -12,7 +12,7 @@ pub mod dead_letters;
 pub mod log;
 pub mod topology;
 
-pub use consume::{run_consumer, Handled};
+pub use consume::{decode_event, run_consumer, undecodable, Handled};
 pub use log::{publish_acked, AppendError, Appended, EventLog, Expect, ReadError};
 
 /// Connects to NATS with a client name that shows up in server monitoring.

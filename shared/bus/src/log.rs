@@ -13,7 +13,7 @@ use std::time::Duration;
 use async_nats::jetstream::{
     self, context::PublishErrorKind, message::PublishMessage as Publish, stream::DirectGetErrorKind,
 };
-use novij_events::{subjects, Envelope, Event, RawEnvelope};
+use novij_events::{decode_slice_as, subjects, DecodeError, Envelope, Event, RawEnvelope};
 
 const EXPECTED_SUBJECT_HEADER: &str = "Nats-Expected-Last-Subject-Sequence-Subject";
 
@@ -50,7 +50,7 @@ pub enum ReadError {
     #[error("the event log is unavailable: {0}")]
     Unavailable(String),
     #[error("stored event at {subject} cannot be decoded: {source}")]
-    Decode { subject: String, source: serde_json::Error },
+    Decode { subject: String, source: DecodeError },
 }
 
 /// Publishes to a stream and waits for JetStream's acknowledgement, so the
@@ -104,13 +104,13 @@ impl EventLog {
         publish_acked(&self.js, subject, publish, self.ack_timeout).await
     }
 
-    /// The latest event of type `E` of an aggregate, with its stream sequence.
+    /// The latest event of type `E` of an aggregate, with its stream sequence,
+    /// read through the upcasters.
     pub async fn last<E: Event>(&self, aggregate_id: &str) -> Result<Option<(Envelope<E>, u64)>, ReadError> {
         let subject = subjects::event::<E>(aggregate_id);
         match self.last_raw(&subject).await? {
             Some((bytes, seq)) => {
-                let env: Envelope<E> =
-                    serde_json::from_slice(&bytes).map_err(|source| ReadError::Decode { subject, source })?;
+                let env = decode_slice_as::<E>(&bytes).map_err(|source| ReadError::Decode { subject, source })?;
                 Ok(Some((env, seq)))
             }
             None => Ok(None),
@@ -126,7 +126,8 @@ impl EventLog {
         let subject = subjects::aggregate(aggregate_type, aggregate_id);
         match self.last_raw(&subject).await? {
             Some((bytes, seq)) => {
-                let raw = serde_json::from_slice(&bytes).map_err(|source| ReadError::Decode { subject, source })?;
+                let raw = serde_json::from_slice(&bytes)
+                    .map_err(|e| ReadError::Decode { subject, source: DecodeError::Envelope(e) })?;
                 Ok(Some((raw, seq)))
             }
             None => Ok(None),
@@ -151,8 +152,10 @@ impl EventLog {
         loop {
             match stream.direct_get_next_for_subject(&filter, Some(next)).await {
                 Ok(msg) => {
-                    let raw: RawEnvelope = serde_json::from_slice(&msg.payload)
-                        .map_err(|source| ReadError::Decode { subject: msg.subject.to_string(), source })?;
+                    let raw: RawEnvelope = serde_json::from_slice(&msg.payload).map_err(|e| ReadError::Decode {
+                        subject: msg.subject.to_string(),
+                        source: DecodeError::Envelope(e),
+                    })?;
                     next = msg.sequence + 1;
                     out.push((raw, msg.sequence));
                 }

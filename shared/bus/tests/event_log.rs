@@ -2,7 +2,7 @@
 //! uniqueness guarantee of the service rests on.
 
 use novij_bus::{AppendError, EventLog, Expect};
-use novij_events::send::{MessageSent, SendFailed, SendQueued};
+use novij_events::send::{FailureReason, MessageSent, SendFailed, SendQueued};
 use novij_events::{send::Clearance, Envelope, EventMeta};
 use novij_testkit::NatsServer;
 
@@ -40,7 +40,7 @@ async fn an_aggregates_first_event_can_be_written_once() {
     log.append(&queued("snd_b"), Expect::NoEvents).await.expect("other aggregate");
     // The fence covers every event type of the aggregate, not just one subject.
     let failed = Envelope::new(
-        SendFailed { send_id: "snd_a".into(), reason: "r".into(), detail: "d".into(), attempts: 1 },
+        SendFailed { send_id: "snd_a".into(), reason: FailureReason::ChatNotFound, detail: "d".into(), attempts: 1 },
         EventMeta::new("t"),
     );
     assert!(matches!(log.append(&failed, Expect::NoEvents).await, Err(AppendError::Conflict)));

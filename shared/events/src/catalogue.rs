@@ -17,10 +17,42 @@ pub enum DecodeError {
     Envelope(serde_json::Error),
     #[error("unknown event type {0}")]
     UnknownType(String),
+    #[error("{found} where {expected} was expected")]
+    WrongType { expected: String, found: String },
     #[error("no upcaster for {0} version {1}")]
     UnknownVersion(String, u16),
+    #[error("{event_type} version {version} was written by a newer release (this one reads up to version {known})")]
+    NewerVersion { event_type: String, version: u16, known: u16 },
+    #[error("{event_type} version {version} cannot be upcast: {detail}")]
+    Upcast { event_type: String, version: u16, detail: String },
     #[error("payload of {0} does not match its schema: {1}")]
     Payload(String, serde_json::Error),
+}
+
+impl DecodeError {
+    /// The event comes from a newer release: a reader must stop and wait for
+    /// its upgrade instead of skipping it.
+    pub fn written_by_newer_release(&self) -> bool {
+        matches!(self, DecodeError::NewerVersion { .. } | DecodeError::UnknownType(_))
+    }
+}
+
+/// Decodes an envelope of one known type, upcasting an older payload version.
+pub fn decode_as<E: Event>(raw: RawEnvelope) -> Result<Envelope<E>, DecodeError> {
+    let event_type = E::event_type();
+    if raw.event_type != event_type {
+        return Err(DecodeError::WrongType { expected: event_type, found: raw.event_type });
+    }
+    let payload = upcast::upcast(&event_type, raw.version, E::VERSION, raw.payload.clone())?;
+    let typed: E = serde_json::from_value(payload).map_err(|e| DecodeError::Payload(event_type, e))?;
+    let mut env = raw.map(typed);
+    env.version = E::VERSION;
+    Ok(env)
+}
+
+/// [`decode_as`] from the raw bytes of a log message.
+pub fn decode_slice_as<E: Event>(bytes: &[u8]) -> Result<Envelope<E>, DecodeError> {
+    decode_as(serde_json::from_slice(bytes).map_err(DecodeError::Envelope)?)
 }
 
 macro_rules! catalogue {
@@ -34,19 +66,12 @@ macro_rules! catalogue {
         impl AnyEvent {
             /// Decodes an envelope, upcasting older payload versions first.
             pub fn decode(raw: RawEnvelope) -> Result<Self, DecodeError> {
-                let event_type = raw.event_type.clone();
-                let payload = upcast::upcast(&event_type, raw.version, raw.payload.clone())
-                    .map_err(|(t, v)| DecodeError::UnknownVersion(t, v))?;
                 $(
-                    if event_type == <$variant as Event>::event_type() {
-                        let typed: $variant = serde_json::from_value(payload)
-                            .map_err(|e| DecodeError::Payload(event_type.clone(), e))?;
-                        let mut env = raw.map(typed);
-                        env.version = <$variant as Event>::VERSION;
-                        return Ok(AnyEvent::$variant(env));
+                    if raw.event_type == <$variant as Event>::event_type() {
+                        return decode_as::<$variant>(raw).map(AnyEvent::$variant);
                     }
                 )*
-                Err(DecodeError::UnknownType(event_type))
+                Err(DecodeError::UnknownType(raw.event_type))
             }
 
             pub fn event_type(&self) -> &str {
@@ -113,12 +138,17 @@ pub fn subject_schemas() -> Vec<(String, Schema)> {
 mod tests {
     use super::*;
     use crate::envelope::EventMeta;
-    use crate::send::SendFailed;
+    use crate::send::{FailureReason, SendFailed};
 
     #[test]
     fn round_trip_through_bytes() {
         let env = Envelope::new(
-            SendFailed { send_id: "snd_1".into(), reason: "chat_not_found".into(), detail: "x".into(), attempts: 1 },
+            SendFailed {
+                send_id: "snd_1".into(),
+                reason: FailureReason::ChatNotFound,
+                detail: "x".into(),
+                attempts: 1,
+            },
             EventMeta::new("req-1"),
         );
         let bytes = serde_json::to_vec(&env).unwrap();
@@ -131,13 +161,16 @@ mod tests {
     #[test]
     fn unknown_type_and_version_are_named() {
         let env = Envelope::new(
-            SendFailed { send_id: "snd_1".into(), reason: "r".into(), detail: "d".into(), attempts: 1 },
+            SendFailed { send_id: "snd_1".into(), reason: FailureReason::Forbidden, detail: "d".into(), attempts: 1 },
             EventMeta::new("c"),
         );
         let mut raw: RawEnvelope = serde_json::from_value(serde_json::to_value(&env).unwrap()).unwrap();
         raw.version = 7;
-        assert!(matches!(AnyEvent::decode(raw.clone()), Err(DecodeError::UnknownVersion(t, 7)) if t == "send.failed"));
-        raw.version = 1;
+        assert!(matches!(
+            AnyEvent::decode(raw.clone()),
+            Err(DecodeError::NewerVersion { event_type, version: 7, known: 2 }) if event_type == "send.failed"
+        ));
+        raw.version = 2;
         raw.event_type = "send.teleported".into();
         assert!(matches!(AnyEvent::decode(raw), Err(DecodeError::UnknownType(t)) if t == "send.teleported"));
     }

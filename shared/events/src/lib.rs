@@ -9,16 +9,18 @@ pub mod connect;
 pub mod envelope;
 pub mod ids;
 pub mod integration;
+pub mod labels;
 pub mod money;
 pub mod payment;
 pub mod recipient;
 pub mod rpc;
 pub mod send;
+pub mod status;
 pub mod subjects;
 mod upcast;
 pub mod update;
 
-pub use catalogue::{AnyEvent, DecodeError};
+pub use catalogue::{decode_as, decode_slice_as, AnyEvent, DecodeError};
 pub use envelope::{Envelope, EventMeta, RawEnvelope, TraceContext};
 
 /// An event payload: which aggregate it belongs to, its name and version.

@@ -26,42 +26,26 @@ impl Event for TxClaimed {
     }
 }
 
-/// Why a paid send was refused: the `reason` of its `send.failed`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PaymentRejection {
-    /// The ledger never showed the transaction before the deadline.
-    TxNotFound,
-    /// The transaction stayed pending past the deadline.
-    TxPendingTimeout,
-    /// The ledger marked the transaction failed.
-    TxFailed,
-    /// It paid another wallet than the service's.
-    WrongReceiver,
-    /// It came from another wallet than `payer_wallet_id`.
-    WrongSender,
-    /// Its memo is not the send's `payment_code`.
-    WrongMemo,
-    /// It is in another asset than the price.
-    WrongAsset,
-    /// It pays less than the quoted amount.
-    InsufficientAmount,
-    /// It already paid for another send.
-    TxAlreadyUsed,
-}
-
-impl PaymentRejection {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::TxNotFound => "tx_not_found",
-            Self::TxPendingTimeout => "tx_pending_timeout",
-            Self::TxFailed => "tx_failed",
-            Self::WrongReceiver => "wrong_receiver",
-            Self::WrongSender => "wrong_sender",
-            Self::WrongMemo => "wrong_memo",
-            Self::WrongAsset => "wrong_asset",
-            Self::InsufficientAmount => "insufficient_amount",
-            Self::TxAlreadyUsed => "tx_already_used",
-        }
+crate::labelled_enum! {
+    /// Why a paid send was refused: the `reason` of its `send.failed`.
+    pub enum PaymentRejection {
+        /// The ledger never showed the transaction before the deadline.
+        TxNotFound = "tx_not_found",
+        /// The transaction stayed pending past the deadline.
+        TxPendingTimeout = "tx_pending_timeout",
+        /// The ledger marked the transaction failed.
+        TxFailed = "tx_failed",
+        /// It paid another wallet than the service's.
+        WrongReceiver = "wrong_receiver",
+        /// It came from another wallet than `payer_wallet_id`.
+        WrongSender = "wrong_sender",
+        /// Its memo is not the send's `payment_code`.
+        WrongMemo = "wrong_memo",
+        /// It is in another asset than the price.
+        WrongAsset = "wrong_asset",
+        /// It pays less than the quoted amount.
+        InsufficientAmount = "insufficient_amount",
+        /// It already paid for another send.
+        TxAlreadyUsed = "tx_already_used",
     }
 }

@@ -37,11 +37,11 @@ impl Event for RecipientBound {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DisableReason {
-    /// The user sent /stop.
-    UserStopped,
+crate::labelled_enum! {
+    pub enum DisableReason {
+        /// The user sent /stop.
+        UserStopped = "user_stopped",
+    }
 }
 
 /// The recipient no longer receives messages until they connect again.
@@ -61,23 +61,13 @@ impl Event for RecipientDisabled {
     }
 }
 
-/// Why Telegram will not deliver to a recipient through this bot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum UnreachableReason {
-    RecipientBlocked,
-    RecipientDeactivated,
-    BotKicked,
-}
-
-impl UnreachableReason {
-    /// The send failure reason it implies.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::RecipientBlocked => "recipient_blocked",
-            Self::RecipientDeactivated => "recipient_deactivated",
-            Self::BotKicked => "bot_kicked",
-        }
+crate::labelled_enum! {
+    /// Why Telegram will not deliver to a recipient through this bot; also
+    /// the reason of the send that found out.
+    pub enum UnreachableReason {
+        RecipientBlocked = "recipient_blocked",
+        RecipientDeactivated = "recipient_deactivated",
+        BotKicked = "bot_kicked",
     }
 }
 

@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::integration::PaymentMode;
 use crate::money::Amount;
+use crate::payment::PaymentRejection;
+use crate::recipient::UnreachableReason;
 use crate::Event;
 
 /// Where a send came from.
@@ -197,12 +199,78 @@ impl Event for MessageSent {
     }
 }
 
+crate::labelled_enum! {
+    /// Why a send will not be delivered (`send.failed`), or waits for an
+    /// operator (`send.dead_lettered`).
+    pub enum FailureReason {
+        /// Telegram: the user blocked the bot (also `recipient.unreachable`).
+        RecipientBlocked = "recipient_blocked",
+        /// Telegram: the user's account is deactivated (also `recipient.unreachable`).
+        RecipientDeactivated = "recipient_deactivated",
+        /// Telegram: the bot was removed from the group (also `recipient.unreachable`).
+        BotKicked = "bot_kicked",
+        /// Telegram: the user never pressed Start in the bot's chat.
+        RecipientNotStarted = "recipient_not_started",
+        /// The user sent /stop; nothing was sent.
+        RecipientDisconnected = "recipient_disconnected",
+        /// Telegram answered another 403.
+        Forbidden = "forbidden",
+        ChatNotFound = "chat_not_found",
+        /// The group moved to a new chat again during one delivery.
+        ChatMigrated = "chat_migrated",
+        /// Telegram refused the call with another 4xx.
+        RejectedByTelegram = "rejected_by_telegram",
+        /// The message's key was shredded before it could be sent.
+        PayloadExpired = "payload_expired",
+        PayloadUnreadable = "payload_unreadable",
+        /// 5xx, timeouts or network failures through every attempt.
+        TelegramUnavailable = "telegram_unavailable",
+        TxNotFound = "tx_not_found",
+        TxPendingTimeout = "tx_pending_timeout",
+        TxFailed = "tx_failed",
+        WrongReceiver = "wrong_receiver",
+        WrongSender = "wrong_sender",
+        WrongMemo = "wrong_memo",
+        WrongAsset = "wrong_asset",
+        InsufficientAmount = "insufficient_amount",
+        TxAlreadyUsed = "tx_already_used",
+    }
+}
+
+impl From<UnreachableReason> for FailureReason {
+    fn from(reason: UnreachableReason) -> Self {
+        match reason {
+            UnreachableReason::RecipientBlocked => FailureReason::RecipientBlocked,
+            UnreachableReason::RecipientDeactivated => FailureReason::RecipientDeactivated,
+            UnreachableReason::BotKicked => FailureReason::BotKicked,
+        }
+    }
+}
+
+impl From<PaymentRejection> for FailureReason {
+    fn from(rejection: PaymentRejection) -> Self {
+        match rejection {
+            PaymentRejection::TxNotFound => FailureReason::TxNotFound,
+            PaymentRejection::TxPendingTimeout => FailureReason::TxPendingTimeout,
+            PaymentRejection::TxFailed => FailureReason::TxFailed,
+            PaymentRejection::WrongReceiver => FailureReason::WrongReceiver,
+            PaymentRejection::WrongSender => FailureReason::WrongSender,
+            PaymentRejection::WrongMemo => FailureReason::WrongMemo,
+            PaymentRejection::WrongAsset => FailureReason::WrongAsset,
+            PaymentRejection::InsufficientAmount => FailureReason::InsufficientAmount,
+            PaymentRejection::TxAlreadyUsed => FailureReason::TxAlreadyUsed,
+        }
+    }
+}
+
 /// The send will not be delivered.
+///
+/// v2: `reason` is the closed [`FailureReason`] (v1: any string; every v1
+/// string ever written is one of its labels, which the upcaster checks).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SendFailed {
     pub send_id: String,
-    /// Machine-readable, e.g. `recipient_blocked`, `chat_not_found`, `bot_unauthorized`.
-    pub reason: String,
+    pub reason: FailureReason,
     /// Telegram's description or our own; never message content.
     pub detail: String,
     pub attempts: u32,
@@ -211,7 +279,7 @@ pub struct SendFailed {
 impl Event for SendFailed {
     const AGGREGATE: &'static str = "send";
     const NAME: &'static str = "failed";
-    const VERSION: u16 = 1;
+    const VERSION: u16 = 2;
     fn aggregate_id(&self) -> &str {
         &self.send_id
     }
@@ -219,13 +287,15 @@ impl Event for SendFailed {
 
 /// Telegram stayed unavailable (5xx, timeouts, network) through every attempt;
 /// the send waits in the dead-letter stream for `dlq retry`.
+///
+/// v2: `reason` is the closed [`FailureReason`], as in `send.failed` v2.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SendDeadLettered {
     pub send_id: String,
     pub bot_key: String,
     #[serde(default)]
     pub priority: Priority,
-    pub reason: String,
+    pub reason: FailureReason,
     pub detail: String,
     pub attempts: u32,
 }
@@ -233,7 +303,7 @@ pub struct SendDeadLettered {
 impl Event for SendDeadLettered {
     const AGGREGATE: &'static str = "send";
     const NAME: &'static str = "dead_lettered";
-    const VERSION: u16 = 1;
+    const VERSION: u16 = 2;
     fn aggregate_id(&self) -> &str {
         &self.send_id
     }
@@ -256,4 +326,18 @@ pub struct DeadLetter {
 pub struct DispatchItem {
     pub queued: crate::Envelope<SendQueued>,
     pub queued_sequence: u64,
+}
+
+impl DispatchItem {
+    /// Decodes a `DISPATCH` message; the queued event it carries is read
+    /// through the upcasters like any other.
+    pub fn from_slice(bytes: &[u8]) -> Result<Self, crate::DecodeError> {
+        #[derive(Deserialize)]
+        struct Raw {
+            queued: crate::RawEnvelope,
+            queued_sequence: u64,
+        }
+        let raw: Raw = serde_json::from_slice(bytes).map_err(crate::DecodeError::Envelope)?;
+        Ok(DispatchItem { queued: crate::decode_as(raw.queued)?, queued_sequence: raw.queued_sequence })
+    }
 }

@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use async_nats::jetstream;
 use chrono::{DateTime, Utc};
-use novij_bus::{consume::stream_sequence, run_consumer, Handled};
+use novij_bus::{consume::stream_sequence, run_consumer, undecodable, Handled};
 use novij_events::send::Clearance;
+use novij_events::status::{BotStatus, ConnectCodeStatus, RecipientStatus, SendStatus, WebhookStatus};
 use novij_events::{subjects, AnyEvent, Envelope};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
@@ -73,10 +74,11 @@ impl Projector {
                 let sequence = stream_sequence(&msg);
                 let event = match AnyEvent::from_slice(&msg.payload) {
                     Ok(e) => Some(e),
+                    // A newer release's event stops the projector: stepping
+                    // over it would leave these projections silently behind.
+                    Err(e) if e.written_by_newer_release() => return (msg, undecodable(&e)),
                     Err(e) => {
-                        // An event this version cannot read (written by a newer
-                        // one) is stepped over, so it cannot stall every projection.
-                        tracing::warn!(sequence, error = %e, "skipping undecodable event");
+                        tracing::error!(sequence, error = %e, "stepping over a malformed event");
                         None
                     }
                 };
@@ -124,7 +126,7 @@ async fn history<C: ConnectionTrait, P>(
     env: &Envelope<P>,
     send_id: &str,
     sequence: u64,
-    status: &str,
+    status: SendStatus,
     detail: Option<serde_json::Value>,
 ) -> Result<(), DbErr> {
     send_history::Entity::insert(send_history::ActiveModel {
@@ -147,11 +149,11 @@ async fn send_status<C: ConnectionTrait>(
     txn: &C,
     send_id: &str,
     at: DateTime<Utc>,
-    status: &str,
+    status: SendStatus,
     extra: Vec<(send::Column, sea_orm::sea_query::SimpleExpr)>,
 ) -> Result<(), DbErr> {
     let mut update = send::Entity::update_many()
-        .col_expr(send::Column::Status, Expr::value(status))
+        .col_expr(send::Column::Status, Expr::value(status.as_str()))
         .col_expr(send::Column::UpdatedAt, Expr::value(at));
     for (col, expr) in extra {
         update = update.col_expr(col, expr);
@@ -184,9 +186,9 @@ pub(crate) async fn apply_event<C: ConnectionTrait>(txn: &C, sequence: u64, even
                 payment_mode: Set(label(&p.payment_mode)),
                 default_reminder_minutes: Set(p.default_reminder_minutes as i32),
                 inbound_webhook_url: Set(p.inbound_webhook_url.clone()),
-                webhook_status: Set("pending".into()),
+                webhook_status: Set(WebhookStatus::Pending.to_string()),
                 webhook_error: Set(None),
-                bot_status: Set("ok".into()),
+                bot_status: Set(BotStatus::Ok.to_string()),
                 bot_error: Set(None),
                 default_locale: Set(p.default_locale.clone().unwrap_or_else(|| "ru".into())),
                 allow_paid_broadcast: Set(p.allow_paid_broadcast),
@@ -200,7 +202,7 @@ pub(crate) async fn apply_event<C: ConnectionTrait>(txn: &C, sequence: u64, even
         }
         AnyEvent::IntegrationWebhookSet(e) => {
             integration::Entity::update_many()
-                .col_expr(integration::Column::WebhookStatus, Expr::value("set"))
+                .col_expr(integration::Column::WebhookStatus, Expr::value(WebhookStatus::Set.as_str()))
                 .col_expr(integration::Column::WebhookError, Expr::value(Option::<String>::None))
                 .col_expr(integration::Column::UpdatedAt, Expr::value(e.occurred_at))
                 .filter(integration::Column::Id.eq(&e.payload.integration_id))
@@ -209,7 +211,7 @@ pub(crate) async fn apply_event<C: ConnectionTrait>(txn: &C, sequence: u64, even
         }
         AnyEvent::IntegrationWebhookFailed(e) => {
             integration::Entity::update_many()
-                .col_expr(integration::Column::WebhookStatus, Expr::value("failed"))
+                .col_expr(integration::Column::WebhookStatus, Expr::value(WebhookStatus::Failed.as_str()))
                 .col_expr(integration::Column::WebhookError, Expr::value(e.payload.reason.clone()))
                 .col_expr(integration::Column::UpdatedAt, Expr::value(e.occurred_at))
                 .filter(integration::Column::Id.eq(&e.payload.integration_id))
@@ -218,7 +220,7 @@ pub(crate) async fn apply_event<C: ConnectionTrait>(txn: &C, sequence: u64, even
         }
         AnyEvent::IntegrationBotUnauthorized(e) => {
             integration::Entity::update_many()
-                .col_expr(integration::Column::BotStatus, Expr::value("unauthorized"))
+                .col_expr(integration::Column::BotStatus, Expr::value(BotStatus::Unauthorized.as_str()))
                 .col_expr(integration::Column::BotError, Expr::value(e.payload.detail.clone()))
                 .col_expr(integration::Column::UpdatedAt, Expr::value(e.occurred_at))
                 .filter(integration::Column::Id.eq(&e.payload.integration_id))
@@ -232,7 +234,7 @@ pub(crate) async fn apply_event<C: ConnectionTrait>(txn: &C, sequence: u64, even
                 .filter(integration::Column::Id.eq(&p.integration_id));
             if p.bot_token.is_some() {
                 update = update
-                    .col_expr(integration::Column::BotStatus, Expr::value("ok"))
+                    .col_expr(integration::Column::BotStatus, Expr::value(BotStatus::Ok.as_str()))
                     .col_expr(integration::Column::BotError, Expr::value(Option::<String>::None));
             }
             if let Some(allow) = p.allow_paid_broadcast {
@@ -253,7 +255,7 @@ pub(crate) async fn apply_event<C: ConnectionTrait>(txn: &C, sequence: u64, even
                 integration_id: Set(p.integration_id.clone()),
                 project_id: Set(p.project_id.clone()),
                 public_user_ref: Set(p.public_user_ref.clone()),
-                status: Set("issued".into()),
+                status: Set(ConnectCodeStatus::Issued.to_string()),
                 recipient_id: Set(None),
                 expires_at: Set(p.expires_at),
                 issued_at: Set(e.occurred_at),
@@ -266,7 +268,7 @@ pub(crate) async fn apply_event<C: ConnectionTrait>(txn: &C, sequence: u64, even
         }
         AnyEvent::ConnectCodeRedeemed(e) => {
             connect_code::Entity::update_many()
-                .col_expr(connect_code::Column::Status, Expr::value("redeemed"))
+                .col_expr(connect_code::Column::Status, Expr::value(ConnectCodeStatus::Redeemed.as_str()))
                 .col_expr(connect_code::Column::RecipientId, Expr::value(e.payload.recipient_id.clone()))
                 .col_expr(connect_code::Column::RedeemedAt, Expr::value(e.occurred_at))
                 .filter(connect_code::Column::CodeId.eq(&e.payload.code_id))
@@ -284,7 +286,7 @@ pub(crate) async fn apply_event<C: ConnectionTrait>(txn: &C, sequence: u64, even
                 chat_sealed: Set(chat),
                 chat_hash: Set(p.chat_hash.clone()),
                 chat_kind: Set(label(&p.chat_kind)),
-                status: Set("active".into()),
+                status: Set(RecipientStatus::Active.to_string()),
                 disabled_reason: Set(None),
                 bound_at: Set(e.occurred_at),
                 updated_at: Set(e.occurred_at),
@@ -307,8 +309,8 @@ pub(crate) async fn apply_event<C: ConnectionTrait>(txn: &C, sequence: u64, even
         }
         AnyEvent::RecipientDisabled(e) => {
             recipient::Entity::update_many()
-                .col_expr(recipient::Column::Status, Expr::value("disabled"))
-                .col_expr(recipient::Column::DisabledReason, Expr::value(label(&e.payload.reason)))
+                .col_expr(recipient::Column::Status, Expr::value(RecipientStatus::Disabled.as_str()))
+                .col_expr(recipient::Column::DisabledReason, Expr::value(e.payload.reason.as_str()))
                 .col_expr(recipient::Column::UpdatedAt, Expr::value(e.occurred_at))
                 .filter(recipient::Column::RecipientId.eq(&e.payload.recipient_id))
                 .exec(txn)
@@ -316,7 +318,7 @@ pub(crate) async fn apply_event<C: ConnectionTrait>(txn: &C, sequence: u64, even
         }
         AnyEvent::RecipientUnreachable(e) => {
             recipient::Entity::update_many()
-                .col_expr(recipient::Column::Status, Expr::value("unreachable"))
+                .col_expr(recipient::Column::Status, Expr::value(RecipientStatus::Unreachable.as_str()))
                 .col_expr(recipient::Column::DisabledReason, Expr::value(e.payload.reason.as_str()))
                 .col_expr(recipient::Column::UpdatedAt, Expr::value(e.occurred_at))
                 .filter(recipient::Column::RecipientId.eq(&e.payload.recipient_id))
@@ -343,7 +345,7 @@ pub(crate) async fn apply_event<C: ConnectionTrait>(txn: &C, sequence: u64, even
                 template: Set(p.template.clone()),
                 payment_mode: Set(label(&p.payment_mode)),
                 origin: Set(label(&p.origin)),
-                status: Set("accepted".into()),
+                status: Set(SendStatus::Accepted.to_string()),
                 telegram_message_id: Set(None),
                 failure_reason: Set(None),
                 failure_detail: Set(None),
@@ -357,25 +359,26 @@ pub(crate) async fn apply_event<C: ConnectionTrait>(txn: &C, sequence: u64, even
             .do_nothing()
             .exec(txn)
             .await?;
-            history(txn, e, &p.send_id, sequence, "accepted", None).await?;
+            history(txn, e, &p.send_id, sequence, SendStatus::Accepted, None).await?;
         }
         AnyEvent::SendScheduled(e) => {
             let p = &e.payload;
-            send_status(txn, &p.send_id, e.occurred_at, "scheduled", paid_by(&p.clearance)).await?;
+            send_status(txn, &p.send_id, e.occurred_at, SendStatus::Scheduled, paid_by(&p.clearance)).await?;
             let detail = json!({ "send_at": p.send_at, "clearance": p.clearance });
-            history(txn, e, &p.send_id, sequence, "scheduled", Some(detail)).await?;
+            history(txn, e, &p.send_id, sequence, SendStatus::Scheduled, Some(detail)).await?;
         }
         AnyEvent::SendCancelled(e) => {
             let p = &e.payload;
-            send_status(txn, &p.send_id, e.occurred_at, "cancelled", vec![]).await?;
-            history(txn, e, &p.send_id, sequence, "cancelled", None).await?;
+            send_status(txn, &p.send_id, e.occurred_at, SendStatus::Cancelled, vec![]).await?;
+            history(txn, e, &p.send_id, sequence, SendStatus::Cancelled, None).await?;
         }
         // The claim itself is shown through the send's clearance.
         AnyEvent::TxClaimed(_) => {}
         AnyEvent::SendQueued(e) => {
             let p = &e.payload;
-            send_status(txn, &p.send_id, e.occurred_at, "queued", paid_by(&p.clearance)).await?;
-            history(txn, e, &p.send_id, sequence, "queued", Some(json!({ "clearance": p.clearance }))).await?;
+            send_status(txn, &p.send_id, e.occurred_at, SendStatus::Queued, paid_by(&p.clearance)).await?;
+            history(txn, e, &p.send_id, sequence, SendStatus::Queued, Some(json!({ "clearance": p.clearance })))
+                .await?;
         }
         AnyEvent::MessageSent(e) => {
             let p = &e.payload;
@@ -383,7 +386,7 @@ pub(crate) async fn apply_event<C: ConnectionTrait>(txn: &C, sequence: u64, even
                 txn,
                 &p.send_id,
                 e.occurred_at,
-                "sent",
+                SendStatus::Sent,
                 vec![
                     (send::Column::TelegramMessageId, Expr::value(p.telegram_message_id)),
                     (send::Column::Attempts, Expr::value(p.attempts as i32)),
@@ -395,7 +398,7 @@ pub(crate) async fn apply_event<C: ConnectionTrait>(txn: &C, sequence: u64, even
                 e,
                 &p.send_id,
                 sequence,
-                "sent",
+                SendStatus::Sent,
                 Some(json!({ "telegram_message_id": p.telegram_message_id })),
             )
             .await?;
@@ -406,16 +409,23 @@ pub(crate) async fn apply_event<C: ConnectionTrait>(txn: &C, sequence: u64, even
                 txn,
                 &p.send_id,
                 e.occurred_at,
-                "failed",
+                SendStatus::Failed,
                 vec![
-                    (send::Column::FailureReason, Expr::value(p.reason.clone())),
+                    (send::Column::FailureReason, Expr::value(p.reason.as_str())),
                     (send::Column::FailureDetail, Expr::value(p.detail.clone())),
                     (send::Column::Attempts, Expr::value(p.attempts as i32)),
                 ],
             )
             .await?;
-            history(txn, e, &p.send_id, sequence, "failed", Some(json!({ "reason": p.reason, "detail": p.detail })))
-                .await?;
+            history(
+                txn,
+                e,
+                &p.send_id,
+                sequence,
+                SendStatus::Failed,
+                Some(json!({ "reason": p.reason, "detail": p.detail })),
+            )
+            .await?;
         }
         AnyEvent::SendDeadLettered(e) => {
             let p = &e.payload;
@@ -423,16 +433,16 @@ pub(crate) async fn apply_event<C: ConnectionTrait>(txn: &C, sequence: u64, even
                 txn,
                 &p.send_id,
                 e.occurred_at,
-                "dead_lettered",
+                SendStatus::DeadLettered,
                 vec![
-                    (send::Column::FailureReason, Expr::value(p.reason.clone())),
+                    (send::Column::FailureReason, Expr::value(p.reason.as_str())),
                     (send::Column::FailureDetail, Expr::value(p.detail.clone())),
                     (send::Column::Attempts, Expr::value(p.attempts as i32)),
                 ],
             )
             .await?;
             let detail = json!({ "reason": p.reason, "detail": p.detail, "attempts": p.attempts });
-            history(txn, e, &p.send_id, sequence, "dead_lettered", Some(detail)).await?;
+            history(txn, e, &p.send_id, sequence, SendStatus::DeadLettered, Some(detail)).await?;
         }
     }
     Ok(())

@@ -4,6 +4,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrai
 
 use crate::model::{checkpoint, integration, recipient, send, send_history};
 use crate::projector::CHECKPOINT;
+use novij_events::status::{RecipientStatus, SendStatus};
 
 /// The last event sequence applied to the projections.
 pub async fn checkpoint<C: sea_orm::ConnectionTrait>(db: &C) -> Result<u64, DbErr> {
@@ -58,7 +59,7 @@ pub async fn recipient_by_ref(
 pub async fn recipients_by_chat(db: &DatabaseConnection, chat_hash: &str) -> Result<Vec<recipient::Model>, DbErr> {
     recipient::Entity::find()
         .filter(recipient::Column::ChatHash.eq(chat_hash))
-        .filter(recipient::Column::Status.eq("active"))
+        .filter(recipient::Column::Status.eq(RecipientStatus::Active.as_str()))
         .all(db)
         .await
 }
@@ -81,7 +82,7 @@ pub async fn pending_reminders(db: &DatabaseConnection, project_id: &str) -> Res
     send::Entity::find()
         .filter(send::Column::ProjectId.eq(project_id))
         .filter(send::Column::SendAt.is_not_null())
-        .filter(send::Column::Status.is_in(["accepted", "scheduled"]))
+        .filter(send::Column::Status.is_in([SendStatus::Accepted.as_str(), SendStatus::Scheduled.as_str()]))
         .count(db)
         .await
 }

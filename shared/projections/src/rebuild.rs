@@ -20,6 +20,8 @@ pub enum RebuildError {
     Db(#[from] DbErr),
     #[error("event log: {0}")]
     Log(String),
+    #[error("the event at sequence {sequence} needs a newer release to rebuild: {source}")]
+    NewerRelease { sequence: u64, source: novij_events::DecodeError },
 }
 
 /// What a rebuild did.
@@ -65,8 +67,12 @@ pub async fn rebuild(
                     apply_event(&txn, sequence, &event).await?;
                     report.events += 1;
                 }
+                // The transaction is dropped: the projections stay as they were.
+                Err(source) if source.written_by_newer_release() => {
+                    return Err(RebuildError::NewerRelease { sequence, source })
+                }
                 Err(e) => {
-                    tracing::warn!(sequence, error = %e, "skipping undecodable event");
+                    tracing::warn!(sequence, error = %e, "skipping malformed event");
                     report.skipped += 1;
                 }
             }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use async_nats::jetstream::message::PublishMessage as Publish;
-use novij_bus::{consume::stream_sequence, run_consumer, Handled};
+use novij_bus::{consume::stream_sequence, decode_event, run_consumer, Handled};
 use novij_events::send::{DeadLetter, SendDeadLettered};
 use novij_events::{subjects, Envelope};
 use tokio::sync::watch;
@@ -17,9 +17,9 @@ pub async fn run(d: Dispatcher, shutdown: watch::Receiver<bool>) {
     run_consumer(d.rt.jetstream.clone(), subjects::EVENTS_STREAM, DURABLE, 8, shutdown, move |msg| {
         let d = d.clone();
         async move {
-            let outcome = match serde_json::from_slice::<Envelope<SendDeadLettered>>(&msg.payload) {
+            let outcome = match decode_event::<SendDeadLettered>(&msg) {
                 Ok(event) => file(&d, &event, stream_sequence(&msg)).await,
-                Err(e) => Handled::Reject(format!("undecodable send.dead_lettered: {e}")),
+                Err(undecodable) => undecodable,
             };
             (msg, outcome)
         }

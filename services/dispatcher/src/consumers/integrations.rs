@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use novij_bus::{run_consumer, Expect, Handled};
+use novij_bus::{run_consumer, undecodable, Expect, Handled};
 use novij_events::integration::{IntegrationWebhookFailed, IntegrationWebhookSet};
 use novij_events::{ids, subjects, AnyEvent, Envelope, EventMeta};
 use tokio::sync::watch;
@@ -24,7 +24,7 @@ pub async fn run(d: Dispatcher, shutdown: watch::Receiver<bool>) {
                     handle(&d, &e.payload.integration_id, &e.payload.integration_id, &e).await
                 }
                 Ok(_) => Handled::Done,
-                Err(e) => Handled::Reject(format!("undecodable integration event: {e}")),
+                Err(e) => undecodable(&e),
             };
             (msg, outcome)
         }

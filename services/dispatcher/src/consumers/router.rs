@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use async_nats::jetstream::message::PublishMessage;
-use novij_bus::{consume::stream_sequence, run_consumer, Handled};
+use novij_bus::{consume::stream_sequence, decode_event, run_consumer, Handled};
 use novij_events::send::{DispatchItem, SendAccepted, SendQueued};
 use novij_events::{subjects, Envelope};
 use tokio::sync::watch;
@@ -18,9 +18,9 @@ pub async fn run(d: Dispatcher, shutdown: watch::Receiver<bool>) {
     run_consumer(d.rt.jetstream.clone(), subjects::EVENTS_STREAM, DURABLE, 64, shutdown, move |msg| {
         let d = d.clone();
         async move {
-            let outcome = match serde_json::from_slice::<Envelope<SendQueued>>(&msg.payload) {
+            let outcome = match decode_event::<SendQueued>(&msg) {
                 Ok(queued) => route(&d, queued, stream_sequence(&msg)).await,
-                Err(e) => Handled::Reject(format!("undecodable send.queued: {e}")),
+                Err(undecodable) => undecodable,
             };
             (msg, outcome)
         }

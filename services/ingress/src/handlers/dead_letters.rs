@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use novij_bus::dead_letters::{self, DeadLetterError};
+use novij_events::send::FailureReason;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use warp::http::StatusCode;
@@ -16,7 +17,8 @@ use crate::state::AppState;
 pub struct DeadLetterView {
     pub send_id: String,
     pub bot_key: String,
-    pub reason: String,
+    #[schema(value_type = String)]
+    pub reason: FailureReason,
     pub detail: String,
     pub attempts: u32,
     pub dead_lettered_at: DateTime<Utc>,

@@ -5,7 +5,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use novij_bus::{AppendError, Expect};
 use novij_events::integration::{BotMode, IntegrationCreated, IntegrationUpdated, PaymentMode, COMMON_BOT_KEY};
+use novij_events::labels::UnknownLabel;
 use novij_events::rpc::{BotCredential, BotVerifyReply, BotVerifyRequest};
+use novij_events::status::{BotStatus, RecipientStatus, WebhookStatus};
 use novij_events::{ids, subjects, Envelope, Event};
 use novij_projections::model::{integration, recipient};
 use novij_runtime::derive::purpose;
@@ -70,7 +72,8 @@ pub struct IntegrationView {
     pub allow_paid_broadcast: bool,
     pub webhook: WebhookView,
     /// `ok`, or `unauthorized` once Telegram refused the bot token.
-    pub bot_status: String,
+    #[schema(value_type = String)]
+    pub bot_status: BotStatus,
     pub bot_error: Option<String>,
     pub created_at: DateTime<Utc>,
 }
@@ -78,13 +81,16 @@ pub struct IntegrationView {
 #[derive(Serialize, ToSchema)]
 pub struct WebhookView {
     /// `pending`, `set` or `failed`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: WebhookStatus,
     pub error: Option<String>,
 }
 
-impl From<integration::Model> for IntegrationView {
-    fn from(m: integration::Model) -> Self {
-        Self {
+impl TryFrom<integration::Model> for IntegrationView {
+    type Error = ApiError;
+    fn try_from(m: integration::Model) -> Result<Self, ApiError> {
+        let label = |e: UnknownLabel| ApiError::internal(&e);
+        Ok(Self {
             integration_id: m.id,
             project_id: m.project_id,
             owner_wallet_id: m.owner_wallet_id,
@@ -95,11 +101,11 @@ impl From<integration::Model> for IntegrationView {
             inbound_webhook_url: m.inbound_webhook_url,
             default_locale: m.default_locale,
             allow_paid_broadcast: m.allow_paid_broadcast,
-            webhook: WebhookView { status: m.webhook_status, error: m.webhook_error },
-            bot_status: m.bot_status,
+            webhook: WebhookView { status: m.webhook_status.parse().map_err(label)?, error: m.webhook_error },
+            bot_status: m.bot_status.parse().map_err(label)?,
             bot_error: m.bot_error,
             created_at: m.created_at,
-        }
+        })
     }
 }
 
@@ -201,7 +207,7 @@ pub async fn create(
     read_your_write(&state, appended.sequence).await;
     tracing::info!(integration_id = %id, "integration created");
     match novij_projections::queries::integration(&state.rt.db, &id).await? {
-        Some(m) => Ok(json(StatusCode::CREATED, &IntegrationView::from(m))),
+        Some(m) => Ok(json(StatusCode::CREATED, &IntegrationView::try_from(m)?)),
         None => Ok(json(StatusCode::CREATED, &serde_json::json!({ "integration_id": id }))),
     }
 }
@@ -245,7 +251,7 @@ pub async fn find_for_project(
 pub async fn get(state: AppState, creds: Credentials, id: String) -> Result<warp::reply::Response, ApiError> {
     let caller = creds.caller(&state)?;
     let m = find_visible(&state, &caller, &id).await?;
-    Ok(json(StatusCode::OK, &IntegrationView::from(m)))
+    Ok(json(StatusCode::OK, &IntegrationView::try_from(m)?))
 }
 
 #[utoipa::path(patch, path = "/api/v1/integrations/{id}", tag = "integrations", request_body = UpdateIntegration,
@@ -329,15 +335,16 @@ pub async fn update(
     read_your_write(&state, appended.sequence).await;
     tracing::info!(integration_id = %id, "integration updated");
     let m = novij_projections::queries::integration(&state.rt.db, &id).await?.unwrap_or(current);
-    Ok(json(StatusCode::OK, &IntegrationView::from(m)))
+    Ok(json(StatusCode::OK, &IntegrationView::try_from(m)?))
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct RecipientView {
     pub recipient_id: String,
     pub public_user_ref: String,
-    /// `active` or `disabled`.
-    pub status: String,
+    /// `active`, `disabled` (the user sent /stop) or `unreachable` (Telegram refused).
+    #[schema(value_type = String)]
+    pub status: RecipientStatus,
     pub chat_kind: String,
     pub disabled_reason: Option<String>,
     pub bound_at: DateTime<Utc>,
@@ -354,16 +361,18 @@ pub async fn recipients(state: AppState, creds: Credentials, id: String) -> Resu
         .order_by_asc(recipient::Column::BoundAt)
         .all(&state.rt.db)
         .await?;
-    let views: Vec<RecipientView> = rows
+    let views = rows
         .into_iter()
-        .map(|r| RecipientView {
-            recipient_id: r.recipient_id,
-            public_user_ref: r.public_user_ref,
-            status: r.status,
-            chat_kind: r.chat_kind,
-            disabled_reason: r.disabled_reason,
-            bound_at: r.bound_at,
+        .map(|r| {
+            Ok(RecipientView {
+                recipient_id: r.recipient_id,
+                public_user_ref: r.public_user_ref,
+                status: r.status.parse().map_err(|e: UnknownLabel| ApiError::internal(&e))?,
+                chat_kind: r.chat_kind,
+                disabled_reason: r.disabled_reason,
+                bound_at: r.bound_at,
+            })
         })
-        .collect();
+        .collect::<Result<Vec<RecipientView>, ApiError>>()?;
     Ok(json(StatusCode::OK, &views))
 }

@@ -6,6 +6,7 @@
 
 use novij_bus::{AppendError, Expect};
 use novij_events::send::{SendAccepted, SendCancelled};
+use novij_events::status::SendStatus;
 use novij_events::{ids, Envelope, Event};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -50,7 +51,8 @@ pub async fn get(state: AppState, creds: Credentials, id: String) -> Result<warp
 pub struct Cancelled {
     pub send_id: String,
     /// Always `cancelled`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: SendStatus,
 }
 
 #[utoipa::path(delete, path = "/api/v1/reminders/{id}", tag = "reminders", security(("api_key" = [])),
@@ -66,7 +68,7 @@ pub async fn cancel(state: AppState, creds: Credentials, id: String) -> Result<w
     if !accepted.as_ref().is_some_and(is_visible_reminder) {
         return Err(ApiError::not_found("reminder"));
     }
-    let done = || json(StatusCode::OK, &Cancelled { send_id: id.clone(), status: "cancelled".into() });
+    let done = || json(StatusCode::OK, &Cancelled { send_id: id.clone(), status: SendStatus::Cancelled });
     // A lost race (the verifier or the scheduler appended first) is decided again on the new last event.
     for _ in 0..5 {
         let (last, sequence) = state

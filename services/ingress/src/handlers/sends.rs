@@ -8,7 +8,9 @@
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use novij_bus::{AppendError, Expect};
 use novij_events::integration::PaymentMode;
+use novij_events::send::FailureReason;
 use novij_events::send::{OutgoingMessage, Priority, SendAccepted, SendOrigin};
+use novij_events::status::{RecipientStatus, SendStatus};
 use novij_events::{ids, Envelope};
 use novij_projections::model::recipient;
 use novij_projections::queries;
@@ -62,7 +64,8 @@ pub struct SendRequest {
 #[derive(Serialize, ToSchema)]
 pub struct SendAcceptedView {
     pub send_id: String,
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: SendStatus,
 }
 
 /// Which endpoint a request came through.
@@ -121,10 +124,10 @@ async fn existing(
         )
         .with_field("idempotency_key"));
     }
-    let status = queries::send_with_history(&state.rt.db, send_id)
-        .await?
-        .map(|(s, _)| s.status)
-        .unwrap_or_else(|| "accepted".into());
+    let status = match queries::send_with_history(&state.rt.db, send_id).await? {
+        Some((send, _)) => send.status.parse().map_err(|e| ApiError::internal(&e))?,
+        None => SendStatus::Accepted,
+    };
     Ok(Some(json(StatusCode::ACCEPTED, &SendAcceptedView { send_id: send_id.to_string(), status })))
 }
 
@@ -159,7 +162,7 @@ async fn active_recipient(
     recipient_ref: &str,
 ) -> Result<recipient::Model, ApiError> {
     match queries::recipient_by_ref(&state.rt.db, integration_id, recipient_ref).await? {
-        Some(r) if r.status == "active" => Ok(r),
+        Some(r) if r.status == RecipientStatus::Active.as_str() => Ok(r),
         Some(r) => {
             let reason = r.disabled_reason.unwrap_or_else(|| r.status.clone());
             Err(ApiError::new(
@@ -258,7 +261,7 @@ pub async fn accept(
     match state.rt.log.append(&env, Expect::NoEvents).await {
         Ok(_) => {
             tracing::info!(send_id = %send_id, integration_id = %integration.id, reminder = send_at.is_some(), "send accepted");
-            Ok(json(StatusCode::ACCEPTED, &SendAcceptedView { send_id, status: "accepted".into() }))
+            Ok(json(StatusCode::ACCEPTED, &SendAcceptedView { send_id, status: SendStatus::Accepted }))
         }
         // A concurrent request with the same key won: answer as its retry.
         Err(AppendError::Conflict) => existing(&state, &send_id, &request_hash)
@@ -281,7 +284,7 @@ async fn just_accepted(state: &AppState, caller: &crate::auth::Caller, id: &str)
         project_id: p.project_id,
         integration_id: p.integration_id,
         template: p.template,
-        status: "accepted".into(),
+        status: SendStatus::Accepted,
         send_at: p.send_at,
         payment_tx: None,
         telegram_message_id: None,
@@ -289,7 +292,7 @@ async fn just_accepted(state: &AppState, caller: &crate::auth::Caller, id: &str)
         attempts: 0,
         accepted_at: accepted.occurred_at,
         updated_at: accepted.occurred_at,
-        history: vec![HistoryEntry { status: "accepted".into(), at: accepted.occurred_at, detail: None }],
+        history: vec![HistoryEntry { status: SendStatus::Accepted, at: accepted.occurred_at, detail: None }],
     })
 }
 
@@ -301,7 +304,8 @@ pub struct SendView {
     pub template: String,
     /// `accepted`, `scheduled` (a reminder waiting for `send_at`), `cancelled`,
     /// `queued`, `sent`, `failed` or `dead_lettered`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: SendStatus,
     /// Reminders: when it is due.
     pub send_at: Option<DateTime<Utc>>,
     /// Paid sends: the ledger transaction that paid for it, once verified.
@@ -317,13 +321,15 @@ pub struct SendView {
 #[derive(Serialize, ToSchema)]
 pub struct FailureView {
     /// e.g. `recipient_blocked`, `tx_already_used`, `insufficient_amount`.
-    pub reason: String,
+    #[schema(value_type = String)]
+    pub reason: FailureReason,
     pub detail: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct HistoryEntry {
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: SendStatus,
     pub at: DateTime<Utc>,
     #[schema(value_type = Option<Object>)]
     pub detail: Option<serde_json::Value>,
@@ -337,20 +343,29 @@ pub async fn view(state: &AppState, caller: &crate::auth::Caller, id: &str) -> R
     if !caller.sees(send.project_id.as_deref()) {
         return Err(ApiError::not_found("send"));
     }
+    let label = |e: novij_events::labels::UnknownLabel| ApiError::internal(&e);
+    let failure = match send.failure_reason {
+        Some(reason) => Some(FailureView { reason: reason.parse().map_err(label)?, detail: send.failure_detail }),
+        None => None,
+    };
+    let history = history
+        .into_iter()
+        .map(|h| Ok(HistoryEntry { status: h.status.parse().map_err(label)?, at: h.at, detail: h.detail }))
+        .collect::<Result<_, ApiError>>()?;
     Ok(SendView {
         send_id: send.send_id,
         project_id: send.project_id,
         integration_id: send.integration_id,
         template: send.template,
-        status: send.status,
+        status: send.status.parse().map_err(label)?,
         send_at: send.send_at,
         payment_tx: send.payment_tx,
         telegram_message_id: send.telegram_message_id,
-        failure: send.failure_reason.map(|reason| FailureView { reason, detail: send.failure_detail }),
+        failure,
         attempts: send.attempts,
         accepted_at: send.accepted_at,
         updated_at: send.updated_at,
-        history: history.into_iter().map(|h| HistoryEntry { status: h.status, at: h.at, detail: h.detail }).collect(),
+        history,
     })
 }
 

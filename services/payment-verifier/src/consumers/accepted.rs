@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use novij_bus::{consume::stream_sequence, run_consumer, AppendError, Expect, Handled};
+use novij_bus::{consume::stream_sequence, decode_event, run_consumer, AppendError, Expect, Handled};
 use novij_events::payment::{PaymentRejection, TxClaimed};
 use novij_events::send::{Clearance, PaymentClaim, SendAccepted, SendFailed, SendQueued, SendScheduled};
 use novij_events::{ids, subjects, Envelope, EventMeta};
@@ -37,9 +37,9 @@ pub async fn run(rt: Runtime, relay: Option<RelayClient>, shutdown: watch::Recei
         let v = v.clone();
         async move {
             let delivered = msg.info().map(|i| i.delivered).unwrap_or(1).max(1);
-            let outcome = match serde_json::from_slice::<Envelope<SendAccepted>>(&msg.payload) {
+            let outcome = match decode_event::<SendAccepted>(&msg) {
                 Ok(accepted) => v.handle(&accepted, stream_sequence(&msg), delivered).await,
-                Err(e) => Handled::Reject(format!("undecodable send.accepted: {e}")),
+                Err(undecodable) => undecodable,
             };
             (msg, outcome)
         }
@@ -190,12 +190,8 @@ impl Verifier {
         detail: String,
     ) -> Handled {
         tracing::info!(send_id = %accepted.payload.send_id, reason = reason.as_str(), "payment refused");
-        let failed = SendFailed {
-            send_id: accepted.payload.send_id.clone(),
-            reason: reason.as_str().into(),
-            detail,
-            attempts: 0,
-        };
+        let failed =
+            SendFailed { send_id: accepted.payload.send_id.clone(), reason: reason.into(), detail, attempts: 0 };
         let env = Envelope::new(failed, EventMeta::caused_by(accepted))
             .with_event_id(ids::caused_event_id(&accepted.event_id.to_string(), "payment_refused"));
         settle(self.rt.log.append(&env, Expect::LastSequence(sequence)).await)
