@@ -13,20 +13,21 @@ use std::time::Duration;
 use async_nats::jetstream::consumer::{pull::OrderedConfig, DeliverPolicy};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
+use novij_aggregates::send::{decide, Send, SendChange, SendCommand};
+use novij_aggregates::Loaded;
 use novij_bus::{AppendError, Expect};
-use novij_events::send::{SendQueued, SendScheduled};
+use novij_events::send::SendScheduled;
 use novij_events::status::SendStatus;
 use novij_events::{decode_slice_as, ids, subjects, Envelope, EventMeta};
 use novij_runtime::Runtime;
 use sea_orm::{AccessMode, ConnectionTrait, DbBackend, DbErr, IsolationLevel, Statement, TransactionTrait};
 use tokio::sync::watch;
 
-/// A reminder waiting for its time, and the position of its scheduled event.
+/// A reminder waiting for its time.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Due {
     at: DateTime<Utc>,
     send_id: String,
-    scheduled_sequence: u64,
 }
 
 #[derive(Default)]
@@ -117,7 +118,6 @@ pub async fn run(rt: Runtime, mut shutdown: watch::Receiver<bool>) {
                             Ok(env) => table.add(Due {
                                 at: env.payload.send_at,
                                 send_id: env.payload.send_id,
-                                scheduled_sequence: sequence,
                             }),
                             // Skipping a newer release's reminder would lose it:
                             // stop taking new ones; the due ones still fire.
@@ -166,21 +166,14 @@ async fn snapshot(rt: &Runtime) -> Result<(Timetable, u64), DbErr> {
     let rows = txn
         .query_all(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "SELECT s.send_id, s.send_at, h.sequence FROM sends s \
-             JOIN send_history h ON h.send_id = s.send_id AND h.status = $1 \
-             WHERE s.status = $1 AND s.send_at IS NOT NULL",
+            "SELECT send_id, send_at FROM sends WHERE status = $1 AND send_at IS NOT NULL",
             [SendStatus::Scheduled.as_str().into()],
         ))
         .await?;
     txn.commit().await?;
     let mut table = Timetable::default();
     for row in rows {
-        let sequence: i64 = row.try_get("", "sequence")?;
-        table.add(Due {
-            at: row.try_get("", "send_at")?,
-            send_id: row.try_get("", "send_id")?,
-            scheduled_sequence: u64::try_from(sequence).unwrap_or_default(),
-        });
+        table.add(Due { at: row.try_get("", "send_at")?, send_id: row.try_get("", "send_id")? });
     }
     Ok((table, checkpoint))
 }
@@ -206,20 +199,16 @@ async fn fire(rt: Runtime, due: Due) {
 }
 
 async fn fire_once(rt: &Runtime, due: &Due) -> Result<bool, String> {
-    let scheduled = rt.log.last::<SendScheduled>(&due.send_id).await.map_err(|e| e.to_string())?;
-    let Some((scheduled, _)) = scheduled else { return Ok(false) };
-    let p = &scheduled.payload;
-    let queued = SendQueued {
-        send_id: p.send_id.clone(),
-        bot_key: p.bot_key.clone(),
-        clearance: p.clearance.clone(),
-        priority: p.priority,
+    let Loaded { state: send, version } = rt.log.load::<Send>(&due.send_id).await.map_err(|e| e.to_string())?;
+    let (Ok(Some(SendChange::Queued(queued))), Some(scheduled)) = (decide(&send, SendCommand::Fire), &send.scheduled)
+    else {
+        return Ok(false);
     };
     // Every instance derives the same event id, so even the server's
     // duplicate window sees one event.
-    let env = Envelope::new(queued, EventMeta::caused_by(&scheduled))
+    let env = Envelope::new(queued, EventMeta::caused_by(scheduled))
         .with_event_id(ids::caused_event_id(&scheduled.event_id.to_string(), "queued"));
-    match rt.log.append(&env, Expect::LastSequence(due.scheduled_sequence)).await {
+    match rt.log.append(&env, Expect::LastSequence(version)).await {
         Ok(_) => Ok(true),
         Err(AppendError::Conflict) => Ok(false),
         Err(e) => Err(e.to_string()),
@@ -231,7 +220,7 @@ mod tests {
     use super::*;
 
     fn due(secs: i64, id: &str) -> Due {
-        Due { at: DateTime::from_timestamp(secs, 0).unwrap(), send_id: id.into(), scheduled_sequence: 1 }
+        Due { at: DateTime::from_timestamp(secs, 0).unwrap(), send_id: id.into() }
     }
 
     #[test]

@@ -13,7 +13,8 @@ use std::time::Duration;
 use async_nats::jetstream::{
     self, context::PublishErrorKind, message::PublishMessage as Publish, stream::DirectGetErrorKind,
 };
-use novij_events::{decode_slice_as, subjects, DecodeError, Envelope, Event, RawEnvelope};
+use novij_aggregates::{fold, Aggregate, Loaded};
+use novij_events::{decode_slice_as, subjects, AnyEvent, DecodeError, Envelope, Event, RawEnvelope};
 
 const EXPECTED_SUBJECT_HEADER: &str = "Nats-Expected-Last-Subject-Sequence-Subject";
 
@@ -137,6 +138,17 @@ impl EventLog {
     /// The stream sequence of the last event of an aggregate, of any type.
     pub async fn last_sequence(&self, aggregate_type: &str, aggregate_id: &str) -> Result<Option<u64>, ReadError> {
         Ok(self.last_raw(&subjects::aggregate(aggregate_type, aggregate_id)).await?.map(|(_, seq)| seq))
+    }
+
+    /// An aggregate folded from its history, read through the upcasters; its
+    /// `version` is what the next append is fenced on.
+    pub async fn load<A: Aggregate>(&self, aggregate_id: &str) -> Result<Loaded<A>, ReadError> {
+        let mut events = Vec::new();
+        for (raw, sequence) in self.history(A::TYPE, aggregate_id).await? {
+            let subject = subjects::aggregate(A::TYPE, aggregate_id);
+            events.push((AnyEvent::decode(raw).map_err(|source| ReadError::Decode { subject, source })?, sequence));
+        }
+        Ok(fold(events))
     }
 
     /// Every event of an aggregate in log order, undecoded.

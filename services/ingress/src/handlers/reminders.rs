@@ -4,10 +4,12 @@
 //! the scheduler when due. Cancelling and firing are both appended fenced on
 //! the send's last event, so exactly one of them wins.
 
+use novij_aggregates::send::{decide, Send, SendChange, SendCommand, SendRefusal};
+use novij_aggregates::Loaded;
 use novij_bus::{AppendError, Expect};
-use novij_events::send::{SendAccepted, SendCancelled};
+use novij_events::send::SendCancelled;
 use novij_events::status::SendStatus;
-use novij_events::{ids, Envelope, Event};
+use novij_events::{ids, Envelope};
 use serde::Serialize;
 use utoipa::ToSchema;
 use warp::http::StatusCode;
@@ -61,38 +63,29 @@ pub struct Cancelled {
               (status = 409, description = "already dispatched or failed", body = crate::error::ErrorBody)))]
 pub async fn cancel(state: AppState, creds: Credentials, id: String) -> Result<warp::reply::Response, ApiError> {
     let caller = creds.caller(&state)?;
-    let accepted = if ids::is_valid(ids::SEND, &id) { state.rt.log.last::<SendAccepted>(&id).await? } else { None };
-    let is_visible_reminder = |(a, _): &(Envelope<SendAccepted>, u64)| {
-        a.payload.send_at.is_some() && caller.sees(a.payload.project_id.as_deref())
-    };
-    if !accepted.as_ref().is_some_and(is_visible_reminder) {
+    if !ids::is_valid(ids::SEND, &id) {
         return Err(ApiError::not_found("reminder"));
     }
     let done = || json(StatusCode::OK, &Cancelled { send_id: id.clone(), status: SendStatus::Cancelled });
-    // A lost race (the verifier or the scheduler appended first) is decided again on the new last event.
+    // A lost race (the verifier or the scheduler appended first) is decided again on the new history.
     for _ in 0..5 {
-        let (last, sequence) = state
-            .rt
-            .log
-            .last_of(SendAccepted::AGGREGATE, &id)
-            .await?
-            .ok_or_else(|| ApiError::internal(&"reminder without events"))?;
-        match last.event_type.as_str() {
-            "send.accepted" | "send.scheduled" => {}
-            "send.cancelled" => return Ok(done()),
-            "send.failed" => {
-                return Err(ApiError::new(StatusCode::CONFLICT, "not_cancellable", "the reminder has already failed"))
+        let Loaded { state: send, version } = state.rt.log.load::<Send>(&id).await?;
+        if !caller.sees(send.project_id.as_deref()) {
+            return Err(ApiError::not_found("reminder"));
+        }
+        match decide(&send, SendCommand::Cancel) {
+            Ok(Some(SendChange::Cancelled)) => {}
+            Ok(_) => return Ok(done()),
+            Err(SendRefusal::NotFound | SendRefusal::NotAReminder) => return Err(ApiError::not_found("reminder")),
+            Err(refusal @ SendRefusal::AlreadyFailed) => {
+                return Err(ApiError::new(StatusCode::CONFLICT, "not_cancellable", refusal.to_string()))
             }
-            _ => {
-                return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    "already_dispatched",
-                    "the reminder has already been handed to the dispatcher",
-                ))
+            Err(refusal @ SendRefusal::AlreadyDispatched) => {
+                return Err(ApiError::new(StatusCode::CONFLICT, "already_dispatched", refusal.to_string()))
             }
         }
         let event = Envelope::new(SendCancelled { send_id: id.clone() }, creds.meta());
-        match state.rt.log.append(&event, Expect::LastSequence(sequence)).await {
+        match state.rt.log.append(&event, Expect::LastSequence(version)).await {
             Ok(appended) => {
                 read_your_write(&state, appended.sequence).await;
                 tracing::info!(send_id = %id, "reminder cancelled");
