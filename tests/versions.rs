@@ -41,6 +41,14 @@ fn envelope(event_type: &str, version: u16, send_id: &str, payload: Value) -> Va
     })
 }
 
+/// A stack with one connected user; returns it and the integration.
+async fn stack_with_a_user() -> (TestStack, String) {
+    let stack = TestStack::start(Layout::Single).await;
+    let integration = stack.create_integration(PROJECT, None).await;
+    stack.connect_user(PROJECT, &integration, "user:1").await;
+    (stack, integration)
+}
+
 /// Appends a raw event to the log; returns its stream sequence.
 async fn append_raw(stack: &TestStack, name: &str, event: &Value) -> u64 {
     let subject = format!("nt.ev.send.{}.{name}", event["aggregate_id"].as_str().expect("aggregate_id"));
@@ -51,9 +59,7 @@ async fn append_raw(stack: &TestStack, name: &str, event: &Value) -> u64 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn v1_events_are_read_by_every_consumer_the_projector_and_the_api() {
-    let stack = TestStack::start(Layout::Single).await;
-    let integration = stack.create_integration(PROJECT, None).await;
-    stack.connect_user(PROJECT, &integration, "user:1").await;
+    let (stack, integration) = stack_with_a_user().await;
     let failed = waiting_reminder(&stack, &integration, "v1-failed").await;
     let dead = waiting_reminder(&stack, &integration, "v1-dead").await;
 
@@ -94,9 +100,7 @@ async fn v1_events_are_read_by_every_consumer_the_projector_and_the_api() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_event_of_a_newer_release_stops_its_consumer_and_is_not_skipped() {
-    let stack = TestStack::start(Layout::Single).await;
-    let integration = stack.create_integration(PROJECT, None).await;
-    stack.connect_user(PROJECT, &integration, "user:1").await;
+    let (stack, integration) = stack_with_a_user().await;
     let reminder = waiting_reminder(&stack, &integration, "newer").await;
 
     let v3 = json!({

@@ -11,6 +11,7 @@ const STREAMS: &[(&str, &str)] = &[
     ("TG_UPDATES", include_str!("../../../nats/streams/TG_UPDATES.json")),
     ("DEAD_LETTERS", include_str!("../../../nats/streams/DEAD_LETTERS.json")),
     ("DISPATCH", include_str!("../../../nats/streams/DISPATCH.json")),
+    ("FEED", include_str!("../../../nats/streams/FEED.json")),
 ];
 
 const CONSUMERS: &[(&str, &str)] = &[
@@ -20,6 +21,7 @@ const CONSUMERS: &[(&str, &str)] = &[
     ("dispatcher-integrations", include_str!("../../../nats/consumers/dispatcher-integrations.json")),
     ("connect-updates", include_str!("../../../nats/consumers/connect-updates.json")),
     ("dispatcher-dead-letters", include_str!("../../../nats/consumers/dispatcher-dead-letters.json")),
+    ("feed", include_str!("../../../nats/consumers/feed.json")),
 ];
 
 #[derive(Debug, thiserror::Error)]

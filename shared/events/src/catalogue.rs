@@ -79,6 +79,24 @@ macro_rules! catalogue {
                     $(AnyEvent::$variant(e) => &e.event_type),*
                 }
             }
+
+            /// The envelope without its payload.
+            pub fn head(&self) -> Envelope<()> {
+                match self {
+                    $(AnyEvent::$variant(e) => Envelope {
+                        event_id: e.event_id,
+                        event_type: e.event_type.clone(),
+                        version: e.version,
+                        aggregate_type: e.aggregate_type.clone(),
+                        aggregate_id: e.aggregate_id.clone(),
+                        occurred_at: e.occurred_at,
+                        correlation_id: e.correlation_id.clone(),
+                        causation_id: e.causation_id.clone(),
+                        trace: e.trace.clone(),
+                        payload: (),
+                    }),*
+                }
+            }
         }
 
         /// `(file stem, schema)` of every event payload, for `schemas/events/`.
@@ -128,6 +146,7 @@ pub fn subject_schemas() -> Vec<(String, Schema)> {
     vec![
         ("nt.dlq.send".to_string(), schemars::schema_for!(crate::send::DeadLetter)),
         ("nt.dispatch".to_string(), schemars::schema_for!(crate::send::DispatchItem)),
+        ("nt.feed".to_string(), schemars::schema_for!(crate::feed::FeedMessage)),
         ("nt.tg.update".to_string(), schemars::schema_for!(UpdateReceived)),
         ("nt.rpc.dispatcher.bot.verify.request".to_string(), schemars::schema_for!(BotVerifyRequest)),
         ("nt.rpc.dispatcher.bot.verify.reply".to_string(), schemars::schema_for!(BotVerifyReply)),

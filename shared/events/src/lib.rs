@@ -7,6 +7,7 @@
 pub mod catalogue;
 pub mod connect;
 pub mod envelope;
+pub mod feed;
 pub mod ids;
 pub mod integration;
 pub mod labels;

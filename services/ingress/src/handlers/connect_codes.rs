@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 use warp::http::StatusCode;
 
 use super::{integrations::find_for_project, json, read_your_write, Credentials};
+use crate::api::Answer;
 use crate::body::{self, check_text, id_char};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -47,11 +48,7 @@ fn new_code() -> Result<String, ApiError> {
 #[utoipa::path(post, path = "/api/v1/telegram/connect-codes", tag = "connect", request_body = CreateConnectCode,
     security(("api_key" = [])),
     responses((status = 201, body = ConnectCode), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-pub async fn create(
-    state: AppState,
-    creds: Credentials,
-    bytes: bytes::Bytes,
-) -> Result<warp::reply::Response, ApiError> {
+pub async fn create(state: AppState, creds: Credentials, bytes: bytes::Bytes) -> Result<Answer, ApiError> {
     let caller = creds.caller(&state)?;
     let req: CreateConnectCode = body::parse(&bytes)?;
     check_text("project_id", &req.project_id, 64, id_char)?;

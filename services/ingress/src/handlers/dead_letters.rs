@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use warp::http::StatusCode;
 
 use super::{json, Credentials};
+use crate::api::Answer;
 use crate::auth::Caller;
 use crate::body;
 use crate::error::ApiError;
@@ -56,7 +57,7 @@ fn map_err(e: DeadLetterError) -> ApiError {
 
 #[utoipa::path(get, path = "/api/v1/ops/dead-letters", tag = "ops", security(("api_key" = [])),
     responses((status = 200, body = [DeadLetterView]), (status = 403, body = crate::error::ErrorBody)))]
-pub async fn list(state: AppState, creds: Credentials) -> Result<warp::reply::Response, ApiError> {
+pub async fn list(state: AppState, creds: Credentials) -> Result<Answer, ApiError> {
     admin(&state, &creds)?;
     let letters = dead_letters::list(&state.rt.jetstream).await.map_err(map_err)?;
     let views: Vec<DeadLetterView> = letters
@@ -76,11 +77,7 @@ pub async fn list(state: AppState, creds: Credentials) -> Result<warp::reply::Re
 #[utoipa::path(post, path = "/api/v1/ops/dead-letters/retry", tag = "ops", request_body = RetryRequest,
     security(("api_key" = [])),
     responses((status = 200, body = RetryReport), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn retry(
-    state: AppState,
-    creds: Credentials,
-    bytes: bytes::Bytes,
-) -> Result<warp::reply::Response, ApiError> {
+pub async fn retry(state: AppState, creds: Credentials, bytes: bytes::Bytes) -> Result<Answer, ApiError> {
     admin(&state, &creds)?;
     let req: RetryRequest = body::parse(&bytes)?;
     let correlation = creds.correlation_id();

@@ -17,6 +17,7 @@ use utoipa::ToSchema;
 use warp::http::StatusCode;
 
 use super::{json, read_your_write, Credentials};
+use crate::api::Answer;
 use crate::body::{self, check_text, id_char};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -171,11 +172,7 @@ async fn verify_bot(state: &AppState, bot: BotCredential) -> Result<novij_events
 #[utoipa::path(post, path = "/api/v1/integrations", tag = "integrations", request_body = CreateIntegration,
     security(("api_key" = [])),
     responses((status = 201, body = IntegrationView), (status = 422, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
-pub async fn create(
-    state: AppState,
-    creds: Credentials,
-    bytes: bytes::Bytes,
-) -> Result<warp::reply::Response, ApiError> {
+pub async fn create(state: AppState, creds: Credentials, bytes: bytes::Bytes) -> Result<Answer, ApiError> {
     let caller = creds.caller(&state)?;
     let req: CreateIntegration = body::parse(&bytes)?;
     validate(&req)?;
@@ -248,7 +245,7 @@ pub async fn find_for_project(
 #[utoipa::path(get, path = "/api/v1/integrations/{id}", tag = "integrations", security(("api_key" = [])),
     params(("id" = String, Path, description = "integration id")),
     responses((status = 200, body = IntegrationView), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn get(state: AppState, creds: Credentials, id: String) -> Result<warp::reply::Response, ApiError> {
+pub async fn get(state: AppState, creds: Credentials, id: String) -> Result<Answer, ApiError> {
     let caller = creds.caller(&state)?;
     let m = find_visible(&state, &caller, &id).await?;
     Ok(json(StatusCode::OK, &IntegrationView::try_from(m)?))
@@ -260,12 +257,7 @@ pub async fn get(state: AppState, creds: Credentials, id: String) -> Result<warp
     responses((status = 200, body = IntegrationView), (status = 404, body = crate::error::ErrorBody),
         (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody),
         (status = 503, body = crate::error::ErrorBody)))]
-pub async fn update(
-    state: AppState,
-    creds: Credentials,
-    id: String,
-    bytes: bytes::Bytes,
-) -> Result<warp::reply::Response, ApiError> {
+pub async fn update(state: AppState, creds: Credentials, id: String, bytes: bytes::Bytes) -> Result<Answer, ApiError> {
     let caller = creds.caller(&state)?;
     let current = find_visible(&state, &caller, &id).await?;
     caller.require_project(&current.project_id)?;
@@ -353,7 +345,7 @@ pub struct RecipientView {
 #[utoipa::path(get, path = "/api/v1/integrations/{id}/recipients", tag = "connect", security(("api_key" = [])),
     params(("id" = String, Path, description = "integration id")),
     responses((status = 200, body = [RecipientView]), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn recipients(state: AppState, creds: Credentials, id: String) -> Result<warp::reply::Response, ApiError> {
+pub async fn recipients(state: AppState, creds: Credentials, id: String) -> Result<Answer, ApiError> {
     let caller = creds.caller(&state)?;
     let integration = find_visible(&state, &caller, &id).await?;
     let rows = recipient::Entity::find()

@@ -1,4 +1,5 @@
-//! One module per resource; each handler returns `Result<Response, ApiError>`.
+//! One module per resource; each operation returns `Result<Answer, ApiError>`
+//! and is served by both transports (`crate::api`).
 
 pub mod connect_codes;
 pub mod dead_letters;
@@ -43,10 +44,9 @@ impl Credentials {
     }
 }
 
-/// JSON reply with a status.
-pub fn json<T: serde::Serialize>(status: warp::http::StatusCode, body: &T) -> warp::reply::Response {
-    use warp::Reply;
-    warp::reply::with_status(warp::reply::json(body), status).into_response()
+/// JSON answer with a status.
+pub fn json<T: serde::Serialize>(status: warp::http::StatusCode, body: &T) -> crate::api::Answer {
+    crate::api::Answer::json(status, body)
 }
 
 /// Waits briefly for the projections to include an append, so a read that

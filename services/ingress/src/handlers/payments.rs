@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 use warp::http::StatusCode;
 
 use super::{json, sends::SendRequest, Credentials};
+use crate::api::Answer;
 use crate::body::{self, check_text, id_char};
 use crate::error::ApiError;
 use crate::quote::{self, QuoteError, Quoted};
@@ -59,11 +60,7 @@ pub fn service_wallet(state: &AppState) -> Result<&str, ApiError> {
     security(("api_key" = [])),
     responses((status = 200, body = Quote), (status = 409, body = crate::error::ErrorBody),
               (status = 422, body = crate::error::ErrorBody)))]
-pub async fn quote(
-    state: AppState,
-    creds: Credentials,
-    bytes: bytes::Bytes,
-) -> Result<warp::reply::Response, ApiError> {
+pub async fn quote(state: AppState, creds: Credentials, bytes: bytes::Bytes) -> Result<Answer, ApiError> {
     let caller = creds.caller(&state)?;
     let req: QuoteRequest = body::parse(&bytes)?;
     check_text("project_id", &req.project_id, 64, id_char)?;

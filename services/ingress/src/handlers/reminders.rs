@@ -16,6 +16,7 @@ use warp::http::StatusCode;
 
 use super::sends::{self, Kind, SendView};
 use super::{json, read_your_write, Credentials};
+use crate::api::Answer;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -24,11 +25,7 @@ use crate::state::AppState;
     responses((status = 202, body = sends::SendAcceptedView), (status = 404, body = crate::error::ErrorBody),
               (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody),
               (status = 429, body = crate::error::ErrorBody)))]
-pub async fn create(
-    state: AppState,
-    creds: Credentials,
-    bytes: bytes::Bytes,
-) -> Result<warp::reply::Response, ApiError> {
+pub async fn create(state: AppState, creds: Credentials, bytes: bytes::Bytes) -> Result<Answer, ApiError> {
     sends::accept(state, creds, bytes, Kind::Reminder).await
 }
 
@@ -45,7 +42,7 @@ async fn reminder(state: &AppState, creds: &Credentials, id: &str) -> Result<Sen
 #[utoipa::path(get, path = "/api/v1/reminders/{id}", tag = "reminders", security(("api_key" = [])),
     params(("id" = String, Path, description = "reminder (send) id")),
     responses((status = 200, body = SendView), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn get(state: AppState, creds: Credentials, id: String) -> Result<warp::reply::Response, ApiError> {
+pub async fn get(state: AppState, creds: Credentials, id: String) -> Result<Answer, ApiError> {
     Ok(json(StatusCode::OK, &reminder(&state, &creds, &id).await?))
 }
 
@@ -61,7 +58,7 @@ pub struct Cancelled {
     params(("id" = String, Path, description = "reminder (send) id")),
     responses((status = 200, body = Cancelled), (status = 404, body = crate::error::ErrorBody),
               (status = 409, description = "already dispatched or failed", body = crate::error::ErrorBody)))]
-pub async fn cancel(state: AppState, creds: Credentials, id: String) -> Result<warp::reply::Response, ApiError> {
+pub async fn cancel(state: AppState, creds: Credentials, id: String) -> Result<Answer, ApiError> {
     let caller = creds.caller(&state)?;
     if !ids::is_valid(ids::SEND, &id) {
         return Err(ApiError::not_found("reminder"));

@@ -21,6 +21,7 @@ use utoipa::ToSchema;
 use warp::http::StatusCode;
 
 use super::{integrations::find_for_project, json, payments, Credentials};
+use crate::api::Answer;
 use crate::body::{self, check_locale, check_text, id_char};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -110,11 +111,7 @@ fn due_at(state: &AppState, req: &SendRequest, kind: Kind) -> Result<Option<Date
     }
 }
 
-async fn existing(
-    state: &AppState,
-    send_id: &str,
-    request_hash: &str,
-) -> Result<Option<warp::reply::Response>, ApiError> {
+async fn existing(state: &AppState, send_id: &str, request_hash: &str) -> Result<Option<Answer>, ApiError> {
     let Some((accepted, _)) = state.rt.log.last::<SendAccepted>(send_id).await? else { return Ok(None) };
     if accepted.payload.request_hash != request_hash {
         return Err(ApiError::new(
@@ -185,22 +182,13 @@ async fn active_recipient(
     responses((status = 202, body = SendAcceptedView), (status = 404, body = crate::error::ErrorBody),
               (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody),
               (status = 429, body = crate::error::ErrorBody)))]
-pub async fn create(
-    state: AppState,
-    creds: Credentials,
-    bytes: bytes::Bytes,
-) -> Result<warp::reply::Response, ApiError> {
+pub async fn create(state: AppState, creds: Credentials, bytes: bytes::Bytes) -> Result<Answer, ApiError> {
     accept(state, creds, bytes, Kind::Now).await
 }
 
 /// Validates a send or reminder and appends its `send.accepted`: all checks
 /// first, so a refused request writes nothing.
-pub async fn accept(
-    state: AppState,
-    creds: Credentials,
-    bytes: bytes::Bytes,
-    kind: Kind,
-) -> Result<warp::reply::Response, ApiError> {
+pub async fn accept(state: AppState, creds: Credentials, bytes: bytes::Bytes, kind: Kind) -> Result<Answer, ApiError> {
     let caller = creds.caller(&state)?;
     let req: SendRequest = body::parse(&bytes)?;
     let requested_locale = validate(&req)?;
@@ -372,7 +360,7 @@ pub async fn view(state: &AppState, caller: &crate::auth::Caller, id: &str) -> R
 #[utoipa::path(get, path = "/api/v1/sends/{id}", tag = "send", security(("api_key" = [])),
     params(("id" = String, Path, description = "send id")),
     responses((status = 200, body = SendView), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn get(state: AppState, creds: Credentials, id: String) -> Result<warp::reply::Response, ApiError> {
+pub async fn get(state: AppState, creds: Credentials, id: String) -> Result<Answer, ApiError> {
     let caller = creds.caller(&state)?;
     Ok(json(StatusCode::OK, &view(&state, &caller, &id).await?))
 }

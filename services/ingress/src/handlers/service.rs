@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use warp::http::StatusCode;
 
 use super::json;
+use crate::api::Answer;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -32,7 +33,7 @@ pub struct HealthChecks {
 #[utoipa::path(get, path = "/api/v1/health", tag = "service", responses(
     (status = 200, description = "All dependencies reachable", body = Health),
     (status = 503, description = "A dependency is down", body = Health)))]
-pub async fn health(state: AppState) -> Result<warp::reply::Response, ApiError> {
+pub async fn health(state: AppState) -> Result<Answer, ApiError> {
     let nats = match tokio::time::timeout(
         Duration::from_secs(2),
         state.rt.jetstream.get_stream(novij_events::subjects::EVENTS_STREAM),
@@ -69,7 +70,7 @@ pub struct BuildInfo {
 }
 
 #[utoipa::path(get, path = "/api/v1/version", tag = "service", responses((status = 200, body = Version)))]
-pub async fn version() -> Result<warp::reply::Response, ApiError> {
+pub async fn version() -> Result<Answer, ApiError> {
     Ok(json(
         StatusCode::OK,
         &Version {
@@ -173,7 +174,7 @@ pub fn settings_of(c: &Config, bot_usernames: Vec<String>) -> Settings {
 }
 
 #[utoipa::path(get, path = "/api/v1/settings", tag = "service", responses((status = 200, body = Settings)))]
-pub async fn settings(state: AppState) -> Result<warp::reply::Response, ApiError> {
+pub async fn settings(state: AppState) -> Result<Answer, ApiError> {
     let usernames = novij_projections::queries::common_bot_usernames(&state.rt.db).await?;
     Ok(json(StatusCode::OK, &settings_of(&state.rt.config, usernames)))
 }

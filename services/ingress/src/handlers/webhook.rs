@@ -17,6 +17,7 @@ use serde::Deserialize;
 use warp::http::StatusCode;
 
 use super::json;
+use crate::api::Answer;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -41,7 +42,7 @@ pub async fn receive(
     header_secret: Option<String>,
     query: SecretQuery,
     bytes: bytes::Bytes,
-) -> Result<warp::reply::Response, ApiError> {
+) -> Result<Answer, ApiError> {
     if bot_key != COMMON_BOT_KEY && !ids::is_valid(ids::INTEGRATION, &bot_key) {
         return Err(ApiError::not_found("bot"));
     }

@@ -1,0 +1,166 @@
+//! The command layer: every API operation once, whatever the transport.
+//!
+//! An operation takes a [`Call`] (credentials, path parameters, body) and
+//! answers with an [`Answer`] (status and JSON body) or an [`ApiError`]; it
+//! validates, loads, decides and appends. Two thin transports serve the one
+//! table of [`operations`]:
+//! - [`rest`]: `METHOD /api/v1/<path>` over HTTP (warp);
+//! - [`nats`]: the NATS micro service `novij-telegram`, one endpoint per
+//!   operation on `nt.api.v1.<name>[.<id>]`.
+
+pub mod nats;
+pub mod rest;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use bytes::Bytes;
+use warp::http::{Method, StatusCode};
+
+use crate::error::ApiError;
+use crate::handlers::{connect_codes, dead_letters, integrations, payments, reminders, sends, service, Credentials};
+use crate::state::AppState;
+
+/// One request to an operation.
+#[derive(Debug, Clone, Default)]
+pub struct Call {
+    pub creds: Credentials,
+    /// The path parameters (`{id}`), in order.
+    pub params: Vec<String>,
+    pub body: Bytes,
+}
+
+impl Call {
+    /// The first path parameter (every parameterised path has exactly one).
+    fn id(&self) -> String {
+        self.params.first().cloned().unwrap_or_default()
+    }
+}
+
+/// An operation's answer: its status and JSON body.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Bytes,
+}
+
+impl Answer {
+    pub fn json<T: serde::Serialize>(status: StatusCode, body: &T) -> Answer {
+        match serde_json::to_vec(body) {
+            Ok(bytes) => Answer { status, body: bytes.into() },
+            Err(e) => Answer::from(ApiError::internal(&e)),
+        }
+    }
+}
+
+impl From<ApiError> for Answer {
+    fn from(error: ApiError) -> Answer {
+        let status = error.status;
+        let body = crate::error::ErrorBody { error: error.detail };
+        Answer { status, body: serde_json::to_vec(&body).unwrap_or_default().into() }
+    }
+}
+
+type Outcome = Pin<Box<dyn Future<Output = Result<Answer, ApiError>> + Send>>;
+
+/// An API operation and where each transport serves it.
+pub struct Operation {
+    /// The NATS endpoint: `nt.api.v1.<name>`, followed by `.<id>` when the
+    /// REST path has a parameter.
+    pub name: &'static str,
+    pub method: Method,
+    /// The REST path under `/api/v1/`; `{id}` is the parameter.
+    pub path: &'static str,
+    pub run: fn(AppState, Call) -> Outcome,
+}
+
+impl Operation {
+    pub fn has_param(&self) -> bool {
+        self.path.contains('{')
+    }
+
+    /// The path parameters, when `segments` (the path under `/api/v1/`) is this operation's path.
+    pub fn matches(&self, segments: &[&str]) -> Option<Vec<String>> {
+        let pattern: Vec<&str> = self.path.split('/').collect();
+        if pattern.len() != segments.len() {
+            return None;
+        }
+        let mut params = Vec::new();
+        for (want, got) in pattern.iter().zip(segments) {
+            if want.starts_with('{') {
+                params.push((*got).to_string());
+            } else if want != got {
+                return None;
+            }
+        }
+        Some(params)
+    }
+}
+
+/// Every API operation. The Telegram webhook is not one: it is Telegram's
+/// intake, authenticated by the bot's secret, served over HTTP only.
+pub fn operations() -> Vec<Operation> {
+    fn op(name: &'static str, method: Method, path: &'static str, run: fn(AppState, Call) -> Outcome) -> Operation {
+        Operation { name, method, path, run }
+    }
+    vec![
+        op("health", Method::GET, "health", |s, _| Box::pin(service::health(s))),
+        op("version", Method::GET, "version", |_, _| Box::pin(service::version())),
+        op("settings", Method::GET, "settings", |s, _| Box::pin(service::settings(s))),
+        op("integrations.create", Method::POST, "integrations", |s, c| {
+            Box::pin(integrations::create(s, c.creds, c.body))
+        }),
+        op("integrations.get", Method::GET, "integrations/{id}", |s, c| {
+            let id = c.id();
+            Box::pin(integrations::get(s, c.creds, id))
+        }),
+        op("integrations.update", Method::PATCH, "integrations/{id}", |s, c| {
+            let id = c.id();
+            Box::pin(integrations::update(s, c.creds, id, c.body))
+        }),
+        op("integrations.recipients", Method::GET, "integrations/{id}/recipients", |s, c| {
+            let id = c.id();
+            Box::pin(integrations::recipients(s, c.creds, id))
+        }),
+        op("connect_codes.create", Method::POST, "telegram/connect-codes", |s, c| {
+            Box::pin(connect_codes::create(s, c.creds, c.body))
+        }),
+        op("sends.create", Method::POST, "send", |s, c| Box::pin(sends::create(s, c.creds, c.body))),
+        op("sends.get", Method::GET, "sends/{id}", |s, c| {
+            let id = c.id();
+            Box::pin(sends::get(s, c.creds, id))
+        }),
+        op("payments.quote", Method::POST, "payments/quote", |s, c| Box::pin(payments::quote(s, c.creds, c.body))),
+        op("reminders.create", Method::POST, "reminders", |s, c| Box::pin(reminders::create(s, c.creds, c.body))),
+        op("reminders.get", Method::GET, "reminders/{id}", |s, c| {
+            let id = c.id();
+            Box::pin(reminders::get(s, c.creds, id))
+        }),
+        op("reminders.cancel", Method::DELETE, "reminders/{id}", |s, c| {
+            let id = c.id();
+            Box::pin(reminders::cancel(s, c.creds, id))
+        }),
+        op("ops.dead_letters.list", Method::GET, "ops/dead-letters", |s, c| Box::pin(dead_letters::list(s, c.creds))),
+        op("ops.dead_letters.retry", Method::POST, "ops/dead-letters/retry", |s, c| {
+            Box::pin(dead_letters::retry(s, c.creds, c.body))
+        }),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_match_with_their_parameter_and_names_are_distinct() {
+        let ops = operations();
+        let get = ops.iter().find(|o| o.name == "integrations.get").expect("op");
+        assert_eq!(get.matches(&["integrations", "int_1"]), Some(vec!["int_1".to_string()]));
+        assert_eq!(get.matches(&["integrations", "int_1", "recipients"]), None);
+        assert_eq!(get.matches(&["sends", "int_1"]), None);
+        let names: std::collections::BTreeSet<_> = ops.iter().map(|o| o.name).collect();
+        assert_eq!(names.len(), ops.len());
+        let routes: std::collections::BTreeSet<_> = ops.iter().map(|o| (o.method.as_str(), o.path)).collect();
+        assert_eq!(routes.len(), ops.len());
+    }
+}

@@ -1,0 +1,102 @@
+//! The HTTP transport: `METHOD /api/v1/<path>` to the operation with that
+//! method and path; the Telegram webhook and the OpenAPI document beside them.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use warp::filters::BoxedFilter;
+use warp::http::{Method, StatusCode};
+use warp::{Filter, Reply as _};
+
+use super::{operations, Answer, Call, Operation};
+use crate::error::{self, ApiError};
+use crate::handlers::{webhook, Credentials};
+use crate::openapi;
+use crate::state::AppState;
+
+type Reply = warp::reply::Response;
+
+fn reply(answer: Answer) -> Reply {
+    let mut response = warp::http::Response::new(answer.body.into());
+    *response.status_mut() = answer.status;
+    response.headers_mut().insert("content-type", warp::http::HeaderValue::from_static("application/json"));
+    response
+}
+
+fn respond(result: Result<Answer, ApiError>) -> Reply {
+    reply(result.unwrap_or_else(Answer::from))
+}
+
+fn credentials() -> impl Filter<Extract = (Credentials,), Error = warp::Rejection> + Clone {
+    warp::header::optional::<String>("authorization")
+        .and(warp::header::optional::<String>("x-api-key"))
+        .and(warp::header::optional::<String>("x-request-id"))
+        .and(warp::header::optional::<String>("traceparent"))
+        .map(|authorization, api_key, request_id, traceparent| Credentials {
+            authorization,
+            api_key,
+            request_id,
+            traceparent,
+        })
+}
+
+/// Runs the operation the method and path name, or answers 404 / 405.
+async fn dispatch(state: AppState, ops: Arc<Vec<Operation>>, method: Method, path: String, call: Call) -> Reply {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    let mut path_known = false;
+    for op in ops.iter() {
+        if let Some(params) = op.matches(&segments) {
+            path_known = true;
+            if op.method == method {
+                return respond((op.run)(state, Call { params, ..call }).await);
+            }
+        }
+    }
+    respond(Err(if path_known {
+        ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this endpoint")
+    } else {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+    }))
+}
+
+/// Every route of the API.
+pub fn routes(state: AppState) -> impl Filter<Extract = (impl warp::Reply,), Error = Infallible> + Clone {
+    let limit = state.rt.config.max_body_bytes;
+    let ops = Arc::new(operations());
+    let s = move || {
+        let state = state.clone();
+        warp::any().map(move || state.clone())
+    };
+    let api = || warp::path("api").and(warp::path("v1"));
+
+    let webhook = api()
+        .and(warp::path!("telegram" / "webhook" / String))
+        .and(warp::post())
+        .and(s())
+        .and(warp::header::optional::<String>("x-telegram-bot-api-secret-token"))
+        .and(warp::query::<webhook::SecretQuery>())
+        .and(warp::body::content_length_limit(limit))
+        .and(warp::body::bytes())
+        .then(|bot, st, h, q, b| async move { respond(webhook::receive(st, bot, h, q, b).await) });
+    let openapi =
+        warp::path!("openapi.json").and(warp::get()).map(|| warp::reply::json(&openapi::document()).into_response());
+
+    // Only methods that carry a body read one (a GET has no Content-Length).
+    let with_body =
+        warp::post().or(warp::patch()).unify().and(warp::body::content_length_limit(limit)).and(warp::body::bytes());
+    let without_body = warp::get().or(warp::delete()).unify().map(Bytes::new);
+    let body = with_body.or(without_body).unify();
+    let operations = api().and(warp::method()).and(warp::path::tail()).and(credentials()).and(body).and(s()).then(
+        move |method, tail: warp::path::Tail, creds, body, st| {
+            let ops = ops.clone();
+            let call = Call { creds, params: Vec::new(), body };
+            async move { dispatch(st, ops, method, tail.as_str().to_string(), call).await }
+        },
+    );
+
+    let routes: BoxedFilter<(Reply,)> = webhook.boxed();
+    let routes = routes.or(openapi).unify().boxed();
+    let routes = routes.or(operations).unify().boxed();
+    routes.recover(error::recover).unify().with(warp::trace::request())
+}

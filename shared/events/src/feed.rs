@@ -1,0 +1,277 @@
+//! The project feed: each project's public events, republished from the log
+//! on `nt.feed.<project>.<aggregate>.<name>` (stream `FEED`), so a project's
+//! NATS-native consumer never reads the raw log. Sealed fields (chat ids,
+//! tokens, message text) are left out; what remains is ids and statuses.
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::send::FailureReason;
+use crate::status::{BotStatus, RecipientStatus, SendStatus, WebhookStatus};
+use crate::AnyEvent;
+
+/// The stream of every project's feed.
+pub const FEED_STREAM: &str = "FEED";
+/// Root of the feed subjects.
+pub const FEED_ROOT: &str = "nt.feed";
+
+/// A project id as one subject token: `.` (allowed in project ids, a token
+/// separator in subjects) is written `%2E`; no other allowed character needs it.
+pub fn project_token(project_id: &str) -> String {
+    project_id.replace('.', "%2E")
+}
+
+/// Every feed message of one project: what its consumer filters on.
+pub fn project_subjects(project_id: &str) -> String {
+    format!("{FEED_ROOT}.{}.>", project_token(project_id))
+}
+
+/// One event of a project's feed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct FeedMessage {
+    /// The id of the log event it shows (also its `Nats-Msg-Id`).
+    pub event_id: Uuid,
+    /// The log event's type, e.g. `send.sent`.
+    pub event_type: String,
+    pub occurred_at: DateTime<Utc>,
+    pub project_id: String,
+    /// The request or update that started the flow (`X-Request-Id` when given).
+    pub correlation_id: String,
+    #[serde(flatten)]
+    pub update: FeedUpdate,
+}
+
+impl FeedMessage {
+    pub fn subject(&self) -> String {
+        format!("{FEED_ROOT}.{}.{}", project_token(&self.project_id), self.event_type)
+    }
+}
+
+/// What changed, by aggregate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FeedUpdate {
+    Send(SendUpdate),
+    Recipient(RecipientUpdate),
+    Integration(IntegrationUpdate),
+}
+
+/// A send's new status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SendUpdate {
+    pub send_id: String,
+    pub status: SendStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integration_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    /// Reminders: when it is due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub telegram_message_id: Option<i64>,
+    /// `failed` and `dead_lettered`: why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<FailureReason>,
+    /// Telegram's description or ours; never message content.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<u32>,
+}
+
+/// A recipient's new status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RecipientUpdate {
+    pub recipient_id: String,
+    pub integration_id: String,
+    pub status: RecipientStatus,
+    /// `recipient.bound`: the project's own reference of the user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_user_ref: Option<String>,
+    /// `disabled` / `unreachable`: why (`user_stopped`, `recipient_blocked`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// An integration's bot or webhook changed state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct IntegrationUpdate {
+    pub integration_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot_status: Option<BotStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_status: Option<WebhookStatus>,
+    /// Telegram's description of a refusal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Which project an event belongs to, when the event does not say it itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProjectOf {
+    Known(String),
+    /// The project of this send (from its `send.accepted`).
+    Send(String),
+    /// The project of this integration (from its `integration.created`).
+    Integration(String),
+    /// The project of this recipient (from its `recipient.bound`).
+    Recipient(String),
+}
+
+/// The feed's view of a log event: its project (or where to find it) and
+/// the update, or `None` for events that are not part of any feed.
+pub fn view(event: &AnyEvent) -> Option<(ProjectOf, FeedUpdate)> {
+    let send = |send_id: &str, status| SendUpdate {
+        send_id: send_id.to_string(),
+        status,
+        integration_id: None,
+        template: None,
+        send_at: None,
+        telegram_message_id: None,
+        reason: None,
+        detail: None,
+        attempts: None,
+    };
+    let of_send = |id: &str| ProjectOf::Send(id.to_string());
+    Some(match event {
+        AnyEvent::SendAccepted(e) => {
+            let p = &e.payload;
+            let update = SendUpdate {
+                integration_id: p.integration_id.clone(),
+                template: Some(p.template.clone()),
+                send_at: p.send_at,
+                ..send(&p.send_id, SendStatus::Accepted)
+            };
+            // A system reply to a chat of no integration belongs to no project.
+            (ProjectOf::Known(p.project_id.clone()?), FeedUpdate::Send(update))
+        }
+        AnyEvent::SendScheduled(e) => {
+            let update =
+                SendUpdate { send_at: Some(e.payload.send_at), ..send(&e.payload.send_id, SendStatus::Scheduled) };
+            (of_send(&e.payload.send_id), FeedUpdate::Send(update))
+        }
+        AnyEvent::SendQueued(e) => {
+            (of_send(&e.payload.send_id), FeedUpdate::Send(send(&e.payload.send_id, SendStatus::Queued)))
+        }
+        AnyEvent::SendCancelled(e) => {
+            (of_send(&e.payload.send_id), FeedUpdate::Send(send(&e.payload.send_id, SendStatus::Cancelled)))
+        }
+        AnyEvent::MessageSent(e) => {
+            let p = &e.payload;
+            let update = SendUpdate {
+                telegram_message_id: Some(p.telegram_message_id),
+                attempts: Some(p.attempts),
+                ..send(&p.send_id, SendStatus::Sent)
+            };
+            (of_send(&p.send_id), FeedUpdate::Send(update))
+        }
+        AnyEvent::SendFailed(e) => {
+            let p = &e.payload;
+            let update = SendUpdate {
+                reason: Some(p.reason),
+                detail: Some(p.detail.clone()),
+                attempts: Some(p.attempts),
+                ..send(&p.send_id, SendStatus::Failed)
+            };
+            (of_send(&p.send_id), FeedUpdate::Send(update))
+        }
+        AnyEvent::SendDeadLettered(e) => {
+            let p = &e.payload;
+            let update = SendUpdate {
+                reason: Some(p.reason),
+                detail: Some(p.detail.clone()),
+                attempts: Some(p.attempts),
+                ..send(&p.send_id, SendStatus::DeadLettered)
+            };
+            (of_send(&p.send_id), FeedUpdate::Send(update))
+        }
+        AnyEvent::RecipientBound(e) => {
+            let p = &e.payload;
+            let update = RecipientUpdate {
+                recipient_id: p.recipient_id.clone(),
+                integration_id: p.integration_id.clone(),
+                status: RecipientStatus::Active,
+                public_user_ref: Some(p.public_user_ref.clone()),
+                reason: None,
+            };
+            (ProjectOf::Known(p.project_id.clone()), FeedUpdate::Recipient(update))
+        }
+        AnyEvent::RecipientDisabled(e) => {
+            let p = &e.payload;
+            let update = RecipientUpdate {
+                recipient_id: p.recipient_id.clone(),
+                integration_id: p.integration_id.clone(),
+                status: RecipientStatus::Disabled,
+                public_user_ref: None,
+                reason: Some(p.reason.to_string()),
+            };
+            (ProjectOf::Recipient(p.recipient_id.clone()), FeedUpdate::Recipient(update))
+        }
+        AnyEvent::RecipientUnreachable(e) => {
+            let p = &e.payload;
+            let update = RecipientUpdate {
+                recipient_id: p.recipient_id.clone(),
+                integration_id: p.integration_id.clone(),
+                status: RecipientStatus::Unreachable,
+                public_user_ref: None,
+                reason: Some(p.reason.to_string()),
+            };
+            (ProjectOf::Recipient(p.recipient_id.clone()), FeedUpdate::Recipient(update))
+        }
+        AnyEvent::IntegrationWebhookSet(e) => {
+            let update = IntegrationUpdate {
+                integration_id: e.payload.integration_id.clone(),
+                bot_status: None,
+                webhook_status: Some(WebhookStatus::Set),
+                error: None,
+            };
+            (ProjectOf::Integration(e.payload.integration_id.clone()), FeedUpdate::Integration(update))
+        }
+        AnyEvent::IntegrationWebhookFailed(e) => {
+            let update = IntegrationUpdate {
+                integration_id: e.payload.integration_id.clone(),
+                bot_status: None,
+                webhook_status: Some(WebhookStatus::Failed),
+                error: Some(e.payload.reason.clone()),
+            };
+            (ProjectOf::Integration(e.payload.integration_id.clone()), FeedUpdate::Integration(update))
+        }
+        AnyEvent::IntegrationBotUnauthorized(e) => {
+            let update = IntegrationUpdate {
+                integration_id: e.payload.integration_id.clone(),
+                bot_status: Some(BotStatus::Unauthorized),
+                webhook_status: None,
+                error: Some(e.payload.detail.clone()),
+            };
+            (ProjectOf::Integration(e.payload.integration_id.clone()), FeedUpdate::Integration(update))
+        }
+        _ => return None,
+    })
+}
+
+/// The feed message of an event whose project is known.
+pub fn message(event: &AnyEvent, project_id: String, update: FeedUpdate) -> FeedMessage {
+    let head = event.head();
+    FeedMessage {
+        event_id: head.event_id,
+        event_type: head.event_type,
+        occurred_at: head.occurred_at,
+        project_id,
+        correlation_id: head.correlation_id,
+        update,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_project_id_is_one_subject_token() {
+        assert_eq!(project_token("acme.prod"), "acme%2Eprod");
+        assert_eq!(project_subjects("p_1:x@y-z"), "nt.feed.p_1:x@y-z.>");
+    }
+}
