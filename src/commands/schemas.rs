@@ -1,5 +1,5 @@
-//! `schemas`: JSON Schemas of every event and subject payload, and the OpenAPI
-//! document, generated from the Rust types. `--check` fails when the files
+//! `schemas`: JSON Schemas of every event and subject payload, the OpenAPI
+//! document and the AsyncAPI document, generated from the Rust types. `--check` fails when the files
 //! in the repository are stale.
 
 use std::collections::BTreeMap;
@@ -21,6 +21,7 @@ fn generate() -> anyhow::Result<BTreeMap<String, String>> {
         files.insert(format!("subjects/{name}.json"), pretty(&schema)?);
     }
     files.insert("openapi.json".to_string(), pretty(&novij_ingress::openapi::document())?);
+    files.insert("asyncapi.json".to_string(), pretty(&novij_ingress::asyncapi::document())?);
     Ok(files)
 }
 

@@ -4,6 +4,7 @@
 //! reads projections; it never calls Telegram (the dispatcher does).
 
 pub mod api;
+pub mod asyncapi;
 mod auth;
 mod body;
 mod error;
