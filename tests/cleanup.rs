@@ -51,6 +51,7 @@ async fn cleanup_shreds_expired_payloads_and_counts_what_it_removed() {
     let early = report(&stack);
     assert_eq!(early["payloads_shredded"], 0, "nothing has expired yet: {early}");
 
+    // Kept: the payloads must really grow older than PAYLOAD_RETENTION_SECONDS (8 s).
     tokio::time::sleep(Duration::from_secs(9)).await;
     let report = report(&stack);
     // The welcome reply and the message both expired; so did the unredeemed code.

@@ -8,8 +8,8 @@ use std::time::Duration;
 use support::{Layout, TestStack};
 
 async fn assert_delivered_once(stack: &TestStack, text: &str) {
-    // Give a duplicate the time it would need to show up.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // A duplicate would come from work still pending or in flight: let it finish.
+    stack.wait_idle().await;
     let copies = stack.sent(support::COMMON_BOT).await.into_iter().filter(|m| m["text"].as_str() == Some(text)).count();
     assert_eq!(copies, 1, "delivered {copies} times");
 }
@@ -25,6 +25,7 @@ async fn dispatcher_killed_before_delivery_then_restarted_delivers_once() {
     assert_eq!(accepted.status, 202, "{}", accepted.body);
     let send_id = accepted.body["send_id"].as_str().unwrap().to_string();
     stack.wait_send(&send_id, "queued").await;
+    // Kept: proves nothing delivers the send over a while with the dispatcher down.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(stack.get(&format!("/api/v1/sends/{send_id}")).await.body["status"], "queued");
 

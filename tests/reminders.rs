@@ -63,15 +63,18 @@ async fn two_hundred_reminders_fire_once_each_on_time_across_a_scheduler_restart
     let view = stack.get(&format!("/api/v1/reminders/{}", ids[cancelled[0]])).await;
     assert_eq!(view.body["status"], "cancelled", "{}", view.body);
 
-    // Midway, one scheduler dies hard and comes back.
-    tokio::time::sleep((base + chrono::Duration::seconds(5) - Utc::now()).to_std().unwrap_or_default()).await;
+    // Midway (the first hundred delivered), one scheduler dies hard; ten more
+    // reminders come due and are delivered while it is down; it comes back.
+    support::wait_total(&stack, USERS as u64 + 100, Duration::from_secs(20)).await;
     stack.service("scheduler-2").kill().await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let at_kill = stack.sandbox_get("/sandbox/stats").await["delivered"].as_u64().expect("delivered");
+    support::wait_total(&stack, at_kill + 10, Duration::from_secs(10)).await;
     stack.service("scheduler-2").restart().expect("restart scheduler-2");
+    stack.wait_ready().await;
 
     let expected = (REMINDERS - cancelled.len()) as u64;
     support::wait_total(&stack, expected + USERS as u64, Duration::from_secs(40)).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    stack.wait_idle().await;
 
     // Every accepted sendMessage call, stamped by the sandbox on arrival.
     let calls = stack.sandbox_get(&format!("/sandbox/calls?bot_username={COMMON_BOT}&method=sendMessage")).await;

@@ -47,8 +47,8 @@ async fn rebuild_after_dropping_projections_gives_identical_rows() {
     })
     .await
     .expect("user:1 disabled by /stop");
-    // Let the /stop reply settle so the log stops moving.
-    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    // The /stop reply and all it led to are handled: the log has stopped moving.
+    stack.wait_idle().await;
     stack.service("all").kill().await;
 
     let db = stack.db.connect().await.expect("db");

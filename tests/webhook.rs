@@ -3,8 +3,6 @@
 
 mod support;
 
-use std::time::Duration;
-
 use novij_runtime::derive;
 use serde_json::json;
 use support::{Layout, TestStack};
@@ -76,7 +74,8 @@ async fn the_same_update_id_twice_is_handled_once() {
     })
     .await
     .expect("the /stop was never answered");
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // A second handling would still be pending or in flight: let it finish.
+    stack.wait_idle().await;
     let replies = stack.sent(support::COMMON_BOT).await;
     let n = replies.iter().filter(|m| m["text"].as_str().is_some_and(|t| t.starts_with("Disconnected"))).count();
     assert_eq!((stopped, n), (1, 1), "the update was handled more than once");

@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use novij_testkit::{eventually, free_port, NatsServer, ServiceProcess, TestDatabase};
 use relay_sandbox::{RelayConfig, RunningRelay};
@@ -19,6 +19,16 @@ pub const WAIT: Duration = Duration::from_secs(20);
 /// The service's wallet on the Relay emulator, and a payer with funds.
 pub const SERVICE_WALLET: &str = "svc_wallet";
 pub const PAYER_WALLET: &str = "payer_wallet";
+/// The streams whose durable consumers [`TestStack::wait_idle`] waits for:
+/// the event log, the dispatch queue, and the Telegram updates (a `/stop`
+/// reaches the log through them).
+pub const WORK_STREAMS: &[&str] = &["EVENTS", "DISPATCH", "TG_UPDATES"];
+/// How long [`TestStack::wait_idle`] waits: longer than the longest ack wait
+/// (30 s), so a message held by a killed process is redelivered and finished
+/// within it.
+pub const IDLE_WAIT: Duration = Duration::from_secs(45);
+/// The gap between the two idle looks that must agree.
+const IDLE_RECHECK: Duration = Duration::from_millis(250);
 
 /// How the services run.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -433,6 +443,84 @@ impl TestStack {
         let mut s = self.jetstream().await.get_stream(stream).await.expect("stream");
         s.info().await.expect("info").state.last_sequence
     }
+
+    /// Waits (at most [`IDLE_WAIT`]) until the services have nothing left to
+    /// do; see [`TestStack::wait_idle_for`]. Call it before counting anything
+    /// that must have happened exactly once.
+    pub async fn wait_idle(&self) {
+        self.wait_idle_for(IDLE_WAIT).await
+    }
+
+    /// Waits until every durable consumer on the [`WORK_STREAMS`] has nothing
+    /// pending and nothing in flight (`num_pending == 0`, `num_ack_pending ==
+    /// 0`), seen twice in a row [`IDLE_RECHECK`] apart with nothing moved in
+    /// between (same last sequences, same consumer positions), so an event
+    /// appended by the last handled message is seen too. Panics after
+    /// `timeout`, naming the consumers still busy.
+    pub async fn wait_idle_for(&self, timeout: Duration) {
+        let js = self.jetstream().await;
+        let started = Instant::now();
+        let mut idle_at: Option<Vec<Position>> = None;
+        loop {
+            let last = match activity(&js).await {
+                Ok(now) if now.busy.is_empty() => {
+                    if idle_at.as_ref() == Some(&now.positions) {
+                        return;
+                    }
+                    idle_at = Some(now.positions);
+                    "idle, but still moving".to_string()
+                }
+                Ok(now) => {
+                    idle_at = None;
+                    now.busy.join("; ")
+                }
+                Err(e) => {
+                    idle_at = None;
+                    e
+                }
+            };
+            if started.elapsed() >= timeout {
+                panic!("the consumers never became idle within {timeout:?}: {last}\n{}", self.output_tail());
+            }
+            let pause = if idle_at.is_some() { IDLE_RECHECK } else { Duration::from_millis(50) };
+            tokio::time::sleep(pause).await;
+        }
+    }
+}
+
+/// `(stream or stream/consumer, first, second)`: a stream's last sequence, or
+/// a consumer's delivered stream sequence and ack floor.
+type Position = (String, u64, u64);
+
+/// Where the work streams and their durable consumers stand.
+struct Activity {
+    /// Sorted; unchanged between two looks means nothing moved.
+    positions: Vec<Position>,
+    /// The consumers with work pending or in flight, described.
+    busy: Vec<String>,
+}
+
+async fn activity(js: &async_nats::jetstream::Context) -> Result<Activity, String> {
+    use futures::TryStreamExt;
+    let mut out = Activity { positions: Vec::new(), busy: Vec::new() };
+    for name in WORK_STREAMS {
+        let mut stream = js.get_stream(*name).await.map_err(|e| format!("stream {name}: {e}"))?;
+        let last = stream.info().await.map_err(|e| format!("stream {name} info: {e}"))?.state.last_sequence;
+        out.positions.push((name.to_string(), last, 0));
+        let consumers: Vec<async_nats::jetstream::consumer::Info> =
+            stream.consumers().try_collect().await.map_err(|e| format!("consumers of {name}: {e}"))?;
+        // Durable consumers only: the services' ordered (ephemeral) readers
+        // of the log are not work queues.
+        for c in consumers.iter().filter(|c| c.config.durable_name.is_some()) {
+            let id = format!("{name}/{}", c.name);
+            if c.num_pending > 0 || c.num_ack_pending > 0 {
+                out.busy.push(format!("{id}: {} pending, {} in flight", c.num_pending, c.num_ack_pending));
+            }
+            out.positions.push((id, c.delivered.stream_sequence, c.ack_floor.stream_sequence));
+        }
+    }
+    out.positions.sort();
+    Ok(out)
 }
 
 /// Every file under `dir`, concatenated (the raw bytes of the JetStream store).

@@ -7,9 +7,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use novij_aggregates::integration::Integration;
+use novij_aggregates::Aggregate;
 use novij_crypto::Sealed;
-use novij_events::integration::{IntegrationCreated, COMMON_BOT_KEY};
-use novij_events::{AnyEvent, Event};
+use novij_events::integration::COMMON_BOT_KEY;
 use novij_runtime::{derive::purpose, Runtime};
 
 #[derive(Debug, thiserror::Error)]
@@ -66,7 +67,7 @@ impl Bots {
         let last = self
             .rt
             .log
-            .last_sequence(IntegrationCreated::AGGREGATE, bot_key)
+            .last_sequence(Integration::TYPE, bot_key)
             .await
             .map_err(log_error)?
             .ok_or_else(|| BotLookupError::UnknownIntegration(bot_key.to_string()))?;
@@ -82,7 +83,7 @@ impl Bots {
             }
         };
         Ok(BotProfile {
-            token: self.unseal(&folded.token)?,
+            token: self.unseal(&folded.token).await?,
             paid_broadcast: folded.paid_broadcast,
             unauthorized: folded.unauthorized,
             as_of: folded.as_of,
@@ -91,46 +92,31 @@ impl Bots {
 
     /// The integration's events folded into what calls need.
     async fn fold(&self, integration_id: &str) -> Result<Folded, BotLookupError> {
-        let history = self
-            .rt
-            .log
-            .history(IntegrationCreated::AGGREGATE, integration_id)
-            .await
-            .map_err(|e| BotLookupError::Log(e.to_string()))?;
-        let mut folded: Option<Folded> = None;
-        for (raw, seq) in history {
-            let event = AnyEvent::decode(raw).map_err(|e| BotLookupError::Log(e.to_string()))?;
-            match (&mut folded, event) {
-                (None, AnyEvent::IntegrationCreated(e)) => {
-                    let token =
-                        e.payload.bot_token.ok_or_else(|| BotLookupError::NoToken(integration_id.to_string()))?;
-                    folded = Some(Folded {
-                        as_of: seq,
-                        token,
-                        paid_broadcast: e.payload.allow_paid_broadcast,
-                        unauthorized: false,
-                    });
-                }
-                (Some(f), AnyEvent::IntegrationUpdated(e)) => {
-                    if let Some(token) = e.payload.bot_token {
-                        f.token = token;
-                        f.unauthorized = false;
-                    }
-                    f.paid_broadcast = e.payload.allow_paid_broadcast.unwrap_or(f.paid_broadcast);
-                    f.as_of = seq;
-                }
-                (Some(f), AnyEvent::IntegrationBotUnauthorized(_)) => {
-                    f.unauthorized = true;
-                    f.as_of = seq;
-                }
-                (Some(f), _) => f.as_of = seq,
-                (None, _) => {}
-            }
+        let loaded =
+            self.rt.log.load::<Integration>(integration_id).await.map_err(|e| BotLookupError::Log(e.to_string()))?;
+        let integration = loaded.state;
+        if integration.project_id.is_none() {
+            return Err(BotLookupError::UnknownIntegration(integration_id.to_string()));
         }
-        folded.ok_or_else(|| BotLookupError::UnknownIntegration(integration_id.to_string()))
+        let token =
+            integration.tokens.last().cloned().ok_or_else(|| BotLookupError::NoToken(integration_id.to_string()))?;
+        Ok(Folded {
+            as_of: loaded.version,
+            token,
+            paid_broadcast: integration.allow_paid_broadcast,
+            unauthorized: integration.unauthorized,
+        })
     }
 
-    pub fn unseal(&self, sealed: &Sealed) -> Result<String, BotLookupError> {
-        self.rt.keyring.open_string(purpose::BOT_TOKEN, sealed).map_err(|e| BotLookupError::Unseal(e.to_string()))
+    /// Opens a sealed token: with its own data key, or (tokens sealed before
+    /// those existed) with the key ring.
+    pub async fn unseal(&self, sealed: &Sealed) -> Result<String, BotLookupError> {
+        let bytes = self
+            .rt
+            .payloads
+            .open(purpose::BOT_TOKEN, sealed)
+            .await
+            .map_err(|e| BotLookupError::Unseal(e.to_string()))?;
+        String::from_utf8(bytes).map_err(|e| BotLookupError::Unseal(e.to_string()))
     }
 }

@@ -24,11 +24,11 @@ use crate::pacer::{Pacer, Request, Slot};
 use crate::Dispatcher;
 use async_nats::jetstream::{AckKind, Message};
 use novij_bus::{AppendError, Expect, Handled};
-use novij_events::integration::{IntegrationBotUnauthorized, COMMON_BOT_KEY};
+use novij_events::integration::{IntegrationBotUnauthorized, IntegrationDeleted, COMMON_BOT_KEY};
 use novij_events::recipient::{RecipientChatMigrated, RecipientUnreachable, UnreachableReason};
 use novij_events::send::{
-    DispatchItem, FailureReason, MessageSent, OutgoingMessage, Priority, SendAccepted, SendDeadLettered, SendFailed,
-    SendOrigin, SendQueued,
+    CancelReason, DispatchItem, FailureReason, MessageSent, OutgoingMessage, Priority, SendAccepted, SendCancelled,
+    SendDeadLettered, SendFailed, SendOrigin, SendQueued,
 };
 use novij_events::{ids, AnyEvent, Envelope, Event, EventMeta};
 use novij_runtime::{derive, PayloadError};
@@ -99,6 +99,13 @@ impl<'a> Delivery<'a> {
             Ok(None) => return Handled::Reject(format!("send {} has no accepted event", self.send_id())),
             Err(e) => return retry_later("log_unavailable", &e, Duration::from_secs(1)),
         };
+        if let Some(integration_id) = &accepted.integration_id {
+            match self.d.rt.log.last_is::<IntegrationDeleted>(integration_id).await {
+                Ok(true) => return self.withdraw().await,
+                Ok(false) => {}
+                Err(e) => return retry_later("log_unavailable", &e, Duration::from_secs(1)),
+            }
+        }
         // The service's own replies go out regardless: the /stop confirmation
         // is addressed to the recipient /stop has just disabled.
         let checked = accepted.recipient_id.as_ref().filter(|_| accepted.origin == SendOrigin::Api);
@@ -258,13 +265,22 @@ impl<'a> Delivery<'a> {
         }
     }
 
+    /// The send's integration is gone: nothing is sent.
+    async fn withdraw(&self) -> Handled {
+        tracing::info!(send_id = %self.send_id(), "integration deleted; send withdrawn");
+        let reason = Some(CancelReason::IntegrationDeleted);
+        self.record(SendCancelled { send_id: self.send_id().to_string(), reason }).await
+    }
+
     /// Why the recipient must not be called, from its last event on the log.
     async fn recipient_block(&self, recipient_id: &str) -> Result<Option<FailureReason>, String> {
         let last = self.d.rt.log.last_of(RecipientUnreachable::AGGREGATE, recipient_id).await;
         let Some((last, _)) = last.map_err(|e| e.to_string())? else { return Ok(None) };
         Ok(match AnyEvent::decode(last).map_err(|e| e.to_string())? {
             AnyEvent::RecipientUnreachable(e) => Some(e.payload.reason.into()),
-            AnyEvent::RecipientDisabled(_) => Some(FailureReason::RecipientDisconnected),
+            AnyEvent::RecipientDisabled(_) | AnyEvent::RecipientUnlinked(_) => {
+                Some(FailureReason::RecipientDisconnected)
+            }
             _ => None,
         })
     }

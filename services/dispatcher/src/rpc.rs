@@ -46,7 +46,7 @@ async fn verify(d: &Dispatcher, req: BotVerifyRequest) -> BotVerifyReply {
             Some(t) => t,
             None => return BotVerifyReply::NotConfigured,
         },
-        BotCredential::Custom { token } => match d.bots.unseal(&token) {
+        BotCredential::Custom { token } => match d.bots.unseal(&token).await {
             Ok(t) => t,
             Err(e) => return BotVerifyReply::Unavailable { detail: e.to_string() },
         },

@@ -3,14 +3,17 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::handlers::{connect_codes, dead_letters, integrations, payments, reminders, sends, service, webhook};
+use crate::handlers::{
+    connect_codes, dead_letters, integrations, payments, recipients, reminders, sends, service, webhook,
+};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "novij-telegram", description = "Telegram delivery service: integrations, connect, sends, paid sends, reminders."),
     paths(
         service::health, service::version, service::settings,
-        integrations::create, integrations::get, integrations::update, integrations::recipients,
+        integrations::create, integrations::get, integrations::update, integrations::delete,
+        recipients::list, recipients::unlink,
         connect_codes::create, webhook::receive, sends::create, sends::get,
         payments::quote, reminders::create, reminders::get, reminders::cancel,
         dead_letters::list, dead_letters::retry,

@@ -1,5 +1,6 @@
-//! The scheduler service: fires reminders when due ([`reminders`]) and runs
-//! the maintenance jobs on a cron schedule ([`cleanup`]).
+//! The scheduler service: fires reminders when due ([`reminders`]), withdraws
+//! a deleted integration's pending sends ([`withdraw`]) and runs the
+//! maintenance jobs on a cron schedule ([`cleanup`]).
 //!
 //! Every instance fires every reminder: the `send.queued` it appends is fenced
 //! on the reminder's `send.scheduled` event, so the first instance wins and the
@@ -8,6 +9,7 @@
 
 pub mod cleanup;
 mod reminders;
+mod withdraw;
 
 use anyhow::Context as _;
 use novij_runtime::Runtime;
@@ -30,7 +32,7 @@ pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) -> anyhow::Result
     cron.add(job).await.context("adding the cleanup job")?;
     cron.start().await.context("starting the cron scheduler")?;
 
-    reminders::run(rt, shutdown).await;
+    tokio::join!(reminders::run(rt.clone(), shutdown.clone()), withdraw::run(rt, shutdown));
     cron.shutdown().await.context("stopping the cron scheduler")?;
     Ok(())
 }

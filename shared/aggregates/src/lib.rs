@@ -4,7 +4,12 @@
 //! and appending are the callers' (the log fences the append on the last
 //! sequence folded); nothing here does I/O.
 
+pub mod integration;
+pub mod recipient;
 pub mod send;
+
+#[cfg(test)]
+mod testing;
 
 use novij_events::AnyEvent;
 

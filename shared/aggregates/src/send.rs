@@ -3,7 +3,7 @@
 //! accepted → [scheduled →] queued → sent | failed | dead_lettered (→ queued
 //! again by a retry), or cancelled while it is a reminder not yet queued.
 
-use novij_events::send::{FailureReason, SendQueued, SendScheduled};
+use novij_events::send::{CancelReason, FailureReason, SendCancelled, SendQueued, SendScheduled};
 use novij_events::status::SendStatus;
 use novij_events::{AnyEvent, Envelope};
 
@@ -12,8 +12,10 @@ use crate::Aggregate;
 /// What the log says of a send.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Send {
+    pub send_id: String,
     /// `None`: the send has no events.
     pub status: Option<SendStatus>,
+    pub integration_id: Option<String>,
     pub project_id: Option<String>,
     /// Set for reminders: not before this instant.
     pub send_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -28,8 +30,10 @@ impl Aggregate for Send {
     fn evolve(mut self, event: &AnyEvent) -> Self {
         match event {
             AnyEvent::SendAccepted(e) => {
+                self.send_id = e.payload.send_id.clone();
                 self.status = Some(SendStatus::Accepted);
                 self.project_id = e.payload.project_id.clone();
+                self.integration_id = e.payload.integration_id.clone();
                 self.send_at = e.payload.send_at;
             }
             AnyEvent::SendScheduled(e) => {
@@ -59,12 +63,14 @@ pub enum SendCommand {
     Cancel,
     /// The scheduler hands a reminder whose time has come to the dispatcher.
     Fire,
+    /// The send's integration was deleted: whatever is not delivered yet is not.
+    Withdraw,
 }
 
 /// An event a decision appends.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SendChange {
-    Cancelled,
+    Cancelled(SendCancelled),
     Queued(SendQueued),
 }
 
@@ -89,12 +95,18 @@ pub fn decide(send: &Send, command: SendCommand) -> Result<Option<SendChange>, S
                 return Err(SendRefusal::NotAReminder);
             }
             match status {
-                SendStatus::Accepted | SendStatus::Scheduled => Ok(Some(SendChange::Cancelled)),
+                SendStatus::Accepted | SendStatus::Scheduled => Ok(Some(cancelled(send, CancelReason::ByClient))),
                 SendStatus::Cancelled => Ok(None),
                 SendStatus::Failed => Err(SendRefusal::AlreadyFailed),
                 SendStatus::Queued | SendStatus::Sent | SendStatus::DeadLettered => Err(SendRefusal::AlreadyDispatched),
             }
         }
+        SendCommand::Withdraw => Ok(match status {
+            SendStatus::Accepted | SendStatus::Scheduled | SendStatus::Queued | SendStatus::DeadLettered => {
+                Some(cancelled(send, CancelReason::IntegrationDeleted))
+            }
+            SendStatus::Sent | SendStatus::Failed | SendStatus::Cancelled => None,
+        }),
         // Only a scheduled reminder fires; a cancelled or already queued one
         // has nothing left to fire.
         SendCommand::Fire => Ok(send.scheduled.as_ref().filter(|_| status == SendStatus::Scheduled).map(|s| {
@@ -108,22 +120,21 @@ pub fn decide(send: &Send, command: SendCommand) -> Result<Option<SendChange>, S
     }
 }
 
+fn cancelled(send: &Send, reason: CancelReason) -> SendChange {
+    SendChange::Cancelled(SendCancelled { send_id: send.send_id.clone(), reason: Some(reason) })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::fold;
+    use crate::testing::env;
     use novij_events::integration::PaymentMode;
     use novij_events::send::{
-        Clearance, MessageSent, Priority, SendAccepted, SendCancelled, SendDeadLettered, SendFailed, SendOrigin,
+        Clearance, MessageSent, Priority, SendAccepted, SendDeadLettered, SendFailed, SendOrigin,
     };
-    use novij_events::{Event, EventMeta};
 
     const ID: &str = "snd_1";
-
-    fn env<E: Event>(payload: E) -> AnyEvent {
-        let raw = serde_json::to_value(Envelope::new(payload, EventMeta::new("test"))).unwrap();
-        AnyEvent::decode(serde_json::from_value(raw).unwrap()).unwrap()
-    }
 
     fn accepted(reminder: bool) -> AnyEvent {
         env(SendAccepted {
@@ -192,10 +203,15 @@ mod tests {
 
     #[test]
     fn a_waiting_reminder_is_cancelled_once() {
+        let by_client = SendCancelled { send_id: ID.into(), reason: Some(CancelReason::ByClient) };
         for history in [vec![accepted(true)], vec![accepted(true), scheduled()]] {
-            assert_eq!(decide(&given(history), SendCommand::Cancel), Ok(Some(SendChange::Cancelled)));
+            assert_eq!(
+                decide(&given(history), SendCommand::Cancel),
+                Ok(Some(SendChange::Cancelled(by_client.clone())))
+            );
         }
-        let cancelled = env(SendCancelled { send_id: ID.into() });
+        // Written before cancellations had a reason.
+        let cancelled = env(SendCancelled { send_id: ID.into(), reason: None });
         assert_eq!(decide(&given(vec![accepted(true), scheduled(), cancelled]), SendCommand::Cancel), Ok(None));
     }
 
@@ -215,11 +231,25 @@ mod tests {
     }
 
     #[test]
+    fn a_deleted_integration_withdraws_what_is_not_delivered_yet() {
+        let withdrawn =
+            SendChange::Cancelled(SendCancelled { send_id: ID.into(), reason: Some(CancelReason::IntegrationDeleted) });
+        for history in [vec![accepted(false)], vec![accepted(true), scheduled()], vec![accepted(false), queued()]] {
+            assert_eq!(decide(&given(history), SendCommand::Withdraw), Ok(Some(withdrawn.clone())));
+        }
+        let sent = env(MessageSent { send_id: ID.into(), telegram_message_id: 5, attempts: 1 });
+        for history in [vec![accepted(false), queued(), sent], vec![accepted(false), failed(FailureReason::Forbidden)]]
+        {
+            assert_eq!(decide(&given(history), SendCommand::Withdraw), Ok(None));
+        }
+    }
+
+    #[test]
     fn a_scheduled_reminder_fires_into_its_queued_event_and_only_then() {
         let fired = decide(&given(vec![accepted(true), scheduled()]), SendCommand::Fire);
         let Ok(Some(SendChange::Queued(q))) = fired else { panic!("not queued: {fired:?}") };
         assert_eq!((q.send_id.as_str(), q.priority, q.clearance), (ID, Priority::Bulk, Clearance::NoPaymentRequired));
-        let cancelled = env(SendCancelled { send_id: ID.into() });
+        let cancelled = env(SendCancelled { send_id: ID.into(), reason: None });
         for history in [
             vec![accepted(true)],
             vec![accepted(true), scheduled(), cancelled],

@@ -135,6 +135,13 @@ impl EventLog {
         }
     }
 
+    /// Whether an aggregate's last event is of type `E` (one read; for a
+    /// terminal event such as `integration.deleted`, whether it happened).
+    pub async fn last_is<E: Event>(&self, aggregate_id: &str) -> Result<bool, ReadError> {
+        let last = self.last_of(E::AGGREGATE, aggregate_id).await?;
+        Ok(last.is_some_and(|(raw, _)| raw.event_type == E::event_type()))
+    }
+
     /// The stream sequence of the last event of an aggregate, of any type.
     pub async fn last_sequence(&self, aggregate_type: &str, aggregate_id: &str) -> Result<Option<u64>, ReadError> {
         Ok(self.last_raw(&subjects::aggregate(aggregate_type, aggregate_id)).await?.map(|(_, seq)| seq))

@@ -22,6 +22,7 @@ const CONSUMERS: &[(&str, &str)] = &[
     ("connect-updates", include_str!("../../../nats/consumers/connect-updates.json")),
     ("dispatcher-dead-letters", include_str!("../../../nats/consumers/dispatcher-dead-letters.json")),
     ("feed", include_str!("../../../nats/consumers/feed.json")),
+    ("scheduler-integration-deleted", include_str!("../../../nats/consumers/scheduler-integration-deleted.json")),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -4,10 +4,13 @@ use schemars::Schema;
 
 use crate::connect::{ConnectCodeIssued, ConnectCodeRedeemed};
 use crate::integration::{
-    IntegrationBotUnauthorized, IntegrationCreated, IntegrationUpdated, IntegrationWebhookFailed, IntegrationWebhookSet,
+    IntegrationBotUnauthorized, IntegrationCreated, IntegrationDeleted, IntegrationUpdated, IntegrationWebhookFailed,
+    IntegrationWebhookSet,
 };
 use crate::payment::TxClaimed;
-use crate::recipient::{RecipientBound, RecipientChatMigrated, RecipientDisabled, RecipientUnreachable};
+use crate::recipient::{
+    RecipientBound, RecipientChatMigrated, RecipientDisabled, RecipientUnlinked, RecipientUnreachable,
+};
 use crate::send::{MessageSent, SendAccepted, SendCancelled, SendDeadLettered, SendFailed, SendQueued, SendScheduled};
 use crate::{upcast, Envelope, Event, RawEnvelope};
 
@@ -115,12 +118,14 @@ catalogue!(
     IntegrationWebhookFailed,
     IntegrationBotUnauthorized,
     IntegrationUpdated,
+    IntegrationDeleted,
     ConnectCodeIssued,
     ConnectCodeRedeemed,
     RecipientBound,
     RecipientDisabled,
     RecipientUnreachable,
     RecipientChatMigrated,
+    RecipientUnlinked,
     SendAccepted,
     SendQueued,
     MessageSent,

@@ -107,6 +107,9 @@ pub struct IntegrationUpdate {
     /// Telegram's description of a refusal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The project deleted the integration.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
 }
 
 /// Which project an event belongs to, when the event does not say it itself.
@@ -221,12 +224,34 @@ pub fn view(event: &AnyEvent) -> Option<(ProjectOf, FeedUpdate)> {
             };
             (ProjectOf::Recipient(p.recipient_id.clone()), FeedUpdate::Recipient(update))
         }
+        AnyEvent::RecipientUnlinked(e) => {
+            let p = &e.payload;
+            let update = RecipientUpdate {
+                recipient_id: p.recipient_id.clone(),
+                integration_id: p.integration_id.clone(),
+                status: RecipientStatus::Unlinked,
+                public_user_ref: None,
+                reason: None,
+            };
+            (ProjectOf::Recipient(p.recipient_id.clone()), FeedUpdate::Recipient(update))
+        }
+        AnyEvent::IntegrationDeleted(e) => {
+            let update = IntegrationUpdate {
+                integration_id: e.payload.integration_id.clone(),
+                bot_status: None,
+                webhook_status: None,
+                error: None,
+                deleted: true,
+            };
+            (ProjectOf::Integration(e.payload.integration_id.clone()), FeedUpdate::Integration(update))
+        }
         AnyEvent::IntegrationWebhookSet(e) => {
             let update = IntegrationUpdate {
                 integration_id: e.payload.integration_id.clone(),
                 bot_status: None,
                 webhook_status: Some(WebhookStatus::Set),
                 error: None,
+                deleted: false,
             };
             (ProjectOf::Integration(e.payload.integration_id.clone()), FeedUpdate::Integration(update))
         }
@@ -236,6 +261,7 @@ pub fn view(event: &AnyEvent) -> Option<(ProjectOf, FeedUpdate)> {
                 bot_status: None,
                 webhook_status: Some(WebhookStatus::Failed),
                 error: Some(e.payload.reason.clone()),
+                deleted: false,
             };
             (ProjectOf::Integration(e.payload.integration_id.clone()), FeedUpdate::Integration(update))
         }
@@ -245,6 +271,7 @@ pub fn view(event: &AnyEvent) -> Option<(ProjectOf, FeedUpdate)> {
                 bot_status: Some(BotStatus::Unauthorized),
                 webhook_status: None,
                 error: Some(e.payload.detail.clone()),
+                deleted: false,
             };
             (ProjectOf::Integration(e.payload.integration_id.clone()), FeedUpdate::Integration(update))
         }

@@ -152,3 +152,21 @@ impl Event for IntegrationUpdated {
         &self.integration_id
     }
 }
+
+/// The project deleted its integration (`DELETE /integrations/{id}`): its
+/// pending sends are cancelled, a custom bot's webhook is removed and its
+/// token's keys are shredded; nothing is sent through it any more.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct IntegrationDeleted {
+    pub integration_id: String,
+    pub bot_key: String,
+}
+
+impl Event for IntegrationDeleted {
+    const AGGREGATE: &'static str = "integration";
+    const NAME: &'static str = "deleted";
+    const VERSION: u16 = 1;
+    fn aggregate_id(&self) -> &str {
+        &self.integration_id
+    }
+}

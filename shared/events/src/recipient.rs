@@ -89,6 +89,23 @@ impl Event for RecipientUnreachable {
     }
 }
 
+/// The project unlinked the recipient (`DELETE /recipients/{id}`): nothing
+/// is sent to it until the user connects again (`recipient.bound`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RecipientUnlinked {
+    pub recipient_id: String,
+    pub integration_id: String,
+}
+
+impl Event for RecipientUnlinked {
+    const AGGREGATE: &'static str = "recipient";
+    const NAME: &'static str = "unlinked";
+    const VERSION: u16 = 1;
+    fn aggregate_id(&self) -> &str {
+        &self.recipient_id
+    }
+}
+
 /// The recipient's group became a supergroup with a new chat id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RecipientChatMigrated {

@@ -148,10 +148,23 @@ impl Event for SendScheduled {
     }
 }
 
-/// The client cancelled the send before it was queued for delivery.
+crate::labelled_enum! {
+    pub enum CancelReason {
+        /// The client cancelled a reminder before it was queued.
+        ByClient = "by_client",
+        /// The send's integration was deleted before it was delivered.
+        IntegrationDeleted = "integration_deleted",
+    }
+}
+
+/// The send will not be delivered: cancelled by the client before it was
+/// queued, or withdrawn because its integration was deleted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SendCancelled {
     pub send_id: String,
+    /// Absent in events written before deletion existed: `by_client`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<CancelReason>,
 }
 
 impl Event for SendCancelled {

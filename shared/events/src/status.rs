@@ -33,6 +33,8 @@ labelled_enum! {
         Disabled = "disabled",
         /// Telegram refused delivery (blocked, deactivated, kicked).
         Unreachable = "unreachable",
+        /// The project unlinked it.
+        Unlinked = "unlinked",
     }
 }
 

@@ -248,6 +248,14 @@ pub(crate) async fn apply_event<C: ConnectionTrait>(txn: &C, sequence: u64, even
             }
             update.exec(txn).await?;
         }
+        // A deleted integration is gone from the projections, with its
+        // recipients and codes; its sends and their history stay.
+        AnyEvent::IntegrationDeleted(e) => {
+            let id = &e.payload.integration_id;
+            connect_code::Entity::delete_many().filter(connect_code::Column::IntegrationId.eq(id)).exec(txn).await?;
+            recipient::Entity::delete_many().filter(recipient::Column::IntegrationId.eq(id)).exec(txn).await?;
+            integration::Entity::delete_by_id(id).exec(txn).await?;
+        }
         AnyEvent::ConnectCodeIssued(e) => {
             let p = &e.payload;
             connect_code::Entity::insert(connect_code::ActiveModel {
@@ -325,6 +333,15 @@ pub(crate) async fn apply_event<C: ConnectionTrait>(txn: &C, sequence: u64, even
                 .exec(txn)
                 .await?;
         }
+        AnyEvent::RecipientUnlinked(e) => {
+            recipient::Entity::update_many()
+                .col_expr(recipient::Column::Status, Expr::value(RecipientStatus::Unlinked.as_str()))
+                .col_expr(recipient::Column::DisabledReason, Expr::value(Option::<String>::None))
+                .col_expr(recipient::Column::UpdatedAt, Expr::value(e.occurred_at))
+                .filter(recipient::Column::RecipientId.eq(&e.payload.recipient_id))
+                .exec(txn)
+                .await?;
+        }
         AnyEvent::RecipientChatMigrated(e) => {
             let chat = serde_json::to_value(&e.payload.chat).map_err(|err| DbErr::Custom(err.to_string()))?;
             recipient::Entity::update_many()
@@ -370,7 +387,8 @@ pub(crate) async fn apply_event<C: ConnectionTrait>(txn: &C, sequence: u64, even
         AnyEvent::SendCancelled(e) => {
             let p = &e.payload;
             send_status(txn, &p.send_id, e.occurred_at, SendStatus::Cancelled, vec![]).await?;
-            history(txn, e, &p.send_id, sequence, SendStatus::Cancelled, None).await?;
+            let detail = p.reason.map(|reason| json!({ "reason": reason }));
+            history(txn, e, &p.send_id, sequence, SendStatus::Cancelled, detail).await?;
         }
         // The claim itself is shown through the send's clearance.
         AnyEvent::TxClaimed(_) => {}

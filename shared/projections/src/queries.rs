@@ -77,6 +77,17 @@ pub async fn sends_created_since(
         .await
 }
 
+/// The sends of an integration not delivered or ended yet.
+pub async fn undelivered_sends(db: &DatabaseConnection, integration_id: &str) -> Result<Vec<String>, DbErr> {
+    let waiting = [SendStatus::Accepted, SendStatus::Scheduled, SendStatus::Queued, SendStatus::DeadLettered];
+    let rows = send::Entity::find()
+        .filter(send::Column::IntegrationId.eq(integration_id))
+        .filter(send::Column::Status.is_in(waiting.map(SendStatus::as_str)))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|s| s.send_id).collect())
+}
+
 /// Reminders of a project still waiting for their time.
 pub async fn pending_reminders(db: &DatabaseConnection, project_id: &str) -> Result<u64, DbErr> {
     send::Entity::find()

@@ -55,6 +55,15 @@ impl Payloads {
         Ok(key.seal(purpose, plaintext)?)
     }
 
+    /// Seals a value with a data key that cleanup never expires: it lives
+    /// until [`Payloads::shred`] (a custom bot's token, until its integration
+    /// is deleted).
+    pub async fn seal_until_shredded(&self, purpose: &str, plaintext: &[u8]) -> Result<Sealed, PayloadError> {
+        // 9999-12-31T23:59:59Z, the last instant every store represents.
+        let never = DateTime::from_timestamp(253_402_300_799, 0).unwrap_or(DateTime::<Utc>::MAX_UTC);
+        self.seal(purpose, plaintext, never).await
+    }
+
     /// Opens a payload sealed by [`Payloads::seal`], or by the key ring itself
     /// (values that are not temporary, and payloads of older versions).
     pub async fn open(&self, purpose: &str, sealed: &Sealed) -> Result<Vec<u8>, PayloadError> {
@@ -72,6 +81,22 @@ impl Payloads {
         let wrapped: Sealed = serde_json::from_value(wrapped).map_err(|e| DbErr::Custom(e.to_string()))?;
         let bytes = self.keyring.open(&wrap_purpose(key_id), &wrapped)?;
         Ok(DataKey::from_bytes(key_id, &bytes)?.open(purpose, sealed)?)
+    }
+
+    /// Deletes the key of one payload sealed by [`Payloads::seal`], so it can
+    /// never be opened again; a value sealed by the key ring has no key of its
+    /// own (false).
+    pub async fn shred(&self, sealed: &Sealed) -> Result<bool, DbErr> {
+        let Some(key_id) = data_key_id(sealed) else { return Ok(false) };
+        let done = self
+            .db
+            .execute(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "DELETE FROM payload_keys WHERE key_id = $1",
+                [key_id.into()],
+            ))
+            .await?;
+        Ok(done.rows_affected() > 0)
     }
 
     /// Deletes every key expired at `now`; returns how many payloads were shredded.

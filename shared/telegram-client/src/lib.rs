@@ -97,6 +97,11 @@ impl BotApi {
         self.call(token, "setWebhook", params).await
     }
 
+    /// Removes the bot's webhook (and drops the updates Telegram still holds).
+    pub async fn delete_webhook(&self, token: &str) -> Result<bool, BotApiError> {
+        self.call(token, "deleteWebhook", &serde_json::json!({ "drop_pending_updates": true })).await
+    }
+
     pub async fn get_webhook_info(&self, token: &str) -> Result<WebhookInfo, BotApiError> {
         self.call(token, "getWebhookInfo", &serde_json::json!({})).await
     }

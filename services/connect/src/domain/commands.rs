@@ -7,6 +7,7 @@
 use chrono::Utc;
 use novij_bus::{AppendError, Expect};
 use novij_events::connect::{ConnectCodeIssued, ConnectCodeRedeemed};
+use novij_events::integration::IntegrationDeleted;
 use novij_events::recipient::{ChatKind, DisableReason, RecipientBound, RecipientDisabled};
 use novij_events::{ids, Envelope, EventMeta};
 use novij_runtime::{derive, Runtime};
@@ -71,6 +72,10 @@ pub async fn start(ctx: &Context<'_>, code: Option<&str>) -> Result<(), CommandE
         _ => return ctx.reply("invalid_code", replies::INVALID_CODE, ReplyOwner::default()).await,
     };
     let (code, issued_seq) = issued;
+    // A deleted integration's codes lead nowhere.
+    if rt.log.last_is::<IntegrationDeleted>(&code.integration_id).await? {
+        return ctx.reply("invalid_code", replies::INVALID_CODE, ReplyOwner::default()).await;
+    }
     let owner = || ReplyOwner {
         project_id: Some(code.project_id.clone()),
         integration_id: Some(code.integration_id.clone()),

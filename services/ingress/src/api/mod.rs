@@ -18,7 +18,9 @@ use bytes::Bytes;
 use warp::http::{Method, StatusCode};
 
 use crate::error::ApiError;
-use crate::handlers::{connect_codes, dead_letters, integrations, payments, reminders, sends, service, Credentials};
+use crate::handlers::{
+    connect_codes, dead_letters, integrations, payments, recipients, reminders, sends, service, Credentials,
+};
 use crate::state::AppState;
 
 /// One request to an operation.
@@ -118,9 +120,17 @@ pub fn operations() -> Vec<Operation> {
             let id = c.id();
             Box::pin(integrations::update(s, c.creds, id, c.body))
         }),
+        op("integrations.delete", Method::DELETE, "integrations/{id}", |s, c| {
+            let id = c.id();
+            Box::pin(integrations::delete(s, c.creds, id))
+        }),
         op("integrations.recipients", Method::GET, "integrations/{id}/recipients", |s, c| {
             let id = c.id();
-            Box::pin(integrations::recipients(s, c.creds, id))
+            Box::pin(recipients::list(s, c.creds, id))
+        }),
+        op("recipients.unlink", Method::DELETE, "recipients/{id}", |s, c| {
+            let id = c.id();
+            Box::pin(recipients::unlink(s, c.creds, id))
         }),
         op("connect_codes.create", Method::POST, "telegram/connect-codes", |s, c| {
             Box::pin(connect_codes::create(s, c.creds, c.body))

@@ -3,15 +3,18 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use novij_aggregates::integration::{
+    decide, takes_a_token, Changes, Integration, IntegrationChange, IntegrationCommand, IntegrationRefusal, NewToken,
+};
+use novij_aggregates::Loaded;
 use novij_bus::{AppendError, Expect};
-use novij_events::integration::{BotMode, IntegrationCreated, IntegrationUpdated, PaymentMode, COMMON_BOT_KEY};
+use novij_events::integration::{BotIdentity, BotMode, IntegrationCreated, PaymentMode};
 use novij_events::labels::UnknownLabel;
 use novij_events::rpc::{BotCredential, BotVerifyReply, BotVerifyRequest};
-use novij_events::status::{BotStatus, RecipientStatus, WebhookStatus};
-use novij_events::{ids, subjects, Envelope, Event};
-use novij_projections::model::{integration, recipient};
+use novij_events::status::{BotStatus, WebhookStatus};
+use novij_events::{ids, subjects, Envelope};
+use novij_projections::model::integration;
 use novij_runtime::derive::purpose;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use warp::http::StatusCode;
@@ -126,7 +129,7 @@ fn validate(req: &CreateIntegration) -> Result<(), ApiError> {
         _ => {}
     }
     if req.allow_paid_broadcast && req.bot_mode == BotMode::Common {
-        return Err(ApiError::invalid("allow_paid_broadcast", COMMON_BOT_PAID_BROADCAST));
+        return Err(refused(IntegrationRefusal::PaidBroadcastIsForCustomBots));
     }
     check_defaults(Some(req.default_reminder_minutes), req.default_locale.as_deref())?;
     if let Some(url) = &req.inbound_webhook_url {
@@ -136,8 +139,6 @@ fn validate(req: &CreateIntegration) -> Result<(), ApiError> {
     }
     Ok(())
 }
-
-const COMMON_BOT_PAID_BROADCAST: &str = "is only for custom bots: the common bot's Stars are not the project's";
 
 fn check_defaults(reminder_minutes: Option<u32>, locale: Option<&str>) -> Result<(), ApiError> {
     if reminder_minutes.is_some_and(|m| m > 10_080) {
@@ -169,6 +170,65 @@ async fn verify_bot(state: &AppState, bot: BotCredential) -> Result<novij_events
     }
 }
 
+/// Verifies a custom bot token with getMe (sent to the dispatcher sealed by
+/// the key ring, for this request only).
+async fn verify_token(state: &AppState, token: &str) -> Result<BotIdentity, ApiError> {
+    let sealed = state.rt.keyring.seal_str(purpose::BOT_TOKEN, token)?;
+    verify_bot(state, BotCredential::Custom { token: sealed }).await
+}
+
+/// Seals a verified token for the log with a data key of its own, which
+/// deleting the integration shreds.
+async fn seal_token(state: &AppState, token: &str) -> Result<novij_crypto::Sealed, ApiError> {
+    state
+        .rt
+        .payloads
+        .seal_until_shredded(purpose::BOT_TOKEN, token.as_bytes())
+        .await
+        .map_err(|e| ApiError::unavailable("the key store", &e))
+}
+
+/// The refusal of an integration command, as the API answers it.
+fn refused(refusal: IntegrationRefusal) -> ApiError {
+    let message = refusal.to_string();
+    match refusal {
+        IntegrationRefusal::NotFound => ApiError::not_found("integration").with_field("integration_id"),
+        IntegrationRefusal::NothingToChange => ApiError::invalid("body", message),
+        IntegrationRefusal::PaidBroadcastIsForCustomBots => ApiError::invalid("allow_paid_broadcast", message),
+        IntegrationRefusal::CommonBotHasNoToken | IntegrationRefusal::AnotherBot { .. } => {
+            ApiError::invalid("custom_bot_token", message)
+        }
+    }
+}
+
+/// The integration as its events say, when the caller acts for its project.
+async fn load_for_caller(
+    state: &AppState,
+    caller: &crate::auth::Caller,
+    id: &str,
+) -> Result<Loaded<Integration>, ApiError> {
+    if !ids::is_valid(ids::INTEGRATION, id) {
+        return Err(refused(IntegrationRefusal::NotFound));
+    }
+    let loaded = state.rt.log.load::<Integration>(id).await?;
+    match loaded.state.project_id.as_deref() {
+        Some(project) if caller.sees(Some(project)) => {
+            caller.require_project(project)?;
+            Ok(loaded)
+        }
+        _ => Err(refused(IntegrationRefusal::NotFound)),
+    }
+}
+
+fn changed_meanwhile() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "conflict",
+        "the integration changed while this request was handled; send it again",
+    )
+    .with_field("integration_id")
+}
+
 #[utoipa::path(post, path = "/api/v1/integrations", tag = "integrations", request_body = CreateIntegration,
     security(("api_key" = [])),
     responses((status = 201, body = IntegrationView), (status = 422, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
@@ -177,13 +237,14 @@ pub async fn create(state: AppState, creds: Credentials, bytes: bytes::Bytes) ->
     let req: CreateIntegration = body::parse(&bytes)?;
     validate(&req)?;
     caller.require_project(&req.project_id)?;
-    let keyring = &state.rt.keyring;
-    let sealed_token = req.custom_bot_token.as_deref().map(|t| keyring.seal_str(purpose::BOT_TOKEN, t)).transpose()?;
-    let credential = match &sealed_token {
-        Some(token) => BotCredential::Custom { token: token.clone() },
-        None => BotCredential::Common,
+    let bot = match req.custom_bot_token.as_deref() {
+        Some(token) => verify_token(&state, token).await?,
+        None => verify_bot(&state, BotCredential::Common).await?,
     };
-    let bot = verify_bot(&state, credential).await?;
+    let sealed_token = match req.custom_bot_token.as_deref() {
+        Some(token) => Some(seal_token(&state, token).await?),
+        None => None,
+    };
     let created = IntegrationCreated {
         integration_id: ids::new_id(ids::INTEGRATION),
         project_id: req.project_id,
@@ -259,112 +320,73 @@ pub async fn get(state: AppState, creds: Credentials, id: String) -> Result<Answ
         (status = 503, body = crate::error::ErrorBody)))]
 pub async fn update(state: AppState, creds: Credentials, id: String, bytes: bytes::Bytes) -> Result<Answer, ApiError> {
     let caller = creds.caller(&state)?;
-    let current = find_visible(&state, &caller, &id).await?;
-    caller.require_project(&current.project_id)?;
-    let req: UpdateIntegration = body::parse(&bytes)?;
-    if req.custom_bot_token.is_none()
-        && req.allow_paid_broadcast.is_none()
-        && req.default_reminder_minutes.is_none()
-        && req.default_locale.is_none()
-    {
-        return Err(ApiError::invalid("body", "names nothing to change"));
+    let Loaded { state: integration, version } = load_for_caller(&state, &caller, &id).await?;
+    if !integration.is_live() {
+        return Err(refused(IntegrationRefusal::NotFound));
     }
-    let custom = current.bot_key != COMMON_BOT_KEY;
+    let req: UpdateIntegration = body::parse(&bytes)?;
     if let Some(token) = &req.custom_bot_token {
-        if !custom {
-            return Err(ApiError::invalid("custom_bot_token", "the integration uses the common bot"));
-        }
+        takes_a_token(&integration).map_err(refused)?;
         if !novij_config::looks_like_bot_token(token) {
             return Err(ApiError::invalid("custom_bot_token", "is not a Telegram bot token (`<digits>:<secret>`)"));
         }
     }
-    if req.allow_paid_broadcast == Some(true) && !custom {
-        return Err(ApiError::invalid("allow_paid_broadcast", COMMON_BOT_PAID_BROADCAST));
-    }
     check_defaults(req.default_reminder_minutes, req.default_locale.as_deref())?;
-    let log = &state.rt.log;
-    let last = log
-        .last_sequence(IntegrationCreated::AGGREGATE, &id)
-        .await
-        .map_err(|e| ApiError::unavailable("the event log", &e))?
-        .ok_or_else(|| ApiError::not_found("integration").with_field("integration_id"))?;
-    let sealed_token = match &req.custom_bot_token {
+    let token = match &req.custom_bot_token {
         Some(token) => {
-            let sealed = state.rt.keyring.seal_str(purpose::BOT_TOKEN, token)?;
-            let bot = verify_bot(&state, BotCredential::Custom { token: sealed.clone() }).await?;
-            if bot.bot_id != current.bot_id {
-                return Err(ApiError::invalid(
-                    "custom_bot_token",
-                    format!(
-                        "belongs to @{}, not to this integration's bot @{}; create a new integration for another bot",
-                        bot.username, current.bot_username
-                    ),
-                ));
-            }
-            Some(sealed)
+            Some(NewToken { bot: verify_token(&state, token).await?, sealed: seal_token(&state, token).await? })
         }
         None => None,
     };
-    let updated = IntegrationUpdated {
-        integration_id: id.clone(),
-        bot_token: sealed_token,
+    let changes = Changes {
+        token,
         allow_paid_broadcast: req.allow_paid_broadcast,
         default_reminder_minutes: req.default_reminder_minutes,
         default_locale: req.default_locale,
     };
-    let appended = match log.append(&Envelope::new(updated, creds.meta()), Expect::LastSequence(last)).await {
+    let Some(IntegrationChange::Updated(updated)) =
+        decide(&integration, IntegrationCommand::Update(changes)).map_err(refused)?
+    else {
+        return Err(ApiError::internal(&"an update decided something else"));
+    };
+    let appended = match state.rt.log.append(&Envelope::new(updated, creds.meta()), Expect::LastSequence(version)).await
+    {
         Ok(appended) => appended,
-        Err(AppendError::Conflict) => {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "conflict",
-                "the integration changed while this request was handled; send it again",
-            )
-            .with_field("integration_id"))
-        }
+        Err(AppendError::Conflict) => return Err(changed_meanwhile()),
         Err(e) => return Err(ApiError::unavailable("the event log", &e)),
     };
     read_your_write(&state, appended.sequence).await;
     tracing::info!(integration_id = %id, "integration updated");
-    let m = novij_projections::queries::integration(&state.rt.db, &id).await?.unwrap_or(current);
+    let m = find_visible(&state, &caller, &id).await?;
     Ok(json(StatusCode::OK, &IntegrationView::try_from(m)?))
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct RecipientView {
-    pub recipient_id: String,
-    pub public_user_ref: String,
-    /// `active`, `disabled` (the user sent /stop) or `unreachable` (Telegram refused).
-    #[schema(value_type = String)]
-    pub status: RecipientStatus,
-    pub chat_kind: String,
-    pub disabled_reason: Option<String>,
-    pub bound_at: DateTime<Utc>,
+pub struct Deleted {
+    pub integration_id: String,
+    /// Always true.
+    pub deleted: bool,
 }
 
-#[utoipa::path(get, path = "/api/v1/integrations/{id}/recipients", tag = "connect", security(("api_key" = [])),
+#[utoipa::path(delete, path = "/api/v1/integrations/{id}", tag = "integrations", security(("api_key" = [])),
     params(("id" = String, Path, description = "integration id")),
-    responses((status = 200, body = [RecipientView]), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn recipients(state: AppState, creds: Credentials, id: String) -> Result<Answer, ApiError> {
+    responses((status = 200, description = "deleted (again: also 200)", body = Deleted),
+        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
+        (status = 503, body = crate::error::ErrorBody)))]
+pub async fn delete(state: AppState, creds: Credentials, id: String) -> Result<Answer, ApiError> {
     let caller = creds.caller(&state)?;
-    let integration = find_visible(&state, &caller, &id).await?;
-    let rows = recipient::Entity::find()
-        .filter(recipient::Column::IntegrationId.eq(integration.id))
-        .order_by_asc(recipient::Column::BoundAt)
-        .all(&state.rt.db)
-        .await?;
-    let views = rows
-        .into_iter()
-        .map(|r| {
-            Ok(RecipientView {
-                recipient_id: r.recipient_id,
-                public_user_ref: r.public_user_ref,
-                status: r.status.parse().map_err(|e: UnknownLabel| ApiError::internal(&e))?,
-                chat_kind: r.chat_kind,
-                disabled_reason: r.disabled_reason,
-                bound_at: r.bound_at,
-            })
-        })
-        .collect::<Result<Vec<RecipientView>, ApiError>>()?;
-    Ok(json(StatusCode::OK, &views))
+    let Loaded { state: integration, version } = load_for_caller(&state, &caller, &id).await?;
+    let done = || json(StatusCode::OK, &Deleted { integration_id: id.clone(), deleted: true });
+    let Some(IntegrationChange::Deleted(deleted)) =
+        decide(&integration, IntegrationCommand::Delete).map_err(refused)?
+    else {
+        return Ok(done());
+    };
+    match state.rt.log.append(&Envelope::new(deleted, creds.meta()), Expect::LastSequence(version)).await {
+        Ok(appended) => read_your_write(&state, appended.sequence).await,
+        Err(AppendError::Conflict) => return Err(changed_meanwhile()),
+        Err(e) => return Err(ApiError::unavailable("the event log", &e)),
+    }
+    tracing::info!(integration_id = %id, "integration deleted");
+    Ok(done())
 }

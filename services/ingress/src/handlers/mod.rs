@@ -5,6 +5,7 @@ pub mod connect_codes;
 pub mod dead_letters;
 pub mod integrations;
 pub mod payments;
+pub mod recipients;
 pub mod reminders;
 pub mod sends;
 pub mod service;

@@ -7,7 +7,6 @@
 use novij_aggregates::send::{decide, Send, SendChange, SendCommand, SendRefusal};
 use novij_aggregates::Loaded;
 use novij_bus::{AppendError, Expect};
-use novij_events::send::SendCancelled;
 use novij_events::status::SendStatus;
 use novij_events::{ids, Envelope};
 use serde::Serialize;
@@ -70,8 +69,8 @@ pub async fn cancel(state: AppState, creds: Credentials, id: String) -> Result<A
         if !caller.sees(send.project_id.as_deref()) {
             return Err(ApiError::not_found("reminder"));
         }
-        match decide(&send, SendCommand::Cancel) {
-            Ok(Some(SendChange::Cancelled)) => {}
+        let cancelled = match decide(&send, SendCommand::Cancel) {
+            Ok(Some(SendChange::Cancelled(cancelled))) => cancelled,
             Ok(_) => return Ok(done()),
             Err(SendRefusal::NotFound | SendRefusal::NotAReminder) => return Err(ApiError::not_found("reminder")),
             Err(refusal @ SendRefusal::AlreadyFailed) => {
@@ -80,8 +79,8 @@ pub async fn cancel(state: AppState, creds: Credentials, id: String) -> Result<A
             Err(refusal @ SendRefusal::AlreadyDispatched) => {
                 return Err(ApiError::new(StatusCode::CONFLICT, "already_dispatched", refusal.to_string()))
             }
-        }
-        let event = Envelope::new(SendCancelled { send_id: id.clone() }, creds.meta());
+        };
+        let event = Envelope::new(cancelled, creds.meta());
         match state.rt.log.append(&event, Expect::LastSequence(version)).await {
             Ok(appended) => {
                 read_your_write(&state, appended.sequence).await;

@@ -1,0 +1,245 @@
+//! The integration aggregate (`nt.ev.integration.<id>.*`): a project's use of
+//! the common bot or of its own bot.
+
+use novij_crypto::Sealed;
+use novij_events::integration::{BotIdentity, BotMode, IntegrationDeleted, IntegrationUpdated};
+use novij_events::AnyEvent;
+
+use crate::Aggregate;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Integration {
+    pub integration_id: String,
+    /// `None`: the integration has no events.
+    pub project_id: Option<String>,
+    pub bot_key: String,
+    pub bot_mode: Option<BotMode>,
+    pub bot: Option<BotIdentity>,
+    /// Every token the custom bot had, sealed: deleting the integration
+    /// shreds their keys.
+    pub tokens: Vec<Sealed>,
+    pub unauthorized: bool,
+    pub allow_paid_broadcast: bool,
+    pub deleted: bool,
+}
+
+impl Integration {
+    /// It exists and was not deleted.
+    pub fn is_live(&self) -> bool {
+        self.project_id.is_some() && !self.deleted
+    }
+}
+
+impl Aggregate for Integration {
+    const TYPE: &'static str = "integration";
+
+    fn evolve(mut self, event: &AnyEvent) -> Self {
+        match event {
+            AnyEvent::IntegrationCreated(e) => {
+                let p = &e.payload;
+                self.integration_id = p.integration_id.clone();
+                self.project_id = Some(p.project_id.clone());
+                self.bot_key = p.bot_key().to_string();
+                self.bot_mode = Some(p.bot_mode);
+                self.bot = Some(p.bot.clone());
+                self.tokens.extend(p.bot_token.clone());
+                self.allow_paid_broadcast = p.allow_paid_broadcast;
+            }
+            AnyEvent::IntegrationUpdated(e) => {
+                if let Some(token) = &e.payload.bot_token {
+                    self.tokens.push(token.clone());
+                    self.unauthorized = false;
+                }
+                self.allow_paid_broadcast = e.payload.allow_paid_broadcast.unwrap_or(self.allow_paid_broadcast);
+            }
+            AnyEvent::IntegrationBotUnauthorized(_) => self.unauthorized = true,
+            AnyEvent::IntegrationDeleted(_) => self.deleted = true,
+            _ => {}
+        }
+        self
+    }
+}
+
+/// A new token for the custom bot, sealed, with what getMe said of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewToken {
+    pub sealed: Sealed,
+    pub bot: BotIdentity,
+}
+
+/// What a `PATCH` changes; absent fields keep their value.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Changes {
+    pub token: Option<NewToken>,
+    pub allow_paid_broadcast: Option<bool>,
+    pub default_reminder_minutes: Option<u32>,
+    pub default_locale: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum IntegrationCommand {
+    Update(Changes),
+    Delete,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum IntegrationChange {
+    Updated(IntegrationUpdated),
+    Deleted(IntegrationDeleted),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IntegrationRefusal {
+    #[error("integration not found")]
+    NotFound,
+    #[error("the request names nothing to change")]
+    NothingToChange,
+    #[error("the integration uses the common bot")]
+    CommonBotHasNoToken,
+    #[error("is only for custom bots: the common bot's Stars are not the project's")]
+    PaidBroadcastIsForCustomBots,
+    #[error("belongs to @{given}, not to this integration's bot @{ours}; create a new integration for another bot")]
+    AnotherBot { given: String, ours: String },
+}
+
+/// Whether a new token may be offered at all (before it is verified with getMe).
+pub fn takes_a_token(integration: &Integration) -> Result<(), IntegrationRefusal> {
+    match integration.bot_mode {
+        _ if !integration.is_live() => Err(IntegrationRefusal::NotFound),
+        Some(BotMode::Custom) => Ok(()),
+        _ => Err(IntegrationRefusal::CommonBotHasNoToken),
+    }
+}
+
+pub fn decide(
+    integration: &Integration,
+    command: IntegrationCommand,
+) -> Result<Option<IntegrationChange>, IntegrationRefusal> {
+    if integration.project_id.is_none() {
+        return Err(IntegrationRefusal::NotFound);
+    }
+    match command {
+        IntegrationCommand::Delete if integration.deleted => Ok(None),
+        IntegrationCommand::Delete => Ok(Some(IntegrationChange::Deleted(IntegrationDeleted {
+            integration_id: integration.integration_id.clone(),
+            bot_key: integration.bot_key.clone(),
+        }))),
+        _ if integration.deleted => Err(IntegrationRefusal::NotFound),
+        IntegrationCommand::Update(changes) => {
+            if changes == Changes::default() {
+                return Err(IntegrationRefusal::NothingToChange);
+            }
+            let custom = integration.bot_mode == Some(BotMode::Custom);
+            if changes.allow_paid_broadcast == Some(true) && !custom {
+                return Err(IntegrationRefusal::PaidBroadcastIsForCustomBots);
+            }
+            if let Some(token) = &changes.token {
+                takes_a_token(integration)?;
+                let ours = integration.bot.as_ref();
+                if ours.map(|b| b.bot_id) != Some(token.bot.bot_id) {
+                    return Err(IntegrationRefusal::AnotherBot {
+                        given: token.bot.username.clone(),
+                        ours: ours.map(|b| b.username.clone()).unwrap_or_default(),
+                    });
+                }
+            }
+            Ok(Some(IntegrationChange::Updated(IntegrationUpdated {
+                integration_id: integration.integration_id.clone(),
+                bot_token: changes.token.map(|t| t.sealed),
+                allow_paid_broadcast: changes.allow_paid_broadcast,
+                default_reminder_minutes: changes.default_reminder_minutes,
+                default_locale: changes.default_locale,
+            })))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fold;
+    use crate::testing::env;
+    use novij_events::integration::{IntegrationBotUnauthorized, IntegrationCreated, PaymentMode};
+
+    const ID: &str = "int_1";
+
+    fn sealed(ct: &str) -> Sealed {
+        Sealed { kid: "k1".into(), nonce: "n".into(), ct: ct.into() }
+    }
+
+    fn created(mode: BotMode) -> AnyEvent {
+        env(IntegrationCreated {
+            integration_id: ID.into(),
+            project_id: "p1".into(),
+            owner_wallet_id: "w".into(),
+            bot_mode: mode,
+            bot: BotIdentity { bot_id: 77, username: "acme_bot".into() },
+            bot_token: (mode == BotMode::Custom).then(|| sealed("t1")),
+            payment_mode: PaymentMode::None,
+            default_reminder_minutes: 30,
+            inbound_webhook_url: None,
+            default_locale: None,
+            allow_paid_broadcast: false,
+        })
+    }
+
+    fn given(events: Vec<AnyEvent>) -> Integration {
+        fold::<Integration>(events.into_iter().zip(1..)).state
+    }
+
+    fn token(bot_id: i64, username: &str) -> Changes {
+        Changes {
+            token: Some(NewToken { sealed: sealed("t2"), bot: BotIdentity { bot_id, username: username.into() } }),
+            ..Changes::default()
+        }
+    }
+
+    #[test]
+    fn a_new_token_of_the_same_bot_clears_unauthorized_and_is_remembered() {
+        let unauthorized =
+            env(IntegrationBotUnauthorized { integration_id: ID.into(), bot_key: ID.into(), detail: "401".into() });
+        let state = given(vec![created(BotMode::Custom), unauthorized]);
+        assert!(state.unauthorized);
+        let Ok(Some(IntegrationChange::Updated(updated))) =
+            decide(&state, IntegrationCommand::Update(token(77, "acme_bot")))
+        else {
+            panic!("not updated")
+        };
+        let after = state.evolve(&env(updated));
+        assert!(!after.unauthorized);
+        assert_eq!(after.tokens, vec![sealed("t1"), sealed("t2")]);
+    }
+
+    #[test]
+    fn updates_that_break_a_rule_are_refused() {
+        let custom = given(vec![created(BotMode::Custom)]);
+        let common = given(vec![created(BotMode::Common)]);
+        let update = |state: &Integration, changes| decide(state, IntegrationCommand::Update(changes));
+        assert_eq!(update(&custom, Changes::default()), Err(IntegrationRefusal::NothingToChange));
+        assert_eq!(
+            update(&custom, token(78, "other_bot")),
+            Err(IntegrationRefusal::AnotherBot { given: "other_bot".into(), ours: "acme_bot".into() })
+        );
+        assert_eq!(update(&common, token(77, "acme_bot")), Err(IntegrationRefusal::CommonBotHasNoToken));
+        assert_eq!(takes_a_token(&common), Err(IntegrationRefusal::CommonBotHasNoToken));
+        let paid = Changes { allow_paid_broadcast: Some(true), ..Changes::default() };
+        assert_eq!(update(&common, paid.clone()), Err(IntegrationRefusal::PaidBroadcastIsForCustomBots));
+        assert!(matches!(update(&custom, paid), Ok(Some(IntegrationChange::Updated(_)))));
+        assert_eq!(update(&Integration::default(), token(77, "x")), Err(IntegrationRefusal::NotFound));
+    }
+
+    #[test]
+    fn a_deleted_integration_is_deleted_once_and_changes_no_more() {
+        let live = given(vec![created(BotMode::Custom)]);
+        let Ok(Some(IntegrationChange::Deleted(deleted))) = decide(&live, IntegrationCommand::Delete) else {
+            panic!("not deleted")
+        };
+        assert_eq!((deleted.integration_id.as_str(), deleted.bot_key.as_str()), (ID, ID));
+        let gone = live.evolve(&env(deleted));
+        assert!(!gone.is_live());
+        assert_eq!(decide(&gone, IntegrationCommand::Delete), Ok(None));
+        let minutes = Changes { default_reminder_minutes: Some(5), ..Changes::default() };
+        assert_eq!(decide(&gone, IntegrationCommand::Update(minutes)), Err(IntegrationRefusal::NotFound));
+        assert_eq!(decide(&Integration::default(), IntegrationCommand::Delete), Err(IntegrationRefusal::NotFound));
+    }
+}

@@ -1,0 +1,115 @@
+//! The end of an integration and of a recipient: `DELETE /integrations/{id}`
+//! withdraws its pending sends, removes a custom bot's webhook and shreds its
+//! token's keys; `DELETE /recipients/{id}` unlinks a user until they connect
+//! again. Both are idempotent.
+
+mod support;
+
+use chrono::{SecondsFormat, Utc};
+use novij_events::integration::IntegrationCreated;
+use novij_runtime::{PayloadError, Payloads};
+use novij_testkit::eventually;
+use serde_json::{json, Value};
+use support::{Layout, TestStack, WAIT};
+
+const PROJECT: &str = "p_life";
+
+async fn delete(stack: &TestStack, path: &str) -> support::Response {
+    stack.request(reqwest::Method::DELETE, path, None, Some(&stack.admin_key)).await
+}
+
+async fn webhook_url(stack: &TestStack, bot: &str) -> String {
+    stack.sandbox_get(&format!("/sandbox/bots/{bot}")).await["webhook"]["url"].as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deleting_an_integration_withdraws_its_sends_removes_the_webhook_and_shreds_the_token() {
+    let stack = TestStack::start(Layout::Separate).await;
+    let bot = stack.sandbox_post("/sandbox/bots", json!({"username": "leaving_bot"})).await;
+    let integration = stack.create_integration(PROJECT, bot["token"].as_str()).await;
+    stack.connect_user(PROJECT, &integration, "user:1").await;
+    eventually(WAIT, || async { (!webhook_url(&stack, "leaving_bot").await.is_empty()).then_some(()) })
+        .await
+        .expect("the webhook was set");
+    let send_at = (Utc::now() + chrono::Duration::hours(1)).to_rfc3339_opts(SecondsFormat::Millis, true);
+    let reminder = stack
+        .post(
+            "/api/v1/reminders",
+            json!({
+                "project_id": PROJECT, "integration_id": integration, "recipient_ref": "user:1",
+                "template": "text_message", "template_vars": {"text": "never"}, "send_at": send_at,
+                "idempotency_key": "life-1",
+            }),
+        )
+        .await;
+    assert_eq!(reminder.status, 202, "{}", reminder.body);
+    let reminder = reminder.body["send_id"].as_str().expect("send_id").to_string();
+    stack.wait_send(&reminder, "scheduled").await;
+
+    // The token is readable while the integration lives.
+    let log = novij_bus::EventLog::new(stack.jetstream().await);
+    let (created, _) = log.last::<IntegrationCreated>(&integration).await.unwrap().expect("created");
+    let token = created.payload.bot_token.expect("a sealed token");
+    let keyring = std::sync::Arc::new(novij_crypto::Keyring::parse(&stack.master_keys).unwrap());
+    let payloads = Payloads::new(stack.db.connect().await.unwrap(), keyring);
+    let purpose = novij_runtime::derive::purpose::BOT_TOKEN;
+    let opened = payloads.open(purpose, &token).await.expect("readable while the integration lives");
+    assert_eq!(Some(String::from_utf8(opened).unwrap().as_str()), bot["token"].as_str());
+
+    let path = format!("/api/v1/integrations/{integration}");
+    let r = delete(&stack, &path).await;
+    assert_eq!((r.status, &r.body["deleted"]), (200, &json!(true)), "{}", r.body);
+    let again = delete(&stack, &path).await;
+    assert_eq!(again.status, 200, "deleting twice is fine: {}", again.body);
+
+    // Gone from the API: no reads, no new codes, no new sends.
+    assert_eq!(stack.get(&path).await.status, 404);
+    assert_eq!(stack.get(&format!("{path}/recipients")).await.status, 404);
+    let code = json!({"project_id": PROJECT, "integration_id": integration, "public_user_ref": "user:2"});
+    assert_eq!(stack.post("/api/v1/telegram/connect-codes", code).await.status, 404);
+    let send = stack.send_text(PROJECT, &integration, "user:1", "after delete", "life-2").await;
+    assert_eq!((send.status, send.body["error"]["field"].as_str()), (404, Some("integration_id")), "{}", send.body);
+
+    // The waiting reminder is withdrawn, the webhook removed, the token unreadable.
+    let view = stack.wait_send(&reminder, "cancelled").await;
+    let last = view["history"].as_array().and_then(|h| h.last()).cloned().unwrap_or(Value::Null);
+    assert_eq!(last["detail"]["reason"], "integration_deleted", "{view}");
+    eventually(WAIT, || async { webhook_url(&stack, "leaving_bot").await.is_empty().then_some(()) })
+        .await
+        .expect("the webhook was removed");
+    eventually(WAIT, || async {
+        matches!(payloads.open(purpose, &token).await, Err(PayloadError::Shredded)).then_some(())
+    })
+    .await
+    .expect("the token's key was shredded");
+    stack.wait_idle().await;
+    let sent = stack.sent("leaving_bot").await;
+    assert!(!sent.iter().any(|m| m["text"] == "never" || m["text"] == "after delete"), "{sent:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unlinked_recipient_gets_nothing_until_they_connect_again() {
+    let stack = TestStack::start(Layout::Single).await;
+    let integration = stack.create_integration(PROJECT, None).await;
+    stack.connect_user(PROJECT, &integration, "user:1").await;
+    let recipients = format!("/api/v1/integrations/{integration}/recipients");
+    let listed = stack.get(&recipients).await;
+    let recipient = listed.body[0]["recipient_id"].as_str().expect("recipient_id").to_string();
+
+    let path = format!("/api/v1/recipients/{recipient}");
+    let r = delete(&stack, &path).await;
+    assert_eq!((r.status, r.body["status"].as_str()), (200, Some("unlinked")), "{}", r.body);
+    assert_eq!(delete(&stack, &path).await.status, 200, "unlinking twice is fine");
+    assert_eq!(delete(&stack, "/api/v1/recipients/rcp_0000").await.status, 404);
+    assert_eq!(stack.get(&recipients).await.body[0]["status"], "unlinked");
+    let refused = stack.send_text(PROJECT, &integration, "user:1", "while unlinked", "u-1").await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert_eq!(refused.body["error"]["code"], "recipient_unreachable");
+
+    // Connecting again binds the same recipient anew.
+    stack.connect_user(PROJECT, &integration, "user:1").await;
+    let sent = stack.send_text(PROJECT, &integration, "user:1", "welcome back", "u-2").await;
+    assert_eq!(sent.status, 202, "{}", sent.body);
+    stack.wait_send(sent.body["send_id"].as_str().unwrap(), "sent").await;
+    assert_eq!(stack.get(&recipients).await.body[0]["recipient_id"], recipient.as_str());
+}
