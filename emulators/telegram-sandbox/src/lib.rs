@@ -78,7 +78,8 @@ impl Drop for RunningSandbox {
 
 /// Starts a sandbox with the configured bots and serves it until shutdown.
 pub async fn start(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
-    let sandbox = Sandbox::new(config.clone())?;
+    let sandbox =
+        Sandbox::new(config.clone(), |sandbox, bot_id| Box::pin(webhook::run_delivery_worker(sandbox, bot_id)))?;
     for seed in &config.bots {
         sandbox
             .create_bot(Some(seed.token.clone()), &seed.username, &seed.first_name)

@@ -2,7 +2,9 @@
 //! records (calls, sent messages, violations) that tests inspect.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use rand::Rng;
 use serde::Serialize;
@@ -20,11 +22,16 @@ pub use group::{group_anonymous_bot_json, group_chat_id, BotMembership, Group, G
 const MAX_CALL_RECORDS: usize = 100_000;
 
 /// Shared state of one running sandbox.
+/// What runs for each bot for as long as the sandbox does (its webhook
+/// deliveries): given by the crate root, so the state needs no delivery code.
+pub type BotWorker = fn(Weak<Sandbox>, i64) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+
 pub struct Sandbox {
     pub config: SandboxConfig,
     world: Mutex<World>,
     /// Client used for webhook deliveries.
     pub http: reqwest::Client,
+    bot_worker: BotWorker,
     workers: Mutex<Vec<JoinHandle<()>>>,
     /// Turns true when the sandbox stops; slowed and hung calls then answer at once.
     stopping: watch::Sender<bool>,
@@ -164,6 +171,9 @@ pub struct CallRecord {
     /// The calling bot, for the per-bot counters.
     #[serde(skip)]
     pub bot_id: Option<i64>,
+    /// The method sends messages (counted apart per bot).
+    #[serde(skip)]
+    pub sends_messages: bool,
 }
 
 /// A recorded flood-limit violation.
@@ -454,7 +464,7 @@ fn generate_token(id: i64) -> String {
 
 impl Sandbox {
     /// A sandbox with no bots yet.
-    pub fn new(config: SandboxConfig) -> anyhow::Result<Arc<Self>> {
+    pub fn new(config: SandboxConfig, bot_worker: BotWorker) -> anyhow::Result<Arc<Self>> {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(std::time::Duration::from_secs(10))
@@ -463,6 +473,7 @@ impl Sandbox {
             config,
             world: Mutex::new(World { next_user_id: 700_000_001, ..World::default() }),
             http,
+            bot_worker,
             workers: Mutex::new(Vec::new()),
             stopping: watch::channel(false).0,
         }))
@@ -511,7 +522,7 @@ impl Sandbox {
             world.bots.insert(id, Bot::new(id, token.clone(), username.to_string(), first_name));
             BotInfo { id, token, username: username.to_string() }
         };
-        let worker = tokio::spawn(crate::webhook::run_delivery_worker(Arc::downgrade(self), info.id));
+        let worker = tokio::spawn((self.bot_worker)(Arc::downgrade(self), info.id));
         self.workers.lock().unwrap_or_else(|e| e.into_inner()).push(worker);
         Ok(info)
     }
@@ -558,7 +569,7 @@ impl World {
     pub fn record_call(&mut self, record: CallRecord) {
         if let Some(bot) = record.bot_id.and_then(|id| self.bots.get_mut(&id)) {
             bot.stats.calls += 1;
-            if crate::bot_api::methods::find(&record.method).is_some_and(|m| m.sends_messages) {
+            if record.sends_messages {
                 bot.stats.message_calls += 1;
             }
             if record.fault {

@@ -3,6 +3,7 @@
 //! Telegram webhook intake. It validates, appends events to the log, and
 //! reads projections; it never calls Telegram (the dispatcher does).
 
+mod answer;
 pub mod api;
 pub mod asyncapi;
 mod auth;

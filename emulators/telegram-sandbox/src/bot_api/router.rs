@@ -153,6 +153,7 @@ fn finish(sandbox: &Sandbox, outcome: Outcome) -> Response<Body> {
         None => tracing::info!(method = %outcome.method, status, "bot api call without a known bot"),
     }
     let (at, at_ms) = now_stamp();
+    let sends_messages = super::methods::find(&outcome.method).is_some_and(|m| m.sends_messages);
     sandbox.world().record_call(CallRecord {
         bot_username: outcome.bot,
         method: outcome.method,
@@ -162,6 +163,7 @@ fn finish(sandbox: &Sandbox, outcome: Outcome) -> Response<Body> {
         params: outcome.params,
         fault: outcome.fault,
         bot_id: outcome.bot_id,
+        sends_messages,
     });
     respond(&outcome.result)
 }

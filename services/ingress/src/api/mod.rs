@@ -15,8 +15,9 @@ use std::future::Future;
 use std::pin::Pin;
 
 use bytes::Bytes;
-use warp::http::{Method, StatusCode};
+use warp::http::Method;
 
+pub use crate::answer::Answer;
 use crate::error::ApiError;
 use crate::handlers::{
     connect_codes, dead_letters, integrations, payments, recipients, reminders, sends, service, Credentials,
@@ -36,30 +37,6 @@ impl Call {
     /// The first path parameter (every parameterised path has exactly one).
     fn id(&self) -> String {
         self.params.first().cloned().unwrap_or_default()
-    }
-}
-
-/// An operation's answer: its status and JSON body.
-#[derive(Debug, Clone)]
-pub struct Answer {
-    pub status: StatusCode,
-    pub body: Bytes,
-}
-
-impl Answer {
-    pub fn json<T: serde::Serialize>(status: StatusCode, body: &T) -> Answer {
-        match serde_json::to_vec(body) {
-            Ok(bytes) => Answer { status, body: bytes.into() },
-            Err(e) => Answer::from(ApiError::internal(&e)),
-        }
-    }
-}
-
-impl From<ApiError> for Answer {
-    fn from(error: ApiError) -> Answer {
-        let status = error.status;
-        let body = crate::error::ErrorBody { error: error.detail };
-        Answer { status, body: serde_json::to_vec(&body).unwrap_or_default().into() }
     }
 }
 

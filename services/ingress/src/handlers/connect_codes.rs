@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use warp::http::StatusCode;
 
 use super::{integrations::find_for_project, json, read_your_write, Credentials};
-use crate::api::Answer;
+use crate::answer::Answer;
 use crate::body::{self, check_text, id_char};
 use crate::error::ApiError;
 use crate::state::AppState;

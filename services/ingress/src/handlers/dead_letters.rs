@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use warp::http::StatusCode;
 
 use super::{json, Credentials};
-use crate::api::Answer;
+use crate::answer::Answer;
 use crate::auth::Caller;
 use crate::body;
 use crate::error::ApiError;

@@ -7,10 +7,12 @@ pub mod integrations;
 pub mod payments;
 pub mod recipients;
 pub mod reminders;
+pub mod send_request;
 pub mod sends;
 pub mod service;
 pub mod webhook;
 
+pub use crate::answer::json;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -43,11 +45,6 @@ impl Credentials {
             .map(str::to_string)
             .unwrap_or_else(|| format!("req_{}", uuid::Uuid::new_v4().simple()))
     }
-}
-
-/// JSON answer with a status.
-pub fn json<T: serde::Serialize>(status: warp::http::StatusCode, body: &T) -> crate::api::Answer {
-    crate::api::Answer::json(status, body)
 }
 
 /// Waits briefly for the projections to include an append, so a read that

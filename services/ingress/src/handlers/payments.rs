@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use warp::http::StatusCode;
 
-use super::{json, sends::SendRequest, Credentials};
-use crate::api::Answer;
+use super::{json, send_request::SendRequest, Credentials};
+use crate::answer::Answer;
 use crate::body::{self, check_text, id_char};
 use crate::error::ApiError;
 use crate::quote::{self, QuoteError, Quoted};

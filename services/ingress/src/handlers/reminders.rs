@@ -15,7 +15,7 @@ use warp::http::StatusCode;
 
 use super::sends::{self, Kind, SendView};
 use super::{json, read_your_write, Credentials};
-use crate::api::Answer;
+use crate::answer::Answer;
 use crate::error::ApiError;
 use crate::state::AppState;
 

@@ -5,62 +5,26 @@
 //! log. The same key with the same body returns the same send; with another
 //! body, 409.
 
-use chrono::{DateTime, Duration, FixedOffset, Utc};
+use chrono::{DateTime, Duration, Utc};
 use novij_bus::{AppendError, Expect};
-use novij_events::integration::PaymentMode;
 use novij_events::send::FailureReason;
-use novij_events::send::{OutgoingMessage, Priority, SendAccepted, SendOrigin};
+use novij_events::send::{OutgoingMessage, SendAccepted, SendOrigin};
 use novij_events::status::{RecipientStatus, SendStatus};
 use novij_events::{ids, Envelope};
 use novij_projections::model::recipient;
 use novij_projections::queries;
 use novij_runtime::derive;
 use novij_templates::{Locale, RenderContext};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 use warp::http::StatusCode;
 
+pub use super::send_request::SendRequest;
 use super::{integrations::find_for_project, json, payments, Credentials};
-use crate::api::Answer;
+use crate::answer::Answer;
 use crate::body::{self, check_locale, check_text, id_char};
 use crate::error::ApiError;
 use crate::state::AppState;
-
-#[derive(Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SendRequest {
-    pub project_id: String,
-    pub integration_id: String,
-    /// The `public_user_ref` the user connected with.
-    pub recipient_ref: String,
-    /// `text_message`, `nrsv_reminder`, `server_alert_basic` or `test_message` (see `GET /settings`).
-    pub template: String,
-    #[serde(default)]
-    #[schema(value_type = Object)]
-    pub template_vars: serde_json::Map<String, serde_json::Value>,
-    /// `none` or `dsr`; defaults to the integration's payment mode, and must match it.
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub payment_mode: Option<PaymentMode>,
-    /// DSR: the ledger transaction paying for this send (64 lowercase hex).
-    pub tx_hash: Option<String>,
-    /// DSR: the wallet the transaction comes from.
-    pub payer_wallet_id: Option<String>,
-    /// DSR: the quote's `payment_code`, also the transaction's memo.
-    pub payment_code: Option<String>,
-    /// Required; the same key with the same body returns the same send.
-    pub idempotency_key: String,
-    /// `interactive` (default) or `bulk`: bulk waits while interactive sends to the same bot are pending.
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub priority: Option<Priority>,
-    /// `ru` or `en`; defaults to the integration's `default_locale`.
-    pub locale: Option<String>,
-    /// Reminders only (`POST /reminders`): RFC 3339 with an offset.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>, example = "2026-06-01T09:00:00.000Z")]
-    pub send_at: Option<DateTime<FixedOffset>>,
-}
 
 #[derive(Serialize, ToSchema)]
 pub struct SendAcceptedView {

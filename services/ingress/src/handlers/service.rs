@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use warp::http::StatusCode;
 
 use super::json;
-use crate::api::Answer;
+use crate::answer::Answer;
 use crate::error::ApiError;
 use crate::state::AppState;
 

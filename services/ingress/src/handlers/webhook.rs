@@ -17,7 +17,7 @@ use serde::Deserialize;
 use warp::http::StatusCode;
 
 use super::json;
-use crate::api::Answer;
+use crate::answer::Answer;
 use crate::error::ApiError;
 use crate::state::AppState;
 

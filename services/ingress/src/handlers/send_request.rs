@@ -1,0 +1,43 @@
+//! The body of `POST /send` and `POST /reminders`.
+
+use chrono::{DateTime, FixedOffset};
+use novij_events::integration::PaymentMode;
+use novij_events::send::Priority;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendRequest {
+    pub project_id: String,
+    pub integration_id: String,
+    /// The `public_user_ref` the user connected with.
+    pub recipient_ref: String,
+    /// `text_message`, `nrsv_reminder`, `server_alert_basic` or `test_message` (see `GET /settings`).
+    pub template: String,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub template_vars: serde_json::Map<String, serde_json::Value>,
+    /// `none` or `dsr`; defaults to the integration's payment mode, and must match it.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub payment_mode: Option<PaymentMode>,
+    /// DSR: the ledger transaction paying for this send (64 lowercase hex).
+    pub tx_hash: Option<String>,
+    /// DSR: the wallet the transaction comes from.
+    pub payer_wallet_id: Option<String>,
+    /// DSR: the quote's `payment_code`, also the transaction's memo.
+    pub payment_code: Option<String>,
+    /// Required; the same key with the same body returns the same send.
+    pub idempotency_key: String,
+    /// `interactive` (default) or `bulk`: bulk waits while interactive sends to the same bot are pending.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub priority: Option<Priority>,
+    /// `ru` or `en`; defaults to the integration's `default_locale`.
+    pub locale: Option<String>,
+    /// Reminders only (`POST /reminders`): RFC 3339 with an offset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "2026-06-01T09:00:00.000Z")]
+    pub send_at: Option<DateTime<FixedOffset>>,
+}
