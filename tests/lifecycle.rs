@@ -113,3 +113,61 @@ async fn an_unlinked_recipient_gets_nothing_until_they_connect_again() {
     stack.wait_send(sent.body["send_id"].as_str().unwrap(), "sent").await;
     assert_eq!(stack.get(&recipients).await.body[0]["recipient_id"], recipient.as_str());
 }
+
+async fn new_code(stack: &TestStack, integration: &str, user: &str) -> String {
+    let body = json!({"project_id": PROJECT, "integration_id": integration, "public_user_ref": user});
+    let r = stack.post("/api/v1/telegram/connect-codes", body).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.body["code"].as_str().expect("code").to_string()
+}
+
+/// A user opens a connect link: `/start <code>` on the bot.
+async fn start(stack: &TestStack, bot: &str, code: &str) -> i64 {
+    let user = stack.sandbox_post("/sandbox/users", json!({"first_name": "Bo"})).await;
+    let user_id = user["user_id"].as_i64().expect("user_id");
+    stack.sandbox_post(&format!("/sandbox/users/{user_id}/start"), json!({"bot_username": bot, "payload": code})).await;
+    user_id
+}
+
+/// The texts the bot sent to one chat, once `n` of them arrived.
+async fn replies_to(stack: &TestStack, bot: &str, chat: i64, n: usize) -> Vec<String> {
+    eventually(WAIT, || async {
+        let texts: Vec<String> = stack
+            .sent(bot)
+            .await
+            .iter()
+            .filter(|m| m["chat_id"] == chat)
+            .filter_map(|m| m["text"].as_str().map(str::to_string))
+            .collect();
+        (texts.len() >= n).then_some(texts)
+    })
+    .await
+    .unwrap_or_else(|_| panic!("chat {chat} got fewer than {n} replies"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_connect_code_binds_one_chat_once_and_not_after_it_expires() {
+    let stack = TestStack::start_with(Layout::Single, &[("CONNECT_CODE_TTL_SECONDS", "2")]).await;
+    let integration = stack.create_integration(PROJECT, None).await;
+    let bot = support::COMMON_BOT;
+
+    let first = new_code(&stack, &integration, "user:1").await;
+    let owner = start(&stack, bot, &first).await;
+    assert!(replies_to(&stack, bot, owner, 1).await[0].starts_with("✅ Connected"));
+    let intruder = start(&stack, bot, &first).await;
+    assert_eq!(replies_to(&stack, bot, intruder, 1).await, ["This link has already been used."]);
+    let nobody = start(&stack, bot, "not-a-code").await;
+    assert_eq!(replies_to(&stack, bot, nobody, 1).await, ["This link is not valid. Ask for a new one."]);
+
+    let late = new_code(&stack, &integration, "user:2").await;
+    // Kept: the code must really outlive its 2 s.
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    let too_late = start(&stack, bot, &late).await;
+    assert_eq!(replies_to(&stack, bot, too_late, 1).await, ["This link has expired. Ask for a new one."]);
+
+    stack.wait_idle().await;
+    let listed = stack.get(&format!("/api/v1/integrations/{integration}/recipients")).await;
+    let refs: Vec<&str> =
+        listed.body.as_array().unwrap().iter().filter_map(|r| r["public_user_ref"].as_str()).collect();
+    assert_eq!(refs, ["user:1"], "only the first chat is bound: {}", listed.body);
+}

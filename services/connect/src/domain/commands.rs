@@ -5,8 +5,10 @@
 //! writes again carry deterministic ids that JetStream deduplicates.
 
 use chrono::Utc;
+use novij_aggregates::connect_code::{decide, ConnectCode, Redeem, RedeemRefusal};
+use novij_aggregates::Loaded;
 use novij_bus::{AppendError, Expect};
-use novij_events::connect::{ConnectCodeIssued, ConnectCodeRedeemed};
+use novij_events::connect::ConnectCodeIssued;
 use novij_events::integration::IntegrationDeleted;
 use novij_events::recipient::{ChatKind, DisableReason, RecipientBound, RecipientDisabled};
 use novij_events::{ids, Envelope, EventMeta};
@@ -54,12 +56,16 @@ impl Context<'_> {
     }
 }
 
-/// Outcome of trying to redeem a code for this chat.
-enum Redemption {
-    /// This chat holds the code now (first time, or a retry of the same update).
-    Redeemed,
-    AlreadyUsed,
+fn owner_of(code: &ConnectCodeIssued) -> ReplyOwner {
+    ReplyOwner {
+        project_id: Some(code.project_id.clone()),
+        integration_id: Some(code.integration_id.clone()),
+        recipient_id: None,
+    }
 }
+
+/// How many times a redemption that lost a race is decided again.
+const REDEEM_ATTEMPTS: usize = 5;
 
 pub async fn start(ctx: &Context<'_>, code: Option<&str>) -> Result<(), CommandError> {
     let rt = ctx.rt;
@@ -67,52 +73,44 @@ pub async fn start(ctx: &Context<'_>, code: Option<&str>) -> Result<(), CommandE
         return ctx.reply("start_without_code", replies::NO_CODE, ReplyOwner::default()).await;
     };
     let code_id = derive::code_id(&rt.keyring, code);
-    let issued = match rt.log.last::<ConnectCodeIssued>(&code_id).await? {
-        Some((issued, seq)) if issued.payload.bot_key == ctx.bot_key => (issued.payload, seq),
-        _ => return ctx.reply("invalid_code", replies::INVALID_CODE, ReplyOwner::default()).await,
-    };
-    let (code, issued_seq) = issued;
-    // A deleted integration's codes lead nowhere.
-    if rt.log.last_is::<IntegrationDeleted>(&code.integration_id).await? {
-        return ctx.reply("invalid_code", replies::INVALID_CODE, ReplyOwner::default()).await;
-    }
-    let owner = || ReplyOwner {
-        project_id: Some(code.project_id.clone()),
-        integration_id: Some(code.integration_id.clone()),
-        recipient_id: None,
-    };
     let chat_hash = derive::chat_hash(&rt.keyring, ctx.bot_key, ctx.chat.id);
-    let recipient_id = derive::recipient_id(&rt.keyring, &code.integration_id, &code.public_user_ref);
-
-    let redemption = match rt.log.last::<ConnectCodeRedeemed>(&code_id).await? {
-        Some((r, _)) if r.payload.chat_hash == chat_hash => Redemption::Redeemed,
-        Some(_) => Redemption::AlreadyUsed,
-        None if code.expires_at <= Utc::now() => {
-            return ctx.reply("expired_code", replies::EXPIRED_CODE, owner()).await;
+    let mut attempt = 0;
+    let (code, recipient_id) = loop {
+        attempt += 1;
+        let Loaded { state, version } = rt.log.load::<ConnectCode>(&code_id).await?;
+        let Some(issued) = state.issued.clone() else {
+            return ctx.reply("invalid_code", replies::INVALID_CODE, ReplyOwner::default()).await;
+        };
+        // A deleted integration's codes lead nowhere.
+        if rt.log.last_is::<IntegrationDeleted>(&issued.integration_id).await? {
+            return ctx.reply("invalid_code", replies::INVALID_CODE, ReplyOwner::default()).await;
         }
-        None => {
-            let redeemed = ConnectCodeRedeemed {
-                code_id: code_id.clone(),
-                integration_id: code.integration_id.clone(),
-                recipient_id: recipient_id.clone(),
-                chat_hash: chat_hash.clone(),
-            };
-            let env = Envelope::new(redeemed, ctx.meta.clone()).with_event_id(ctx.event_id("redeemed"));
-            match rt.log.append(&env, Expect::LastSequence(issued_seq)).await {
-                Ok(_) => Redemption::Redeemed,
-                // Another chat (or instance) got there first; look at who.
-                Err(AppendError::Conflict) => match rt.log.last::<ConnectCodeRedeemed>(&code_id).await? {
-                    Some((r, _)) if r.payload.chat_hash == chat_hash => Redemption::Redeemed,
-                    _ => Redemption::AlreadyUsed,
-                },
-                Err(e) => return Err(e.into()),
+        let owner = owner_of(&issued);
+        let recipient_id = derive::recipient_id(&rt.keyring, &issued.integration_id, &issued.public_user_ref);
+        let redeem = Redeem {
+            bot_key: ctx.bot_key.to_string(),
+            chat_hash: chat_hash.clone(),
+            recipient_id: recipient_id.clone(),
+            now: Utc::now(),
+        };
+        let redeemed = match decide(&state, redeem) {
+            Ok(Some(redeemed)) => redeemed,
+            // This chat's redemption is on the log already (a retried update).
+            Ok(None) => break (issued, recipient_id),
+            Err(RedeemRefusal::Unknown) => {
+                return ctx.reply("invalid_code", replies::INVALID_CODE, ReplyOwner::default()).await
             }
+            Err(RedeemRefusal::Expired) => return ctx.reply("expired_code", replies::EXPIRED_CODE, owner).await,
+            Err(RedeemRefusal::AlreadyUsed) => return ctx.reply("used_code", replies::USED_CODE, owner).await,
+        };
+        let env = Envelope::new(redeemed, ctx.meta.clone()).with_event_id(ctx.event_id("redeemed"));
+        match rt.log.append(&env, Expect::LastSequence(version)).await {
+            Ok(_) => break (issued, recipient_id),
+            // Another chat (or instance) got there first: decide again on what it wrote.
+            Err(AppendError::Conflict) if attempt < REDEEM_ATTEMPTS => continue,
+            Err(e) => return Err(e.into()),
         }
     };
-    if let Redemption::AlreadyUsed = redemption {
-        return ctx.reply("used_code", replies::USED_CODE, owner()).await;
-    }
-
     let chat = rt
         .keyring
         .seal_str(derive::purpose::CHAT_ID, &ctx.chat.id.to_string())
@@ -128,7 +126,7 @@ pub async fn start(ctx: &Context<'_>, code: Option<&str>) -> Result<(), CommandE
     };
     rt.log.append(&Envelope::new(bound, ctx.meta.clone()).with_event_id(ctx.event_id("bound")), Expect::Any).await?;
     tracing::info!(integration_id = %code.integration_id, recipient_id = %recipient_id, "recipient bound");
-    let owner = ReplyOwner { recipient_id: Some(recipient_id), ..owner() };
+    let owner = ReplyOwner { recipient_id: Some(recipient_id), ..owner_of(&code) };
     ctx.reply("welcome", replies::WELCOME, owner).await
 }
 
