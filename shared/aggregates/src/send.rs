@@ -3,7 +3,7 @@
 //! accepted → [scheduled →] queued → sent | failed | dead_lettered (→ queued
 //! again by a retry), or cancelled while it is a reminder not yet queued.
 
-use novij_events::send::{CancelReason, FailureReason, SendCancelled, SendQueued, SendScheduled};
+use novij_events::send::{CancelReason, Clearance, FailureReason, Priority, SendCancelled, SendQueued, SendScheduled};
 use novij_events::status::SendStatus;
 use novij_events::{AnyEvent, Envelope};
 
@@ -16,6 +16,8 @@ pub struct Send {
     /// `None`: the send has no events.
     pub status: Option<SendStatus>,
     pub integration_id: Option<String>,
+    pub bot_key: String,
+    pub priority: Priority,
     pub project_id: Option<String>,
     /// Set for reminders: not before this instant.
     pub send_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -34,6 +36,8 @@ impl Aggregate for Send {
                 self.status = Some(SendStatus::Accepted);
                 self.project_id = e.payload.project_id.clone();
                 self.integration_id = e.payload.integration_id.clone();
+                self.bot_key = e.payload.bot_key.clone();
+                self.priority = e.payload.priority;
                 self.send_at = e.payload.send_at;
             }
             AnyEvent::SendScheduled(e) => {
@@ -65,6 +69,8 @@ pub enum SendCommand {
     Fire,
     /// The send's integration was deleted: whatever is not delivered yet is not.
     Withdraw,
+    /// An operator sends a dead-lettered send again (`dlq retry`).
+    RetryDeadLetter,
 }
 
 /// An event a decision appends.
@@ -101,6 +107,14 @@ pub fn decide(send: &Send, command: SendCommand) -> Result<Option<SendChange>, S
                 SendStatus::Queued | SendStatus::Sent | SendStatus::DeadLettered => Err(SendRefusal::AlreadyDispatched),
             }
         }
+        SendCommand::RetryDeadLetter => Ok((status == SendStatus::DeadLettered).then(|| {
+            SendChange::Queued(SendQueued {
+                send_id: send.send_id.clone(),
+                bot_key: send.bot_key.clone(),
+                clearance: Clearance::RetriedFromDeadLetter,
+                priority: send.priority,
+            })
+        })),
         SendCommand::Withdraw => Ok(match status {
             SendStatus::Accepted | SendStatus::Scheduled | SendStatus::Queued | SendStatus::DeadLettered => {
                 Some(cancelled(send, CancelReason::IntegrationDeleted))
@@ -130,9 +144,7 @@ mod tests {
     use crate::fold;
     use crate::testing::env;
     use novij_events::integration::PaymentMode;
-    use novij_events::send::{
-        Clearance, MessageSent, Priority, SendAccepted, SendDeadLettered, SendFailed, SendOrigin,
-    };
+    use novij_events::send::{MessageSent, SendAccepted, SendDeadLettered, SendFailed, SendOrigin};
 
     const ID: &str = "snd_1";
 
@@ -228,6 +240,27 @@ mod tests {
         for (history, refusal) in cases {
             assert_eq!(decide(&given(history), SendCommand::Cancel), Err(refusal));
         }
+    }
+
+    #[test]
+    fn a_dead_letter_is_queued_again_once() {
+        let dead = env(SendDeadLettered {
+            send_id: ID.into(),
+            bot_key: "common".into(),
+            priority: Priority::Interactive,
+            reason: FailureReason::TelegramUnavailable,
+            detail: String::new(),
+            attempts: 3,
+        });
+        let send = given(vec![accepted(false), queued(), dead]);
+        let Ok(Some(SendChange::Queued(again))) = decide(&send, SendCommand::RetryDeadLetter) else {
+            panic!("not queued again")
+        };
+        assert_eq!(again.clearance, Clearance::RetriedFromDeadLetter);
+        assert_eq!((again.bot_key.as_str(), again.priority), ("common", Priority::Interactive));
+        let send = send.evolve(&env(again));
+        assert_eq!(decide(&send, SendCommand::RetryDeadLetter), Ok(None), "already queued again");
+        assert_eq!(decide(&given(vec![accepted(false), queued()]), SendCommand::RetryDeadLetter), Ok(None));
     }
 
     #[test]

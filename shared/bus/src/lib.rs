@@ -3,12 +3,10 @@
 //! - [`topology`]: the streams and consumers of `nats/`, applied idempotently.
 //! - [`log`]: appending events to the log with optimistic-concurrency fences, and
 //!   reading an aggregate's events back.
-//! - [`dead_letters`]: listing and retrying sends that exhausted their attempts.
 //! - [`consume`]: the loop that feeds a durable consumer's messages to a handler
 //!   and turns its outcome into the right acknowledgement.
 
 pub mod consume;
-pub mod dead_letters;
 pub mod log;
 pub mod topology;
 

@@ -1,8 +1,14 @@
-//! Admin operations on dead letters: `GET /ops/dead-letters`, `POST /ops/dead-letters/retry`.
+//! Admin operations on dead letters: `GET /ops/dead-letters`, `POST /ops/dead-letters/retry`
+//! (also what `novij-telegram dlq` asks for, over NATS).
 
+use async_nats::jetstream::{self, consumer::pull::OrderedConfig, consumer::DeliverPolicy};
 use chrono::{DateTime, Utc};
-use novij_bus::dead_letters::{self, DeadLetterError};
-use novij_events::send::FailureReason;
+use futures::StreamExt;
+use novij_aggregates::send::{decide, Send, SendChange, SendCommand};
+use novij_aggregates::Loaded;
+use novij_bus::{AppendError, Expect};
+use novij_events::send::{DeadLetter, FailureReason};
+use novij_events::{ids, subjects, Envelope};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use warp::http::StatusCode;
@@ -48,18 +54,67 @@ fn admin(state: &AppState, creds: &Credentials) -> Result<(), ApiError> {
     }
 }
 
-fn map_err(e: DeadLetterError) -> ApiError {
-    match e {
-        DeadLetterError::NotFound(_) => ApiError::not_found("dead letter").with_field("send_id"),
-        other => ApiError::unavailable("the dead-letter stream", &other),
+fn unavailable(e: &dyn std::fmt::Display) -> ApiError {
+    ApiError::unavailable("the dead-letter stream", e)
+}
+
+/// Every waiting dead letter, oldest first (the dispatcher files one entry
+/// per `send.dead_lettered` in `DEAD_LETTERS`).
+async fn waiting(js: &jetstream::Context) -> Result<Vec<DeadLetter>, ApiError> {
+    let mut stream = js.get_stream(subjects::DEAD_LETTERS_STREAM).await.map_err(|e| unavailable(&e))?;
+    let info = stream.info().await.map_err(|e| unavailable(&e))?;
+    if info.state.messages == 0 {
+        return Ok(Vec::new());
     }
+    let last = info.state.last_sequence;
+    let consumer = stream
+        .create_consumer(OrderedConfig { deliver_policy: DeliverPolicy::All, ..Default::default() })
+        .await
+        .map_err(|e| unavailable(&e))?;
+    let mut messages = consumer.messages().await.map_err(|e| unavailable(&e))?;
+    let mut out = Vec::new();
+    while let Some(msg) = tokio::time::timeout(std::time::Duration::from_secs(5), messages.next())
+        .await
+        .map_err(|_| unavailable(&"it stopped delivering"))?
+    {
+        let msg = msg.map_err(|e| unavailable(&e))?;
+        let seq = msg.info().map_err(|e| unavailable(&e))?.stream_sequence;
+        out.push(serde_json::from_slice(&msg.payload).map_err(|e| ApiError::internal(&e))?);
+        if seq >= last {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// Queues a dead-lettered send again, decided on the send's history and
+/// fenced on it (two operators retrying at once queue it once), then removes
+/// its entry. Whether this call queued it.
+async fn retry_one(state: &AppState, send_id: &str, creds: &Credentials) -> Result<bool, ApiError> {
+    let log = &state.rt.log;
+    let Loaded { state: send, version } = log.load::<Send>(send_id).await?;
+    let queued = match decide(&send, SendCommand::RetryDeadLetter) {
+        Ok(Some(SendChange::Queued(queued))) => {
+            let env = Envelope::new(queued, creds.meta())
+                .with_event_id(ids::caused_event_id(&format!("dlq:{send_id}:{version}"), "retry"));
+            match log.append(&env, Expect::LastSequence(version)).await {
+                Ok(appended) => !appended.duplicate,
+                Err(AppendError::Conflict) => false,
+                Err(e) => return Err(ApiError::unavailable("the event log", &e)),
+            }
+        }
+        _ => false,
+    };
+    let stream = state.rt.jetstream.get_stream(subjects::DEAD_LETTERS_STREAM).await.map_err(|e| unavailable(&e))?;
+    stream.purge().filter(subjects::dead_letter(send_id)).await.map_err(|e| unavailable(&e))?;
+    Ok(queued)
 }
 
 #[utoipa::path(get, path = "/api/v1/ops/dead-letters", tag = "ops", security(("api_key" = [])),
     responses((status = 200, body = [DeadLetterView]), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn list(state: AppState, creds: Credentials) -> Result<Answer, ApiError> {
     admin(&state, &creds)?;
-    let letters = dead_letters::list(&state.rt.jetstream).await.map_err(map_err)?;
+    let letters = waiting(&state.rt.jetstream).await?;
     let views: Vec<DeadLetterView> = letters
         .into_iter()
         .map(|l| DeadLetterView {
@@ -80,28 +135,23 @@ pub async fn list(state: AppState, creds: Credentials) -> Result<Answer, ApiErro
 pub async fn retry(state: AppState, creds: Credentials, bytes: bytes::Bytes) -> Result<Answer, ApiError> {
     admin(&state, &creds)?;
     let req: RetryRequest = body::parse(&bytes)?;
-    let correlation = creds.correlation_id();
-    let log = &state.rt.log;
-    let retried = match (req.send_id, req.all) {
+    let letters = waiting(&state.rt.jetstream).await?;
+    let chosen: Vec<String> = match (req.send_id, req.all) {
         (Some(id), false) => {
-            let queued = dead_letters::retry_one(log, &id, &correlation).await.map_err(map_err)?;
-            if queued {
-                vec![id]
-            } else {
-                vec![]
+            if !letters.iter().any(|l| l.event.send_id == id) {
+                return Err(ApiError::not_found("dead letter").with_field("send_id"));
             }
+            vec![id]
         }
-        (None, true) => {
-            let mut retried = Vec::new();
-            for letter in dead_letters::list(&state.rt.jetstream).await.map_err(map_err)? {
-                if dead_letters::retry(log, &letter, &correlation).await.map_err(map_err)? {
-                    retried.push(letter.event.send_id);
-                }
-            }
-            retried
-        }
+        (None, true) => letters.into_iter().map(|l| l.event.send_id).collect(),
         _ => return Err(ApiError::invalid("send_id", "give either `send_id` or `all: true`")),
     };
+    let mut retried = Vec::new();
+    for send_id in chosen {
+        if retry_one(&state, &send_id, &creds).await? {
+            retried.push(send_id);
+        }
+    }
     tracing::info!(count = retried.len(), "dead letters retried");
     Ok(json(StatusCode::OK, &RetryReport { retried }))
 }
