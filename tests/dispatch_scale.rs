@@ -8,8 +8,8 @@ mod support;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use novij_dispatcher::partitioning::{dispatch_lane, partition_of};
 use novij_events::integration::COMMON_BOT_KEY;
-use novij_events::subjects::{dispatch_lane, partition_of};
 use serde_json::{json, Value};
 use support::{Layout, TestStack, COMMON_BOT};
 use telegram_sandbox::Limits;

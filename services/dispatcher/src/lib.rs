@@ -2,6 +2,7 @@
 //!
 //! - `consumers::router`: puts each queued send on its bot's partition (`DISPATCH`).
 //! - `ownership`: which instance owns which partition (leases in NATS KV).
+//! - `partitioning`: bots over partitions and lanes; the `DISPATCH` subjects and consumers.
 //! - `partitions` + `delivery`: an owned partition's sends, delivered (sendMessage) and recorded.
 //! - `consumers::dead_letters`: files dead-lettered sends into `DEAD_LETTERS`.
 //! - `pacer`: Telegram's limits per bot, chat and group, 429 pauses, priority and fairness.
@@ -18,12 +19,14 @@ mod in_flight;
 mod lease;
 mod ownership;
 mod pacer;
+pub mod partitioning;
 mod partitions;
 mod rpc;
 mod webhook;
 
 use std::time::Duration;
 
+use anyhow::Context as _;
 use novij_runtime::Runtime;
 use novij_telegram_client::BotApi;
 use tokio::sync::watch;
@@ -50,6 +53,7 @@ pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) -> anyhow::Result
         failures: Default::default(),
         rt,
     };
+    partitioning::apply(&d.rt.jetstream).await.context("creating the dispatch partitions' consumers")?;
     if d.rt.config.common_bot_token.is_some() {
         webhook::sync_common(&d).await;
     }

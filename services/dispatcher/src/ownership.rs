@@ -17,9 +17,9 @@
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::partitioning::DISPATCH_PARTITIONS;
 use async_nats::jetstream::kv::{self, CreateErrorKind};
 use futures::StreamExt;
-use novij_events::subjects::DISPATCH_PARTITIONS;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;

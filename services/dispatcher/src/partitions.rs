@@ -10,6 +10,7 @@ use tokio::sync::watch;
 
 use crate::delivery::Delivery;
 use crate::lease::Lease;
+use crate::partitioning;
 use crate::Dispatcher;
 
 /// Items of one class handled at once in one partition (most wait for a
@@ -23,7 +24,7 @@ fn concurrency(class: Priority, lanes: u16) -> usize {
 }
 
 pub async fn run(d: Dispatcher, partition: u16, lease: Lease, stop: watch::Receiver<bool>) {
-    let lanes = subjects::dispatch_lanes(partition);
+    let lanes = partitioning::dispatch_lanes(partition);
     let pulls = [Priority::Interactive, Priority::Bulk]
         .into_iter()
         .flat_map(|class| (0..lanes).map(move |lane| (class, lane)))
@@ -32,8 +33,8 @@ pub async fn run(d: Dispatcher, partition: u16, lease: Lease, stop: watch::Recei
 }
 
 async fn pull(d: Dispatcher, partition: u16, class: Priority, lane: u16, lease: Lease, stop: watch::Receiver<bool>) {
-    let durable = subjects::dispatch_consumer(partition, class, lane);
-    let lanes = subjects::dispatch_lanes(partition);
+    let durable = partitioning::dispatch_consumer(partition, class, lane);
+    let lanes = partitioning::dispatch_lanes(partition);
     let js = d.rt.jetstream.clone();
     run_consumer(js, subjects::DISPATCH_STREAM, &durable, concurrency(class, lanes), stop, move |msg| {
         let (d, lease) = (d.clone(), lease.clone());

@@ -2,8 +2,6 @@
 //! compiled in so every service applies the same version when it starts.
 
 use async_nats::jetstream::{self, consumer::pull, stream};
-use novij_events::send::Priority;
-use novij_events::subjects;
 use serde::Deserialize;
 
 const STREAMS: &[(&str, &str)] = &[
@@ -54,35 +52,17 @@ pub fn streams(replicas: usize) -> Result<Vec<stream::Config>, TopologyError> {
         .collect()
 }
 
-/// One consumer per dispatch partition, class and lane, from a template.
-const PARTITION_TEMPLATE: &str = include_str!("../../../nats/consumers/dispatcher-partition.template.json");
-
-fn parse(file: &str, json: &str) -> Result<(String, pull::Config), TopologyError> {
+/// A consumer definition (`{stream, config}`) from its file's JSON.
+pub fn parse_consumer(file: &str, json: &str) -> Result<(String, pull::Config), TopologyError> {
     let parsed: ConsumerFile =
         serde_json::from_str(json).map_err(|source| TopologyError::Definition { file: file.to_string(), source })?;
     Ok((parsed.stream, parsed.config))
 }
 
-/// Consumer definitions as `(stream, config)`.
+/// Consumer definitions as `(stream, config)`. The dispatcher's partition
+/// consumers are its own (`services/dispatcher/src/partitioning.rs`).
 pub fn consumers() -> Result<Vec<(String, pull::Config)>, TopologyError> {
-    let mut out = CONSUMERS
-        .iter()
-        .map(|(name, json)| parse(&format!("consumers/{name}.json"), json))
-        .collect::<Result<Vec<_>, _>>()?;
-    for partition in 0..subjects::DISPATCH_PARTITIONS {
-        for class in [Priority::Interactive, Priority::Bulk] {
-            for lane in 0..subjects::dispatch_lanes(partition) {
-                let json = PARTITION_TEMPLATE
-                    .replace("{durable}", &subjects::dispatch_consumer(partition, class, lane))
-                    .replace("{subject}", &subjects::dispatch(partition, class, lane))
-                    .replace("{partition}", &format!("{partition:02}"))
-                    .replace("{class}", class.as_str())
-                    .replace("{lane}", &lane.to_string());
-                out.push(parse("consumers/dispatcher-partition.template.json", &json)?);
-            }
-        }
-    }
-    Ok(out)
+    CONSUMERS.iter().map(|(name, json)| parse_consumer(&format!("consumers/{name}.json"), json)).collect()
 }
 
 /// Creates or updates every stream and consumer. Safe to run from every
@@ -92,7 +72,15 @@ pub async fn apply(js: &jetstream::Context, replicas: usize) -> Result<(), Topol
         let name = config.name.clone();
         js.create_or_update_stream(config).await.map_err(|e| TopologyError::Stream { name, message: e.to_string() })?;
     }
-    for (stream_name, config) in consumers()? {
+    apply_consumers(js, consumers()?).await
+}
+
+/// Creates or updates durable consumers, each on its stream.
+pub async fn apply_consumers(
+    js: &jetstream::Context,
+    consumers: Vec<(String, pull::Config)>,
+) -> Result<(), TopologyError> {
+    for (stream_name, config) in consumers {
         let name = config.durable_name.clone().unwrap_or_default();
         let err = |e: &dyn std::fmt::Display| TopologyError::Consumer { name: name.clone(), message: e.to_string() };
         let stream = js.get_stream(&stream_name).await.map_err(|e| err(&e))?;
@@ -117,7 +105,6 @@ mod tests {
         let consumers = consumers().unwrap();
         let durables: std::collections::BTreeSet<_> = consumers.iter().map(|(_, c)| c.durable_name.clone()).collect();
         assert_eq!(durables.len(), consumers.len(), "durable names are unique");
-        assert!(durables.contains(&Some(subjects::dispatch_consumer(15, Priority::Bulk, 0))));
         for (stream, config) in consumers {
             assert!(names.contains(&stream.as_str()), "consumer on unknown stream {stream}");
             assert!(config.durable_name.is_some());

@@ -10,7 +10,7 @@ use novij_events::send::{DispatchItem, SendAccepted, SendQueued};
 use novij_events::{subjects, Envelope};
 use tokio::sync::watch;
 
-use crate::Dispatcher;
+use crate::{partitioning, Dispatcher};
 
 const DURABLE: &str = "dispatcher-router";
 
@@ -29,12 +29,12 @@ pub async fn run(d: Dispatcher, shutdown: watch::Receiver<bool>) {
 }
 
 async fn route(d: &Dispatcher, queued: Envelope<SendQueued>, queued_sequence: u64) -> Handled {
-    let partition = subjects::partition_of(&queued.payload.bot_key);
-    let lane = if subjects::dispatch_lanes(partition) > 1 {
+    let partition = partitioning::partition_of(&queued.payload.bot_key);
+    let lane = if partitioning::dispatch_lanes(partition) > 1 {
         match d.rt.log.last::<SendAccepted>(&queued.payload.send_id).await {
             Ok(accepted) => {
                 let tenant = accepted.and_then(|(a, _)| a.payload.integration_id);
-                subjects::dispatch_lane(partition, tenant.as_deref().unwrap_or(&queued.payload.bot_key))
+                partitioning::dispatch_lane(partition, tenant.as_deref().unwrap_or(&queued.payload.bot_key))
             }
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the send's integration; will retry");
@@ -44,7 +44,7 @@ async fn route(d: &Dispatcher, queued: Envelope<SendQueued>, queued_sequence: u6
     } else {
         0
     };
-    let subject = subjects::dispatch(partition, queued.payload.priority, lane);
+    let subject = partitioning::dispatch(partition, queued.payload.priority, lane);
     let message_id = queued.event_id.to_string();
     let payload = match serde_json::to_vec(&DispatchItem { queued, queued_sequence }) {
         Ok(p) => p,
