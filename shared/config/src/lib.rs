@@ -23,6 +23,8 @@ pub struct Setting {
     pub default: Option<&'static str>,
     pub secret: bool,
     pub doc: &'static str,
+    /// A number setting's allowed values, inclusive.
+    pub range: Option<(u64, u64)>,
 }
 
 const fn setting(
@@ -32,7 +34,15 @@ const fn setting(
     secret: bool,
     doc: &'static str,
 ) -> Setting {
-    Setting { env, required, default, secret, doc }
+    Setting { env, required, default, secret, doc, range: None }
+}
+
+impl Setting {
+    /// A whole number from `min` to `max`.
+    const fn within(mut self, min: u64, max: u64) -> Setting {
+        self.range = Some((min, max));
+        self
+    }
 }
 
 pub const SETTINGS: &[Setting] = &[
@@ -43,7 +53,7 @@ pub const SETTINGS: &[Setting] = &[
         Some("1"),
         false,
         "Replicas of every stream: 1 on a single node, 3 on a production cluster.",
-    ),
+    ).within(1, 5),
     setting("DATABASE_URL", true, None, true, "Postgres URL of the projections database."),
     setting(
         "NOVIJ_MASTER_KEYS",
@@ -82,40 +92,40 @@ pub const SETTINGS: &[Setting] = &[
         Some("30"),
         false,
         "Messages per second one bot may send overall.",
-    ),
-    setting("TELEGRAM_LIMIT_PER_CHAT_PER_SECOND", false, Some("1"), false, "Messages per second to one private chat."),
+    ).within(1, 1000),
+    setting("TELEGRAM_LIMIT_PER_CHAT_PER_SECOND", false, Some("1"), false, "Messages per second to one private chat.").within(1, 100),
     setting(
         "TELEGRAM_LIMIT_PER_GROUP_PER_MINUTE",
         false,
         Some("20"),
         false,
         "Messages per minute to one group, supergroup or channel.",
-    ),
+    ).within(1, 6000),
     setting(
         "TELEGRAM_LIMIT_PAID_BROADCAST_PER_SECOND",
         false,
         Some("1000"),
         false,
         "Messages per second of a bot whose integration allows paid broadcast (calls beyond the free limit carry `allow_paid_broadcast`).",
-    ),
+    ).within(1, 100_000),
     setting(
         "DISPATCH_MAX_ATTEMPTS",
         false,
         Some("10"),
         false,
         "Attempts while Telegram is unavailable (5xx, timeouts) before a send is dead-lettered.",
-    ),
+    ).within(1, 100),
     setting(
         "DISPATCH_RETRY_BASE_MS",
         false,
         Some("1000"),
         false,
         "First retry delay; it doubles per attempt, with full jitter.",
-    ),
-    setting("DISPATCH_RETRY_MAX_MS", false, Some("300000"), false, "Longest retry delay."),
-    setting("WEBHOOK_MAX_CONNECTIONS", false, Some("100"), false, "max_connections given to setWebhook (1–100)."),
-    setting("CONNECT_CODE_TTL_SECONDS", false, Some("900"), false, "Lifetime of connect codes (1–604800)."),
-    setting("MAX_BODY_BYTES", false, Some("65536"), false, "Largest accepted request body."),
+    ).within(10, 600_000),
+    setting("DISPATCH_RETRY_MAX_MS", false, Some("300000"), false, "Longest retry delay.").within(10, 3_600_000),
+    setting("WEBHOOK_MAX_CONNECTIONS", false, Some("100"), false, "max_connections given to setWebhook.").within(1, 100),
+    setting("CONNECT_CODE_TTL_SECONDS", false, Some("900"), false, "Lifetime of connect codes.").within(1, 604_800),
+    setting("MAX_BODY_BYTES", false, Some("65536"), false, "Largest accepted request body.").within(1024, 52_428_800),
     setting("LOG_FORMAT", false, Some("json"), false, "`json` or `pretty`."),
     setting(
         "SERVICE_WALLET_ID",
@@ -141,7 +151,7 @@ pub const SETTINGS: &[Setting] = &[
         "Price per recipient of each template in payment mode `dsr`, `template=amount[,…]`; every template needs one \
          (0 = free). Mode `none` is always free.",
     ),
-    setting("QUOTE_TTL_SECONDS", false, Some("900"), false, "How long a quote's payment_code stays valid (60–86400)."),
+    setting("QUOTE_TTL_SECONDS", false, Some("900"), false, "How long a quote's payment_code stays valid.").within(60, 86_400),
     setting(
         "PAYMENT_PENDING_DEADLINE_SECONDS",
         false,
@@ -149,50 +159,50 @@ pub const SETTINGS: &[Setting] = &[
         false,
         "How long after acceptance a pending (or not yet visible) transaction is re-checked before \
          `tx_pending_timeout`/`tx_not_found` (1–86400).",
-    ),
+    ).within(1, 86_400),
     setting(
         "PAYMENT_RECHECK_BASE_MS",
         false,
         Some("500"),
         false,
         "First re-check delay of a pending transaction; it doubles up to 30 s (50–60000).",
-    ),
+    ).within(50, 60_000),
     setting(
         "PROJECT_DAILY_SEND_QUOTA",
         false,
         Some("100000"),
         false,
         "Sends and reminders one project may create per 24 hours; 0 = unlimited.",
-    ),
+    ).within(0, 100_000_000),
     setting(
         "PROJECT_PENDING_REMINDERS_QUOTA",
         false,
         Some("10000"),
         false,
         "Reminders one project may have waiting at once; 0 = unlimited.",
-    ),
+    ).within(0, 100_000_000),
     setting(
         "REMINDER_PAST_GRACE_SECONDS",
         false,
         Some("60"),
         false,
         "A reminder's send_at may lie this far in the past (it then fires at once); older is rejected (0–3600).",
-    ),
-    setting("REMINDER_MAX_AHEAD_DAYS", false, Some("366"), false, "How far ahead a reminder may be set (1–3660)."),
+    ).within(0, 3600),
+    setting("REMINDER_MAX_AHEAD_DAYS", false, Some("366"), false, "How far ahead a reminder may be set.").within(1, 3660),
     setting(
         "PAYLOAD_RETENTION_SECONDS",
         false,
         Some("604800"),
         false,
         "How long a message payload stays readable after it was due; cleanup then deletes its key (1–31536000).",
-    ),
+    ).within(1, 31_536_000),
     setting(
         "AUDIT_RETENTION_DAYS",
         false,
         Some("90"),
         false,
         "How long finished sends and their history stay in the projections (1–3650).",
-    ),
+    ).within(1, 3650),
     setting(
         "CLEANUP_CRON",
         false,
@@ -349,14 +359,17 @@ impl Reader<'_> {
         }
     }
 
-    /// A number within `range`, or a problem naming the range. The value
-    /// returned with a problem is never used: the configuration is rejected.
-    fn number<T>(&mut self, env: &'static str, range: std::ops::RangeInclusive<T>) -> T
-    where
-        T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
-    {
-        let what = format!("a number from {} to {}", range.start(), range.end());
-        self.parsed(env, &what, |v| range.contains(v)).unwrap_or(*range.start())
+    /// A number within the setting's declared range, or a problem naming the
+    /// range. The value returned with a problem is never used: the
+    /// configuration is rejected.
+    fn number<T: TryFrom<u64> + Default>(&mut self, env: &'static str) -> T {
+        let Some((min, max)) = SETTINGS.iter().find(|s| s.env == env).and_then(|s| s.range) else {
+            self.problem(env, "has no range declared in SETTINGS");
+            return T::default();
+        };
+        let what = format!("a number from {min} to {max}");
+        let value = self.parsed::<u64>(env, &what, |v| (min..=max).contains(v)).unwrap_or(min);
+        T::try_from(value).unwrap_or_default()
     }
 
     fn url(&mut self, env: &'static str) -> String {
@@ -425,7 +438,7 @@ impl Config {
         let project_api_keys = parse_project_keys(&r.string("PROJECT_API_KEYS"), &mut r);
         let config = Config {
             nats_url: r.string("NATS_URL"),
-            nats_stream_replicas: r.number("NATS_STREAM_REPLICAS", 1..=5),
+            nats_stream_replicas: r.number("NATS_STREAM_REPLICAS"),
             database_url: r.string("DATABASE_URL"),
             master_keys,
             telegram_api_base_url: r.url("TELEGRAM_API_BASE_URL"),
@@ -437,19 +450,19 @@ impl Config {
             admin_api_key,
             project_api_keys,
             limits: TelegramLimits {
-                per_bot_per_second: r.number("TELEGRAM_LIMIT_PER_BOT_PER_SECOND", 1..=1000),
-                per_chat_per_second: r.number("TELEGRAM_LIMIT_PER_CHAT_PER_SECOND", 1..=100),
-                per_group_per_minute: r.number("TELEGRAM_LIMIT_PER_GROUP_PER_MINUTE", 1..=6000),
-                paid_broadcast_per_second: r.number("TELEGRAM_LIMIT_PAID_BROADCAST_PER_SECOND", 1..=100_000),
+                per_bot_per_second: r.number("TELEGRAM_LIMIT_PER_BOT_PER_SECOND"),
+                per_chat_per_second: r.number("TELEGRAM_LIMIT_PER_CHAT_PER_SECOND"),
+                per_group_per_minute: r.number("TELEGRAM_LIMIT_PER_GROUP_PER_MINUTE"),
+                paid_broadcast_per_second: r.number("TELEGRAM_LIMIT_PAID_BROADCAST_PER_SECOND"),
             },
             retry: RetryPolicy {
-                max_attempts: r.number("DISPATCH_MAX_ATTEMPTS", 1..=100),
-                base_ms: r.number("DISPATCH_RETRY_BASE_MS", 10..=600_000),
-                max_ms: r.number("DISPATCH_RETRY_MAX_MS", 10..=3_600_000),
+                max_attempts: r.number("DISPATCH_MAX_ATTEMPTS"),
+                base_ms: r.number("DISPATCH_RETRY_BASE_MS"),
+                max_ms: r.number("DISPATCH_RETRY_MAX_MS"),
             },
-            webhook_max_connections: r.number("WEBHOOK_MAX_CONNECTIONS", 1..=100),
-            connect_code_ttl_seconds: r.number("CONNECT_CODE_TTL_SECONDS", 1..=604_800),
-            max_body_bytes: r.number("MAX_BODY_BYTES", 1024..=52_428_800),
+            webhook_max_connections: r.number("WEBHOOK_MAX_CONNECTIONS"),
+            connect_code_ttl_seconds: r.number("CONNECT_CODE_TTL_SECONDS"),
+            max_body_bytes: r.number("MAX_BODY_BYTES"),
             log_format: match r.string("LOG_FORMAT").as_str() {
                 "json" => LogFormat::Json,
                 "pretty" => LogFormat::Pretty,
@@ -464,19 +477,19 @@ impl Config {
                 relay_api_key: r.raw("RELAY_API_KEY"),
                 asset: r.string("PAYMENT_ASSET"),
                 prices: prices::parse(&r.string("PRICES"), &mut r),
-                quote_ttl_seconds: r.number("QUOTE_TTL_SECONDS", 60..=86_400),
-                pending_deadline_seconds: r.number("PAYMENT_PENDING_DEADLINE_SECONDS", 1..=86_400),
-                recheck_base_ms: r.number("PAYMENT_RECHECK_BASE_MS", 50..=60_000),
+                quote_ttl_seconds: r.number("QUOTE_TTL_SECONDS"),
+                pending_deadline_seconds: r.number("PAYMENT_PENDING_DEADLINE_SECONDS"),
+                recheck_base_ms: r.number("PAYMENT_RECHECK_BASE_MS"),
             },
             quotas: Quotas {
-                daily_sends: r.number("PROJECT_DAILY_SEND_QUOTA", 0..=100_000_000),
-                pending_reminders: r.number("PROJECT_PENDING_REMINDERS_QUOTA", 0..=100_000_000),
+                daily_sends: r.number("PROJECT_DAILY_SEND_QUOTA"),
+                pending_reminders: r.number("PROJECT_PENDING_REMINDERS_QUOTA"),
             },
             retention: Retention {
-                reminder_past_grace_seconds: r.number("REMINDER_PAST_GRACE_SECONDS", 0..=3600),
-                reminder_max_ahead_days: r.number("REMINDER_MAX_AHEAD_DAYS", 1..=3660),
-                payload_seconds: r.number("PAYLOAD_RETENTION_SECONDS", 1..=31_536_000),
-                audit_days: r.number("AUDIT_RETENTION_DAYS", 1..=3650),
+                reminder_past_grace_seconds: r.number("REMINDER_PAST_GRACE_SECONDS"),
+                reminder_max_ahead_days: r.number("REMINDER_MAX_AHEAD_DAYS"),
+                payload_seconds: r.number("PAYLOAD_RETENTION_SECONDS"),
+                audit_days: r.number("AUDIT_RETENTION_DAYS"),
                 cleanup_cron: r.string("CLEANUP_CRON"),
             },
         };
@@ -633,7 +646,11 @@ mod tests {
     fn every_setting_is_documented() {
         let doc = include_str!("../../../docs/CONFIGURATION.md");
         for s in SETTINGS {
-            assert!(doc.contains(&format!("| `{}` |", s.env)), "{} is missing from docs/CONFIGURATION.md", s.env);
+            let row = doc.lines().find(|l| l.starts_with(&format!("| `{}` |", s.env)));
+            let row = row.unwrap_or_else(|| panic!("{} is missing from docs/CONFIGURATION.md", s.env));
+            if let Some((min, max)) = s.range {
+                assert!(row.contains(&format!("| {min}–{max} |")), "{} documents no range {min}–{max}: {row}", s.env);
+            }
         }
     }
 
