@@ -1,4 +1,4 @@
-//! `migrate` and `rebuild` of the projection database.
+//! `migrate` (the projections and the key store) and `rebuild` (the projections).
 
 use std::io::Write;
 
@@ -11,7 +11,8 @@ use super::load_config;
 pub async fn migrate() -> anyhow::Result<()> {
     let config = load_config()?;
     let db = novij_projections::connect(&config.database_url).await.context("connecting to Postgres")?;
-    Migrator::up(&db, None).await.context("applying migrations")?;
+    Migrator::up(&db, None).await.context("applying the projections' migrations")?;
+    novij_keystore::migration::Migrator::up(&db, None).await.context("applying the key store's migrations")?;
     println!("migrations applied");
     Ok(())
 }

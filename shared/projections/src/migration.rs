@@ -159,11 +159,8 @@ impl MigrationTrait for M0002DeliveryStates {
     }
 }
 
-/// Reminders (`send_at`), paid sends (`payment_tx`) and the payload key store.
-///
-/// `payload_keys` is not a projection: it is the only copy of each payload's
-/// data key, so a rebuild never touches it and cleanup deleting a row shreds
-/// the payload everywhere.
+/// Reminders (`send_at`) and paid sends (`payment_tx`). (It also created
+/// `payload_keys` once; that table is the key store's, `shared/keystore`.)
 struct M0003PaymentsAndReminders;
 
 impl MigrationName for M0003PaymentsAndReminders {
@@ -182,15 +179,6 @@ impl MigrationTrait for M0003PaymentsAndReminders {
 ALTER TABLE sends ADD COLUMN send_at TIMESTAMPTZ, ADD COLUMN payment_tx TEXT;
 ALTER TABLE integrations ADD COLUMN default_locale TEXT NOT NULL DEFAULT 'ru';
 CREATE INDEX sends_scheduled ON sends (send_at) WHERE status = 'scheduled';
-
--- Kept when the projections are dropped and migrated again: it is no projection.
-CREATE TABLE IF NOT EXISTS payload_keys (
-    key_id     TEXT PRIMARY KEY,
-    wrapped    JSONB NOT NULL,
-    expires_at TIMESTAMPTZ NOT NULL,
-    created_at TIMESTAMPTZ NOT NULL DEFAULT now()
-);
-CREATE INDEX IF NOT EXISTS payload_keys_expiry ON payload_keys (expires_at);
 "#,
             )
             .await?;
@@ -201,7 +189,7 @@ CREATE INDEX IF NOT EXISTS payload_keys_expiry ON payload_keys (expires_at);
         manager
             .get_connection()
             .execute_unprepared(
-                "DROP TABLE IF EXISTS payload_keys; DROP INDEX IF EXISTS sends_scheduled; \
+                "DROP INDEX IF EXISTS sends_scheduled; \
                  ALTER TABLE sends DROP COLUMN send_at, DROP COLUMN payment_tx; \
                  ALTER TABLE integrations DROP COLUMN default_locale;",
             )

@@ -5,7 +5,6 @@
 //! is computed from a keyed hash, so two services always compute the same one.
 
 pub mod derive;
-pub mod payloads;
 
 use std::sync::Arc;
 
@@ -13,7 +12,7 @@ use anyhow::Context as _;
 use novij_bus::EventLog;
 use novij_config::Config;
 use novij_crypto::Keyring;
-pub use payloads::{PayloadError, Payloads};
+pub use novij_keystore::{PayloadError, Payloads};
 
 #[derive(Clone)]
 pub struct Runtime {
