@@ -1,7 +1,7 @@
 //! The checks a ledger transaction must pass to pay for a send. Pure: the
 //! consumer fetches, these decide.
 
-use novij_events::payment::PaymentRejection;
+use novij_events::send::FailureReason;
 use novij_events::send::PaymentClaim;
 use novij_relay_client::{Transaction, TxStatus};
 
@@ -12,12 +12,12 @@ pub enum Verdict {
     Paid,
     /// Not final yet: ask again later (until the deadline).
     Pending,
-    Rejected(PaymentRejection, String),
+    Rejected(FailureReason, String),
 }
 
 /// Checks in the order the client would fix them: state, parties, memo, money.
 pub fn judge(tx: &Transaction, claim: &PaymentClaim) -> Verdict {
-    use PaymentRejection::*;
+    use FailureReason::*;
     let reject = |reason, detail: String| Verdict::Rejected(reason, detail);
     match tx.status {
         TxStatus::Pending => return Verdict::Pending,
@@ -71,7 +71,7 @@ mod tests {
         }
     }
 
-    fn reason(tx: Transaction) -> Option<PaymentRejection> {
+    fn reason(tx: Transaction) -> Option<FailureReason> {
         match judge(&tx, &claim()) {
             Verdict::Rejected(r, _) => Some(r),
             _ => None,
@@ -87,12 +87,12 @@ mod tests {
     #[test]
     fn pending_waits_and_failed_is_refused() {
         assert_eq!(judge(&Transaction { status: TxStatus::Pending, ..tx() }, &claim()), Verdict::Pending);
-        assert_eq!(reason(Transaction { status: TxStatus::Failed, ..tx() }), Some(PaymentRejection::TxFailed));
+        assert_eq!(reason(Transaction { status: TxStatus::Failed, ..tx() }), Some(FailureReason::TxFailed));
     }
 
     #[test]
     fn each_mismatch_has_its_reason() {
-        use PaymentRejection::*;
+        use FailureReason::*;
         assert_eq!(reason(Transaction { to_wallet_id: "x".into(), ..tx() }), Some(WrongReceiver));
         assert_eq!(reason(Transaction { from_wallet_id: "x".into(), ..tx() }), Some(WrongSender));
         assert_eq!(reason(Transaction { memo: None, ..tx() }), Some(WrongMemo));

@@ -138,6 +138,22 @@ pub fn view(event: &AnyEvent) -> Option<(ProjectOf, FeedUpdate)> {
         detail: None,
         attempts: None,
     };
+    let recipient = |recipient_id: &str, integration_id: &str, status, reason: Option<String>| RecipientUpdate {
+        recipient_id: recipient_id.to_string(),
+        integration_id: integration_id.to_string(),
+        status,
+        public_user_ref: None,
+        reason,
+    };
+    let integration = |integration_id: &str| IntegrationUpdate {
+        integration_id: integration_id.to_string(),
+        bot_status: None,
+        webhook_status: None,
+        error: None,
+        deleted: false,
+    };
+    let of_recipient = |id: &str| ProjectOf::Recipient(id.to_string());
+    let of_integration = |id: &str| ProjectOf::Integration(id.to_string());
     let of_send = |id: &str| ProjectOf::Send(id.to_string());
     Some(match event {
         AnyEvent::SendAccepted(e) => {
@@ -194,86 +210,54 @@ pub fn view(event: &AnyEvent) -> Option<(ProjectOf, FeedUpdate)> {
         AnyEvent::RecipientBound(e) => {
             let p = &e.payload;
             let update = RecipientUpdate {
-                recipient_id: p.recipient_id.clone(),
-                integration_id: p.integration_id.clone(),
-                status: RecipientStatus::Active,
                 public_user_ref: Some(p.public_user_ref.clone()),
-                reason: None,
+                ..recipient(&p.recipient_id, &p.integration_id, RecipientStatus::Active, None)
             };
             (ProjectOf::Known(p.project_id.clone()), FeedUpdate::Recipient(update))
         }
         AnyEvent::RecipientDisabled(e) => {
             let p = &e.payload;
-            let update = RecipientUpdate {
-                recipient_id: p.recipient_id.clone(),
-                integration_id: p.integration_id.clone(),
-                status: RecipientStatus::Disabled,
-                public_user_ref: None,
-                reason: Some(p.reason.to_string()),
-            };
-            (ProjectOf::Recipient(p.recipient_id.clone()), FeedUpdate::Recipient(update))
+            let reason = Some(p.reason.to_string());
+            let update = recipient(&p.recipient_id, &p.integration_id, RecipientStatus::Disabled, reason);
+            (of_recipient(&p.recipient_id), FeedUpdate::Recipient(update))
         }
         AnyEvent::RecipientUnreachable(e) => {
             let p = &e.payload;
-            let update = RecipientUpdate {
-                recipient_id: p.recipient_id.clone(),
-                integration_id: p.integration_id.clone(),
-                status: RecipientStatus::Unreachable,
-                public_user_ref: None,
-                reason: Some(p.reason.to_string()),
-            };
-            (ProjectOf::Recipient(p.recipient_id.clone()), FeedUpdate::Recipient(update))
+            let reason = Some(p.reason.to_string());
+            let update = recipient(&p.recipient_id, &p.integration_id, RecipientStatus::Unreachable, reason);
+            (of_recipient(&p.recipient_id), FeedUpdate::Recipient(update))
         }
         AnyEvent::RecipientUnlinked(e) => {
             let p = &e.payload;
-            let update = RecipientUpdate {
-                recipient_id: p.recipient_id.clone(),
-                integration_id: p.integration_id.clone(),
-                status: RecipientStatus::Unlinked,
-                public_user_ref: None,
-                reason: None,
-            };
-            (ProjectOf::Recipient(p.recipient_id.clone()), FeedUpdate::Recipient(update))
+            let update = recipient(&p.recipient_id, &p.integration_id, RecipientStatus::Unlinked, None);
+            (of_recipient(&p.recipient_id), FeedUpdate::Recipient(update))
         }
         AnyEvent::IntegrationDeleted(e) => {
-            let update = IntegrationUpdate {
-                integration_id: e.payload.integration_id.clone(),
-                bot_status: None,
-                webhook_status: None,
-                error: None,
-                deleted: true,
-            };
-            (ProjectOf::Integration(e.payload.integration_id.clone()), FeedUpdate::Integration(update))
+            let id = &e.payload.integration_id;
+            (of_integration(id), FeedUpdate::Integration(IntegrationUpdate { deleted: true, ..integration(id) }))
         }
         AnyEvent::IntegrationWebhookSet(e) => {
-            let update = IntegrationUpdate {
-                integration_id: e.payload.integration_id.clone(),
-                bot_status: None,
-                webhook_status: Some(WebhookStatus::Set),
-                error: None,
-                deleted: false,
-            };
-            (ProjectOf::Integration(e.payload.integration_id.clone()), FeedUpdate::Integration(update))
+            let id = &e.payload.integration_id;
+            let update = IntegrationUpdate { webhook_status: Some(WebhookStatus::Set), ..integration(id) };
+            (of_integration(id), FeedUpdate::Integration(update))
         }
         AnyEvent::IntegrationWebhookFailed(e) => {
+            let id = &e.payload.integration_id;
             let update = IntegrationUpdate {
-                integration_id: e.payload.integration_id.clone(),
-                bot_status: None,
                 webhook_status: Some(WebhookStatus::Failed),
                 error: Some(e.payload.reason.clone()),
-                deleted: false,
+                ..integration(id)
             };
-            (ProjectOf::Integration(e.payload.integration_id.clone()), FeedUpdate::Integration(update))
+            (of_integration(id), FeedUpdate::Integration(update))
         }
         AnyEvent::IntegrationBotUnauthorized(e) => {
+            let id = &e.payload.integration_id;
             let update = IntegrationUpdate {
-                integration_id: e.payload.integration_id.clone(),
                 bot_status: Some(BotStatus::Unauthorized),
-                webhook_status: None,
                 error: Some(e.payload.detail.clone()),
-                deleted: false,
+                ..integration(id)
             };
-            (ProjectOf::Integration(e.payload.integration_id.clone()), FeedUpdate::Integration(update))
+            (of_integration(id), FeedUpdate::Integration(update))
         }
         _ => return None,
     })

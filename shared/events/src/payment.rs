@@ -25,27 +25,3 @@ impl Event for TxClaimed {
         &self.tx_hash
     }
 }
-
-crate::labelled_enum! {
-    /// Why a paid send was refused: the `reason` of its `send.failed`.
-    pub enum PaymentRejection {
-        /// The ledger never showed the transaction before the deadline.
-        TxNotFound = "tx_not_found",
-        /// The transaction stayed pending past the deadline.
-        TxPendingTimeout = "tx_pending_timeout",
-        /// The ledger marked the transaction failed.
-        TxFailed = "tx_failed",
-        /// It paid another wallet than the service's.
-        WrongReceiver = "wrong_receiver",
-        /// It came from another wallet than `payer_wallet_id`.
-        WrongSender = "wrong_sender",
-        /// Its memo is not the send's `payment_code`.
-        WrongMemo = "wrong_memo",
-        /// It is in another asset than the price.
-        WrongAsset = "wrong_asset",
-        /// It pays less than the quoted amount.
-        InsufficientAmount = "insufficient_amount",
-        /// It already paid for another send.
-        TxAlreadyUsed = "tx_already_used",
-    }
-}

@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::integration::PaymentMode;
 use crate::money::Amount;
-use crate::payment::PaymentRejection;
 use crate::recipient::UnreachableReason;
 use crate::Event;
 
@@ -238,14 +237,23 @@ crate::labelled_enum! {
         PayloadUnreadable = "payload_unreadable",
         /// 5xx, timeouts or network failures through every attempt.
         TelegramUnavailable = "telegram_unavailable",
+        /// Payment: the ledger never showed the transaction before the deadline.
         TxNotFound = "tx_not_found",
+        /// Payment: the transaction stayed pending past the deadline.
         TxPendingTimeout = "tx_pending_timeout",
+        /// Payment: the ledger marked the transaction failed.
         TxFailed = "tx_failed",
+        /// Payment: it paid another wallet than the service's.
         WrongReceiver = "wrong_receiver",
+        /// Payment: it came from another wallet than `payer_wallet_id`.
         WrongSender = "wrong_sender",
+        /// Payment: its memo is not the send's `payment_code`.
         WrongMemo = "wrong_memo",
+        /// Payment: it is in another asset than the price.
         WrongAsset = "wrong_asset",
+        /// Payment: it pays less than the quoted amount.
         InsufficientAmount = "insufficient_amount",
+        /// Payment: it already paid for another send.
         TxAlreadyUsed = "tx_already_used",
     }
 }
@@ -256,22 +264,6 @@ impl From<UnreachableReason> for FailureReason {
             UnreachableReason::RecipientBlocked => FailureReason::RecipientBlocked,
             UnreachableReason::RecipientDeactivated => FailureReason::RecipientDeactivated,
             UnreachableReason::BotKicked => FailureReason::BotKicked,
-        }
-    }
-}
-
-impl From<PaymentRejection> for FailureReason {
-    fn from(rejection: PaymentRejection) -> Self {
-        match rejection {
-            PaymentRejection::TxNotFound => FailureReason::TxNotFound,
-            PaymentRejection::TxPendingTimeout => FailureReason::TxPendingTimeout,
-            PaymentRejection::TxFailed => FailureReason::TxFailed,
-            PaymentRejection::WrongReceiver => FailureReason::WrongReceiver,
-            PaymentRejection::WrongSender => FailureReason::WrongSender,
-            PaymentRejection::WrongMemo => FailureReason::WrongMemo,
-            PaymentRejection::WrongAsset => FailureReason::WrongAsset,
-            PaymentRejection::InsufficientAmount => FailureReason::InsufficientAmount,
-            PaymentRejection::TxAlreadyUsed => FailureReason::TxAlreadyUsed,
         }
     }
 }

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use novij_bus::{consume::stream_sequence, decode_event, run_consumer, AppendError, Expect, Handled};
-use novij_events::payment::{PaymentRejection, TxClaimed};
-use novij_events::send::{Clearance, PaymentClaim, SendAccepted, SendFailed, SendQueued, SendScheduled};
+use novij_events::payment::TxClaimed;
+use novij_events::send::{Clearance, FailureReason, PaymentClaim, SendAccepted, SendFailed, SendQueued, SendScheduled};
 use novij_events::{ids, subjects, Envelope, EventMeta};
 use novij_relay_client::{RelayClient, RelayError};
 use novij_runtime::Runtime;
@@ -50,7 +50,7 @@ pub async fn run(rt: Runtime, relay: Option<RelayClient>, shutdown: watch::Recei
 /// What to do next with a paid send.
 enum Payment {
     Cleared(Clearance),
-    Refused(PaymentRejection, String),
+    Refused(FailureReason, String),
     AskAgain(Duration),
 }
 
@@ -117,7 +117,7 @@ impl Verifier {
         let verdict = match relay.transaction(&claim.tx_hash).await {
             Ok(tx) => judge(&tx, claim),
             Err(RelayError::NotFound) if past_deadline => {
-                return Ok(Payment::Refused(PaymentRejection::TxNotFound, "the ledger has no such transaction".into()))
+                return Ok(Payment::Refused(FailureReason::TxNotFound, "the ledger has no such transaction".into()))
             }
             Err(RelayError::NotFound) => return Ok(Payment::AskAgain(again)),
             // The ledger being down is ours to wait out, not the client's loss.
@@ -132,7 +132,7 @@ impl Verifier {
         };
         match verdict {
             Verdict::Pending if past_deadline => Ok(Payment::Refused(
-                PaymentRejection::TxPendingTimeout,
+                FailureReason::TxPendingTimeout,
                 "the transaction was still pending at the deadline".into(),
             )),
             Verdict::Pending => Ok(Payment::AskAgain(again)),
@@ -167,7 +167,7 @@ impl Verifier {
                 match owner {
                     Some((c, _)) if &c.payload.send_id == send_id => Ok(Payment::Cleared(paid)),
                     _ => Ok(Payment::Refused(
-                        PaymentRejection::TxAlreadyUsed,
+                        FailureReason::TxAlreadyUsed,
                         "the transaction already paid for another send".into(),
                     )),
                 }
@@ -186,12 +186,11 @@ impl Verifier {
         &self,
         accepted: &Envelope<SendAccepted>,
         sequence: u64,
-        reason: PaymentRejection,
+        reason: FailureReason,
         detail: String,
     ) -> Handled {
         tracing::info!(send_id = %accepted.payload.send_id, reason = reason.as_str(), "payment refused");
-        let failed =
-            SendFailed { send_id: accepted.payload.send_id.clone(), reason: reason.into(), detail, attempts: 0 };
+        let failed = SendFailed { send_id: accepted.payload.send_id.clone(), reason, detail, attempts: 0 };
         let env = Envelope::new(failed, EventMeta::caused_by(accepted))
             .with_event_id(ids::caused_event_id(&accepted.event_id.to_string(), "payment_refused"));
         settle(self.rt.log.append(&env, Expect::LastSequence(sequence)).await)
