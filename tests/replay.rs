@@ -48,7 +48,7 @@ async fn rebuild_after_dropping_projections_gives_identical_rows() {
     .await
     .expect("user:1 disabled by /stop");
     // The /stop reply and all it led to are handled: the log has stopped moving.
-    stack.wait_idle().await;
+    stack.wait_settled().await;
     stack.service("all").kill().await;
 
     let db = stack.db.connect().await.expect("db");

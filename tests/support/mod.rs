@@ -23,6 +23,9 @@ pub const PAYER_WALLET: &str = "payer_wallet";
 /// the event log, the dispatch queue, and the Telegram updates (a `/stop`
 /// reaches the log through them).
 pub const WORK_STREAMS: &[&str] = &["EVENTS", "DISPATCH", "TG_UPDATES"];
+/// The consumers that only read what happened (the projections, the project
+/// feeds): [`TestStack::wait_idle`] does not wait for them, [`TestStack::wait_settled`] does.
+pub const READ_SIDE: &[&str] = &["projector", "feed"];
 /// How long [`TestStack::wait_idle`] waits: longer than the longest ack wait
 /// (30 s), so a message held by a killed process is redelivered and finished
 /// within it.
@@ -448,21 +451,27 @@ impl TestStack {
     /// do; see [`TestStack::wait_idle_for`]. Call it before counting anything
     /// that must have happened exactly once.
     pub async fn wait_idle(&self) {
-        self.wait_idle_for(IDLE_WAIT).await
+        self.wait_idle_for(IDLE_WAIT, false).await
     }
 
-    /// Waits until every durable consumer on the [`WORK_STREAMS`] has nothing
-    /// pending and nothing in flight (`num_pending == 0`, `num_ack_pending ==
+    /// [`TestStack::wait_idle`], and the read side caught up too (before
+    /// comparing projections).
+    pub async fn wait_settled(&self) {
+        self.wait_idle_for(IDLE_WAIT * 4, true).await
+    }
+
+    /// Waits until every durable consumer on the [`WORK_STREAMS`] (those of
+    /// the [`READ_SIDE`] only with `read_side`) has nothing pending and nothing in flight (`num_pending == 0`, `num_ack_pending ==
     /// 0`), seen twice in a row [`IDLE_RECHECK`] apart with nothing moved in
     /// between (same last sequences, same consumer positions), so an event
     /// appended by the last handled message is seen too. Panics after
     /// `timeout`, naming the consumers still busy.
-    pub async fn wait_idle_for(&self, timeout: Duration) {
+    pub async fn wait_idle_for(&self, timeout: Duration, read_side: bool) {
         let js = self.jetstream().await;
         let started = Instant::now();
         let mut idle_at: Option<Vec<Position>> = None;
         loop {
-            let last = match activity(&js).await {
+            let last = match activity(&js, read_side).await {
                 Ok(now) if now.busy.is_empty() => {
                     if idle_at.as_ref() == Some(&now.positions) {
                         return;
@@ -500,7 +509,7 @@ struct Activity {
     busy: Vec<String>,
 }
 
-async fn activity(js: &async_nats::jetstream::Context) -> Result<Activity, String> {
+async fn activity(js: &async_nats::jetstream::Context, read_side: bool) -> Result<Activity, String> {
     use futures::TryStreamExt;
     let mut out = Activity { positions: Vec::new(), busy: Vec::new() };
     for name in WORK_STREAMS {
@@ -511,7 +520,10 @@ async fn activity(js: &async_nats::jetstream::Context) -> Result<Activity, Strin
             stream.consumers().try_collect().await.map_err(|e| format!("consumers of {name}: {e}"))?;
         // Durable consumers only: the services' ordered (ephemeral) readers
         // of the log are not work queues.
-        for c in consumers.iter().filter(|c| c.config.durable_name.is_some()) {
+        let watched = |c: &&async_nats::jetstream::consumer::Info| {
+            c.config.durable_name.as_deref().is_some_and(|n| read_side || !READ_SIDE.contains(&n))
+        };
+        for c in consumers.iter().filter(watched) {
             let id = format!("{name}/{}", c.name);
             if c.num_pending > 0 || c.num_ack_pending > 0 {
                 out.busy.push(format!("{id}: {} pending, {} in flight", c.num_pending, c.num_ack_pending));

@@ -53,7 +53,9 @@ pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) -> anyhow::Result
         failures: Default::default(),
         rt,
     };
-    partitioning::apply(&d.rt.jetstream).await.context("creating the dispatch partitions' consumers")?;
+    novij_bus::topology::until_applied(|| partitioning::apply(&d.rt.jetstream))
+        .await
+        .context("creating the dispatch partitions' consumers")?;
     if d.rt.config.common_bot_token.is_some() {
         webhook::sync_common(&d).await;
     }

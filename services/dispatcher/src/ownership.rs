@@ -12,7 +12,9 @@
 //!
 //! `dispatcher_handover` remembers per partition until when its last owner may
 //! have sent; a new owner holds the partition until that moment plus one
-//! limit window, so limits hold across a hand-over too.
+//! limit window, so limits hold across a hand-over too. A new owner also
+//! resets the partition's consumers, so the sends a killed owner had pulled
+//! come back at once rather than after the 30 s ack wait.
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -218,6 +220,10 @@ async fn claim(d: &Dispatcher, buckets: &Buckets, me: &str, partition: u16) -> O
         d.pacer.hold_partition(partition, private_until, last_send + pacer::GROUP_WINDOW + HANDOVER_MARGIN);
     }
     let _ = buckets.handover.put(lease_key(partition), (now_ms() + SAFE.as_millis() as u64).to_string().into()).await;
+    // What a killed owner held comes back now, not after its ack wait.
+    if let Err(e) = crate::partitioning::reset(&d.rt.jetstream, partition).await {
+        tracing::warn!(partition, error = %e, "cannot reset the partition's consumers; held sends return after their ack wait");
+    }
     let lease = Lease::new(claimed + SAFE);
     let (stop, stop_rx) = watch::channel(false);
     let worker = tokio::spawn(crate::partitions::run(d.clone(), partition, lease.clone(), stop_rx));

@@ -93,6 +93,25 @@ pub async fn apply(js: &async_nats::jetstream::Context) -> Result<(), TopologyEr
     topology::apply_consumers(js, consumers()?).await
 }
 
+/// Makes a partition's consumers deliver again everything not acknowledged:
+/// deleted and created anew, they start from the oldest message still in the
+/// work queue. A new owner does this so the sends a killed owner held are
+/// redelivered at once, not after their ack wait.
+pub async fn reset(js: &async_nats::jetstream::Context, partition: u16) -> Result<(), TopologyError> {
+    let prefix = format!("dispatcher-p{partition:02}-");
+    let mine: Vec<_> = consumers()?
+        .into_iter()
+        .filter(|(_, c)| c.durable_name.as_deref().is_some_and(|n| n.starts_with(&prefix)))
+        .collect();
+    for (stream, config) in &mine {
+        let name = config.durable_name.clone().unwrap_or_default();
+        let failed = |e: &dyn std::fmt::Display| TopologyError::Consumer { name: name.clone(), message: e.to_string() };
+        let stream = js.get_stream(stream).await.map_err(|e| failed(&e))?;
+        stream.delete_consumer(&name).await.map_err(|e| failed(&e))?;
+    }
+    topology::apply_consumers(js, mine).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,12 +13,39 @@ pub mod topology;
 pub use consume::{decode_event, run_consumer, undecodable, Handled};
 pub use log::{publish_acked, AppendError, Appended, EventLog, Expect, ReadError};
 
-/// Connects to NATS with a client name that shows up in server monitoring.
-pub async fn connect(url: &str, name: &str) -> Result<async_nats::Client, async_nats::ConnectError> {
+/// The servers of a `NATS_URL`: one URL, or a cluster's seeds separated by
+/// commas (`nats://a:4222,nats://b:4222`), the usual convention.
+pub fn servers(nats_url: &str) -> Result<Vec<async_nats::ServerAddr>, String> {
+    nats_url
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<async_nats::ServerAddr>().map_err(|e| format!("`{s}` is not a NATS URL: {e}")))
+        .collect::<Result<Vec<_>, _>>()
+        .and_then(|servers| if servers.is_empty() { Err("no NATS server given".into()) } else { Ok(servers) })
+}
+
+/// Connects to NATS (any of the seeds; the client learns the rest of the
+/// cluster from them) with a client name that shows up in server monitoring.
+pub async fn connect(nats_url: &str, name: &str) -> Result<async_nats::Client, async_nats::ConnectError> {
+    let servers = servers(nats_url)
+        .map_err(|e| async_nats::ConnectError::with_source(async_nats::ConnectErrorKind::ServerParse, e))?;
     async_nats::ConnectOptions::new()
         .name(format!("novij-telegram-{name}"))
         .retry_on_initial_connect()
         .connection_timeout(std::time::Duration::from_secs(5))
-        .connect(url)
+        .connect(servers)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_nats_url_is_one_server_or_a_list_of_seeds() {
+        assert_eq!(super::servers("nats://127.0.0.1:4222").unwrap().len(), 1);
+        let seeds = super::servers("nats://a:4222, nats://b:4223,nats://c:4224").unwrap();
+        assert_eq!(seeds.len(), 3);
+        assert!(super::servers("nats://a:4222,::not a url").is_err());
+        assert!(super::servers(" , ").is_err());
+    }
 }

@@ -46,7 +46,13 @@ impl Setting {
 }
 
 pub const SETTINGS: &[Setting] = &[
-    setting("NATS_URL", false, Some("nats://127.0.0.1:4222"), false, "NATS server URL (JetStream enabled, 2.11+)."),
+    setting(
+        "NATS_URL",
+        false,
+        Some("nats://127.0.0.1:4222"),
+        false,
+        "NATS server URL (JetStream enabled, 2.11+), or a cluster's seed URLs separated by commas.",
+    ),
     setting(
         "NATS_STREAM_REPLICAS",
         false,
@@ -372,6 +378,19 @@ impl Reader<'_> {
         T::try_from(value).unwrap_or_default()
     }
 
+    /// One NATS URL or several, comma-separated (a cluster's seeds).
+    fn nats_urls(&mut self, env: &'static str) -> String {
+        let raw = self.string(env);
+        let schemes = ["nats://", "tls://", "ws://", "wss://"];
+        let seeds: Vec<&str> = raw.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+        if let Some(bad) = seeds.iter().find(|s| !schemes.iter().any(|p| s.starts_with(p))) {
+            self.problem(env, format!("`{bad}` is not a nats:// (or tls://, ws://, wss://) URL"));
+        } else if seeds.is_empty() {
+            self.problem(env, "names no server");
+        }
+        raw
+    }
+
     fn url(&mut self, env: &'static str) -> String {
         let raw = self.string(env);
         if !(raw.is_empty() || raw.starts_with("http://") || raw.starts_with("https://")) {
@@ -437,7 +456,7 @@ impl Config {
         }
         let project_api_keys = parse_project_keys(&r.string("PROJECT_API_KEYS"), &mut r);
         let config = Config {
-            nats_url: r.string("NATS_URL"),
+            nats_url: r.nats_urls("NATS_URL"),
             nats_stream_replicas: r.number("NATS_STREAM_REPLICAS"),
             database_url: r.string("DATABASE_URL"),
             master_keys,

@@ -31,7 +31,7 @@ impl Runtime {
         let keyring = Arc::new(config.keyring().context("NOVIJ_MASTER_KEYS")?);
         let nats = novij_bus::connect(&config.nats_url, name).await.context("connecting to NATS")?;
         let jetstream = async_nats::jetstream::new(nats.clone());
-        novij_bus::topology::apply(&jetstream, config.nats_stream_replicas)
+        novij_bus::topology::until_applied(|| novij_bus::topology::apply(&jetstream, config.nats_stream_replicas))
             .await
             .context("applying the JetStream topology")?;
         let db = novij_projections::connect(&config.database_url).await.context("connecting to Postgres")?;
