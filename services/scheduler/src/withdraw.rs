@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use novij_aggregates::send::{decide, Send, SendChange, SendCommand};
 use novij_aggregates::Loaded;
-use novij_bus::{consume::stream_sequence, decode_event, run_consumer, AppendError, Expect, Handled};
+use novij_bus::{run_event_consumer, AppendError, Expect, Handled};
 use novij_events::integration::IntegrationDeleted;
-use novij_events::{ids, subjects, Envelope, EventMeta};
+use novij_events::{ids, Envelope, EventMeta};
 use novij_runtime::Runtime;
 use tokio::sync::watch;
 
@@ -19,15 +19,9 @@ const DURABLE: &str = "scheduler-integration-deleted";
 const CATCH_UP: Duration = Duration::from_secs(10);
 
 pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) {
-    run_consumer(rt.jetstream.clone(), subjects::EVENTS_STREAM, DURABLE, 4, shutdown, move |msg| {
+    run_event_consumer(rt.jetstream.clone(), DURABLE, 4, shutdown, move |deleted: Envelope<IntegrationDeleted>, at| {
         let rt = rt.clone();
-        async move {
-            let outcome = match decode_event::<IntegrationDeleted>(&msg) {
-                Ok(deleted) => withdraw_all(&rt, &deleted, stream_sequence(&msg)).await,
-                Err(undecodable) => undecodable,
-            };
-            (msg, outcome)
-        }
+        async move { withdraw_all(&rt, &deleted, at.sequence).await }
     })
     .await
 }

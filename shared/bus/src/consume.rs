@@ -38,6 +38,45 @@ pub fn decode_event<E: Event>(msg: &Message) -> Result<Envelope<E>, Handled> {
     novij_events::decode_slice_as::<E>(&msg.payload).map_err(|e| undecodable(&e))
 }
 
+/// Where a log message stands: its stream sequence (what appends it causes
+/// are fenced on) and how many times it has been delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivered {
+    pub sequence: u64,
+    pub times: u64,
+}
+
+/// The one shape of an event consumer: durable `durable` on the log, each
+/// message decoded as `E` through the upcasters (or rejected or stopped as
+/// [`undecodable`] says) and handed to `handle`.
+pub async fn run_event_consumer<E, F, Fut>(
+    js: jetstream::Context,
+    durable: &str,
+    concurrency: usize,
+    shutdown: watch::Receiver<bool>,
+    handle: F,
+) where
+    E: Event,
+    F: Fn(Envelope<E>, Delivered) -> Fut,
+    Fut: Future<Output = Handled> + Send + 'static,
+{
+    run_consumer(js, novij_events::subjects::EVENTS_STREAM, durable, concurrency, shutdown, |msg| {
+        let delivered = Delivered {
+            sequence: stream_sequence(&msg),
+            times: msg.info().map_or(1, |i| i.delivered.max(1).unsigned_abs()),
+        };
+        let handling = decode_event::<E>(&msg).map(|event| handle(event, delivered));
+        async move {
+            let outcome = match handling {
+                Ok(handling) => handling.await,
+                Err(undecodable) => undecodable,
+            };
+            (msg, outcome)
+        }
+    })
+    .await
+}
+
 /// What becomes of an event this release cannot decode.
 pub fn undecodable(error: &DecodeError) -> Handled {
     if error.written_by_newer_release() {

@@ -10,7 +10,7 @@ pub mod consume;
 pub mod log;
 pub mod topology;
 
-pub use consume::{decode_event, run_consumer, undecodable, Handled};
+pub use consume::{decode_event, run_consumer, run_event_consumer, undecodable, Delivered, Handled};
 pub use log::{publish_acked, AppendError, Appended, EventLog, Expect, ReadError};
 
 /// The servers of a `NATS_URL`: one URL, or a cluster's seeds separated by

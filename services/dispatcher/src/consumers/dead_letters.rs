@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use async_nats::jetstream::message::PublishMessage as Publish;
-use novij_bus::{consume::stream_sequence, decode_event, run_consumer, Handled};
+use novij_bus::{run_event_consumer, Handled};
 use novij_events::send::{DeadLetter, SendDeadLettered};
 use novij_events::{subjects, Envelope};
 use tokio::sync::watch;
@@ -14,15 +14,9 @@ use crate::Dispatcher;
 const DURABLE: &str = "dispatcher-dead-letters";
 
 pub async fn run(d: Dispatcher, shutdown: watch::Receiver<bool>) {
-    run_consumer(d.rt.jetstream.clone(), subjects::EVENTS_STREAM, DURABLE, 8, shutdown, move |msg| {
+    run_event_consumer(d.rt.jetstream.clone(), DURABLE, 8, shutdown, move |event: Envelope<SendDeadLettered>, at| {
         let d = d.clone();
-        async move {
-            let outcome = match decode_event::<SendDeadLettered>(&msg) {
-                Ok(event) => file(&d, &event, stream_sequence(&msg)).await,
-                Err(undecodable) => undecodable,
-            };
-            (msg, outcome)
-        }
+        async move { file(&d, &event, at.sequence).await }
     })
     .await
 }

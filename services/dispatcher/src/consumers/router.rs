@@ -5,9 +5,9 @@
 use std::time::Duration;
 
 use async_nats::jetstream::message::PublishMessage;
-use novij_bus::{consume::stream_sequence, decode_event, run_consumer, Handled};
+use novij_bus::{run_event_consumer, Handled};
 use novij_events::send::{DispatchItem, SendAccepted, SendQueued};
-use novij_events::{subjects, Envelope};
+use novij_events::Envelope;
 use tokio::sync::watch;
 
 use crate::{partitioning, Dispatcher};
@@ -15,15 +15,9 @@ use crate::{partitioning, Dispatcher};
 const DURABLE: &str = "dispatcher-router";
 
 pub async fn run(d: Dispatcher, shutdown: watch::Receiver<bool>) {
-    run_consumer(d.rt.jetstream.clone(), subjects::EVENTS_STREAM, DURABLE, 64, shutdown, move |msg| {
+    run_event_consumer(d.rt.jetstream.clone(), DURABLE, 64, shutdown, move |queued: Envelope<SendQueued>, at| {
         let d = d.clone();
-        async move {
-            let outcome = match decode_event::<SendQueued>(&msg) {
-                Ok(queued) => route(&d, queued, stream_sequence(&msg)).await,
-                Err(undecodable) => undecodable,
-            };
-            (msg, outcome)
-        }
+        async move { route(&d, queued, at.sequence).await }
     })
     .await
 }

@@ -12,10 +12,10 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use novij_bus::{consume::stream_sequence, decode_event, run_consumer, AppendError, Expect, Handled};
+use novij_bus::{run_event_consumer, AppendError, Expect, Handled};
 use novij_events::payment::TxClaimed;
 use novij_events::send::{Clearance, FailureReason, PaymentClaim, SendAccepted, SendFailed, SendQueued, SendScheduled};
-use novij_events::{ids, subjects, Envelope, EventMeta};
+use novij_events::{ids, Envelope, EventMeta};
 use novij_relay_client::{RelayClient, RelayError};
 use novij_runtime::Runtime;
 use tokio::sync::watch;
@@ -33,16 +33,9 @@ struct Verifier {
 
 pub async fn run(rt: Runtime, relay: Option<RelayClient>, shutdown: watch::Receiver<bool>) {
     let v = Verifier { rt, relay };
-    run_consumer(v.rt.jetstream.clone(), subjects::EVENTS_STREAM, DURABLE, 64, shutdown, |msg| {
+    run_event_consumer(v.rt.jetstream.clone(), DURABLE, 64, shutdown, |accepted: Envelope<SendAccepted>, at| {
         let v = v.clone();
-        async move {
-            let delivered = msg.info().map(|i| i.delivered).unwrap_or(1).max(1);
-            let outcome = match decode_event::<SendAccepted>(&msg) {
-                Ok(accepted) => v.handle(&accepted, stream_sequence(&msg), delivered).await,
-                Err(undecodable) => undecodable,
-            };
-            (msg, outcome)
-        }
+        async move { v.handle(&accepted, at.sequence, at.times).await }
     })
     .await
 }
@@ -55,7 +48,7 @@ enum Payment {
 }
 
 impl Verifier {
-    async fn handle(&self, accepted: &Envelope<SendAccepted>, sequence: u64, delivered: i64) -> Handled {
+    async fn handle(&self, accepted: &Envelope<SendAccepted>, sequence: u64, delivered: u64) -> Handled {
         let clearance = match &accepted.payload.payment {
             None => Clearance::NoPaymentRequired,
             Some(claim) => match self.verify(accepted, claim, delivered).await {
@@ -103,7 +96,7 @@ impl Verifier {
         &self,
         accepted: &Envelope<SendAccepted>,
         claim: &PaymentClaim,
-        delivered: i64,
+        delivered: u64,
     ) -> Result<Payment, AppendError> {
         let Some(relay) = &self.relay else {
             tracing::warn!("a paid send waits: the Relay API is not configured");
@@ -176,7 +169,7 @@ impl Verifier {
         }
     }
 
-    fn recheck_delay(&self, delivered: i64) -> Duration {
+    fn recheck_delay(&self, delivered: u64) -> Duration {
         let base = self.rt.config.payments.recheck_base_ms;
         let exp = u32::try_from(delivered - 1).unwrap_or(0).min(16);
         Duration::from_millis(base.saturating_mul(1u64 << exp)).min(MAX_RECHECK)
