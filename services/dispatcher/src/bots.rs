@@ -2,7 +2,8 @@
 //! integration's events on the log (token, paid broadcast, whether Telegram
 //! refused the token). A custom bot's profile is cached against the sequence
 //! of its integration's last event, so a changed token or setting is seen by
-//! every dispatcher at its next call. Tokens stay sealed until a call.
+//! every dispatcher at its next call. A token is opened once per change of its
+//! integration (a key store read) and kept only in this process's memory.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -41,7 +42,8 @@ pub struct BotProfile {
 #[derive(Clone)]
 struct Folded {
     as_of: u64,
-    token: Sealed,
+    /// Opened once per change of the integration: no key store read per call.
+    token: String,
     paid_broadcast: bool,
     unauthorized: bool,
 }
@@ -83,7 +85,7 @@ impl Bots {
             }
         };
         Ok(BotProfile {
-            token: self.unseal(&folded.token).await?,
+            token: folded.token,
             paid_broadcast: folded.paid_broadcast,
             unauthorized: folded.unauthorized,
             as_of: folded.as_of,
@@ -98,11 +100,10 @@ impl Bots {
         if integration.project_id.is_none() {
             return Err(BotLookupError::UnknownIntegration(integration_id.to_string()));
         }
-        let token =
-            integration.tokens.last().cloned().ok_or_else(|| BotLookupError::NoToken(integration_id.to_string()))?;
+        let sealed = integration.tokens.last().ok_or_else(|| BotLookupError::NoToken(integration_id.to_string()))?;
         Ok(Folded {
             as_of: loaded.version,
-            token,
+            token: self.unseal(sealed).await?,
             paid_broadcast: integration.allow_paid_broadcast,
             unauthorized: integration.unauthorized,
         })
