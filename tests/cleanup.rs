@@ -16,6 +16,7 @@ async fn cleanup_shreds_expired_payloads_and_counts_what_it_removed() {
         Layout::Single,
         &[
             ("PAYLOAD_RETENTION_SECONDS", "8"),
+            ("PAYLOAD_KEY_EPOCH_SECONDS", "1"),
             ("CONNECT_CODE_TTL_SECONDS", "2"),
             // The scheduler's own run must not take the counts from this test.
             ("CLEANUP_CRON", "0 0 0 1 1 *"),
@@ -39,23 +40,27 @@ async fn cleanup_shreds_expired_payloads_and_counts_what_it_removed() {
 
     // The payload as the event log holds it, and a reader with the service's keys.
     let js = stack.jetstream().await;
-    let log = novij_bus::EventLog::new(js);
+    let log = novij_bus::EventLog::new(js.clone());
     let (accepted, _) = log.last::<SendAccepted>(&send_id).await.unwrap().expect("accepted event");
     let keyring = std::sync::Arc::new(novij_crypto::Keyring::parse(&stack.master_keys).unwrap());
     let db = stack.db.connect().await.unwrap();
-    let payloads = Payloads::new(db, keyring);
+    let payloads = Payloads::connect(&js, 1, db, keyring, 1).await.unwrap();
     let purpose = novij_runtime::derive::purpose::OUTGOING_MESSAGE;
     let before = payloads.open(purpose, &accepted.payload.message).await.expect("readable before cleanup");
     assert!(String::from_utf8_lossy(&before).contains("shred me"));
 
     let early = report(&stack);
-    assert_eq!(early["payloads_shredded"], 0, "nothing has expired yet: {early}");
+    assert_eq!(early["payload_keys_erased"], 0, "nothing has expired yet: {early}");
 
-    // Kept: the payloads must really grow older than PAYLOAD_RETENTION_SECONDS (8 s).
-    tokio::time::sleep(Duration::from_secs(9)).await;
+    // Kept: the payloads must really grow older than PAYLOAD_RETENTION_SECONDS
+    // (8 s) plus one key epoch (1 s).
+    tokio::time::sleep(Duration::from_secs(10)).await;
     let report = report(&stack);
-    // The welcome reply and the message both expired; so did the unredeemed code.
-    assert_eq!(report["payloads_shredded"], 2, "{report}");
+    // The welcome reply and the message both expired, sealed with the keys of
+    // the epochs they expire in; so did the unredeemed code.
+    let keys = payload_keys(&js).await;
+    assert!((1..=2).contains(&keys.len()), "two payloads, one or two epochs: {keys:?}");
+    assert_eq!(report["payload_keys_erased"], keys.len(), "{report}");
     assert_eq!(report["connect_codes_removed"], 1, "{report}");
     assert_eq!(report["sends_removed"], 0, "finished sends are kept for AUDIT_RETENTION_DAYS: {report}");
     assert!(
@@ -63,7 +68,30 @@ async fn cleanup_shreds_expired_payloads_and_counts_what_it_removed() {
         "the event log's copy is still readable"
     );
     let again = self::report(&stack);
-    assert_eq!(again["payloads_shredded"], 0, "{again}");
+    assert_eq!(again["payload_keys_erased"], 0, "{again}");
+}
+
+/// The data keys of every send's message on the log.
+async fn payload_keys(js: &async_nats::jetstream::Context) -> std::collections::BTreeSet<String> {
+    use async_nats::jetstream::consumer::pull::OrderedConfig;
+    use futures::StreamExt;
+    let stream = js.get_stream(novij_events::subjects::EVENTS_STREAM).await.unwrap();
+    let mut consumer = stream
+        .create_consumer(OrderedConfig {
+            filter_subject: novij_events::subjects::all_of::<SendAccepted>(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let count = consumer.info().await.unwrap().num_pending;
+    let mut messages = consumer.messages().await.unwrap().take(count as usize);
+    let mut keys = std::collections::BTreeSet::new();
+    while let Some(msg) = messages.next().await {
+        let accepted = novij_events::decode_slice_as::<SendAccepted>(&msg.unwrap().payload).unwrap();
+        keys.insert(accepted.payload.message.kid);
+    }
+    assert_eq!(keys.iter().filter(|k| k.starts_with("dk:e")).count(), keys.len(), "epoch keys only: {keys:?}");
+    keys
 }
 
 fn report(stack: &TestStack) -> Value {

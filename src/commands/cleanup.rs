@@ -8,7 +8,7 @@ pub async fn run() -> anyhow::Result<()> {
     let config = load_config()?;
     let rt = novij_runtime::Runtime::start(config, "cli-cleanup").await?;
     let report = novij_scheduler::cleanup::run_once(&rt).await.context("running cleanup")?;
-    println!("payloads shredded:      {}", report.payloads_shredded);
+    println!("payload keys erased:    {}", report.payload_keys_erased);
     println!("connect codes removed:  {}", report.connect_codes_removed);
     println!("finished sends removed: {}", report.sends_removed);
     println!("{}", serde_json::to_string(&report).context("encoding the report")?);

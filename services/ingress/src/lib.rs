@@ -12,6 +12,7 @@ mod error;
 mod feed;
 mod handlers;
 pub mod openapi;
+mod quotas;
 mod quote;
 mod state;
 
@@ -27,7 +28,7 @@ pub use crate::state::AppState;
 /// Serves the API over HTTP and NATS, and publishes the project feeds, until shutdown.
 pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
     let addr: SocketAddr = rt.config.http_listen;
-    let state = AppState { rt };
+    let state = AppState::start(rt, &shutdown).await;
     let mut http_stop = shutdown.clone();
     let (bound, server) = warp::serve(routes(state.clone())).try_bind_with_graceful_shutdown(addr, async move {
         let _ = http_stop.wait_for(|s| *s).await;

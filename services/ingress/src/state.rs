@@ -1,8 +1,30 @@
 //! What every handler can reach.
 
+use novij_aggregates::integration::Integration;
+use novij_aggregates::recipient::Recipient;
+use novij_bus::cache::AggregateCache;
 use novij_runtime::Runtime;
+use tokio::sync::watch;
 
+use crate::quotas::Quotas;
+
+/// The runtime and the state this ingress keeps from the log, so a send is
+/// decided without a database round trip.
 #[derive(Clone)]
 pub struct AppState {
     pub rt: Runtime,
+    pub integrations: AggregateCache<Integration>,
+    pub recipients: AggregateCache<Recipient>,
+    pub quotas: Quotas,
+}
+
+impl AppState {
+    /// Starts following the log for the caches and the quota counts.
+    pub async fn start(rt: Runtime, shutdown: &watch::Receiver<bool>) -> AppState {
+        let (log, js) = (rt.log.clone(), rt.jetstream.clone());
+        let integrations = AggregateCache::start(log.clone(), js.clone(), shutdown.clone()).await;
+        let recipients = AggregateCache::start(log, js.clone(), shutdown.clone()).await;
+        let quotas = Quotas::start(js, rt.config.quotas, rt.config.retention.reminder_max_ahead_days, shutdown.clone());
+        AppState { rt, integrations, recipients, quotas }
+    }
 }

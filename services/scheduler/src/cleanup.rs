@@ -2,14 +2,14 @@
 //! runs on `CLEANUP_CRON`. Every step is an idempotent delete, so several
 //! scheduler instances running it at once do no harm.
 //!
-//! - expired payloads: their data keys are deleted, which shreds every copy of
-//!   the payload, the event log's included;
+//! - expired payloads: the data keys of ended epochs are erased, which shreds
+//!   every copy of what they sealed, the event log's included;
 //! - expired connect codes that were never redeemed;
 //! - audit data: finished sends (and their history) older than the retention.
 
 use chrono::{DateTime, Duration, Utc};
 use novij_events::status::{ConnectCodeStatus, SendStatus};
-use novij_runtime::Runtime;
+use novij_runtime::{PayloadError, Runtime};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, TransactionTrait};
 use serde::Serialize;
 
@@ -20,20 +20,29 @@ fn finished_before() -> String {
     format!("status IN ({}) AND updated_at <= $1", finals.join(", "))
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum CleanupError {
+    #[error(transparent)]
+    Keys(#[from] PayloadError),
+    #[error("projection database: {0}")]
+    Db(#[from] DbErr),
+}
+
 /// What one run removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct CleanupReport {
-    pub payloads_shredded: u64,
+    /// Data keys erased (each sealed every payload of one epoch on one instance).
+    pub payload_keys_erased: u64,
     pub connect_codes_removed: u64,
     pub sends_removed: u64,
 }
 
-pub async fn run_once(rt: &Runtime) -> Result<CleanupReport, DbErr> {
+pub async fn run_once(rt: &Runtime) -> Result<CleanupReport, CleanupError> {
     run_at(rt, Utc::now()).await
 }
 
-async fn run_at(rt: &Runtime, now: DateTime<Utc>) -> Result<CleanupReport, DbErr> {
-    let payloads_shredded = rt.payloads.shred_expired(now).await?;
+async fn run_at(rt: &Runtime, now: DateTime<Utc>) -> Result<CleanupReport, CleanupError> {
+    let payload_keys_erased = rt.payloads.shred_expired(now).await?;
     let connect_codes_removed = rt
         .db
         .execute(Statement::from_sql_and_values(
@@ -61,5 +70,5 @@ async fn run_at(rt: &Runtime, now: DateTime<Utc>) -> Result<CleanupReport, DbErr
         .await?
         .rows_affected();
     txn.commit().await?;
-    Ok(CleanupReport { payloads_shredded, connect_codes_removed, sends_removed })
+    Ok(CleanupReport { payload_keys_erased, connect_codes_removed, sends_removed })
 }

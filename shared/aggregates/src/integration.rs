@@ -2,7 +2,7 @@
 //! the common bot or of its own bot.
 
 use novij_crypto::Sealed;
-use novij_events::integration::{BotIdentity, BotMode, IntegrationDeleted, IntegrationUpdated};
+use novij_events::integration::{BotIdentity, BotMode, IntegrationDeleted, IntegrationUpdated, PaymentMode};
 use novij_events::AnyEvent;
 
 use crate::Aggregate;
@@ -20,6 +20,10 @@ pub struct Integration {
     pub tokens: Vec<Sealed>,
     pub unauthorized: bool,
     pub allow_paid_broadcast: bool,
+    pub payment_mode: PaymentMode,
+    pub default_reminder_minutes: u32,
+    /// `None`: the service's default.
+    pub default_locale: Option<String>,
     pub deleted: bool,
 }
 
@@ -44,6 +48,9 @@ impl Aggregate for Integration {
                 self.bot = Some(p.bot.clone());
                 self.tokens.extend(p.bot_token.clone());
                 self.allow_paid_broadcast = p.allow_paid_broadcast;
+                self.payment_mode = p.payment_mode;
+                self.default_reminder_minutes = p.default_reminder_minutes;
+                self.default_locale = p.default_locale.clone();
             }
             AnyEvent::IntegrationUpdated(e) => {
                 if let Some(token) = &e.payload.bot_token {
@@ -51,6 +58,11 @@ impl Aggregate for Integration {
                     self.unauthorized = false;
                 }
                 self.allow_paid_broadcast = e.payload.allow_paid_broadcast.unwrap_or(self.allow_paid_broadcast);
+                self.default_reminder_minutes =
+                    e.payload.default_reminder_minutes.unwrap_or(self.default_reminder_minutes);
+                if let Some(locale) = &e.payload.default_locale {
+                    self.default_locale = Some(locale.clone());
+                }
             }
             AnyEvent::IntegrationBotUnauthorized(_) => self.unauthorized = true,
             AnyEvent::IntegrationDeleted(_) => self.deleted = true,

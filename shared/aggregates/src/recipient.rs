@@ -1,6 +1,7 @@
 //! The recipient aggregate (`nt.ev.recipient.<id>.*`): a project's user bound
 //! to a Telegram chat through one integration.
 
+use novij_crypto::Sealed;
 use novij_events::recipient::RecipientUnlinked;
 use novij_events::status::RecipientStatus;
 use novij_events::AnyEvent;
@@ -14,6 +15,10 @@ pub struct Recipient {
     /// `None`: the recipient has no events.
     pub project_id: Option<String>,
     pub status: Option<RecipientStatus>,
+    /// Why it is disabled or unreachable.
+    pub reason: Option<String>,
+    /// The chat it is bound to, sealed.
+    pub chat: Option<Sealed>,
 }
 
 impl Aggregate for Recipient {
@@ -26,10 +31,22 @@ impl Aggregate for Recipient {
                 self.integration_id = e.payload.integration_id.clone();
                 self.project_id = Some(e.payload.project_id.clone());
                 self.status = Some(RecipientStatus::Active);
+                self.reason = None;
+                self.chat = Some(e.payload.chat.clone());
             }
-            AnyEvent::RecipientDisabled(_) => self.status = Some(RecipientStatus::Disabled),
-            AnyEvent::RecipientUnreachable(_) => self.status = Some(RecipientStatus::Unreachable),
-            AnyEvent::RecipientUnlinked(_) => self.status = Some(RecipientStatus::Unlinked),
+            AnyEvent::RecipientDisabled(e) => {
+                self.status = Some(RecipientStatus::Disabled);
+                self.reason = Some(e.payload.reason.as_str().to_string());
+            }
+            AnyEvent::RecipientUnreachable(e) => {
+                self.status = Some(RecipientStatus::Unreachable);
+                self.reason = Some(e.payload.reason.as_str().to_string());
+            }
+            AnyEvent::RecipientUnlinked(_) => {
+                self.status = Some(RecipientStatus::Unlinked);
+                self.reason = None;
+            }
+            AnyEvent::RecipientChatMigrated(e) => self.chat = Some(e.payload.chat.clone()),
             _ => {}
         }
         self

@@ -24,6 +24,8 @@ pub struct Send {
     /// The event that scheduled a reminder: firing it is caused by it.
     pub scheduled: Option<Envelope<SendScheduled>>,
     pub failure: Option<FailureReason>,
+    /// Tells a retry of the request that made it from a reuse of its key.
+    pub request_hash: String,
 }
 
 impl Aggregate for Send {
@@ -39,6 +41,7 @@ impl Aggregate for Send {
                 self.bot_key = e.payload.bot_key.clone();
                 self.priority = e.payload.priority;
                 self.send_at = e.payload.send_at;
+                self.request_hash = e.payload.request_hash.clone();
             }
             AnyEvent::SendScheduled(e) => {
                 self.status = Some(SendStatus::Scheduled);

@@ -3,9 +3,11 @@
 //! - [`topology`]: the streams and consumers of `nats/`, applied idempotently.
 //! - [`log`]: appending events to the log with optimistic-concurrency fences, and
 //!   reading an aggregate's events back.
+//! - [`cache`]: aggregates kept in memory, followed on the log.
 //! - [`consume`]: the loop that feeds a durable consumer's messages to a handler
 //!   and turns its outcome into the right acknowledgement.
 
+pub mod cache;
 pub mod consume;
 pub mod log;
 pub mod topology;

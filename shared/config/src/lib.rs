@@ -203,6 +203,13 @@ pub const SETTINGS: &[Setting] = &[
         "How long a message payload stays readable after it was due; cleanup then deletes its key (1–31536000).",
     ).within(1, 31_536_000),
     setting(
+        "PAYLOAD_KEY_EPOCH_SECONDS",
+        false,
+        Some("3600"),
+        false,
+        "Payloads expiring within one epoch share a data key, deleted when the epoch ends: the shredding granularity (1–3600).",
+    ).within(1, 3600),
+    setting(
         "AUDIT_RETENTION_DAYS",
         false,
         Some("90"),
@@ -298,6 +305,7 @@ pub struct Retention {
     pub reminder_past_grace_seconds: u32,
     pub reminder_max_ahead_days: u32,
     pub payload_seconds: u32,
+    pub payload_key_epoch_seconds: u32,
     pub audit_days: u32,
     pub cleanup_cron: String,
 }
@@ -508,6 +516,7 @@ impl Config {
                 reminder_past_grace_seconds: r.number("REMINDER_PAST_GRACE_SECONDS"),
                 reminder_max_ahead_days: r.number("REMINDER_MAX_AHEAD_DAYS"),
                 payload_seconds: r.number("PAYLOAD_RETENTION_SECONDS"),
+                payload_key_epoch_seconds: r.number("PAYLOAD_KEY_EPOCH_SECONDS"),
                 audit_days: r.number("AUDIT_RETENTION_DAYS"),
                 cleanup_cron: r.string("CLEANUP_CRON"),
             },

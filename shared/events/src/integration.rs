@@ -16,10 +16,11 @@ pub enum BotMode {
     Custom,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentMode {
     /// Free sends: no payment step.
+    #[default]
     None,
     /// Paid per message with a confirmed Relay transaction.
     Dsr,

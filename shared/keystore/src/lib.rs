@@ -1,9 +1,10 @@
-//! The data-key store, in Postgres beside the projections but not one of
-//! them: `payload_keys` holds the only copy of each data key, so `rebuild`
-//! never touches it, and deleting a row shreds every copy of what the key
-//! sealed, the event log's included. Its schema has a migrator of its own.
+//! The data-key store. Data keys live in the JetStream key-value bucket
+//! `payload_keys` (replicated like the log, and not a projection: `rebuild`
+//! never touches it); erasing a key shreds every copy of what it sealed, the
+//! event log's included. Keys of earlier releases stay readable in Postgres'
+//! `payload_keys` table, whose schema has a migrator of its own.
 
 pub mod migration;
 mod payloads;
 
-pub use payloads::{PayloadError, Payloads};
+pub use payloads::{PayloadError, Payloads, BUCKET};

@@ -58,7 +58,7 @@ pub async fn create(state: AppState, creds: Credentials, bytes: bytes::Bytes) ->
     let expires_at = Utc::now() + Duration::seconds(i64::from(state.rt.config.connect_code_ttl_seconds));
     let issued = ConnectCodeIssued {
         code_id: derive::code_id(&state.rt.keyring, &code),
-        integration_id: integration.id.clone(),
+        integration_id: integration.integration_id.clone(),
         project_id: req.project_id,
         bot_key: integration.bot_key.clone(),
         public_user_ref: req.public_user_ref,
@@ -68,7 +68,8 @@ pub async fn create(state: AppState, creds: Credentials, bytes: bytes::Bytes) ->
     let appended =
         state.rt.log.append(&env, Expect::NoEvents).await.map_err(|e| ApiError::unavailable("the event log", &e))?;
     read_your_write(&state, appended.sequence).await;
-    let deep_link = format!("https://t.me/{}?start={code}", integration.bot_username);
-    let group_deep_link = format!("https://t.me/{}?startgroup={code}", integration.bot_username);
+    let username = integration.bot.map(|bot| bot.username).unwrap_or_default();
+    let deep_link = format!("https://t.me/{username}?start={code}");
+    let group_deep_link = format!("https://t.me/{username}?startgroup={code}");
     Ok(json(StatusCode::CREATED, &ConnectCode { code, deep_link, group_deep_link, expires_at }))
 }

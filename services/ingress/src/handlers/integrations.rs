@@ -286,19 +286,28 @@ pub async fn find_visible(
         .ok_or_else(|| ApiError::not_found("integration").with_field("integration_id"))
 }
 
-/// The integration a request of `project_id` names: the caller must act for
-/// the project, and the integration must belong to it (404 naming
-/// `integration_id` otherwise, without telling which part failed).
+/// The live integration a request of `project_id` names, as the log has it
+/// (kept in memory): the caller must act for the project, and the
+/// integration must belong to it (404 naming `integration_id` otherwise,
+/// without telling which part failed).
 pub async fn find_for_project(
     state: &AppState,
     caller: &crate::auth::Caller,
     project_id: &str,
     integration_id: &str,
-) -> Result<integration::Model, ApiError> {
+) -> Result<Integration, ApiError> {
     caller.require_project(project_id)?;
-    let integration = find_visible(state, caller, integration_id).await?;
-    if integration.project_id != project_id {
-        return Err(ApiError::not_found("integration").with_field("integration_id"));
+    let not_found = || ApiError::not_found("integration").with_field("integration_id");
+    if !ids::is_valid(ids::INTEGRATION, integration_id) {
+        return Err(not_found());
+    }
+    let mut integration = state.integrations.get(integration_id).await?.state;
+    // It may have been created a moment ago, through another ingress.
+    if integration.project_id.is_none() {
+        integration = state.integrations.refresh(integration_id).await?.state;
+    }
+    if !integration.is_live() || integration.project_id.as_deref() != Some(project_id) {
+        return Err(not_found());
     }
     Ok(integration)
 }
@@ -355,6 +364,7 @@ pub async fn update(state: AppState, creds: Credentials, id: String, bytes: byte
         Err(AppendError::Conflict) => return Err(changed_meanwhile()),
         Err(e) => return Err(ApiError::unavailable("the event log", &e)),
     };
+    state.integrations.wait_for(appended.sequence).await;
     read_your_write(&state, appended.sequence).await;
     tracing::info!(integration_id = %id, "integration updated");
     let m = find_visible(&state, &caller, &id).await?;
@@ -383,7 +393,10 @@ pub async fn delete(state: AppState, creds: Credentials, id: String) -> Result<A
         return Ok(done());
     };
     match state.rt.log.append(&Envelope::new(deleted, creds.meta()), Expect::LastSequence(version)).await {
-        Ok(appended) => read_your_write(&state, appended.sequence).await,
+        Ok(appended) => {
+            state.integrations.wait_for(appended.sequence).await;
+            read_your_write(&state, appended.sequence).await
+        }
         Err(AppendError::Conflict) => return Err(changed_meanwhile()),
         Err(e) => return Err(ApiError::unavailable("the event log", &e)),
     }

@@ -2,12 +2,12 @@
 //! transaction must carry as memo.
 
 use chrono::{DateTime, Duration, Utc};
+use novij_aggregates::integration::Integration;
 use novij_events::integration::PaymentMode;
 use novij_events::money::Amount;
 use novij_events::payment::TxClaimed;
 use novij_events::send::PaymentClaim;
 use novij_events::Event;
-use novij_projections::model::integration;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use warp::http::StatusCode;
@@ -94,15 +94,16 @@ pub async fn quote(state: AppState, creds: Credentials, bytes: bytes::Bytes) -> 
 pub fn claim_for(
     state: &AppState,
     req: &SendRequest,
-    integration: &integration::Model,
+    integration: &Integration,
 ) -> Result<(PaymentMode, Option<PaymentClaim>), ApiError> {
-    let integration_mode = if integration.payment_mode == "dsr" { PaymentMode::Dsr } else { PaymentMode::None };
+    let integration_mode = integration.payment_mode;
     let mode = req.payment_mode.unwrap_or(integration_mode);
     if mode != integration_mode {
-        return Err(ApiError::invalid(
-            "payment_mode",
-            format!("this integration sends with payment_mode `{}`", integration.payment_mode),
-        ));
+        let label = match integration_mode {
+            PaymentMode::None => "none",
+            PaymentMode::Dsr => "dsr",
+        };
+        return Err(ApiError::invalid("payment_mode", format!("this integration sends with payment_mode `{label}`")));
     }
     let price = state
         .rt

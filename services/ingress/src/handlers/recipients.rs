@@ -88,7 +88,10 @@ pub async fn unlink(state: AppState, creds: Credentials, id: String) -> Result<A
         Err(RecipientRefusal::NotFound) => return Err(not_found()),
     };
     match state.rt.log.append(&Envelope::new(unlinked, creds.meta()), Expect::LastSequence(version)).await {
-        Ok(appended) => read_your_write(&state, appended.sequence).await,
+        Ok(appended) => {
+            state.recipients.wait_for(appended.sequence).await;
+            read_your_write(&state, appended.sequence).await
+        }
         Err(AppendError::Conflict) => {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,

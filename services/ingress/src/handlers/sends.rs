@@ -6,12 +6,13 @@
 //! body, 409.
 
 use chrono::{DateTime, Duration, Utc};
+use novij_aggregates::send::Send;
 use novij_bus::{AppendError, Expect};
+use novij_crypto::Sealed;
 use novij_events::send::FailureReason;
 use novij_events::send::{OutgoingMessage, SendAccepted, SendOrigin};
 use novij_events::status::{RecipientStatus, SendStatus};
 use novij_events::{ids, Envelope};
-use novij_projections::model::recipient;
 use novij_projections::queries;
 use novij_runtime::derive;
 use novij_templates::{Locale, RenderContext};
@@ -24,6 +25,7 @@ use super::{integrations::find_for_project, json, payments, Credentials};
 use crate::answer::Answer;
 use crate::body::{self, check_locale, check_text, id_char};
 use crate::error::ApiError;
+use crate::quotas::QuotaError;
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -75,9 +77,12 @@ fn due_at(state: &AppState, req: &SendRequest, kind: Kind) -> Result<Option<Date
     }
 }
 
+/// The answer to a retry of an accepted send, from the log; `None` when the
+/// send does not exist.
 async fn existing(state: &AppState, send_id: &str, request_hash: &str) -> Result<Option<Answer>, ApiError> {
-    let Some((accepted, _)) = state.rt.log.last::<SendAccepted>(send_id).await? else { return Ok(None) };
-    if accepted.payload.request_hash != request_hash {
+    let send = state.rt.log.load::<Send>(send_id).await?.state;
+    let Some(status) = send.status else { return Ok(None) };
+    if send.request_hash != request_hash {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "idempotency_conflict",
@@ -85,47 +90,40 @@ async fn existing(state: &AppState, send_id: &str, request_hash: &str) -> Result
         )
         .with_field("idempotency_key"));
     }
-    let status = match queries::send_with_history(&state.rt.db, send_id).await? {
-        Some((send, _)) => send.status.parse().map_err(|e| ApiError::internal(&e))?,
-        None => SendStatus::Accepted,
-    };
     Ok(Some(json(StatusCode::ACCEPTED, &SendAcceptedView { send_id: send_id.to_string(), status })))
 }
 
-/// Refuses the request when the project used up a quota (0 = unlimited).
-async fn check_quotas(state: &AppState, project_id: &str, kind: Kind) -> Result<(), ApiError> {
-    let quotas = state.rt.config.quotas;
-    let exceeded = |what: String| ApiError::new(StatusCode::TOO_MANY_REQUESTS, "quota_exceeded", what);
-    if quotas.daily_sends > 0 {
-        let since = Utc::now() - Duration::hours(24);
-        if queries::sends_created_since(&state.rt.db, project_id, since).await? >= u64::from(quotas.daily_sends) {
-            return Err(exceeded(format!(
-                "the project's quota of {} sends per 24 hours is used up",
-                quotas.daily_sends
-            )));
+fn quota_refusal(e: QuotaError) -> ApiError {
+    match e {
+        QuotaError::NotReady => ApiError::unavailable("the quota counts", &e),
+        QuotaError::DailySends(_) | QuotaError::PendingReminders(_) => {
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "quota_exceeded", e.to_string())
         }
     }
-    if kind == Kind::Reminder && quotas.pending_reminders > 0 {
-        let pending = queries::pending_reminders(&state.rt.db, project_id).await?;
-        if pending >= u64::from(quotas.pending_reminders) {
-            return Err(exceeded(format!(
-                "the project already has {} reminders waiting, its quota",
-                quotas.pending_reminders
-            )));
-        }
-    }
-    Ok(())
 }
 
-async fn active_recipient(
+/// The recipient's sealed chat, if it is connected and reachable.
+async fn active_chat(
     state: &AppState,
     integration_id: &str,
     recipient_ref: &str,
-) -> Result<recipient::Model, ApiError> {
-    match queries::recipient_by_ref(&state.rt.db, integration_id, recipient_ref).await? {
-        Some(r) if r.status == RecipientStatus::Active.as_str() => Ok(r),
-        Some(r) => {
-            let reason = r.disabled_reason.unwrap_or_else(|| r.status.clone());
+) -> Result<(String, Sealed), ApiError> {
+    let recipient_id = derive::recipient_id(&state.rt.keyring, integration_id, recipient_ref);
+    let mut recipient = state.recipients.get(&recipient_id).await?.state;
+    // It may have connected a moment ago, through another process.
+    if recipient.status != Some(RecipientStatus::Active) {
+        recipient = state.recipients.refresh(&recipient_id).await?.state;
+    }
+    match (recipient.status, recipient.chat) {
+        (Some(RecipientStatus::Active), Some(chat)) => Ok((recipient_id, chat)),
+        (None, _) | (_, None) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "recipient_not_connected",
+            "no connected chat for this recipient_ref",
+        )
+        .with_field("recipient_ref")),
+        (Some(status), Some(_)) => {
+            let reason = recipient.reason.unwrap_or_else(|| status.to_string());
             Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "recipient_unreachable",
@@ -133,12 +131,6 @@ async fn active_recipient(
             )
             .with_field("recipient_ref"))
         }
-        None => Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "recipient_not_connected",
-            "no connected chat for this recipient_ref",
-        )
-        .with_field("recipient_ref")),
     }
 }
 
@@ -151,36 +143,59 @@ pub async fn create(state: AppState, creds: Credentials, bytes: bytes::Bytes) ->
 }
 
 /// Validates a send or reminder and appends its `send.accepted`: all checks
-/// first, so a refused request writes nothing.
+/// first, so a refused request writes nothing. Every check is answered from
+/// memory (the integration, the recipient, the quotas); the log is the only
+/// round trip, and only a refusal asks it whether this is a retry.
 pub async fn accept(state: AppState, creds: Credentials, bytes: bytes::Bytes, kind: Kind) -> Result<Answer, ApiError> {
     let caller = creds.caller(&state)?;
     let req: SendRequest = body::parse(&bytes)?;
     let requested_locale = validate(&req)?;
     let send_at = due_at(&state, &req, kind)?;
-    let integration = find_for_project(&state, &caller, &req.project_id, &req.integration_id).await?;
+    caller.require_project(&req.project_id)?;
     let keyring = &state.rt.keyring;
     let send_id = derive::send_id(keyring, &req.project_id, &req.idempotency_key);
     let canonical = serde_json::to_vec(&serde_json::to_value(&req).map_err(|e| ApiError::internal(&e))?)
         .map_err(|e| ApiError::internal(&e))?;
     let request_hash = derive::request_hash(keyring, &canonical);
-    // A retry gets its send back even after its quote expired or the quota filled up.
-    if let Some(reply) = existing(&state, &send_id, &request_hash).await? {
-        return Ok(reply);
+    let checked = Checked { req, requested_locale, send_at, kind, meta: creds.meta() };
+    match accept_new(&state, &caller, checked, &send_id, &request_hash).await {
+        Ok(answer) => Ok(answer),
+        // A retry gets its send back even after its quote expired, the quota
+        // filled up or the recipient left.
+        Err(refusal) => existing(&state, &send_id, &request_hash).await?.ok_or(refusal),
     }
-    let locale = requested_locale.unwrap_or_else(|| integration.default_locale.parse().unwrap_or_default());
-    let ctx =
-        RenderContext { locale, default_reminder_minutes: u32::try_from(integration.default_reminder_minutes).ok() };
+}
+
+/// A request that passed the checks needing no state.
+struct Checked {
+    req: SendRequest,
+    requested_locale: Option<Locale>,
+    send_at: Option<DateTime<Utc>>,
+    kind: Kind,
+    meta: novij_events::EventMeta,
+}
+
+async fn accept_new(
+    state: &AppState,
+    caller: &crate::auth::Caller,
+    checked: Checked,
+    send_id: &str,
+    request_hash: &str,
+) -> Result<Answer, ApiError> {
+    let Checked { req, requested_locale, send_at, kind, meta } = checked;
+    let integration = find_for_project(state, caller, &req.project_id, &req.integration_id).await?;
+    let locale = requested_locale
+        .unwrap_or_else(|| integration.default_locale.as_deref().and_then(|l| l.parse().ok()).unwrap_or_default());
+    let ctx = RenderContext { locale, default_reminder_minutes: Some(integration.default_reminder_minutes) };
     let rendered = novij_templates::render(&req.template, &req.template_vars, ctx)
         .map_err(|e| ApiError::invalid(&e.field, e.message))?;
-    let (payment_mode, payment) = payments::claim_for(&state, &req, &integration)?;
+    let (payment_mode, payment) = payments::claim_for(state, &req, &integration)?;
     if let Some(claim) = &payment {
-        payments::refuse_used_tx(&state, &claim.tx_hash).await?;
+        payments::refuse_used_tx(state, &claim.tx_hash).await?;
     }
-    check_quotas(&state, &req.project_id, kind).await?;
-
-    let recipient = active_recipient(&state, &integration.id, &req.recipient_ref).await?;
-    let chat: novij_crypto::Sealed =
-        serde_json::from_value(recipient.chat_sealed).map_err(|e| ApiError::internal(&e))?;
+    let reservation = state.quotas.reserve(&req.project_id, kind == Kind::Reminder).await.map_err(quota_refusal)?;
+    let (recipient_id, chat) = active_chat(state, &req.integration_id, &req.recipient_ref).await?;
+    let keyring = &state.rt.keyring;
     let chat_id: i64 =
         keyring.open_string(derive::purpose::CHAT_ID, &chat)?.parse().map_err(|e| ApiError::internal(&e))?;
     let message = OutgoingMessage { chat_id, text: rendered.text, parse_mode: rendered.parse_mode.map(str::to_string) };
@@ -194,14 +209,14 @@ pub async fn accept(state: AppState, creds: Credentials, bytes: bytes::Bytes, ki
         .await
         .map_err(|e| ApiError::unavailable("the payload key store", &e))?;
     let accepted = SendAccepted {
-        send_id: send_id.clone(),
+        send_id: send_id.to_string(),
         project_id: Some(req.project_id),
-        integration_id: Some(integration.id.clone()),
+        integration_id: Some(integration.integration_id.clone()),
         bot_key: integration.bot_key.clone(),
-        recipient_id: Some(recipient.recipient_id),
+        recipient_id: Some(recipient_id),
         template: req.template,
         payment_mode,
-        request_hash: request_hash.clone(),
+        request_hash: request_hash.to_string(),
         origin: SendOrigin::Api,
         priority: req.priority.unwrap_or_default(),
         locale: Some(locale.as_str().to_string()),
@@ -209,14 +224,17 @@ pub async fn accept(state: AppState, creds: Credentials, bytes: bytes::Bytes, ki
         payment,
         send_at,
     };
-    let env = Envelope::new(accepted, creds.meta());
-    match state.rt.log.append(&env, Expect::NoEvents).await {
+    match state.rt.log.append(&Envelope::new(accepted, meta), Expect::NoEvents).await {
         Ok(_) => {
-            tracing::info!(send_id = %send_id, integration_id = %integration.id, reminder = send_at.is_some(), "send accepted");
-            Ok(json(StatusCode::ACCEPTED, &SendAcceptedView { send_id, status: SendStatus::Accepted }))
+            reservation.commit(send_id);
+            tracing::info!(send_id = %send_id, integration_id = %integration.integration_id, reminder = send_at.is_some(), "send accepted");
+            Ok(json(
+                StatusCode::ACCEPTED,
+                &SendAcceptedView { send_id: send_id.to_string(), status: SendStatus::Accepted },
+            ))
         }
         // A concurrent request with the same key won: answer as its retry.
-        Err(AppendError::Conflict) => existing(&state, &send_id, &request_hash)
+        Err(AppendError::Conflict) => existing(state, send_id, request_hash)
             .await?
             .ok_or_else(|| ApiError::internal(&"send vanished after a conflicting append")),
         Err(e) => Err(ApiError::unavailable("the event log", &e)),
