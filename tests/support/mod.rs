@@ -25,7 +25,7 @@ pub const PAYER_WALLET: &str = "payer_wallet";
 pub const WORK_STREAMS: &[&str] = &["EVENTS", "DISPATCH", "TG_UPDATES"];
 /// The consumers that only read what happened (the projections, the project
 /// feeds): [`TestStack::wait_idle`] does not wait for them, [`TestStack::wait_settled`] does.
-pub const READ_SIDE: &[&str] = &["projector", "feed"];
+pub const READ_SIDE: &[&str] = &["feed"];
 /// How long [`TestStack::wait_idle`] waits: longer than the longest ack wait
 /// (30 s), so a message held by a killed process is redelivered and finished
 /// within it.
@@ -461,7 +461,8 @@ impl TestStack {
     }
 
     /// Waits until every durable consumer on the [`WORK_STREAMS`] (those of
-    /// the [`READ_SIDE`] only with `read_side`) has nothing pending and nothing in flight (`num_pending == 0`, `num_ack_pending ==
+    /// the [`READ_SIDE`], and the projections' checkpoint, only with
+    /// `read_side`) has nothing pending and nothing in flight (`num_pending == 0`, `num_ack_pending ==
     /// 0`), seen twice in a row [`IDLE_RECHECK`] apart with nothing moved in
     /// between (same last sequences, same consumer positions), so an event
     /// appended by the last handled message is seen too. Panics after
@@ -470,8 +471,9 @@ impl TestStack {
         let js = self.jetstream().await;
         let started = Instant::now();
         let mut idle_at: Option<Vec<Position>> = None;
+        let db = if read_side { Some(self.db.connect().await.expect("db")) } else { None };
         loop {
-            let last = match activity(&js, read_side).await {
+            let last = match activity(&js, db.as_ref()).await {
                 Ok(now) if now.busy.is_empty() => {
                     if idle_at.as_ref() == Some(&now.positions) {
                         return;
@@ -509,9 +511,23 @@ struct Activity {
     busy: Vec<String>,
 }
 
-async fn activity(js: &async_nats::jetstream::Context, read_side: bool) -> Result<Activity, String> {
+/// With `projections` (the read side), the checkpoint must be at the log's end too.
+async fn activity(
+    js: &async_nats::jetstream::Context,
+    projections: Option<&sea_orm::DatabaseConnection>,
+) -> Result<Activity, String> {
     use futures::TryStreamExt;
+    let read_side = projections.is_some();
     let mut out = Activity { positions: Vec::new(), busy: Vec::new() };
+    if let Some(db) = projections {
+        let checkpoint = novij_projections::queries::checkpoint(db).await.map_err(|e| format!("checkpoint: {e}"))?;
+        let mut events = js.get_stream("EVENTS").await.map_err(|e| format!("stream EVENTS: {e}"))?;
+        let last = events.info().await.map_err(|e| format!("stream EVENTS info: {e}"))?.state.last_sequence;
+        if checkpoint < last {
+            out.busy.push(format!("projections: checkpoint {checkpoint} of {last}"));
+        }
+        out.positions.push(("projections".into(), checkpoint, last));
+    }
     for name in WORK_STREAMS {
         let mut stream = js.get_stream(*name).await.map_err(|e| format!("stream {name}: {e}"))?;
         let last = stream.info().await.map_err(|e| format!("stream {name} info: {e}"))?.state.last_sequence;

@@ -13,7 +13,6 @@ const STREAMS: &[(&str, &str)] = &[
 ];
 
 const CONSUMERS: &[(&str, &str)] = &[
-    ("projector", include_str!("../../../nats/consumers/projector.json")),
     ("payment-verifier-accepted", include_str!("../../../nats/consumers/payment-verifier-accepted.json")),
     ("dispatcher-router", include_str!("../../../nats/consumers/dispatcher-router.json")),
     ("dispatcher-integrations", include_str!("../../../nats/consumers/dispatcher-integrations.json")),
@@ -22,6 +21,10 @@ const CONSUMERS: &[(&str, &str)] = &[
     ("feed", include_str!("../../../nats/consumers/feed.json")),
     ("scheduler-integration-deleted", include_str!("../../../nats/consumers/scheduler-integration-deleted.json")),
 ];
+
+/// Durable consumers of earlier releases `(stream, name)`, deleted where found.
+/// `projector`: the projector now follows the log with an ordered consumer.
+const RETIRED: &[(&str, &str)] = &[("EVENTS", "projector")];
 
 #[derive(Debug, thiserror::Error)]
 pub enum TopologyError {
@@ -72,7 +75,16 @@ pub async fn apply(js: &jetstream::Context, replicas: usize) -> Result<(), Topol
         let name = config.name.clone();
         js.create_or_update_stream(config).await.map_err(|e| TopologyError::Stream { name, message: e.to_string() })?;
     }
-    apply_consumers(js, consumers()?).await
+    apply_consumers(js, consumers()?).await?;
+    for (stream_name, name) in RETIRED {
+        let err =
+            |e: &dyn std::fmt::Display| TopologyError::Consumer { name: name.to_string(), message: e.to_string() };
+        let stream = js.get_stream(*stream_name).await.map_err(|e| err(&e))?;
+        if stream.consumer_info(*name).await.is_ok() {
+            stream.delete_consumer(name).await.map_err(|e| err(&e))?;
+        }
+    }
+    Ok(())
 }
 
 /// Runs `apply` until JetStream takes it: a cluster still electing its

@@ -2,9 +2,11 @@
 //!
 //! - [`model`]: the sea-orm entities (one table per projection).
 //! - [`migration`]: the schema, applied by `novij-telegram migrate`.
-//! - [`projector`]: applies events in log order; the last applied stream
-//!   sequence is committed in the same transaction as the rows it changed, so a
-//!   crash never applies an event twice or skips one.
+//! - [`projector`]: applies events in log order, a batch per transaction; the
+//!   last applied stream sequence is committed in the same transaction as the
+//!   rows it changed, so a crash never applies an event twice or skips one.
+//! - `send_changes`: a batch's send rows and history, coalesced into a few
+//!   statements.
 //! - [`rebuild`]: drops every projection row and replays the whole log.
 //!
 //! Projections answer queries; decisions that need consistency are made on the
@@ -15,6 +17,7 @@ pub mod model;
 pub mod projector;
 pub mod queries;
 pub mod rebuild;
+mod send_changes;
 
 pub use projector::{ApplyError, Projector};
 

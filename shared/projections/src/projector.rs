@@ -1,31 +1,41 @@
 //! The projector: applies events to the projection tables in log order.
 //!
-//! One durable consumer (`projector`, one message in flight) feeds every
-//! instance; each event is applied in a transaction that first locks the
-//! checkpoint row, skips the event if it is at or below the checkpoint, and
-//! moves the checkpoint with the rows. Several instances, redeliveries and a
-//! concurrent rebuild therefore never apply an event twice.
+//! Every instance follows the log from the checkpoint with an ordered
+//! consumer (contiguous, in order, nothing to acknowledge) and applies what
+//! arrived in batches: one transaction per batch that first locks the
+//! checkpoint row, drops the events at or below it, applies the rest (the
+//! sends coalesced, see [`crate::send_changes`]) and moves the checkpoint
+//! once. Instances, restarts and a concurrent rebuild therefore never apply
+//! an event twice or out of order, and whichever instance is up keeps the
+//! projections current. While Postgres is down, the batch waits and grows;
+//! it is applied when Postgres is back.
 
 use std::time::Duration;
 
-use async_nats::jetstream;
-use chrono::{DateTime, Utc};
-use novij_bus::{consume::stream_sequence, run_consumer, undecodable, Handled};
-use novij_events::send::Clearance;
-use novij_events::status::{BotStatus, ConnectCodeStatus, RecipientStatus, SendStatus, WebhookStatus};
-use novij_events::{subjects, AnyEvent, Envelope};
+use async_nats::jetstream::{
+    self,
+    consumer::{pull::OrderedConfig, DeliverPolicy},
+};
+use futures::{FutureExt, StreamExt};
+use novij_events::status::{BotStatus, ConnectCodeStatus, RecipientStatus, WebhookStatus};
+use novij_events::{subjects, AnyEvent, DecodeError};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
     TransactionTrait,
 };
-use serde_json::json;
 use tokio::sync::watch;
 
-use crate::model::{checkpoint, connect_code, integration, recipient, send, send_history};
+use crate::model::{checkpoint, connect_code, integration, recipient};
+use crate::send_changes::SendChanges;
 
 pub(crate) const CHECKPOINT: &str = "events";
-const DURABLE: &str = "projector";
+/// The name the projector goes by in logs.
+const NAME: &str = "projector";
+/// Most events applied in one transaction.
+const MAX_BATCH: usize = 5_000;
+/// How long to wait before trying again after Postgres or NATS failed.
+const PAUSE: Duration = Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
@@ -33,11 +43,21 @@ pub enum ApplyError {
     Db(#[from] DbErr),
 }
 
-/// Whether an event changed the projections.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What became of a batch.
+#[derive(Debug)]
 pub enum Applied {
-    Applied,
+    /// Applied up to this sequence (the batch, or the part past the checkpoint).
+    Upto(u64),
+    /// Every event was applied already.
     AlreadyApplied,
+    /// Applied up to `upto`; the event after it needs a newer release.
+    Stopped { upto: Option<u64>, sequence: u64, reason: DecodeError },
+}
+
+/// One event as it came off the log, decoded only if it is applied.
+pub struct Raw {
+    pub sequence: u64,
+    pub payload: bytes::Bytes,
 }
 
 #[derive(Clone)]
@@ -50,50 +70,148 @@ impl Projector {
         Self { db }
     }
 
-    /// Applies the event at `sequence` unless the checkpoint is already past it.
-    pub async fn apply(&self, sequence: u64, event: Option<&AnyEvent>) -> Result<Applied, ApplyError> {
+    /// Applies the events of `batch` (in log order, contiguous) that are past
+    /// the checkpoint, in one transaction.
+    pub async fn apply(&self, batch: &[Raw]) -> Result<Applied, ApplyError> {
         let txn = self.db.begin().await?;
         let last = lock_checkpoint(&txn).await?;
-        if sequence <= last {
+        let mut events = Vec::with_capacity(batch.len());
+        let mut stopped = None;
+        for raw in batch.iter().filter(|r| r.sequence > last) {
+            match AnyEvent::from_slice(&raw.payload) {
+                Ok(event) => events.push((raw.sequence, Some(event))),
+                // A newer release's event stops the projector: stepping over
+                // it would leave these projections silently behind.
+                Err(reason) if reason.written_by_newer_release() => {
+                    stopped = Some((raw.sequence, reason));
+                    break;
+                }
+                Err(e) => {
+                    tracing::error!(sequence = raw.sequence, error = %e, "stepping over a malformed event");
+                    events.push((raw.sequence, None));
+                }
+            }
+        }
+        let upto = events.last().map(|(sequence, _)| *sequence);
+        if let Some(upto) = upto {
+            apply_events(&txn, events.iter().filter_map(|(s, e)| e.as_ref().map(|e| (*s, e)))).await?;
+            set_checkpoint(&txn, upto).await?;
+            txn.commit().await?;
+        } else {
             txn.rollback().await?;
-            return Ok(Applied::AlreadyApplied);
         }
-        if let Some(event) = event {
-            apply_event(&txn, sequence, event).await?;
-        }
-        set_checkpoint(&txn, sequence).await?;
-        txn.commit().await?;
-        Ok(Applied::Applied)
+        Ok(match (stopped, upto) {
+            (Some((sequence, reason)), upto) => Applied::Stopped { upto, sequence, reason },
+            (None, Some(upto)) => Applied::Upto(upto),
+            (None, None) => Applied::AlreadyApplied,
+        })
     }
 
-    /// Runs the projector consumer until shutdown.
-    pub async fn run(self, js: jetstream::Context, shutdown: watch::Receiver<bool>) {
-        run_consumer(js, subjects::EVENTS_STREAM, DURABLE, 1, shutdown, |msg| {
-            let projector = self.clone();
-            async move {
-                let sequence = stream_sequence(&msg);
-                let event = match AnyEvent::from_slice(&msg.payload) {
-                    Ok(e) => Some(e),
-                    // A newer release's event stops the projector: stepping
-                    // over it would leave these projections silently behind.
-                    Err(e) if e.written_by_newer_release() => return (msg, undecodable(&e)),
-                    Err(e) => {
-                        tracing::error!(sequence, error = %e, "stepping over a malformed event");
-                        None
+    /// Follows the log and applies it until shutdown.
+    pub async fn run(self, js: jetstream::Context, mut shutdown: watch::Receiver<bool>) {
+        while !*shutdown.borrow() {
+            let mut messages = match self.follow_from_checkpoint(&js).await {
+                Ok(messages) => messages,
+                Err(e) => {
+                    tracing::warn!(error = %e, "the projector cannot follow the log yet; retrying");
+                    if pause(&mut shutdown).await {
+                        return;
                     }
+                    continue;
+                }
+            };
+            loop {
+                let first = tokio::select! {
+                    _ = shutdown.changed() => return,
+                    msg = messages.next() => msg,
                 };
-                let outcome = match projector.apply(sequence, event.as_ref()).await {
-                    Ok(_) => Handled::Done,
-                    Err(e) => {
-                        tracing::warn!(sequence, error = %e, "projection failed; will retry");
-                        Handled::Retry(Duration::from_secs(1))
+                let Some(Ok(first)) = first else { break };
+                let mut batch = Vec::new();
+                push(&mut batch, first);
+                // Whatever else has arrived joins the batch, without waiting.
+                while batch.len() < MAX_BATCH {
+                    match messages.next().now_or_never() {
+                        Some(Some(Ok(msg))) => push(&mut batch, msg),
+                        _ => break,
                     }
-                };
-                (msg, outcome)
+                }
+                match self.apply_until_done(&batch, &mut shutdown).await {
+                    Some(Applied::Stopped { sequence, reason, .. }) => {
+                        tracing::error!(
+                            consumer = NAME,
+                            sequence,
+                            reason = %reason,
+                            "CONSUMER STOPPED: an event this release cannot read; the checkpoint stays before it until a newer release applies it"
+                        );
+                        let _ = shutdown.wait_for(|s| *s).await;
+                        return;
+                    }
+                    Some(_) => {}
+                    None => return,
+                }
             }
-        })
-        .await
+        }
     }
+
+    /// Applies a batch, retrying while Postgres fails; `None` at shutdown.
+    async fn apply_until_done(&self, batch: &[Raw], shutdown: &mut watch::Receiver<bool>) -> Option<Applied> {
+        loop {
+            match self.apply(batch).await {
+                Ok(applied) => return Some(applied),
+                Err(e) => {
+                    tracing::warn!(events = batch.len(), error = %e, "projection failed; will retry");
+                    if pause(shutdown).await {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn follow_from_checkpoint(
+        &self,
+        js: &jetstream::Context,
+    ) -> Result<jetstream::consumer::pull::Ordered, String> {
+        let from = crate::queries::checkpoint(&self.db).await.map_err(|e| e.to_string())? + 1;
+        let stream = js.get_stream(subjects::EVENTS_STREAM).await.map_err(|e| e.to_string())?;
+        let consumer = stream
+            .create_consumer(OrderedConfig {
+                deliver_policy: DeliverPolicy::ByStartSequence { start_sequence: from },
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        consumer.messages().await.map_err(|e| e.to_string())
+    }
+}
+
+fn push(batch: &mut Vec<Raw>, msg: jetstream::Message) {
+    if let Ok(info) = msg.info() {
+        let sequence = info.stream_sequence;
+        batch.push(Raw { sequence, payload: msg.message.payload });
+    }
+}
+
+/// Sleeps [`PAUSE`]; true if shutdown came first.
+async fn pause(shutdown: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        _ = shutdown.changed() => true,
+        _ = tokio::time::sleep(PAUSE) => false,
+    }
+}
+
+/// Applies events in log order: sends coalesced, everything else one by one.
+pub(crate) async fn apply_events<'e, C: ConnectionTrait>(
+    txn: &C,
+    events: impl IntoIterator<Item = (u64, &'e AnyEvent)>,
+) -> Result<(), DbErr> {
+    let mut sends = SendChanges::default();
+    for (sequence, event) in events {
+        if !sends.take(sequence, event) {
+            apply_event(txn, event).await?;
+        }
+    }
+    sends.write(txn).await
 }
 
 pub(crate) async fn lock_checkpoint<C: ConnectionTrait>(txn: &C) -> Result<u64, DbErr> {
@@ -121,57 +239,9 @@ fn label<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
-async fn history<C: ConnectionTrait, P>(
-    txn: &C,
-    env: &Envelope<P>,
-    send_id: &str,
-    sequence: u64,
-    status: SendStatus,
-    detail: Option<serde_json::Value>,
-) -> Result<(), DbErr> {
-    send_history::Entity::insert(send_history::ActiveModel {
-        send_id: Set(send_id.to_string()),
-        sequence: Set(sequence as i64),
-        status: Set(status.to_string()),
-        at: Set(env.occurred_at),
-        detail: Set(detail),
-    })
-    .on_conflict(
-        OnConflict::columns([send_history::Column::SendId, send_history::Column::Sequence]).do_nothing().to_owned(),
-    )
-    .do_nothing()
-    .exec(txn)
-    .await?;
-    Ok(())
-}
-
-async fn send_status<C: ConnectionTrait>(
-    txn: &C,
-    send_id: &str,
-    at: DateTime<Utc>,
-    status: SendStatus,
-    extra: Vec<(send::Column, sea_orm::sea_query::SimpleExpr)>,
-) -> Result<(), DbErr> {
-    let mut update = send::Entity::update_many()
-        .col_expr(send::Column::Status, Expr::value(status.as_str()))
-        .col_expr(send::Column::UpdatedAt, Expr::value(at));
-    for (col, expr) in extra {
-        update = update.col_expr(col, expr);
-    }
-    update.filter(send::Column::SendId.eq(send_id)).exec(txn).await?;
-    Ok(())
-}
-
-fn paid_by(clearance: &Clearance) -> Vec<(send::Column, sea_orm::sea_query::SimpleExpr)> {
-    match clearance {
-        Clearance::Paid { tx_hash, .. } => vec![(send::Column::PaymentTx, Expr::value(tx_hash.clone()))],
-        _ => vec![],
-    }
-}
-
-/// Changes the projection rows for one event. Inserts are conflict-tolerant so
-/// a replay over existing rows is harmless.
-pub(crate) async fn apply_event<C: ConnectionTrait>(txn: &C, sequence: u64, event: &AnyEvent) -> Result<(), DbErr> {
+/// Changes the projection rows for one event that is not a send's. Inserts
+/// are conflict-tolerant so a replay over existing rows is harmless.
+async fn apply_event<C: ConnectionTrait>(txn: &C, event: &AnyEvent) -> Result<(), DbErr> {
     match event {
         AnyEvent::IntegrationCreated(e) => {
             let p = &e.payload;
@@ -352,116 +422,16 @@ pub(crate) async fn apply_event<C: ConnectionTrait>(txn: &C, sequence: u64, even
                 .exec(txn)
                 .await?;
         }
-        AnyEvent::SendAccepted(e) => {
-            let p = &e.payload;
-            send::Entity::insert(send::ActiveModel {
-                send_id: Set(p.send_id.clone()),
-                project_id: Set(p.project_id.clone()),
-                integration_id: Set(p.integration_id.clone()),
-                recipient_id: Set(p.recipient_id.clone()),
-                template: Set(p.template.clone()),
-                payment_mode: Set(label(&p.payment_mode)),
-                origin: Set(label(&p.origin)),
-                status: Set(SendStatus::Accepted.to_string()),
-                telegram_message_id: Set(None),
-                failure_reason: Set(None),
-                failure_detail: Set(None),
-                attempts: Set(0),
-                accepted_at: Set(e.occurred_at),
-                updated_at: Set(e.occurred_at),
-                send_at: Set(p.send_at),
-                payment_tx: Set(None),
-            })
-            .on_conflict(OnConflict::column(send::Column::SendId).do_nothing().to_owned())
-            .do_nothing()
-            .exec(txn)
-            .await?;
-            history(txn, e, &p.send_id, sequence, SendStatus::Accepted, None).await?;
-        }
-        AnyEvent::SendScheduled(e) => {
-            let p = &e.payload;
-            send_status(txn, &p.send_id, e.occurred_at, SendStatus::Scheduled, paid_by(&p.clearance)).await?;
-            let detail = json!({ "send_at": p.send_at, "clearance": p.clearance });
-            history(txn, e, &p.send_id, sequence, SendStatus::Scheduled, Some(detail)).await?;
-        }
-        AnyEvent::SendCancelled(e) => {
-            let p = &e.payload;
-            send_status(txn, &p.send_id, e.occurred_at, SendStatus::Cancelled, vec![]).await?;
-            let detail = p.reason.map(|reason| json!({ "reason": reason }));
-            history(txn, e, &p.send_id, sequence, SendStatus::Cancelled, detail).await?;
-        }
         // The claim itself is shown through the send's clearance.
         AnyEvent::TxClaimed(_) => {}
-        AnyEvent::SendQueued(e) => {
-            let p = &e.payload;
-            send_status(txn, &p.send_id, e.occurred_at, SendStatus::Queued, paid_by(&p.clearance)).await?;
-            history(txn, e, &p.send_id, sequence, SendStatus::Queued, Some(json!({ "clearance": p.clearance })))
-                .await?;
-        }
-        AnyEvent::MessageSent(e) => {
-            let p = &e.payload;
-            send_status(
-                txn,
-                &p.send_id,
-                e.occurred_at,
-                SendStatus::Sent,
-                vec![
-                    (send::Column::TelegramMessageId, Expr::value(p.telegram_message_id)),
-                    (send::Column::Attempts, Expr::value(p.attempts as i32)),
-                ],
-            )
-            .await?;
-            history(
-                txn,
-                e,
-                &p.send_id,
-                sequence,
-                SendStatus::Sent,
-                Some(json!({ "telegram_message_id": p.telegram_message_id })),
-            )
-            .await?;
-        }
-        AnyEvent::SendFailed(e) => {
-            let p = &e.payload;
-            send_status(
-                txn,
-                &p.send_id,
-                e.occurred_at,
-                SendStatus::Failed,
-                vec![
-                    (send::Column::FailureReason, Expr::value(p.reason.as_str())),
-                    (send::Column::FailureDetail, Expr::value(p.detail.clone())),
-                    (send::Column::Attempts, Expr::value(p.attempts as i32)),
-                ],
-            )
-            .await?;
-            history(
-                txn,
-                e,
-                &p.send_id,
-                sequence,
-                SendStatus::Failed,
-                Some(json!({ "reason": p.reason, "detail": p.detail })),
-            )
-            .await?;
-        }
-        AnyEvent::SendDeadLettered(e) => {
-            let p = &e.payload;
-            send_status(
-                txn,
-                &p.send_id,
-                e.occurred_at,
-                SendStatus::DeadLettered,
-                vec![
-                    (send::Column::FailureReason, Expr::value(p.reason.as_str())),
-                    (send::Column::FailureDetail, Expr::value(p.detail.clone())),
-                    (send::Column::Attempts, Expr::value(p.attempts as i32)),
-                ],
-            )
-            .await?;
-            let detail = json!({ "reason": p.reason, "detail": p.detail, "attempts": p.attempts });
-            history(txn, e, &p.send_id, sequence, SendStatus::DeadLettered, Some(detail)).await?;
-        }
+        // Sends are written by `SendChanges`, a batch at a time.
+        AnyEvent::SendAccepted(_)
+        | AnyEvent::SendScheduled(_)
+        | AnyEvent::SendCancelled(_)
+        | AnyEvent::SendQueued(_)
+        | AnyEvent::MessageSent(_)
+        | AnyEvent::SendFailed(_)
+        | AnyEvent::SendDeadLettered(_) => {}
     }
     Ok(())
 }

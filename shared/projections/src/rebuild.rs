@@ -2,7 +2,9 @@
 //!
 //! It runs in one transaction holding the checkpoint lock, so running
 //! projectors wait and then find the checkpoint already at the end; readers
-//! see the old rows until the new ones are committed.
+//! see the old rows until the new ones are committed. Events are applied
+//! [`CHUNK`] at a time, the way the projector applies a batch, so a rebuild
+//! writes exactly what the live projector writes.
 
 use std::time::Duration;
 
@@ -12,7 +14,10 @@ use novij_events::{subjects, AnyEvent};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
 
 use crate::migration::PROJECTION_TABLES;
-use crate::projector::{apply_event, lock_checkpoint, set_checkpoint};
+use crate::projector::{apply_events, lock_checkpoint, set_checkpoint};
+
+/// Events applied per round of statements.
+const CHUNK: usize = 10_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RebuildError {
@@ -32,7 +37,7 @@ pub struct RebuildReport {
     pub last_sequence: u64,
 }
 
-/// Replays the log into empty projections; `progress` is told every event.
+/// Replays the log into empty projections; `progress` is told after every chunk.
 pub async fn rebuild(
     db: &DatabaseConnection,
     js: &jetstream::Context,
@@ -54,6 +59,7 @@ pub async fn rebuild(
             .await
             .map_err(|e| log(&e))?;
         let mut messages = consumer.messages().await.map_err(|e| log(&e))?;
+        let mut chunk = Vec::with_capacity(CHUNK);
         loop {
             let msg = tokio::time::timeout(Duration::from_secs(30), messages.next())
                 .await
@@ -64,7 +70,7 @@ pub async fn rebuild(
             let sequence = info.stream_sequence;
             match AnyEvent::from_slice(&msg.payload) {
                 Ok(event) => {
-                    apply_event(&txn, sequence, &event).await?;
+                    chunk.push((sequence, event));
                     report.events += 1;
                 }
                 // The transaction is dropped: the projections stay as they were.
@@ -76,8 +82,13 @@ pub async fn rebuild(
                     report.skipped += 1;
                 }
             }
-            progress(sequence, last_sequence);
-            if sequence >= last_sequence {
+            let done = sequence >= last_sequence;
+            if chunk.len() >= CHUNK || done {
+                apply_events(&txn, chunk.iter().map(|(s, e)| (*s, e))).await?;
+                chunk.clear();
+                progress(sequence, last_sequence);
+            }
+            if done {
                 break;
             }
         }
