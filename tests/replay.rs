@@ -3,26 +3,8 @@
 
 mod support;
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use sea_orm::ConnectionTrait;
 use support::{Layout, TestStack};
-
-const TABLES: &[&str] =
-    &["integrations", "connect_codes", "recipients", "sends", "send_history", "projection_checkpoint"];
-
-async fn dump(db: &DatabaseConnection) -> Vec<(String, Vec<String>)> {
-    let mut out = Vec::new();
-    for table in TABLES {
-        let rows = db
-            .query_all(Statement::from_string(
-                db.get_database_backend(),
-                format!("SELECT t::text AS row FROM {table} t ORDER BY 1"),
-            ))
-            .await
-            .expect("dump");
-        out.push((table.to_string(), rows.iter().map(|r| r.try_get::<String>("", "row").expect("row")).collect()));
-    }
-    out
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn rebuild_after_dropping_projections_gives_identical_rows() {
@@ -52,7 +34,7 @@ async fn rebuild_after_dropping_projections_gives_identical_rows() {
     stack.service("all").kill().await;
 
     let db = stack.db.connect().await.expect("db");
-    let before = dump(&db).await;
+    let before = support::projection_rows(&db).await;
     assert!(before.iter().all(|(_, rows)| !rows.is_empty()), "a projection is empty: {before:?}");
 
     db.execute_unprepared("DROP TABLE send_history, sends, recipients, connect_codes, integrations, projection_checkpoint, seaql_migrations")
@@ -64,6 +46,6 @@ async fn rebuild_after_dropping_projections_gives_identical_rows() {
     assert!(rebuild.status.success(), "{}", String::from_utf8_lossy(&rebuild.stderr));
     assert!(String::from_utf8_lossy(&rebuild.stdout).contains("rebuilt projections"));
 
-    let after = dump(&db).await;
+    let after = support::projection_rows(&db).await;
     assert_eq!(before, after);
 }

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use novij_testkit::{eventually, free_port, NatsServer, ServiceProcess, TestDatabase};
+use novij_testkit::{eventually, free_port, tcp_proxy, NatsServer, ServiceProcess, TcpProxy, TestDatabase};
 use relay_sandbox::{RelayConfig, RunningRelay};
 use serde_json::{json, Value};
 use telegram_sandbox::{BotSeed, Limits, RunningSandbox, SandboxConfig};
@@ -45,6 +45,8 @@ pub enum Layout {
 pub struct TestStack {
     pub nats: NatsServer,
     pub db: TestDatabase,
+    /// Between the services and Postgres, when the stack was started behind one.
+    pub pg_proxy: Option<TcpProxy>,
     pub sandbox: RunningSandbox,
     pub relay: RunningRelay,
     pub services: BTreeMap<String, ServiceProcess>,
@@ -82,8 +84,32 @@ impl TestStack {
     /// A stack with `dispatchers` dispatcher processes (named `dispatcher`,
     /// `dispatcher-2`, …) and the sandbox enforcing `limits`.
     pub async fn start_custom(layout: Layout, dispatchers: usize, limits: Limits, extra: &[(&str, &str)]) -> TestStack {
+        Self::start_inner(layout, dispatchers, limits, extra, false).await
+    }
+
+    /// A stack whose services reach Postgres through a [`TcpProxy`] the test
+    /// can cut ([`TestStack::pg_proxy`]); the test itself connects directly.
+    pub async fn start_behind_pg_proxy(layout: Layout, extra: &[(&str, &str)]) -> TestStack {
+        Self::start_inner(layout, 1, Limits::telegram(), extra, true).await
+    }
+
+    async fn start_inner(
+        layout: Layout,
+        dispatchers: usize,
+        limits: Limits,
+        extra: &[(&str, &str)],
+        proxy_pg: bool,
+    ) -> TestStack {
         let nats = NatsServer::start().await.expect("nats-server");
         let db = TestDatabase::create().await.expect("test database");
+        let pg_proxy = match proxy_pg {
+            true => Some(TcpProxy::start(&tcp_proxy::target_of(db.url()).expect("url")).await.expect("proxy")),
+            false => None,
+        };
+        let services_db_url = match &pg_proxy {
+            Some(proxy) => tcp_proxy::through(db.url(), proxy).expect("url"),
+            None => db.url().to_string(),
+        };
         let common_token = common_token();
         let sandbox = telegram_sandbox::start(SandboxConfig {
             bots: vec![BotSeed {
@@ -111,7 +137,7 @@ impl TestStack {
         let master_keys = novij_crypto::Keyring::generate_spec("k1").expect("key");
         let env: Vec<(String, String)> = [
             ("NATS_URL", nats.url()),
-            ("DATABASE_URL", db.url().to_string()),
+            ("DATABASE_URL", services_db_url),
             ("NOVIJ_MASTER_KEYS", master_keys.clone()),
             ("TELEGRAM_API_BASE_URL", sandbox.base_url()),
             ("TELEGRAM_COMMON_BOT_TOKEN", common_token.clone()),
@@ -130,6 +156,7 @@ impl TestStack {
         let mut stack = TestStack {
             nats,
             db,
+            pg_proxy,
             sandbox,
             relay,
             services: BTreeMap::new(),
@@ -593,4 +620,24 @@ pub async fn wait_final(stack: &TestStack, send_id: &str) -> Value {
         Ok(v) => v,
         Err(_) => panic!("send {send_id} never finished: {}\n{}", stack.get(&path).await.body, stack.output_tail()),
     }
+}
+
+/// The projection tables, every row as text, in a stable order: two dumps
+/// are equal when the projections are.
+pub async fn projection_rows(db: &sea_orm::DatabaseConnection) -> Vec<(String, Vec<String>)> {
+    use sea_orm::ConnectionTrait;
+    const TABLES: &[&str] =
+        &["integrations", "connect_codes", "recipients", "sends", "send_history", "projection_checkpoint"];
+    let mut out = Vec::new();
+    for table in TABLES {
+        let rows = db
+            .query_all(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                format!("SELECT t::text AS row FROM {table} t ORDER BY 1"),
+            ))
+            .await
+            .expect("dump");
+        out.push((table.to_string(), rows.iter().map(|r| r.try_get::<String>("", "row").expect("row")).collect()));
+    }
+    out
 }
