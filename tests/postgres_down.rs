@@ -47,13 +47,13 @@ async fn postgres_down_for_30_s_under_load_refuses_nothing_and_loses_nothing() {
             cut_at = Some(delivered(&stack).await.values().sum::<usize>());
             // Reminders made while Postgres is away, due while it still is.
             let send_at = (chrono::Utc::now() + chrono::Duration::seconds(5)).to_rfc3339();
-            for r in 0..3 {
+            for (r, user) in users.iter().take(3).enumerate() {
                 let text = format!("reminder {r}");
                 let answer = stack
                     .post(
                         "/api/v1/reminders",
                         json!({
-                            "project_id": "p1", "integration_id": integration, "recipient_ref": users[r],
+                            "project_id": "p1", "integration_id": integration, "recipient_ref": user,
                             "template": "text_message", "template_vars": {"text": text},
                             "send_at": send_at, "idempotency_key": format!("rem-{r}"),
                         }),
