@@ -1,47 +1,24 @@
 //! `just bench dispatch`: the dispatcher against the strict sandbox, through
 //! the public surfaces (HTTP in, NATS between, HTTP out), release build.
-//! Writes `docs/BENCHMARKS.md`.
+//! Writes its section of `docs/BENCHMARKS.md`.
 //!
 //! - rate: achieved ÷ allowed messages/s for one bot at Telegram's limits;
 //! - aggregate: messages/s over many bots at once;
 //! - latency: from the API's 202 to the sandbox receiving the call, at low load;
 //! - memory: the dispatcher's resident set while the aggregate run drains.
 
+mod common;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde_json::{json, Value};
+use common::{aggregate, percentile, text_sends, QUIET};
 use support::{Layout, TestStack, COMMON_BOT};
 use telegram_sandbox::Limits;
 
-/// Warnings only, but the start-up lines the harness waits for.
-const QUIET: &str = "warn,novij_telegram=info,novij_dispatcher::rpc=info";
-
 fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(|l| l.to_string()))
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        .unwrap_or(0)
-}
-
-fn text_sends(integration: &str, users: &[String], per_user: usize, tag: &str) -> Vec<Value> {
-    let mut out = Vec::new();
-    for round in 0..per_user {
-        for user in users {
-            out.push(json!({
-                "project_id": "bench", "integration_id": integration, "recipient_ref": user, "template": "text_message",
-                "template_vars": {"text": format!("{tag} {round} {user}")}, "idempotency_key": format!("{tag}-{round}-{user}")
-            }));
-        }
-    }
-    out
 }
 
 /// Sandbox receive times (ms) of the bot's successful sendMessage calls whose text starts with `tag`.
@@ -54,17 +31,6 @@ async fn receipts(stack: &TestStack, bot: &str, tag: &str) -> Vec<i64> {
         .filter(|c| c["status"] == 200 && c["params"]["text"].as_str().is_some_and(|t| t.starts_with(tag)))
         .filter_map(|c| c["at_ms"].as_i64())
         .collect()
-}
-
-async fn sampler_peak(sampler: tokio::task::JoinHandle<u64>) -> u64 {
-    sampler.await.unwrap_or(0)
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 /// One bot at Telegram's real limits: 600 messages to 300 chats.
@@ -116,64 +82,9 @@ async fn latency() -> (f64, f64, f64) {
     (percentile(&latencies, 0.5), percentile(&latencies, 0.99), latencies.len() as f64)
 }
 
-/// Many bots at once, limits 10× faster: aggregate rate and dispatcher memory.
-async fn aggregate(bots: usize) -> (f64, u64, u64) {
-    let env = [
-        ("RUST_LOG", QUIET),
-        ("TELEGRAM_LIMIT_PER_BOT_PER_SECOND", "300"),
-        ("TELEGRAM_LIMIT_PER_CHAT_PER_SECOND", "10"),
-        ("TELEGRAM_LIMIT_PER_GROUP_PER_MINUTE", "200"),
-    ];
-    let mut stack =
-        TestStack::start_custom(Layout::Separate, 1, Limits { scale: 10.0, ..Limits::telegram() }, &env).await;
-    let mut all = Vec::new();
-    for b in 0..bots {
-        let bot = stack.sandbox_post("/sandbox/bots", json!({"username": format!("bench{b}_bot")})).await;
-        let integration = stack.create_integration("bench", bot["token"].as_str()).await;
-        let users = vec![format!("b{b}")];
-        stack.connect_users("bench", &integration, &users).await;
-        all.extend(text_sends(&integration, &users, 5, "agg"));
-    }
-    let n = all.len() as u64;
-    let pid = stack.service("dispatcher").pid().unwrap_or(0);
-    let idle_rss = rss_kib(pid);
-    let started = Instant::now();
-    let before = stack.sandbox_get("/sandbox/stats").await["delivered"].as_u64().unwrap_or(0);
-    let (done, mut done_rx) = tokio::sync::watch::channel(false);
-    let sampler = tokio::spawn(async move {
-        let mut peak = 0;
-        while !*done_rx.borrow() {
-            peak = peak.max(rss_kib(pid));
-            tokio::select! {
-                _ = done_rx.changed() => {}
-                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
-            }
-        }
-        peak
-    });
-    stack.send_all(all).await;
-    support::wait_total(&stack, before + n, Duration::from_secs(600)).await;
-    let rate = n as f64 / started.elapsed().as_secs_f64();
-    let _ = done.send(true);
-    let peak = sampler_peak(sampler).await.max(rss_kib(pid));
-    (rate, idle_rss, peak)
-}
-
 #[tokio::main]
 async fn main() {
-    let machine = format!(
-        "{} cores, {}",
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
-        std::fs::read_to_string("/proc/cpuinfo")
-            .ok()
-            .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l
-                .split(':')
-                .nth(1)
-                .unwrap_or("")
-                .trim()
-                .to_string()))
-            .unwrap_or_else(|| "unknown CPU".into())
-    );
+    let machine = common::machine();
     eprintln!("rate…");
     let (achieved, ratio, violations) = rate().await;
     eprintln!("latency…");
@@ -182,7 +93,7 @@ async fn main() {
     let bots = 200;
     let (agg_rate, idle_rss, peak_rss) = aggregate(bots).await;
     let report = format!(
-        "# Benchmarks\n\n\
+        "## Dispatch\n\n\
 Produced by `just bench dispatch` (`cargo bench --bench dispatch`: release build, the services as separate \
 processes over a throwaway nats-server and Postgres, the strict Telegram sandbox in the benchmark process). \
 Measured on {machine}, with everything (NATS, Postgres, services, sandbox, load) on that one machine; \
@@ -190,16 +101,17 @@ single runs on a small, shared machine: read them as ratios and orders of magnit
 | measure | result | goal |\n|---|---|---|\n\
 | one bot at Telegram's limits (600 messages, 300 chats): achieved ÷ allowed | {achieved:.1}/s ÷ 30/s = **{ratio:.2}**, {violations} violations | ≥ 0.95, 0 violations |\n\
 | latency from 202 to the sandbox receiving the call, 5 sends/s ({samples} sends) | p50 **{p50:.0} ms**, p99 **{p99:.0} ms** | p99 < 50 ms |\n\
-| {bots} bots in parallel, limits ×10, 5 messages each | **{agg_rate:.0} messages/s** end to end (API in to sandbox) | — |\n\
+| {bots} bots in parallel, limits ×10, {chats} chats × {per_chat} messages each | **{agg_rate:.0} messages/s** end to end (API in to sandbox) | — |\n\
 | dispatcher resident memory | {idle} MiB idle, {peak} MiB after the {bots}-bot run | — |\n\n\
 How the one-bot rate gets close to the limit without a violation: the pacer \
 (`services/dispatcher/src/pacer.rs`) counts each call in its windows from the moment Telegram answered it. The \
 strict sandbox, like Telegram, counts a call when it arrives, which is always before the answer, so the windows \
 hold whatever the delay; what is lost to the rate is the 1% margin of the windows and one trip per window.\n",
+        chats = common::AGGREGATE_CHATS,
+        per_chat = common::AGGREGATE_PER_CHAT,
         idle = idle_rss / 1024,
         peak = peak_rss / 1024,
     );
-    std::fs::write(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/BENCHMARKS.md"), &report)
-        .expect("write docs/BENCHMARKS.md");
+    common::write_section("dispatch", &report);
     println!("{report}");
 }

@@ -24,13 +24,14 @@ use crate::pacer::{Pacer, Request, Slot};
 use crate::Dispatcher;
 use async_nats::jetstream::{AckKind, Message};
 use novij_bus::{AppendError, Expect, Handled};
-use novij_events::integration::{IntegrationBotUnauthorized, IntegrationDeleted, COMMON_BOT_KEY};
+use novij_events::integration::{IntegrationBotUnauthorized, COMMON_BOT_KEY};
 use novij_events::recipient::{RecipientChatMigrated, RecipientUnreachable, UnreachableReason};
 use novij_events::send::{
     CancelReason, DispatchItem, FailureReason, MessageSent, OutgoingMessage, Priority, SendAccepted, SendCancelled,
     SendDeadLettered, SendFailed, SendOrigin, SendQueued,
 };
-use novij_events::{ids, AnyEvent, Envelope, Event, EventMeta};
+use novij_events::status::RecipientStatus;
+use novij_events::{ids, Envelope, Event, EventMeta};
 use novij_runtime::{derive, PayloadError};
 use novij_telegram_client::{BotApiError, BotApiErrorKind, ForbiddenReason, SendMessage};
 
@@ -100,9 +101,9 @@ impl<'a> Delivery<'a> {
             Err(e) => return retry_later("log_unavailable", &e, Duration::from_secs(1)),
         };
         if let Some(integration_id) = &accepted.integration_id {
-            match self.d.rt.log.last_is::<IntegrationDeleted>(integration_id).await {
-                Ok(true) => return self.withdraw().await,
-                Ok(false) => {}
+            match self.d.integrations.get(integration_id).await {
+                Ok(integration) if integration.state.deleted => return self.withdraw().await,
+                Ok(_) => {}
                 Err(e) => return retry_later("log_unavailable", &e, Duration::from_secs(1)),
             }
         }
@@ -273,15 +274,13 @@ impl<'a> Delivery<'a> {
     }
 
     /// Why the recipient must not be called, from its last event on the log.
+    /// Why the recipient cannot be sent to, as the log has it (kept in memory).
     async fn recipient_block(&self, recipient_id: &str) -> Result<Option<FailureReason>, String> {
-        let last = self.d.rt.log.last_of(RecipientUnreachable::AGGREGATE, recipient_id).await;
-        let Some((last, _)) = last.map_err(|e| e.to_string())? else { return Ok(None) };
-        Ok(match AnyEvent::decode(last).map_err(|e| e.to_string())? {
-            AnyEvent::RecipientUnreachable(e) => Some(e.payload.reason.into()),
-            AnyEvent::RecipientDisabled(_) | AnyEvent::RecipientUnlinked(_) => {
-                Some(FailureReason::RecipientDisconnected)
-            }
-            _ => None,
+        let recipient = self.d.recipients.get(recipient_id).await.map_err(|e| e.to_string())?.state;
+        Ok(match recipient.status {
+            Some(RecipientStatus::Unreachable) => recipient.unreachable.map(Into::into),
+            Some(RecipientStatus::Disabled | RecipientStatus::Unlinked) => Some(FailureReason::RecipientDisconnected),
+            Some(RecipientStatus::Active) | None => None,
         })
     }
 

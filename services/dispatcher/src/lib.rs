@@ -27,6 +27,9 @@ mod webhook;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use novij_aggregates::integration::Integration;
+use novij_aggregates::recipient::Recipient;
+use novij_bus::cache::AggregateCache;
 use novij_runtime::Runtime;
 use novij_telegram_client::BotApi;
 use tokio::sync::watch;
@@ -35,6 +38,10 @@ use tokio::sync::watch;
 #[derive(Clone)]
 pub(crate) struct Dispatcher {
     pub rt: Runtime,
+    /// Whether a send's integration was deleted, and its recipient reachable,
+    /// kept in memory from the log.
+    pub integrations: AggregateCache<Integration>,
+    pub recipients: AggregateCache<Recipient>,
     pub api: BotApi,
     pub bots: bots::Bots,
     pub pacer: std::sync::Arc<pacer::Pacer>,
@@ -45,7 +52,10 @@ pub(crate) struct Dispatcher {
 pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
     let api = BotApi::new(&rt.config.telegram_api_base_url, Duration::from_secs(30))?;
     let pacer = std::sync::Arc::new(pacer::Pacer::new(rt.config.limits));
+    let (log, js) = (rt.log.clone(), rt.jetstream.clone());
     let d = Dispatcher {
+        integrations: AggregateCache::start(log.clone(), js.clone(), shutdown.clone()).await,
+        recipients: AggregateCache::start(log, js, shutdown.clone()).await,
         bots: bots::Bots::new(rt.clone()),
         api,
         pacer,

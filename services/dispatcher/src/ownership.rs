@@ -32,12 +32,14 @@ use crate::{pacer, Dispatcher};
 const MEMBERS: &str = "dispatcher_members";
 const LEASES: &str = "dispatcher_leases";
 const HANDOVER: &str = "dispatcher_handover";
-/// Life of a member heartbeat or lease without refresh.
-pub const TTL: Duration = Duration::from_secs(6);
+/// Life of a member heartbeat or lease without refresh: how long a killed
+/// owner's partitions wait for a new owner, at most.
+pub const TTL: Duration = Duration::from_secs(3);
 /// How often members heartbeat and owners refresh.
-pub const TICK: Duration = Duration::from_secs(1);
-/// How long after a refresh an owner may still call Telegram.
-pub const SAFE: Duration = Duration::from_secs(4);
+pub const TICK: Duration = Duration::from_millis(500);
+/// How long after a refresh an owner may still call Telegram: well inside the
+/// TTL, so it has stopped before its lease can pass on.
+pub const SAFE: Duration = Duration::from_secs(2);
 /// How long a released partition waits for in-flight deliveries to finish.
 const DRAIN: Duration = Duration::from_secs(10);
 /// Ticks a new member waits before claiming, so members that start together
@@ -102,10 +104,14 @@ async fn bucket(
         storage: async_nats::jetstream::stream::StorageType::File,
         ..Default::default()
     };
-    Ok(match js.get_key_value(name).await {
-        Ok(store) => store,
-        Err(_) => js.create_key_value(config).await?,
-    })
+    match js.get_key_value(name).await {
+        // An earlier release's bucket may keep its entries longer.
+        Ok(store) if store.stream.cached_info().config.max_age != config.max_age => {
+            Ok(js.update_key_value(config).await?)
+        }
+        Ok(store) => Ok(store),
+        Err(_) => Ok(js.create_key_value(config).await?),
+    }
 }
 
 pub async fn run(d: Dispatcher, mut shutdown: watch::Receiver<bool>) {

@@ -2,7 +2,7 @@
 //! to a Telegram chat through one integration.
 
 use novij_crypto::Sealed;
-use novij_events::recipient::RecipientUnlinked;
+use novij_events::recipient::{RecipientUnlinked, UnreachableReason};
 use novij_events::status::RecipientStatus;
 use novij_events::AnyEvent;
 
@@ -17,6 +17,8 @@ pub struct Recipient {
     pub status: Option<RecipientStatus>,
     /// Why it is disabled or unreachable.
     pub reason: Option<String>,
+    /// What Telegram answered when it became unreachable.
+    pub unreachable: Option<UnreachableReason>,
     /// The chat it is bound to, sealed.
     pub chat: Option<Sealed>,
 }
@@ -41,6 +43,7 @@ impl Aggregate for Recipient {
             AnyEvent::RecipientUnreachable(e) => {
                 self.status = Some(RecipientStatus::Unreachable);
                 self.reason = Some(e.payload.reason.as_str().to_string());
+                self.unreachable = Some(e.payload.reason);
             }
             AnyEvent::RecipientUnlinked(_) => {
                 self.status = Some(RecipientStatus::Unlinked);

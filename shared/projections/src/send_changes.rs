@@ -311,3 +311,105 @@ async fn update_sends<C: ConnectionTrait>(txn: &C, patches: &[(String, Patch)]) 
     txn.execute(Statement::from_sql_and_values(DbBackend::Postgres, sql, values)).await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use novij_events::money::Amount;
+    use novij_events::send::{Clearance, FailureReason, MessageSent, Priority, SendAccepted, SendFailed, SendQueued};
+    use novij_events::EventMeta;
+
+    use super::*;
+
+    fn env<P: novij_events::Event>(payload: P) -> Envelope<P> {
+        Envelope::new(payload, EventMeta::new("c"))
+    }
+
+    fn accepted(id: &str) -> AnyEvent {
+        AnyEvent::SendAccepted(env(SendAccepted {
+            send_id: id.into(),
+            project_id: Some("p".into()),
+            integration_id: Some("i".into()),
+            bot_key: "b".into(),
+            recipient_id: Some("r".into()),
+            template: "text_message".into(),
+            payment_mode: novij_events::integration::PaymentMode::None,
+            request_hash: String::new(),
+            origin: novij_events::send::SendOrigin::Api,
+            priority: Priority::default(),
+            locale: None,
+            message: novij_crypto::Sealed { kid: "k".into(), nonce: String::new(), ct: String::new() },
+            payment: None,
+            send_at: None,
+        }))
+    }
+
+    fn queued(id: &str) -> AnyEvent {
+        AnyEvent::SendQueued(env(SendQueued {
+            send_id: id.into(),
+            bot_key: "b".into(),
+            clearance: Clearance::NoPaymentRequired,
+            priority: Priority::default(),
+        }))
+    }
+
+    fn sent(id: &str, message_id: i64) -> AnyEvent {
+        AnyEvent::MessageSent(env(MessageSent { send_id: id.into(), telegram_message_id: message_id, attempts: 2 }))
+    }
+
+    fn failed(id: &str) -> AnyEvent {
+        AnyEvent::SendFailed(env(SendFailed {
+            send_id: id.into(),
+            reason: FailureReason::RecipientBlocked,
+            detail: "blocked".into(),
+            attempts: 1,
+        }))
+    }
+
+    fn given(events: &[AnyEvent]) -> SendChanges {
+        let mut changes = SendChanges::default();
+        for (i, e) in events.iter().enumerate() {
+            assert!(changes.take(i as u64 + 1, e));
+        }
+        changes
+    }
+
+    #[test]
+    fn a_send_accepted_in_the_batch_is_inserted_as_it_stands_at_the_batchs_end() {
+        let changes = given(&[accepted("s1"), queued("s1"), sent("s1", 77)]);
+        assert_eq!(changes.new.len(), 1);
+        let row = &changes.new[0];
+        assert_eq!((row.status.as_str(), row.telegram_message_id, row.attempts), ("sent", Some(77), 2));
+        assert!(changes.patches.is_empty());
+        let statuses: Vec<&str> = changes.history.iter().map(|h| h.status.as_str()).collect();
+        assert_eq!(statuses, ["accepted", "queued", "sent"]);
+    }
+
+    #[test]
+    fn changes_to_an_older_send_merge_as_if_applied_one_by_one() {
+        let changes = given(&[failed("s1"), queued("s1"), sent("s1", 9)]);
+        assert!(changes.new.is_empty());
+        let (id, patch) = &changes.patches[0];
+        assert_eq!(id, "s1");
+        assert_eq!(patch.status, SendStatus::Sent);
+        assert_eq!(patch.telegram_message_id, Some(9));
+        assert_eq!(patch.attempts, Some(2), "the latest attempts");
+        assert_eq!(
+            patch.failure,
+            Some(("recipient_blocked".to_string(), Some("blocked".to_string()))),
+            "a later status does not clear the failure columns, as one-by-one updates do not"
+        );
+        assert_eq!(changes.history.len(), 3);
+    }
+
+    #[test]
+    fn events_of_other_aggregates_are_not_taken() {
+        let mut changes = SendChanges::default();
+        let claimed = AnyEvent::TxClaimed(env(novij_events::payment::TxClaimed {
+            tx_hash: "t".into(),
+            send_id: "s1".into(),
+            amount: Amount::ZERO,
+            asset: "DSR".into(),
+        }));
+        assert!(!changes.take(1, &claimed));
+    }
+}
