@@ -65,7 +65,15 @@ pub async fn run(service: Service) -> anyhow::Result<()> {
         let _ = tx.send(true);
     });
     tracing::info!(service = service.name(), version = env!("CARGO_PKG_VERSION"), "started");
-    let projector = novij_projections::Projector::new(rt.db.clone()).run(rt.jetstream.clone(), shutdown.clone());
+    let projector = novij_projections::Projector::new(rt.db.clone());
+    let js = rt.jetstream.clone();
+    let projector = novij_bus::alone::run_alone(
+        js.clone(),
+        "projector",
+        rt.config.nats_stream_replicas,
+        shutdown.clone(),
+        move |stop| projector.clone().run(js.clone(), stop),
+    );
     let (result, ()) = tokio::join!(run_one(service, rt, shutdown), projector);
     result
 }

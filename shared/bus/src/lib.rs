@@ -3,10 +3,12 @@
 //! - [`topology`]: the streams and consumers of `nats/`, applied idempotently.
 //! - [`log`]: appending events to the log with optimistic-concurrency fences, and
 //!   reading an aggregate's events back.
+//! - [`alone`]: work one process at a time does, under a lease.
 //! - [`cache`]: aggregates kept in memory, followed on the log.
 //! - [`consume`]: the loop that feeds a durable consumer's messages to a handler
 //!   and turns its outcome into the right acknowledgement.
 
+pub mod alone;
 pub mod cache;
 pub mod consume;
 pub mod log;

@@ -76,25 +76,22 @@ impl Projector {
         let txn = self.db.begin().await?;
         let last = lock_checkpoint(&txn).await?;
         let mut events = Vec::with_capacity(batch.len());
-        let mut stopped = None;
+        let (mut upto, mut stopped) = (None, None);
         for raw in batch.iter().filter(|r| r.sequence > last) {
             match AnyEvent::from_slice(&raw.payload) {
-                Ok(event) => events.push((raw.sequence, Some(event))),
+                Ok(event) => events.push((raw.sequence, event)),
                 // A newer release's event stops the projector: stepping over
                 // it would leave these projections silently behind.
                 Err(reason) if reason.written_by_newer_release() => {
                     stopped = Some((raw.sequence, reason));
                     break;
                 }
-                Err(e) => {
-                    tracing::error!(sequence = raw.sequence, error = %e, "stepping over a malformed event");
-                    events.push((raw.sequence, None));
-                }
+                Err(e) => tracing::error!(sequence = raw.sequence, error = %e, "stepping over a malformed event"),
             }
+            upto = Some(raw.sequence);
         }
-        let upto = events.last().map(|(sequence, _)| *sequence);
         if let Some(upto) = upto {
-            apply_events(&txn, events.iter().filter_map(|(s, e)| e.as_ref().map(|e| (*s, e)))).await?;
+            apply_events(&txn, &events).await?;
             set_checkpoint(&txn, upto).await?;
             txn.commit().await?;
         } else {
@@ -201,13 +198,10 @@ async fn pause(shutdown: &mut watch::Receiver<bool>) -> bool {
 }
 
 /// Applies events in log order: sends coalesced, everything else one by one.
-pub(crate) async fn apply_events<'e, C: ConnectionTrait>(
-    txn: &C,
-    events: impl IntoIterator<Item = (u64, &'e AnyEvent)>,
-) -> Result<(), DbErr> {
+pub(crate) async fn apply_events<C: ConnectionTrait>(txn: &C, events: &[(u64, AnyEvent)]) -> Result<(), DbErr> {
     let mut sends = SendChanges::default();
     for (sequence, event) in events {
-        if !sends.take(sequence, event) {
+        if !sends.take(*sequence, event) {
             apply_event(txn, event).await?;
         }
     }

@@ -84,7 +84,7 @@ pub async fn rebuild(
             }
             let done = sequence >= last_sequence;
             if chunk.len() >= CHUNK || done {
-                apply_events(&txn, chunk.iter().map(|(s, e)| (*s, e))).await?;
+                apply_events(&txn, &chunk).await?;
                 chunk.clear();
                 progress(sequence, last_sequence);
             }
