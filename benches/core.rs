@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{cpu_seconds, percentile, QUIET};
+use common::{percentile, QUIET};
 use serde_json::{json, Value};
 use support::{Layout, TestStack};
 use telegram_sandbox::Limits;
@@ -116,8 +116,8 @@ struct Ingress {
     applied: f64,
     /// Events the projections were behind, 5 s after the load stopped.
     lag_after_5s: u64,
-    /// CPU seconds per process during the load.
-    cpu: Vec<(String, f64)>,
+    /// Share of one core per process during the load.
+    cpu: String,
     rebuild_events: u64,
     rebuild_seconds: f64,
 }
@@ -131,17 +131,15 @@ async fn ingress() -> Ingress {
     stack.wait_settled().await;
 
     let names: Vec<String> = stack.services.keys().cloned().collect();
-    let pids: Vec<(String, u32)> =
-        names.iter().filter_map(|n| stack.service(n).pid().map(|pid| (n.clone(), pid))).collect();
-    let cpu_before: Vec<f64> = pids.iter().map(|(_, pid)| cpu_seconds(*pid)).collect();
+    let watched = common::watched_processes(&stack);
+    let cpu_before = common::cpu_of(&watched);
     let (log_before, cp_before) = (stack.stream_last_sequence("EVENTS").await, checkpoint(&stack).await);
     let auth = format!("Bearer {}", stack.admin_key);
     let url = format!("{}/api/v1/send", stack.api);
     let id = integration.clone();
     let result = load(&url, Some(&auth), 202, move |i| send_body(&id, i)).await;
     let (log_after, cp_after) = (stack.stream_last_sequence("EVENTS").await, checkpoint(&stack).await);
-    let cpu: Vec<(String, f64)> =
-        pids.iter().zip(cpu_before).map(|((name, pid), before)| (name.clone(), cpu_seconds(*pid) - before)).collect();
+    let cpu = common::cpu_shares(&watched, &cpu_before, result.seconds);
     tokio::time::sleep(Duration::from_secs(5)).await;
     let lag_after_5s = stack.stream_last_sequence("EVENTS").await.saturating_sub(checkpoint(&stack).await);
 
@@ -182,13 +180,13 @@ async fn main() {
     let ing = ingress().await;
     eprintln!("200 bots…");
     let bots = 200;
-    let (bots_rate, _, _) = common::aggregate(bots).await;
+    let agg = common::aggregate(bots).await;
+    let bots_rate = agg.rate;
 
     let ratio = ing.load.rate() / echo.rate();
     let p50 = percentile(&ing.load.latencies, 0.5);
     let p99 = percentile(&ing.load.latencies, 0.99);
     let rebuild_rate = ing.rebuild_events as f64 / ing.rebuild_seconds;
-    let cpu = ing.cpu.iter().map(|(n, s)| format!("{n} {:.0}%", s / ing.load.seconds * 100.0)).collect::<Vec<_>>();
     let report = format!(
         "## Core\n\n\
 Produced by `just bench core` (`cargo bench --bench core`: release build, the services as separate processes \
@@ -202,7 +200,9 @@ ratios and orders of magnitude. Load: {CONNECTIONS} connections for {load}s, one
 | projections behind the log 5 s after the load | **{lag} events** | < 5 s of applying | {m3} |\n\
 | `rebuild` | {events} events in {rs:.1} s = **{rebuild_rate:.0} events/s** | ≥ 50,000 events/s | {m4} |\n\
 | {bots} bots in parallel, limits ×10, {chats} chats × {per_chat} messages each | **{bots_rate:.0} messages/s** end to end | ≥ 5,000 messages/s | {m5} |\n\n\
-CPU during the ingress load (share of one core, per process): {cpu}.\n",
+CPU during the ingress load (share of one core, per process): {cpu}.\n\n\
+The {bots}-bot run, stage by stage (from the events' times on the log): {stages}. \
+CPU during it: {agg_cpu}.\n",
         load = LOAD.as_secs(),
         chats = common::AGGREGATE_CHATS,
         per_chat = common::AGGREGATE_PER_CHAT,
@@ -221,7 +221,9 @@ CPU during the ingress load (share of one core, per process): {cpu}.\n",
         m3 = meets(ing.lag_after_5s == 0 || (ing.lag_after_5s as f64) < ing.applied * 5.0),
         m4 = meets(rebuild_rate >= 50_000.0),
         m5 = meets(bots_rate >= 5_000.0),
-        cpu = cpu.join(", "),
+        cpu = ing.cpu,
+        stages = agg.stages.describe(),
+        agg_cpu = agg.cpu,
     );
     common::write_section("core", &report);
     println!("{report}");

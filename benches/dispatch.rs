@@ -91,7 +91,8 @@ async fn main() {
     let (p50, p99, samples) = latency().await;
     eprintln!("aggregate…");
     let bots = 200;
-    let (agg_rate, idle_rss, peak_rss) = aggregate(bots).await;
+    let agg = aggregate(bots).await;
+    let (agg_rate, idle_rss, peak_rss) = (agg.rate, agg.idle_rss, agg.peak_rss);
     let report = format!(
         "## Dispatch\n\n\
 Produced by `just bench dispatch` (`cargo bench --bench dispatch`: release build, the services as separate \
