@@ -12,9 +12,9 @@
 //!
 //! `dispatcher_handover` remembers per partition until when its last owner may
 //! have sent; a new owner holds the partition until that moment plus one
-//! limit window, so limits hold across a hand-over too. A new owner also
-//! resets the partition's consumers, so the sends a killed owner had pulled
-//! come back at once rather than after the 30 s ack wait.
+//! limit window, so limits hold across a hand-over too. A new owner's worker
+//! also resets the partition's consumers, so the sends a killed owner had
+//! pulled come back at once rather than after the 30 s ack wait.
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -53,6 +53,7 @@ struct Owned {
     worker: JoinHandle<()>,
 }
 
+#[derive(Clone)]
 struct Buckets {
     members: kv::Store,
     leases: kv::Store,
@@ -171,7 +172,10 @@ async fn tick(d: &Dispatcher, buckets: &Buckets, me: &str, owned: &mut HashMap<u
         match owned.remove(&partition) {
             Some(o) if !mine => {
                 tracing::info!(partition, "handing partition over");
-                release(buckets, partition, o).await;
+                // On a task of its own: waiting for the deliveries to drain
+                // held up the refresh of every other lease, which then expired.
+                let buckets = buckets.clone();
+                tokio::spawn(async move { release(&buckets, partition, o).await });
             }
             Some(mut o) => {
                 let refreshed = Instant::now();
@@ -220,10 +224,9 @@ async fn claim(d: &Dispatcher, buckets: &Buckets, me: &str, partition: u16) -> O
         d.pacer.hold_partition(partition, private_until, last_send + pacer::GROUP_WINDOW + HANDOVER_MARGIN);
     }
     let _ = buckets.handover.put(lease_key(partition), (now_ms() + SAFE.as_millis() as u64).to_string().into()).await;
-    // What a killed owner held comes back now, not after its ack wait.
-    if let Err(e) = crate::partitioning::reset(&d.rt.jetstream, partition).await {
-        tracing::warn!(partition, error = %e, "cannot reset the partition's consumers; held sends return after their ack wait");
-    }
+    // The worker resets the partition's consumers: done here, a slow reset
+    // (NATS electing leaders) held up this tick's refresh of every other
+    // lease, which then expired and moved.
     let lease = Lease::new(claimed + SAFE);
     let (stop, stop_rx) = watch::channel(false);
     let worker = tokio::spawn(crate::partitions::run(d.clone(), partition, lease.clone(), stop_rx));
