@@ -52,7 +52,7 @@ async fn walkthrough_delivers_exactly_one_message_and_leaks_nothing() {
     }
     let logs = stack.output();
     assert!(logs.contains("message sent"), "logs are empty or unexpected:\n{logs}");
-    let store = raw_bytes(stack.nats.store_dir());
+    let store = raw_bytes(stack.nats.server().store_dir());
     assert!(contains(&store, &integration), "the store dump does not hold the log");
     let canaries = [("bot token", token.clone()), ("chat id", chat_id.to_string()), ("message text", text.clone())];
     for (what, canary) in &canaries {

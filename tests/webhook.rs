@@ -87,7 +87,7 @@ async fn nats_unavailable_answers_5xx() {
     let header = secret(&stack, "common");
     let update = json!({"update_id": 5, "message": {"message_id": 1, "date": 0, "chat": {"id": 5, "type": "private"}, "text": "hi"}});
     assert_eq!(post_update(&stack, Some(("X-Telegram-Bot-Api-Secret-Token", &header)), "", update.clone()).await, 200);
-    stack.nats.stop().await;
+    stack.nats.server_mut().stop().await;
     let status = post_update(&stack, Some(("X-Telegram-Bot-Api-Secret-Token", &header)), "", update).await;
     assert!((500..600).contains(&status), "got {status} with NATS down");
     let health = stack.request(reqwest::Method::GET, "/api/v1/health", None, None).await;

@@ -1,5 +1,5 @@
-//! `TestStack`: a whole deployment for one test — a throwaway nats-server, a
-//! fresh Postgres database, the Telegram sandbox, and the services as
+//! `TestStack`: a whole deployment for one test — a throwaway nats-server (or
+//! a cluster of them), a fresh Postgres database, the Telegram sandbox, and the services as
 //! separate `novij-telegram serve …` processes — plus helpers that act through
 //! the public surfaces (HTTP API, sandbox control API).
 
@@ -8,7 +8,9 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use novij_testkit::{eventually, free_port, tcp_proxy, NatsServer, ServiceProcess, TcpProxy, TestDatabase};
+use novij_testkit::{
+    eventually, free_port, tcp_proxy, NatsCluster, NatsServer, ServiceProcess, TcpProxy, TestDatabase,
+};
 use relay_sandbox::{RelayConfig, RunningRelay};
 use serde_json::{json, Value};
 use telegram_sandbox::{BotSeed, Limits, RunningSandbox, SandboxConfig};
@@ -42,8 +44,53 @@ pub enum Layout {
     Single,
 }
 
+/// The NATS a stack runs on.
+pub enum Nats {
+    // Boxed: a server is several times the size of a cluster's handle.
+    Single(Box<NatsServer>),
+    Cluster(NatsCluster),
+}
+
+impl Nats {
+    /// What the services get as `NATS_URL`: the server, or the cluster's seeds.
+    pub fn url(&self) -> String {
+        match self {
+            Nats::Single(server) => server.url(),
+            Nats::Cluster(cluster) => cluster.urls(),
+        }
+    }
+
+    pub fn server(&self) -> &NatsServer {
+        match self {
+            Nats::Single(server) => server,
+            Nats::Cluster(_) => panic!("the stack runs on a NATS cluster, not a single server"),
+        }
+    }
+
+    pub fn server_mut(&mut self) -> &mut NatsServer {
+        match self {
+            Nats::Single(server) => server,
+            Nats::Cluster(_) => panic!("the stack runs on a NATS cluster, not a single server"),
+        }
+    }
+
+    pub fn cluster(&self) -> &NatsCluster {
+        match self {
+            Nats::Cluster(cluster) => cluster,
+            Nats::Single(_) => panic!("the stack runs on a single NATS server, not a cluster"),
+        }
+    }
+
+    pub fn cluster_mut(&mut self) -> &mut NatsCluster {
+        match self {
+            Nats::Cluster(cluster) => cluster,
+            Nats::Single(_) => panic!("the stack runs on a single NATS server, not a cluster"),
+        }
+    }
+}
+
 pub struct TestStack {
-    pub nats: NatsServer,
+    pub nats: Nats,
     pub db: TestDatabase,
     /// Between the services and Postgres, when the stack was started behind one.
     pub pg_proxy: Option<TcpProxy>,
@@ -71,6 +118,11 @@ fn rand_digits() -> u32 {
     uuid::Uuid::new_v4().as_u128() as u32 % 1_000_000_000
 }
 
+/// One throwaway nats-server.
+async fn single() -> Nats {
+    Nats::Single(Box::new(NatsServer::start().await.expect("nats-server")))
+}
+
 impl TestStack {
     pub async fn start(layout: Layout) -> TestStack {
         Self::start_with(layout, &[]).await
@@ -84,23 +136,39 @@ impl TestStack {
     /// A stack with `dispatchers` dispatcher processes (named `dispatcher`,
     /// `dispatcher-2`, …) and the sandbox enforcing `limits`.
     pub async fn start_custom(layout: Layout, dispatchers: usize, limits: Limits, extra: &[(&str, &str)]) -> TestStack {
-        Self::start_inner(layout, dispatchers, limits, extra, false).await
+        Self::start_on(single().await, layout, dispatchers, limits, extra, false).await
     }
 
     /// A stack whose services reach Postgres through a [`TcpProxy`] the test
     /// can cut ([`TestStack::pg_proxy`]); the test itself connects directly.
     pub async fn start_behind_pg_proxy(layout: Layout, extra: &[(&str, &str)]) -> TestStack {
-        Self::start_inner(layout, 1, Limits::telegram(), extra, true).await
+        Self::start_on(single().await, layout, 1, Limits::telegram(), extra, true).await
     }
 
-    async fn start_inner(
+    /// [`TestStack::start_custom`] with separate processes on a cluster of
+    /// `nodes` NATS servers: the services get every node as a seed and
+    /// replicate every stream and bucket three times (or on every node, if fewer).
+    pub async fn start_on_cluster(
+        nodes: usize,
+        dispatchers: usize,
+        limits: Limits,
+        extra: &[(&str, &str)],
+    ) -> TestStack {
+        let cluster = NatsCluster::start(nodes).await.expect("nats cluster");
+        let replicas = nodes.min(3).to_string();
+        let extra: Vec<(&str, &str)> =
+            [("NATS_STREAM_REPLICAS", replicas.as_str())].into_iter().chain(extra.iter().copied()).collect();
+        Self::start_on(Nats::Cluster(cluster), Layout::Separate, dispatchers, limits, &extra, false).await
+    }
+
+    async fn start_on(
+        nats: Nats,
         layout: Layout,
         dispatchers: usize,
         limits: Limits,
         extra: &[(&str, &str)],
         proxy_pg: bool,
     ) -> TestStack {
-        let nats = NatsServer::start().await.expect("nats-server");
         let db = TestDatabase::create().await.expect("test database");
         let pg_proxy = match proxy_pg {
             true => Some(TcpProxy::start(&tcp_proxy::target_of(db.url()).expect("url")).await.expect("proxy")),
@@ -169,6 +237,8 @@ impl TestStack {
         };
         let out = stack.cli(&["migrate"]);
         assert!(out.status.success(), "migrate failed: {}", String::from_utf8_lossy(&out.stderr));
+        // Every process at once, as an orchestrator starts them: none waits for
+        // another to have applied the topology.
         match layout {
             Layout::Separate => {
                 for svc in SERVICES {
@@ -391,6 +461,42 @@ impl TestStack {
         .await
     }
 
+    /// [`TestStack::send_all`] on a task of its own, so the test can act on
+    /// the stack (e.g. kill a NATS node) while the sends go in. As the API
+    /// asks, a send answered 503 (`unavailable`, "retry later") is sent again,
+    /// same idempotency key, until accepted. Gives the send ids and how many
+    /// 503s there were.
+    pub fn spawn_send_all(&self, sends: Vec<Value>) -> tokio::task::JoinHandle<(Vec<String>, usize)> {
+        use futures::StreamExt;
+        let (http, url, key) = (self.http.clone(), format!("{}/api/v1/send", self.api), self.admin_key.clone());
+        tokio::spawn(async move {
+            let outcomes: Vec<(String, usize)> = futures::stream::iter(sends.into_iter().map(|body| {
+                let (http, url, key) = (http.clone(), url.clone(), key.clone());
+                async move {
+                    let started = Instant::now();
+                    let mut unavailable = 0;
+                    loop {
+                        let resp = http.post(&url).bearer_auth(&key).json(&body).send().await.expect("request");
+                        let status = resp.status().as_u16();
+                        let answer: Value = resp.json().await.unwrap_or(Value::Null);
+                        if status == 503 && started.elapsed() < WAIT {
+                            unavailable += 1;
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                            continue;
+                        }
+                        assert_eq!(status, 202, "{answer}");
+                        return (answer["send_id"].as_str().unwrap_or_default().to_string(), unavailable);
+                    }
+                }
+            }))
+            .buffer_unordered(32)
+            .collect()
+            .await;
+            let unavailable = outcomes.iter().map(|(_, n)| n).sum();
+            (outcomes.into_iter().map(|(id, _)| id).collect(), unavailable)
+        })
+    }
+
     /// The sandbox's counters for the common bot.
     pub async fn stats(&self) -> Value {
         self.sandbox_get(&format!("/sandbox/stats?bot_username={COMMON_BOT}")).await
@@ -464,7 +570,8 @@ impl TestStack {
     }
 
     pub async fn jetstream(&self) -> async_nats::jetstream::Context {
-        let client = async_nats::connect(self.nats.url()).await.expect("nats");
+        // Through the services' own connect: `url()` may be a cluster's seed list.
+        let client = novij_bus::connect(&self.nats.url(), "test").await.expect("nats");
         async_nats::jetstream::new(client)
     }
 

@@ -14,8 +14,11 @@
 //!   jitter, then dead-lettered after the last attempt (counted by `failures`).
 //!
 //! Outcomes are appended fenced on the queued event, so a redelivered message
-//! whose outcome is on the log is not sent again. The window left is a crash
-//! between Telegram's answer and the append: that message is sent again.
+//! whose outcome is on the log is not sent again. An append that fails (NATS
+//! electing a leader, a lost connection) is retried for a while by the
+//! delivery that knows the outcome, not left to a redelivery that would call
+//! Telegram again. The window left is a crash between Telegram's answer and
+//! the append: that message is sent again.
 
 use std::time::Duration;
 
@@ -35,6 +38,10 @@ use novij_events::{ids, Envelope, Event, EventMeta};
 use novij_runtime::{derive, PayloadError};
 use novij_telegram_client::{BotApiError, BotApiErrorKind, ForbiddenReason, SendMessage};
 
+/// How long a delivery keeps trying to append its outcome before it leaves
+/// the message to a redelivery (which, for a sent message, calls Telegram
+/// again): longer than a JetStream leader election.
+const RECORD_FOR: Duration = Duration::from_secs(20);
 /// How often a waiting message tells JetStream it is still being worked on.
 const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 /// How often a send of a bot whose token Telegram refused looks for a new one.
@@ -54,6 +61,9 @@ pub struct Delivery<'a> {
 
 /// Why a delivery stopped before calling Telegram.
 struct LeaseLost;
+
+/// When a delivery that found the lease lost is redelivered.
+const LEASE_LOST_RETRY: Duration = crate::ownership::TICK;
 
 fn retry_later(reason: &str, error: &dyn std::fmt::Display, delay: Duration) -> Handled {
     tracing::warn!(reason, error = %error, delay_ms = delay.as_millis() as u64, "delivery postponed");
@@ -131,6 +141,11 @@ impl<'a> Delivery<'a> {
         };
         let bot = match self.d.bots.profile(self.bot_key()).await {
             Ok(bot) => bot,
+            // A log read that failed (NATS electing a leader) is worth
+            // another try soon, unlike a bot that is missing or unusable.
+            Err(e @ crate::bots::BotLookupError::Log(_)) => {
+                return retry_later("log_unavailable", &e, Duration::from_secs(1))
+            }
             Err(e) => return retry_later("bot_unavailable", &e, Duration::from_secs(30)),
         };
         if bot.unauthorized {
@@ -146,7 +161,10 @@ impl<'a> Delivery<'a> {
         let mut migrated = false;
         loop {
             let Ok(slot) = self.wait_for_slot(params.chat_id, tenant, bot.paid_broadcast).await else {
-                return Handled::Retry(Duration::ZERO);
+                // Not at once: until this worker is stopped (or its lease
+                // refreshed) it would get the message straight back, and
+                // spin. A new owner resets the consumers and gets it anyway.
+                return Handled::Retry(LEASE_LOST_RETRY);
             };
             params.allow_paid_broadcast = slot.paid;
             let answer = self.d.api.send_message(&bot.token, &params).await;
@@ -373,12 +391,24 @@ impl<'a> Delivery<'a> {
     async fn record<E: Event>(&self, event: E) -> Handled {
         let env = Envelope::new(event, self.meta())
             .with_event_id(ids::caused_event_id(&self.queued.event_id.to_string(), "outcome"));
-        match self.d.rt.log.append(&env, Expect::LastSequence(self.queued_seq)).await {
-            Ok(_) | Err(AppendError::Conflict) => {
-                self.d.failures.forget(self.send_id());
-                Handled::Done
+        let started = tokio::time::Instant::now();
+        let mut pause = Duration::from_millis(100);
+        loop {
+            match self.d.rt.log.append(&env, Expect::LastSequence(self.queued_seq)).await {
+                Ok(_) | Err(AppendError::Conflict) => {
+                    self.d.failures.forget(self.send_id());
+                    return Handled::Done;
+                }
+                // Safe to repeat: the same event id is stored once, and the
+                // fence refuses anything after another outcome.
+                Err(AppendError::Unavailable(e)) if started.elapsed() < RECORD_FOR => {
+                    tracing::warn!(send_id = %self.send_id(), error = %e, "cannot record the outcome yet; retrying");
+                    let _ = self.msg.ack_with(AckKind::Progress).await;
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(500));
+                }
+                Err(e) => return retry_later("log_unavailable", &e, Duration::from_secs(1)),
             }
-            Err(e) => retry_later("log_unavailable", &e, Duration::from_secs(1)),
         }
     }
 }

@@ -12,11 +12,11 @@
 //!
 //! `dispatcher_handover` remembers per partition until when its last owner may
 //! have sent; a new owner holds the partition until that moment plus one
-//! limit window, so limits hold across a hand-over too. A new owner also
-//! resets the partition's consumers, so the sends a killed owner had pulled
-//! come back at once rather than after the 30 s ack wait.
+//! limit window, so limits hold across a hand-over too. A new owner's worker
+//! also resets the partition's consumers, so the sends a killed owner had
+//! pulled come back at once rather than after the 30 s ack wait.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::partitioning::DISPATCH_PARTITIONS;
@@ -45,6 +45,10 @@ const DRAIN: Duration = Duration::from_secs(10);
 /// Ticks a new member waits before claiming, so members that start together
 /// see each other first and partitions are not handed over at once.
 const WARM_UP_TICKS: u32 = 2;
+/// Ticks a member waits, after its heartbeat failed, before it takes others'
+/// partitions: one TTL and two ticks, time for every live member to
+/// heartbeat again.
+const REWARM_TICKS: u32 = (TTL.as_millis() / TICK.as_millis()) as u32 + 2;
 /// The previous owner's last call may still be on its way to Telegram.
 const HANDOVER_MARGIN: Duration = Duration::from_millis(100);
 
@@ -55,6 +59,7 @@ struct Owned {
     worker: JoinHandle<()>,
 }
 
+#[derive(Clone)]
 struct Buckets {
     members: kv::Store,
     leases: kv::Store,
@@ -139,10 +144,18 @@ pub async fn run(d: Dispatcher, mut shutdown: watch::Receiver<bool>) {
     };
     tracing::info!(member = %me, "dispatcher member joined");
     let mut owned: HashMap<u16, Owned> = HashMap::new();
+    let mut claims = Claims { from_tick: WARM_UP_TICKS + 1, lost: HashSet::new() };
     let mut ticks = 0;
     loop {
         ticks += 1;
-        tick(&d, &buckets, &me, &mut owned, ticks > WARM_UP_TICKS).await;
+        if !tick(&d, &buckets, &me, &mut owned, &mut claims, ticks).await {
+            // Out of touch with the buckets (a NATS node down, leaders being
+            // elected): every member's heartbeat may have lapsed meanwhile.
+            // Taking partitions only after the others could heartbeat again
+            // keeps a live owner's partitions with it, and with them the
+            // calls whose outcomes it is still recording.
+            claims.from_tick = ticks + REWARM_TICKS;
+        }
         tokio::select! {
             _ = shutdown.changed() => break,
             _ = tokio::time::sleep(TICK) => {}
@@ -167,8 +180,25 @@ async fn live_members(buckets: &Buckets, me: &str) -> Vec<String> {
     members
 }
 
-async fn tick(d: &Dispatcher, buckets: &Buckets, me: &str, owned: &mut HashMap<u16, Owned>, may_claim: bool) {
-    if let Err(e) = buckets.members.put(me, now_ms().to_string().into()).await {
+/// Which partitions a member may take.
+struct Claims {
+    /// Others' partitions only from this tick on.
+    from_tick: u32,
+    /// Partitions whose lease this member lost: it may take them back at once.
+    lost: HashSet<u16>,
+}
+
+/// One round of heartbeat, refresh and claims; false if the heartbeat failed.
+async fn tick(
+    d: &Dispatcher,
+    buckets: &Buckets,
+    me: &str,
+    owned: &mut HashMap<u16, Owned>,
+    claims: &mut Claims,
+    ticks: u32,
+) -> bool {
+    let heartbeat = buckets.members.put(me, now_ms().to_string().into()).await;
+    if let Err(e) = &heartbeat {
         tracing::warn!(error = %e, "member heartbeat failed");
     }
     let members = live_members(buckets, me).await;
@@ -177,7 +207,10 @@ async fn tick(d: &Dispatcher, buckets: &Buckets, me: &str, owned: &mut HashMap<u
         match owned.remove(&partition) {
             Some(o) if !mine => {
                 tracing::info!(partition, "handing partition over");
-                release(buckets, partition, o).await;
+                // On a task of its own: waiting for the deliveries to drain
+                // held up the refresh of every other lease, which then expired.
+                let buckets = buckets.clone();
+                tokio::spawn(async move { release(&buckets, partition, o).await });
             }
             Some(mut o) => {
                 let refreshed = Instant::now();
@@ -193,17 +226,20 @@ async fn tick(d: &Dispatcher, buckets: &Buckets, me: &str, owned: &mut HashMap<u
                         tracing::warn!(partition, error = %e, "partition lease lost");
                         o.lease.revoke();
                         let _ = o.stop.send(true);
+                        claims.lost.insert(partition);
                     }
                 }
             }
-            None if mine && may_claim => {
+            None if mine && (ticks >= claims.from_tick || claims.lost.contains(&partition)) => {
                 if let Some(o) = claim(d, buckets, me, partition).await {
+                    claims.lost.remove(&partition);
                     owned.insert(partition, o);
                 }
             }
             None => {}
         }
     }
+    heartbeat.is_ok()
 }
 
 async fn claim(d: &Dispatcher, buckets: &Buckets, me: &str, partition: u16) -> Option<Owned> {
@@ -226,10 +262,9 @@ async fn claim(d: &Dispatcher, buckets: &Buckets, me: &str, partition: u16) -> O
         d.pacer.hold_partition(partition, private_until, last_send + pacer::GROUP_WINDOW + HANDOVER_MARGIN);
     }
     let _ = buckets.handover.put(lease_key(partition), (now_ms() + SAFE.as_millis() as u64).to_string().into()).await;
-    // What a killed owner held comes back now, not after its ack wait.
-    if let Err(e) = crate::partitioning::reset(&d.rt.jetstream, partition).await {
-        tracing::warn!(partition, error = %e, "cannot reset the partition's consumers; held sends return after their ack wait");
-    }
+    // The worker resets the partition's consumers: done here, a slow reset
+    // (NATS electing leaders) held up this tick's refresh of every other
+    // lease, which then expired and moved.
     let lease = Lease::new(claimed + SAFE);
     let (stop, stop_rx) = watch::channel(false);
     let worker = tokio::spawn(crate::partitions::run(d.clone(), partition, lease.clone(), stop_rx));

@@ -93,23 +93,38 @@ pub async fn apply(js: &async_nats::jetstream::Context) -> Result<(), TopologyEr
     topology::apply_consumers(js, consumers()?).await
 }
 
+/// The consumers of one partition, as `(stream, config)`.
+fn consumers_of(partition: u16) -> Result<Vec<(String, pull::Config)>, TopologyError> {
+    let prefix = format!("dispatcher-p{partition:02}-");
+    Ok(consumers()?
+        .into_iter()
+        .filter(|(_, c)| c.durable_name.as_deref().is_some_and(|n| n.starts_with(&prefix)))
+        .collect())
+}
+
 /// Makes a partition's consumers deliver again everything not acknowledged:
 /// deleted and created anew, they start from the oldest message still in the
 /// work queue. A new owner does this so the sends a killed owner held are
 /// redelivered at once, not after their ack wait.
 pub async fn reset(js: &async_nats::jetstream::Context, partition: u16) -> Result<(), TopologyError> {
-    let prefix = format!("dispatcher-p{partition:02}-");
-    let mine: Vec<_> = consumers()?
-        .into_iter()
-        .filter(|(_, c)| c.durable_name.as_deref().is_some_and(|n| n.starts_with(&prefix)))
-        .collect();
+    let mine = consumers_of(partition)?;
     for (stream, config) in &mine {
         let name = config.durable_name.clone().unwrap_or_default();
         let failed = |e: &dyn std::fmt::Display| TopologyError::Consumer { name: name.clone(), message: e.to_string() };
         let stream = js.get_stream(stream).await.map_err(|e| failed(&e))?;
-        stream.delete_consumer(&name).await.map_err(|e| failed(&e))?;
+        match stream.delete_consumer(&name).await {
+            Ok(_) => {}
+            // Deleted by a reset that failed after it: it is created below.
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(failed(&e)),
+        }
     }
     topology::apply_consumers(js, mine).await
+}
+
+fn is_not_found(e: &async_nats::jetstream::stream::ConsumerError) -> bool {
+    use async_nats::jetstream::{stream::ConsumerErrorKind, ErrorCode};
+    matches!(e.kind(), ConsumerErrorKind::JetStream(j) if j.error_code() == ErrorCode::CONSUMER_NOT_FOUND)
 }
 
 #[cfg(test)]

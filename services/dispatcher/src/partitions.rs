@@ -3,6 +3,8 @@
 //! holding the partition's lease runs this, so a bot's limits are kept by
 //! one process.
 
+use std::time::Duration;
+
 use novij_bus::{run_consumer, undecodable};
 use novij_events::send::{DispatchItem, Priority};
 use novij_events::subjects;
@@ -23,7 +25,21 @@ fn concurrency(class: Priority, lanes: u16) -> usize {
     (partition / usize::from(lanes.max(1))).max(8)
 }
 
-pub async fn run(d: Dispatcher, partition: u16, lease: Lease, stop: watch::Receiver<bool>) {
+/// How long to wait before trying a failed reset of the consumers again.
+const RESET_PAUSE: Duration = Duration::from_secs(1);
+
+pub async fn run(d: Dispatcher, partition: u16, lease: Lease, mut stop: watch::Receiver<bool>) {
+    // What a killed owner held comes back now, not after its ack wait. A
+    // reset that failed (NATS electing a leader) may have deleted consumers
+    // without creating them again, and pulling from a missing consumer would
+    // wait forever: it is tried until it succeeds.
+    while let Err(e) = partitioning::reset(&d.rt.jetstream, partition).await {
+        tracing::warn!(partition, error = %e, "cannot reset the partition's consumers; retrying");
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tokio::time::sleep(RESET_PAUSE) => {}
+        }
+    }
     let lanes = partitioning::dispatch_lanes(partition);
     let pulls = [Priority::Interactive, Priority::Bulk]
         .into_iter()

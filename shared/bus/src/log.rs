@@ -55,19 +55,39 @@ pub enum ReadError {
 }
 
 /// Publishes to a stream and waits for JetStream's acknowledgement, so the
-/// caller knows the message is stored (or why not).
+/// caller knows the message is stored (or why not), within `timeout`.
+///
+/// A publish nobody answered (no responders: no stream leader, e.g. while a
+/// replicated stream elects a new one after its node died) stored nothing, so
+/// it is sent again, the same message with the same id and fence, until the
+/// timeout: an election takes moments, and callers need not see it.
 pub async fn publish_acked(
     js: &jetstream::Context,
     subject: String,
     publish: Publish,
     timeout: Duration,
 ) -> Result<Appended, AppendError> {
-    let ack_future = js.send_publish(subject, publish).await.map_err(|e| AppendError::Unavailable(e.to_string()))?;
-    match tokio::time::timeout(timeout, std::future::IntoFuture::into_future(ack_future)).await {
-        Ok(Ok(ack)) => Ok(Appended { sequence: ack.sequence, duplicate: ack.duplicate }),
-        Ok(Err(e)) if e.kind() == PublishErrorKind::WrongLastSequence => Err(AppendError::Conflict),
-        Ok(Err(e)) => Err(AppendError::Unavailable(e.to_string())),
-        Err(_) => Err(AppendError::Unavailable("no acknowledgement from JetStream in time".into())),
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut pause = Duration::from_millis(50);
+    loop {
+        let ack_future = js
+            .send_publish(subject.clone(), publish.clone())
+            .await
+            .map_err(|e| AppendError::Unavailable(e.to_string()))?;
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match tokio::time::timeout(left, std::future::IntoFuture::into_future(ack_future)).await {
+            Ok(Ok(ack)) => return Ok(Appended { sequence: ack.sequence, duplicate: ack.duplicate }),
+            Ok(Err(e)) if e.kind() == PublishErrorKind::WrongLastSequence => return Err(AppendError::Conflict),
+            Ok(Err(e))
+                if e.kind() == PublishErrorKind::StreamNotFound && tokio::time::Instant::now() + pause < deadline =>
+            {
+                tracing::debug!(%subject, retry_in_ms = pause.as_millis() as u64, "no stream answered the publish; retrying");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(500));
+            }
+            Ok(Err(e)) => return Err(AppendError::Unavailable(e.to_string())),
+            Err(_) => return Err(AppendError::Unavailable("no acknowledgement from JetStream in time".into())),
+        }
     }
 }
 

@@ -73,7 +73,7 @@ pub fn consumers() -> Result<Vec<(String, pull::Config)>, TopologyError> {
 pub async fn apply(js: &jetstream::Context, replicas: usize) -> Result<(), TopologyError> {
     for config in streams(replicas)? {
         let name = config.name.clone();
-        js.create_or_update_stream(config).await.map_err(|e| TopologyError::Stream { name, message: e.to_string() })?;
+        create_or_update_stream(js, config).await.map_err(|message| TopologyError::Stream { name, message })?;
     }
     apply_consumers(js, consumers()?).await?;
     for (stream_name, name) in RETIRED {
@@ -85,6 +85,25 @@ pub async fn apply(js: &jetstream::Context, replicas: usize) -> Result<(), Topol
         }
     }
     Ok(())
+}
+
+/// Creates the stream, or updates it if it exists with another configuration.
+///
+/// Create first, not update first as `Context::create_or_update_stream`
+/// does: on a cluster, nats-server (2.14) never answers an update that
+/// arrives while another instance's create of the same stream is still
+/// being proposed, so services started together each waited out the request
+/// timeout once per stream. Concurrent identical creates are all answered,
+/// and a create of an existing stream with the same configuration returns it.
+async fn create_or_update_stream(js: &jetstream::Context, config: stream::Config) -> Result<(), String> {
+    use async_nats::jetstream::{context::CreateStreamErrorKind, ErrorCode};
+    match js.create_stream(config.clone()).await {
+        Ok(_) => Ok(()),
+        Err(e) if matches!(e.kind(), CreateStreamErrorKind::JetStream(err) if err.error_code() == ErrorCode::STREAM_NAME_EXIST) => {
+            js.update_stream(&config).await.map(drop).map_err(|e| e.to_string())
+        }
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// Runs `apply` until JetStream takes it: a cluster still electing its

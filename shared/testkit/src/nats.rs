@@ -17,19 +17,16 @@ use crate::util::free_port;
 pub const MIN_NATS_SERVER_VERSION: (u64, u64, u64) = (2, 11, 0);
 
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
-const START_ATTEMPTS: usize = 3;
+pub(crate) const START_ATTEMPTS: usize = 3;
 
 /// A throwaway nats-server with JetStream: its own free port and temp store dir.
 ///
 /// The server is killed when the value is dropped; the store is removed with it.
 pub struct NatsServer {
-    child: Option<Child>,
-    binary: PathBuf,
-    port: u16,
-    monitor_port: u16,
+    // Declared before `root` so the process is killed before its dir is removed.
+    node: Node,
     // Holds `store/` (JetStream data) and `nats-server.log`.
-    root: TempDir,
-    store: PathBuf,
+    _root: TempDir,
 }
 
 impl NatsServer {
@@ -39,13 +36,10 @@ impl NatsServer {
     /// `<workspace root>/.state/bin/nats-server`, else `nats-server` on `PATH`,
     /// and must be at least version 2.11.
     pub async fn start() -> anyhow::Result<NatsServer> {
-        let binary = find_binary()?;
-        check_version(&binary).await?;
-        let root = tempfile::Builder::new().prefix("novij-nats-").tempdir().context("creating nats temp dir")?;
-        let store = root.path().join("store");
-        std::fs::create_dir_all(&store).context("creating nats store dir")?;
-
-        let mut server = NatsServer { child: None, binary, port: free_port(), monitor_port: free_port(), root, store };
+        let binary = binary().await?;
+        let root = temp_root()?;
+        let node = Node::new(binary, root.path().to_path_buf())?;
+        let mut server = NatsServer { node, _root: root };
         let mut attempt = 1;
         loop {
             match server.spawn_and_wait().await {
@@ -53,9 +47,9 @@ impl NatsServer {
                 Err(err) if attempt < START_ATTEMPTS => {
                     // Most likely a port race with another test: retry on fresh ports.
                     tracing::debug!("nats-server start attempt {attempt} failed: {err:#}");
-                    server.stop().await;
-                    server.port = free_port();
-                    server.monitor_port = free_port();
+                    server.node.stop().await;
+                    server.node.port = free_port();
+                    server.node.monitor_port = free_port();
                     attempt += 1;
                 }
                 Err(err) => return Err(err),
@@ -65,35 +59,32 @@ impl NatsServer {
 
     /// Client URL, `nats://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.port)
+        self.node.url()
     }
 
     /// Client port.
     pub fn port(&self) -> u16 {
-        self.port
+        self.node.port
     }
 
     /// HTTP monitoring URL, `http://127.0.0.1:PORT`.
     pub fn monitor_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.monitor_port)
+        self.node.monitor_url()
     }
 
     /// JetStream store directory, e.g. for tests that grep raw stream bytes.
     pub fn store_dir(&self) -> &Path {
-        &self.store
+        &self.node.store
     }
 
     /// The server's own log file (stdout and stderr, across restarts).
     pub fn log_path(&self) -> PathBuf {
-        self.root.path().join("nats-server.log")
+        self.node.log_path()
     }
 
     /// Kills the server (SIGKILL) and waits for it to exit. The store is kept.
     pub async fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.start_kill();
-            let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
-        }
+        self.node.stop().await
     }
 
     /// Stops the server if running and starts it again on the same port and store.
@@ -115,6 +106,52 @@ impl NatsServer {
     }
 
     async fn spawn_and_wait(&mut self) -> anyhow::Result<()> {
+        self.node.spawn()?;
+        let monitor_port = self.node.monitor_port;
+        self.node.wait_until(READY_TIMEOUT, || healthz_ok(monitor_port, true)).await
+    }
+}
+
+/// One nats-server process with JetStream: its ports, its store and its log
+/// file in `dir`. [`NatsServer`] runs one on its own; a cluster runs several
+/// with `args` naming the server and its routes.
+pub(crate) struct Node {
+    child: Option<Child>,
+    binary: PathBuf,
+    dir: PathBuf,
+    store: PathBuf,
+    pub(crate) port: u16,
+    pub(crate) monitor_port: u16,
+    /// Arguments after the common ones (client and monitor port, JetStream, store).
+    pub(crate) args: Vec<String>,
+}
+
+impl Node {
+    /// A node (not yet running) on fresh ports, keeping its files in `dir`.
+    pub(crate) fn new(binary: PathBuf, dir: PathBuf) -> anyhow::Result<Node> {
+        let store = dir.join("store");
+        std::fs::create_dir_all(&store).context("creating nats store dir")?;
+        Ok(Node { child: None, binary, dir, store, port: free_port(), monitor_port: free_port(), args: Vec::new() })
+    }
+
+    pub(crate) fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    pub(crate) fn monitor_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.monitor_port)
+    }
+
+    pub(crate) fn log_path(&self) -> PathBuf {
+        self.dir.join("nats-server.log")
+    }
+
+    pub(crate) fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// Starts the process; its output is appended to [`Node::log_path`].
+    pub(crate) fn spawn(&mut self) -> anyhow::Result<()> {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -128,6 +165,7 @@ impl NatsServer {
             .arg(&self.store)
             .arg("-m")
             .arg(self.monitor_port.to_string())
+            .args(&self.args)
             .stdin(Stdio::null())
             .stdout(log.try_clone().context("cloning log handle")?)
             .stderr(log)
@@ -136,37 +174,56 @@ impl NatsServer {
             .with_context(|| format!("spawning {}", self.binary.display()))?;
         self.child = Some(child);
         tracing::debug!(port = self.port, "nats-server spawned");
+        Ok(())
+    }
 
-        let deadline = Instant::now() + READY_TIMEOUT;
+    /// Polls `ready` until it holds; fails at once if the process exits
+    /// (e.g. its port was taken) and after `timeout`.
+    pub(crate) async fn wait_until<F, Fut>(&mut self, timeout: Duration, mut ready: F) -> anyhow::Result<()>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let deadline = Instant::now() + timeout;
         loop {
-            if let Some(child) = self.child.as_mut() {
-                if let Some(status) = child.try_wait().context("polling nats-server")? {
-                    self.child = None;
-                    bail!("nats-server exited early ({status}); log tail:\n{}", self.log_tail());
-                }
-            }
-            if healthz_ok(self.monitor_port).await {
+            self.check_alive()?;
+            if ready().await {
                 return Ok(());
             }
             if Instant::now() >= deadline {
-                bail!(
-                    "nats-server on port {} not healthy within {READY_TIMEOUT:?}; log tail:\n{}",
-                    self.port,
-                    self.log_tail()
-                );
+                bail!("nats-server on port {} not ready within {timeout:?}; log tail:\n{}", self.port, self.log_tail());
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
-    fn log_tail(&self) -> String {
+    /// Fails if the process was started and has exited since.
+    pub(crate) fn check_alive(&mut self) -> anyhow::Result<()> {
+        if let Some(child) = self.child.as_mut() {
+            if let Some(status) = child.try_wait().context("polling nats-server")? {
+                self.child = None;
+                bail!("nats-server exited early ({status}); log tail:\n{}", self.log_tail());
+            }
+        }
+        Ok(())
+    }
+
+    /// Kills the process (SIGKILL) and waits for it to exit. The store is kept.
+    pub(crate) async fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.start_kill();
+            let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
+        }
+    }
+
+    pub(crate) fn log_tail(&self) -> String {
         let text = std::fs::read_to_string(self.log_path()).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(20)..].join("\n")
     }
 }
 
-impl Drop for NatsServer {
+impl Drop for Node {
     fn drop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.start_kill();
@@ -182,27 +239,41 @@ impl Drop for NatsServer {
     }
 }
 
-/// `GET /healthz?js-enabled-only=true` on the monitoring port answers 200.
-async fn healthz_ok(monitor_port: u16) -> bool {
+/// A temp dir for one server's or one cluster's files.
+pub(crate) fn temp_root() -> anyhow::Result<TempDir> {
+    tempfile::Builder::new().prefix("novij-nats-").tempdir().context("creating nats temp dir")
+}
+
+/// The nats-server binary to run, checked to be recent enough.
+pub(crate) async fn binary() -> anyhow::Result<PathBuf> {
+    let binary = find_binary()?;
+    check_version(&binary).await?;
+    Ok(binary)
+}
+
+/// `GET /healthz` on the monitoring port answers 200. With `js_enabled_only`
+/// only JetStream being on counts; without, a clustered server must also be in
+/// contact with the JetStream meta leader.
+pub(crate) async fn healthz_ok(monitor_port: u16, js_enabled_only: bool) -> bool {
+    let path = if js_enabled_only { "/healthz?js-enabled-only=true" } else { "/healthz" };
+    matches!(http_get(monitor_port, path).await, Some((200, _)))
+}
+
+/// A plain HTTP/1.0 GET on 127.0.0.1: the status and the body, or `None` if
+/// the server did not answer within a second.
+pub(crate) async fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     let probe = async {
-        let mut stream = TcpStream::connect(("127.0.0.1", monitor_port)).await.ok()?;
-        stream
-            .write_all(b"GET /healthz?js-enabled-only=true HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-            .await
-            .ok()?;
-        let mut buf = [0u8; 64];
-        let mut len = 0;
-        while len < 12 {
-            let n = stream.read(&mut buf[len..]).await.ok()?;
-            if n == 0 {
-                break;
-            }
-            len += n;
-        }
-        let head = std::str::from_utf8(&buf[..len]).ok()?;
-        Some(head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200"))
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).await.ok()?;
+        let request = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.ok()?;
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await.ok()?;
+        let text = String::from_utf8_lossy(&raw);
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let status = head.split_whitespace().nth(1)?.parse().ok()?;
+        Some((status, body.to_string()))
     };
-    tokio::time::timeout(Duration::from_secs(1), probe).await.ok().flatten().unwrap_or(false)
+    tokio::time::timeout(Duration::from_secs(1), probe).await.ok().flatten()
 }
 
 fn find_binary() -> anyhow::Result<PathBuf> {
