@@ -186,9 +186,12 @@ impl EventLog {
     ) -> Result<Vec<(RawEnvelope, u64)>, ReadError> {
         let stream = self.events_stream().await?;
         let filter = subjects::aggregate(aggregate_type, aggregate_id);
+        // The last event first (an indexed lookup): reading on until "not
+        // found" would make the server search the whole rest of the log.
+        let Some(last) = self.last_sequence(aggregate_type, aggregate_id).await? else { return Ok(Vec::new()) };
         let mut out = Vec::new();
         let mut next = 1;
-        loop {
+        while next <= last {
             match stream.direct_get_next_for_subject(&filter, Some(next)).await {
                 Ok(msg) => {
                     let raw: RawEnvelope = serde_json::from_slice(&msg.payload).map_err(|e| ReadError::Decode {
@@ -198,10 +201,11 @@ impl EventLog {
                     next = msg.sequence + 1;
                     out.push((raw, msg.sequence));
                 }
-                Err(e) if e.kind() == DirectGetErrorKind::NotFound => return Ok(out),
+                Err(e) if e.kind() == DirectGetErrorKind::NotFound => break,
                 Err(e) => return Err(ReadError::Unavailable(e.to_string())),
             }
         }
+        Ok(out)
     }
 
     /// A handle without a round trip: reads are direct gets, and a missing
