@@ -8,7 +8,6 @@ mod support;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use sea_orm::ConnectionTrait;
 use serde_json::json;
 use support::{Layout, TestStack, COMMON_BOT};
 
@@ -103,14 +102,6 @@ async fn postgres_down_for_30_s_under_load_refuses_nothing_and_loses_nothing() {
     let live = support::projection_rows(&db).await;
     let sends = live.iter().find(|(t, _)| t == "sends").map(|(_, rows)| rows.len()).unwrap_or_default();
     assert!(sends >= texts.len() + reminders.len(), "{sends} send rows for {} sends", texts.len());
-    db.execute_unprepared(
-        "DROP TABLE send_history, sends, recipients, connect_codes, integrations, projection_checkpoint, seaql_migrations",
-    )
-    .await
-    .expect("drop");
-    let migrate = stack.cli(&["migrate"]);
-    assert!(migrate.status.success(), "{}", String::from_utf8_lossy(&migrate.stderr));
-    let rebuild = stack.cli(&["rebuild"]);
-    assert!(rebuild.status.success(), "{}", String::from_utf8_lossy(&rebuild.stderr));
+    support::rebuild_from_scratch(&stack, &db).await;
     assert_eq!(live, support::projection_rows(&db).await, "the live projections differ from a rebuild");
 }

@@ -3,7 +3,6 @@
 
 mod support;
 
-use sea_orm::ConnectionTrait;
 use support::{Layout, TestStack};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -37,14 +36,8 @@ async fn rebuild_after_dropping_projections_gives_identical_rows() {
     let before = support::projection_rows(&db).await;
     assert!(before.iter().all(|(_, rows)| !rows.is_empty()), "a projection is empty: {before:?}");
 
-    db.execute_unprepared("DROP TABLE send_history, sends, recipients, connect_codes, integrations, projection_checkpoint, seaql_migrations")
-        .await
-        .expect("drop");
-    let migrate = stack.cli(&["migrate"]);
-    assert!(migrate.status.success(), "{}", String::from_utf8_lossy(&migrate.stderr));
-    let rebuild = stack.cli(&["rebuild"]);
-    assert!(rebuild.status.success(), "{}", String::from_utf8_lossy(&rebuild.stderr));
-    assert!(String::from_utf8_lossy(&rebuild.stdout).contains("rebuilt projections"));
+    let said = support::rebuild_from_scratch(&stack, &db).await;
+    assert!(said.contains("rebuilt projections"), "{said}");
 
     let after = support::projection_rows(&db).await;
     assert_eq!(before, after);

@@ -23,6 +23,7 @@ pub async fn rebuild() -> anyhow::Result<()> {
     let nats = novij_bus::connect(&config.nats_url, "cli").await.context("connecting to NATS")?;
     let js = async_nats::jetstream::new(nats);
     let mut shown = 0u64;
+    let started = std::time::Instant::now();
     let report = novij_projections::rebuild::rebuild(&db, &js, |seq, last| {
         if seq == last || seq >= shown + 1000 {
             shown = seq;
@@ -33,8 +34,11 @@ pub async fn rebuild() -> anyhow::Result<()> {
     .await?;
     eprintln!();
     println!(
-        "rebuilt projections from {} events (skipped {}), up to sequence {}",
-        report.events, report.skipped, report.last_sequence
+        "rebuilt projections from {} events (skipped {}), up to sequence {}, in {} ms",
+        report.events,
+        report.skipped,
+        report.last_sequence,
+        started.elapsed().as_millis()
     );
     Ok(())
 }

@@ -748,3 +748,19 @@ pub async fn projection_rows(db: &sea_orm::DatabaseConnection) -> Vec<(String, V
     }
     out
 }
+
+/// Drops the projections with their schema, migrates and rebuilds them from
+/// the log (the services stopped first); returns what `rebuild` said.
+pub async fn rebuild_from_scratch(stack: &TestStack, db: &sea_orm::DatabaseConnection) -> String {
+    use sea_orm::ConnectionTrait;
+    db.execute_unprepared(
+        "DROP TABLE send_history, sends, recipients, connect_codes, integrations, projection_checkpoint, seaql_migrations",
+    )
+    .await
+    .expect("drop");
+    let migrate = stack.cli(&["migrate"]);
+    assert!(migrate.status.success(), "{}", String::from_utf8_lossy(&migrate.stderr));
+    let rebuild = stack.cli(&["rebuild"]);
+    assert!(rebuild.status.success(), "{}", String::from_utf8_lossy(&rebuild.stderr));
+    String::from_utf8_lossy(&rebuild.stdout).to_string()
+}

@@ -262,18 +262,15 @@ impl Payloads {
         match kind_of(key_id) {
             KeyKind::Epoch { .. } => Ok(false),
             KeyKind::Own => self.erase(key_id).await,
-            KeyKind::Legacy => {
-                let done = self
-                    .db
-                    .execute(Statement::from_sql_and_values(
-                        DbBackend::Postgres,
-                        "DELETE FROM payload_keys WHERE key_id = $1",
-                        [key_id.into()],
-                    ))
-                    .await?;
-                Ok(done.rows_affected() > 0)
-            }
+            KeyKind::Legacy => Ok(self.delete_legacy("key_id = $1", key_id.into()).await? > 0),
         }
+    }
+
+    /// Deletes an earlier release's keys from Postgres (`condition` on `$1`).
+    async fn delete_legacy(&self, condition: &str, value: sea_orm::Value) -> Result<u64, PayloadError> {
+        let sql = format!("DELETE FROM payload_keys WHERE {condition}");
+        let done = self.db.execute(Statement::from_sql_and_values(DbBackend::Postgres, sql, [value])).await?;
+        Ok(done.rows_affected())
     }
 
     /// Overwrites the key's message in the bucket's stream (JetStream erases
@@ -307,15 +304,7 @@ impl Payloads {
                 erased += 1;
             }
         }
-        let legacy = self
-            .db
-            .execute(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "DELETE FROM payload_keys WHERE expires_at <= $1",
-                [now.into()],
-            ))
-            .await?;
-        Ok(erased + legacy.rows_affected())
+        Ok(erased + self.delete_legacy("expires_at <= $1", now.into()).await?)
     }
 }
 

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use novij_events::send::Clearance;
+use novij_events::send::{Clearance, FailureReason};
 use novij_events::status::SendStatus;
 use novij_events::{AnyEvent, Envelope};
 use sea_orm::sea_query::OnConflict;
@@ -120,20 +120,12 @@ impl SendChanges {
             }
             AnyEvent::SendFailed(e) => {
                 let p = &e.payload;
-                let patch = Patch {
-                    attempts: Some(p.attempts as i32),
-                    failure: Some((p.reason.as_str().to_string(), Some(p.detail.clone()))),
-                    ..self.patch(e, SendStatus::Failed, None)
-                };
+                let patch = self.failure(e, SendStatus::Failed, p.reason, &p.detail, p.attempts);
                 (&p.send_id, patch, Some(json!({ "reason": p.reason, "detail": p.detail })))
             }
             AnyEvent::SendDeadLettered(e) => {
                 let p = &e.payload;
-                let patch = Patch {
-                    attempts: Some(p.attempts as i32),
-                    failure: Some((p.reason.as_str().to_string(), Some(p.detail.clone()))),
-                    ..self.patch(e, SendStatus::DeadLettered, None)
-                };
+                let patch = self.failure(e, SendStatus::DeadLettered, p.reason, &p.detail, p.attempts);
                 let detail = json!({ "reason": p.reason, "detail": p.detail, "attempts": p.attempts });
                 (&p.send_id, patch, Some(detail))
             }
@@ -158,6 +150,21 @@ impl SendChanges {
             telegram_message_id: None,
             attempts: None,
             failure: None,
+        }
+    }
+
+    fn failure<P>(
+        &self,
+        env: &Envelope<P>,
+        status: SendStatus,
+        reason: FailureReason,
+        detail: &str,
+        attempts: u32,
+    ) -> Patch {
+        Patch {
+            attempts: Some(attempts as i32),
+            failure: Some((reason.as_str().to_string(), Some(detail.to_string()))),
+            ..self.patch(env, status, None)
         }
     }
 
@@ -315,7 +322,7 @@ async fn update_sends<C: ConnectionTrait>(txn: &C, patches: &[(String, Patch)]) 
 #[cfg(test)]
 mod tests {
     use novij_events::money::Amount;
-    use novij_events::send::{Clearance, FailureReason, MessageSent, Priority, SendAccepted, SendFailed, SendQueued};
+    use novij_events::send::{MessageSent, Priority, SendAccepted, SendFailed, SendQueued};
     use novij_events::EventMeta;
 
     use super::*;
