@@ -62,8 +62,9 @@ pub struct Delivery<'a> {
 /// Why a delivery stopped before calling Telegram.
 struct LeaseLost;
 
-/// When a delivery that found the lease lost is redelivered.
-const LEASE_LOST_RETRY: Duration = crate::ownership::TICK;
+/// When a delivery that found the lease lost is redelivered: about when the
+/// lease is refreshed or has moved (a moment, not a busy loop).
+const LEASE_LOST_RETRY: Duration = Duration::from_secs(1);
 
 fn retry_later(reason: &str, error: &dyn std::fmt::Display, delay: Duration) -> Handled {
     tracing::warn!(reason, error = %error, delay_ms = delay.as_millis() as u64, "delivery postponed");

@@ -29,7 +29,6 @@ use tokio::sync::watch;
 use crate::model::{checkpoint, connect_code, integration, recipient};
 use crate::send_changes::SendChanges;
 
-pub(crate) const CHECKPOINT: &str = "events";
 /// The name the projector goes by in logs.
 const NAME: &str = "projector";
 /// Most events applied in one transaction.
@@ -212,7 +211,7 @@ pub(crate) async fn lock_checkpoint<C: ConnectionTrait>(txn: &C) -> Result<u64, 
     let row = txn
         .query_one(sea_orm::Statement::from_string(
             txn.get_database_backend(),
-            format!("SELECT last_sequence FROM projection_checkpoint WHERE name = '{CHECKPOINT}' FOR UPDATE"),
+            format!("SELECT last_sequence FROM projection_checkpoint WHERE name = '{}' FOR UPDATE", checkpoint::EVENTS),
         ))
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("projection checkpoint (run `novij-telegram migrate`)".into()))?;
@@ -223,7 +222,7 @@ pub(crate) async fn lock_checkpoint<C: ConnectionTrait>(txn: &C) -> Result<u64, 
 pub(crate) async fn set_checkpoint<C: ConnectionTrait>(txn: &C, sequence: u64) -> Result<(), DbErr> {
     checkpoint::Entity::update_many()
         .col_expr(checkpoint::Column::LastSequence, Expr::value(sequence as i64))
-        .filter(checkpoint::Column::Name.eq(CHECKPOINT))
+        .filter(checkpoint::Column::Name.eq(checkpoint::EVENTS))
         .exec(txn)
         .await?;
     Ok(())

@@ -1,14 +1,13 @@
 //! Read queries the services share (lookups and the projector's position).
 
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::model::{checkpoint, integration, recipient, send, send_history};
-use crate::projector::CHECKPOINT;
 use novij_events::status::{RecipientStatus, SendStatus};
 
 /// The last event sequence applied to the projections.
 pub async fn checkpoint<C: sea_orm::ConnectionTrait>(db: &C) -> Result<u64, DbErr> {
-    Ok(checkpoint::Entity::find_by_id(CHECKPOINT).one(db).await?.map(|c| c.last_sequence as u64).unwrap_or(0))
+    Ok(checkpoint::Entity::find_by_id(checkpoint::EVENTS).one(db).await?.map(|c| c.last_sequence as u64).unwrap_or(0))
 }
 
 /// Waits (bounded) until the projections include `sequence`, so a client that
@@ -43,37 +42,12 @@ pub async fn common_bot_usernames(db: &DatabaseConnection) -> Result<Vec<String>
         .await
 }
 
-pub async fn recipient_by_ref(
-    db: &DatabaseConnection,
-    integration_id: &str,
-    public_user_ref: &str,
-) -> Result<Option<recipient::Model>, DbErr> {
-    recipient::Entity::find()
-        .filter(recipient::Column::IntegrationId.eq(integration_id))
-        .filter(recipient::Column::PublicUserRef.eq(public_user_ref))
-        .one(db)
-        .await
-}
-
 /// Active recipients whose chat has this keyed hash (one per integration of the bot).
 pub async fn recipients_by_chat(db: &DatabaseConnection, chat_hash: &str) -> Result<Vec<recipient::Model>, DbErr> {
     recipient::Entity::find()
         .filter(recipient::Column::ChatHash.eq(chat_hash))
         .filter(recipient::Column::Status.eq(RecipientStatus::Active.as_str()))
         .all(db)
-        .await
-}
-
-/// Sends and reminders a project created since `since` (its daily quota).
-pub async fn sends_created_since(
-    db: &DatabaseConnection,
-    project_id: &str,
-    since: chrono::DateTime<chrono::Utc>,
-) -> Result<u64, DbErr> {
-    send::Entity::find()
-        .filter(send::Column::ProjectId.eq(project_id))
-        .filter(send::Column::AcceptedAt.gte(since))
-        .count(db)
         .await
 }
 
@@ -86,16 +60,6 @@ pub async fn undelivered_sends(db: &DatabaseConnection, integration_id: &str) ->
         .all(db)
         .await?;
     Ok(rows.into_iter().map(|s| s.send_id).collect())
-}
-
-/// Reminders of a project still waiting for their time.
-pub async fn pending_reminders(db: &DatabaseConnection, project_id: &str) -> Result<u64, DbErr> {
-    send::Entity::find()
-        .filter(send::Column::ProjectId.eq(project_id))
-        .filter(send::Column::SendAt.is_not_null())
-        .filter(send::Column::Status.is_in([SendStatus::Accepted.as_str(), SendStatus::Scheduled.as_str()]))
-        .count(db)
-        .await
 }
 
 pub async fn send_with_history(

@@ -2,6 +2,9 @@
 
 use sea_orm::entity::prelude::*;
 
+/// The row of the event log's projections.
+pub const EVENTS: &str = "events";
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "projection_checkpoint")]
 pub struct Model {
