@@ -44,7 +44,7 @@ async fn cleanup_shreds_expired_payloads_and_counts_what_it_removed() {
     let (accepted, _) = log.last::<SendAccepted>(&send_id).await.unwrap().expect("accepted event");
     let keyring = std::sync::Arc::new(novij_crypto::Keyring::parse(&stack.master_keys).unwrap());
     let db = stack.db.connect().await.unwrap();
-    let payloads = Payloads::connect(&js, 1, db, keyring, 1).await.unwrap();
+    let payloads = Payloads::connect(&js, db, keyring, 1).await.unwrap();
     let purpose = novij_runtime::derive::purpose::OUTGOING_MESSAGE;
     let before = payloads.open(purpose, &accepted.payload.message).await.expect("readable before cleanup");
     assert!(String::from_utf8_lossy(&before).contains("shred me"));

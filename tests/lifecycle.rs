@@ -52,7 +52,7 @@ async fn deleting_an_integration_withdraws_its_sends_removes_the_webhook_and_shr
     let token = created.payload.bot_token.expect("a sealed token");
     let keyring = std::sync::Arc::new(novij_crypto::Keyring::parse(&stack.master_keys).unwrap());
     let payloads =
-        Payloads::connect(&stack.jetstream().await, 1, stack.db.connect().await.unwrap(), keyring, 3600).await.unwrap();
+        Payloads::connect(&stack.jetstream().await, stack.db.connect().await.unwrap(), keyring, 3600).await.unwrap();
     let purpose = novij_runtime::derive::purpose::BOT_TOKEN;
     let opened = payloads.open(purpose, &token).await.expect("readable while the integration lives");
     assert_eq!(Some(String::from_utf8(opened).unwrap().as_str()), bot["token"].as_str());

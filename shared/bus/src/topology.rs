@@ -10,6 +10,7 @@ const STREAMS: &[(&str, &str)] = &[
     ("DEAD_LETTERS", include_str!("../../../nats/streams/DEAD_LETTERS.json")),
     ("DISPATCH", include_str!("../../../nats/streams/DISPATCH.json")),
     ("FEED", include_str!("../../../nats/streams/FEED.json")),
+    ("KV_payload_keys", include_str!("../../../nats/streams/KV_payload_keys.json")),
 ];
 
 const CONSUMERS: &[(&str, &str)] = &[

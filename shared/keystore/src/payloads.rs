@@ -77,25 +77,6 @@ fn epoch_end(expires_at: DateTime<Utc>, epoch_seconds: i64) -> i64 {
     (at.div_euclid(epoch) + 1) * epoch
 }
 
-/// The bucket's stream, as a key-value bucket's is made, except that it
-/// lets single messages be deleted: erasing a key needs that, and a bucket
-/// made the usual way refuses it for good.
-fn bucket_stream(replicas: usize) -> jetstream::stream::Config {
-    jetstream::stream::Config {
-        name: format!("KV_{BUCKET}"),
-        description: Some("data keys of temporary payloads, wrapped by the master key ring".into()),
-        subjects: vec![format!("$KV.{BUCKET}.>")],
-        max_messages_per_subject: 1,
-        storage: jetstream::stream::StorageType::File,
-        allow_rollup: true,
-        deny_delete: false,
-        allow_direct: true,
-        num_replicas: replicas.max(1),
-        discard: jetstream::stream::DiscardPolicy::New,
-        ..Default::default()
-    }
-}
-
 fn wrap_purpose(key_id: &str) -> String {
     format!("payload_key/{key_id}")
 }
@@ -125,21 +106,15 @@ pub struct Payloads {
 }
 
 impl Payloads {
-    /// Opens (or creates) the key bucket with `replicas` copies.
+    /// Opens the key bucket (the topology made it).
     pub async fn connect(
         js: &jetstream::Context,
-        replicas: usize,
         db: DatabaseConnection,
         keyring: Arc<Keyring>,
         epoch_seconds: u32,
     ) -> Result<Self, PayloadError> {
-        let bucket = match js.get_key_value(BUCKET).await {
-            Ok(bucket) => bucket,
-            Err(_) => {
-                js.get_or_create_stream(bucket_stream(replicas)).await.map_err(store_error)?;
-                js.get_key_value(BUCKET).await.map_err(store_error)?
-            }
-        };
+        // The bucket's stream is part of the topology (`nats/streams/KV_payload_keys.json`).
+        let bucket = js.get_key_value(BUCKET).await.map_err(store_error)?;
         Ok(Self {
             bucket,
             db,

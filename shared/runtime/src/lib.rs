@@ -35,15 +35,10 @@ impl Runtime {
             .await
             .context("applying the JetStream topology")?;
         let db = novij_projections::connect(&config.database_url).await.context("connecting to Postgres")?;
-        let payloads = Payloads::connect(
-            &jetstream,
-            config.nats_stream_replicas,
-            db.clone(),
-            keyring.clone(),
-            config.retention.payload_key_epoch_seconds,
-        )
-        .await
-        .context("opening the payload key store")?;
+        let payloads =
+            Payloads::connect(&jetstream, db.clone(), keyring.clone(), config.retention.payload_key_epoch_seconds)
+                .await
+                .context("opening the payload key store")?;
         Ok(Runtime {
             config: Arc::new(config),
             log: EventLog::new(jetstream.clone()),
