@@ -1,7 +1,7 @@
 //! Postgres is not on the path of a send: with it unreachable for 30 s under
 //! load, sends and reminders to connected recipients are accepted and
 //! delivered, and afterwards the projections catch up to exactly what a
-//! rebuild from the log gives.
+//! rebuild from the log gives. Services restarted meanwhile work too.
 
 mod support;
 
@@ -104,4 +104,33 @@ async fn postgres_down_for_30_s_under_load_refuses_nothing_and_loses_nothing() {
     assert!(sends >= texts.len() + reminders.len(), "{sends} send rows for {} sends", texts.len());
     support::rebuild_from_scratch(&stack, &db).await;
     assert_eq!(live, support::projection_rows(&db).await, "the live projections differ from a rebuild");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn services_restarted_while_postgres_is_down_accept_and_deliver() {
+    let mut stack = TestStack::start_behind_pg_proxy(Layout::Separate, &[]).await;
+    let integration = stack.create_integration("p1", None).await;
+    stack.connect_user("p1", &integration, "user:1").await;
+
+    stack.pg_proxy.as_ref().expect("proxy").cut();
+    for name in ["ingress", "dispatcher", "payment-verifier"] {
+        stack.service(name).kill().await;
+        stack.service(name).restart().expect("restart");
+    }
+    for (name, line) in [
+        ("ingress", "\"started\""),
+        ("payment-verifier", "\"started\""),
+        ("dispatcher", "answering bot.verify requests"),
+    ] {
+        stack.service(name).wait_for_line(line, support::WAIT).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    let answer = stack.send_text("p1", &integration, "user:1", "while postgres is away", "away-1").await;
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    novij_testkit::eventually(support::WAIT, || async {
+        delivered(&stack).await.contains_key("while postgres is away").then_some(())
+    })
+    .await
+    .expect("delivered with Postgres away");
+    stack.pg_proxy.as_ref().expect("proxy").restore();
+    stack.wait_send(answer.body["send_id"].as_str().expect("send_id"), "sent").await;
 }

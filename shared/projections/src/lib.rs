@@ -21,11 +21,14 @@ mod send_changes;
 
 pub use projector::{ApplyError, Projector};
 
-/// Connects to Postgres with a pool sized for a service.
+/// Connects to Postgres with a pool sized for a service. The pool connects
+/// on first use: a service starts while Postgres is away (it decides from
+/// the log), and its reads and projections wait for it.
 pub async fn connect(url: &str) -> Result<sea_orm::DatabaseConnection, sea_orm::DbErr> {
     let mut opts = sea_orm::ConnectOptions::new(url.to_string());
     opts.max_connections(10)
         .min_connections(1)
+        .connect_lazy(true)
         .connect_timeout(std::time::Duration::from_secs(5))
         .acquire_timeout(std::time::Duration::from_secs(5))
         .sqlx_logging(false);
