@@ -17,11 +17,14 @@
 //! whose outcome is on the log is not sent again. An append that fails (NATS
 //! electing a leader, a lost connection) is retried for a while by the
 //! delivery that knows the outcome, not left to a redelivery that would call
-//! Telegram again. The window left is a crash between Telegram's answer and
-//! the append: that message is sent again.
+//! Telegram again. A call is announced before it is made (`calls`): a new
+//! owner of the partition waits for the outcome of its predecessor's
+//! announced calls rather than repeat them. The window left is a crash
+//! between Telegram's answer and the append: that message is sent again.
 
 use std::time::Duration;
 
+use crate::calls::Calls;
 use crate::lease::Lease;
 use crate::pacer::{Pacer, Request, Slot};
 use crate::Dispatcher;
@@ -57,6 +60,7 @@ pub struct Delivery<'a> {
     attempt: u32,
     partition: u16,
     lease: &'a Lease,
+    calls: &'a Calls,
 }
 
 /// Why a delivery stopped before calling Telegram.
@@ -79,9 +83,16 @@ pub fn backoff(policy: &novij_config::RetryPolicy, attempt: u32) -> Duration {
 }
 
 impl<'a> Delivery<'a> {
-    pub fn new(d: &'a Dispatcher, item: &'a DispatchItem, msg: &'a Message, partition: u16, lease: &'a Lease) -> Self {
+    pub fn new(
+        d: &'a Dispatcher,
+        item: &'a DispatchItem,
+        msg: &'a Message,
+        partition: u16,
+        lease: &'a Lease,
+        calls: &'a Calls,
+    ) -> Self {
         let attempt = msg.info().map(|i| i.delivered).unwrap_or(1).max(1) as u32;
-        Self { d, queued: &item.queued, msg, queued_seq: item.queued_sequence, attempt, partition, lease }
+        Self { d, queued: &item.queued, msg, queued_seq: item.queued_sequence, attempt, partition, lease, calls }
     }
 
     fn send_id(&self) -> &str {
@@ -96,7 +107,27 @@ impl<'a> Delivery<'a> {
         // A redelivered copy of an item this process is still handling waits
         // for that handling to acknowledge it.
         let Some(_guard) = self.d.in_flight.enter(self.send_id()) else { return Handled::Hold };
+        if self.calls.inherited.as_ref().is_some_and(|i| i.contains(self.send_id())) {
+            return self.after_predecessor().await;
+        }
         self.deliver().await
+    }
+
+    /// A send the previous owner announced: once it is done with it, the
+    /// log's leader says whether its outcome was recorded.
+    async fn after_predecessor(&self) -> Handled {
+        if let Some(inherited) = &self.calls.inherited {
+            while tokio::time::timeout(PROGRESS_EVERY, inherited.settled(self.send_id())).await.is_err() {
+                if let Err(e) = self.msg.ack_with(AckKind::Progress).await {
+                    tracing::warn!(error = %e, "progress ack failed");
+                }
+            }
+        }
+        match self.d.rt.log.last_sequence_at_leader(SendQueued::AGGREGATE, self.send_id()).await {
+            Ok(Some(last)) if last > self.queued_seq => Handled::Done,
+            Ok(_) => self.deliver().await,
+            Err(e) => retry_later("log_unavailable", &e, Duration::from_secs(1)),
+        }
     }
 
     async fn deliver(&self) -> Handled {
@@ -167,6 +198,15 @@ impl<'a> Delivery<'a> {
                 // spin. A new owner resets the consumers and gets it anyway.
                 return Handled::Retry(LEASE_LOST_RETRY);
             };
+            // Held until the outcome is recorded (or no call was made).
+            let _announced = match self.calls.announcer.announce(self.send_id()).await {
+                Ok(announced) => announced,
+                Err(e) => return retry_later("handover_unavailable", &e, Duration::from_secs(1)),
+            };
+            // The write may have outlasted the lease.
+            if !self.lease.is_valid() {
+                return Handled::Retry(LEASE_LOST_RETRY);
+            }
             params.allow_paid_broadcast = slot.paid;
             let answer = self.d.api.send_message(&bot.token, &params).await;
             drop(slot);

@@ -16,6 +16,11 @@ pub struct Entered {
 }
 
 impl InFlight {
+    pub fn contains(&self, send_id: &str) -> bool {
+        // Unknown (a poisoned lock) counts as in flight: the asker waits rather than sends twice.
+        self.sends.lock().map(|sends| sends.contains(send_id)).unwrap_or(true)
+    }
+
     /// Marks `send_id` as in flight; `None` if it already is.
     pub fn enter(&self, send_id: &str) -> Option<Entered> {
         let mut sends = self.sends.lock().ok()?;

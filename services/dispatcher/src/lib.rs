@@ -2,16 +2,19 @@
 //!
 //! - `consumers::router`: puts each queued send on its bot's partition (`DISPATCH`).
 //! - `ownership`: which instance owns which partition (leases in NATS KV).
+//! - `calls`: calls announced before they are made, for the next owner.
 //! - `partitioning`: bots over partitions and lanes; the `DISPATCH` subjects and consumers.
 //! - `partitions` + `delivery`: an owned partition's sends, delivered (sendMessage) and recorded.
 //! - `consumers::dead_letters`: files dead-lettered sends into `DEAD_LETTERS`.
 //! - `pacer`: Telegram's limits per bot, chat and group, 429 pauses, priority and fairness.
 //! - `failures`: Telegram's transient failures per send, for backoff and dead letters.
 //! - `consumers::integrations`: points a new integration's bot webhook at ingress.
-//! - `rpc`: answers `nt.rpc.dispatcher.bot.verify` (getMe) for ingress.
+//! - `rpc`: answers `nt.rpc.dispatcher.bot.verify` (getMe) for ingress, and
+//!   a new owner's questions about this member's calls.
 //! - `bots`: resolves a bot key to its token.
 
 mod bots;
+mod calls;
 mod consumers;
 mod delivery;
 mod failures;
@@ -47,6 +50,8 @@ pub(crate) struct Dispatcher {
     pub pacer: std::sync::Arc<pacer::Pacer>,
     pub in_flight: in_flight::InFlight,
     pub failures: failures::Failures,
+    /// This instance's member id among the dispatchers.
+    pub member: String,
 }
 
 pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
@@ -61,6 +66,7 @@ pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) -> anyhow::Result
         pacer,
         in_flight: Default::default(),
         failures: Default::default(),
+        member: format!("d{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
         rt,
     };
     novij_bus::topology::until_applied(|| partitioning::apply(&d.rt.jetstream))

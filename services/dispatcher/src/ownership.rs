@@ -14,9 +14,12 @@
 //! have sent; a new owner holds the partition until that moment plus one
 //! limit window, so limits hold across a hand-over too. A new owner's worker
 //! also resets the partition's consumers, so the sends a killed owner had
-//! pulled come back at once rather than after the 30 s ack wait.
+//! pulled come back at once rather than after the 30 s ack wait. The calls
+//! an owner makes are announced in `dispatcher_handover` first (`calls`), so
+//! a new owner does not repeat those its predecessor is still recording.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::partitioning::DISPATCH_PARTITIONS;
@@ -26,6 +29,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use crate::calls::Announcer;
 use crate::lease::Lease;
 use crate::{pacer, Dispatcher};
 
@@ -55,6 +59,7 @@ const HANDOVER_MARGIN: Duration = Duration::from_millis(100);
 struct Owned {
     revision: u64,
     lease: Lease,
+    calls: Arc<Announcer>,
     stop: watch::Sender<bool>,
     worker: JoinHandle<()>,
 }
@@ -120,7 +125,7 @@ async fn bucket(
 }
 
 pub async fn run(d: Dispatcher, mut shutdown: watch::Receiver<bool>) {
-    let me = format!("d{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let me = d.member.clone();
     let replicas = d.rt.config.nats_stream_replicas;
     let js = d.rt.jetstream.clone();
     let buckets = loop {
@@ -266,10 +271,11 @@ async fn claim(d: &Dispatcher, buckets: &Buckets, me: &str, partition: u16) -> O
     // (NATS electing leaders) held up this tick's refresh of every other
     // lease, which then expired and moved.
     let lease = Lease::new(claimed + SAFE);
+    let calls = Arc::new(Announcer::new(buckets.handover.clone(), partition, me));
     let (stop, stop_rx) = watch::channel(false);
-    let worker = tokio::spawn(crate::partitions::run(d.clone(), partition, lease.clone(), stop_rx));
+    let worker = tokio::spawn(crate::partitions::run(d.clone(), partition, lease.clone(), calls.clone(), stop_rx));
     tracing::info!(partition, "partition taken");
-    Some(Owned { revision, lease, stop, worker })
+    Some(Owned { revision, lease, calls, stop, worker })
 }
 
 async fn release(buckets: &Buckets, partition: u16, o: Owned) {
@@ -277,6 +283,9 @@ async fn release(buckets: &Buckets, partition: u16, o: Owned) {
     let _ = o.stop.send(true);
     if tokio::time::timeout(DRAIN, o.worker).await.is_err() {
         tracing::warn!(partition, "deliveries still running after the drain period");
+    }
+    if let Err(e) = o.calls.flush().await {
+        tracing::warn!(partition, error = %e, "cannot clear the announced calls; the next owner asks about them");
     }
     let _ = buckets.handover.put(lease_key(partition), now_ms().to_string().into()).await;
     if let Err(e) = buckets.leases.delete_expect_revision(lease_key(partition), Some(o.revision)).await {

@@ -1,26 +1,65 @@
 //! Request/reply handlers of the dispatcher (core NATS, queue group `dispatcher`).
 
 use futures::StreamExt;
-use novij_events::rpc::{BotCredential, BotVerifyReply, BotVerifyRequest};
+use novij_events::rpc::{BotCredential, BotVerifyReply, BotVerifyRequest, CallsQuery, CallsReply};
 use novij_events::{integration::BotIdentity, subjects};
 use novij_telegram_client::BotApiErrorKind;
 use tokio::sync::watch;
 
 use crate::Dispatcher;
 
-pub async fn serve(d: Dispatcher, mut shutdown: watch::Receiver<bool>) {
-    loop {
-        let mut sub =
-            match d.rt.nats.queue_subscribe(subjects::RPC_BOT_VERIFY, subjects::RPC_DISPATCHER_GROUP.to_string()).await
-            {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot subscribe to bot.verify; retrying");
-                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                    continue;
-                }
+pub async fn serve(d: Dispatcher, shutdown: watch::Receiver<bool>) {
+    let group = Some(subjects::RPC_DISPATCHER_GROUP);
+    let verify = answer(
+        &d,
+        "bot.verify",
+        subjects::RPC_BOT_VERIFY.to_string(),
+        group,
+        shutdown.clone(),
+        |d, payload| async move {
+            let reply = match serde_json::from_slice::<BotVerifyRequest>(&payload) {
+                Ok(req) => verify(&d, req).await,
+                Err(e) => BotVerifyReply::Unavailable { detail: format!("malformed request: {e}") },
             };
-        tracing::info!(subject = subjects::RPC_BOT_VERIFY, "answering bot.verify requests");
+            serde_json::to_vec(&reply).unwrap_or_default()
+        },
+    );
+    let calls =
+        answer(&d, "calls", subjects::rpc_dispatcher_calls(&d.member), None, shutdown, |d, payload| async move {
+            let query = serde_json::from_slice::<CallsQuery>(&payload).unwrap_or(CallsQuery { send_ids: Vec::new() });
+            let delivering = query.send_ids.into_iter().filter(|id| d.in_flight.contains(id)).collect();
+            serde_json::to_vec(&CallsReply { delivering }).unwrap_or_default()
+        });
+    tokio::join!(verify, calls);
+}
+
+/// Answers every request on `subject` with `handle`'s reply, subscribing
+/// again whenever the subscription ends.
+async fn answer<F, Fut>(
+    d: &Dispatcher,
+    what: &str,
+    subject: String,
+    group: Option<&str>,
+    mut shutdown: watch::Receiver<bool>,
+    handle: F,
+) where
+    F: Fn(Dispatcher, bytes::Bytes) -> Fut,
+    Fut: std::future::Future<Output = Vec<u8>>,
+{
+    loop {
+        let subscribed = match group {
+            Some(group) => d.rt.nats.queue_subscribe(subject.clone(), group.to_string()).await,
+            None => d.rt.nats.subscribe(subject.clone()).await,
+        };
+        let mut sub = match subscribed {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(subject, error = %e, "cannot subscribe; retrying");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        tracing::info!(subject, "answering {what} requests");
         loop {
             let msg = tokio::select! {
                 _ = shutdown.changed() => return,
@@ -28,13 +67,9 @@ pub async fn serve(d: Dispatcher, mut shutdown: watch::Receiver<bool>) {
             };
             let Some(msg) = msg else { break };
             let Some(reply_to) = msg.reply.clone() else { continue };
-            let reply = match serde_json::from_slice::<BotVerifyRequest>(&msg.payload) {
-                Ok(req) => verify(&d, req).await,
-                Err(e) => BotVerifyReply::Unavailable { detail: format!("malformed request: {e}") },
-            };
-            let body = serde_json::to_vec(&reply).unwrap_or_default();
+            let body = handle(d.clone(), msg.payload).await;
             if let Err(e) = d.rt.nats.publish(reply_to, body.into()).await {
-                tracing::warn!(error = %e, "cannot answer bot.verify");
+                tracing::warn!(subject, error = %e, "cannot answer a request");
             }
         }
     }

@@ -11,7 +11,10 @@
 use std::time::Duration;
 
 use async_nats::jetstream::{
-    self, context::PublishErrorKind, message::PublishMessage as Publish, stream::DirectGetErrorKind,
+    self,
+    context::PublishErrorKind,
+    message::PublishMessage as Publish,
+    stream::{DirectGetErrorKind, LastRawMessageErrorKind},
 };
 use novij_aggregates::{fold, Aggregate, Loaded};
 use novij_events::{decode_slice_as, subjects, AnyEvent, DecodeError, Envelope, Event, RawEnvelope};
@@ -165,6 +168,22 @@ impl EventLog {
     /// The stream sequence of the last event of an aggregate, of any type.
     pub async fn last_sequence(&self, aggregate_type: &str, aggregate_id: &str) -> Result<Option<u64>, ReadError> {
         Ok(self.last_raw(&subjects::aggregate(aggregate_type, aggregate_id)).await?.map(|(_, seq)| seq))
+    }
+
+    /// Like [`Self::last_sequence`], but answered by the stream's leader, not
+    /// by any replica: after a leader election, a replica's direct answer
+    /// may not yet hold what the new leader has just stored.
+    pub async fn last_sequence_at_leader(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+    ) -> Result<Option<u64>, ReadError> {
+        let stream = self.events_stream().await?;
+        match stream.get_last_raw_message_by_subject(&subjects::aggregate(aggregate_type, aggregate_id)).await {
+            Ok(msg) => Ok(Some(msg.sequence)),
+            Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(None),
+            Err(e) => Err(ReadError::Unavailable(e.to_string())),
+        }
     }
 
     /// An aggregate folded from its history, read through the upcasters; its

@@ -146,7 +146,7 @@ impl AnyEvent {
 
 /// `(file stem, schema)` of every message on a non-event subject.
 pub fn subject_schemas() -> Vec<(String, Schema)> {
-    use crate::rpc::{BotVerifyReply, BotVerifyRequest};
+    use crate::rpc::{BotVerifyReply, BotVerifyRequest, CallsQuery, CallsReply};
     use crate::update::UpdateReceived;
     vec![
         ("nt.dlq.send".to_string(), schemars::schema_for!(crate::send::DeadLetter)),
@@ -155,6 +155,8 @@ pub fn subject_schemas() -> Vec<(String, Schema)> {
         ("nt.tg.update".to_string(), schemars::schema_for!(UpdateReceived)),
         ("nt.rpc.dispatcher.bot.verify.request".to_string(), schemars::schema_for!(BotVerifyRequest)),
         ("nt.rpc.dispatcher.bot.verify.reply".to_string(), schemars::schema_for!(BotVerifyReply)),
+        ("nt.rpc.dispatcher.member.calls.request".to_string(), schemars::schema_for!(CallsQuery)),
+        ("nt.rpc.dispatcher.member.calls.reply".to_string(), schemars::schema_for!(CallsReply)),
     ]
 }
 

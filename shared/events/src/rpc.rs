@@ -40,3 +40,17 @@ pub enum BotVerifyReply {
         detail: String,
     },
 }
+
+/// `nt.rpc.dispatcher.member.<member>.calls`: which of these sends is the
+/// member still delivering (a call made, its outcome not yet recorded)?
+/// Asked by a dispatcher that took over the member's partition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CallsQuery {
+    pub send_ids: Vec<String>,
+}
+
+/// Reply to [`CallsQuery`]: those of its sends the member is still delivering.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CallsReply {
+    pub delivering: Vec<String>,
+}

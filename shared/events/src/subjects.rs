@@ -22,6 +22,11 @@ pub const UPDATES_ROOT: &str = "nt.tg.update";
 
 /// Request/reply: verify a bot token with getMe (served by the dispatcher).
 pub const RPC_BOT_VERIFY: &str = "nt.rpc.dispatcher.bot.verify";
+/// Request/reply: which of these sends a dispatcher member is still
+/// delivering (served by that member alone).
+pub fn rpc_dispatcher_calls(member: &str) -> String {
+    format!("nt.rpc.dispatcher.member.{member}.calls")
+}
 /// Queue group of the dispatcher's request handlers.
 pub const RPC_DISPATCHER_GROUP: &str = "dispatcher";
 
