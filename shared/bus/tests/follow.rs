@@ -1,35 +1,20 @@
 //! Following the log against a real nats-server: from a start, in order, on
 //! across a server restart without a gap or a repeat, until shutdown.
 
+mod common;
+
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::DeliverPolicy;
+use common::{log, queued};
 use novij_bus::follow::{Followed, Follower};
 use novij_bus::{EventLog, Expect};
-use novij_events::send::{Clearance, SendQueued};
-use novij_events::{subjects, Envelope, EventMeta};
-use novij_testkit::NatsServer;
+use novij_events::send::SendQueued;
+use novij_events::subjects;
 use tokio::sync::watch;
 
-async fn log() -> (NatsServer, async_nats::jetstream::Context, EventLog) {
-    let nats = NatsServer::start().await.expect("nats-server");
-    let client = async_nats::connect(nats.url()).await.expect("connect");
-    let js = async_nats::jetstream::new(client);
-    novij_bus::topology::apply(&js, 1).await.expect("topology");
-    (nats, js.clone(), EventLog::new(js))
-}
-
 async fn queue(log: &EventLog, id: &str) -> u64 {
-    let event = Envelope::new(
-        SendQueued {
-            send_id: id.into(),
-            bot_key: "common".into(),
-            clearance: Clearance::NoPaymentRequired,
-            priority: Default::default(),
-        },
-        EventMeta::new("t"),
-    );
-    log.append(&event, Expect::Any).await.expect("append").sequence
+    log.append(&queued(id), Expect::Any).await.expect("append").sequence
 }
 
 /// The next message's sequence, with `next` dropped every 50 ms the way a
@@ -50,14 +35,14 @@ async fn next_sequence(follower: &mut Follower) -> u64 {
 
 #[tokio::test]
 async fn a_follower_delivers_from_its_start_and_resumes_after_a_restart_without_gap_or_repeat() {
-    let (mut nats, js, log) = log().await;
+    let (mut nats, log) = log().await;
     let mut sequences = Vec::new();
     for id in ["snd_1", "snd_2", "snd_3"] {
         sequences.push(queue(&log, id).await);
     }
     let (stop, shutdown) = watch::channel(false);
     let from = DeliverPolicy::ByStartSequence { start_sequence: sequences[1] };
-    let mut follower = Follower::new(js, vec![subjects::all_of::<SendQueued>()], from, shutdown);
+    let mut follower = Follower::new(log.jetstream().clone(), vec![subjects::all_of::<SendQueued>()], from, shutdown);
     match follower.next().await {
         Some(Followed::Subscribed { pending }) => assert_eq!(pending, 2),
         _ => panic!("the first step subscribes"),
