@@ -16,12 +16,9 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use async_nats::jetstream::{
-    self,
-    consumer::{pull::OrderedConfig, DeliverPolicy},
-};
+use async_nats::jetstream::{self, consumer::DeliverPolicy};
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
+use novij_bus::follow::{FollowError, Followed, Follower};
 use novij_config::Quotas as Limits;
 use novij_events::send::{SendAccepted, SendCancelled, SendDeadLettered, SendFailed, SendOrigin, SendQueued};
 use novij_events::{subjects, AnyEvent};
@@ -32,7 +29,6 @@ const BUCKET_SECONDS: i64 = 60;
 const WINDOW_BUCKETS: i64 = 24 * 60 * 60 / BUCKET_SECONDS;
 /// How long a request waits for the start-up count before it is refused.
 const READY_WAIT: Duration = Duration::from_secs(10);
-const PAUSE: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum QuotaError {
@@ -244,39 +240,40 @@ impl Quotas {
         js: jetstream::Context,
         window: chrono::Duration,
         ready: watch::Sender<bool>,
-        mut shutdown: watch::Receiver<bool>,
+        shutdown: watch::Receiver<bool>,
     ) {
-        let mut from = DeliverPolicy::ByStartTime { start_time: to_offset(Utc::now() - window) };
-        loop {
-            match subscribe(&js, from).await {
-                Ok((mut messages, pending)) => {
+        let sends = vec![
+            subjects::all_of::<SendAccepted>(),
+            subjects::all_of::<SendQueued>(),
+            subjects::all_of::<SendCancelled>(),
+            subjects::all_of::<SendFailed>(),
+            subjects::all_of::<SendDeadLettered>(),
+        ];
+        let from = DeliverPolicy::ByStartTime { start_time: to_offset(Utc::now() - window) };
+        let mut follower = Follower::new(js, sends, from, shutdown);
+        while let Some(followed) = follower.next().await {
+            match followed {
+                Followed::Subscribed { pending } => {
                     if pending == 0 {
                         ready.send_replace(true);
                     }
-                    loop {
-                        let msg = tokio::select! {
-                            _ = shutdown.changed() => return,
-                            msg = messages.next() => msg,
-                        };
-                        let Some(Ok(msg)) = msg else { break };
-                        let Ok(info) = msg.info() else { continue };
-                        from = DeliverPolicy::ByStartSequence { start_sequence: info.stream_sequence + 1 };
-                        match AnyEvent::from_slice(&msg.payload) {
-                            Ok(event) => self.lock().observe(&event, bucket_of(Utc::now())),
-                            Err(e) => {
-                                tracing::error!(sequence = info.stream_sequence, error = %e, "a send event the quotas cannot read; not counted")
-                            }
-                        }
-                        if info.pending == 0 {
-                            ready.send_replace(true);
+                }
+                Followed::Message(entry) => {
+                    match AnyEvent::from_slice(&entry.message.payload) {
+                        Ok(event) => self.lock().observe(&event, bucket_of(Utc::now())),
+                        Err(e) => {
+                            tracing::error!(sequence = entry.sequence, error = %e, "a send event the quotas cannot read; not counted")
                         }
                     }
+                    if entry.pending == 0 {
+                        ready.send_replace(true);
+                    }
                 }
-                Err(e) => tracing::warn!(error = %e, "cannot follow the log to count quotas; retrying"),
-            }
-            tokio::select! {
-                _ = shutdown.changed() => return,
-                _ = tokio::time::sleep(PAUSE) => {}
+                Followed::Lost(FollowError::Subscribe(e)) => {
+                    tracing::warn!(error = %e, "cannot follow the log to count quotas; retrying")
+                }
+                // The follower resumes where it stopped; the counts stand meanwhile.
+                Followed::Lost(_) => {}
             }
         }
     }
@@ -284,29 +281,6 @@ impl Quotas {
 
 fn to_offset(at: DateTime<Utc>) -> time::OffsetDateTime {
     time::OffsetDateTime::from_unix_timestamp(at.timestamp()).unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
-}
-
-async fn subscribe(
-    js: &jetstream::Context,
-    deliver_policy: DeliverPolicy,
-) -> Result<(jetstream::consumer::pull::Ordered, u64), String> {
-    let stream = js.get_stream(subjects::EVENTS_STREAM).await.map_err(|e| e.to_string())?;
-    let mut consumer = stream
-        .create_consumer(OrderedConfig {
-            filter_subjects: vec![
-                subjects::all_of::<SendAccepted>(),
-                subjects::all_of::<SendQueued>(),
-                subjects::all_of::<SendCancelled>(),
-                subjects::all_of::<SendFailed>(),
-                subjects::all_of::<SendDeadLettered>(),
-            ],
-            deliver_policy,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| e.to_string())?;
-    let pending = consumer.info().await.map_err(|e| e.to_string())?.num_pending;
-    Ok((consumer.messages().await.map_err(|e| e.to_string())?, pending))
 }
 
 #[cfg(test)]

@@ -10,11 +10,11 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
-use async_nats::jetstream::consumer::{pull::OrderedConfig, DeliverPolicy};
+use async_nats::jetstream::consumer::DeliverPolicy;
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
 use novij_aggregates::send::{decide, Send, SendChange, SendCommand};
 use novij_aggregates::Loaded;
+use novij_bus::follow::{FollowError, Followed, Follower};
 use novij_bus::{AppendError, Expect};
 use novij_events::send::SendScheduled;
 use novij_events::status::SendStatus;
@@ -59,7 +59,7 @@ impl Timetable {
     }
 }
 
-/// How long to wait before trying again after NATS or Postgres failed.
+/// How long to wait before loading the reminders again after Postgres failed.
 const PAUSE: Duration = Duration::from_secs(1);
 
 pub async fn run(rt: Runtime, mut shutdown: watch::Receiver<bool>) {
@@ -74,67 +74,35 @@ pub async fn run(rt: Runtime, mut shutdown: watch::Receiver<bool>) {
         }
     };
     tracing::info!(waiting = table.queue.len(), "scheduler started");
-    let mut next_sequence = checkpoint + 1;
-    while !*shutdown.borrow() {
-        let consumer = rt
-            .jetstream
-            .get_stream(subjects::EVENTS_STREAM)
-            .await
-            .map_err(|e| e.to_string())
-            .map(|stream| (stream, next_sequence));
-        let mut messages = match consumer {
-            Ok((stream, start)) => {
-                let config = OrderedConfig {
-                    filter_subject: subjects::all_of::<SendScheduled>(),
-                    deliver_policy: DeliverPolicy::ByStartSequence { start_sequence: start },
-                    ..Default::default()
-                };
-                match stream.create_consumer(config).await {
-                    Ok(c) => c.messages().await.map_err(|e| e.to_string()),
-                    Err(e) => Err(e.to_string()),
-                }
-            }
-            Err(e) => Err(e),
-        };
-        let messages = match &mut messages {
-            Ok(m) => m,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot follow the log; retrying");
-                tokio::select! {
-                    _ = shutdown.changed() => return,
-                    _ = tokio::time::sleep(PAUSE) => continue,
-                }
-            }
-        };
-        loop {
-            tokio::select! {
-                _ = shutdown.changed() => if *shutdown.borrow() { return },
-                _ = tokio::time::sleep(until_next(&table)) => fire_due(&rt, &mut table),
-                msg = messages.next() => match msg {
-                    Some(Ok(msg)) => {
-                        let sequence = msg.info().map(|i| i.stream_sequence).unwrap_or(next_sequence);
-                        next_sequence = sequence + 1;
-                        match decode_slice_as::<SendScheduled>(&msg.payload) {
-                            Ok(env) => table.add(Due {
-                                at: env.payload.send_at,
-                                send_id: env.payload.send_id,
-                            }),
-                            // Skipping a newer release's reminder would lose it:
-                            // stop taking new ones; the due ones still fire.
-                            Err(e) if e.written_by_newer_release() => {
-                                tracing::error!(sequence, error = %e, "STOPPED following reminders: an event this release cannot read");
-                                return fire_until_shutdown(rt, table, shutdown).await;
-                            }
-                            Err(e) => tracing::error!(sequence, error = %e, "malformed send.scheduled; skipped"),
+    let from = DeliverPolicy::ByStartSequence { start_sequence: checkpoint + 1 };
+    let scheduled = vec![subjects::all_of::<SendScheduled>()];
+    let mut log = Follower::new(rt.jetstream.clone(), scheduled, from, shutdown.clone());
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(until_next(&table)) => fire_due(&rt, &mut table),
+            followed = log.next() => match followed {
+                Some(Followed::Message(entry)) => {
+                    let sequence = entry.sequence;
+                    match decode_slice_as::<SendScheduled>(&entry.message.payload) {
+                        Ok(env) => table.add(Due { at: env.payload.send_at, send_id: env.payload.send_id }),
+                        // Skipping a newer release's reminder would lose it:
+                        // stop taking new ones; the due ones still fire.
+                        Err(e) if e.written_by_newer_release() => {
+                            tracing::error!(sequence, error = %e, "STOPPED following reminders: an event this release cannot read");
+                            return fire_until_shutdown(rt, table, shutdown).await;
                         }
+                        Err(e) => tracing::error!(sequence, error = %e, "malformed send.scheduled; skipped"),
                     }
-                    Some(Err(e)) => {
-                        tracing::warn!(error = %e, "following the log failed; resuming");
-                        break;
-                    }
-                    None => break,
-                },
-            }
+                }
+                Some(Followed::Lost(FollowError::Subscribe(e))) => {
+                    tracing::warn!(error = %e, "cannot follow the log; retrying")
+                }
+                Some(Followed::Lost(FollowError::Interrupted(e))) => {
+                    tracing::warn!(error = %e, "following the log failed; resuming")
+                }
+                Some(Followed::Subscribed { .. } | Followed::Lost(FollowError::Ended)) => {}
+                None => return,
+            },
         }
     }
 }

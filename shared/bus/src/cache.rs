@@ -18,15 +18,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use async_nats::jetstream::{
-    self,
-    consumer::{pull::OrderedConfig, DeliverPolicy},
-};
-use futures::StreamExt;
+use async_nats::jetstream::{self, consumer::DeliverPolicy};
 use novij_aggregates::{Aggregate, Loaded};
 use novij_events::{subjects, AnyEvent};
 use tokio::sync::watch;
 
+use crate::follow::{Followed, Follower};
 use crate::{EventLog, ReadError};
 
 enum Slot<A> {
@@ -62,9 +59,6 @@ impl<A> Clone for AggregateCache<A> {
 /// How long [`AggregateCache::wait_for`] waits at most.
 const CATCH_UP: Duration = Duration::from_secs(2);
 
-/// How long to wait before following again after the follower failed.
-const PAUSE: Duration = Duration::from_secs(1);
-
 impl<A: Aggregate + Clone + Send + 'static> AggregateCache<A> {
     /// Starts following the log; returns once the follower is subscribed, so
     /// every load after this sees the events that follow it.
@@ -75,11 +69,12 @@ impl<A: Aggregate + Clone + Send + 'static> AggregateCache<A> {
             seen: Arc::new(watch::channel(0).0),
             log,
         };
-        let messages = subscribe(&js, A::TYPE, DeliverPolicy::New).await.ok();
-        if messages.is_some() {
-            cache.following.store(true, Ordering::SeqCst);
+        let filter = vec![subjects::aggregate_type(A::TYPE)];
+        let mut follower = Follower::new(js, filter, DeliverPolicy::New, shutdown);
+        if let Some(followed) = follower.next().await {
+            cache.observe(followed);
         }
-        tokio::spawn(cache.clone().follow(js, messages, shutdown));
+        tokio::spawn(cache.clone().follow(follower));
         cache
     }
 
@@ -156,47 +151,30 @@ impl<A: Aggregate + Clone + Send + 'static> AggregateCache<A> {
         self.lock().slots.remove(id);
     }
 
-    async fn follow(
-        self,
-        js: jetstream::Context,
-        mut messages: Option<jetstream::consumer::pull::Ordered>,
-        mut shutdown: watch::Receiver<bool>,
-    ) {
-        let mut next = None;
-        loop {
-            if let Some(stream) = messages.as_mut() {
-                loop {
-                    let msg = tokio::select! {
-                        _ = shutdown.changed() => return,
-                        msg = stream.next() => msg,
-                    };
-                    let Some(Ok(msg)) = msg else { break };
-                    let Ok(info) = msg.info() else { continue };
-                    let sequence = info.stream_sequence;
-                    next = Some(sequence + 1);
-                    if let Some(id) = aggregate_id(&msg.subject, A::TYPE) {
-                        match AnyEvent::from_slice(&msg.payload) {
-                            Ok(event) => self.apply(id, sequence, event),
-                            // Loading it again reports the event to the caller.
-                            Err(_) => self.forget(id),
-                        }
+    async fn follow(self, mut follower: Follower) {
+        while let Some(followed) = follower.next().await {
+            self.observe(followed);
+        }
+    }
+
+    fn observe(&self, followed: Followed) {
+        match followed {
+            Followed::Subscribed { .. } => self.following.store(true, Ordering::SeqCst),
+            Followed::Message(entry) => {
+                if let Some(id) = aggregate_id(&entry.message.subject, A::TYPE) {
+                    match AnyEvent::from_slice(&entry.message.payload) {
+                        Ok(event) => self.apply(id, entry.sequence, event),
+                        // Loading it again reports the event to the caller.
+                        Err(_) => self.forget(id),
                     }
-                    self.seen.send_replace(sequence);
                 }
+                self.seen.send_replace(entry.sequence);
             }
             // Lost the log: nothing cached can be trusted until following resumes.
-            self.following.store(false, Ordering::SeqCst);
-            self.lock().slots.clear();
-            tracing::warn!(aggregate = A::TYPE, "following the log failed; reading it directly until it resumes");
-            tokio::select! {
-                _ = shutdown.changed() => return,
-                _ = tokio::time::sleep(PAUSE) => {}
-            }
-            let from =
-                next.map_or(DeliverPolicy::New, |start_sequence| DeliverPolicy::ByStartSequence { start_sequence });
-            messages = subscribe(&js, A::TYPE, from).await.ok();
-            if messages.is_some() {
-                self.following.store(true, Ordering::SeqCst);
+            Followed::Lost(_) => {
+                self.following.store(false, Ordering::SeqCst);
+                self.lock().slots.clear();
+                tracing::warn!(aggregate = A::TYPE, "following the log failed; reading it directly until it resumes");
             }
         }
     }
@@ -208,23 +186,6 @@ fn catch_up<A: Aggregate>(loaded: Loaded<A>, seen: Vec<(u64, AnyEvent)>) -> Load
     seen.into_iter()
         .filter(|(sequence, _)| *sequence > from)
         .fold(loaded, |loaded, (sequence, event)| Loaded { state: loaded.state.evolve(&event), version: sequence })
-}
-
-async fn subscribe(
-    js: &jetstream::Context,
-    aggregate_type: &str,
-    deliver_policy: DeliverPolicy,
-) -> Result<jetstream::consumer::pull::Ordered, String> {
-    let stream = js.get_stream(subjects::EVENTS_STREAM).await.map_err(|e| e.to_string())?;
-    let consumer = stream
-        .create_consumer(OrderedConfig {
-            filter_subject: subjects::aggregate_type(aggregate_type),
-            deliver_policy,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| e.to_string())?;
-    consumer.messages().await.map_err(|e| e.to_string())
 }
 
 /// `<id>` of `nt.ev.<type>.<id>.<name>`.

@@ -4,6 +4,7 @@
 //! - [`log`]: appending events to the log with optimistic-concurrency fences, and
 //!   reading an aggregate's events back.
 //! - [`alone`]: work one process at a time does, under a lease.
+//! - [`follow`]: following the log from a position, across failures.
 //! - [`cache`]: aggregates kept in memory, followed on the log.
 //! - [`consume`]: the loop that feeds a durable consumer's messages to a handler
 //!   and turns its outcome into the right acknowledgement.
@@ -11,6 +12,7 @@
 pub mod alone;
 pub mod cache;
 pub mod consume;
+pub mod follow;
 pub mod log;
 pub mod topology;
 

@@ -1,31 +1,12 @@
 //! The event log's fences against a real nats-server: the rules every
 //! uniqueness guarantee of the service rests on.
 
-use novij_bus::{AppendError, EventLog, Expect};
-use novij_events::send::{FailureReason, MessageSent, SendFailed, SendQueued};
-use novij_events::{send::Clearance, Envelope, EventMeta};
-use novij_testkit::NatsServer;
+mod common;
 
-async fn log() -> (NatsServer, EventLog) {
-    let nats = NatsServer::start().await.expect("nats-server");
-    let client = async_nats::connect(nats.url()).await.expect("connect");
-    let js = async_nats::jetstream::new(client);
-    novij_bus::topology::apply(&js, 1).await.expect("topology");
-    novij_bus::topology::apply(&js, 1).await.expect("topology applies twice");
-    (nats, EventLog::new(js))
-}
-
-fn queued(id: &str) -> Envelope<SendQueued> {
-    Envelope::new(
-        SendQueued {
-            send_id: id.into(),
-            bot_key: "common".into(),
-            clearance: Clearance::NoPaymentRequired,
-            priority: Default::default(),
-        },
-        EventMeta::new("t"),
-    )
-}
+use common::{log, queued};
+use novij_bus::{AppendError, Expect};
+use novij_events::send::{FailureReason, MessageSent, SendFailed};
+use novij_events::{Envelope, EventMeta};
 
 fn sent(id: &str) -> Envelope<MessageSent> {
     Envelope::new(MessageSent { send_id: id.into(), telegram_message_id: 7, attempts: 1 }, EventMeta::new("t"))

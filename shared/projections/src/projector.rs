@@ -12,13 +12,10 @@
 
 use std::time::Duration;
 
-use async_nats::jetstream::{
-    self,
-    consumer::{pull::OrderedConfig, DeliverPolicy},
-};
-use futures::{FutureExt, StreamExt};
+use async_nats::jetstream::{self, consumer::DeliverPolicy};
+use novij_bus::follow::{Entry, FollowError, Followed, Follower};
 use novij_events::status::{BotStatus, ConnectCodeStatus, RecipientStatus, WebhookStatus};
-use novij_events::{subjects, AnyEvent, DecodeError};
+use novij_events::{AnyEvent, DecodeError};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
@@ -33,7 +30,7 @@ use crate::send_changes::SendChanges;
 const NAME: &str = "projector";
 /// Most events applied in one transaction.
 const MAX_BATCH: usize = 5_000;
-/// How long to wait before trying again after Postgres or NATS failed.
+/// How long to wait before trying again after Postgres failed.
 const PAUSE: Duration = Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
@@ -105,46 +102,53 @@ impl Projector {
 
     /// Follows the log and applies it until shutdown.
     pub async fn run(self, js: jetstream::Context, mut shutdown: watch::Receiver<bool>) {
-        while !*shutdown.borrow() {
-            let mut messages = match self.follow_from_checkpoint(&js).await {
-                Ok(messages) => messages,
-                Err(e) => {
+        let checkpoint = loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            match crate::queries::checkpoint(&self.db).await {
+                Ok(checkpoint) => break checkpoint,
+                Err(e) => tracing::warn!(error = %e, "the projector cannot follow the log yet; retrying"),
+            }
+            if pause(&mut shutdown).await {
+                return;
+            }
+        };
+        // After a failure the follower resumes just past the last event it
+        // delivered, whose batch is applied by then: at the checkpoint, or
+        // before it if another instance moved on, and `apply` drops those.
+        let from = DeliverPolicy::ByStartSequence { start_sequence: checkpoint + 1 };
+        let mut log = Follower::new(js, Vec::new(), from, shutdown.clone());
+        while let Some(followed) = log.next().await {
+            let first = match followed {
+                Followed::Message(entry) => entry,
+                Followed::Lost(FollowError::Subscribe(e)) => {
                     tracing::warn!(error = %e, "the projector cannot follow the log yet; retrying");
-                    if pause(&mut shutdown).await {
-                        return;
-                    }
                     continue;
                 }
+                Followed::Subscribed { .. } | Followed::Lost(_) => continue,
             };
-            loop {
-                let first = tokio::select! {
-                    _ = shutdown.changed() => return,
-                    msg = messages.next() => msg,
-                };
-                let Some(Ok(first)) = first else { break };
-                let mut batch = Vec::new();
-                push(&mut batch, first);
-                // Whatever else has arrived joins the batch, without waiting.
-                while batch.len() < MAX_BATCH {
-                    match messages.next().now_or_never() {
-                        Some(Some(Ok(msg))) => push(&mut batch, msg),
-                        _ => break,
-                    }
+            let mut batch = vec![raw(first)];
+            // Whatever else has arrived joins the batch, without waiting.
+            while batch.len() < MAX_BATCH {
+                match log.ready() {
+                    Some(entry) => batch.push(raw(entry)),
+                    None => break,
                 }
-                match self.apply_until_done(&batch, &mut shutdown).await {
-                    Some(Applied::Stopped { sequence, reason, .. }) => {
-                        tracing::error!(
-                            consumer = NAME,
-                            sequence,
-                            reason = %reason,
-                            "CONSUMER STOPPED: an event this release cannot read; the checkpoint stays before it until a newer release applies it"
-                        );
-                        let _ = shutdown.wait_for(|s| *s).await;
-                        return;
-                    }
-                    Some(_) => {}
-                    None => return,
+            }
+            match self.apply_until_done(&batch, &mut shutdown).await {
+                Some(Applied::Stopped { sequence, reason, .. }) => {
+                    tracing::error!(
+                        consumer = NAME,
+                        sequence,
+                        reason = %reason,
+                        "CONSUMER STOPPED: an event this release cannot read; the checkpoint stays before it until a newer release applies it"
+                    );
+                    let _ = shutdown.wait_for(|s| *s).await;
+                    return;
                 }
+                Some(_) => {}
+                None => return,
             }
         }
     }
@@ -163,29 +167,10 @@ impl Projector {
             }
         }
     }
-
-    async fn follow_from_checkpoint(
-        &self,
-        js: &jetstream::Context,
-    ) -> Result<jetstream::consumer::pull::Ordered, String> {
-        let from = crate::queries::checkpoint(&self.db).await.map_err(|e| e.to_string())? + 1;
-        let stream = js.get_stream(subjects::EVENTS_STREAM).await.map_err(|e| e.to_string())?;
-        let consumer = stream
-            .create_consumer(OrderedConfig {
-                deliver_policy: DeliverPolicy::ByStartSequence { start_sequence: from },
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| e.to_string())?;
-        consumer.messages().await.map_err(|e| e.to_string())
-    }
 }
 
-fn push(batch: &mut Vec<Raw>, msg: jetstream::Message) {
-    if let Ok(info) = msg.info() {
-        let sequence = info.stream_sequence;
-        batch.push(Raw { sequence, payload: msg.message.payload });
-    }
+fn raw(entry: Entry) -> Raw {
+    Raw { sequence: entry.sequence, payload: entry.message.payload }
 }
 
 /// Sleeps [`PAUSE`]; true if shutdown came first.

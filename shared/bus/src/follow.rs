@@ -1,0 +1,187 @@
+//! Following the event log: the messages of some subjects of `EVENTS`, in
+//! order and contiguous, from a chosen start, for as long as the process runs.
+//!
+//! A [`Follower`] reads through an ordered consumer. When the subscription
+//! cannot be made or fails, it says so, pauses, and subscribes again from
+//! just past the last message it delivered (from the original start if it
+//! delivered none), so a follower neither skips nor repeats a message across
+//! failures. It stops at shutdown.
+
+use std::pin::Pin;
+use std::time::Duration;
+
+use async_nats::jetstream::{
+    self,
+    consumer::{
+        pull::{Ordered, OrderedConfig},
+        DeliverPolicy,
+    },
+};
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
+use novij_events::subjects;
+use tokio::sync::watch;
+use tokio::time::Sleep;
+
+/// How long to wait before subscribing again after a failure.
+const PAUSE: Duration = Duration::from_secs(1);
+
+/// One message of the log.
+pub struct Entry {
+    /// Its stream sequence.
+    pub sequence: u64,
+    /// How many messages of the followed subjects were still to come after it.
+    pub pending: u64,
+    /// Nothing to acknowledge on an ordered consumer, so the bare message.
+    pub message: async_nats::Message,
+}
+
+/// What [`Follower::next`] reports.
+pub enum Followed {
+    /// Subscribed (again); `pending` messages were waiting to be delivered.
+    Subscribed { pending: u64 },
+    /// The next message.
+    Message(Entry),
+    /// Following stopped; the follower subscribes again after a pause.
+    Lost(FollowError),
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum FollowError {
+    /// The stream or the consumer could not be had.
+    #[error("{0}")]
+    Subscribe(String),
+    /// The subscription failed while delivering.
+    #[error("{0}")]
+    Interrupted(String),
+    #[error("the subscription to the event log ended")]
+    Ended,
+}
+
+enum State {
+    Subscribing(BoxFuture<'static, Result<(Ordered, u64), String>>),
+    Following(Box<Ordered>),
+    /// A failure [`Follower::ready`] found, for [`Follower::next`] to report.
+    Failed(FollowError),
+    Pausing(Pin<Box<Sleep>>),
+}
+
+/// See the module documentation.
+pub struct Follower {
+    log: Subscription,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Follower {
+    /// Follows `filters` (every subject of the log if empty) from `from`; the
+    /// first [`next`](Self::next) subscribes.
+    pub fn new(
+        js: jetstream::Context,
+        filters: Vec<String>,
+        from: DeliverPolicy,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
+        let state = State::Subscribing(subscribe(js.clone(), filters.clone(), from));
+        Self { log: Subscription { js, filters, from, state }, shutdown }
+    }
+
+    /// The next thing that happened; `None` once shutdown is signalled.
+    ///
+    /// Cancel safe: a call dropped before it returns (its caller also waits on
+    /// a timer, say) loses no message, and the subscription or pause under way
+    /// goes on at the next call.
+    pub async fn next(&mut self) -> Option<Followed> {
+        loop {
+            tokio::select! {
+                // Ends at `true`, or when no one can signal any more.
+                _ = self.shutdown.wait_for(|stop| *stop) => return None,
+                step = self.log.step() => if step.is_some() { return step },
+            }
+        }
+    }
+
+    /// The next message if it has arrived already, without waiting: for
+    /// taking what has arrived as one batch. A failure met here is reported
+    /// by the next [`next`](Self::next).
+    pub fn ready(&mut self) -> Option<Entry> {
+        let log = &mut self.log;
+        loop {
+            let State::Following(messages) = &mut log.state else { return None };
+            match messages.next().now_or_never()? {
+                Some(Ok(message)) => {
+                    if let Some(entry) = log.delivered(message) {
+                        return Some(entry);
+                    }
+                }
+                Some(Err(e)) => log.state = State::Failed(FollowError::Interrupted(e.to_string())),
+                None => log.state = State::Failed(FollowError::Ended),
+            }
+        }
+    }
+}
+
+struct Subscription {
+    js: jetstream::Context,
+    filters: Vec<String>,
+    /// Where the next subscription starts.
+    from: DeliverPolicy,
+    state: State,
+}
+
+impl Subscription {
+    /// Moves on by one step: what to report, if anything.
+    async fn step(&mut self) -> Option<Followed> {
+        // Every future awaited here lives in `state`, so dropping this one
+        // (see `Follower::next`) loses nothing.
+        let failed = match &mut self.state {
+            State::Subscribing(subscribing) => match subscribing.await {
+                Ok((messages, pending)) => {
+                    self.state = State::Following(Box::new(messages));
+                    return Some(Followed::Subscribed { pending });
+                }
+                Err(e) => FollowError::Subscribe(e),
+            },
+            State::Following(messages) => match messages.next().await {
+                Some(Ok(message)) => return self.delivered(message).map(Followed::Message),
+                Some(Err(e)) => FollowError::Interrupted(e.to_string()),
+                None => FollowError::Ended,
+            },
+            State::Failed(e) => e.clone(),
+            State::Pausing(pause) => {
+                pause.as_mut().await;
+                self.state = State::Subscribing(subscribe(self.js.clone(), self.filters.clone(), self.from));
+                return None;
+            }
+        };
+        self.state = State::Pausing(Box::pin(tokio::time::sleep(PAUSE)));
+        Some(Followed::Lost(failed))
+    }
+
+    /// The entry of a delivered message, which the next subscription starts
+    /// after; `None` for one without JetStream metadata (none come from an
+    /// ordered consumer).
+    fn delivered(&mut self, message: jetstream::Message) -> Option<Entry> {
+        let info = message.info().ok()?;
+        let (sequence, pending) = (info.stream_sequence, info.pending);
+        self.from = DeliverPolicy::ByStartSequence { start_sequence: sequence + 1 };
+        Some(Entry { sequence, pending, message: message.message })
+    }
+}
+
+fn subscribe(
+    js: jetstream::Context,
+    filters: Vec<String>,
+    deliver_policy: DeliverPolicy,
+) -> BoxFuture<'static, Result<(Ordered, u64), String>> {
+    async move {
+        let stream = js.get_stream(subjects::EVENTS_STREAM).await.map_err(|e| e.to_string())?;
+        let consumer = stream
+            .create_consumer(OrderedConfig { filter_subjects: filters, deliver_policy, ..Default::default() })
+            .await
+            .map_err(|e| e.to_string())?;
+        // As the server counted it when it made the consumer.
+        let pending = consumer.cached_info().num_pending;
+        Ok((consumer.messages().await.map_err(|e| e.to_string())?, pending))
+    }
+    .boxed()
+}
