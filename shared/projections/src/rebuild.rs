@@ -8,10 +8,15 @@
 
 use std::time::Duration;
 
-use async_nats::jetstream::{self, consumer::pull::OrderedConfig, consumer::DeliverPolicy};
+use async_nats::jetstream::{
+    self,
+    consumer::pull::{Ordered, OrderedConfig},
+    consumer::DeliverPolicy,
+};
 use futures::StreamExt;
 use novij_events::{subjects, AnyEvent};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
+use tokio::sync::mpsc;
 
 use crate::migration::PROJECTION_TABLES;
 use crate::projector::{apply_events, lock_checkpoint, set_checkpoint};
@@ -58,42 +63,63 @@ pub async fn rebuild(
             .create_consumer(OrderedConfig { deliver_policy: DeliverPolicy::All, ..Default::default() })
             .await
             .map_err(|e| log(&e))?;
-        let mut messages = consumer.messages().await.map_err(|e| log(&e))?;
-        let mut chunk = Vec::with_capacity(CHUNK);
-        loop {
-            let msg = tokio::time::timeout(Duration::from_secs(30), messages.next())
-                .await
-                .map_err(|_| RebuildError::Log("the log stopped delivering before its end".into()))?
-                .ok_or_else(|| RebuildError::Log("the log ended early".into()))?
-                .map_err(|e| log(&e))?;
-            let info = msg.info().map_err(|e| log(&e))?;
-            let sequence = info.stream_sequence;
-            match AnyEvent::from_slice(&msg.payload) {
-                Ok(event) => {
-                    chunk.push((sequence, event));
-                    report.events += 1;
-                }
-                // The transaction is dropped: the projections stay as they were.
-                Err(source) if source.written_by_newer_release() => {
-                    return Err(RebuildError::NewerRelease { sequence, source })
-                }
-                Err(e) => {
-                    tracing::warn!(sequence, error = %e, "skipping malformed event");
-                    report.skipped += 1;
-                }
-            }
-            let done = sequence >= last_sequence;
-            if chunk.len() >= CHUNK || done {
-                apply_events(&txn, &chunk).await?;
-                chunk.clear();
-                progress(sequence, last_sequence);
-            }
-            if done {
-                break;
-            }
+        let messages = consumer.messages().await.map_err(|e| log(&e))?;
+        // Reading and decoding the next chunk goes on, on another thread,
+        // while Postgres writes this one.
+        let (chunks, mut decoded) = mpsc::channel(2);
+        let reading = tokio::spawn(read_chunks(messages, last_sequence, chunks));
+        while let Some((chunk, upto)) = decoded.recv().await {
+            apply_events(&txn, &chunk).await?;
+            progress(upto, last_sequence);
         }
+        // The transaction is dropped on an error: the projections stay as they were.
+        let (events, skipped) = reading.await.map_err(|e| log(&e))??;
+        report.events = events;
+        report.skipped = skipped;
     }
     set_checkpoint(&txn, last_sequence).await?;
     txn.commit().await?;
     Ok(report)
+}
+
+/// Reads the log up to `last_sequence` and hands it on decoded, [`CHUNK`]
+/// events at a time with the last sequence each reaches; says how many
+/// events it decoded and how many malformed ones it skipped.
+async fn read_chunks(
+    mut messages: Ordered,
+    last_sequence: u64,
+    chunks: mpsc::Sender<(Vec<(u64, AnyEvent)>, u64)>,
+) -> Result<(u64, u64), RebuildError> {
+    let log = |e: &dyn std::fmt::Display| RebuildError::Log(e.to_string());
+    let (mut events, mut skipped) = (0, 0);
+    let mut chunk = Vec::with_capacity(CHUNK);
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(30), messages.next())
+            .await
+            .map_err(|_| RebuildError::Log("the log stopped delivering before its end".into()))?
+            .ok_or_else(|| RebuildError::Log("the log ended early".into()))?
+            .map_err(|e| log(&e))?;
+        let sequence = msg.info().map_err(|e| log(&e))?.stream_sequence;
+        match AnyEvent::from_slice(&msg.payload) {
+            Ok(event) => {
+                chunk.push((sequence, event));
+                events += 1;
+            }
+            Err(source) if source.written_by_newer_release() => {
+                return Err(RebuildError::NewerRelease { sequence, source })
+            }
+            Err(e) => {
+                tracing::warn!(sequence, error = %e, "skipping malformed event");
+                skipped += 1;
+            }
+        }
+        let done = sequence >= last_sequence;
+        if chunk.len() >= CHUNK || done {
+            let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+            // A closed channel: the writer failed, and says why.
+            if chunks.send((full, sequence)).await.is_err() || done {
+                return Ok((events, skipped));
+            }
+        }
+    }
 }
