@@ -17,6 +17,9 @@ pub struct SandboxConfig {
     pub bots: Vec<BotSeed>,
     /// First retry delay for failed webhook deliveries; doubles, capped at 5 s.
     pub webhook_retry_base: Duration,
+    /// How long a pressed button's callback query may be answered (Telegram:
+    /// about 15 s); later answers fail as "query is too old".
+    pub callback_query_ttl: Duration,
 }
 
 impl Default for SandboxConfig {
@@ -27,6 +30,7 @@ impl Default for SandboxConfig {
             limits: Limits::telegram(),
             bots: Vec::new(),
             webhook_retry_base: Duration::from_millis(200),
+            callback_query_ttl: Duration::from_secs(15),
         }
     }
 }

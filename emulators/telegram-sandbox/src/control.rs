@@ -1,7 +1,8 @@
 //! The control API under `/sandbox`: create bots (and revoke their tokens, as
 //! BotFather's /revoke does), users and groups, act as users (start, write,
-//! block, press buttons, add bots to groups), inject faults, and inspect what
-//! the bots did (sent messages, calls, limit violations, counters).
+//! block, press buttons, delete a message of their chat, add bots to groups),
+//! inject faults, and inspect what the bots did (sent messages, calls,
+//! callback answers with their latency, limit violations, counters).
 
 mod faults;
 mod groups;
@@ -15,7 +16,9 @@ use warp::http::{header, Method, Response, StatusCode};
 use warp::hyper::Body;
 
 use crate::bot_api::entities::{leading_bot_command, utf16_len};
-use crate::state::{now_unix, Bot, CallbackQueryState, CreateBotError, Relation, Sandbox, StoredMessage, User, World};
+use crate::state::{
+    now_stamp, now_unix, Bot, CallbackQueryState, CreateBotError, Relation, Sandbox, StoredMessage, User, World,
+};
 
 /// A control API failure: `{"error": message}` with a 4xx status.
 #[derive(Debug)]
@@ -131,6 +134,7 @@ fn route(
         ("POST", ["users", user_id, "block"]) => set_blocked(sandbox, user_id, &body_json(body)?, true),
         ("POST", ["users", user_id, "unblock"]) => set_blocked(sandbox, user_id, &body_json(body)?, false),
         ("POST", ["users", user_id, "callbacks"]) => press_button(sandbox, user_id, &body_json(body)?),
+        ("POST", ["users", user_id, "delete_message"]) => delete_message(sandbox, user_id, &body_json(body)?),
         ("GET", ["calls"]) => calls(sandbox, query),
         ("GET", ["violations"]) => {
             let world = sandbox.world();
@@ -406,7 +410,13 @@ fn press_button(sandbox: &Arc<Sandbox>, user_id: &str, body: &Value) -> ControlR
         return Err(err(400, "that message has no inline button with this callback_data"));
     }
     let query_id = rand::thread_rng().gen_range(1_000_000_000_000_000_000_u64..u64::MAX).to_string();
-    bot.callback_queries.insert(query_id.clone(), CallbackQueryState { user_id: user.id, answered: false });
+    let pressed = CallbackQueryState {
+        user_id: user.id,
+        answered: false,
+        pressed: std::time::Instant::now(),
+        pressed_at_ms: now_stamp().1,
+    };
+    bot.callback_queries.insert(query_id.clone(), pressed);
     let payload = json!({
         "id": query_id,
         "from": user.to_json(),
@@ -416,6 +426,24 @@ fn press_button(sandbox: &Arc<Sandbox>, user_id: &str, body: &Value) -> ControlR
     });
     let update_id = bot.push_update("callback_query", payload);
     Ok((200, json!({"update_id": update_id, "callback_query_id": query_id})))
+}
+
+/// The user deletes a message of their private chat with the bot, for both
+/// sides (as Telegram lets them); the bot is not told, and an edit of it then
+/// fails with "message to edit not found".
+fn delete_message(sandbox: &Arc<Sandbox>, user_id: &str, body: &Value) -> ControlResult {
+    let bot_username = req_str(body, "bot_username")?;
+    let message_id =
+        body.get("message_id").and_then(Value::as_i64).ok_or_else(|| err(400, "\"message_id\" is required"))?;
+    let mut world = sandbox.world();
+    let user = find_user(&world, user_id)?.id;
+    let bot_id = find_bot_id(&world, &bot_username)?;
+    let bot = world.bots.get_mut(&bot_id).ok_or_else(|| err(404, "bot not found"))?;
+    let removed = bot.chats.get_mut(&user).and_then(|log| log.messages.remove(&message_id));
+    match removed {
+        Some(_) => Ok((200, json!({"deleted": true}))),
+        None => Err(err(404, format!("message {message_id} not found in this chat"))),
+    }
 }
 
 fn sent(sandbox: &Arc<Sandbox>, username: &str, query: &HashMap<String, String>) -> ControlResult {

@@ -39,6 +39,10 @@ struct Args {
     /// First retry delay of failed webhook deliveries, in milliseconds.
     #[arg(long, env = "SANDBOX_WEBHOOK_RETRY_BASE_MS", default_value_t = 200)]
     webhook_retry_base_ms: u64,
+
+    /// How long a callback query may be answered, in milliseconds (Telegram: about 15 s).
+    #[arg(long, env = "SANDBOX_CALLBACK_QUERY_TTL_MS", default_value_t = 15_000)]
+    callback_query_ttl_ms: u64,
 }
 
 fn parse_bot(spec: &str) -> anyhow::Result<BotSeed> {
@@ -94,6 +98,7 @@ async fn main() -> anyhow::Result<()> {
         limits,
         bots,
         webhook_retry_base: Duration::from_millis(args.webhook_retry_base_ms),
+        callback_query_ttl: Duration::from_millis(args.callback_query_ttl_ms),
     };
     let running = telegram_sandbox::start(config).await?;
     tracing::info!(

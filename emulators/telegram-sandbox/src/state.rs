@@ -258,6 +258,10 @@ pub struct BotStats {
 pub struct CallbackQueryState {
     pub user_id: i64,
     pub answered: bool,
+    /// When the button was pressed: the answer's deadline and latency count from it.
+    pub pressed: std::time::Instant,
+    /// The same, in unix milliseconds, for the record of the answer.
+    pub pressed_at_ms: i64,
 }
 
 /// An emulated bot.

@@ -1,10 +1,12 @@
 //! Bot API behaviour: auth, getMe, sendMessage validation, parse modes,
 //! editing and callback queries.
 
+use std::time::Duration;
+
 use serde_json::{json, Value};
 use telegram_sandbox::{BotSeed, Limits, SandboxConfig};
 
-use crate::support::{api_error, start, start_with};
+use crate::support::{api_error, start, start_with, Env};
 
 const SEED_TOKEN: &str = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1";
 
@@ -309,4 +311,105 @@ async fn edit_message_text_and_callback_queries() {
     let (status, body) =
         env.call(&token, "editMessageText", json!({"chat_id": user, "message_id": 77, "text": "x"})).await;
     assert_eq!((status, body), (400, api_error(400, "Bad Request: message to edit not found")));
+}
+
+/// A bot, a user who started it, and a message with one button to that user.
+async fn a_message_with_a_button(env: &Env, bot: &str) -> (String, i64, i64) {
+    let (token, _) = env.create_bot(bot).await;
+    let user = env.create_user("Dave").await;
+    env.press_start(user, bot, None).await;
+    let keyboard = json!({"inline_keyboard": [[{"text": "Ack", "callback_data": "ack"}]]});
+    let (_, sent) =
+        env.call(&token, "sendMessage", json!({"chat_id": user, "text": "Disk full", "reply_markup": keyboard})).await;
+    (token, user, sent["result"]["message_id"].as_i64().expect("message_id"))
+}
+
+#[tokio::test]
+async fn edit_message_reply_markup_replaces_or_removes_the_keyboard() {
+    let env = start_with(SandboxConfig { limits: Limits::unlimited(), ..SandboxConfig::default() }).await;
+    let (token, user, message_id) = a_message_with_a_button(&env, "markup_bot").await;
+    let other = json!({"inline_keyboard": [[{"text": "Resolve", "callback_data": "resolve"}]]});
+
+    let edit = |markup: Option<&Value>| {
+        let mut params = json!({"chat_id": user, "message_id": message_id});
+        if let Some(markup) = markup {
+            params["reply_markup"] = markup.clone();
+        }
+        env.call(&token, "editMessageReplyMarkup", params)
+    };
+    let (status, body) = edit(Some(&other)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["reply_markup"], other);
+    assert_eq!(body["result"]["text"], "Disk full");
+    assert!(body["result"]["edit_date"].is_i64());
+    let (status, body) = edit(Some(&other)).await;
+    assert_eq!(
+        (status, body),
+        (400, api_error(400, "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message"))
+    );
+    let (status, body) = edit(None).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["result"].get("reply_markup").is_none());
+    let (_, sent) = env.get("/sandbox/bots/markup_bot/sent").await;
+    let methods: Vec<&str> = sent.as_array().expect("records").iter().filter_map(|r| r["method"].as_str()).collect();
+    assert_eq!(methods, ["sendMessage", "editMessageReplyMarkup", "editMessageReplyMarkup"]);
+
+    let (status, body) = env
+        .call(&token, "editMessageReplyMarkup", json!({"chat_id": user, "message_id": 77, "reply_markup": other}))
+        .await;
+    assert_eq!((status, body), (400, api_error(400, "Bad Request: message to edit not found")));
+}
+
+#[tokio::test]
+async fn a_message_the_user_deleted_cannot_be_edited() {
+    let env = start_with(SandboxConfig { limits: Limits::unlimited(), ..SandboxConfig::default() }).await;
+    let (token, user, message_id) = a_message_with_a_button(&env, "deleted_bot").await;
+    let deleting = json!({"bot_username": "deleted_bot", "message_id": message_id});
+    let (status, body) = env.post(&format!("/sandbox/users/{user}/delete_message"), deleting.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = env
+        .call(&token, "editMessageText", json!({"chat_id": user, "message_id": message_id, "text": "Resolved"}))
+        .await;
+    assert_eq!((status, body), (400, api_error(400, "Bad Request: message to edit not found")));
+    let (status, _) = env.post(&format!("/sandbox/users/{user}/delete_message"), deleting).await;
+    assert_eq!(status, 404, "deleted twice");
+    let (status, body) = env
+        .post(
+            &format!("/sandbox/users/{user}/callbacks"),
+            json!({"bot_username": "deleted_bot", "message_id": message_id, "callback_data": "ack"}),
+        )
+        .await;
+    assert_eq!(status, 404, "a deleted message's button was pressed: {body}");
+}
+
+#[tokio::test]
+async fn a_callback_query_is_answered_in_time_or_never_and_the_answer_records_its_latency() {
+    let ttl = Duration::from_millis(300);
+    let env =
+        start_with(SandboxConfig { limits: Limits::unlimited(), callback_query_ttl: ttl, ..SandboxConfig::default() })
+            .await;
+    let (token, user, message_id) = a_message_with_a_button(&env, "ttl_bot").await;
+    let callbacks = format!("/sandbox/users/{user}/callbacks");
+    let press =
+        || env.post(&callbacks, json!({"bot_username": "ttl_bot", "message_id": message_id, "callback_data": "ack"}));
+    let answer = |id: Value| env.call(&token, "answerCallbackQuery", json!({"callback_query_id": id, "text": "Acked"}));
+
+    let (_, pressed) = press().await;
+    let (status, body) = answer(pressed["callback_query_id"].clone()).await;
+    assert_eq!((status, body), (200, json!({"ok": true, "result": true})));
+    let (_, answers) = env.get("/sandbox/bots/ttl_bot/callback_answers").await;
+    let record = &answers[0];
+    let latency = record["latency_ms"].as_u64().expect("latency_ms");
+    let (pressed_at, at) =
+        (record["pressed_at_ms"].as_i64().expect("pressed_at_ms"), record["at_ms"].as_i64().expect("at_ms"));
+    assert!(pressed_at <= at && latency < ttl.as_millis() as u64, "{record}");
+
+    // Telegram refuses an answer once the query's time is up.
+    let (_, pressed) = press().await;
+    tokio::time::sleep(ttl + Duration::from_millis(100)).await;
+    let (status, body) = answer(pressed["callback_query_id"].clone()).await;
+    assert_eq!(
+        (status, body),
+        (400, api_error(400, "Bad Request: query is too old and response timeout expired or query ID is invalid"))
+    );
 }

@@ -20,18 +20,23 @@ pub fn handle(ctx: &Ctx, params: &Params) -> ApiResult {
     }
     let mut world = ctx.sandbox.world();
     let bot = world.bots.get_mut(&ctx.bot_id).ok_or_else(ApiError::unauthorized)?;
+    let ttl = ctx.sandbox.config.callback_query_ttl;
     let query = bot.callback_queries.get_mut(&query_id).ok_or_else(invalid_query)?;
-    if query.answered {
+    if query.answered || query.pressed.elapsed() > ttl {
         return Err(invalid_query());
     }
     query.answered = true;
-    let (at, _) = now_stamp();
+    let (at, at_ms) = now_stamp();
+    let (pressed_at_ms, latency_ms) = (query.pressed_at_ms, query.pressed.elapsed().as_millis() as u64);
     bot.callback_answers.push(json!({
         "callback_query_id": query_id,
         "text": text,
         "show_alert": params.bool("show_alert"),
         "url": params.str("url"),
         "at": at,
+        "at_ms": at_ms,
+        "pressed_at_ms": pressed_at_ms,
+        "latency_ms": latency_ms,
     }));
     Ok(ApiReply::new(Value::Bool(true)))
 }

@@ -2,7 +2,9 @@
 //! method means adding a file, a table row and a match arm.
 
 mod answer_callback_query;
+mod edit_message_reply_markup;
 mod edit_message_text;
+mod edits;
 mod get_me;
 mod get_updates;
 pub mod outgoing;
@@ -37,6 +39,7 @@ pub const METHODS: &[MethodInfo] = &[
     method("getWebhookInfo", false),
     method("sendMessage", true),
     method("editMessageText", true),
+    method("editMessageReplyMarkup", true),
     method("answerCallbackQuery", false),
 ];
 
@@ -63,6 +66,7 @@ pub async fn invoke(ctx: &Ctx, params: &Params) -> ApiResult {
         "getWebhookInfo" => webhooks::get_webhook_info(ctx, params),
         "sendMessage" => send_message::handle(ctx, params),
         "editMessageText" => edit_message_text::handle(ctx, params),
+        "editMessageReplyMarkup" => edit_message_reply_markup::handle(ctx, params),
         "answerCallbackQuery" => answer_callback_query::handle(ctx, params),
         _ => Err(super::errors::ApiError::not_found()),
     }
