@@ -50,7 +50,7 @@ pub struct Calls {
 }
 
 /// The value of `c<partition>`.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 struct Announced {
     member: String,
     send_ids: BTreeSet<String>,
