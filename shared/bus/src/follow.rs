@@ -6,6 +6,13 @@
 //! just past the last message it delivered (from the original start if it
 //! delivered none), so a follower neither skips nor repeats a message across
 //! failures. It stops at shutdown.
+//!
+//! An ordered consumer that lost its server-side consumer recreates it by
+//! itself, retrying for ever and reporting nothing meanwhile; after a node of
+//! a cluster dies it can stay in that loop while the log grows. So a follower
+//! that heard nothing for [`QUIET`] subscribes again from the same place: on a
+//! quiet log that costs one consumer creation, and a stalled one moves on (or
+//! says why it cannot).
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -21,10 +28,13 @@ use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use novij_events::subjects;
 use tokio::sync::watch;
-use tokio::time::Sleep;
+use tokio::time::{Instant, Sleep};
 
 /// How long to wait before subscribing again after a failure.
 const PAUSE: Duration = Duration::from_secs(1);
+
+/// How long a subscription may deliver nothing before it is made again.
+pub const QUIET: Duration = Duration::from_secs(10);
 
 /// One message of the log.
 pub struct Entry {
@@ -60,10 +70,37 @@ pub enum FollowError {
 
 enum State {
     Subscribing(BoxFuture<'static, Result<(Ordered, u64), String>>),
-    Following(Box<Ordered>),
+    Following(Box<Following>),
     /// A failure [`Follower::ready`] found, for [`Follower::next`] to report.
     Failed(FollowError),
     Pausing(Pin<Box<Sleep>>),
+}
+
+struct Following {
+    messages: Ordered,
+    /// Fires [`QUIET`] after the subscription or its last delivery; moved on
+    /// lazily, when it fires, rather than at every message.
+    quiet: Pin<Box<Sleep>>,
+    last_heard: Instant,
+}
+
+impl Following {
+    fn new(messages: Ordered) -> Self {
+        let now = Instant::now();
+        Self { messages, quiet: Box::pin(tokio::time::sleep_until(now + QUIET)), last_heard: now }
+    }
+
+}
+
+/// Waits out the quiet period: `true` if nothing was heard in it.
+async fn gone_quiet(quiet: &mut Pin<Box<Sleep>>, last_heard: Instant) -> bool {
+    quiet.as_mut().await;
+    let until = last_heard + QUIET;
+    if until <= Instant::now() {
+        return true;
+    }
+    quiet.as_mut().reset(until);
+    false
 }
 
 /// See the module documentation.
@@ -106,8 +143,8 @@ impl Follower {
     pub fn ready(&mut self) -> Option<Entry> {
         let log = &mut self.log;
         loop {
-            let State::Following(messages) = &mut log.state else { return None };
-            match messages.next().now_or_never()? {
+            let State::Following(following) = &mut log.state else { return None };
+            match following.messages.next().now_or_never()? {
                 Some(Ok(message)) => {
                     if let Some(entry) = log.delivered(message) {
                         return Some(entry);
@@ -136,20 +173,33 @@ impl Subscription {
         let failed = match &mut self.state {
             State::Subscribing(subscribing) => match subscribing.await {
                 Ok((messages, pending)) => {
-                    self.state = State::Following(Box::new(messages));
+                    self.state = State::Following(Box::new(Following::new(messages)));
                     return Some(Followed::Subscribed { pending });
                 }
                 Err(e) => FollowError::Subscribe(e),
             },
-            State::Following(messages) => match messages.next().await {
-                Some(Ok(message)) => return self.delivered(message).map(Followed::Message),
-                Some(Err(e)) => FollowError::Interrupted(e.to_string()),
-                None => FollowError::Ended,
-            },
+            State::Following(following) => {
+                let Following { messages, quiet, last_heard } = &mut **following;
+                let next = tokio::select! {
+                    next = messages.next() => next,
+                    quiet = gone_quiet(quiet, *last_heard) => {
+                        if quiet {
+                            tracing::debug!(from = ?self.from, "nothing from the log for a while; subscribing again");
+                            self.resubscribe();
+                        }
+                        return None;
+                    }
+                };
+                match next {
+                    Some(Ok(message)) => return self.delivered(message).map(Followed::Message),
+                    Some(Err(e)) => FollowError::Interrupted(e.to_string()),
+                    None => FollowError::Ended,
+                }
+            }
             State::Failed(e) => e.clone(),
             State::Pausing(pause) => {
                 pause.as_mut().await;
-                self.state = State::Subscribing(subscribe(self.js.clone(), self.filters.clone(), self.from));
+                self.resubscribe();
                 return None;
             }
         };
@@ -157,10 +207,17 @@ impl Subscription {
         Some(Followed::Lost(failed))
     }
 
+    fn resubscribe(&mut self) {
+        self.state = State::Subscribing(subscribe(self.js.clone(), self.filters.clone(), self.from));
+    }
+
     /// The entry of a delivered message, which the next subscription starts
     /// after; `None` for one without JetStream metadata (none come from an
     /// ordered consumer).
     fn delivered(&mut self, message: jetstream::Message) -> Option<Entry> {
+        if let State::Following(following) = &mut self.state {
+            following.last_heard = Instant::now();
+        }
         let info = message.info().ok()?;
         let (sequence, pending) = (info.stream_sequence, info.pending);
         self.from = DeliverPolicy::ByStartSequence { start_sequence: sequence + 1 };

@@ -5,9 +5,11 @@ mod common;
 
 use std::time::Duration;
 
-use async_nats::jetstream::consumer::DeliverPolicy;
+use async_nats::jetstream::consumer::{pull, DeliverPolicy};
+use async_nats::jetstream::stream;
 use common::{log, queued};
-use novij_bus::follow::{Followed, Follower};
+use futures::TryStreamExt;
+use novij_bus::follow::{FollowError, Followed, Follower, QUIET};
 use novij_bus::{EventLog, Expect};
 use novij_events::send::SendQueued;
 use novij_events::subjects;
@@ -61,4 +63,62 @@ async fn a_follower_delivers_from_its_start_and_resumes_after_a_restart_without_
 
     stop.send_replace(true);
     assert!(follower.next().await.is_none(), "shutdown ends the following");
+}
+
+/// Takes the stream's only consumer place from the follower: deletes its
+/// consumer and makes one of its own, again if the follower's recreation
+/// wins the race for the place.
+async fn take_the_only_place(events: &mut stream::Stream) {
+    loop {
+        let names: Vec<String> = events.consumer_names().try_collect().await.expect("consumer names");
+        for name in names.iter().filter(|name| *name != "blocker") {
+            events.delete_consumer(name).await.ok();
+        }
+        let blocker = pull::Config { durable_name: Some("blocker".into()), ..Default::default() };
+        if events.create_consumer(blocker).await.is_ok() {
+            return;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_follower_whose_subscription_stalls_says_so_and_resumes_without_gap_or_repeat() {
+    let (_nats, log) = log().await;
+    // The log again, with room for one consumer: when the follower's is taken
+    // away, its ordered consumer cannot make another and retries silently.
+    let js = log.jetstream().clone();
+    js.delete_stream(subjects::EVENTS_STREAM).await.expect("delete the stream");
+    let mut events = js
+        .create_stream(stream::Config {
+            name: subjects::EVENTS_STREAM.into(),
+            subjects: vec!["nt.ev.>".into()],
+            max_consumers: 1,
+            ..Default::default()
+        })
+        .await
+        .expect("a stream with room for one consumer");
+    let first = queue(&log, "snd_1").await;
+    let (_stop, shutdown) = watch::channel(false);
+    let mut follower = Follower::new(js.clone(), vec![subjects::all_of::<SendQueued>()], DeliverPolicy::All, shutdown);
+    assert_eq!(next_sequence(&mut follower).await, first);
+
+    take_the_only_place(&mut events).await;
+    let during = queue(&log, "snd_2").await;
+    let said = tokio::time::timeout(QUIET * 3, async {
+        loop {
+            match follower.next().await.expect("not shut down") {
+                Followed::Lost(FollowError::Subscribe(e)) => return e,
+                Followed::Message(entry) => panic!("delivered {} without a consumer", entry.sequence),
+                Followed::Subscribed { .. } | Followed::Lost(_) => {}
+            }
+        }
+    })
+    .await
+    .expect("a stalled follower says so within its quiet period");
+    assert!(said.contains("consumer"), "names the cause: {said}");
+
+    events.delete_consumer("blocker").await.expect("give the place back");
+    assert_eq!(next_sequence(&mut follower).await, during, "the message sent during the stall");
+    let after = queue(&log, "snd_3").await;
+    assert_eq!(next_sequence(&mut follower).await, after, "then the next, none again");
 }
