@@ -328,6 +328,10 @@ impl TestStack {
         Response { status, body: serde_json::from_str(&text).unwrap_or(Value::String(text)) }
     }
 
+    pub async fn patch(&self, path: &str, body: Value) -> Response {
+        self.request(reqwest::Method::PATCH, path, Some(body), Some(&self.admin_key)).await
+    }
+
     pub async fn post(&self, path: &str, body: Value) -> Response {
         self.request(reqwest::Method::POST, path, Some(body), Some(&self.admin_key)).await
     }
@@ -612,8 +616,14 @@ impl TestStack {
                     if idle_at.as_ref() == Some(&now.positions) {
                         return;
                     }
+                    let before = idle_at.unwrap_or_default();
+                    let moved = |from: &[Position], to: &[Position]| {
+                        to.iter().filter(|p| !from.contains(p)).map(|p| format!("{p:?}")).collect::<Vec<_>>().join(", ")
+                    };
+                    let change =
+                        format!("now {}; before {}", moved(&before, &now.positions), moved(&now.positions, &before));
                     idle_at = Some(now.positions);
-                    "idle, but still moving".to_string()
+                    format!("idle, but still moving: {change}")
                 }
                 Ok(now) => {
                     idle_at = None;

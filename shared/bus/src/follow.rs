@@ -10,13 +10,15 @@
 //! An ordered consumer that lost its server-side consumer recreates it by
 //! itself, retrying for ever and reporting nothing meanwhile; after a node of
 //! a cluster dies it can stay in that loop while the log grows. So a follower
-//! that heard nothing for [`QUIET`] subscribes again from the same place: on a
-//! quiet log that costs one consumer creation, and a stalled one moves on (or
-//! says why it cannot).
+//! that heard nothing for [`QUIET`] asks the stream for the last message of
+//! its subjects: if that is past what it accounts for, it subscribes again
+//! from the same place (and moves on, or says why it cannot). A quiet log
+//! costs one read per subject filter and period, and no consumer churn.
 
 use std::pin::Pin;
 use std::time::Duration;
 
+use async_nats::jetstream::stream::LastRawMessageErrorKind;
 use async_nats::jetstream::{
     self,
     consumer::{
@@ -68,8 +70,12 @@ pub enum FollowError {
     Ended,
 }
 
+/// What a new subscription brings: its messages, how many were pending, and
+/// the stream sequence just before its first.
+type Subscribed = (Ordered, u64, u64);
+
 enum State {
-    Subscribing(BoxFuture<'static, Result<(Ordered, u64), String>>),
+    Subscribing(BoxFuture<'static, Result<Subscribed, String>>),
     Following(Box<Following>),
     /// A failure [`Follower::ready`] found, for [`Follower::next`] to report.
     Failed(FollowError),
@@ -78,18 +84,22 @@ enum State {
 
 struct Following {
     messages: Ordered,
-    /// Fires [`QUIET`] after the subscription or its last delivery; moved on
-    /// lazily, when it fires, rather than at every message.
+    /// Fires [`QUIET`] after the subscription, its last delivery or its last
+    /// check; moved on lazily, when it fires, rather than at every message.
     quiet: Pin<Box<Sleep>>,
     last_heard: Instant,
+    /// The stream sequence the follower accounts for: its last message's, or
+    /// the one before its start.
+    heard: u64,
+    /// Asking the stream for its subjects' last sequence, after a quiet period.
+    check: Option<BoxFuture<'static, Result<u64, String>>>,
 }
 
 impl Following {
-    fn new(messages: Ordered) -> Self {
+    fn new(messages: Ordered, heard: u64) -> Self {
         let now = Instant::now();
-        Self { messages, quiet: Box::pin(tokio::time::sleep_until(now + QUIET)), last_heard: now }
+        Self { messages, quiet: Box::pin(tokio::time::sleep_until(now + QUIET)), last_heard: now, heard, check: None }
     }
-
 }
 
 /// Waits out the quiet period: `true` if nothing was heard in it.
@@ -101,6 +111,24 @@ async fn gone_quiet(quiet: &mut Pin<Box<Sleep>>, last_heard: Instant) -> bool {
     }
     quiet.as_mut().reset(until);
     false
+}
+
+/// The sequence of the last message on any of `filters` (0: none).
+fn last_sequence(js: jetstream::Context, filters: Vec<String>) -> BoxFuture<'static, Result<u64, String>> {
+    async move {
+        let stream = js.get_stream(subjects::EVENTS_STREAM).await.map_err(|e| e.to_string())?;
+        let filters = if filters.is_empty() { vec![format!("{}.>", subjects::EVENTS_ROOT)] } else { filters };
+        let mut last = 0;
+        for filter in filters {
+            match stream.get_last_raw_message_by_subject(&filter).await {
+                Ok(message) => last = last.max(message.sequence),
+                Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => {}
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        Ok(last)
+    }
+    .boxed()
 }
 
 /// See the module documentation.
@@ -172,21 +200,38 @@ impl Subscription {
         // (see `Follower::next`) loses nothing.
         let failed = match &mut self.state {
             State::Subscribing(subscribing) => match subscribing.await {
-                Ok((messages, pending)) => {
-                    self.state = State::Following(Box::new(Following::new(messages)));
+                Ok((messages, pending, before)) => {
+                    self.state = State::Following(Box::new(Following::new(messages, before)));
                     return Some(Followed::Subscribed { pending });
                 }
                 Err(e) => FollowError::Subscribe(e),
             },
             State::Following(following) => {
-                let Following { messages, quiet, last_heard } = &mut **following;
+                let Following { messages, quiet, last_heard, heard, check } = &mut **following;
                 let next = tokio::select! {
                     next = messages.next() => next,
-                    quiet = gone_quiet(quiet, *last_heard) => {
+                    quiet = gone_quiet(quiet, *last_heard), if check.is_none() => {
                         if quiet {
-                            tracing::debug!(from = ?self.from, "nothing from the log for a while; subscribing again");
-                            self.resubscribe();
+                            *check = Some(last_sequence(self.js.clone(), self.filters.clone()));
                         }
+                        return None;
+                    }
+                    last = async {
+                        match check {
+                            Some(check) => check.await,
+                            None => std::future::pending().await,
+                        }
+                    }, if check.is_some() => {
+                        *check = None;
+                        *last_heard = Instant::now();
+                        quiet.as_mut().reset(*last_heard + QUIET);
+                        // A failed check says nothing either way: subscribe again,
+                        // which at worst reports why it cannot.
+                        if last.is_ok_and(|last| last <= *heard) {
+                            return None;
+                        }
+                        tracing::debug!(from = ?self.from, "the log moved on but nothing came; subscribing again");
+                        self.resubscribe();
                         return None;
                     }
                 };
@@ -215,11 +260,13 @@ impl Subscription {
     /// after; `None` for one without JetStream metadata (none come from an
     /// ordered consumer).
     fn delivered(&mut self, message: jetstream::Message) -> Option<Entry> {
-        if let State::Following(following) = &mut self.state {
-            following.last_heard = Instant::now();
-        }
         let info = message.info().ok()?;
         let (sequence, pending) = (info.stream_sequence, info.pending);
+        if let State::Following(following) = &mut self.state {
+            following.last_heard = Instant::now();
+            following.heard = sequence;
+            following.check = None;
+        }
         self.from = DeliverPolicy::ByStartSequence { start_sequence: sequence + 1 };
         Some(Entry { sequence, pending, message: message.message })
     }
@@ -229,7 +276,7 @@ fn subscribe(
     js: jetstream::Context,
     filters: Vec<String>,
     deliver_policy: DeliverPolicy,
-) -> BoxFuture<'static, Result<(Ordered, u64), String>> {
+) -> BoxFuture<'static, Result<Subscribed, String>> {
     async move {
         let stream = js.get_stream(subjects::EVENTS_STREAM).await.map_err(|e| e.to_string())?;
         let consumer = stream
@@ -237,8 +284,9 @@ fn subscribe(
             .await
             .map_err(|e| e.to_string())?;
         // As the server counted it when it made the consumer.
-        let pending = consumer.cached_info().num_pending;
-        Ok((consumer.messages().await.map_err(|e| e.to_string())?, pending))
+        let info = consumer.cached_info();
+        let (pending, before) = (info.num_pending, info.delivered.stream_sequence);
+        Ok((consumer.messages().await.map_err(|e| e.to_string())?, pending, before))
     }
     .boxed()
 }

@@ -101,6 +101,10 @@ async fn a_follower_whose_subscription_stalls_says_so_and_resumes_without_gap_or
     let (_stop, shutdown) = watch::channel(false);
     let mut follower = Follower::new(js.clone(), vec![subjects::all_of::<SendQueued>()], DeliverPolicy::All, shutdown);
     assert_eq!(next_sequence(&mut follower).await, first);
+    // Quiet, but not stalled: the follower keeps its subscription (a new one
+    // would find no room and say so).
+    let quiet = tokio::time::timeout(QUIET + Duration::from_secs(3), follower.next()).await;
+    assert!(quiet.is_err(), "a quiet follower reported something");
 
     take_the_only_place(&mut events).await;
     let during = queue(&log, "snd_2").await;
