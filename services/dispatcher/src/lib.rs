@@ -1,6 +1,7 @@
 //! The dispatcher service: every Bot API call goes through here.
 //!
 //! - `consumers::router`: puts each queued send on its bot's partition (`DISPATCH`).
+//! - `consumers::cards`: puts each chat of an opened or updated alert card there too.
 //! - `ownership`: which instance owns which partition (leases in NATS KV).
 //! - `calls`: calls announced before they are made, for the next owner.
 //! - `partitioning`: bots over partitions and lanes; the `DISPATCH` subjects and consumers.
@@ -30,6 +31,7 @@ mod webhook;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use novij_aggregates::incident::Incident;
 use novij_aggregates::integration::Integration;
 use novij_aggregates::recipient::Recipient;
 use novij_bus::cache::AggregateCache;
@@ -45,6 +47,8 @@ pub(crate) struct Dispatcher {
     /// kept in memory from the log.
     pub integrations: AggregateCache<Integration>,
     pub recipients: AggregateCache<Recipient>,
+    /// The alert cards to show, as the log has them.
+    pub incidents: AggregateCache<Incident>,
     pub api: BotApi,
     pub bots: bots::Bots,
     pub pacer: std::sync::Arc<pacer::Pacer>,
@@ -60,7 +64,8 @@ pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) -> anyhow::Result
     let (log, js) = (rt.log.clone(), rt.jetstream.clone());
     let d = Dispatcher {
         integrations: AggregateCache::start(log.clone(), js.clone(), shutdown.clone()).await,
-        recipients: AggregateCache::start(log, js, shutdown.clone()).await,
+        recipients: AggregateCache::start(log.clone(), js.clone(), shutdown.clone()).await,
+        incidents: AggregateCache::start(log, js, shutdown.clone()).await,
         bots: bots::Bots::new(rt.clone()),
         api,
         pacer,
@@ -77,6 +82,7 @@ pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) -> anyhow::Result
     }
     tokio::join!(
         consumers::router::run(d.clone(), shutdown.clone()),
+        consumers::cards::run(d.clone(), shutdown.clone()),
         ownership::run(d.clone(), shutdown.clone()),
         consumers::integrations::run(d.clone(), shutdown.clone()),
         consumers::dead_letters::run(d.clone(), shutdown.clone()),

@@ -7,12 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use novij_bus::{run_consumer, undecodable};
-use novij_events::send::{DispatchItem, Priority};
+use novij_events::dispatch::DispatchWork;
+use novij_events::send::Priority;
 use novij_events::subjects;
 use tokio::sync::watch;
 
 use crate::calls::{Announcer, Calls};
-use crate::delivery::Delivery;
+use crate::delivery::{card::CardDelivery, send::Delivery, Job};
 use crate::lease::Lease;
 use crate::partitioning;
 use crate::Dispatcher;
@@ -93,8 +94,10 @@ async fn pull(
     run_consumer(js, subjects::DISPATCH_STREAM, &durable, concurrency(class, lanes), stop, move |msg| {
         let (d, lease, calls) = (d.clone(), lease.clone(), calls.clone());
         async move {
-            let outcome = match DispatchItem::from_slice(&msg.payload) {
-                Ok(item) => Delivery::new(&d, &item, &msg, partition, &lease, &calls).run().await,
+            let job = Job::new(&d, &msg, partition, &lease, &calls);
+            let outcome = match DispatchWork::from_slice(&msg.payload) {
+                Ok(DispatchWork::Send(item)) => Delivery::new(job, &item).run().await,
+                Ok(DispatchWork::Card { card }) => CardDelivery::new(job, &card).run().await,
                 Err(e) => undecodable(&e),
             };
             (msg, outcome)

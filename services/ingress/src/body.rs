@@ -8,12 +8,39 @@ use crate::error::ApiError;
 /// Parses `bytes` as `T`; malformed JSON → 400, a missing, unknown or
 /// mistyped field → 422 naming it.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    from_value(object(bytes)?)
+}
+
+/// Parses a body of two parts, `A`'s fields and `B`'s (one flat object, as
+/// its documented type flattens them): each part is read on its own, because
+/// serde can neither name the field at fault inside a flattened part nor
+/// deny unknown fields across one. `B` denies unknown fields.
+pub fn parse_parts<A, B>(bytes: &[u8]) -> Result<(A, B), ApiError>
+where
+    A: DeserializeOwned + serde::Serialize + Default,
+    B: DeserializeOwned,
+{
+    let serde_json::Value::Object(mut rest) = object(bytes)? else { unreachable!("checked to be an object") };
+    let a_keys = match serde_json::to_value(A::default()) {
+        Ok(serde_json::Value::Object(keys)) => keys,
+        _ => return Err(ApiError::internal(&"a body part that is not an object")),
+    };
+    let a: serde_json::Map<String, serde_json::Value> =
+        a_keys.keys().filter_map(|key| rest.remove_entry(key)).collect();
+    Ok((from_value(a.into())?, from_value(rest.into())?))
+}
+
+fn object(bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
         ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", format!("request body is not valid JSON: {e}"))
     })?;
     if !value.is_object() {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", "request body must be a JSON object"));
     }
+    Ok(value)
+}
+
+fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();

@@ -4,12 +4,12 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::handlers::{
-    connect_codes, dead_letters, integrations, payments, recipients, reminders, sends, service, webhook,
+    alerts, connect_codes, dead_letters, integrations, payments, recipients, reminders, sends, service, webhook,
 };
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "novij-telegram", description = "Telegram delivery service: integrations, connect, sends, paid sends, reminders."),
+    info(title = "novij-telegram", description = "Telegram delivery service: integrations, connect, sends, paid sends, reminders, live alert cards."),
     paths(
         service::health, service::version, service::settings,
         integrations::create, integrations::get, integrations::update, integrations::delete,
@@ -17,6 +17,7 @@ use crate::handlers::{
         connect_codes::create, webhook::receive, sends::create, sends::get,
         payments::quote, reminders::create, reminders::get, reminders::cancel,
         dead_letters::list, dead_letters::retry,
+        alerts::upsert, alerts::patch,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&ApiKeyAuth),

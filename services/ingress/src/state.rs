@@ -1,5 +1,6 @@
 //! What every handler can reach.
 
+use novij_aggregates::incident::Incident;
 use novij_aggregates::integration::Integration;
 use novij_aggregates::recipient::Recipient;
 use novij_bus::cache::AggregateCache;
@@ -15,6 +16,8 @@ pub struct AppState {
     pub rt: Runtime,
     pub integrations: AggregateCache<Integration>,
     pub recipients: AggregateCache<Recipient>,
+    /// Incidents with live alert cards, loaded on first use.
+    pub incidents: AggregateCache<Incident>,
     pub quotas: Quotas,
 }
 
@@ -23,8 +26,9 @@ impl AppState {
     pub async fn start(rt: Runtime, shutdown: &watch::Receiver<bool>) -> AppState {
         let (log, js) = (rt.log.clone(), rt.jetstream.clone());
         let integrations = AggregateCache::start(log.clone(), js.clone(), shutdown.clone()).await;
-        let recipients = AggregateCache::start(log, js.clone(), shutdown.clone()).await;
+        let recipients = AggregateCache::start(log.clone(), js.clone(), shutdown.clone()).await;
+        let incidents = AggregateCache::start(log, js.clone(), shutdown.clone()).await;
         let quotas = Quotas::start(js, rt.config.quotas, rt.config.retention.reminder_max_ahead_days, shutdown.clone());
-        AppState { rt, integrations, recipients, quotas }
+        AppState { rt, integrations, recipients, incidents, quotas }
     }
 }

@@ -5,6 +5,7 @@
 //! sequence folded); nothing here does I/O.
 
 pub mod connect_code;
+pub mod incident;
 pub mod integration;
 pub mod recipient;
 pub mod send;

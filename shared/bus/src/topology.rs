@@ -16,6 +16,7 @@ const STREAMS: &[(&str, &str)] = &[
 const CONSUMERS: &[(&str, &str)] = &[
     ("payment-verifier-accepted", include_str!("../../../nats/consumers/payment-verifier-accepted.json")),
     ("dispatcher-router", include_str!("../../../nats/consumers/dispatcher-router.json")),
+    ("dispatcher-cards", include_str!("../../../nats/consumers/dispatcher-cards.json")),
     ("dispatcher-integrations", include_str!("../../../nats/consumers/dispatcher-integrations.json")),
     ("connect-updates", include_str!("../../../nats/consumers/connect-updates.json")),
     ("dispatcher-dead-letters", include_str!("../../../nats/consumers/dispatcher-dead-letters.json")),

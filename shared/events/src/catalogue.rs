@@ -3,6 +3,7 @@
 use schemars::Schema;
 
 use crate::connect::{ConnectCodeIssued, ConnectCodeRedeemed};
+use crate::incident::{CardFailed, CardOpened, CardShown, CardUpdated};
 use crate::integration::{
     IntegrationBotUnauthorized, IntegrationCreated, IntegrationDeleted, IntegrationUpdated, IntegrationWebhookFailed,
     IntegrationWebhookSet,
@@ -134,6 +135,10 @@ catalogue!(
     SendScheduled,
     SendCancelled,
     TxClaimed,
+    CardOpened,
+    CardUpdated,
+    CardShown,
+    CardFailed,
 );
 
 impl AnyEvent {
@@ -150,7 +155,7 @@ pub fn subject_schemas() -> Vec<(String, Schema)> {
     use crate::update::UpdateReceived;
     vec![
         ("nt.dlq.send".to_string(), schemars::schema_for!(crate::send::DeadLetter)),
-        ("nt.dispatch".to_string(), schemars::schema_for!(crate::send::DispatchItem)),
+        ("nt.dispatch".to_string(), schemars::schema_for!(crate::dispatch::DispatchWork)),
         ("nt.feed".to_string(), schemars::schema_for!(crate::feed::FeedMessage)),
         ("nt.tg.update".to_string(), schemars::schema_for!(UpdateReceived)),
         ("nt.rpc.dispatcher.bot.verify.request".to_string(), schemars::schema_for!(BotVerifyRequest)),

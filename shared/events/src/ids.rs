@@ -30,6 +30,30 @@ pub const INTEGRATION: &str = "int";
 pub const SEND: &str = "snd";
 pub const RECIPIENT: &str = "rcp";
 pub const CONNECT_CODE: &str = "cc";
+pub const INCIDENT: &str = "inc";
+pub const ALERT: &str = "alr";
+
+/// A card's id: its incident's hash followed by the card's generation, so a
+/// card names its aggregate (`inc_3f2a…` → `alr_3f2a…1`, `alr_3f2a…2`, …).
+pub fn alert_id(incident_id: &str, generation: u32) -> Option<String> {
+    let hash = incident_id.strip_prefix(INCIDENT)?.strip_prefix('_')?;
+    (hash.len() == INCIDENT_HASH_LEN).then(|| format!("{ALERT}_{hash}{generation}"))
+}
+
+/// The incident and generation an [`alert_id`] names.
+pub fn parse_alert_id(alert_id: &str) -> Option<(String, u32)> {
+    if !is_valid(ALERT, alert_id) {
+        return None;
+    }
+    let rest = &alert_id[ALERT.len() + 1..];
+    let (hash, generation) = rest.split_at_checked(INCIDENT_HASH_LEN)?;
+    let generation: u32 = generation.parse().ok().filter(|g| *g > 0)?;
+    // One spelling per card: no leading zeros.
+    (generation.to_string().len() == rest.len() - INCIDENT_HASH_LEN).then(|| (format!("{INCIDENT}_{hash}"), generation))
+}
+
+/// Hex digits of an incident id's hash (a [`derived_id`]).
+const INCIDENT_HASH_LEN: usize = 32;
 
 #[cfg(test)]
 mod tests {
@@ -40,6 +64,18 @@ mod tests {
         let a = new_id(INTEGRATION);
         assert!(is_valid(INTEGRATION, &a), "{a}");
         assert_ne!(a, new_id(INTEGRATION));
+    }
+
+    #[test]
+    fn an_alert_id_names_its_incident_and_generation_once() {
+        let incident = derived_id(INCIDENT, &"ab12".repeat(8));
+        let alert = alert_id(&incident, 12).expect("an alert id");
+        assert_eq!(alert, format!("alr_{}12", "ab12".repeat(8)));
+        assert_eq!(parse_alert_id(&alert), Some((incident.clone(), 12)));
+        for bad in [format!("alr_{}012", "ab12".repeat(8)), format!("alr_{}0", "ab12".repeat(8)), "alr_ab1".into()] {
+            assert_eq!(parse_alert_id(&bad), None, "{bad}");
+        }
+        assert_eq!(alert_id("inc_short", 1), None);
     }
 
     #[test]

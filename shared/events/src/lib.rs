@@ -6,9 +6,11 @@
 
 pub mod catalogue;
 pub mod connect;
+pub mod dispatch;
 pub mod envelope;
 pub mod feed;
 pub mod ids;
+pub mod incident;
 pub mod integration;
 pub mod labels;
 pub mod money;

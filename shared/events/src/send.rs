@@ -332,17 +332,3 @@ pub struct DispatchItem {
     pub queued: crate::Envelope<SendQueued>,
     pub queued_sequence: u64,
 }
-
-impl DispatchItem {
-    /// Decodes a `DISPATCH` message; the queued event it carries is read
-    /// through the upcasters like any other.
-    pub fn from_slice(bytes: &[u8]) -> Result<Self, crate::DecodeError> {
-        #[derive(Deserialize)]
-        struct Raw {
-            queued: crate::RawEnvelope,
-            queued_sequence: u64,
-        }
-        let raw: Raw = serde_json::from_slice(bytes).map_err(crate::DecodeError::Envelope)?;
-        Ok(DispatchItem { queued: crate::decode_as(raw.queued)?, queued_sequence: raw.queued_sequence })
-    }
-}

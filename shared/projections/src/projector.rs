@@ -410,6 +410,7 @@ async fn apply_event<C: ConnectionTrait>(txn: &C, event: &AnyEvent) -> Result<()
         | AnyEvent::MessageSent(_)
         | AnyEvent::SendFailed(_)
         | AnyEvent::SendDeadLettered(_) => {}
+        AnyEvent::CardOpened(_) | AnyEvent::CardUpdated(_) | AnyEvent::CardShown(_) | AnyEvent::CardFailed(_) => {}
     }
     Ok(())
 }

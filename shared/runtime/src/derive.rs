@@ -28,6 +28,17 @@ pub fn recipient_id(keyring: &Keyring, integration_id: &str, public_user_ref: &s
     )
 }
 
+/// One incident per (integration, the project's `external_id`).
+pub fn incident_id(keyring: &Keyring, integration_id: &str, external_id: &str) -> String {
+    ids::derived_id(ids::INCIDENT, &keyring.hash("incident", format!("{integration_id}\0{external_id}").as_bytes()))
+}
+
+/// Fingerprint of a card's content, to tell an update that changes nothing
+/// without opening the sealed content of the one before.
+pub fn card_hash(keyring: &Keyring, canonical_content: &[u8]) -> String {
+    keyring.hash("alert/card", canonical_content)
+}
+
 /// Lookup key of a chat as seen by one bot.
 pub fn chat_hash(keyring: &Keyring, bot_key: &str, chat_id: i64) -> String {
     keyring.hash("chat", format!("{bot_key}\0{chat_id}").as_bytes())
@@ -48,6 +59,7 @@ pub fn request_hash(keyring: &Keyring, canonical_body: &[u8]) -> String {
 pub mod purpose {
     pub const BOT_TOKEN: &str = "bot_token";
     pub const CHAT_ID: &str = "chat_id";
+    pub const ALERT_CARD: &str = "alert_card";
     pub const OUTGOING_MESSAGE: &str = "outgoing_message";
     pub const TELEGRAM_UPDATE: &str = "telegram_update";
 }

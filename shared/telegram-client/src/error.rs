@@ -22,6 +22,10 @@ pub enum BotApiErrorKind {
     ChatNotFound,
     /// 400 with `migrate_to_chat_id`: the group became a supergroup.
     ChatMigrated(i64),
+    /// 400 "message is not modified": an edit to what the message already shows.
+    NotModified,
+    /// 400 "message to edit not found": the message was deleted.
+    MessageToEditNotFound,
     /// Other 400s: the request itself is wrong; retrying will not help.
     BadRequest,
     /// 5xx from Telegram.
@@ -85,6 +89,8 @@ pub(crate) fn classify(
         }),
         400 if migrate_to.is_some() => BotApiErrorKind::ChatMigrated(migrate_to.unwrap_or_default()),
         400 if lower.contains("chat not found") => BotApiErrorKind::ChatNotFound,
+        400 if lower.contains("message is not modified") => BotApiErrorKind::NotModified,
+        400 if lower.contains("message to edit not found") => BotApiErrorKind::MessageToEditNotFound,
         400 => BotApiErrorKind::BadRequest,
         s if s >= 500 => BotApiErrorKind::ServerError(s),
         _ => BotApiErrorKind::Decode,
@@ -119,6 +125,14 @@ mod tests {
             BotApiErrorKind::ChatMigrated(-100123)
         );
         assert_eq!(c(400, "Bad Request: message is too long", None, None), BotApiErrorKind::BadRequest);
+        assert_eq!(
+            c(400, "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message", None, None),
+            BotApiErrorKind::NotModified
+        );
+        assert_eq!(
+            c(400, "Bad Request: message to edit not found", None, None),
+            BotApiErrorKind::MessageToEditNotFound
+        );
         assert_eq!(c(502, "Bad Gateway", None, None), BotApiErrorKind::ServerError(502));
         assert!(BotApiErrorKind::ServerError(500).is_transient());
         assert!(!BotApiErrorKind::ChatNotFound.is_transient());

@@ -12,7 +12,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 pub use error::{BotApiError, BotApiErrorKind, ForbiddenReason};
-pub use types::{Message, SendMessage, SetWebhook, User, WebhookInfo};
+pub use types::{
+    EditMessageText, InlineKeyboardButton, InlineKeyboardMarkup, Message, SendMessage, SetWebhook, User, WebhookInfo,
+};
 
 #[derive(Clone)]
 pub struct BotApi {
@@ -108,5 +110,9 @@ impl BotApi {
 
     pub async fn send_message(&self, token: &str, params: &SendMessage) -> Result<Message, BotApiError> {
         self.call(token, "sendMessage", params).await
+    }
+
+    pub async fn edit_message_text(&self, token: &str, params: &EditMessageText) -> Result<Message, BotApiError> {
+        self.call(token, "editMessageText", params).await
     }
 }

@@ -11,6 +11,7 @@
 //! Errors carry a request field path (`template`, `template_vars.<name>`) so
 //! the API can answer 422 pointing at what to fix.
 
+pub mod card;
 mod catalogue;
 mod html;
 mod locale;

@@ -1,5 +1,6 @@
 //! The dispatcher's durable consumers.
 
+pub mod cards;
 pub mod dead_letters;
 pub mod integrations;
 pub mod router;

@@ -20,7 +20,7 @@ use warp::http::Method;
 pub use crate::answer::Answer;
 use crate::error::ApiError;
 use crate::handlers::{
-    connect_codes, dead_letters, integrations, payments, recipients, reminders, sends, service, Credentials,
+    alerts, connect_codes, dead_letters, integrations, payments, recipients, reminders, sends, service, Credentials,
 };
 use crate::state::AppState;
 
@@ -126,6 +126,11 @@ pub fn operations() -> Vec<Operation> {
         op("reminders.cancel", Method::DELETE, "reminders/{id}", |s, c| {
             let id = c.id();
             Box::pin(reminders::cancel(s, c.creds, id))
+        }),
+        op("alerts.upsert", Method::POST, "alerts/upsert", |s, c| Box::pin(alerts::upsert(s, c.creds, c.body))),
+        op("alerts.update", Method::PATCH, "alerts/{id}", |s, c| {
+            let id = c.id();
+            Box::pin(alerts::patch(s, c.creds, id, c.body))
         }),
         op("ops.dead_letters.list", Method::GET, "ops/dead-letters", |s, c| Box::pin(dead_letters::list(s, c.creds))),
         op("ops.dead_letters.retry", Method::POST, "ops/dead-letters/retry", |s, c| {

@@ -1,6 +1,7 @@
 //! One module per resource; each operation returns `Result<Answer, ApiError>`
 //! and is served by both transports (`crate::api`).
 
+pub mod alerts;
 pub mod connect_codes;
 pub mod dead_letters;
 pub mod integrations;

@@ -103,7 +103,7 @@ fn quota_refusal(e: QuotaError) -> ApiError {
 }
 
 /// The recipient's sealed chat, if it is connected and reachable.
-async fn active_chat(
+pub(crate) async fn active_chat(
     state: &AppState,
     integration_id: &str,
     recipient_ref: &str,

@@ -1,0 +1,409 @@
+//! `POST /alerts/upsert` and `PATCH /alerts/{alert_id}`: live alert cards.
+//!
+//! An incident is keyed by its integration and the project's `external_id`;
+//! its current card is one Telegram message per chat, which the dispatcher
+//! edits in place as the card changes (`services/dispatcher/src/delivery/card.rs`).
+//! Here the request is checked, the card rendered once to refuse what
+//! Telegram would refuse, its content sealed, and the incident decides
+//! (`shared/aggregates/src/incident.rs`); the append is fenced on the
+//! incident as loaded, and a concurrent update of the same incident is
+//! decided again on the newer state.
+
+use chrono::{Duration, Utc};
+use novij_aggregates::incident::{Change, Decision, Incident, IncidentCommand, IncidentRefusal};
+use novij_aggregates::Loaded;
+use novij_bus::{AppendError, Expect};
+use novij_events::incident::{AlertStatus, CardAction, CardContent, CardField, CardLink, Severity};
+use novij_events::integration::PaymentMode;
+use novij_events::{ids, Envelope, EventMeta};
+use novij_runtime::derive;
+use novij_templates::card::render_card;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use warp::http::StatusCode;
+
+use super::{integrations::find_for_project, json, sends::active_chat, Credentials};
+use crate::answer::Answer;
+use crate::auth::Caller;
+use crate::body::{self, check_locale, check_text, id_char};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// How many times a request decides again after losing a race for the incident.
+const RACES: usize = 20;
+const MAX_RECIPIENTS: usize = 20;
+const MAX_FIELDS: usize = 25;
+const MAX_LINKS: usize = 6;
+const MAX_ACTIONS: usize = 6;
+
+/// Read with [`body::parse_parts`]: its two parts, flattened.
+#[derive(Deserialize, Serialize, ToSchema)]
+pub struct UpsertAlert {
+    #[serde(flatten)]
+    pub target: AlertTarget,
+    #[serde(flatten)]
+    pub card: CardFields,
+}
+
+/// Which incident, and which chats a new card goes to.
+#[derive(Deserialize, Serialize, ToSchema, Default)]
+pub struct AlertTarget {
+    pub project_id: String,
+    pub integration_id: String,
+    /// One chat: the `public_user_ref` the user connected with.
+    pub recipient_ref: Option<String>,
+    /// Several chats (at most 20); give this or `recipient_ref`. The chats of
+    /// a card are fixed when it opens.
+    pub recipient_refs: Option<Vec<String>>,
+    /// The project's id of the incident: the same id updates the same card.
+    pub external_id: String,
+}
+
+/// What a card shows; every field of an upsert, any of a `PATCH`.
+#[derive(Deserialize, Serialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CardFields {
+    /// One line, at most 256 characters. Required in an upsert.
+    pub title: Option<String>,
+    /// `critical`, `high`, `warning` or `info`. Required in an upsert.
+    #[schema(value_type = Option<String>)]
+    pub severity: Option<Severity>,
+    /// `firing`, `acknowledged` or `resolved`. Required in an upsert.
+    #[schema(value_type = Option<String>)]
+    pub status: Option<AlertStatus>,
+    /// At most 2,048 characters.
+    pub summary: Option<String>,
+    /// At most 25 `{name, value}` lines.
+    pub fields: Option<Vec<FieldInput>>,
+    /// At most 6 buttons that open a URL (`http` or `https`).
+    pub links: Option<Vec<LinkInput>>,
+    /// At most 6 buttons; a press is offered to the project with the action's `id`.
+    /// A resolved card shows none.
+    pub actions: Option<Vec<ActionInput>>,
+    /// `ru` or `en`; defaults to the integration's `default_locale`.
+    pub locale: Option<String>,
+}
+
+#[derive(Deserialize, Serialize, ToSchema, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct FieldInput {
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Deserialize, Serialize, ToSchema, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct LinkInput {
+    pub label: String,
+    pub url: String,
+}
+
+#[derive(Deserialize, Serialize, ToSchema, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ActionInput {
+    /// `[a-z0-9_-]`, at most 64 characters, unique within the card.
+    pub id: String,
+    pub label: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AlertView {
+    pub alert_id: String,
+    pub external_id: String,
+    #[schema(value_type = String)]
+    pub status: AlertStatus,
+    #[schema(value_type = String)]
+    pub severity: Severity,
+    /// Goes up with every change of the card.
+    pub revision: u32,
+    /// This request opened the card.
+    pub created: bool,
+}
+
+fn some_text(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
+    check_text(field, value, max, |c| !c.is_control() || c == '\n')
+}
+
+/// Checks the card fields that are present.
+fn validate(card: &CardFields) -> Result<(), ApiError> {
+    if let Some(title) = &card.title {
+        check_text("title", title, 256, |c| !c.is_control())?;
+    }
+    if let Some(summary) = &card.summary {
+        some_text("summary", summary, 2048)?;
+    }
+    if let Some(locale) = &card.locale {
+        check_locale("locale", locale)?;
+    }
+    let fields = card.fields.as_deref().unwrap_or_default();
+    if fields.len() > MAX_FIELDS {
+        return Err(ApiError::invalid("fields", format!("must have at most {MAX_FIELDS} entries")));
+    }
+    for (i, f) in fields.iter().enumerate() {
+        check_text(&format!("fields[{i}].name"), &f.name, 64, |c| !c.is_control())?;
+        some_text(&format!("fields[{i}].value"), &f.value, 1024)?;
+    }
+    let links = card.links.as_deref().unwrap_or_default();
+    if links.len() > MAX_LINKS {
+        return Err(ApiError::invalid("links", format!("must have at most {MAX_LINKS} entries")));
+    }
+    for (i, l) in links.iter().enumerate() {
+        check_text(&format!("links[{i}].label"), &l.label, 64, |c| !c.is_control())?;
+        let url = url::Url::parse(&l.url).ok().filter(|u| matches!(u.scheme(), "http" | "https"));
+        if url.is_none() || l.url.len() > 2048 {
+            return Err(ApiError::invalid(&format!("links[{i}].url"), "must be an http or https URL"));
+        }
+    }
+    let actions = card.actions.as_deref().unwrap_or_default();
+    if actions.len() > MAX_ACTIONS {
+        return Err(ApiError::invalid("actions", format!("must have at most {MAX_ACTIONS} entries")));
+    }
+    for (i, a) in actions.iter().enumerate() {
+        let id_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-');
+        check_text(&format!("actions[{i}].id"), &a.id, 64, id_char)?;
+        check_text(&format!("actions[{i}].label"), &a.label, 64, |c| !c.is_control())?;
+        if actions[..i].iter().any(|b| b.id == a.id) {
+            return Err(ApiError::invalid(&format!("actions[{i}].id"), "is used by another action"));
+        }
+    }
+    Ok(())
+}
+
+/// The card `fields` make of `base` (a `PATCH` changes what it names).
+fn merged(fields: CardFields, base: CardContent, default_locale: &str) -> CardContent {
+    CardContent {
+        title: fields.title.unwrap_or(base.title),
+        summary: fields.summary.or(base.summary),
+        fields: match fields.fields {
+            Some(f) => f.into_iter().map(|f| CardField { name: f.name, value: f.value }).collect(),
+            None => base.fields,
+        },
+        links: match fields.links {
+            Some(l) => l.into_iter().map(|l| CardLink { label: l.label, url: l.url }).collect(),
+            None => base.links,
+        },
+        actions: match fields.actions {
+            Some(a) => a.into_iter().map(|a| CardAction { id: a.id, label: a.label }).collect(),
+            None => base.actions,
+        },
+        locale: fields.locale.or((!base.locale.is_empty()).then_some(base.locale)).unwrap_or(default_locale.into()),
+    }
+}
+
+/// The change a request asks for: the content rendered once (Telegram's
+/// limits, naming the field), fingerprinted and sealed.
+async fn change(
+    state: &AppState,
+    severity: Severity,
+    status: AlertStatus,
+    content: &CardContent,
+) -> Result<Change, ApiError> {
+    // Any id of the longest form: the callback data's length is part of the check.
+    render_card(&format!("{}_{}", ids::ALERT, "0".repeat(42)), severity, status, content)
+        .map_err(|e| ApiError::invalid(&e.field, e.message))?;
+    let plaintext = serde_json::to_vec(content).map_err(|e| ApiError::internal(&e))?;
+    let content_hash = derive::card_hash(&state.rt.keyring, &plaintext);
+    let expires_at = Utc::now() + Duration::seconds(state.rt.config.retention.payload_seconds.into());
+    let content = state
+        .rt
+        .payloads
+        .seal(derive::purpose::ALERT_CARD, &plaintext, expires_at)
+        .await
+        .map_err(|e| ApiError::unavailable("the payload key store", &e))?;
+    Ok(Change { severity, status, content, content_hash })
+}
+
+fn refused(refusal: IncidentRefusal) -> ApiError {
+    match refusal {
+        IncidentRefusal::NotFound => ApiError::not_found("alert"),
+        IncidentRefusal::Superseded => ApiError::new(
+            StatusCode::CONFLICT,
+            "alert_superseded",
+            "the incident fired again after this card was resolved; update its current card",
+        ),
+        IncidentRefusal::NoRecipients => ApiError::invalid("recipient_refs", "must name at least one recipient"),
+    }
+}
+
+/// Decides on the incident as loaded and appends, fenced on it; a lost race
+/// loads the newer state and decides again.
+async fn decide_and_append(
+    state: &AppState,
+    meta: EventMeta,
+    incident_id: &str,
+    external_id: Option<&str>,
+    command: impl Fn() -> IncidentCommand,
+) -> Result<(Incident, Decision), ApiError> {
+    let mut loaded = state.incidents.get(incident_id).await?;
+    for _ in 0..RACES {
+        let Loaded { state: incident, version } = &loaded;
+        let external_id = external_id.unwrap_or(&incident.external_id);
+        let decision =
+            novij_aggregates::incident::decide(incident, incident_id, external_id, command()).map_err(refused)?;
+        let expect = if *version == 0 { Expect::NoEvents } else { Expect::LastSequence(*version) };
+        let appended = match &decision {
+            Decision::Opened(e) => state.rt.log.append(&Envelope::new(e.clone(), meta.clone()), expect).await,
+            Decision::Updated(e) => state.rt.log.append(&Envelope::new(e.clone(), meta.clone()), expect).await,
+            Decision::Unchanged { .. } => return Ok((loaded.state, decision)),
+        };
+        match appended {
+            Ok(appended) => {
+                state.incidents.wait_for(appended.sequence).await;
+                return Ok((loaded.state, decision));
+            }
+            Err(AppendError::Conflict) => loaded = state.incidents.refresh(incident_id).await?,
+            Err(e) => return Err(ApiError::unavailable("the event log", &e)),
+        }
+    }
+    Err(ApiError::new(StatusCode::CONFLICT, "changed_meanwhile", "the alert kept changing; try again"))
+}
+
+fn view(incident: &Incident, decision: &Decision) -> Result<(StatusCode, AlertView), ApiError> {
+    let (status, card) = match decision {
+        Decision::Opened(e) => (StatusCode::CREATED, (e.alert_id.as_str(), e.status, e.severity, 1)),
+        Decision::Updated(e) => (StatusCode::OK, (e.alert_id.as_str(), e.status, e.severity, e.revision)),
+        Decision::Unchanged { alert_id } => {
+            let generation = ids::parse_alert_id(alert_id).map(|(_, g)| g).unwrap_or_default();
+            let card = incident.card(generation).ok_or_else(|| ApiError::not_found("alert"))?;
+            (StatusCode::OK, (alert_id.as_str(), card.status, card.severity, card.revision))
+        }
+    };
+    let (alert_id, alert_status, severity, revision) = card;
+    Ok((
+        status,
+        AlertView {
+            alert_id: alert_id.to_string(),
+            external_id: incident.external_id.clone(),
+            status: alert_status,
+            severity,
+            revision,
+            created: status == StatusCode::CREATED,
+        },
+    ))
+}
+
+fn required<T>(field: &str, value: Option<T>) -> Result<T, ApiError> {
+    value.ok_or_else(|| ApiError::invalid(field, format!("missing field `{field}`")))
+}
+
+#[utoipa::path(post, path = "/api/v1/alerts/upsert", tag = "alerts", request_body = UpsertAlert, security(("api_key" = [])),
+    responses((status = 201, body = AlertView, description = "a card was opened"),
+              (status = 200, body = AlertView, description = "the current card was updated, or already was so"),
+              (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn upsert(state: AppState, creds: Credentials, bytes: bytes::Bytes) -> Result<Answer, ApiError> {
+    let caller = creds.caller(&state)?;
+    let (req, card): (AlertTarget, CardFields) = body::parse_parts(&bytes)?;
+    check_text("project_id", &req.project_id, 64, id_char)?;
+    check_text("external_id", &req.external_id, 256, |c| !c.is_control())?;
+    let refs: Vec<(String, String)> = match (&req.recipient_ref, &req.recipient_refs) {
+        (Some(one), None) => vec![("recipient_ref".into(), one.clone())],
+        (None, Some(many)) if !many.is_empty() && many.len() <= MAX_RECIPIENTS => {
+            many.iter().enumerate().map(|(i, r)| (format!("recipient_refs[{i}]"), r.clone())).collect()
+        }
+        (None, Some(_)) => {
+            return Err(ApiError::invalid("recipient_refs", format!("must name 1 to {MAX_RECIPIENTS} recipients")))
+        }
+        _ => return Err(ApiError::invalid("recipient_ref", "give either recipient_ref or recipient_refs")),
+    };
+    for (field, r) in &refs {
+        check_text(field, r, 256, id_char)?;
+    }
+    validate(&card)?;
+    let severity = required("severity", card.severity)?;
+    let status = required("status", card.status)?;
+    required("title", card.title.as_ref())?;
+    let integration = find_for_project(&state, &caller, &req.project_id, &req.integration_id).await?;
+    if integration.payment_mode == PaymentMode::Dsr {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not_supported",
+            "alert cards are not yet available to integrations in payment mode dsr",
+        )
+        .with_field("integration_id"));
+    }
+    let incident_id = derive::incident_id(&state.rt.keyring, &integration.integration_id, &req.external_id);
+    let current = state.incidents.get(&incident_id).await?.state;
+    // The chats of an open card are its own; they are checked when a card opens.
+    let opens = current.current().is_none_or(|c| c.status == AlertStatus::Resolved && status == AlertStatus::Firing);
+    let mut recipients = Vec::new();
+    if opens {
+        for (field, r) in &refs {
+            let (recipient_id, _) =
+                active_chat(&state, &integration.integration_id, r).await.map_err(|e| e.with_field(field.as_str()))?;
+            if !recipients.contains(&recipient_id) {
+                recipients.push(recipient_id);
+            }
+        }
+    }
+    let default_locale = integration.default_locale.clone().unwrap_or_else(|| "ru".into());
+    let content = merged(card, CardContent::default(), &default_locale);
+    let change = change(&state, severity, status, &content).await?;
+    let command = || IncidentCommand::Upsert {
+        project_id: req.project_id.clone(),
+        integration_id: integration.integration_id.clone(),
+        bot_key: integration.bot_key.clone(),
+        recipients: recipients.clone(),
+        change: change.clone(),
+    };
+    let (incident, decision) =
+        decide_and_append(&state, creds.meta(), &incident_id, Some(&req.external_id), command).await?;
+    let incident = if matches!(decision, Decision::Unchanged { .. }) {
+        incident
+    } else {
+        state.incidents.get(&incident_id).await?.state
+    };
+    let (status, view) = view(&incident, &decision)?;
+    tracing::info!(alert_id = %view.alert_id, revision = view.revision, created = view.created, "alert upserted");
+    Ok(json(status, &view))
+}
+
+/// The incident of a card the caller may see, and the card's generation.
+async fn visible_card(state: &AppState, caller: &Caller, alert_id: &str) -> Result<(Loaded<Incident>, u32), ApiError> {
+    let (incident_id, generation) = ids::parse_alert_id(alert_id).ok_or_else(|| ApiError::not_found("alert"))?;
+    let loaded = state.incidents.get(&incident_id).await?;
+    let visible = loaded.state.card(generation).is_some() && caller.sees(loaded.state.project_id.as_deref());
+    if !visible {
+        return Err(ApiError::not_found("alert"));
+    }
+    Ok((loaded, generation))
+}
+
+#[utoipa::path(patch, path = "/api/v1/alerts/{alert_id}", tag = "alerts", request_body = CardFields,
+    security(("api_key" = [])),
+    params(("alert_id" = String, Path, description = "the card's id, from the upsert")),
+    responses((status = 200, body = AlertView), (status = 404, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn patch(
+    state: AppState,
+    creds: Credentials,
+    alert_id: String,
+    bytes: bytes::Bytes,
+) -> Result<Answer, ApiError> {
+    let caller = creds.caller(&state)?;
+    let req: CardFields = body::parse(&bytes)?;
+    validate(&req)?;
+    let (loaded, generation) = visible_card(&state, &caller, &alert_id).await?;
+    let incident_id = loaded.state.incident_id.clone();
+    let card = loaded.state.card(generation).ok_or_else(|| ApiError::not_found("alert"))?;
+    let base = match state.rt.payloads.open(derive::purpose::ALERT_CARD, &card.content).await {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| ApiError::internal(&e))?,
+        Err(novij_runtime::PayloadError::Shredded) => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "alert_expired",
+                "the card's content has expired; upsert the incident with its whole content",
+            ))
+        }
+        Err(e) => return Err(ApiError::unavailable("the payload key store", &e)),
+    };
+    let severity = req.severity.unwrap_or(card.severity);
+    let status = req.status.unwrap_or(card.status);
+    let content = merged(req, base, "ru");
+    let change = change(&state, severity, status, &content).await?;
+    let command = || IncidentCommand::Update { generation, change: change.clone() };
+    let (_, decision) = decide_and_append(&state, creds.meta(), &incident_id, None, command).await?;
+    let incident = state.incidents.get(&incident_id).await?.state;
+    let (_, view) = view(&incident, &decision)?;
+    tracing::info!(alert_id = %view.alert_id, revision = view.revision, "alert updated");
+    Ok(json(StatusCode::OK, &view))
+}

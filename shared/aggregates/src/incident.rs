@@ -1,0 +1,388 @@
+//! The incident aggregate (`nt.ev.incident.<id>.*`): one monitoring incident
+//! of an integration and its alert cards, the current one last.
+//!
+//! An upsert opens a card, updates the current one, or, when the current
+//! card is resolved and the incident fires again, opens the next card (the
+//! PagerDuty dedup-key rule). An update that changes nothing writes nothing.
+
+use std::collections::BTreeMap;
+
+use novij_crypto::Sealed;
+use novij_events::ids;
+use novij_events::incident::{AlertStatus, CardNotice, CardOpened, CardUpdated, Severity};
+use novij_events::send::FailureReason;
+use novij_events::AnyEvent;
+
+use crate::Aggregate;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Incident {
+    pub incident_id: String,
+    /// `None`: the incident has no events.
+    pub project_id: Option<String>,
+    pub integration_id: String,
+    pub bot_key: String,
+    pub external_id: String,
+    /// Every card, by generation (the first is generation 1); the last is current.
+    pub cards: Vec<Card>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Card {
+    pub alert_id: String,
+    pub generation: u32,
+    pub recipients: Vec<String>,
+    pub revision: u32,
+    pub severity: Severity,
+    pub status: AlertStatus,
+    /// The newest content, sealed.
+    pub content: Sealed,
+    pub content_hash: String,
+    /// What each chat's message shows.
+    pub shown: BTreeMap<String, Shown>,
+    /// Chats whose message cannot show the card, and why.
+    pub failed: BTreeMap<String, FailureReason>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shown {
+    pub revision: u32,
+    pub telegram_message_id: i64,
+}
+
+impl Incident {
+    pub fn current(&self) -> Option<&Card> {
+        self.cards.last()
+    }
+
+    pub fn card(&self, generation: u32) -> Option<&Card> {
+        self.cards.get(usize::try_from(generation).ok()?.checked_sub(1)?)
+    }
+
+    fn card_mut(&mut self, alert_id: &str) -> Option<&mut Card> {
+        let (_, generation) = ids::parse_alert_id(alert_id)?;
+        self.cards.get_mut(usize::try_from(generation).ok()?.checked_sub(1)?)
+    }
+}
+
+impl Card {
+    /// The revision a chat's message still has to be brought to, if any.
+    pub fn owed(&self, recipient_id: &str) -> Option<u32> {
+        let shown = self.shown.get(recipient_id).map_or(0, |s| s.revision);
+        (shown < self.revision && !self.failed.contains_key(recipient_id)).then_some(self.revision)
+    }
+}
+
+impl Aggregate for Incident {
+    const TYPE: &'static str = "incident";
+
+    fn evolve(mut self, event: &AnyEvent) -> Self {
+        match event {
+            AnyEvent::CardOpened(e) => {
+                let e = &e.payload;
+                self.incident_id = e.incident_id.clone();
+                self.project_id = Some(e.project_id.clone());
+                self.integration_id = e.integration_id.clone();
+                self.bot_key = e.bot_key.clone();
+                self.external_id = e.external_id.clone();
+                self.cards.push(Card {
+                    alert_id: e.alert_id.clone(),
+                    generation: e.generation,
+                    recipients: e.recipients.clone(),
+                    revision: 1,
+                    severity: e.severity,
+                    status: e.status,
+                    content: e.card.clone(),
+                    content_hash: e.content_hash.clone(),
+                    shown: BTreeMap::new(),
+                    failed: BTreeMap::new(),
+                });
+            }
+            AnyEvent::CardUpdated(e) => {
+                let e = &e.payload;
+                if let Some(card) = self.card_mut(&e.alert_id).filter(|card| e.revision > card.revision) {
+                    card.revision = e.revision;
+                    card.severity = e.severity;
+                    card.status = e.status;
+                    card.content = e.card.clone();
+                    card.content_hash = e.content_hash.clone();
+                }
+            }
+            AnyEvent::CardShown(e) => {
+                let e = &e.payload;
+                if let Some(card) = self.card_mut(&e.alert_id) {
+                    let shown = Shown { revision: e.revision, telegram_message_id: e.telegram_message_id };
+                    // Records of one chat may land out of order across a
+                    // hand-over; a fresh message replaces the old one anyway.
+                    let newer = card.shown.get(&e.recipient_id).is_none_or(|s| e.fresh || s.revision <= e.revision);
+                    if newer {
+                        card.shown.insert(e.recipient_id.clone(), shown);
+                    }
+                }
+            }
+            AnyEvent::CardFailed(e) => {
+                let e = &e.payload;
+                if let Some(card) = self.card_mut(&e.alert_id) {
+                    card.failed.insert(e.recipient_id.clone(), e.reason);
+                }
+            }
+            _ => {}
+        }
+        self
+    }
+}
+
+/// A card's state as a caller asks for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub severity: Severity,
+    pub status: AlertStatus,
+    pub content: Sealed,
+    pub content_hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum IncidentCommand {
+    /// `POST /alerts/upsert`: open or update the incident's card.
+    Upsert { project_id: String, integration_id: String, bot_key: String, recipients: Vec<String>, change: Change },
+    /// `PATCH /alerts/{alert_id}` (and an ack's result): update that card.
+    Update { generation: u32, change: Change },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    Opened(CardOpened),
+    Updated(CardUpdated),
+    /// Nothing to write: the card (`alert_id`) already is so.
+    Unchanged {
+        alert_id: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum IncidentRefusal {
+    #[error("alert not found")]
+    NotFound,
+    /// A later card of the same incident was opened.
+    #[error("a newer card of this incident replaced it")]
+    Superseded,
+    #[error("no recipients")]
+    NoRecipients,
+}
+
+/// `incident_id` and `external_id` are the command's: an incident is found
+/// by them before it has events.
+pub fn decide(
+    incident: &Incident,
+    incident_id: &str,
+    external_id: &str,
+    command: IncidentCommand,
+) -> Result<Decision, IncidentRefusal> {
+    match command {
+        IncidentCommand::Upsert { project_id, integration_id, bot_key, recipients, change } => {
+            let opens = match incident.current() {
+                None => true,
+                Some(card) if card.status == AlertStatus::Resolved => change.status == AlertStatus::Firing,
+                Some(card) => return Ok(update(card, change)),
+            };
+            if !opens {
+                let card = incident.current().ok_or(IncidentRefusal::NotFound)?;
+                return Ok(Decision::Unchanged { alert_id: card.alert_id.clone() });
+            }
+            if recipients.is_empty() {
+                return Err(IncidentRefusal::NoRecipients);
+            }
+            let generation = incident.cards.len() as u32 + 1;
+            let alert_id = ids::alert_id(incident_id, generation).ok_or(IncidentRefusal::NotFound)?;
+            Ok(Decision::Opened(CardOpened {
+                incident_id: incident_id.to_string(),
+                alert_id,
+                generation,
+                project_id,
+                integration_id,
+                bot_key,
+                external_id: external_id.to_string(),
+                recipients,
+                severity: change.severity,
+                status: change.status,
+                card: change.content,
+                content_hash: change.content_hash,
+            }))
+        }
+        IncidentCommand::Update { generation, change } => {
+            let card = incident.card(generation).ok_or(IncidentRefusal::NotFound)?;
+            if generation < incident.cards.len() as u32 {
+                return Err(IncidentRefusal::Superseded);
+            }
+            Ok(update(card, change))
+        }
+    }
+}
+
+fn update(card: &Card, change: Change) -> Decision {
+    if (card.severity, card.status, card.content_hash.as_str())
+        == (change.severity, change.status, change.content_hash.as_str())
+    {
+        return Decision::Unchanged { alert_id: card.alert_id.clone() };
+    }
+    let notice = if change.severity.rank() > card.severity.rank() && change.status != AlertStatus::Resolved {
+        Some(CardNotice::SeverityRaised)
+    } else if change.status == AlertStatus::Firing && card.status != AlertStatus::Firing {
+        Some(CardNotice::FiringAgain)
+    } else {
+        None
+    };
+    Decision::Updated(CardUpdated {
+        incident_id: ids::parse_alert_id(&card.alert_id).map(|(incident, _)| incident).unwrap_or_default(),
+        alert_id: card.alert_id.clone(),
+        revision: card.revision + 1,
+        severity: change.severity,
+        status: change.status,
+        card: change.content,
+        content_hash: change.content_hash,
+        notice,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fold;
+    use crate::testing::env;
+    use novij_events::incident::CardShown;
+
+    const INCIDENT: &str = "inc_0123456789abcdef0123456789abcdef";
+
+    fn change(severity: Severity, status: AlertStatus, content: &str) -> Change {
+        Change {
+            severity,
+            status,
+            content: Sealed { kid: "k".into(), nonce: "n".into(), ct: content.into() },
+            content_hash: content.into(),
+        }
+    }
+
+    fn upsert(change: Change) -> IncidentCommand {
+        IncidentCommand::Upsert {
+            project_id: "p1".into(),
+            integration_id: "int_1".into(),
+            bot_key: "common".into(),
+            recipients: vec!["rcp_1".into(), "rcp_2".into()],
+            change,
+        }
+    }
+
+    /// The state after the decisions' events, like a caller that appends them.
+    fn given(commands: Vec<IncidentCommand>) -> Incident {
+        commands.into_iter().fold(Incident::default(), |state, command| {
+            match decide(&state, INCIDENT, "disk-full", command).expect("decided") {
+                Decision::Opened(e) => fold_one(state, env(e)),
+                Decision::Updated(e) => fold_one(state, env(e)),
+                Decision::Unchanged { .. } => state,
+            }
+        })
+    }
+
+    fn fold_one(state: Incident, event: AnyEvent) -> Incident {
+        state.evolve(&event)
+    }
+
+    #[test]
+    fn the_first_upsert_opens_card_one_for_every_recipient() {
+        let when = decide(
+            &Incident::default(),
+            INCIDENT,
+            "disk-full",
+            upsert(change(Severity::High, AlertStatus::Firing, "a")),
+        );
+        let Ok(Decision::Opened(opened)) = when else { panic!("opened: {when:?}") };
+        assert_eq!(opened.generation, 1);
+        assert_eq!(ids::parse_alert_id(&opened.alert_id), Some((INCIDENT.to_string(), 1)));
+        let state = fold::<Incident>([(env(opened), 1)]).state;
+        let card = state.current().expect("a card");
+        assert_eq!((card.revision, card.owed("rcp_1"), card.owed("rcp_2")), (1, Some(1), Some(1)));
+    }
+
+    #[test]
+    fn an_update_raises_the_revision_and_one_that_changes_nothing_writes_nothing() {
+        let state = given(vec![upsert(change(Severity::Warning, AlertStatus::Firing, "a"))]);
+        let same = decide(&state, INCIDENT, "disk-full", upsert(change(Severity::Warning, AlertStatus::Firing, "a")));
+        assert!(matches!(same, Ok(Decision::Unchanged { .. })), "{same:?}");
+        let raised =
+            decide(&state, INCIDENT, "disk-full", upsert(change(Severity::Critical, AlertStatus::Firing, "a")));
+        let Ok(Decision::Updated(updated)) = raised else { panic!("updated: {raised:?}") };
+        assert_eq!((updated.revision, updated.notice), (2, Some(CardNotice::SeverityRaised)));
+        let text = decide(&state, INCIDENT, "disk-full", upsert(change(Severity::Warning, AlertStatus::Firing, "b")));
+        assert!(matches!(text, Ok(Decision::Updated(CardUpdated { notice: None, .. }))), "{text:?}");
+    }
+
+    #[test]
+    fn firing_again_after_an_ack_notifies() {
+        let state = given(vec![
+            upsert(change(Severity::High, AlertStatus::Firing, "a")),
+            upsert(change(Severity::High, AlertStatus::Acknowledged, "a")),
+        ]);
+        let again = decide(&state, INCIDENT, "disk-full", upsert(change(Severity::High, AlertStatus::Firing, "a")));
+        assert!(matches!(again, Ok(Decision::Updated(CardUpdated { notice: Some(CardNotice::FiringAgain), .. }))));
+    }
+
+    #[test]
+    fn a_resolved_card_that_fires_again_opens_the_next_card_and_resolved_again_changes_nothing() {
+        let state = given(vec![
+            upsert(change(Severity::High, AlertStatus::Firing, "a")),
+            upsert(change(Severity::High, AlertStatus::Resolved, "a")),
+        ]);
+        let first = state.current().expect("card").alert_id.clone();
+        for status in [AlertStatus::Resolved, AlertStatus::Acknowledged] {
+            let when = decide(&state, INCIDENT, "disk-full", upsert(change(Severity::High, status, "z")));
+            assert_eq!(when, Ok(Decision::Unchanged { alert_id: first.clone() }));
+        }
+        let state = given(vec![
+            upsert(change(Severity::High, AlertStatus::Firing, "a")),
+            upsert(change(Severity::High, AlertStatus::Resolved, "a")),
+            upsert(change(Severity::High, AlertStatus::Firing, "b")),
+        ]);
+        let current = state.current().expect("card");
+        assert_eq!((current.generation, current.revision), (2, 1));
+        assert_ne!(current.alert_id, first);
+        // The old card is left as it was; updating it by id is refused.
+        assert_eq!(state.card(1).map(|c| c.status), Some(AlertStatus::Resolved));
+        let old = decide(
+            &state,
+            INCIDENT,
+            "disk-full",
+            IncidentCommand::Update { generation: 1, change: change(Severity::Info, AlertStatus::Firing, "c") },
+        );
+        assert_eq!(old, Err(IncidentRefusal::Superseded));
+        let missing =
+            IncidentCommand::Update { generation: 3, change: change(Severity::Info, AlertStatus::Firing, "c") };
+        assert_eq!(decide(&state, INCIDENT, "disk-full", missing), Err(IncidentRefusal::NotFound));
+    }
+
+    #[test]
+    fn a_chat_is_owed_the_newest_revision_until_shown_and_an_older_record_never_wins() {
+        let state = given(vec![
+            upsert(change(Severity::High, AlertStatus::Firing, "a")),
+            upsert(change(Severity::High, AlertStatus::Firing, "b")),
+            upsert(change(Severity::High, AlertStatus::Firing, "c")),
+        ]);
+        let alert_id = state.current().expect("card").alert_id.clone();
+        let shown = |revision, message, fresh| {
+            env(CardShown {
+                incident_id: INCIDENT.into(),
+                alert_id: alert_id.clone(),
+                recipient_id: "rcp_1".into(),
+                revision,
+                telegram_message_id: message,
+                fresh,
+            })
+        };
+        let state = state.evolve(&shown(3, 10, true)).evolve(&shown(2, 10, false));
+        let card = state.current().expect("card");
+        assert_eq!(card.shown.get("rcp_1"), Some(&Shown { revision: 3, telegram_message_id: 10 }));
+        assert_eq!((card.owed("rcp_1"), card.owed("rcp_2")), (None, Some(3)));
+        // A fresh message (the user deleted the card) replaces the old one.
+        let state = state.evolve(&shown(2, 11, true));
+        assert_eq!(state.current().expect("card").shown["rcp_1"].telegram_message_id, 11);
+    }
+}

@@ -1,0 +1,267 @@
+//! Live alert cards, end to end: an upsert sends one card per chat with its
+//! buttons, later upserts edit it in place (coalesced within Telegram's
+//! limits, never an older state after a newer one), a resolved incident that
+//! fires again gets a new card, and a deleted card is sent afresh.
+
+mod support;
+
+use std::time::Instant;
+
+use novij_testkit::eventually;
+use serde_json::{json, Value};
+use support::{Layout, TestStack, COMMON_BOT, WAIT};
+
+const PROJECT: &str = "p_alerts";
+
+fn card(integration_id: &str, external_id: &str, status: &str, summary: &str) -> Value {
+    json!({
+        "project_id": PROJECT, "integration_id": integration_id, "recipient_ref": "oncall:1",
+        "external_id": external_id, "title": "Disk full on db-1", "severity": "critical", "status": status,
+        "summary": summary,
+        "fields": [{"name": "Host", "value": "db-1"}],
+        "links": [{"label": "Runbook", "url": "https://runbooks.example/disk"}],
+        "actions": [{"id": "ack", "label": "Ack"}, {"id": "resolve", "label": "Resolve"}],
+        "locale": "en"
+    })
+}
+
+/// What the bot sent or edited in the chat, in order.
+async fn chat_records(stack: &TestStack, chat: i64) -> Vec<Value> {
+    stack
+        .sandbox_get(&format!("/sandbox/bots/{COMMON_BOT}/sent?chat_id={chat}"))
+        .await
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The records of one message, skipping the welcome.
+fn of_message(records: &[Value], message_id: i64) -> Vec<&Value> {
+    records.iter().filter(|r| r["message_id"] == message_id).collect()
+}
+
+/// Waits until the chat's message `message_id` (or, with `None`, the newest
+/// card) shows `text`; the message id.
+async fn wait_shown(stack: &TestStack, chat: i64, message_id: Option<i64>, text: &str) -> i64 {
+    let found = eventually(WAIT, || async {
+        let records = chat_records(stack, chat).await;
+        let last = records.iter().rev().find(|r| message_id.is_none_or(|id| r["message_id"] == id))?;
+        last["text"].as_str()?.contains(text).then(|| last["message_id"].as_i64())?
+    })
+    .await;
+    match found {
+        Ok(message_id) => message_id,
+        Err(_) => {
+            panic!("the card never showed {text:?}: {:?}\n{}", chat_records(stack, chat).await, stack.output_tail())
+        }
+    }
+}
+
+/// The `step N` a record's text shows.
+fn step(record: &Value) -> Option<u32> {
+    let text = record["text"].as_str()?;
+    text.split("step ").nth(1)?.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_card_is_sent_with_its_buttons_and_a_burst_of_updates_ends_in_the_last_state_within_few_edits() {
+    let stack = TestStack::start(Layout::Single).await;
+    let integration = stack.create_integration(PROJECT, None).await;
+    let chat = stack.connect_user(PROJECT, &integration, "oncall:1").await;
+
+    let opened = stack.post("/api/v1/alerts/upsert", card(&integration, "disk-full", "firing", "step 0")).await;
+    assert_eq!(opened.status, 201, "{}", opened.body);
+    assert_eq!(opened.body["created"], true);
+    assert_eq!(opened.body["revision"], 1);
+    let alert_id = opened.body["alert_id"].as_str().expect("alert_id").to_string();
+    assert!(alert_id.starts_with("alr_"), "{alert_id}");
+
+    let message_id = wait_shown(&stack, chat, None, "step 0").await;
+    let records = chat_records(&stack, chat).await;
+    let sent = of_message(&records, message_id);
+    assert_eq!(sent.len(), 1, "one message: {sent:?}");
+    assert_eq!(sent[0]["method"], "sendMessage");
+    assert!(sent[0]["text"].as_str().unwrap_or_default().contains("CRITICAL"), "{}", sent[0]);
+    let keyboard = &sent[0]["reply_markup"]["inline_keyboard"];
+    assert_eq!(keyboard[0][0]["text"], "Ack");
+    assert_eq!(keyboard[0][0]["callback_data"], format!("{alert_id}:0"), "opaque data: the card and the position");
+    assert_eq!(keyboard[0][1]["callback_data"], format!("{alert_id}:1"));
+    assert_eq!(keyboard[1][0]["url"], "https://runbooks.example/disk");
+
+    // The same content again changes nothing.
+    let same = stack.post("/api/v1/alerts/upsert", card(&integration, "disk-full", "firing", "step 0")).await;
+    assert_eq!(same.status, 200, "{}", same.body);
+    assert_eq!(
+        (same.body["alert_id"].as_str(), &same.body["revision"], &same.body["created"]),
+        (Some(alert_id.as_str()), &json!(1), &json!(false))
+    );
+
+    let burst = Instant::now();
+    for i in 1..=100 {
+        let r =
+            stack.post("/api/v1/alerts/upsert", card(&integration, "disk-full", "firing", &format!("step {i}"))).await;
+        assert_eq!(r.status, 200, "upsert {i}: {}", r.body);
+        assert_eq!(r.body["alert_id"], alert_id.as_str(), "the same card");
+        assert_eq!(r.body["revision"], i + 1);
+    }
+    eprintln!("100 upserts in {:?}", burst.elapsed());
+    wait_shown(&stack, chat, Some(message_id), "step 100").await;
+    stack.wait_idle().await;
+
+    let records = chat_records(&stack, chat).await;
+    let shown = of_message(&records, message_id);
+    let edits: Vec<&&Value> = shown.iter().filter(|r| r["method"] == "editMessageText").collect();
+    eprintln!("{} edits for 100 upserts", edits.len());
+    assert!(!edits.is_empty() && edits.len() <= 10, "{} edits: {:?}", edits.len(), edits);
+    let steps: Vec<u32> = shown.iter().filter_map(|r| step(r)).collect();
+    assert!(steps.windows(2).all(|w| w[0] < w[1]), "an older state after a newer one: {steps:?}");
+    assert_eq!(steps.last(), Some(&100));
+    assert!(
+        records.iter().filter(|r| r["method"] == "sendMessage").count() <= 2,
+        "no second card (the welcome and the card)"
+    );
+    assert_eq!(stack.sandbox_get("/sandbox/violations").await, json!([]), "limit violations");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_resolved_incident_that_fires_again_gets_a_new_card_and_a_deleted_card_is_sent_afresh() {
+    let stack = TestStack::start(Layout::Single).await;
+    let integration = stack.create_integration(PROJECT, None).await;
+    let chat = stack.connect_user(PROJECT, &integration, "oncall:1").await;
+
+    let first = stack.post("/api/v1/alerts/upsert", card(&integration, "cpu", "firing", "step 1")).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let first_id = first.body["alert_id"].as_str().expect("alert_id").to_string();
+    let first_message = wait_shown(&stack, chat, None, "step 1").await;
+
+    let resolved = stack.post("/api/v1/alerts/upsert", card(&integration, "cpu", "resolved", "step 2")).await;
+    assert_eq!((resolved.status, resolved.body["status"].as_str()), (200, Some("resolved")), "{}", resolved.body);
+    wait_shown(&stack, chat, Some(first_message), "resolved").await;
+    let records = chat_records(&stack, chat).await;
+    let last = of_message(&records, first_message).last().copied().cloned().expect("the card");
+    assert!(
+        last["reply_markup"]["inline_keyboard"].as_array().is_some_and(|rows| rows.len() == 1),
+        "links only: {last}"
+    );
+
+    // Resolved again: nothing changes.
+    let again = stack.post("/api/v1/alerts/upsert", card(&integration, "cpu", "resolved", "step 3")).await;
+    assert_eq!((again.status, again.body["revision"].clone()), (200, json!(2)), "{}", again.body);
+
+    let refired = stack.post("/api/v1/alerts/upsert", card(&integration, "cpu", "firing", "step 4")).await;
+    assert_eq!(refired.status, 201, "{}", refired.body);
+    let second_id = refired.body["alert_id"].as_str().expect("alert_id").to_string();
+    assert_ne!(second_id, first_id, "a new card");
+    let second_message = wait_shown(&stack, chat, None, "step 4").await;
+    assert_ne!(second_message, first_message, "a new message");
+    let records = chat_records(&stack, chat).await;
+    assert!(
+        of_message(&records, first_message).last().is_some_and(|r| step(r) == Some(2)),
+        "the old card is left as it was"
+    );
+
+    // The old card cannot be changed by id any more.
+    let stale = stack.patch(&format!("/api/v1/alerts/{first_id}"), json!({"summary": "step 9"})).await;
+    assert_eq!((stale.status, stale.body["error"]["code"].as_str()), (409, Some("alert_superseded")), "{}", stale.body);
+
+    // The user deletes the card: the next change sends it afresh.
+    stack
+        .sandbox_post(
+            &format!("/sandbox/users/{chat}/delete_message"),
+            json!({"bot_username": COMMON_BOT, "message_id": second_message}),
+        )
+        .await;
+    let patched = stack.patch(&format!("/api/v1/alerts/{second_id}"), json!({"summary": "step 5"})).await;
+    assert_eq!((patched.status, patched.body["revision"].clone()), (200, json!(2)), "{}", patched.body);
+    let third_message = wait_shown(&stack, chat, None, "step 5").await;
+    assert_ne!(third_message, second_message, "sent afresh");
+    let records = chat_records(&stack, chat).await;
+    assert_eq!(of_message(&records, third_message)[0]["method"], "sendMessage");
+
+    // Later changes edit the new message.
+    stack.patch(&format!("/api/v1/alerts/{second_id}"), json!({"status": "acknowledged"})).await;
+    wait_shown(&stack, chat, Some(third_message), "acknowledged").await;
+    assert_eq!(stack.sandbox_get("/sandbox/violations").await, json!([]), "limit violations");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_alert_requests_name_the_field_and_write_nothing() {
+    let stack = TestStack::start(Layout::Single).await;
+    let integration = stack.create_integration(PROJECT, None).await;
+    stack.connect_user(PROJECT, &integration, "oncall:1").await;
+    let events_before = stack.stream_last_sequence("EVENTS").await;
+    let cases: Vec<(Value, &str)> = vec![
+        (
+            {
+                let mut c = card(&integration, "x", "firing", "s");
+                c.as_object_mut().map(|o| o.remove("title"));
+                c
+            },
+            "title",
+        ),
+        (
+            {
+                let mut c = card(&integration, "x", "firing", "s");
+                c["sumary"] = json!("typo");
+                c
+            },
+            "sumary",
+        ),
+        (
+            {
+                let mut c = card(&integration, "x", "firing", "s");
+                c["severity"] = json!("apocalyptic");
+                c
+            },
+            "severity",
+        ),
+        (
+            {
+                let mut c = card(&integration, "x", "firing", "s");
+                c["actions"][0]["id"] = json!("Ack Now");
+                c
+            },
+            "actions[0].id",
+        ),
+        (
+            {
+                let mut c = card(&integration, "x", "firing", "s");
+                c["actions"][1]["id"] = json!("ack");
+                c
+            },
+            "actions[1].id",
+        ),
+        (
+            {
+                let mut c = card(&integration, "x", "firing", "s");
+                c["links"][0]["url"] = json!("javascript:alert(1)");
+                c
+            },
+            "links[0].url",
+        ),
+        (
+            {
+                let mut c = card(&integration, "x", "firing", "s");
+                c["recipient_ref"] = json!("nobody");
+                c
+            },
+            "recipient_ref",
+        ),
+        (
+            {
+                let mut c = card(&integration, "x", "firing", "s");
+                c["recipient_refs"] = json!(["oncall:1"]);
+                c
+            },
+            "recipient_ref",
+        ),
+    ];
+    for (body, field) in cases {
+        let r = stack.post("/api/v1/alerts/upsert", body).await;
+        assert!(r.status == 422 || r.status == 400, "{field}: {} {}", r.status, r.body);
+        assert_eq!(r.body["error"]["field"], field, "{}", r.body);
+    }
+    let missing = stack.patch("/api/v1/alerts/alr_00000000000000000000000000000000001", json!({})).await;
+    assert_eq!(missing.status, 404, "{}", missing.body);
+    assert_eq!(stack.stream_last_sequence("EVENTS").await, events_before, "nothing written");
+}
