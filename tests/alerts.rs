@@ -265,3 +265,84 @@ async fn bad_alert_requests_name_the_field_and_write_nothing() {
     assert_eq!(missing.status, 404, "{}", missing.body);
     assert_eq!(stack.stream_last_sequence("EVENTS").await, events_before, "nothing written");
 }
+
+/// The sandbox user presses the button with `data` under the bot's message.
+async fn press(stack: &TestStack, chat: i64, message_id: i64, data: &str) -> String {
+    let pressed = stack
+        .sandbox_post(
+            &format!("/sandbox/users/{chat}/callbacks"),
+            json!({"bot_username": COMMON_BOT, "callback_data": data, "message_id": message_id}),
+        )
+        .await;
+    pressed["callback_query_id"].as_str().expect("callback_query_id").to_string()
+}
+
+/// The answer Telegram got for a press, once it came.
+async fn answer_of(stack: &TestStack, query_id: &str) -> Value {
+    let found = eventually(WAIT, || async {
+        let answers = stack.sandbox_get(&format!("/sandbox/bots/{COMMON_BOT}/callback_answers")).await;
+        answers.as_array()?.iter().find(|a| a["callback_query_id"] == query_id).cloned()
+    })
+    .await;
+    found.unwrap_or_else(|_| panic!("the press {query_id} was never answered\n{}", stack.output_tail()))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_press_is_answered_at_once_offered_once_to_the_poll_and_an_ack_with_a_result_edits_the_card() {
+    let stack = TestStack::start(Layout::Separate).await;
+    let integration = stack.create_integration(PROJECT, None).await;
+    let chat = stack.connect_user(PROJECT, &integration, "oncall:1").await;
+    let opened = stack.post("/api/v1/alerts/upsert", card(&integration, "db-down", "firing", "step 1")).await;
+    assert_eq!(opened.status, 201, "{}", opened.body);
+    let alert_id = opened.body["alert_id"].as_str().expect("alert_id").to_string();
+    let message_id = wait_shown(&stack, chat, None, "step 1").await;
+    let poll_path = format!("/api/v1/alerts/actions/poll?project_id={PROJECT}&integration_id={integration}");
+    let empty = stack.get(&poll_path).await;
+    assert_eq!((empty.status, &empty.body["actions"]), (200, &json!([])), "{}", empty.body);
+
+    // Answered before the project polls, with the button's label.
+    let query = press(&stack, chat, message_id, &format!("{alert_id}:0")).await;
+    let answer = answer_of(&stack, &query).await;
+    assert_eq!(answer["text"], "✓ Ack: sent", "{answer}");
+    eprintln!("press answered after {} ms", answer["latency_ms"]);
+    // The same button by the same person a moment later is the same action.
+    let again = press(&stack, chat, message_id, &format!("{alert_id}:0")).await;
+    answer_of(&stack, &again).await;
+
+    let polled = stack.get(&format!("{poll_path}&wait_seconds=10")).await;
+    assert_eq!(polled.status, 200, "{}", polled.body);
+    let actions = polled.body["actions"].as_array().cloned().unwrap_or_default();
+    assert_eq!(actions.len(), 1, "one action: {}", polled.body);
+    let action = &actions[0];
+    assert_eq!(
+        (&action["alert_id"], &action["external_id"], &action["action"], &action["pressed_by"]),
+        (&json!(alert_id), &json!("db-down"), &json!("ack"), &json!("oncall:1")),
+        "{action}"
+    );
+    let action_id = action["action_id"].as_str().expect("action_id").to_string();
+    // Not acked: offered again, still once.
+    let polled = stack.get(&poll_path).await;
+    assert_eq!(polled.body["actions"].as_array().map(Vec::len), Some(1), "{}", polled.body);
+
+    let acked = stack
+        .post(
+            "/api/v1/alerts/actions/ack",
+            json!({"project_id": PROJECT, "integration_id": integration, "action_ids": [action_id],
+                   "result": {"status": "acknowledged", "summary": "taken by the on-call"}}),
+        )
+        .await;
+    assert_eq!((acked.status, &acked.body["acked"]), (200, &json!(1)), "{}", acked.body);
+    wait_shown(&stack, chat, Some(message_id), "taken by the on-call").await;
+    let records = chat_records(&stack, chat).await;
+    let last = of_message(&records, message_id).last().copied().cloned().expect("the card");
+    assert!(last["text"].as_str().is_some_and(|t| t.contains("acknowledged")), "{last}");
+    let polled = stack.get(&poll_path).await;
+    assert_eq!(polled.body["actions"], json!([]), "acked presses leave the poll: {}", polled.body);
+    let again = stack
+        .post(
+            "/api/v1/alerts/actions/ack",
+            json!({"project_id": PROJECT, "integration_id": integration, "action_ids": [action_id]}),
+        )
+        .await;
+    assert_eq!((again.status, &again.body["acked"]), (200, &json!(0)), "acking again changes nothing: {}", again.body);
+}

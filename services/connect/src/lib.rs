@@ -1,6 +1,7 @@
 //! The connect service: turns Telegram updates into recipients.
 //!
 //! - `consumers::updates`: reads queued updates, unseals them, routes commands.
+//! - `consumers::callbacks`: button presses of alert cards (`domain::press`).
 //! - `domain::update`: the few fields of a Telegram update the service reads.
 //! - `domain::commands`: `/start <code>` (bind) and `/stop` (disable).
 //! - `replies`: the service's own short answers, sent as system sends.
@@ -13,6 +14,6 @@ use novij_runtime::Runtime;
 use tokio::sync::watch;
 
 pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
-    consumers::updates::run(rt, shutdown).await;
+    tokio::join!(consumers::updates::run(rt.clone(), shutdown.clone()), consumers::callbacks::run(rt, shutdown));
     Ok(())
 }

@@ -1,7 +1,9 @@
 //! Request/reply handlers of the dispatcher (core NATS, queue group `dispatcher`).
 
 use futures::StreamExt;
-use novij_events::rpc::{BotCredential, BotVerifyReply, BotVerifyRequest, CallsQuery, CallsReply};
+use novij_events::rpc::{
+    BotCredential, BotVerifyReply, BotVerifyRequest, CallbackAnswerReply, CallbackAnswerRequest, CallsQuery, CallsReply,
+};
 use novij_events::{integration::BotIdentity, subjects};
 use novij_telegram_client::BotApiErrorKind;
 use tokio::sync::watch;
@@ -24,13 +26,46 @@ pub async fn serve(d: Dispatcher, shutdown: watch::Receiver<bool>) {
             serde_json::to_vec(&reply).unwrap_or_default()
         },
     );
-    let calls =
-        answer(&d, "calls", subjects::rpc_dispatcher_calls(&d.member), None, shutdown, |d, payload| async move {
+    let calls = answer(
+        &d,
+        "calls",
+        subjects::rpc_dispatcher_calls(&d.member),
+        None,
+        shutdown.clone(),
+        |d, payload| async move {
             let query = serde_json::from_slice::<CallsQuery>(&payload).unwrap_or(CallsQuery { send_ids: Vec::new() });
             let delivering = query.send_ids.into_iter().filter(|id| d.in_flight.contains(id)).collect();
             serde_json::to_vec(&CallsReply { delivering }).unwrap_or_default()
-        });
-    tokio::join!(verify, calls);
+        },
+    );
+    let callbacks = answer(
+        &d,
+        "callback.answer",
+        subjects::RPC_CALLBACK_ANSWER.to_string(),
+        group,
+        shutdown,
+        |d, payload| async move {
+            let reply = match serde_json::from_slice::<CallbackAnswerRequest>(&payload) {
+                Ok(req) => answer_callback(&d, req).await,
+                Err(e) => CallbackAnswerReply { answered: false, detail: Some(format!("malformed request: {e}")) },
+            };
+            serde_json::to_vec(&reply).unwrap_or_default()
+        },
+    );
+    tokio::join!(verify, calls, callbacks);
+}
+
+/// Answers a button press now: Telegram shows a spinner until then and
+/// refuses answers after about 15 s, so this never waits behind sends.
+async fn answer_callback(d: &Dispatcher, req: CallbackAnswerRequest) -> CallbackAnswerReply {
+    let token = match d.bots.profile(&req.bot_key).await {
+        Ok(bot) => bot.token,
+        Err(e) => return CallbackAnswerReply { answered: false, detail: Some(e.to_string()) },
+    };
+    match d.api.answer_callback_query(&token, &req.callback_query_id, &req.text).await {
+        Ok(_) => CallbackAnswerReply { answered: true, detail: None },
+        Err(e) => CallbackAnswerReply { answered: false, detail: Some(e.description().to_string()) },
+    }
 }
 
 /// Answers every request on `subject` with `handle`'s reply, subscribing
@@ -44,7 +79,7 @@ async fn answer<F, Fut>(
     handle: F,
 ) where
     F: Fn(Dispatcher, bytes::Bytes) -> Fut,
-    Fut: std::future::Future<Output = Vec<u8>>,
+    Fut: std::future::Future<Output = Vec<u8>> + Send + 'static,
 {
     loop {
         let subscribed = match group {
@@ -67,10 +102,13 @@ async fn answer<F, Fut>(
             };
             let Some(msg) = msg else { break };
             let Some(reply_to) = msg.reply.clone() else { continue };
-            let body = handle(d.clone(), msg.payload).await;
-            if let Err(e) = d.rt.nats.publish(reply_to, body.into()).await {
-                tracing::warn!(subject, error = %e, "cannot answer a request");
-            }
+            // Each on its own task: one slow request holds up no other.
+            let (handling, nats, subject) = (handle(d.clone(), msg.payload), d.rt.nats.clone(), subject.clone());
+            tokio::spawn(async move {
+                if let Err(e) = nats.publish(reply_to, handling.await.into()).await {
+                    tracing::warn!(subject, error = %e, "cannot answer a request");
+                }
+            });
         }
     }
 }

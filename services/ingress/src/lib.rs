@@ -12,6 +12,7 @@ mod error;
 mod feed;
 mod handlers;
 pub mod openapi;
+mod presses;
 mod quotas;
 mod quote;
 mod state;

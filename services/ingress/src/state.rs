@@ -7,6 +7,7 @@ use novij_bus::cache::AggregateCache;
 use novij_runtime::Runtime;
 use tokio::sync::watch;
 
+use crate::presses::Presses;
 use crate::quotas::Quotas;
 
 /// The runtime and the state this ingress keeps from the log, so a send is
@@ -18,6 +19,8 @@ pub struct AppState {
     pub recipients: AggregateCache<Recipient>,
     /// Incidents with live alert cards, loaded on first use.
     pub incidents: AggregateCache<Incident>,
+    /// Button presses not yet acked.
+    pub presses: Presses,
     pub quotas: Quotas,
 }
 
@@ -28,7 +31,8 @@ impl AppState {
         let integrations = AggregateCache::start(log.clone(), js.clone(), shutdown.clone()).await;
         let recipients = AggregateCache::start(log.clone(), js.clone(), shutdown.clone()).await;
         let incidents = AggregateCache::start(log, js.clone(), shutdown.clone()).await;
+        let presses = Presses::start(js.clone(), shutdown.clone());
         let quotas = Quotas::start(js, rt.config.quotas, rt.config.retention.reminder_max_ahead_days, shutdown.clone());
-        AppState { rt, integrations, recipients, incidents, quotas }
+        AppState { rt, integrations, recipients, incidents, presses, quotas }
     }
 }

@@ -7,9 +7,10 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use novij_crypto::Sealed;
 use novij_events::ids;
-use novij_events::incident::{AlertStatus, CardNotice, CardOpened, CardUpdated, Severity};
+use novij_events::incident::{ActionPressed, ActionsAcked, AlertStatus, CardNotice, CardOpened, CardUpdated, Severity};
 use novij_events::send::FailureReason;
 use novij_events::AnyEvent;
 
@@ -42,6 +43,18 @@ pub struct Card {
     pub shown: BTreeMap<String, Shown>,
     /// Chats whose message cannot show the card, and why.
     pub failed: BTreeMap<String, FailureReason>,
+    /// The card's action ids, by button position.
+    pub actions: Vec<String>,
+    pub presses: Vec<Press>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Press {
+    pub action_id: String,
+    pub action: String,
+    pub pressed_by: String,
+    pub pressed_at: DateTime<Utc>,
+    pub acked: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +109,8 @@ impl Aggregate for Incident {
                     content_hash: e.content_hash.clone(),
                     shown: BTreeMap::new(),
                     failed: BTreeMap::new(),
+                    actions: e.actions.clone(),
+                    presses: Vec::new(),
                 });
             }
             AnyEvent::CardUpdated(e) => {
@@ -106,6 +121,7 @@ impl Aggregate for Incident {
                     card.status = e.status;
                     card.content = e.card.clone();
                     card.content_hash = e.content_hash.clone();
+                    card.actions = e.actions.clone();
                 }
             }
             AnyEvent::CardShown(e) => {
@@ -117,6 +133,25 @@ impl Aggregate for Incident {
                     let newer = card.shown.get(&e.recipient_id).is_none_or(|s| e.fresh || s.revision <= e.revision);
                     if newer {
                         card.shown.insert(e.recipient_id.clone(), shown);
+                    }
+                }
+            }
+            AnyEvent::ActionPressed(e) => {
+                let e = &e.payload;
+                if let Some(card) = self.card_mut(&e.alert_id) {
+                    card.presses.push(Press {
+                        action_id: e.action_id.clone(),
+                        action: e.action.clone(),
+                        pressed_by: e.pressed_by.clone(),
+                        pressed_at: e.pressed_at,
+                        acked: false,
+                    });
+                }
+            }
+            AnyEvent::ActionsAcked(e) => {
+                for press in self.cards.iter_mut().flat_map(|c| c.presses.iter_mut()) {
+                    if e.payload.action_ids.contains(&press.action_id) {
+                        press.acked = true;
                     }
                 }
             }
@@ -139,7 +174,12 @@ pub struct Change {
     pub status: AlertStatus,
     pub content: Sealed,
     pub content_hash: String,
+    /// The action ids of the content, by position.
+    pub actions: Vec<String>,
 }
+
+/// Presses of one button by one person closer than this are one action.
+pub const SAME_PRESS: chrono::TimeDelta = chrono::TimeDelta::seconds(5);
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum IncidentCommand {
@@ -147,6 +187,10 @@ pub enum IncidentCommand {
     Upsert { project_id: String, integration_id: String, bot_key: String, recipients: Vec<String>, change: Change },
     /// `PATCH /alerts/{alert_id}` (and an ack's result): update that card.
     Update { generation: u32, change: Change },
+    /// Someone pressed the card's button at `position`.
+    Press { generation: u32, position: usize, pressed_by: String, at: DateTime<Utc>, action_id: String },
+    /// The project took these presses (ids of other incidents are not this one's).
+    Ack { action_ids: Vec<String> },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -157,6 +201,10 @@ pub enum Decision {
     Unchanged {
         alert_id: String,
     },
+    Pressed(ActionPressed),
+    Acked(ActionsAcked),
+    /// Nothing to write: a press already recorded, or acks already taken.
+    Nothing,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -168,6 +216,9 @@ pub enum IncidentRefusal {
     Superseded,
     #[error("no recipients")]
     NoRecipients,
+    /// A press on a resolved card.
+    #[error("the alert is resolved")]
+    Resolved,
 }
 
 /// `incident_id` and `external_id` are the command's: an incident is found
@@ -207,6 +258,7 @@ pub fn decide(
                 status: change.status,
                 card: change.content,
                 content_hash: change.content_hash,
+                actions: change.actions,
             }))
         }
         IncidentCommand::Update { generation, change } => {
@@ -215,6 +267,44 @@ pub fn decide(
                 return Err(IncidentRefusal::Superseded);
             }
             Ok(update(card, change))
+        }
+        IncidentCommand::Press { generation, position, pressed_by, at, action_id } => {
+            let card = incident.card(generation).ok_or(IncidentRefusal::NotFound)?;
+            if generation < incident.cards.len() as u32 {
+                return Err(IncidentRefusal::Superseded);
+            }
+            if card.status == AlertStatus::Resolved {
+                return Err(IncidentRefusal::Resolved);
+            }
+            let action = card.actions.get(position).ok_or(IncidentRefusal::NotFound)?;
+            let again = card.presses.iter().any(|p| {
+                p.action_id == action_id
+                    || (&p.action == action && p.pressed_by == pressed_by && (at - p.pressed_at).abs() < SAME_PRESS)
+            });
+            if again {
+                return Ok(Decision::Nothing);
+            }
+            Ok(Decision::Pressed(ActionPressed {
+                incident_id: incident_id.to_string(),
+                alert_id: card.alert_id.clone(),
+                action_id,
+                action: action.clone(),
+                pressed_by,
+                pressed_at: at,
+            }))
+        }
+        IncidentCommand::Ack { action_ids } => {
+            let open: Vec<String> = incident
+                .cards
+                .iter()
+                .flat_map(|c| &c.presses)
+                .filter(|p| !p.acked && action_ids.contains(&p.action_id))
+                .map(|p| p.action_id.clone())
+                .collect();
+            if open.is_empty() {
+                return Ok(Decision::Nothing);
+            }
+            Ok(Decision::Acked(ActionsAcked { incident_id: incident_id.to_string(), action_ids: open }))
         }
     }
 }
@@ -240,6 +330,7 @@ fn update(card: &Card, change: Change) -> Decision {
         status: change.status,
         card: change.content,
         content_hash: change.content_hash,
+        actions: change.actions,
         notice,
     })
 }
@@ -259,6 +350,7 @@ mod tests {
             status,
             content: Sealed { kid: "k".into(), nonce: "n".into(), ct: content.into() },
             content_hash: content.into(),
+            actions: vec!["ack".into(), "resolve".into()],
         }
     }
 
@@ -278,7 +370,9 @@ mod tests {
             match decide(&state, INCIDENT, "disk-full", command).expect("decided") {
                 Decision::Opened(e) => fold_one(state, env(e)),
                 Decision::Updated(e) => fold_one(state, env(e)),
-                Decision::Unchanged { .. } => state,
+                Decision::Pressed(e) => fold_one(state, env(e)),
+                Decision::Acked(e) => fold_one(state, env(e)),
+                Decision::Unchanged { .. } | Decision::Nothing => state,
             }
         })
     }
@@ -384,5 +478,54 @@ mod tests {
         // A fresh message (the user deleted the card) replaces the old one.
         let state = state.evolve(&shown(2, 11, true));
         assert_eq!(state.current().expect("card").shown["rcp_1"].telegram_message_id, 11);
+    }
+
+    fn press(position: usize, by: &str, at: DateTime<Utc>, id: &str) -> IncidentCommand {
+        IncidentCommand::Press { generation: 1, position, pressed_by: by.into(), at, action_id: id.into() }
+    }
+
+    #[test]
+    fn a_press_is_recorded_once_and_leaves_the_open_presses_when_acked() {
+        let state = given(vec![upsert(change(Severity::High, AlertStatus::Firing, "a"))]);
+        let at = Utc::now();
+        let first = decide(&state, INCIDENT, "disk-full", press(1, "user:1", at, "act_1"));
+        let Ok(Decision::Pressed(pressed)) = first else { panic!("pressed: {first:?}") };
+        assert_eq!((pressed.action.as_str(), pressed.pressed_by.as_str()), ("resolve", "user:1"));
+        let state = state.evolve(&env(pressed));
+        // The same update again, or the same button by the same person a moment later: one action.
+        for again in [press(1, "user:1", at, "act_1"), press(1, "user:1", at + chrono::TimeDelta::seconds(2), "act_2")]
+        {
+            assert_eq!(decide(&state, INCIDENT, "disk-full", again), Ok(Decision::Nothing));
+        }
+        let later = press(1, "user:1", at + chrono::TimeDelta::seconds(6), "act_3");
+        assert!(matches!(decide(&state, INCIDENT, "disk-full", later), Ok(Decision::Pressed(_))));
+        let other = press(1, "user:2", at, "act_4");
+        assert!(matches!(decide(&state, INCIDENT, "disk-full", other), Ok(Decision::Pressed(_))));
+        assert_eq!(
+            decide(&state, INCIDENT, "disk-full", press(7, "user:1", at, "act_5")),
+            Err(IncidentRefusal::NotFound)
+        );
+
+        let ack = IncidentCommand::Ack { action_ids: vec!["act_1".into(), "act_other".into()] };
+        let Ok(Decision::Acked(acked)) = decide(&state, INCIDENT, "disk-full", ack.clone()) else { panic!("acked") };
+        assert_eq!(acked.action_ids, vec!["act_1".to_string()]);
+        let state = state.evolve(&env(acked));
+        assert_eq!(decide(&state, INCIDENT, "disk-full", ack), Ok(Decision::Nothing));
+    }
+
+    #[test]
+    fn a_press_on_a_resolved_or_replaced_card_is_refused() {
+        let resolved = given(vec![
+            upsert(change(Severity::High, AlertStatus::Firing, "a")),
+            upsert(change(Severity::High, AlertStatus::Resolved, "a")),
+        ]);
+        let at = Utc::now();
+        assert_eq!(decide(&resolved, INCIDENT, "x", press(0, "u", at, "act_1")), Err(IncidentRefusal::Resolved));
+        let replaced = given(vec![
+            upsert(change(Severity::High, AlertStatus::Firing, "a")),
+            upsert(change(Severity::High, AlertStatus::Resolved, "a")),
+            upsert(change(Severity::High, AlertStatus::Firing, "b")),
+        ]);
+        assert_eq!(decide(&replaced, INCIDENT, "x", press(0, "u", at, "act_1")), Err(IncidentRefusal::Superseded));
     }
 }

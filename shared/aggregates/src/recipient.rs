@@ -21,6 +21,9 @@ pub struct Recipient {
     pub unreachable: Option<UnreachableReason>,
     /// The chat it is bound to, sealed.
     pub chat: Option<Sealed>,
+    /// Keyed hash of the bot and chat, to recognise the chat in an update.
+    pub chat_hash: Option<String>,
+    pub public_user_ref: Option<String>,
 }
 
 impl Aggregate for Recipient {
@@ -35,6 +38,8 @@ impl Aggregate for Recipient {
                 self.status = Some(RecipientStatus::Active);
                 self.reason = None;
                 self.chat = Some(e.payload.chat.clone());
+                self.chat_hash = Some(e.payload.chat_hash.clone());
+                self.public_user_ref = Some(e.payload.public_user_ref.clone());
             }
             AnyEvent::RecipientDisabled(e) => {
                 self.status = Some(RecipientStatus::Disabled);
@@ -49,7 +54,10 @@ impl Aggregate for Recipient {
                 self.status = Some(RecipientStatus::Unlinked);
                 self.reason = None;
             }
-            AnyEvent::RecipientChatMigrated(e) => self.chat = Some(e.payload.chat.clone()),
+            AnyEvent::RecipientChatMigrated(e) => {
+                self.chat = Some(e.payload.chat.clone());
+                self.chat_hash = Some(e.payload.chat_hash.clone());
+            }
             _ => {}
         }
         self

@@ -19,6 +19,7 @@ const CONSUMERS: &[(&str, &str)] = &[
     ("dispatcher-cards", include_str!("../../../nats/consumers/dispatcher-cards.json")),
     ("dispatcher-integrations", include_str!("../../../nats/consumers/dispatcher-integrations.json")),
     ("connect-updates", include_str!("../../../nats/consumers/connect-updates.json")),
+    ("connect-callbacks", include_str!("../../../nats/consumers/connect-callbacks.json")),
     ("dispatcher-dead-letters", include_str!("../../../nats/consumers/dispatcher-dead-letters.json")),
     ("feed", include_str!("../../../nats/consumers/feed.json")),
     ("scheduler-integration-deleted", include_str!("../../../nats/consumers/scheduler-integration-deleted.json")),

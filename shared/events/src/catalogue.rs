@@ -3,7 +3,7 @@
 use schemars::Schema;
 
 use crate::connect::{ConnectCodeIssued, ConnectCodeRedeemed};
-use crate::incident::{CardFailed, CardOpened, CardShown, CardUpdated};
+use crate::incident::{ActionPressed, ActionsAcked, CardFailed, CardOpened, CardShown, CardUpdated};
 use crate::integration::{
     IntegrationBotUnauthorized, IntegrationCreated, IntegrationDeleted, IntegrationUpdated, IntegrationWebhookFailed,
     IntegrationWebhookSet,
@@ -139,6 +139,8 @@ catalogue!(
     CardUpdated,
     CardShown,
     CardFailed,
+    ActionPressed,
+    ActionsAcked,
 );
 
 impl AnyEvent {
@@ -151,7 +153,9 @@ impl AnyEvent {
 
 /// `(file stem, schema)` of every message on a non-event subject.
 pub fn subject_schemas() -> Vec<(String, Schema)> {
-    use crate::rpc::{BotVerifyReply, BotVerifyRequest, CallsQuery, CallsReply};
+    use crate::rpc::{
+        BotVerifyReply, BotVerifyRequest, CallbackAnswerReply, CallbackAnswerRequest, CallsQuery, CallsReply,
+    };
     use crate::update::UpdateReceived;
     vec![
         ("nt.dlq.send".to_string(), schemars::schema_for!(crate::send::DeadLetter)),
@@ -162,6 +166,8 @@ pub fn subject_schemas() -> Vec<(String, Schema)> {
         ("nt.rpc.dispatcher.bot.verify.reply".to_string(), schemars::schema_for!(BotVerifyReply)),
         ("nt.rpc.dispatcher.member.calls.request".to_string(), schemars::schema_for!(CallsQuery)),
         ("nt.rpc.dispatcher.member.calls.reply".to_string(), schemars::schema_for!(CallsReply)),
+        ("nt.rpc.dispatcher.callback.answer.request".to_string(), schemars::schema_for!(CallbackAnswerRequest)),
+        ("nt.rpc.dispatcher.callback.answer.reply".to_string(), schemars::schema_for!(CallbackAnswerReply)),
     ]
 }
 

@@ -52,6 +52,24 @@ pub fn parse_alert_id(alert_id: &str) -> Option<(String, u32)> {
     (generation.to_string().len() == rest.len() - INCIDENT_HASH_LEN).then(|| (format!("{INCIDENT}_{hash}"), generation))
 }
 
+pub const ACTION: &str = "act";
+
+/// A press's id: its incident's hash followed by the press's own, so an ack
+/// names its aggregate (`act_<incident hash><press hash>`).
+pub fn action_id(incident_id: &str, press_hash_hex: &str) -> Option<String> {
+    let hash = incident_id.strip_prefix(INCIDENT)?.strip_prefix('_')?;
+    let press = press_hash_hex.get(..16)?;
+    (hash.len() == INCIDENT_HASH_LEN).then(|| format!("{ACTION}_{hash}{press}"))
+}
+
+/// The incident an [`action_id`] belongs to.
+pub fn incident_of_action(action_id: &str) -> Option<String> {
+    if !is_valid(ACTION, action_id) || action_id.len() != ACTION.len() + 1 + INCIDENT_HASH_LEN + 16 {
+        return None;
+    }
+    Some(format!("{INCIDENT}_{}", &action_id[ACTION.len() + 1..ACTION.len() + 1 + INCIDENT_HASH_LEN]))
+}
+
 /// Hex digits of an incident id's hash (a [`derived_id`]).
 const INCIDENT_HASH_LEN: usize = 32;
 
@@ -76,6 +94,9 @@ mod tests {
             assert_eq!(parse_alert_id(&bad), None, "{bad}");
         }
         assert_eq!(alert_id("inc_short", 1), None);
+        let action = action_id(&incident, &"cd".repeat(16)).expect("an action id");
+        assert_eq!(incident_of_action(&action), Some(incident.clone()));
+        assert_eq!(incident_of_action(&alert), None);
     }
 
     #[test]

@@ -113,6 +113,9 @@ pub struct CardOpened {
     pub card: Sealed,
     /// Keyed hash of the content, to tell an update that changes nothing.
     pub content_hash: String,
+    /// The ids of the card's action buttons, by position.
+    #[serde(default)]
+    pub actions: Vec<String>,
 }
 
 impl Event for CardOpened {
@@ -136,6 +139,8 @@ pub struct CardUpdated {
     /// [`CardContent`] as a whole (not a difference), sealed.
     pub card: Sealed,
     pub content_hash: String,
+    #[serde(default)]
+    pub actions: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notice: Option<CardNotice>,
 }
@@ -209,5 +214,47 @@ impl CardItem {
     /// one at a time, in revision order.
     pub fn key(&self) -> String {
         format!("{}:{}", self.alert_id, self.recipient_id)
+    }
+}
+
+/// Someone pressed one of a card's action buttons; offered to the project by
+/// `GET /alerts/actions/poll` until acked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ActionPressed {
+    pub incident_id: String,
+    pub alert_id: String,
+    /// The press ([`crate::ids::action_id`]), which the project acks.
+    pub action_id: String,
+    /// The card's action (its `id` in the upsert).
+    pub action: String,
+    /// The presser: their `public_user_ref` when they are a connected
+    /// recipient of the card, else an opaque id (`tg_<keyed hash>`); never a
+    /// Telegram id or name.
+    pub pressed_by: String,
+    pub pressed_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Event for ActionPressed {
+    const AGGREGATE: &'static str = "incident";
+    const NAME: &'static str = "action_pressed";
+    const VERSION: u16 = 1;
+    fn aggregate_id(&self) -> &str {
+        &self.incident_id
+    }
+}
+
+/// The project took these presses (`POST /alerts/actions/ack`); they leave the poll.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ActionsAcked {
+    pub incident_id: String,
+    pub action_ids: Vec<String>,
+}
+
+impl Event for ActionsAcked {
+    const AGGREGATE: &'static str = "incident";
+    const NAME: &'static str = "actions_acked";
+    const VERSION: u16 = 1;
+    fn aggregate_id(&self) -> &str {
+        &self.incident_id
     }
 }

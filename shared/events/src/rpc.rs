@@ -54,3 +54,22 @@ pub struct CallsQuery {
 pub struct CallsReply {
     pub delivering: Vec<String>,
 }
+
+/// `nt.rpc.dispatcher.callback.answer`: answer a button press at once with a
+/// short toast (`answerCallbackQuery`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CallbackAnswerRequest {
+    pub bot_key: String,
+    pub callback_query_id: String,
+    /// At most 200 characters.
+    pub text: String,
+}
+
+/// Reply to [`CallbackAnswerRequest`]: whether Telegram took the answer, and
+/// its description when not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CallbackAnswerReply {
+    pub answered: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}

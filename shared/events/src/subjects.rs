@@ -20,6 +20,13 @@ pub const EVENTS_ROOT: &str = "nt.ev";
 /// Root of update subjects: `nt.tg.update.<bot_key>`.
 pub const UPDATES_ROOT: &str = "nt.tg.update";
 
+/// Root of button-press subjects: `nt.tg.callback.<bot_key>`.
+pub const CALLBACKS_ROOT: &str = "nt.tg.callback";
+
+/// Request/reply: answer a button press (`answerCallbackQuery`), served by
+/// the dispatcher.
+pub const RPC_CALLBACK_ANSWER: &str = "nt.rpc.dispatcher.callback.answer";
+
 /// Request/reply: verify a bot token with getMe (served by the dispatcher).
 pub const RPC_BOT_VERIFY: &str = "nt.rpc.dispatcher.bot.verify";
 /// Request/reply: which of these sends a dispatcher member is still
@@ -53,6 +60,11 @@ pub fn aggregate_type(aggregate_type: &str) -> String {
 /// The subject a bot's raw updates are queued on.
 pub fn update(bot_key: &str) -> String {
     format!("{UPDATES_ROOT}.{bot_key}")
+}
+
+/// The subject a bot's button presses are queued on.
+pub fn callback(bot_key: &str) -> String {
+    format!("{CALLBACKS_ROOT}.{bot_key}")
 }
 
 /// The dead-letter entry of a send.

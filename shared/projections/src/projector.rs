@@ -410,7 +410,13 @@ async fn apply_event<C: ConnectionTrait>(txn: &C, event: &AnyEvent) -> Result<()
         | AnyEvent::MessageSent(_)
         | AnyEvent::SendFailed(_)
         | AnyEvent::SendDeadLettered(_) => {}
-        AnyEvent::CardOpened(_) | AnyEvent::CardUpdated(_) | AnyEvent::CardShown(_) | AnyEvent::CardFailed(_) => {}
+        // Incidents are read from the log (kept in memory); not projected yet.
+        AnyEvent::CardOpened(_)
+        | AnyEvent::CardUpdated(_)
+        | AnyEvent::CardShown(_)
+        | AnyEvent::CardFailed(_)
+        | AnyEvent::ActionPressed(_)
+        | AnyEvent::ActionsAcked(_) => {}
     }
     Ok(())
 }

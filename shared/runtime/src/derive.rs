@@ -39,6 +39,18 @@ pub fn card_hash(keyring: &Keyring, canonical_content: &[u8]) -> String {
     keyring.hash("alert/card", canonical_content)
 }
 
+/// A button press's own hash, from the callback query Telegram gave it, so
+/// a redelivered update is the same press.
+pub fn press_hash(keyring: &Keyring, bot_key: &str, callback_query_id: &str) -> String {
+    keyring.hash("alert/press", format!("{bot_key}\0{callback_query_id}").as_bytes())
+}
+
+/// The opaque id of a Telegram user who is not a recipient (`tg_<hash>`):
+/// stable per bot, never the user's id.
+pub fn presser_id(keyring: &Keyring, bot_key: &str, user_id: i64) -> String {
+    format!("tg_{}", &keyring.hash("alert/presser", format!("{bot_key}\0{user_id}").as_bytes())[..16])
+}
+
 /// Lookup key of a chat as seen by one bot.
 pub fn chat_hash(keyring: &Keyring, bot_key: &str, chat_id: i64) -> String {
     keyring.hash("chat", format!("{bot_key}\0{chat_id}").as_bytes())

@@ -112,6 +112,17 @@ impl BotApi {
         self.call(token, "sendMessage", params).await
     }
 
+    /// Ends the button's spinner with a short toast.
+    pub async fn answer_callback_query(
+        &self,
+        token: &str,
+        callback_query_id: &str,
+        text: &str,
+    ) -> Result<bool, BotApiError> {
+        let params = serde_json::json!({ "callback_query_id": callback_query_id, "text": text });
+        self.call(token, "answerCallbackQuery", &params).await
+    }
+
     pub async fn edit_message_text(&self, token: &str, params: &EditMessageText) -> Result<Message, BotApiError> {
         self.call(token, "editMessageText", params).await
     }

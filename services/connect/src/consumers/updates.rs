@@ -5,11 +5,11 @@ use std::time::Duration;
 use novij_bus::{run_consumer, Handled};
 use novij_events::update::UpdateReceived;
 use novij_events::{subjects, EventMeta};
-use novij_runtime::{derive::purpose, Runtime};
+use novij_runtime::Runtime;
 use tokio::sync::watch;
 
 use crate::domain::commands;
-use crate::domain::update::{parse_command, Command, Update};
+use crate::domain::update::{parse_command, Command};
 
 const DURABLE: &str = "connect-updates";
 
@@ -28,14 +28,9 @@ pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) {
 }
 
 async fn handle(rt: &Runtime, received: &UpdateReceived) -> Handled {
-    let update: Update = match rt
-        .keyring
-        .open(purpose::TELEGRAM_UPDATE, &received.update)
-        .map_err(|e| e.to_string())
-        .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
-    {
-        Ok(u) => u,
-        Err(e) => return Handled::Reject(format!("update {} unreadable: {e}", received.message_id())),
+    let update = match super::open(rt, received) {
+        Ok(update) => update,
+        Err(handled) => return handled,
     };
     let Some(message) = update.message else { return Handled::Done };
     let Some(text) = message.text.as_deref() else { return Handled::Done };

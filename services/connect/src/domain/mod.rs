@@ -1,4 +1,5 @@
 //! What the connect service decides.
 
 pub mod commands;
+pub mod press;
 pub mod update;

@@ -6,6 +6,41 @@ use serde::Deserialize;
 pub struct Update {
     #[serde(default)]
     pub message: Option<Message>,
+    #[serde(default)]
+    pub callback_query: Option<CallbackQuery>,
+}
+
+/// A press of an inline button.
+#[derive(Debug, Deserialize)]
+pub struct CallbackQuery {
+    pub id: String,
+    pub from: User,
+    #[serde(default)]
+    pub data: Option<String>,
+    /// The message with the button, as the bot sent it.
+    #[serde(default)]
+    pub message: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct User {
+    pub id: i64,
+    #[serde(default)]
+    pub language_code: Option<String>,
+}
+
+impl CallbackQuery {
+    /// The label of the pressed button, as the message shows it.
+    pub fn button_label(&self) -> Option<&str> {
+        let data = self.data.as_deref()?;
+        let rows = self.message.as_ref()?.pointer("/reply_markup/inline_keyboard")?.as_array()?;
+        rows.iter()
+            .filter_map(|row| row.as_array())
+            .flatten()
+            .find(|button| button.get("callback_data").and_then(|d| d.as_str()) == Some(data))?
+            .get("text")?
+            .as_str()
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -11,6 +11,7 @@
 pub mod nats;
 pub mod rest;
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -30,6 +31,8 @@ pub struct Call {
     pub creds: Credentials,
     /// The path parameters (`{id}`), in order.
     pub params: Vec<String>,
+    /// The query parameters of a `GET` (over NATS: the payload, a JSON object).
+    pub query: BTreeMap<String, String>,
     pub body: Bytes,
 }
 
@@ -132,6 +135,10 @@ pub fn operations() -> Vec<Operation> {
             let id = c.id();
             Box::pin(alerts::patch(s, c.creds, id, c.body))
         }),
+        op("alerts.actions.poll", Method::GET, "alerts/actions/poll", |s, c| {
+            Box::pin(alerts::poll(s, c.creds, c.query))
+        }),
+        op("alerts.actions.ack", Method::POST, "alerts/actions/ack", |s, c| Box::pin(alerts::ack(s, c.creds, c.body))),
         op("ops.dead_letters.list", Method::GET, "ops/dead-letters", |s, c| Box::pin(dead_letters::list(s, c.creds))),
         op("ops.dead_letters.retry", Method::POST, "ops/dead-letters/retry", |s, c| {
             Box::pin(dead_letters::retry(s, c.creds, c.body))

@@ -11,7 +11,7 @@
 //! code, e.g. `validation_failed`) and `Nats-Service-Error-Code` (the status).
 //! Instances share each endpoint through the service's queue group.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,7 +20,7 @@ use async_nats::HeaderMap;
 use futures::StreamExt;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
-use warp::http::StatusCode;
+use warp::http::{Method, StatusCode};
 
 use super::{operations, Answer, Call, Operation};
 use crate::error::ApiError;
@@ -117,6 +117,7 @@ async fn answer(state: &AppState, op: &Operation, request: Request) {
         } else {
             Vec::new()
         },
+        query: if op.method == Method::GET { query(&message.payload) } else { BTreeMap::new() },
         body: message.payload.clone(),
     };
     let limit = state.rt.config.max_body_bytes;
@@ -145,6 +146,18 @@ async fn answer(state: &AppState, op: &Operation, request: Request) {
 }
 
 /// The REST headers, read from NATS headers (case as in HTTP, or lower case).
+/// A `GET`'s query parameters, sent over NATS as a JSON object payload
+/// (`{"project_id": "p1", "wait_seconds": 10}`); anything else is none.
+fn query(payload: &[u8]) -> BTreeMap<String, String> {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(payload) else { return BTreeMap::new() };
+    map.into_iter()
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => (k, s),
+            other => (k, other.to_string()),
+        })
+        .collect()
+}
+
 fn credentials(headers: Option<&HeaderMap>) -> Credentials {
     let get = |name: &str| {
         let headers = headers?;

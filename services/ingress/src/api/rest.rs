@@ -1,6 +1,7 @@
 //! The HTTP transport: `METHOD /api/v1/<path>` to the operation with that
 //! method and path; the Telegram webhook and the OpenAPI document beside them.
 
+use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -87,13 +88,18 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl warp::Reply,), Err
         warp::post().or(warp::patch()).unify().and(warp::body::content_length_limit(limit)).and(warp::body::bytes());
     let without_body = warp::get().or(warp::delete()).unify().map(Bytes::new);
     let body = with_body.or(without_body).unify();
-    let operations = api().and(warp::method()).and(warp::path::tail()).and(credentials()).and(body).and(s()).then(
-        move |method, tail: warp::path::Tail, creds, body, st| {
+    let operations = api()
+        .and(warp::method())
+        .and(warp::path::tail())
+        .and(credentials())
+        .and(warp::query::<BTreeMap<String, String>>())
+        .and(body)
+        .and(s())
+        .then(move |method, tail: warp::path::Tail, creds, query, body, st| {
             let ops = ops.clone();
-            let call = Call { creds, params: Vec::new(), body };
+            let call = Call { creds, params: Vec::new(), query, body };
             async move { dispatch(st, ops, method, tail.as_str().to_string(), call).await }
-        },
-    );
+        });
 
     let routes: BoxedFilter<(Reply,)> = webhook.boxed();
     let routes = routes.or(openapi).unify().boxed();

@@ -19,6 +19,7 @@ use novij_events::{ids, Envelope, EventMeta};
 use novij_runtime::derive;
 use novij_templates::card::render_card;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use utoipa::ToSchema;
 use warp::http::StatusCode;
 
@@ -27,6 +28,7 @@ use crate::answer::Answer;
 use crate::auth::Caller;
 use crate::body::{self, check_locale, check_text, id_char};
 use crate::error::ApiError;
+use crate::presses::PressView;
 use crate::state::AppState;
 
 /// How many times a request decides again after losing a race for the incident.
@@ -204,13 +206,14 @@ async fn change(
     let plaintext = serde_json::to_vec(content).map_err(|e| ApiError::internal(&e))?;
     let content_hash = derive::card_hash(&state.rt.keyring, &plaintext);
     let expires_at = Utc::now() + Duration::seconds(state.rt.config.retention.payload_seconds.into());
-    let content = state
+    let sealed = state
         .rt
         .payloads
         .seal(derive::purpose::ALERT_CARD, &plaintext, expires_at)
         .await
         .map_err(|e| ApiError::unavailable("the payload key store", &e))?;
-    Ok(Change { severity, status, content, content_hash })
+    let actions = content.actions.iter().map(|a| a.id.clone()).collect();
+    Ok(Change { severity, status, content: sealed, content_hash, actions })
 }
 
 fn refused(refusal: IncidentRefusal) -> ApiError {
@@ -222,6 +225,8 @@ fn refused(refusal: IncidentRefusal) -> ApiError {
             "the incident fired again after this card was resolved; update its current card",
         ),
         IncidentRefusal::NoRecipients => ApiError::invalid("recipient_refs", "must name at least one recipient"),
+        // Presses are not decided here.
+        IncidentRefusal::Resolved => ApiError::new(StatusCode::CONFLICT, "alert_resolved", "the alert is resolved"),
     }
 }
 
@@ -244,7 +249,9 @@ async fn decide_and_append(
         let appended = match &decision {
             Decision::Opened(e) => state.rt.log.append(&Envelope::new(e.clone(), meta.clone()), expect).await,
             Decision::Updated(e) => state.rt.log.append(&Envelope::new(e.clone(), meta.clone()), expect).await,
-            Decision::Unchanged { .. } => return Ok((loaded.state, decision)),
+            Decision::Pressed(e) => state.rt.log.append(&Envelope::new(e.clone(), meta.clone()), expect).await,
+            Decision::Acked(e) => state.rt.log.append(&Envelope::new(e.clone(), meta.clone()), expect).await,
+            Decision::Unchanged { .. } | Decision::Nothing => return Ok((loaded.state, decision)),
         };
         match appended {
             Ok(appended) => {
@@ -262,6 +269,9 @@ fn view(incident: &Incident, decision: &Decision) -> Result<(StatusCode, AlertVi
     let (status, card) = match decision {
         Decision::Opened(e) => (StatusCode::CREATED, (e.alert_id.as_str(), e.status, e.severity, 1)),
         Decision::Updated(e) => (StatusCode::OK, (e.alert_id.as_str(), e.status, e.severity, e.revision)),
+        Decision::Pressed(_) | Decision::Acked(_) | Decision::Nothing => {
+            return Err(ApiError::internal(&"an alert change decided something else"))
+        }
         Decision::Unchanged { alert_id } => {
             let generation = ids::parse_alert_id(alert_id).map(|(_, g)| g).unwrap_or_default();
             let card = incident.card(generation).ok_or_else(|| ApiError::not_found("alert"))?;
@@ -383,8 +393,21 @@ pub async fn patch(
     let req: CardFields = body::parse(&bytes)?;
     validate(&req)?;
     let (loaded, generation) = visible_card(&state, &caller, &alert_id).await?;
-    let incident_id = loaded.state.incident_id.clone();
-    let card = loaded.state.card(generation).ok_or_else(|| ApiError::not_found("alert"))?;
+    let view = update_card(&state, creds.meta(), &loaded.state, generation, req).await?;
+    tracing::info!(alert_id = %view.alert_id, revision = view.revision, "alert updated");
+    Ok(json(StatusCode::OK, &view))
+}
+
+/// Changes what `fields` name on a card: its current content opened, merged
+/// and sealed again.
+async fn update_card(
+    state: &AppState,
+    meta: EventMeta,
+    incident: &Incident,
+    generation: u32,
+    fields: CardFields,
+) -> Result<AlertView, ApiError> {
+    let card = incident.card(generation).ok_or_else(|| ApiError::not_found("alert"))?;
     let base = match state.rt.payloads.open(derive::purpose::ALERT_CARD, &card.content).await {
         Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| ApiError::internal(&e))?,
         Err(novij_runtime::PayloadError::Shredded) => {
@@ -396,14 +419,124 @@ pub async fn patch(
         }
         Err(e) => return Err(ApiError::unavailable("the payload key store", &e)),
     };
-    let severity = req.severity.unwrap_or(card.severity);
-    let status = req.status.unwrap_or(card.status);
-    let content = merged(req, base, "ru");
-    let change = change(&state, severity, status, &content).await?;
+    let severity = fields.severity.unwrap_or(card.severity);
+    let status = fields.status.unwrap_or(card.status);
+    let content = merged(fields, base, "ru");
+    let change = change(state, severity, status, &content).await?;
     let command = || IncidentCommand::Update { generation, change: change.clone() };
-    let (_, decision) = decide_and_append(&state, creds.meta(), &incident_id, None, command).await?;
-    let incident = state.incidents.get(&incident_id).await?.state;
-    let (_, view) = view(&incident, &decision)?;
-    tracing::info!(alert_id = %view.alert_id, revision = view.revision, "alert updated");
-    Ok(json(StatusCode::OK, &view))
+    let (_, decision) = decide_and_append(state, meta, &incident.incident_id, None, command).await?;
+    let incident = state.incidents.get(&incident.incident_id).await?.state;
+    Ok(view(&incident, &decision)?.1)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PollView {
+    /// Presses not yet acked, oldest first.
+    pub actions: Vec<PressView>,
+}
+
+/// Longest `wait_seconds` of a poll.
+const MAX_WAIT_SECONDS: u64 = 30;
+
+#[utoipa::path(get, path = "/api/v1/alerts/actions/poll", tag = "alerts", security(("api_key" = [])),
+    params(("project_id" = String, Query), ("integration_id" = String, Query),
+           ("wait_seconds" = Option<u64>, Query, description = "wait up to this long (at most 30) for a press when there is none")),
+    responses((status = 200, body = PollView), (status = 404, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
+pub async fn poll(state: AppState, creds: Credentials, query: BTreeMap<String, String>) -> Result<Answer, ApiError> {
+    let caller = creds.caller(&state)?;
+    let param =
+        |name: &str| query.get(name).cloned().ok_or_else(|| ApiError::invalid(name, format!("missing field `{name}`")));
+    let (project_id, integration_id) = (param("project_id")?, param("integration_id")?);
+    let wait = match query.get("wait_seconds") {
+        None => 0,
+        Some(w) => w.parse::<u64>().ok().filter(|w| *w <= MAX_WAIT_SECONDS).ok_or_else(|| {
+            ApiError::invalid("wait_seconds", format!("must be a whole number from 0 to {MAX_WAIT_SECONDS}"))
+        })?,
+    };
+    find_for_project(&state, &caller, &project_id, &integration_id).await?;
+    let actions = state
+        .presses
+        .poll(&project_id, &integration_id, std::time::Duration::from_secs(wait))
+        .await
+        .ok_or_else(|| ApiError::unavailable("the button presses", &"still reading the log"))?;
+    Ok(json(StatusCode::OK, &PollView { actions }))
+}
+
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AckActions {
+    pub project_id: String,
+    pub integration_id: String,
+    /// The presses taken (at most 100); acking one again changes nothing.
+    pub action_ids: Vec<String>,
+    /// Changes the pressed cards like a `PATCH` (the status and summary).
+    pub result: Option<AckResult>,
+}
+
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AckResult {
+    #[schema(value_type = Option<String>)]
+    pub status: Option<AlertStatus>,
+    pub summary: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AckedView {
+    /// How many of the presses were open until now.
+    pub acked: usize,
+}
+
+#[utoipa::path(post, path = "/api/v1/alerts/actions/ack", tag = "alerts", request_body = AckActions, security(("api_key" = [])),
+    responses((status = 200, body = AckedView), (status = 404, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+pub async fn ack(state: AppState, creds: Credentials, bytes: bytes::Bytes) -> Result<Answer, ApiError> {
+    let caller = creds.caller(&state)?;
+    let req: AckActions = body::parse(&bytes)?;
+    if req.action_ids.is_empty() || req.action_ids.len() > 100 {
+        return Err(ApiError::invalid("action_ids", "must name 1 to 100 presses"));
+    }
+    if let Some(summary) = req.result.as_ref().and_then(|r| r.summary.as_ref()) {
+        some_text("result.summary", summary, 2048)?;
+    }
+    find_for_project(&state, &caller, &req.project_id, &req.integration_id).await?;
+    // By incident, each checked to be this integration's.
+    let mut by_incident: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (i, action_id) in req.action_ids.iter().enumerate() {
+        let field = format!("action_ids[{i}]");
+        let incident_id =
+            ids::incident_of_action(action_id).ok_or_else(|| ApiError::invalid(&field, "is not an action id"))?;
+        let incident = state.incidents.get(&incident_id).await?.state;
+        let owned = incident.project_id.as_deref() == Some(req.project_id.as_str())
+            && incident.integration_id == req.integration_id
+            && incident.cards.iter().flat_map(|c| &c.presses).any(|p| &p.action_id == action_id);
+        if !owned {
+            return Err(ApiError::not_found("action").with_field(field));
+        }
+        by_incident.entry(incident_id).or_default().push(action_id.clone());
+    }
+    let mut acked = 0;
+    for (incident_id, action_ids) in by_incident {
+        let command = || IncidentCommand::Ack { action_ids: action_ids.clone() };
+        let (incident, decision) = decide_and_append(&state, creds.meta(), &incident_id, None, command).await?;
+        if let Decision::Acked(e) = &decision {
+            acked += e.action_ids.len();
+        }
+        let Some(result) = &req.result else { continue };
+        // The cards pressed, as far as they are still current.
+        let pressed: std::collections::BTreeSet<u32> = incident
+            .cards
+            .iter()
+            .filter(|c| c.presses.iter().any(|p| action_ids.contains(&p.action_id)))
+            .map(|c| c.generation)
+            .collect();
+        for generation in pressed.into_iter().filter(|g| *g as usize == incident.cards.len()) {
+            let fields = CardFields { status: result.status, summary: result.summary.clone(), ..CardFields::default() };
+            let incident = state.incidents.get(&incident_id).await?.state;
+            update_card(&state, creds.meta(), &incident, generation, fields).await?;
+        }
+    }
+    tracing::info!(acked, "button presses acked");
+    Ok(json(StatusCode::OK, &AckedView { acked }))
 }

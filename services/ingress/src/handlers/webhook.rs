@@ -2,7 +2,9 @@
 //!
 //! The answer is 200 only once the update is stored in JetStream, so Telegram
 //! retries anything we could not keep; duplicates of an `update_id` are
-//! dropped by the stream's dedup window. Nothing else happens here.
+//! dropped by the stream's dedup window. Button presses (callback queries)
+//! are queued on their own subject, so they never wait behind other
+//! updates. Nothing else happens here.
 
 use std::time::Duration;
 
@@ -29,6 +31,9 @@ pub struct SecretQuery {
 #[derive(Deserialize)]
 struct UpdateHead {
     update_id: i64,
+    /// A button press: queued apart, to be answered at once.
+    #[serde(default)]
+    callback_query: Option<serde::de::IgnoredAny>,
 }
 
 #[utoipa::path(post, path = "/api/v1/telegram/webhook/{bot_key}", tag = "telegram",
@@ -67,9 +72,8 @@ pub async fn receive(
     };
     let payload = serde_json::to_vec(&received).map_err(|e| ApiError::internal(&e))?;
     let publish = Publish::build().payload(payload.into()).message_id(received.message_id());
-    match novij_bus::publish_acked(&state.rt.jetstream, subjects::update(&bot_key), publish, Duration::from_secs(5))
-        .await
-    {
+    let subject = if head.callback_query.is_some() { subjects::callback(&bot_key) } else { subjects::update(&bot_key) };
+    match novij_bus::publish_acked(&state.rt.jetstream, subject, publish, Duration::from_secs(5)).await {
         Ok(ack) => {
             tracing::debug!(bot_key = %bot_key, update_id = head.update_id, duplicate = ack.duplicate, "update stored");
             Ok(json(StatusCode::OK, &serde_json::json!({ "ok": true })))
