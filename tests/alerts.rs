@@ -346,3 +346,86 @@ async fn a_press_is_answered_at_once_offered_once_to_the_poll_and_an_ack_with_a_
         .await;
     assert_eq!((again.status, &again.body["acked"]), (200, &json!(0)), "acking again changes nothing: {}", again.body);
 }
+
+/// The bot's sendMessage calls to the chat, as the sandbox received them.
+async fn send_calls(stack: &TestStack, chat: i64) -> Vec<Value> {
+    let calls = stack.sandbox_get(&format!("/sandbox/calls?bot_username={COMMON_BOT}&method=sendMessage")).await;
+    calls
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|c| c["params"]["chat_id"] == chat && c["status"] == 200)
+        .collect()
+}
+
+/// Waits for a sendMessage to the chat replying to `message_id` whose text holds `text`.
+async fn wait_reply(stack: &TestStack, chat: i64, message_id: i64, text: &str) -> Value {
+    let found = eventually(WAIT, || async {
+        send_calls(stack, chat).await.into_iter().find(|c| {
+            c["params"]["reply_parameters"]["message_id"] == message_id
+                && c["params"]["text"].as_str().is_some_and(|t| t.contains(text))
+        })
+    })
+    .await;
+    found.unwrap_or_else(|_| panic!("no reply {text:?} to {message_id}: {:?}", chat))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_severity_raise_notifies_under_the_card_and_a_reply_lands_under_the_current_card() {
+    let stack = TestStack::start(Layout::Single).await;
+    let integration = stack.create_integration(PROJECT, None).await;
+    let chat = stack.connect_user(PROJECT, &integration, "oncall:1").await;
+    let mut body = card(&integration, "latency", "firing", "p99 800 ms");
+    body["severity"] = json!("warning");
+    let opened = stack.post("/api/v1/alerts/upsert", body.clone()).await;
+    assert_eq!(opened.status, 201, "{}", opened.body);
+    let alert_id = opened.body["alert_id"].as_str().expect("alert_id").to_string();
+    let message_id = wait_shown(&stack, chat, None, "WARNING").await;
+    assert!(
+        !send_calls(&stack, chat).await.iter().any(|c| c["params"]["reply_parameters"].is_object()),
+        "no notice for a new card"
+    );
+
+    // Worse: the card is edited, and a short reply under it notifies the chat.
+    body["severity"] = json!("critical");
+    body["summary"] = json!("p99 3 s");
+    let raised = stack.post("/api/v1/alerts/upsert", body.clone()).await;
+    assert_eq!(raised.status, 200, "{}", raised.body);
+    wait_shown(&stack, chat, Some(message_id), "p99 3 s").await;
+    wait_reply(&stack, chat, message_id, "Severity raised to <b>CRITICAL</b>: Disk full on db-1").await;
+
+    // Better again: edited, without a notice.
+    body["severity"] = json!("info");
+    stack.post("/api/v1/alerts/upsert", body.clone()).await;
+    wait_shown(&stack, chat, Some(message_id), "INFO").await;
+    stack.wait_idle().await;
+    let notices =
+        send_calls(&stack, chat).await.into_iter().filter(|c| c["params"]["reply_parameters"].is_object()).count();
+    assert_eq!(notices, 1, "one notice, for the raise only");
+
+    let replied = stack
+        .post(
+            &format!("/api/v1/alerts/{alert_id}/reply"),
+            json!({"text": "runbook step 3 <done>", "idempotency_key": "r1"}),
+        )
+        .await;
+    assert_eq!(replied.status, 202, "{}", replied.body);
+    let send_ids = replied.body["send_ids"].as_array().cloned().unwrap_or_default();
+    assert_eq!(send_ids.len(), 1, "{}", replied.body);
+    wait_reply(&stack, chat, message_id, "runbook step 3 &lt;done&gt;").await;
+    let again = stack
+        .post(
+            &format!("/api/v1/alerts/{alert_id}/reply"),
+            json!({"text": "runbook step 3 <done>", "idempotency_key": "r1"}),
+        )
+        .await;
+    assert_eq!((again.status, &again.body["send_ids"]), (202, &json!(send_ids)), "a retry: {}", again.body);
+    stack.wait_idle().await;
+    let replies = send_calls(&stack, chat)
+        .await
+        .into_iter()
+        .filter(|c| c["params"]["text"].as_str().is_some_and(|t| t.contains("runbook")))
+        .count();
+    assert_eq!(replies, 1, "the retry sent nothing again");
+}

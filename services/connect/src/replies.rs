@@ -33,7 +33,8 @@ pub struct Reply<'a> {
 
 /// Queues `reply` once per (update, purpose): a redelivered update finds it queued.
 pub async fn send(rt: &Runtime, meta: EventMeta, reply: Reply<'_>, owner: ReplyOwner) -> Result<(), AppendError> {
-    let message = OutgoingMessage { chat_id: reply.chat_id, text: reply.text.to_string(), parse_mode: None };
+    let message =
+        OutgoingMessage { chat_id: reply.chat_id, text: reply.text.to_string(), parse_mode: None, reply_to: None };
     let bytes = serde_json::to_vec(&message)?;
     let expires_at = chrono::Utc::now() + chrono::Duration::seconds(rt.config.retention.payload_seconds.into());
     let sealed = rt

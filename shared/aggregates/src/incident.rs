@@ -46,6 +46,8 @@ pub struct Card {
     /// The card's action ids, by button position.
     pub actions: Vec<String>,
     pub presses: Vec<Press>,
+    /// Revisions that also notify the chats (edits are silent).
+    pub notices: Vec<(u32, CardNotice)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +81,12 @@ impl Incident {
 }
 
 impl Card {
+    /// The newest notice of the revisions after `shown` up to the card's
+    /// own: what a chat brought from `shown` to now must still be told.
+    pub fn notice_since(&self, shown: u32) -> Option<CardNotice> {
+        self.notices.iter().rev().find(|(revision, _)| *revision > shown && *revision <= self.revision).map(|(_, n)| *n)
+    }
+
     /// The revision a chat's message still has to be brought to, if any.
     pub fn owed(&self, recipient_id: &str) -> Option<u32> {
         let shown = self.shown.get(recipient_id).map_or(0, |s| s.revision);
@@ -111,6 +119,7 @@ impl Aggregate for Incident {
                     failed: BTreeMap::new(),
                     actions: e.actions.clone(),
                     presses: Vec::new(),
+                    notices: Vec::new(),
                 });
             }
             AnyEvent::CardUpdated(e) => {
@@ -122,6 +131,7 @@ impl Aggregate for Incident {
                     card.content = e.card.clone();
                     card.content_hash = e.content_hash.clone();
                     card.actions = e.actions.clone();
+                    card.notices.extend(e.notice.map(|n| (e.revision, n)));
                 }
             }
             AnyEvent::CardShown(e) => {
@@ -406,6 +416,9 @@ mod tests {
             decide(&state, INCIDENT, "disk-full", upsert(change(Severity::Critical, AlertStatus::Firing, "a")));
         let Ok(Decision::Updated(updated)) = raised else { panic!("updated: {raised:?}") };
         assert_eq!((updated.revision, updated.notice), (2, Some(CardNotice::SeverityRaised)));
+        let after = state.clone().evolve(&env(updated));
+        let card = after.current().expect("card");
+        assert_eq!((card.notice_since(1), card.notice_since(2)), (Some(CardNotice::SeverityRaised), None));
         let text = decide(&state, INCIDENT, "disk-full", upsert(change(Severity::Warning, AlertStatus::Firing, "b")));
         assert!(matches!(text, Ok(Decision::Updated(CardUpdated { notice: None, .. }))), "{text:?}");
     }

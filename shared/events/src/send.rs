@@ -52,6 +52,10 @@ pub struct OutgoingMessage {
     pub text: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parse_mode: Option<String>,
+    /// Sent as a reply to this message of the chat (an alert card's details),
+    /// or alone when it is gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<i64>,
 }
 
 /// What a paid (DSR) send claims to have paid with; the payment-verifier

@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 
 pub use error::{BotApiError, BotApiErrorKind, ForbiddenReason};
 pub use types::{
-    EditMessageText, InlineKeyboardButton, InlineKeyboardMarkup, Message, SendMessage, SetWebhook, User, WebhookInfo,
+    EditMessageText, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters, SendMessage, SetWebhook,
+    User, WebhookInfo,
 };
 
 #[derive(Clone)]

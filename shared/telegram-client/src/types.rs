@@ -29,6 +29,16 @@ pub struct SendMessage {
     pub allow_paid_broadcast: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reply_markup: Option<InlineKeyboardMarkup>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply_parameters: Option<ReplyParameters>,
+}
+
+/// Sends the message as a reply; `allow_sending_without_reply` sends it
+/// even when the message replied to is gone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReplyParameters {
+    pub message_id: i64,
+    pub allow_sending_without_reply: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

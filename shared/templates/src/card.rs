@@ -11,7 +11,7 @@
 //! [Runbook] [Graph]        ← the links
 //! ```
 
-use novij_events::incident::{AlertStatus, CardContent, Severity};
+use novij_events::incident::{AlertStatus, CardContent, CardNotice, Severity};
 
 use crate::html::Message;
 use crate::{Locale, TemplateError, MAX_TEXT_CHARS};
@@ -88,6 +88,24 @@ pub fn render_card(
     let mut keyboard = rows(actions.collect());
     keyboard.extend(rows(links.collect()));
     Ok(RenderedCard { text: m.to_text(), keyboard })
+}
+
+/// The short reply under a card that tells the chat what an edit would not
+/// (Telegram notifies nobody of an edit).
+pub fn render_notice(notice: CardNotice, severity: Severity, content: &CardContent) -> String {
+    let locale: Locale = content.locale.parse().unwrap_or_default();
+    let mut m = Message::new();
+    match (notice, locale) {
+        (CardNotice::SeverityRaised, Locale::En) => m.text("⬆️ Severity raised to "),
+        (CardNotice::SeverityRaised, Locale::Ru) => m.text("⬆️ Важность повышена: "),
+        (CardNotice::FiringAgain, Locale::En) => m.text("🔥 Firing again"),
+        (CardNotice::FiringAgain, Locale::Ru) => m.text("🔥 Снова активно"),
+    };
+    if notice == CardNotice::SeverityRaised {
+        m.markup("<b>").text(severity_label(severity, locale)).markup("</b>");
+    }
+    m.text(": ").var(content.title.as_str());
+    m.to_text()
 }
 
 fn rows(buttons: Vec<Button>) -> Vec<Vec<Button>> {
@@ -177,6 +195,15 @@ mod tests {
         assert!(card.text.starts_with("🔵 <b>ИНФО</b> · ✅ решено\n"), "{}", card.text);
         assert_eq!(card.keyboard.len(), 1);
         assert!(matches!(&card.keyboard[0][0], Button::Url { url, .. } if url == "https://runbooks.example/disk"));
+    }
+
+    #[test]
+    fn a_notice_says_what_changed_with_the_title_escaped() {
+        let raised = render_notice(CardNotice::SeverityRaised, Severity::Critical, &content());
+        assert_eq!(raised, "⬆️ Severity raised to <b>CRITICAL</b>: Disk &lt;full&gt;");
+        let mut ru = content();
+        ru.locale = "ru".into();
+        assert_eq!(render_notice(CardNotice::FiringAgain, Severity::High, &ru), "🔥 Снова активно: Disk &lt;full&gt;");
     }
 
     #[test]

@@ -27,9 +27,10 @@ use novij_events::status::RecipientStatus;
 use novij_events::{Envelope, Event, EventMeta};
 use novij_runtime::{derive, PayloadError};
 use novij_telegram_client::{
-    BotApiErrorKind, EditMessageText, ForbiddenReason, InlineKeyboardButton, InlineKeyboardMarkup, SendMessage,
+    BotApiErrorKind, EditMessageText, ForbiddenReason, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters,
+    SendMessage,
 };
-use novij_templates::card::{render_card, Button};
+use novij_templates::card::{render_card, render_notice, Button};
 
 use super::{backoff, retry_later, Job, LEASE_LOST_RETRY, UNAUTHORIZED_RECHECK};
 use crate::pacer::Request;
@@ -189,7 +190,8 @@ impl<'a> CardDelivery<'a> {
                 Err(e) => return Settled::Failed(FailureReason::PayloadUnreadable, e.to_string()),
             };
             let reply_markup = Some(keyboard(rendered.keyboard));
-            let shown = card.shown.get(&self.item.recipient_id).map(|s| s.telegram_message_id).filter(|_| !deleted);
+            let before = card.shown.get(&self.item.recipient_id);
+            let shown = before.map(|s| s.telegram_message_id).filter(|_| !deleted);
             let answer = match shown {
                 Some(message_id) => {
                     let params = EditMessageText {
@@ -208,13 +210,22 @@ impl<'a> CardDelivery<'a> {
                         parse_mode: Some("HTML".into()),
                         allow_paid_broadcast: false,
                         reply_markup,
+                        reply_parameters: None,
                     };
                     d.api.send_message(&bot.token, &params).await.map(|m| m.message_id)
                 }
             };
             drop(slot);
             let error = match answer {
-                Ok(message_id) => return self.record_shown(card.revision, message_id, shown.is_none()).await.into(),
+                Ok(message_id) => {
+                    // An edit is silent; a fresh card notifies by itself.
+                    let notice = before.filter(|_| shown.is_some()).and_then(|b| card.notice_since(b.revision));
+                    if let Some(notice) = notice {
+                        let text = render_notice(notice, card.severity, &content);
+                        self.notify(&request, &bot.token, message_id, text).await;
+                    }
+                    return self.record_shown(card.revision, message_id, shown.is_none()).await.into();
+                }
                 Err(error) => error,
             };
             match (error.kind(), shown) {
@@ -257,6 +268,24 @@ impl<'a> CardDelivery<'a> {
                 _ => return Settled::Failed(FailureReason::RejectedByTelegram, error.description().to_string()),
             }
         }
+    }
+
+    /// Sends the short reply under the card that an edit cannot give; a
+    /// failure is logged, not retried (the card itself is shown).
+    async fn notify(&self, request: &Request<'_>, token: &str, message_id: i64, text: String) {
+        let Ok(slot) = self.job.wait_for_slot(request).await else { return };
+        let params = SendMessage {
+            chat_id: request.chat_id,
+            text,
+            parse_mode: Some("HTML".into()),
+            allow_paid_broadcast: false,
+            reply_markup: None,
+            reply_parameters: Some(ReplyParameters { message_id, allow_sending_without_reply: true }),
+        };
+        if let Err(e) = self.job.d.api.send_message(token, &params).await {
+            tracing::warn!(alert_id = %self.item.alert_id, error = %e, "cannot send the card's notice");
+        }
+        drop(slot);
     }
 
     fn meta(&self) -> EventMeta {

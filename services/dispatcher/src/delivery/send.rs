@@ -36,7 +36,7 @@ use novij_events::send::{
 use novij_events::status::RecipientStatus;
 use novij_events::{ids, Envelope, Event, EventMeta};
 use novij_runtime::{derive, PayloadError};
-use novij_telegram_client::{BotApiError, BotApiErrorKind, ForbiddenReason, SendMessage};
+use novij_telegram_client::{BotApiError, BotApiErrorKind, ForbiddenReason, ReplyParameters, SendMessage};
 
 /// One delivery of one queued send.
 pub struct Delivery<'a> {
@@ -138,6 +138,9 @@ impl<'a> Delivery<'a> {
             parse_mode: message.parse_mode,
             allow_paid_broadcast: false,
             reply_markup: None,
+            reply_parameters: message
+                .reply_to
+                .map(|message_id| ReplyParameters { message_id, allow_sending_without_reply: true }),
         };
         let tenant = accepted.integration_id.as_deref().unwrap_or(self.bot_key());
         let mut migrated = false;

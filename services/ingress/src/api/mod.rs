@@ -135,6 +135,10 @@ pub fn operations() -> Vec<Operation> {
             let id = c.id();
             Box::pin(alerts::patch(s, c.creds, id, c.body))
         }),
+        op("alerts.reply", Method::POST, "alerts/{id}/reply", |s, c| {
+            let id = c.id();
+            Box::pin(alerts::reply(s, c.creds, id, c.body))
+        }),
         op("alerts.actions.poll", Method::GET, "alerts/actions/poll", |s, c| {
             Box::pin(alerts::poll(s, c.creds, c.query))
         }),

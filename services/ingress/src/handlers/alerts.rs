@@ -15,6 +15,7 @@ use novij_aggregates::Loaded;
 use novij_bus::{AppendError, Expect};
 use novij_events::incident::{AlertStatus, CardAction, CardContent, CardField, CardLink, Severity};
 use novij_events::integration::PaymentMode;
+use novij_events::send::{OutgoingMessage, Priority, SendAccepted, SendOrigin};
 use novij_events::{ids, Envelope, EventMeta};
 use novij_runtime::derive;
 use novij_templates::card::render_card;
@@ -23,7 +24,8 @@ use std::collections::BTreeMap;
 use utoipa::ToSchema;
 use warp::http::StatusCode;
 
-use super::{integrations::find_for_project, json, sends::active_chat, Credentials};
+use super::sends::{active_chat, open_chat, seal_message};
+use super::{integrations::find_for_project, json, Credentials};
 use crate::answer::Answer;
 use crate::auth::Caller;
 use crate::body::{self, check_locale, check_text, id_char};
@@ -539,4 +541,96 @@ pub async fn ack(state: AppState, creds: Credentials, bytes: bytes::Bytes) -> Re
     }
     tracing::info!(acked, "button presses acked");
     Ok(json(StatusCode::OK, &AckedView { acked }))
+}
+
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyRequest {
+    /// The details, sent as given (HTML-escaped); at most 4,096 characters.
+    pub text: String,
+    /// A retry with the same key sends nothing again.
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReplyView {
+    pub alert_id: String,
+    /// One send per chat of the card, each a reply to the card there.
+    pub send_ids: Vec<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/alerts/{alert_id}/reply", tag = "alerts", request_body = ReplyRequest,
+    security(("api_key" = [])),
+    params(("alert_id" = String, Path, description = "the card's id")),
+    responses((status = 202, body = ReplyView), (status = 404, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
+pub async fn reply(
+    state: AppState,
+    creds: Credentials,
+    alert_id: String,
+    bytes: bytes::Bytes,
+) -> Result<Answer, ApiError> {
+    let caller = creds.caller(&state)?;
+    let req: ReplyRequest = body::parse(&bytes)?;
+    if let Some(key) = &req.idempotency_key {
+        check_text("idempotency_key", key, 256, |c| !c.is_control())?;
+    }
+    let (loaded, generation) = visible_card(&state, &caller, &alert_id).await?;
+    let incident = loaded.state;
+    let card = incident.card(generation).ok_or_else(|| ApiError::not_found("alert"))?;
+    let project_id = incident.project_id.clone().unwrap_or_default();
+    let vars = serde_json::Map::from_iter([("text".to_string(), serde_json::Value::String(req.text.clone()))]);
+    let rendered = novij_templates::render("text_message", &vars, novij_templates::RenderContext::default())
+        .map_err(|_| ApiError::invalid("text", "must be 1 to 4096 characters"))?;
+    let keyring = &state.rt.keyring;
+    let key = req.idempotency_key.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let request_hash = derive::request_hash(keyring, format!("{alert_id}\0{}", req.text).as_bytes());
+    let mut send_ids = Vec::new();
+    for recipient_id in card.recipients.iter().filter(|r| !card.failed.contains_key(*r)) {
+        let recipient = state.recipients.get(recipient_id).await?.state;
+        let (Some(novij_events::status::RecipientStatus::Active), Some(chat)) = (recipient.status, recipient.chat)
+        else {
+            continue;
+        };
+        let send_id = derive::send_id(keyring, &project_id, &format!("alert-reply\0{alert_id}\0{key}\0{recipient_id}"));
+        let reservation = state.quotas.reserve(&project_id, false).await.map_err(super::sends::quota_refusal)?;
+        let message = OutgoingMessage {
+            chat_id: open_chat(&state, &chat)?,
+            text: rendered.text.clone(),
+            parse_mode: rendered.parse_mode.map(str::to_string),
+            reply_to: card.shown.get(recipient_id).map(|s| s.telegram_message_id),
+        };
+        let accepted = SendAccepted {
+            send_id: send_id.clone(),
+            project_id: Some(project_id.clone()),
+            integration_id: Some(incident.integration_id.clone()),
+            bot_key: incident.bot_key.clone(),
+            recipient_id: Some(recipient_id.clone()),
+            template: "text_message".into(),
+            payment_mode: PaymentMode::None,
+            request_hash: request_hash.clone(),
+            origin: SendOrigin::Api,
+            priority: Priority::Interactive,
+            locale: None,
+            message: seal_message(&state, &message, Utc::now()).await?,
+            payment: None,
+            send_at: None,
+        };
+        match state.rt.log.append(&Envelope::new(accepted, creds.meta()), Expect::NoEvents).await {
+            Ok(_) => reservation.commit(&send_id),
+            // A retry: that chat has its reply already.
+            Err(AppendError::Conflict) => {}
+            Err(e) => return Err(ApiError::unavailable("the event log", &e)),
+        }
+        send_ids.push(send_id);
+    }
+    if send_ids.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "recipient_unreachable",
+            "no chat of this card can receive messages",
+        ));
+    }
+    tracing::info!(alert_id = %alert_id, chats = send_ids.len(), "alert reply accepted");
+    Ok(json(StatusCode::ACCEPTED, &ReplyView { alert_id, send_ids }))
 }

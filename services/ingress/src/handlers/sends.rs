@@ -93,7 +93,7 @@ async fn existing(state: &AppState, send_id: &str, request_hash: &str) -> Result
     Ok(Some(json(StatusCode::ACCEPTED, &SendAcceptedView { send_id: send_id.to_string(), status })))
 }
 
-fn quota_refusal(e: QuotaError) -> ApiError {
+pub(crate) fn quota_refusal(e: QuotaError) -> ApiError {
     match e {
         QuotaError::NotReady => ApiError::unavailable("the quota counts", &e),
         QuotaError::DailySends(_) | QuotaError::PendingReminders(_) => {
@@ -132,6 +132,28 @@ pub(crate) async fn active_chat(
             .with_field("recipient_ref"))
         }
     }
+}
+
+/// The chat id a recipient's sealed chat holds.
+pub(crate) fn open_chat(state: &AppState, chat: &Sealed) -> Result<i64, ApiError> {
+    state.rt.keyring.open_string(derive::purpose::CHAT_ID, chat)?.parse().map_err(|e| ApiError::internal(&e))
+}
+
+/// The message sealed with the data key of the epoch it expires in (the
+/// payload retention after it is due).
+pub(crate) async fn seal_message(
+    state: &AppState,
+    message: &OutgoingMessage,
+    due: DateTime<Utc>,
+) -> Result<Sealed, ApiError> {
+    let plaintext = serde_json::to_vec(message).map_err(|e| ApiError::internal(&e))?;
+    let expires_at = due + Duration::seconds(state.rt.config.retention.payload_seconds.into());
+    state
+        .rt
+        .payloads
+        .seal(derive::purpose::OUTGOING_MESSAGE, &plaintext, expires_at)
+        .await
+        .map_err(|e| ApiError::unavailable("the payload key store", &e))
 }
 
 #[utoipa::path(post, path = "/api/v1/send", tag = "send", request_body = SendRequest, security(("api_key" = [])),
@@ -195,19 +217,13 @@ async fn accept_new(
     }
     let reservation = state.quotas.reserve(&req.project_id, kind == Kind::Reminder).await.map_err(quota_refusal)?;
     let (recipient_id, chat) = active_chat(state, &req.integration_id, &req.recipient_ref).await?;
-    let keyring = &state.rt.keyring;
-    let chat_id: i64 =
-        keyring.open_string(derive::purpose::CHAT_ID, &chat)?.parse().map_err(|e| ApiError::internal(&e))?;
-    let message = OutgoingMessage { chat_id, text: rendered.text, parse_mode: rendered.parse_mode.map(str::to_string) };
-    let plaintext = serde_json::to_vec(&message).map_err(|e| ApiError::internal(&e))?;
-    let expires_at =
-        send_at.unwrap_or_else(Utc::now) + Duration::seconds(state.rt.config.retention.payload_seconds.into());
-    let sealed = state
-        .rt
-        .payloads
-        .seal(derive::purpose::OUTGOING_MESSAGE, &plaintext, expires_at)
-        .await
-        .map_err(|e| ApiError::unavailable("the payload key store", &e))?;
+    let message = OutgoingMessage {
+        chat_id: open_chat(state, &chat)?,
+        text: rendered.text,
+        parse_mode: rendered.parse_mode.map(str::to_string),
+        reply_to: None,
+    };
+    let sealed = seal_message(state, &message, send_at.unwrap_or_else(Utc::now)).await?;
     let accepted = SendAccepted {
         send_id: send_id.to_string(),
         project_id: Some(req.project_id),
