@@ -47,6 +47,31 @@ async fn walkthrough_delivers_exactly_one_message_and_leaks_nothing() {
     let delivered = calls.as_array().unwrap().iter().filter(|c| c["status"] == 200).count();
     assert_eq!(delivered, 2, "sendMessage calls: {calls}");
 
+    // An alert card and a reply under it: their words are message text too.
+    let canary = |what: &str| format!("canary {what} {}", uuid::Uuid::new_v4().simple());
+    let (title, summary, field, reply) = (canary("title"), canary("summary"), canary("field"), canary("reply"));
+    let upsert = stack
+        .post(
+            "/api/v1/alerts/upsert",
+            json!({"project_id": "project_123", "integration_id": integration, "recipient_ref": "user:42",
+                   "external_id": "incident-1", "title": title, "severity": "critical", "status": "firing",
+                   "summary": summary, "fields": [{"name": "Host", "value": field}],
+                   "actions": [{"id": "ack", "label": "Ack"}]}),
+        )
+        .await;
+    assert_eq!(upsert.status, 201, "{}", upsert.body);
+    let alert_id = upsert.body["alert_id"].as_str().expect("alert_id").to_string();
+    let shown = novij_testkit::eventually(support::WAIT, || async {
+        let messages = stack.sent("canary_shop_bot").await;
+        messages.iter().any(|m| m["text"].as_str().is_some_and(|t| t.contains(&title))).then_some(())
+    });
+    assert!(shown.await.is_ok(), "the card never came");
+    let replied = stack.post(&format!("/api/v1/alerts/{alert_id}/reply"), json!({"text": reply})).await;
+    assert_eq!(replied.status, 202, "{}", replied.body);
+    let reply_id = replied.body["send_ids"][0].as_str().expect("a reply send").to_string();
+    stack.wait_send(&reply_id, "sent").await;
+    stack.wait_idle().await;
+
     for process in stack.services.values_mut() {
         process.kill().await;
     }
@@ -54,7 +79,15 @@ async fn walkthrough_delivers_exactly_one_message_and_leaks_nothing() {
     assert!(logs.contains("message sent"), "logs are empty or unexpected:\n{logs}");
     let store = raw_bytes(stack.nats.server().store_dir());
     assert!(contains(&store, &integration), "the store dump does not hold the log");
-    let canaries = [("bot token", token.clone()), ("chat id", chat_id.to_string()), ("message text", text.clone())];
+    let canaries = [
+        ("bot token", token.clone()),
+        ("chat id", chat_id.to_string()),
+        ("message text", text.clone()),
+        ("card title", title),
+        ("card summary", summary),
+        ("card field", field),
+        ("card reply", reply),
+    ];
     for (what, canary) in &canaries {
         assert!(!logs.contains(canary.as_str()), "{what} leaked into the logs");
         assert!(!contains(&store, canary), "{what} is in plaintext in the JetStream store");
