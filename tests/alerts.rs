@@ -41,11 +41,14 @@ fn of_message(records: &[Value], message_id: i64) -> Vec<&Value> {
 }
 
 /// Waits until the chat's message `message_id` (or, with `None`, the newest
-/// card) shows `text`; the message id.
+/// card: a message with buttons) shows `text`; the message id.
 async fn wait_shown(stack: &TestStack, chat: i64, message_id: Option<i64>, text: &str) -> i64 {
     let found = eventually(WAIT, || async {
         let records = chat_records(stack, chat).await;
-        let last = records.iter().rev().find(|r| message_id.is_none_or(|id| r["message_id"] == id))?;
+        let last = records.iter().rev().find(|r| match message_id {
+            Some(id) => r["message_id"] == id,
+            None => r["reply_markup"].is_object(),
+        })?;
         last["text"].as_str()?.contains(text).then(|| last["message_id"].as_i64())?
     })
     .await;
@@ -428,4 +431,67 @@ async fn a_severity_raise_notifies_under_the_card_and_a_reply_lands_under_the_cu
         .filter(|c| c["params"]["text"].as_str().is_some_and(|t| t.contains("runbook")))
         .count();
     assert_eq!(replies, 1, "the retry sent nothing again");
+}
+
+/// Rounds of updates of every incident, a second apart.
+const ROUNDS: usize = 10;
+/// How soon a card must show its incident's last state.
+const LATEST_WITHIN_MS: i64 = 3_000;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn three_dispatchers_keep_twenty_cards_current_within_seconds_while_a_bulk_backlog_drains() {
+    let stack = TestStack::start_custom(Layout::Separate, 3, telegram_sandbox::Limits::telegram(), &[]).await;
+    let integration = stack.create_integration(PROJECT, None).await;
+    let users: Vec<String> = (0..20).map(|i| format!("oncall:{i}")).collect();
+    let chats = stack.connect_users(PROJECT, &integration, &users).await;
+    let bulk: Vec<Value> = (0..2000)
+        .map(|i| {
+            json!({"project_id": PROJECT, "integration_id": integration, "recipient_ref": users[i % users.len()],
+                   "template": "text_message", "template_vars": {"text": format!("digest {i}")},
+                   "idempotency_key": format!("bulk-{i}"), "priority": "bulk"})
+        })
+        .collect();
+    stack.send_all(bulk).await;
+
+    let upsert = |i: usize, round: usize| {
+        let mut body = card(&integration, &format!("incident-{i}"), "firing", &format!("round {round}"));
+        body["recipient_ref"] = json!(users[i]);
+        body
+    };
+    let mut last_upsert_ms = vec![0i64; users.len()];
+    for round in 0..=ROUNDS {
+        let started = Instant::now();
+        let answers =
+            futures::future::join_all((0..users.len()).map(|i| stack.post("/api/v1/alerts/upsert", upsert(i, round))))
+                .await;
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        for (i, r) in answers.iter().enumerate() {
+            assert!(r.status == 200 || r.status == 201, "incident {i}, round {round}: {}", r.body);
+            last_upsert_ms[i] = now_ms;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1).saturating_sub(started.elapsed())).await;
+    }
+    let bulk_sent = stack.stats().await["delivered"].as_u64().unwrap_or_default();
+
+    let last = format!("round {ROUNDS}");
+    for chat in &chats {
+        wait_shown(&stack, *chat, None, &last).await;
+    }
+    let calls = stack.sandbox_get(&format!("/sandbox/calls?bot_username={COMMON_BOT}")).await;
+    let calls = calls.as_array().cloned().unwrap_or_default();
+    for (i, chat) in chats.iter().enumerate() {
+        let shown_at = calls
+            .iter()
+            .filter(|c| c["params"]["chat_id"] == *chat && c["status"] == 200)
+            .find(|c| c["params"]["text"].as_str().is_some_and(|t| t.contains(&last)))
+            .and_then(|c| c["at_ms"].as_i64())
+            .expect("the call that showed the last state");
+        let late = shown_at - last_upsert_ms[i];
+        assert!(late <= LATEST_WITHIN_MS, "card {i} showed its last state {late} ms after the last upsert");
+    }
+    assert!(bulk_sent < 2000, "the backlog was gone before the cards stopped changing; the test proves nothing");
+    let records = futures::future::join_all(chats.iter().map(|c| chat_records(&stack, *c))).await;
+    let edits: usize = records.iter().flatten().filter(|r| r["method"] == "editMessageText").count();
+    eprintln!("{edits} edits for {} upserts; {bulk_sent} messages delivered meanwhile", users.len() * ROUNDS);
+    assert_eq!(stack.sandbox_get("/sandbox/violations").await, json!([]), "limit violations");
 }
