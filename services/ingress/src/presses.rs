@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_nats::jetstream::{self, consumer::DeliverPolicy};
 use chrono::{DateTime, Utc};
-use novij_bus::follow::{FollowError, Followed, Follower};
+use novij_bus::follow::Follower;
 use novij_events::incident::{ActionPressed, ActionsAcked, CardOpened};
 use novij_events::{subjects, AnyEvent};
 use serde::Serialize;
@@ -107,32 +107,15 @@ impl Presses {
         self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    async fn follow(self, mut follower: Follower, ready: watch::Sender<bool>) {
-        while let Some(followed) = follower.next().await {
-            match followed {
-                Followed::Subscribed { pending } => {
-                    if pending == 0 {
-                        ready.send_replace(true);
-                    }
+    async fn follow(self, follower: Follower, ready: watch::Sender<bool>) {
+        follower
+            .build(ready, "button presses", |entry| match AnyEvent::from_slice(&entry.message.payload) {
+                Ok(event) => self.observe(entry.sequence, event),
+                Err(e) => {
+                    tracing::error!(sequence = entry.sequence, error = %e, "an incident event this release cannot read; skipped")
                 }
-                Followed::Message(entry) => {
-                    match AnyEvent::from_slice(&entry.message.payload) {
-                        Ok(event) => self.observe(entry.sequence, event),
-                        Err(e) => {
-                            tracing::error!(sequence = entry.sequence, error = %e, "an incident event this release cannot read; skipped")
-                        }
-                    }
-                    if entry.pending == 0 {
-                        ready.send_replace(true);
-                    }
-                }
-                Followed::Lost(FollowError::Subscribe(e)) => {
-                    tracing::warn!(error = %e, "cannot follow the log for button presses; retrying")
-                }
-                // The follower resumes where it stopped.
-                Followed::Lost(_) => {}
-            }
-        }
+            })
+            .await
     }
 
     fn observe(&self, sequence: u64, event: AnyEvent) {

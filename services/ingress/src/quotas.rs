@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer::DeliverPolicy};
 use chrono::{DateTime, Utc};
-use novij_bus::follow::{FollowError, Followed, Follower};
+use novij_bus::follow::Follower;
 use novij_config::Quotas as Limits;
 use novij_events::send::{SendAccepted, SendCancelled, SendDeadLettered, SendFailed, SendOrigin, SendQueued};
 use novij_events::{subjects, AnyEvent};
@@ -250,32 +250,15 @@ impl Quotas {
             subjects::all_of::<SendDeadLettered>(),
         ];
         let from = DeliverPolicy::ByStartTime { start_time: to_offset(Utc::now() - window) };
-        let mut follower = Follower::new(js, sends, from, shutdown);
-        while let Some(followed) = follower.next().await {
-            match followed {
-                Followed::Subscribed { pending } => {
-                    if pending == 0 {
-                        ready.send_replace(true);
-                    }
+        let follower = Follower::new(js, sends, from, shutdown);
+        follower
+            .build(ready, "quotas", |entry| match AnyEvent::from_slice(&entry.message.payload) {
+                Ok(event) => self.lock().observe(&event, bucket_of(Utc::now())),
+                Err(e) => {
+                    tracing::error!(sequence = entry.sequence, error = %e, "a send event the quotas cannot read; not counted")
                 }
-                Followed::Message(entry) => {
-                    match AnyEvent::from_slice(&entry.message.payload) {
-                        Ok(event) => self.lock().observe(&event, bucket_of(Utc::now())),
-                        Err(e) => {
-                            tracing::error!(sequence = entry.sequence, error = %e, "a send event the quotas cannot read; not counted")
-                        }
-                    }
-                    if entry.pending == 0 {
-                        ready.send_replace(true);
-                    }
-                }
-                Followed::Lost(FollowError::Subscribe(e)) => {
-                    tracing::warn!(error = %e, "cannot follow the log to count quotas; retrying")
-                }
-                // The follower resumes where it stopped; the counts stand meanwhile.
-                Followed::Lost(_) => {}
-            }
-        }
+            })
+            .await
     }
 }
 

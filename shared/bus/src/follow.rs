@@ -165,6 +165,34 @@ impl Follower {
         }
     }
 
+    /// Handles every message with `handle` until shutdown; `ready` turns
+    /// true once what the log held at the first subscription is handled (a
+    /// read model built from the log can answer from then on). A failure to
+    /// subscribe is logged as following for `what`; the follower resumes
+    /// where it stopped, and what was built stands meanwhile.
+    pub async fn build(mut self, ready: watch::Sender<bool>, what: &str, mut handle: impl FnMut(Entry)) {
+        while let Some(followed) = self.next().await {
+            match followed {
+                Followed::Subscribed { pending } => {
+                    if pending == 0 {
+                        ready.send_replace(true);
+                    }
+                }
+                Followed::Message(entry) => {
+                    let pending = entry.pending;
+                    handle(entry);
+                    if pending == 0 {
+                        ready.send_replace(true);
+                    }
+                }
+                Followed::Lost(FollowError::Subscribe(e)) => {
+                    tracing::warn!(error = %e, "cannot follow the log for {what}; retrying")
+                }
+                Followed::Lost(_) => {}
+            }
+        }
+    }
+
     /// The next message if it has arrived already, without waiting: for
     /// taking what has arrived as one batch. A failure met here is reported
     /// by the next [`next`](Self::next).

@@ -3,37 +3,27 @@
 
 use std::time::Duration;
 
-use novij_bus::{run_consumer, Handled};
+use novij_bus::Handled;
 use novij_events::update::UpdateReceived;
-use novij_events::{subjects, EventMeta};
+use novij_events::EventMeta;
 use novij_runtime::Runtime;
 use tokio::sync::watch;
 
 use crate::domain::press;
+use crate::domain::update::Update;
 
 const DURABLE: &str = "connect-callbacks";
 /// Presses handled at once by one instance.
 const CONCURRENCY: usize = 64;
 
 pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) {
-    run_consumer(rt.jetstream.clone(), subjects::UPDATES_STREAM, DURABLE, CONCURRENCY, shutdown, |msg| {
-        let rt = rt.clone();
-        async move {
-            let outcome = match serde_json::from_slice::<UpdateReceived>(&msg.payload) {
-                Ok(received) => handle(&rt, &received).await,
-                Err(e) => Handled::Reject(format!("undecodable update: {e}")),
-            };
-            (msg, outcome)
-        }
+    super::consume(rt, DURABLE, CONCURRENCY, shutdown, |rt, received, update| async move {
+        handle(&rt, &received, update).await
     })
     .await
 }
 
-async fn handle(rt: &Runtime, received: &UpdateReceived) -> Handled {
-    let update = match super::open(rt, received) {
-        Ok(update) => update,
-        Err(handled) => return handled,
-    };
+async fn handle(rt: &Runtime, received: &UpdateReceived, update: Update) -> Handled {
     let Some(query) = update.callback_query else { return Handled::Done };
     let meta = EventMeta::new(format!("update:{}", received.message_id()));
     match press::press(rt, &received.bot_key, &query, meta).await {

@@ -2,36 +2,23 @@
 
 use std::time::Duration;
 
-use novij_bus::{run_consumer, Handled};
+use novij_bus::Handled;
 use novij_events::update::UpdateReceived;
-use novij_events::{subjects, EventMeta};
+use novij_events::EventMeta;
 use novij_runtime::Runtime;
 use tokio::sync::watch;
 
 use crate::domain::commands;
-use crate::domain::update::{parse_command, Command};
+use crate::domain::update::{parse_command, Command, Update};
 
 const DURABLE: &str = "connect-updates";
 
 pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) {
-    run_consumer(rt.jetstream.clone(), subjects::UPDATES_STREAM, DURABLE, 1, shutdown, |msg| {
-        let rt = rt.clone();
-        async move {
-            let outcome = match serde_json::from_slice::<UpdateReceived>(&msg.payload) {
-                Ok(received) => handle(&rt, &received).await,
-                Err(e) => Handled::Reject(format!("undecodable update: {e}")),
-            };
-            (msg, outcome)
-        }
-    })
-    .await
+    super::consume(rt, DURABLE, 1, shutdown, |rt, received, update| async move { handle(&rt, &received, update).await })
+        .await
 }
 
-async fn handle(rt: &Runtime, received: &UpdateReceived) -> Handled {
-    let update = match super::open(rt, received) {
-        Ok(update) => update,
-        Err(handled) => return handled,
-    };
+async fn handle(rt: &Runtime, received: &UpdateReceived, update: Update) -> Handled {
     let Some(message) = update.message else { return Handled::Done };
     let Some(text) = message.text.as_deref() else { return Handled::Done };
     let ctx = commands::Context {
