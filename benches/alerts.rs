@@ -138,7 +138,7 @@ sandbox. The reference is the same presses on the same bot while it is idle, in 
 | measure | result | goal | met |\n|---|---|---|---|\n\
 | press answered, idle bot (the reference; {ni} presses, 5/s over {CHATS} cards) | p50 **{ip50:.0} ms**, p99 **{ip99:.0} ms** | — | |\n\
 | press answered while a 2,000-message bulk backlog drains on the same bot ({nb} presses) | p50 **{bp50:.0} ms**, p99 **{bp99:.0} ms** = **{ratio:.2} × idle p99**; backlog still draining at the end: {draining} | p99 < 300 ms | {m1} |\n\
-| 100 upserts of one incident in {burst:.1} s | **{edits} edits**, the last state shown | ≤ 10 edits | {m2} |\n\
+| 100 upserts of one incident in {burst:.1} s | editMessageText calls: **{edits}**; the last state shown | ≤ 10 | {m2} |\n\
 | Telegram limit violations | {violations} | 0 | {m3} |\n",
         ni = idle.len(),
         nb = busy.len(),
