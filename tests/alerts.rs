@@ -184,6 +184,26 @@ async fn a_resolved_incident_that_fires_again_gets_a_new_card_and_a_deleted_card
     // Later changes edit the new message.
     stack.patch(&format!("/api/v1/alerts/{second_id}"), json!({"status": "acknowledged"})).await;
     wait_shown(&stack, chat, Some(third_message), "acknowledged").await;
+
+    // The list shows both cards, newest first, as the projections have them.
+    stack.wait_settled().await;
+    let list = stack.get(&format!("/api/v1/alerts?project_id={PROJECT}&integration_id={integration}")).await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    let cards: Vec<(Value, Value, Value)> = list.body["alerts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| (c["alert_id"].clone(), c["status"].clone(), c["generation"].clone()))
+        .collect();
+    assert_eq!(
+        cards,
+        vec![(json!(second_id), json!("acknowledged"), json!(2)), (json!(first_id), json!("resolved"), json!(1))]
+    );
+    let resolved =
+        stack.get(&format!("/api/v1/alerts?project_id={PROJECT}&integration_id={integration}&status=resolved")).await;
+    assert_eq!(resolved.body["alerts"].as_array().map(Vec::len), Some(1), "{}", resolved.body);
+    let bad = stack.get(&format!("/api/v1/alerts?project_id={PROJECT}&integration_id={integration}&status=gone")).await;
+    assert_eq!((bad.status, &bad.body["error"]["field"]), (422, &json!("status")), "{}", bad.body);
     assert_eq!(stack.sandbox_get("/sandbox/violations").await, json!([]), "limit violations");
 }
 

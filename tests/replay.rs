@@ -15,6 +15,15 @@ async fn rebuild_after_dropping_projections_gives_identical_rows() {
         let r = stack.send_text("p1", &integration, user, &format!("hello {i}"), &format!("k{i}")).await;
         stack.wait_send(r.body["send_id"].as_str().unwrap(), "sent").await;
     }
+    // An alert card, opened and changed.
+    for status in ["firing", "acknowledged"] {
+        let alert = serde_json::json!({
+            "project_id": "p1", "integration_id": integration, "recipient_ref": "user:2", "external_id": "disk",
+            "title": "Disk full", "severity": "high", "status": status
+        });
+        let r = stack.post("/api/v1/alerts/upsert", alert).await;
+        assert!(r.status == 200 || r.status == 201, "{}", r.body);
+    }
     stack
         .sandbox_post(
             &format!("/sandbox/users/{chat}/messages"),

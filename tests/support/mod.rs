@@ -743,8 +743,15 @@ pub async fn wait_final(stack: &TestStack, send_id: &str) -> Value {
 /// are equal when the projections are.
 pub async fn projection_rows(db: &sea_orm::DatabaseConnection) -> Vec<(String, Vec<String>)> {
     use sea_orm::ConnectionTrait;
-    const TABLES: &[&str] =
-        &["integrations", "connect_codes", "recipients", "sends", "send_history", "projection_checkpoint"];
+    const TABLES: &[&str] = &[
+        "integrations",
+        "connect_codes",
+        "recipients",
+        "sends",
+        "send_history",
+        "alert_cards",
+        "projection_checkpoint",
+    ];
     let mut out = Vec::new();
     for table in TABLES {
         let rows = db
@@ -764,7 +771,8 @@ pub async fn projection_rows(db: &sea_orm::DatabaseConnection) -> Vec<(String, V
 pub async fn rebuild_from_scratch(stack: &TestStack, db: &sea_orm::DatabaseConnection) -> String {
     use sea_orm::ConnectionTrait;
     db.execute_unprepared(
-        "DROP TABLE send_history, sends, recipients, connect_codes, integrations, projection_checkpoint, seaql_migrations",
+        "DROP TABLE send_history, sends, recipients, connect_codes, integrations, alert_cards, projection_checkpoint, \
+         seaql_migrations",
     )
     .await
     .expect("drop");

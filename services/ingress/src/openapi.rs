@@ -17,7 +17,7 @@ use crate::handlers::{
         connect_codes::create, webhook::receive, sends::create, sends::get,
         payments::quote, reminders::create, reminders::get, reminders::cancel,
         dead_letters::list, dead_letters::retry,
-        alerts::upsert, alerts::patch, alerts::reply, alerts::poll, alerts::ack,
+        alerts::list, alerts::upsert, alerts::patch, alerts::reply, alerts::poll, alerts::ack,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&ApiKeyAuth),

@@ -12,12 +12,14 @@ impl MigratorTrait for Migrator {
             Box::new(M0002DeliveryStates),
             Box::new(M0003PaymentsAndReminders),
             Box::new(M0004PaidBroadcast),
+            Box::new(M0005AlertCards),
         ]
     }
 }
 
 /// Every projection table, plus the checkpoint of the projector.
-pub const PROJECTION_TABLES: &[&str] = &["send_history", "sends", "recipients", "connect_codes", "integrations"];
+pub const PROJECTION_TABLES: &[&str] =
+    &["send_history", "sends", "recipients", "connect_codes", "integrations", "alert_cards"];
 
 struct M0001Projections;
 
@@ -224,6 +226,46 @@ impl MigrationTrait for M0004PaidBroadcast {
             .get_connection()
             .execute_unprepared("ALTER TABLE integrations DROP COLUMN allow_paid_broadcast;")
             .await?;
+        Ok(())
+    }
+}
+
+/// Live alert cards and their states.
+struct M0005AlertCards;
+
+impl MigrationName for M0005AlertCards {
+    fn name(&self) -> &str {
+        "m0005_alert_cards"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0005AlertCards {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "CREATE TABLE alert_cards (
+                    alert_id TEXT PRIMARY KEY,
+                    incident_id TEXT NOT NULL,
+                    project_id TEXT NOT NULL,
+                    integration_id TEXT NOT NULL,
+                    external_id TEXT NOT NULL,
+                    generation INTEGER NOT NULL,
+                    severity TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    revision INTEGER NOT NULL,
+                    opened_at TIMESTAMPTZ NOT NULL,
+                    updated_at TIMESTAMPTZ NOT NULL
+                );
+                CREATE INDEX alert_cards_by_integration ON alert_cards (project_id, integration_id, opened_at DESC);",
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.get_connection().execute_unprepared("DROP TABLE alert_cards;").await?;
         Ok(())
     }
 }

@@ -23,7 +23,7 @@ use sea_orm::{
 };
 use tokio::sync::watch;
 
-use crate::model::{checkpoint, connect_code, integration, recipient};
+use crate::model::{alert_card, checkpoint, connect_code, integration, recipient};
 use crate::send_changes::SendChanges;
 
 /// The name the projector goes by in logs.
@@ -410,13 +410,40 @@ async fn apply_event<C: ConnectionTrait>(txn: &C, event: &AnyEvent) -> Result<()
         | AnyEvent::MessageSent(_)
         | AnyEvent::SendFailed(_)
         | AnyEvent::SendDeadLettered(_) => {}
-        // Incidents are read from the log (kept in memory); not projected yet.
-        AnyEvent::CardOpened(_)
-        | AnyEvent::CardUpdated(_)
-        | AnyEvent::CardShown(_)
-        | AnyEvent::CardFailed(_)
-        | AnyEvent::ActionPressed(_)
-        | AnyEvent::ActionsAcked(_) => {}
+        AnyEvent::CardOpened(e) => {
+            let p = &e.payload;
+            alert_card::Entity::insert(alert_card::ActiveModel {
+                alert_id: Set(p.alert_id.clone()),
+                incident_id: Set(p.incident_id.clone()),
+                project_id: Set(p.project_id.clone()),
+                integration_id: Set(p.integration_id.clone()),
+                external_id: Set(p.external_id.clone()),
+                generation: Set(p.generation as i32),
+                severity: Set(p.severity.to_string()),
+                status: Set(p.status.to_string()),
+                revision: Set(1),
+                opened_at: Set(e.occurred_at),
+                updated_at: Set(e.occurred_at),
+            })
+            .on_conflict(OnConflict::column(alert_card::Column::AlertId).do_nothing().to_owned())
+            .do_nothing()
+            .exec(txn)
+            .await?;
+        }
+        AnyEvent::CardUpdated(e) => {
+            let p = &e.payload;
+            alert_card::Entity::update_many()
+                .col_expr(alert_card::Column::Severity, Expr::value(p.severity.as_str()))
+                .col_expr(alert_card::Column::Status, Expr::value(p.status.as_str()))
+                .col_expr(alert_card::Column::Revision, Expr::value(p.revision as i32))
+                .col_expr(alert_card::Column::UpdatedAt, Expr::value(e.occurred_at))
+                .filter(alert_card::Column::AlertId.eq(&p.alert_id))
+                .filter(alert_card::Column::Revision.lt(p.revision as i32))
+                .exec(txn)
+                .await?;
+        }
+        // What each chat shows and the presses are read from the log.
+        AnyEvent::CardShown(_) | AnyEvent::CardFailed(_) | AnyEvent::ActionPressed(_) | AnyEvent::ActionsAcked(_) => {}
     }
     Ok(())
 }

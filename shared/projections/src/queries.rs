@@ -2,7 +2,7 @@
 
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::model::{checkpoint, integration, recipient, send, send_history};
+use crate::model::{alert_card, checkpoint, integration, recipient, send, send_history};
 use novij_events::status::{RecipientStatus, SendStatus};
 
 /// The last event sequence applied to the projections.
@@ -75,4 +75,23 @@ pub async fn send_with_history(
         .all(db)
         .await?;
     Ok(Some((send, history)))
+}
+
+/// An integration's alert cards, newest first, at most `limit`; only those
+/// with `status` when given.
+pub async fn alert_cards(
+    db: &DatabaseConnection,
+    project_id: &str,
+    integration_id: &str,
+    status: Option<&str>,
+    limit: u64,
+) -> Result<Vec<alert_card::Model>, DbErr> {
+    use sea_orm::QuerySelect;
+    let mut query = alert_card::Entity::find()
+        .filter(alert_card::Column::ProjectId.eq(project_id))
+        .filter(alert_card::Column::IntegrationId.eq(integration_id));
+    if let Some(status) = status {
+        query = query.filter(alert_card::Column::Status.eq(status));
+    }
+    query.order_by_desc(alert_card::Column::OpenedAt).limit(limit).all(db).await
 }

@@ -130,6 +130,7 @@ pub fn operations() -> Vec<Operation> {
             let id = c.id();
             Box::pin(reminders::cancel(s, c.creds, id))
         }),
+        op("alerts.list", Method::GET, "alerts", |s, c| Box::pin(alerts::list(s, c.creds, c.query))),
         op("alerts.upsert", Method::POST, "alerts/upsert", |s, c| Box::pin(alerts::upsert(s, c.creds, c.body))),
         op("alerts.update", Method::PATCH, "alerts/{id}", |s, c| {
             let id = c.id();

@@ -447,9 +447,8 @@ const MAX_WAIT_SECONDS: u64 = 30;
               (status = 422, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
 pub async fn poll(state: AppState, creds: Credentials, query: BTreeMap<String, String>) -> Result<Answer, ApiError> {
     let caller = creds.caller(&state)?;
-    let param =
-        |name: &str| query.get(name).cloned().ok_or_else(|| ApiError::invalid(name, format!("missing field `{name}`")));
-    let (project_id, integration_id) = (param("project_id")?, param("integration_id")?);
+    let (project_id, integration_id) =
+        (required_param(&query, "project_id")?, required_param(&query, "integration_id")?);
     let wait = match query.get("wait_seconds") {
         None => 0,
         Some(w) => w.parse::<u64>().ok().filter(|w| *w <= MAX_WAIT_SECONDS).ok_or_else(|| {
@@ -633,4 +632,70 @@ pub async fn reply(
     }
     tracing::info!(alert_id = %alert_id, chats = send_ids.len(), "alert reply accepted");
     Ok(json(StatusCode::ACCEPTED, &ReplyView { alert_id, send_ids }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AlertListView {
+    /// Newest first.
+    pub alerts: Vec<AlertListEntry>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AlertListEntry {
+    pub alert_id: String,
+    pub external_id: String,
+    /// 1 for the incident's first card; a card that fired again after it was resolved is the next.
+    pub generation: i32,
+    /// `critical`, `high`, `warning` or `info`.
+    pub severity: String,
+    /// `firing`, `acknowledged` or `resolved`.
+    pub status: String,
+    pub revision: i32,
+    pub opened_at: chrono::DateTime<Utc>,
+    pub updated_at: chrono::DateTime<Utc>,
+}
+
+/// Most cards one list answers.
+const LIST_LIMIT: u64 = 500;
+
+#[utoipa::path(get, path = "/api/v1/alerts", tag = "alerts", security(("api_key" = [])),
+    params(("project_id" = String, Query), ("integration_id" = String, Query),
+           ("status" = Option<String>, Query, description = "only cards in this status: firing, acknowledged or resolved")),
+    responses((status = 200, body = AlertListView), (status = 404, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
+pub async fn list(state: AppState, creds: Credentials, query: BTreeMap<String, String>) -> Result<Answer, ApiError> {
+    let caller = creds.caller(&state)?;
+    let (project_id, integration_id) =
+        (required_param(&query, "project_id")?, required_param(&query, "integration_id")?);
+    let status = match query.get("status") {
+        None => None,
+        Some(s) => Some(s.parse::<AlertStatus>().map_err(|e| ApiError::invalid("status", e.to_string()))?),
+    };
+    find_for_project(&state, &caller, &project_id, &integration_id).await?;
+    let rows = novij_projections::queries::alert_cards(
+        &state.rt.db,
+        &project_id,
+        &integration_id,
+        status.map(AlertStatus::as_str),
+        LIST_LIMIT,
+    )
+    .await?;
+    let alerts = rows
+        .into_iter()
+        .map(|r| AlertListEntry {
+            alert_id: r.alert_id,
+            external_id: r.external_id,
+            generation: r.generation,
+            severity: r.severity,
+            status: r.status,
+            revision: r.revision,
+            opened_at: r.opened_at,
+            updated_at: r.updated_at,
+        })
+        .collect();
+    Ok(json(StatusCode::OK, &AlertListView { alerts }))
+}
+
+fn required_param(query: &BTreeMap<String, String>, name: &str) -> Result<String, ApiError> {
+    query.get(name).cloned().ok_or_else(|| ApiError::invalid(name, format!("missing field `{name}`")))
 }

@@ -1,5 +1,6 @@
 //! sea-orm entities of the projection tables.
 
+pub mod alert_card;
 pub mod checkpoint;
 pub mod connect_code;
 pub mod integration;
