@@ -96,12 +96,6 @@ impl Presses {
         self.lock().open.get(&key).map(|open| open.values().cloned().collect()).unwrap_or_default()
     }
 
-    /// Whether the press is one of this integration's (open or not, as far
-    /// as this process has seen).
-    pub fn incident_of(&self, incident_id: &str) -> Option<(String, String)> {
-        self.lock().incidents.get(incident_id).map(|(p, i, _)| (p.clone(), i.clone()))
-    }
-
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // Every change is a few inserts or removals that cannot panic halfway.
         self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
