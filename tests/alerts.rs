@@ -291,10 +291,16 @@ async fn bad_alert_requests_name_the_field_and_write_nothing() {
 
 /// The sandbox user presses the button with `data` under the bot's message.
 async fn press(stack: &TestStack, chat: i64, message_id: i64, data: &str) -> String {
+    press_in(stack, chat, chat, message_id, data).await
+}
+
+/// The sandbox user `user` presses the button with `data` under the bot's
+/// message in `chat` (their private chat, or a group they are in).
+async fn press_in(stack: &TestStack, user: i64, chat: i64, message_id: i64, data: &str) -> String {
     let pressed = stack
         .sandbox_post(
-            &format!("/sandbox/users/{chat}/callbacks"),
-            json!({"bot_username": COMMON_BOT, "callback_data": data, "message_id": message_id}),
+            &format!("/sandbox/users/{user}/callbacks"),
+            json!({"bot_username": COMMON_BOT, "chat_id": chat, "callback_data": data, "message_id": message_id}),
         )
         .await;
     pressed["callback_query_id"].as_str().expect("callback_query_id").to_string()
@@ -514,4 +520,186 @@ async fn three_dispatchers_keep_twenty_cards_current_within_seconds_while_a_bulk
     let edits: usize = records.iter().flatten().filter(|r| r["method"] == "editMessageText").count();
     eprintln!("{edits} edits for {} upserts; {bulk_sent} messages delivered meanwhile", users.len() * ROUNDS);
     assert_eq!(stack.sandbox_get("/sandbox/violations").await, json!([]), "limit violations");
+}
+
+/// A quote of `recipients` alert cards (priced as `server_alert_basic`).
+async fn card_quote(stack: &TestStack, recipients: u32) -> (String, String) {
+    let body = json!({"project_id": PROJECT, "template": "server_alert_basic", "recipients": recipients});
+    let quote = stack.post("/api/v1/payments/quote", body).await;
+    assert_eq!(quote.status, 200, "{}", quote.body);
+    (
+        quote.body["payment_code"].as_str().expect("code").to_string(),
+        quote.body["amount"].as_str().expect("amount").into(),
+    )
+}
+
+fn paid_card(integration_id: &str, external_id: &str, summary: &str, tx_hash: &str, code: &str) -> Value {
+    let mut body = card(integration_id, external_id, "firing", summary);
+    let object = body.as_object_mut().expect("an object");
+    object.remove("recipient_ref");
+    object.insert("recipient_refs".into(), json!(["oncall:1", "oncall:2"]));
+    object.insert("tx_hash".into(), json!(tx_hash));
+    object.insert("payer_wallet_id".into(), json!(support::PAYER_WALLET));
+    object.insert("payment_code".into(), json!(code));
+    body
+}
+
+/// The cards of the integration as `GET /alerts` lists them, by alert id: their payment.
+async fn listed_payments(stack: &TestStack, integration: &str) -> Vec<(String, Value)> {
+    let list = stack.get(&format!("/api/v1/alerts?project_id={PROJECT}&integration_id={integration}")).await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    let cards = list.body["alerts"].as_array().cloned().unwrap_or_default();
+    cards.iter().map(|c| (c["alert_id"].as_str().unwrap_or_default().to_string(), c["payment"].clone())).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_paid_card_is_shown_once_its_payment_clears_edits_are_free_and_a_refused_one_is_never_shown() {
+    let stack = TestStack::start(Layout::Single).await;
+    let integration = stack.create_integration_with(PROJECT, None, json!({"payment_mode": "dsr"})).await;
+    let chats = [
+        stack.connect_user(PROJECT, &integration, "oncall:1").await,
+        stack.connect_user(PROJECT, &integration, "oncall:2").await,
+    ];
+    let (service, payer) = (support::SERVICE_WALLET, support::PAYER_WALLET);
+
+    // A card that opens must be paid for, for every chat it goes to.
+    let events_before = stack.stream_last_sequence("EVENTS").await;
+    let mut unpaid = card(&integration, "paid-disk", "firing", "v1");
+    unpaid.as_object_mut().map(|o| o.remove("recipient_ref"));
+    unpaid["recipient_refs"] = json!(["oncall:1", "oncall:2"]);
+    let r = stack.post("/api/v1/alerts/upsert", unpaid).await;
+    assert_eq!((r.status, &r.body["error"]["field"]), (422, &json!("tx_hash")), "{}", r.body);
+    let (one_chat, _) = card_quote(&stack, 1).await;
+    let tx = stack.transfer(payer, service, "0.5", &one_chat, "confirmed").await;
+    let r = stack.post("/api/v1/alerts/upsert", paid_card(&integration, "paid-disk", "v1", &tx, &one_chat)).await;
+    assert_eq!((r.status, &r.body["error"]["field"]), (422, &json!("payment_code")), "{}", r.body);
+    assert_eq!(stack.stream_last_sequence("EVENTS").await, events_before, "nothing written");
+
+    // Paid with a transaction the ledger confirms a moment later: the card
+    // waits for it, and its first message shows its newest state.
+    let (code, amount) = card_quote(&stack, 2).await;
+    assert_eq!(amount, "1", "0.5 per chat");
+    let pending = stack
+        .relay_post(
+            "/relay/transfers",
+            json!({"from_wallet_id": payer, "to_wallet_id": service, "amount": amount, "memo": code,
+                   "confirm_after_ms": 1500}),
+        )
+        .await;
+    let tx = pending["tx_hash"].as_str().expect("tx_hash").to_string();
+    let opened = stack.post("/api/v1/alerts/upsert", paid_card(&integration, "paid-disk", "v1", &tx, &code)).await;
+    assert_eq!((opened.status, &opened.body["payment"]), (201, &json!("pending")), "{}", opened.body);
+    let alert_id = opened.body["alert_id"].as_str().expect("alert_id").to_string();
+    let updated = stack.patch(&format!("/api/v1/alerts/{alert_id}"), json!({"summary": "v2"})).await;
+    assert_eq!((updated.status, &updated.body["revision"]), (200, &json!(2)), "{}", updated.body);
+    let early = stack.post(&format!("/api/v1/alerts/{alert_id}/reply"), json!({"text": "details"})).await;
+    assert_eq!((early.status, &early.body["error"]["code"]), (409, &json!("alert_not_paid")), "{}", early.body);
+    let mut messages = Vec::new();
+    for chat in chats {
+        let message_id = wait_shown(&stack, chat, None, "v2").await;
+        let records = chat_records(&stack, chat).await;
+        let shown = of_message(&records, message_id);
+        assert_eq!((shown.len(), &shown[0]["method"]), (1, &json!("sendMessage")), "v1 never shown: {shown:?}");
+        messages.push(message_id);
+    }
+
+    // Updates and upserts of the open card are free: no payment fields needed.
+    let upserted = stack.post("/api/v1/alerts/upsert", card(&integration, "paid-disk", "acknowledged", "v3")).await;
+    assert_eq!((upserted.status, &upserted.body["payment"]), (200, &json!("paid")), "{}", upserted.body);
+    for (chat, message_id) in chats.iter().zip(&messages) {
+        wait_shown(&stack, *chat, Some(*message_id), "v3").await;
+    }
+
+    // The transaction paid for this card: another card cannot use it.
+    let reuse = stack.post("/api/v1/alerts/upsert", paid_card(&integration, "other", "x", &tx, &code)).await;
+    assert_eq!((reuse.status, &reuse.body["error"]["code"]), (409, &json!("tx_already_used")), "{}", reuse.body);
+
+    // Too little paid: the card is refused and never shown, and cannot be changed.
+    let (short_code, _) = card_quote(&stack, 2).await;
+    let short = stack.transfer(payer, service, "0.5", &short_code, "confirmed").await;
+    let refused =
+        stack.post("/api/v1/alerts/upsert", paid_card(&integration, "paid-cpu", "cpu-v1", &short, &short_code)).await;
+    assert_eq!(refused.status, 201, "{}", refused.body);
+    let refused_id = refused.body["alert_id"].as_str().expect("alert_id").to_string();
+    stack.wait_settled().await;
+    let payments = listed_payments(&stack, &integration).await;
+    assert_eq!(
+        payments,
+        vec![(refused_id.clone(), json!("refused")), (alert_id.clone(), json!("paid"))],
+        "newest first"
+    );
+    for chat in chats {
+        let records = chat_records(&stack, chat).await;
+        assert!(!records.iter().any(|r| r["text"].as_str().is_some_and(|t| t.contains("cpu-v1"))), "{records:?}");
+    }
+    let patch = stack.patch(&format!("/api/v1/alerts/{refused_id}"), json!({"summary": "cpu-v2"})).await;
+    assert_eq!((patch.status, &patch.body["error"]["code"]), (409, &json!("alert_payment_refused")), "{}", patch.body);
+    // Firing again opens a new card, to be paid for.
+    let (code, _) = card_quote(&stack, 2).await;
+    let tx = stack.transfer(payer, service, "1", &code, "confirmed").await;
+    let again = stack.post("/api/v1/alerts/upsert", paid_card(&integration, "paid-cpu", "cpu-v3", &tx, &code)).await;
+    assert_eq!((again.status, &again.body["created"]), (201, &json!(true)), "{}", again.body);
+    assert_ne!(again.body["alert_id"], refused_id.as_str());
+    for chat in chats {
+        wait_shown(&stack, chat, None, "cpu-v3").await;
+    }
+    assert_eq!(stack.sandbox_get("/sandbox/violations").await, json!([]), "limit violations");
+}
+
+/// The newest message of the project's feed on `nt.feed.<project>.<event_type>`, once there is one.
+async fn last_on_feed(stack: &TestStack, event_type: &str) -> Value {
+    let js = stack.jetstream().await;
+    let subject = format!("{}.{PROJECT}.{event_type}", novij_events::feed::FEED_ROOT);
+    let found = eventually(WAIT, || async {
+        let stream = js.get_stream(novij_events::feed::FEED_STREAM).await.ok()?;
+        let message = stream.get_last_raw_message_by_subject(&subject).await.ok()?;
+        serde_json::from_slice::<Value>(&message.payload).ok()
+    })
+    .await;
+    found.unwrap_or_else(|_| panic!("nothing on {subject}\n{}", stack.output_tail()))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn any_member_of_a_bound_group_may_press_and_each_press_is_on_the_project_feed() {
+    let stack = TestStack::start(Layout::Single).await;
+    let integration = stack.create_integration(PROJECT, None).await;
+    let mut members = Vec::new();
+    for name in ["Admin", "Bob"] {
+        members.push(stack.sandbox_post("/sandbox/users", json!({"first_name": name})).await["user_id"].clone());
+    }
+    let members: Vec<i64> = members.iter().filter_map(Value::as_i64).collect();
+    let group = stack.connect_group(PROJECT, &integration, "team:ops", &members).await;
+    let mut body = card(&integration, "group-db", "firing", "step 1");
+    body["recipient_ref"] = json!("team:ops");
+    let opened = stack.post("/api/v1/alerts/upsert", body).await;
+    assert_eq!(opened.status, 201, "{}", opened.body);
+    let alert_id = opened.body["alert_id"].as_str().expect("alert_id").to_string();
+    let message_id = wait_shown(&stack, group, None, "step 1").await;
+
+    // Bob never wrote to the bot; being in the group is enough.
+    let bob = members[1];
+    let query = press_in(&stack, bob, group, message_id, &format!("{alert_id}:1")).await;
+    assert_eq!(answer_of(&stack, &query).await["text"], "✓ Resolve: sent");
+    let poll_path = format!("/api/v1/alerts/actions/poll?project_id={PROJECT}&integration_id={integration}");
+    let polled = stack.get(&format!("{poll_path}&wait_seconds=10")).await;
+    let actions = polled.body["actions"].as_array().cloned().unwrap_or_default();
+    assert_eq!(actions.len(), 1, "{}", polled.body);
+    let pressed_by = actions[0]["pressed_by"].as_str().expect("pressed_by").to_string();
+    // Not a connected recipient: an opaque id, never the Telegram id.
+    assert!(pressed_by.starts_with("tg_") && !pressed_by.contains(&bob.to_string()), "{pressed_by}");
+
+    // The project's feed has the card and the press, with no content.
+    let card_opened = last_on_feed(&stack, "incident.card_opened").await;
+    assert_eq!(
+        (&card_opened["kind"], &card_opened["alert_id"], &card_opened["external_id"], &card_opened["status"]),
+        (&json!("alert"), &json!(alert_id), &json!("group-db"), &json!("firing")),
+        "{card_opened}"
+    );
+    assert!(!card_opened.to_string().contains("Disk full"), "no card content on the feed: {card_opened}");
+    let pressed = last_on_feed(&stack, "incident.action_pressed").await;
+    assert_eq!(
+        (&pressed["kind"], &pressed["action_id"], &pressed["action"], &pressed["pressed_by"]),
+        (&json!("action"), &actions[0]["action_id"], &json!("resolve"), &json!(pressed_by)),
+        "{pressed}"
+    );
 }

@@ -136,36 +136,7 @@ async fn a_group_upgraded_to_a_supergroup_is_rebound_and_the_message_resent() {
     let stack = TestStack::start(Layout::Single).await;
     let integration = stack.create_integration("p1", None).await;
     let admin = stack.sandbox_post("/sandbox/users", json!({"first_name": "Admin"})).await["user_id"].as_i64().unwrap();
-    let group = stack.sandbox_post("/sandbox/groups", json!({"title": "Ops", "members": [admin]})).await;
-    let group_id = group["chat_id"].as_i64().unwrap();
-
-    // The group is connected through ?startgroup=<code>.
-    let code = stack
-        .post(
-            "/api/v1/telegram/connect-codes",
-            json!({"project_id": "p1", "integration_id": integration, "public_user_ref": "team:ops"}),
-        )
-        .await;
-    let link = code.body["group_deep_link"].as_str().unwrap().to_string();
-    let payload = link.split_once("?startgroup=").unwrap().1;
-    stack
-        .sandbox_post(
-            &format!("/sandbox/groups/{group_id}/bots"),
-            json!({"bot_username": COMMON_BOT, "start_payload": payload, "from_user_id": admin}),
-        )
-        .await;
-    let path = format!("/api/v1/integrations/{integration}/recipients");
-    novij_testkit::eventually(support::WAIT, || async {
-        let r = stack.get(&path).await;
-        r.body.as_array()?.iter().any(|x| x["public_user_ref"] == "team:ops" && x["chat_kind"] == "group").then_some(())
-    })
-    .await
-    .expect("the group was never bound");
-    novij_testkit::eventually(support::WAIT, || async {
-        stack.sent(COMMON_BOT).await.iter().any(|m| m["chat_id"] == group_id).then_some(())
-    })
-    .await
-    .expect("the group never got its welcome");
+    let group_id = stack.connect_group("p1", &integration, "team:ops", &[admin]).await;
 
     let migrated = stack.sandbox_post(&format!("/sandbox/groups/{group_id}/migrate"), json!({})).await;
     let new_id = migrated["new_chat_id"].as_i64().unwrap();

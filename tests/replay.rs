@@ -24,6 +24,21 @@ async fn rebuild_after_dropping_projections_gives_identical_rows() {
         let r = stack.post("/api/v1/alerts/upsert", alert).await;
         assert!(r.status == 200 || r.status == 201, "{}", r.body);
     }
+    // Paid cards (payment mode dsr): one cleared, one refused for too little.
+    let paid = stack.create_integration_with("p1", None, serde_json::json!({"payment_mode": "dsr"})).await;
+    stack.connect_user("p1", &paid, "user:3").await;
+    for (external_id, amount) in [("cpu", "0.5"), ("mem", "0.1")] {
+        let quote = stack.quote("p1", "server_alert_basic").await;
+        let code = quote["payment_code"].as_str().expect("payment_code");
+        let tx = stack.transfer(support::PAYER_WALLET, support::SERVICE_WALLET, amount, code, "confirmed").await;
+        let alert = serde_json::json!({
+            "project_id": "p1", "integration_id": paid, "recipient_ref": "user:3", "external_id": external_id,
+            "title": "Paid", "severity": "high", "status": "firing",
+            "tx_hash": tx, "payer_wallet_id": support::PAYER_WALLET, "payment_code": code
+        });
+        let r = stack.post("/api/v1/alerts/upsert", alert).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
     stack
         .sandbox_post(
             &format!("/sandbox/users/{chat}/messages"),
@@ -47,6 +62,10 @@ async fn rebuild_after_dropping_projections_gives_identical_rows() {
 
     let said = support::rebuild_from_scratch(&stack, &db).await;
     assert!(said.contains("rebuilt projections"), "{said}");
+
+    let cards = before.iter().find(|(table, _)| table == "alert_cards").map(|(_, rows)| rows.join("\n"));
+    let cards = cards.unwrap_or_default();
+    assert!(cards.contains("paid") && cards.contains("refused"), "both payment outcomes projected: {cards}");
 
     let after = support::projection_rows(&db).await;
     assert_eq!(before, after);

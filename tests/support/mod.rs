@@ -443,6 +443,47 @@ impl TestStack {
         user_id
     }
 
+    /// A sandbox group of `members` (sandbox user ids), bound as `user_ref`
+    /// through `?startgroup=` by its first member; the group's chat id once
+    /// it is bound and welcomed.
+    pub async fn connect_group(&self, project_id: &str, integration_id: &str, user_ref: &str, members: &[i64]) -> i64 {
+        let group = self.sandbox_post("/sandbox/groups", json!({"title": "Ops", "members": members})).await;
+        let group_id = group["chat_id"].as_i64().expect("chat_id");
+        let code = self
+            .post(
+                "/api/v1/telegram/connect-codes",
+                json!({"project_id": project_id, "integration_id": integration_id, "public_user_ref": user_ref}),
+            )
+            .await;
+        assert_eq!(code.status, 201, "connect code: {}", code.body);
+        let link = code.body["group_deep_link"].as_str().expect("group_deep_link").to_string();
+        let (bot, payload) = link
+            .strip_prefix("https://t.me/")
+            .and_then(|rest| rest.split_once("?startgroup="))
+            .expect("group deep link shape");
+        self.sandbox_post(
+            &format!("/sandbox/groups/{group_id}/bots"),
+            json!({"bot_username": bot, "start_payload": payload, "from_user_id": members[0]}),
+        )
+        .await;
+        let path = format!("/api/v1/integrations/{integration_id}/recipients");
+        let bound = eventually(WAIT, || async {
+            let r = self.get(&path).await;
+            r.body
+                .as_array()?
+                .iter()
+                .any(|x| x["public_user_ref"] == user_ref && x["chat_kind"] == "group")
+                .then_some(())
+        })
+        .await;
+        assert!(bound.is_ok(), "the group was never bound; output:\n{}", self.output());
+        let welcomed =
+            eventually(WAIT, || async { self.sent(bot).await.iter().any(|m| m["chat_id"] == group_id).then_some(()) })
+                .await;
+        assert!(welcomed.is_ok(), "the group never got its welcome; output:\n{}", self.output());
+        group_id
+    }
+
     /// Connects many users at once; returns their chat ids in order.
     pub async fn connect_users(&self, project_id: &str, integration_id: &str, refs: &[String]) -> Vec<i64> {
         use futures::StreamExt;

@@ -393,15 +393,29 @@ fn press_button(sandbox: &Arc<Sandbox>, user_id: &str, body: &Value) -> ControlR
     let mut world = sandbox.world();
     let user = find_user(&world, user_id)?.clone();
     let bot_id = find_bot_id(&world, &bot_username)?;
+    // A group's message: any member may press its buttons, while the bot is in the group.
+    let chat_id = match body.get("chat_id").and_then(Value::as_i64) {
+        Some(chat_id) if chat_id != user.id => {
+            let group = world.groups.get(&chat_id).ok_or_else(|| err(404, format!("group {chat_id} not found")))?;
+            if !group.members.contains(&user.id) {
+                return Err(err(409, "user is not a member of this group"));
+            }
+            if !group.has_bot(bot_id) {
+                return Err(err(409, "the bot is not in this group"));
+            }
+            chat_id
+        }
+        _ => user.id,
+    };
     let Some(bot) = world.bots.get_mut(&bot_id) else {
         return Err(err(404, "bot not found"));
     };
     let relation = bot.relation(user.id);
-    if !relation.started || relation.blocked {
+    if chat_id == user.id && (!relation.started || relation.blocked) {
         return Err(err(409, "user has not started this bot or blocked it"));
     }
     let message = bot
-        .message(user.id, message_id)
+        .message(chat_id, message_id)
         .filter(|m| m.from_bot)
         .map(|m| m.json.clone())
         .ok_or_else(|| err(404, format!("bot message {message_id} not found in this chat")))?;

@@ -10,6 +10,7 @@ use std::time::Duration;
 use async_nats::jetstream::message::PublishMessage as Publish;
 use novij_bus::{publish_acked, run_consumer, undecodable, Handled, ReadError};
 use novij_events::feed::{self, ProjectOf};
+use novij_events::incident::CardOpened;
 use novij_events::integration::IntegrationCreated;
 use novij_events::recipient::RecipientBound;
 use novij_events::send::SendAccepted;
@@ -21,7 +22,7 @@ const DURABLE: &str = "feed";
 /// Projects remembered per aggregate before the memory starts over.
 const REMEMBERED: usize = 100_000;
 
-/// Which project each send, recipient and integration belongs to: it never
+/// Which project each send, recipient, integration and incident belongs to: it never
 /// changes, so one log read per aggregate is enough.
 #[derive(Clone, Default)]
 struct Projects(Arc<Mutex<HashMap<String, Option<String>>>>);
@@ -30,7 +31,9 @@ impl Projects {
     async fn of(&self, rt: &Runtime, of: ProjectOf) -> Result<Option<String>, ReadError> {
         let key = match &of {
             ProjectOf::Known(project) => return Ok(Some(project.clone())),
-            ProjectOf::Send(id) | ProjectOf::Integration(id) | ProjectOf::Recipient(id) => id.clone(),
+            ProjectOf::Send(id) | ProjectOf::Integration(id) | ProjectOf::Recipient(id) | ProjectOf::Incident(id) => {
+                id.clone()
+            }
         };
         if let Some(known) = self.0.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return Ok(known);
@@ -41,6 +44,7 @@ impl Projects {
                 rt.log.last::<IntegrationCreated>(id).await?.map(|(e, _)| e.payload.project_id)
             }
             ProjectOf::Recipient(id) => rt.log.last::<RecipientBound>(id).await?.map(|(e, _)| e.payload.project_id),
+            ProjectOf::Incident(id) => rt.log.last::<CardOpened>(id).await?.map(|(e, _)| e.payload.project_id),
             ProjectOf::Known(_) => None,
         };
         if let Ok(mut map) = self.0.lock() {

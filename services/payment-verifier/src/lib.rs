@@ -2,10 +2,12 @@
 //! the dispatcher (or, for a reminder, to the scheduler). Free sends are
 //! cleared at once; paid sends (DSR) are verified against the Relay ledger and
 //! their transaction claimed on the log before they are cleared. An unpaid
-//! send never reaches the dispatcher.
+//! send never reaches the dispatcher. Paid alert cards are cleared the same
+//! way before their first message.
 
 mod checks;
 mod consumers;
+mod ledger;
 
 use std::time::Duration;
 
@@ -30,6 +32,11 @@ pub fn relay_client(config: &novij_config::Config) -> anyhow::Result<Option<Rela
 
 pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
     let relay = relay_client(&rt.config)?;
-    consumers::accepted::run(rt, relay, shutdown).await;
+    let verifier = ledger::Verifier::new(rt, relay);
+    // Boxed: `serve all` runs every service in one future on the main thread's stack.
+    tokio::join!(
+        Box::pin(consumers::accepted::run(verifier.clone(), shutdown.clone())),
+        Box::pin(consumers::cards::run(verifier, shutdown))
+    );
     Ok(())
 }

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use novij_crypto::Sealed;
 use novij_events::ids;
 use novij_events::incident::{ActionPressed, ActionsAcked, AlertStatus, CardNotice, CardOpened, CardUpdated, Severity};
-use novij_events::send::FailureReason;
+use novij_events::send::{FailureReason, PaymentClaim};
 use novij_events::AnyEvent;
 
 use crate::Aggregate;
@@ -48,6 +48,28 @@ pub struct Card {
     pub presses: Vec<Press>,
     /// Revisions that also notify the chats (edits are silent).
     pub notices: Vec<(u32, CardNotice)>,
+    pub payment: CardPayment,
+}
+
+/// Whether a card may be shown: a card of an integration in payment mode
+/// `dsr` waits for the payment-verifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardPayment {
+    NotRequired,
+    Pending,
+    Cleared,
+    Refused(FailureReason),
+}
+
+impl CardPayment {
+    pub fn label(self) -> Option<&'static str> {
+        match self {
+            CardPayment::NotRequired => None,
+            CardPayment::Pending => Some("pending"),
+            CardPayment::Cleared => Some("paid"),
+            CardPayment::Refused(_) => Some("refused"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +92,12 @@ impl Incident {
         self.cards.last()
     }
 
+    /// Whether an upsert with `status` opens a new card: the incident has
+    /// none, or its current one is closed and it fires again.
+    pub fn opens_with(&self, status: AlertStatus) -> bool {
+        self.current().is_none_or(|c| c.closed() && status == AlertStatus::Firing)
+    }
+
     pub fn card(&self, generation: u32) -> Option<&Card> {
         self.cards.get(usize::try_from(generation).ok()?.checked_sub(1)?)
     }
@@ -87,10 +115,20 @@ impl Card {
         self.notices.iter().rev().find(|(revision, _)| *revision > shown && *revision <= self.revision).map(|(_, n)| *n)
     }
 
+    /// Free, or paid for: its messages may be sent.
+    pub fn showable(&self) -> bool {
+        matches!(self.payment, CardPayment::NotRequired | CardPayment::Cleared)
+    }
+
+    /// Resolved, or never to be shown: the incident's next firing opens a new card.
+    pub fn closed(&self) -> bool {
+        self.status == AlertStatus::Resolved || matches!(self.payment, CardPayment::Refused(_))
+    }
+
     /// The revision a chat's message still has to be brought to, if any.
     pub fn owed(&self, recipient_id: &str) -> Option<u32> {
         let shown = self.shown.get(recipient_id).map_or(0, |s| s.revision);
-        (shown < self.revision && !self.failed.contains_key(recipient_id)).then_some(self.revision)
+        (self.showable() && shown < self.revision && !self.failed.contains_key(recipient_id)).then_some(self.revision)
     }
 }
 
@@ -120,7 +158,19 @@ impl Aggregate for Incident {
                     actions: e.actions.clone(),
                     presses: Vec::new(),
                     notices: Vec::new(),
+                    payment: if e.payment.is_some() { CardPayment::Pending } else { CardPayment::NotRequired },
                 });
+            }
+            // The first outcome of a payment stands.
+            AnyEvent::CardCleared(e) => {
+                if let Some(card) = self.card_mut(&e.payload.alert_id).filter(|c| c.payment == CardPayment::Pending) {
+                    card.payment = CardPayment::Cleared;
+                }
+            }
+            AnyEvent::CardRefused(e) => {
+                if let Some(card) = self.card_mut(&e.payload.alert_id).filter(|c| c.payment == CardPayment::Pending) {
+                    card.payment = CardPayment::Refused(e.payload.reason);
+                }
             }
             AnyEvent::CardUpdated(e) => {
                 let e = &e.payload;
@@ -193,8 +243,17 @@ pub const SAME_PRESS: chrono::TimeDelta = chrono::TimeDelta::seconds(5);
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum IncidentCommand {
-    /// `POST /alerts/upsert`: open or update the incident's card.
-    Upsert { project_id: String, integration_id: String, bot_key: String, recipients: Vec<String>, change: Change },
+    /// `POST /alerts/upsert`: open or update the incident's card. `recipients`
+    /// and `payment` are for a card it opens: a caller that expects an update
+    /// gives none, and is refused if the incident opens a card after all.
+    Upsert {
+        project_id: String,
+        integration_id: String,
+        bot_key: String,
+        recipients: Vec<String>,
+        payment: Option<Box<PaymentClaim>>,
+        change: Change,
+    },
     /// `PATCH /alerts/{alert_id}` (and an ack's result): update that card.
     Update { generation: u32, change: Change },
     /// Someone pressed the card's button at `position`.
@@ -205,7 +264,7 @@ pub enum IncidentCommand {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
-    Opened(CardOpened),
+    Opened(Box<CardOpened>),
     Updated(CardUpdated),
     /// Nothing to write: the card (`alert_id`) already is so.
     Unchanged {
@@ -229,6 +288,9 @@ pub enum IncidentRefusal {
     /// A press on a resolved card.
     #[error("the alert is resolved")]
     Resolved,
+    /// The card's payment was refused: it is never shown.
+    #[error("the alert's payment was refused")]
+    PaymentRefused,
 }
 
 /// `incident_id` and `external_id` are the command's: an incident is found
@@ -240,22 +302,20 @@ pub fn decide(
     command: IncidentCommand,
 ) -> Result<Decision, IncidentRefusal> {
     match command {
-        IncidentCommand::Upsert { project_id, integration_id, bot_key, recipients, change } => {
-            let opens = match incident.current() {
-                None => true,
-                Some(card) if card.status == AlertStatus::Resolved => change.status == AlertStatus::Firing,
-                Some(card) => return Ok(update(card, change)),
-            };
-            if !opens {
+        IncidentCommand::Upsert { project_id, integration_id, bot_key, recipients, payment, change } => {
+            if !incident.opens_with(change.status) {
                 let card = incident.current().ok_or(IncidentRefusal::NotFound)?;
-                return Ok(Decision::Unchanged { alert_id: card.alert_id.clone() });
+                if card.closed() {
+                    return Ok(Decision::Unchanged { alert_id: card.alert_id.clone() });
+                }
+                return Ok(update(card, change));
             }
             if recipients.is_empty() {
                 return Err(IncidentRefusal::NoRecipients);
             }
             let generation = incident.cards.len() as u32 + 1;
             let alert_id = ids::alert_id(incident_id, generation).ok_or(IncidentRefusal::NotFound)?;
-            Ok(Decision::Opened(CardOpened {
+            Ok(Decision::Opened(Box::new(CardOpened {
                 incident_id: incident_id.to_string(),
                 alert_id,
                 generation,
@@ -269,12 +329,16 @@ pub fn decide(
                 card: change.content,
                 content_hash: change.content_hash,
                 actions: change.actions,
-            }))
+                payment: payment.map(|p| *p),
+            })))
         }
         IncidentCommand::Update { generation, change } => {
             let card = incident.card(generation).ok_or(IncidentRefusal::NotFound)?;
             if generation < incident.cards.len() as u32 {
                 return Err(IncidentRefusal::Superseded);
+            }
+            if matches!(card.payment, CardPayment::Refused(_)) {
+                return Err(IncidentRefusal::PaymentRefused);
             }
             Ok(update(card, change))
         }
@@ -285,6 +349,10 @@ pub fn decide(
             }
             if card.status == AlertStatus::Resolved {
                 return Err(IncidentRefusal::Resolved);
+            }
+            // Nobody can press a card that was never shown.
+            if !card.showable() {
+                return Err(IncidentRefusal::NotFound);
             }
             let action = card.actions.get(position).ok_or(IncidentRefusal::NotFound)?;
             let again = card.presses.iter().any(|p| {
@@ -350,7 +418,8 @@ mod tests {
     use super::*;
     use crate::fold;
     use crate::testing::env;
-    use novij_events::incident::CardShown;
+    use novij_events::incident::{CardCleared, CardRefused, CardShown};
+    use novij_events::send::Clearance;
 
     const INCIDENT: &str = "inc_0123456789abcdef0123456789abcdef";
 
@@ -370,6 +439,7 @@ mod tests {
             integration_id: "int_1".into(),
             bot_key: "common".into(),
             recipients: vec!["rcp_1".into(), "rcp_2".into()],
+            payment: None,
             change,
         }
     }
@@ -378,7 +448,7 @@ mod tests {
     fn given(commands: Vec<IncidentCommand>) -> Incident {
         commands.into_iter().fold(Incident::default(), |state, command| {
             match decide(&state, INCIDENT, "disk-full", command).expect("decided") {
-                Decision::Opened(e) => fold_one(state, env(e)),
+                Decision::Opened(e) => fold_one(state, env(*e)),
                 Decision::Updated(e) => fold_one(state, env(e)),
                 Decision::Pressed(e) => fold_one(state, env(e)),
                 Decision::Acked(e) => fold_one(state, env(e)),
@@ -402,7 +472,7 @@ mod tests {
         let Ok(Decision::Opened(opened)) = when else { panic!("opened: {when:?}") };
         assert_eq!(opened.generation, 1);
         assert_eq!(ids::parse_alert_id(&opened.alert_id), Some((INCIDENT.to_string(), 1)));
-        let state = fold::<Incident>([(env(opened), 1)]).state;
+        let state = fold::<Incident>([(env(*opened), 1)]).state;
         let card = state.current().expect("a card");
         assert_eq!((card.revision, card.owed("rcp_1"), card.owed("rcp_2")), (1, Some(1), Some(1)));
     }
@@ -491,6 +561,63 @@ mod tests {
         // A fresh message (the user deleted the card) replaces the old one.
         let state = state.evolve(&shown(2, 11, true));
         assert_eq!(state.current().expect("card").shown["rcp_1"].telegram_message_id, 11);
+    }
+
+    fn paid(change: Change) -> IncidentCommand {
+        let IncidentCommand::Upsert { project_id, integration_id, bot_key, recipients, change, .. } = upsert(change)
+        else {
+            unreachable!("an upsert")
+        };
+        let payment = Some(Box::new(PaymentClaim {
+            tx_hash: "ab".repeat(32),
+            payer_wallet_id: "w_payer".into(),
+            payment_code: "code".into(),
+            amount_due: "2".parse().expect("amount"),
+            asset: "DSR".into(),
+            receiver_wallet_id: "w_service".into(),
+        }));
+        IncidentCommand::Upsert { project_id, integration_id, bot_key, recipients, payment, change }
+    }
+
+    #[test]
+    fn a_paid_card_is_shown_once_cleared_and_a_refused_one_never_and_the_next_firing_opens_a_new_card() {
+        let state = given(vec![
+            paid(change(Severity::High, AlertStatus::Firing, "a")),
+            upsert(change(Severity::Critical, AlertStatus::Firing, "b")),
+        ]);
+        let card = state.current().expect("card");
+        assert_eq!((card.payment, card.revision, card.owed("rcp_1")), (CardPayment::Pending, 2, None));
+        let pressed = decide(&state, INCIDENT, "disk-full", press(0, "user:1", Utc::now(), "act_1"));
+        assert_eq!(pressed, Err(IncidentRefusal::NotFound));
+        let alert_id = card.alert_id.clone();
+
+        let cleared = state.clone().evolve(&env(CardCleared {
+            incident_id: INCIDENT.into(),
+            alert_id: alert_id.clone(),
+            clearance: Clearance::NoPaymentRequired,
+        }));
+        let card = cleared.current().expect("card");
+        assert_eq!((card.payment, card.owed("rcp_1"), card.owed("rcp_2")), (CardPayment::Cleared, Some(2), Some(2)));
+
+        let refusal = env(CardRefused {
+            incident_id: INCIDENT.into(),
+            alert_id: alert_id.clone(),
+            reason: FailureReason::InsufficientAmount,
+            detail: "short".into(),
+        });
+        // A later outcome does not undo the first.
+        assert_eq!(cleared.clone().evolve(&refusal).current().map(|c| c.payment), Some(CardPayment::Cleared));
+        let refused = state.evolve(&refusal);
+        let card = refused.current().expect("card");
+        assert_eq!((card.payment, card.owed("rcp_1")), (CardPayment::Refused(FailureReason::InsufficientAmount), None));
+        let patch = IncidentCommand::Update { generation: 1, change: change(Severity::Info, AlertStatus::Firing, "c") };
+        assert_eq!(decide(&refused, INCIDENT, "disk-full", patch), Err(IncidentRefusal::PaymentRefused));
+        let acked =
+            decide(&refused, INCIDENT, "disk-full", upsert(change(Severity::High, AlertStatus::Acknowledged, "c")));
+        assert_eq!(acked, Ok(Decision::Unchanged { alert_id }));
+        let again = decide(&refused, INCIDENT, "disk-full", paid(change(Severity::High, AlertStatus::Firing, "c")));
+        let Ok(Decision::Opened(opened)) = again else { panic!("opened: {again:?}") };
+        assert_eq!((opened.generation, opened.payment.is_some()), (2, true));
     }
 
     fn press(position: usize, by: &str, at: DateTime<Utc>, id: &str) -> IncidentCommand {

@@ -3,7 +3,9 @@
 use schemars::Schema;
 
 use crate::connect::{ConnectCodeIssued, ConnectCodeRedeemed};
-use crate::incident::{ActionPressed, ActionsAcked, CardFailed, CardOpened, CardShown, CardUpdated};
+use crate::incident::{
+    ActionPressed, ActionsAcked, CardCleared, CardFailed, CardOpened, CardRefused, CardShown, CardUpdated,
+};
 use crate::integration::{
     IntegrationBotUnauthorized, IntegrationCreated, IntegrationDeleted, IntegrationUpdated, IntegrationWebhookFailed,
     IntegrationWebhookSet,
@@ -137,6 +139,8 @@ catalogue!(
     TxClaimed,
     CardOpened,
     CardUpdated,
+    CardCleared,
+    CardRefused,
     CardShown,
     CardFailed,
     ActionPressed,

@@ -8,6 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::incident::{AlertStatus, Severity};
 use crate::send::FailureReason;
 use crate::status::{BotStatus, RecipientStatus, SendStatus, WebhookStatus};
 use crate::AnyEvent;
@@ -56,6 +57,46 @@ pub enum FeedUpdate {
     Send(SendUpdate),
     Recipient(RecipientUpdate),
     Integration(IntegrationUpdate),
+    Alert(AlertUpdate),
+    /// Someone pressed a card's button: the same press `GET /alerts/actions/poll` offers.
+    Action(ActionUpdate),
+}
+
+/// An alert card's new state (never its content).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AlertUpdate {
+    pub alert_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integration_id: Option<String>,
+    /// `incident.card_opened`: the project's id of the incident.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<AlertStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<u32>,
+    /// Payment mode `dsr`: `pending`, `paid` or `refused`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<String>,
+    /// `incident.card_failed`: the chat that cannot show the card.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient_id: Option<String>,
+    /// `card_refused` and `card_failed`: why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<FailureReason>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ActionUpdate {
+    pub action_id: String,
+    pub alert_id: String,
+    /// The card's action (its `id` in the upsert).
+    pub action: String,
+    /// The presser's `public_user_ref`, or an opaque id.
+    pub pressed_by: String,
+    pub pressed_at: DateTime<Utc>,
 }
 
 /// A send's new status.
@@ -122,6 +163,8 @@ pub enum ProjectOf {
     Integration(String),
     /// The project of this recipient (from its `recipient.bound`).
     Recipient(String),
+    /// The project of this incident (from its `incident.card_opened`).
+    Incident(String),
 }
 
 /// The feed's view of a log event: its project (or where to find it) and
@@ -155,6 +198,18 @@ pub fn view(event: &AnyEvent) -> Option<(ProjectOf, FeedUpdate)> {
     let of_recipient = |id: &str| ProjectOf::Recipient(id.to_string());
     let of_integration = |id: &str| ProjectOf::Integration(id.to_string());
     let of_send = |id: &str| ProjectOf::Send(id.to_string());
+    let alert = |alert_id: &str| AlertUpdate {
+        alert_id: alert_id.to_string(),
+        integration_id: None,
+        external_id: None,
+        status: None,
+        severity: None,
+        revision: None,
+        payment: None,
+        recipient_id: None,
+        reason: None,
+    };
+    let of_incident = |id: &str| ProjectOf::Incident(id.to_string());
     Some(match event {
         AnyEvent::SendAccepted(e) => {
             let p = &e.payload;
@@ -258,6 +313,59 @@ pub fn view(event: &AnyEvent) -> Option<(ProjectOf, FeedUpdate)> {
                 ..integration(id)
             };
             (of_integration(id), FeedUpdate::Integration(update))
+        }
+        AnyEvent::CardOpened(e) => {
+            let p = &e.payload;
+            let update = AlertUpdate {
+                integration_id: Some(p.integration_id.clone()),
+                external_id: Some(p.external_id.clone()),
+                status: Some(p.status),
+                severity: Some(p.severity),
+                revision: Some(1),
+                payment: p.payment.as_ref().map(|_| "pending".to_string()),
+                ..alert(&p.alert_id)
+            };
+            (ProjectOf::Known(p.project_id.clone()), FeedUpdate::Alert(update))
+        }
+        AnyEvent::CardUpdated(e) => {
+            let p = &e.payload;
+            let update = AlertUpdate {
+                status: Some(p.status),
+                severity: Some(p.severity),
+                revision: Some(p.revision),
+                ..alert(&p.alert_id)
+            };
+            (of_incident(&p.incident_id), FeedUpdate::Alert(update))
+        }
+        AnyEvent::CardCleared(e) => {
+            let p = &e.payload;
+            let update = AlertUpdate { payment: Some("paid".into()), ..alert(&p.alert_id) };
+            (of_incident(&p.incident_id), FeedUpdate::Alert(update))
+        }
+        AnyEvent::CardRefused(e) => {
+            let p = &e.payload;
+            let update = AlertUpdate { payment: Some("refused".into()), reason: Some(p.reason), ..alert(&p.alert_id) };
+            (of_incident(&p.incident_id), FeedUpdate::Alert(update))
+        }
+        AnyEvent::CardFailed(e) => {
+            let p = &e.payload;
+            let update = AlertUpdate {
+                recipient_id: Some(p.recipient_id.clone()),
+                reason: Some(p.reason),
+                ..alert(&p.alert_id)
+            };
+            (of_incident(&p.incident_id), FeedUpdate::Alert(update))
+        }
+        AnyEvent::ActionPressed(e) => {
+            let p = &e.payload;
+            let update = ActionUpdate {
+                action_id: p.action_id.clone(),
+                alert_id: p.alert_id.clone(),
+                action: p.action.clone(),
+                pressed_by: p.pressed_by.clone(),
+                pressed_at: p.pressed_at,
+            };
+            (of_incident(&p.incident_id), FeedUpdate::Action(update))
         }
         _ => return None,
     })

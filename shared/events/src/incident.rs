@@ -13,7 +13,7 @@ use novij_crypto::Sealed;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::send::FailureReason;
+use crate::send::{Clearance, FailureReason, PaymentClaim};
 use crate::Event;
 
 crate::labelled_enum! {
@@ -116,6 +116,11 @@ pub struct CardOpened {
     /// The ids of the card's action buttons, by position.
     #[serde(default)]
     pub actions: Vec<String>,
+    /// In payment mode `dsr`: what pays for the card's first message in each
+    /// chat. The card is shown once the payment-verifier clears it
+    /// ([`CardCleared`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<PaymentClaim>,
 }
 
 impl Event for CardOpened {
@@ -148,6 +153,44 @@ pub struct CardUpdated {
 impl Event for CardUpdated {
     const AGGREGATE: &'static str = "incident";
     const NAME: &'static str = "card_updated";
+    const VERSION: u16 = 1;
+    fn aggregate_id(&self) -> &str {
+        &self.incident_id
+    }
+}
+
+/// The payment-verifier found a paid card's transaction valid and claimed
+/// it: the card may be shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CardCleared {
+    pub incident_id: String,
+    pub alert_id: String,
+    pub clearance: Clearance,
+}
+
+impl Event for CardCleared {
+    const AGGREGATE: &'static str = "incident";
+    const NAME: &'static str = "card_cleared";
+    const VERSION: u16 = 1;
+    fn aggregate_id(&self) -> &str {
+        &self.incident_id
+    }
+}
+
+/// The payment-verifier refused a paid card's transaction: the card is never
+/// shown, and the incident's next firing upsert opens a new card.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CardRefused {
+    pub incident_id: String,
+    pub alert_id: String,
+    /// e.g. `insufficient_amount`, `tx_already_used`, `tx_not_found`.
+    pub reason: FailureReason,
+    pub detail: String,
+}
+
+impl Event for CardRefused {
+    const AGGREGATE: &'static str = "incident";
+    const NAME: &'static str = "card_refused";
     const VERSION: u16 = 1;
     fn aggregate_id(&self) -> &str {
         &self.incident_id

@@ -12,6 +12,7 @@ use crate::Event;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TxClaimed {
     pub tx_hash: String,
+    /// What it paid for: a send's `send_id`, or an alert card's `alert_id`.
     pub send_id: String,
     pub amount: Amount,
     pub asset: String,

@@ -13,6 +13,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0003PaymentsAndReminders),
             Box::new(M0004PaidBroadcast),
             Box::new(M0005AlertCards),
+            Box::new(M0006AlertCardPayment),
         ]
     }
 }
@@ -266,6 +267,28 @@ impl MigrationTrait for M0005AlertCards {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager.get_connection().execute_unprepared("DROP TABLE alert_cards;").await?;
+        Ok(())
+    }
+}
+
+struct M0006AlertCardPayment;
+
+impl MigrationName for M0006AlertCardPayment {
+    fn name(&self) -> &str {
+        "m0006_alert_card_payment"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0006AlertCardPayment {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // NULL: a free card (payment mode none).
+        manager.get_connection().execute_unprepared("ALTER TABLE alert_cards ADD COLUMN payment TEXT;").await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.get_connection().execute_unprepared("ALTER TABLE alert_cards DROP COLUMN payment;").await?;
         Ok(())
     }
 }

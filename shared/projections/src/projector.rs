@@ -422,6 +422,7 @@ async fn apply_event<C: ConnectionTrait>(txn: &C, event: &AnyEvent) -> Result<()
                 severity: Set(p.severity.to_string()),
                 status: Set(p.status.to_string()),
                 revision: Set(1),
+                payment: Set(p.payment.as_ref().map(|_| "pending".to_string())),
                 opened_at: Set(e.occurred_at),
                 updated_at: Set(e.occurred_at),
             })
@@ -442,8 +443,21 @@ async fn apply_event<C: ConnectionTrait>(txn: &C, event: &AnyEvent) -> Result<()
                 .exec(txn)
                 .await?;
         }
+        // The first outcome of a payment stands, as in the incident.
+        AnyEvent::CardCleared(e) => card_payment(txn, &e.payload.alert_id, "paid").await?,
+        AnyEvent::CardRefused(e) => card_payment(txn, &e.payload.alert_id, "refused").await?,
         // What each chat shows and the presses are read from the log.
         AnyEvent::CardShown(_) | AnyEvent::CardFailed(_) | AnyEvent::ActionPressed(_) | AnyEvent::ActionsAcked(_) => {}
     }
+    Ok(())
+}
+
+async fn card_payment<C: ConnectionTrait>(txn: &C, alert_id: &str, outcome: &str) -> Result<(), DbErr> {
+    alert_card::Entity::update_many()
+        .col_expr(alert_card::Column::Payment, Expr::value(outcome))
+        .filter(alert_card::Column::AlertId.eq(alert_id))
+        .filter(alert_card::Column::Payment.eq("pending"))
+        .exec(txn)
+        .await?;
     Ok(())
 }

@@ -16,6 +16,10 @@ use novij_events::incident::{AlertStatus, CardContent, CardNotice, Severity};
 use crate::html::Message;
 use crate::{Locale, TemplateError, MAX_TEXT_CHARS};
 
+/// In payment mode `dsr` a card costs what this catalogue template costs,
+/// once per chat when it is first sent; edits, replies and presses are free.
+pub const PRICED_AS: &str = "server_alert_basic";
+
 /// Buttons per keyboard row.
 const PER_ROW: usize = 3;
 

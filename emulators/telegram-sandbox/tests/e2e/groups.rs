@@ -278,3 +278,35 @@ async fn upgraded_group_answers_with_the_new_chat_id() {
     let (_, sent) = env.get(&format!("/sandbox/bots/migrating_bot/sent?chat_id={new}")).await;
     assert_eq!(sent.as_array().map(Vec::len), Some(1));
 }
+
+#[tokio::test]
+async fn any_member_of_a_group_may_press_a_button_of_the_bots_message_there_and_nobody_else() {
+    let env = start().await;
+    let (token, _) = env.create_bot("button_bot").await;
+    let alice = env.create_user("Alice").await;
+    let bob = env.create_user("Bob").await;
+    let outsider = env.create_user("Eve").await;
+    let chat_id = env.create_group("Ops", "group", &[alice, bob]).await;
+    env.add_bot_to_group(chat_id, "button_bot", None).await;
+    env.call(&token, "getUpdates", json!({})).await;
+    let keyboard = json!({"inline_keyboard": [[{"text": "Ack", "callback_data": "ack"}]]});
+    let (status, sent) =
+        env.call(&token, "sendMessage", json!({"chat_id": chat_id, "text": "alert", "reply_markup": keyboard})).await;
+    assert_eq!(status, 200, "{sent}");
+    let message_id = sent["result"]["message_id"].as_i64().expect("message_id");
+    let body =
+        json!({"bot_username": "button_bot", "chat_id": chat_id, "message_id": message_id, "callback_data": "ack"});
+    let (bob_path, outsider_path) =
+        (format!("/sandbox/users/{bob}/callbacks"), format!("/sandbox/users/{outsider}/callbacks"));
+
+    // Bob never started the bot privately: a member needs no more.
+    let (status, pressed) = env.post(&bob_path, body.clone()).await;
+    assert_eq!(status, 200, "{pressed}");
+    let (_, updates) = env.call(&token, "getUpdates", json!({})).await;
+    let query = updates["result"].as_array().and_then(|u| u.last()).map(|u| u["callback_query"].clone());
+    let query = query.expect("a callback query");
+    assert_eq!((&query["from"]["id"], &query["message"]["chat"]["id"]), (&json!(bob), &json!(chat_id)), "{query}");
+
+    let (status, refused) = env.post(&outsider_path, body).await;
+    assert_eq!((status, refused), (409, json!({"error": "user is not a member of this group"})));
+}

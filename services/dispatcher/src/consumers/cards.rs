@@ -1,5 +1,5 @@
-//! `dispatcher-cards`: each alert card opened or updated becomes one work
-//! item per chat on its bot's partition (interactive class, the
+//! `dispatcher-cards`: each alert card opened (free), cleared (paid) or
+//! updated becomes one work item per chat on its bot's partition (interactive class, the
 //! integration's lane) in `DISPATCH`, deduplicated by card, chat and
 //! revision. Items of one card coalesce in the delivery (`delivery::card`).
 
@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::Message;
+use novij_aggregates::incident::Incident;
 use novij_bus::{run_consumer, undecodable, Handled};
 use novij_events::dispatch::DispatchWork;
 use novij_events::incident::CardItem;
@@ -30,16 +31,27 @@ pub async fn run(d: Dispatcher, shutdown: watch::Receiver<bool>) {
     .await
 }
 
-/// The card's items: its chats, at the revision the event brought.
-async fn items(d: &Dispatcher, event: AnyEvent) -> Result<Vec<CardItem>, Handled> {
-    let (incident_id, alert_id, revision) = match &event {
-        AnyEvent::CardOpened(e) => (&e.payload.incident_id, &e.payload.alert_id, 1),
-        AnyEvent::CardUpdated(e) => (&e.payload.incident_id, &e.payload.alert_id, e.payload.revision),
+/// Why the card's chats are owed a delivery.
+enum Cause {
+    Opened,
+    Updated,
+    /// A paid card's payment was cleared: its first messages.
+    Cleared,
+}
+
+/// The card's items: its chats, at the revision the event brought (a
+/// cleared card: its newest), and why.
+async fn items(d: &Dispatcher, event: AnyEvent) -> Result<(Vec<CardItem>, Cause), Handled> {
+    let (incident_id, alert_id, revision, cause) = match &event {
+        AnyEvent::CardOpened(e) => (&e.payload.incident_id, &e.payload.alert_id, 1, Cause::Opened),
+        AnyEvent::CardUpdated(e) => (&e.payload.incident_id, &e.payload.alert_id, e.payload.revision, Cause::Updated),
+        AnyEvent::CardCleared(e) => (&e.payload.incident_id, &e.payload.alert_id, 0, Cause::Cleared),
         other => return Err(Handled::Reject(format!("{} is not a card event", other.event_type()))),
     };
     let generation = ids::parse_alert_id(alert_id).map(|(_, g)| g).unwrap_or_default();
     let mut incident = d.incidents.get(incident_id).await;
-    if incident.as_ref().is_ok_and(|i| i.state.card(generation).is_none_or(|c| c.revision < revision)) {
+    let behind = |i: &Incident| i.card(generation).is_none_or(|c| c.revision < revision || !c.showable());
+    if incident.as_ref().is_ok_and(|i| behind(&i.state)) {
         incident = d.incidents.refresh(incident_id).await;
     }
     let incident = incident.map_err(|e| {
@@ -48,7 +60,15 @@ async fn items(d: &Dispatcher, event: AnyEvent) -> Result<Vec<CardItem>, Handled
     })?;
     let state = incident.state;
     let card = state.card(generation).ok_or_else(|| Handled::Reject(format!("card {alert_id} has no events")))?;
-    Ok(card
+    // A paid card is shown once cleared; the delivery would find nothing owed before.
+    if !card.showable() {
+        return Ok((Vec::new(), cause));
+    }
+    let revision = match cause {
+        Cause::Cleared => card.revision,
+        Cause::Opened | Cause::Updated => revision,
+    };
+    let items = card
         .recipients
         .iter()
         .map(|recipient_id| CardItem {
@@ -59,7 +79,8 @@ async fn items(d: &Dispatcher, event: AnyEvent) -> Result<Vec<CardItem>, Handled
             bot_key: state.bot_key.clone(),
             integration_id: state.integration_id.clone(),
         })
-        .collect())
+        .collect();
+    Ok((items, cause))
 }
 
 async fn route(d: &Dispatcher, msg: &Message) -> Handled {
@@ -67,15 +88,20 @@ async fn route(d: &Dispatcher, msg: &Message) -> Handled {
         Ok(event) => event,
         Err(e) => return undecodable(&e),
     };
-    let items = match items(d, event).await {
-        Ok(items) => items,
+    let (items, cause) = match items(d, event).await {
+        Ok(found) => found,
         Err(handled) => return handled,
     };
     for card in items {
         let partition = partitioning::partition_of(&card.bot_key);
         let lane = partitioning::dispatch_lane(partition, &card.integration_id);
         let subject = partitioning::dispatch(partition, Priority::Interactive, lane);
-        let message_id = format!("card:{}:{}", card.key(), card.revision);
+        // An item of the revision a card had when its payment cleared may
+        // have been routed (and found nothing owed) before.
+        let message_id = match cause {
+            Cause::Cleared => format!("card:{}:{}:cleared", card.key(), card.revision),
+            Cause::Opened | Cause::Updated => format!("card:{}:{}", card.key(), card.revision),
+        };
         let payload = match serde_json::to_vec(&DispatchWork::Card { card }) {
             Ok(payload) => payload,
             Err(e) => return Handled::Reject(e.to_string()),

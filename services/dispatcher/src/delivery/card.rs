@@ -76,13 +76,14 @@ impl<'a> CardDelivery<'a> {
     }
 
     /// The card as the log has it, read again when the cache is behind the
-    /// item (or `fresh`: a predecessor may have recorded something).
+    /// item or has not seen the card's payment cleared (or `fresh`: a
+    /// predecessor may have recorded something).
     async fn card(&self, fresh: bool) -> Result<Option<Card>, ReadError> {
         let generation = ids::parse_alert_id(&self.item.alert_id).map(|(_, g)| g);
         let incidents = &self.job.d.incidents;
         let find = |state: &novij_aggregates::incident::Incident| generation.and_then(|g| state.card(g)).cloned();
         let mut card = if fresh { None } else { find(&incidents.get(&self.item.incident_id).await?.state) };
-        if card.as_ref().is_none_or(|c| c.revision < self.item.revision) {
+        if card.as_ref().is_none_or(|c| c.revision < self.item.revision || !c.showable()) {
             card = find(&incidents.refresh(&self.item.incident_id).await?.state);
         }
         Ok(card)

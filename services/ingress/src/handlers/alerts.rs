@@ -13,17 +13,18 @@ use chrono::{Duration, Utc};
 use novij_aggregates::incident::{Change, Decision, Incident, IncidentCommand, IncidentRefusal};
 use novij_aggregates::Loaded;
 use novij_bus::{AppendError, Expect};
-use novij_events::incident::{AlertStatus, CardAction, CardContent, CardField, CardLink, Severity};
+use novij_events::incident::{AlertStatus, CardAction, CardContent, CardField, CardLink, CardUpdated, Severity};
 use novij_events::integration::PaymentMode;
 use novij_events::send::{OutgoingMessage, Priority, SendAccepted, SendOrigin};
 use novij_events::{ids, Envelope, EventMeta};
 use novij_runtime::derive;
-use novij_templates::card::render_card;
+use novij_templates::card::{render_card, PRICED_AS};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 use warp::http::StatusCode;
 
+use super::payments::{self, PaymentFields, Priced};
 use super::sends::{active_chat, open_chat, seal_message};
 use super::{integrations::find_for_project, json, Credentials};
 use crate::answer::Answer;
@@ -61,6 +62,12 @@ pub struct AlertTarget {
     pub recipient_refs: Option<Vec<String>>,
     /// The project's id of the incident: the same id updates the same card.
     pub external_id: String,
+    /// Payment mode `dsr`: what pays for a card this upsert opens (a quote of
+    /// `server_alert_basic` for as many recipients as the card has chats). An
+    /// upsert that updates the current card costs nothing and leaves the
+    /// transaction unclaimed.
+    #[serde(flatten)]
+    pub payment: PaymentFields,
 }
 
 /// What a card shows; every field of an upsert, any of a `PATCH`.
@@ -122,6 +129,10 @@ pub struct AlertView {
     pub revision: u32,
     /// This request opened the card.
     pub created: bool,
+    /// Payment mode `dsr`: `pending` until the payment-verifier clears the
+    /// card (then `paid`), or `refused`: the card is never shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment: Option<&'static str>,
 }
 
 fn some_text(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
@@ -229,6 +240,11 @@ fn refused(refusal: IncidentRefusal) -> ApiError {
         IncidentRefusal::NoRecipients => ApiError::invalid("recipient_refs", "must name at least one recipient"),
         // Presses are not decided here.
         IncidentRefusal::Resolved => ApiError::new(StatusCode::CONFLICT, "alert_resolved", "the alert is resolved"),
+        IncidentRefusal::PaymentRefused => ApiError::new(
+            StatusCode::CONFLICT,
+            "alert_payment_refused",
+            "the card's payment was refused, so it was never shown; upsert the incident as firing to open a new card",
+        ),
     }
 }
 
@@ -249,7 +265,7 @@ async fn decide_and_append(
             novij_aggregates::incident::decide(incident, incident_id, external_id, command()).map_err(refused)?;
         let expect = if *version == 0 { Expect::NoEvents } else { Expect::LastSequence(*version) };
         let appended = match &decision {
-            Decision::Opened(e) => state.rt.log.append(&Envelope::new(e.clone(), meta.clone()), expect).await,
+            Decision::Opened(e) => state.rt.log.append(&Envelope::new((**e).clone(), meta.clone()), expect).await,
             Decision::Updated(e) => state.rt.log.append(&Envelope::new(e.clone(), meta.clone()), expect).await,
             Decision::Pressed(e) => state.rt.log.append(&Envelope::new(e.clone(), meta.clone()), expect).await,
             Decision::Acked(e) => state.rt.log.append(&Envelope::new(e.clone(), meta.clone()), expect).await,
@@ -267,29 +283,30 @@ async fn decide_and_append(
     Err(ApiError::new(StatusCode::CONFLICT, "changed_meanwhile", "the alert kept changing; try again"))
 }
 
+/// The answer about the card a decision was on; `incident` is as loaded
+/// after the decision's event.
 fn view(incident: &Incident, decision: &Decision) -> Result<(StatusCode, AlertView), ApiError> {
-    let (status, card) = match decision {
-        Decision::Opened(e) => (StatusCode::CREATED, (e.alert_id.as_str(), e.status, e.severity, 1)),
-        Decision::Updated(e) => (StatusCode::OK, (e.alert_id.as_str(), e.status, e.severity, e.revision)),
+    let (status, alert_id) = match decision {
+        Decision::Opened(e) => (StatusCode::CREATED, &e.alert_id),
+        Decision::Updated(CardUpdated { alert_id, .. }) | Decision::Unchanged { alert_id } => {
+            (StatusCode::OK, alert_id)
+        }
         Decision::Pressed(_) | Decision::Acked(_) | Decision::Nothing => {
             return Err(ApiError::internal(&"an alert change decided something else"))
         }
-        Decision::Unchanged { alert_id } => {
-            let generation = ids::parse_alert_id(alert_id).map(|(_, g)| g).unwrap_or_default();
-            let card = incident.card(generation).ok_or_else(|| ApiError::not_found("alert"))?;
-            (StatusCode::OK, (alert_id.as_str(), card.status, card.severity, card.revision))
-        }
     };
-    let (alert_id, alert_status, severity, revision) = card;
+    let generation = ids::parse_alert_id(alert_id).map(|(_, g)| g).unwrap_or_default();
+    let card = incident.card(generation).ok_or_else(|| ApiError::not_found("alert"))?;
     Ok((
         status,
         AlertView {
-            alert_id: alert_id.to_string(),
+            alert_id: alert_id.clone(),
             external_id: incident.external_id.clone(),
-            status: alert_status,
-            severity,
-            revision,
+            status: card.status,
+            severity: card.severity,
+            revision: card.revision,
             created: status == StatusCode::CREATED,
+            payment: card.payment.label(),
         },
     ))
 }
@@ -325,19 +342,12 @@ pub async fn upsert(state: AppState, creds: Credentials, bytes: bytes::Bytes) ->
     let status = required("status", card.status)?;
     required("title", card.title.as_ref())?;
     let integration = find_for_project(&state, &caller, &req.project_id, &req.integration_id).await?;
-    if integration.payment_mode == PaymentMode::Dsr {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "not_supported",
-            "alert cards are not yet available to integrations in payment mode dsr",
-        )
-        .with_field("integration_id"));
-    }
     let incident_id = derive::incident_id(&state.rt.keyring, &integration.integration_id, &req.external_id);
     let current = state.incidents.get(&incident_id).await?.state;
     // The chats of an open card are its own; they are checked when a card opens.
-    let opens = current.current().is_none_or(|c| c.status == AlertStatus::Resolved && status == AlertStatus::Firing);
+    let opens = current.opens_with(status);
     let mut recipients = Vec::new();
+    let mut payment = None;
     if opens {
         for (field, r) in &refs {
             let (recipient_id, _) =
@@ -345,6 +355,11 @@ pub async fn upsert(state: AppState, creds: Credentials, bytes: bytes::Bytes) ->
             if !recipients.contains(&recipient_id) {
                 recipients.push(recipient_id);
             }
+        }
+        let priced = Priced { project_id: &req.project_id, template: PRICED_AS, recipients: recipients.len() as u32 };
+        payment = payments::claim_for(&state, priced, &req.payment, &integration)?.1.map(Box::new);
+        if let Some(claim) = &payment {
+            payments::refuse_used_tx(&state, &claim.tx_hash).await?;
         }
     }
     let default_locale = integration.default_locale.clone().unwrap_or_else(|| "ru".into());
@@ -355,6 +370,7 @@ pub async fn upsert(state: AppState, creds: Credentials, bytes: bytes::Bytes) ->
         integration_id: integration.integration_id.clone(),
         bot_key: integration.bot_key.clone(),
         recipients: recipients.clone(),
+        payment: payment.clone(),
         change: change.clone(),
     };
     let (incident, decision) =
@@ -472,6 +488,9 @@ pub struct AckActions {
     /// The presses taken (at most 100); acking one again changes nothing.
     pub action_ids: Vec<String>,
     /// Changes the pressed cards like a `PATCH` (the status and summary).
+    /// There is no toast for the presser: a press is answered at once, before
+    /// the project sees it, and Telegram takes one answer per press; what the
+    /// project did shows on the card.
     pub result: Option<AckResult>,
 }
 
@@ -577,6 +596,14 @@ pub async fn reply(
     let (loaded, generation) = visible_card(&state, &caller, &alert_id).await?;
     let incident = loaded.state;
     let card = incident.card(generation).ok_or_else(|| ApiError::not_found("alert"))?;
+    // A reply is free because the card it answers was paid for.
+    if !card.showable() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "alert_not_paid",
+            "the card's payment is not cleared (yet), so it has no messages to reply to",
+        ));
+    }
     let project_id = incident.project_id.clone().unwrap_or_default();
     let vars = serde_json::Map::from_iter([("text".to_string(), serde_json::Value::String(req.text.clone()))]);
     let rendered = novij_templates::render("text_message", &vars, novij_templates::RenderContext::default())
@@ -651,6 +678,8 @@ pub struct AlertListEntry {
     /// `firing`, `acknowledged` or `resolved`.
     pub status: String,
     pub revision: i32,
+    /// Payment mode `dsr`: `pending`, `paid`, or `refused` (a card never shown).
+    pub payment: Option<String>,
     pub opened_at: chrono::DateTime<Utc>,
     pub updated_at: chrono::DateTime<Utc>,
 }
@@ -689,6 +718,7 @@ pub async fn list(state: AppState, creds: Credentials, query: BTreeMap<String, S
             severity: r.severity,
             status: r.status,
             revision: r.revision,
+            payment: r.payment,
             opened_at: r.opened_at,
             updated_at: r.updated_at,
         })

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use warp::http::StatusCode;
 
-use super::{json, send_request::SendRequest, Credentials};
+use super::{json, Credentials};
 use crate::answer::Answer;
 use crate::body::{self, check_text, id_char};
 use crate::error::ApiError;
@@ -89,15 +89,39 @@ pub async fn quote(state: AppState, creds: Credentials, bytes: bytes::Bytes) -> 
     ))
 }
 
-/// The payment mode of a send and, when its template costs something in that
-/// mode, the claim the payment-verifier will check on the ledger.
+/// The payment fields of a request that may cost something (a send, a
+/// reminder, an alert card).
+#[derive(Deserialize, Serialize, ToSchema, Default, Clone)]
+pub struct PaymentFields {
+    /// `none` or `dsr`; defaults to the integration's payment mode, and must match it.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub payment_mode: Option<PaymentMode>,
+    /// DSR: the ledger transaction paying for it (64 lowercase hex).
+    pub tx_hash: Option<String>,
+    /// DSR: the wallet the transaction comes from.
+    pub payer_wallet_id: Option<String>,
+    /// DSR: the quote's `payment_code`, also the transaction's memo.
+    pub payment_code: Option<String>,
+}
+
+/// What is paid for: `recipients` messages of `template`.
+pub struct Priced<'a> {
+    pub project_id: &'a str,
+    pub template: &'a str,
+    pub recipients: u32,
+}
+
+/// The payment mode of a request and, when its template costs something in
+/// that mode, the claim the payment-verifier will check on the ledger.
 pub fn claim_for(
     state: &AppState,
-    req: &SendRequest,
+    priced: Priced<'_>,
+    fields: &PaymentFields,
     integration: &Integration,
 ) -> Result<(PaymentMode, Option<PaymentClaim>), ApiError> {
     let integration_mode = integration.payment_mode;
-    let mode = req.payment_mode.unwrap_or(integration_mode);
+    let mode = fields.payment_mode.unwrap_or(integration_mode);
     if mode != integration_mode {
         let label = match integration_mode {
             PaymentMode::None => "none",
@@ -105,40 +129,46 @@ pub fn claim_for(
         };
         return Err(ApiError::invalid("payment_mode", format!("this integration sends with payment_mode `{label}`")));
     }
-    let price = state
-        .rt
-        .config
-        .payments
-        .price(&req.template, mode)
-        .ok_or_else(|| ApiError::invalid("template", "has no price"))?;
-    let fields =
-        [("tx_hash", &req.tx_hash), ("payer_wallet_id", &req.payer_wallet_id), ("payment_code", &req.payment_code)];
+    let template = priced.template;
+    let price =
+        state.rt.config.payments.price(template, mode).ok_or_else(|| ApiError::invalid("template", "has no price"))?;
+    let given = [
+        ("tx_hash", &fields.tx_hash),
+        ("payer_wallet_id", &fields.payer_wallet_id),
+        ("payment_code", &fields.payment_code),
+    ];
     if price == Amount::ZERO {
-        if let Some((field, _)) = fields.iter().find(|(_, v)| v.is_some()) {
+        if let Some((field, _)) = given.iter().find(|(_, v)| v.is_some()) {
             return Err(ApiError::invalid(field, "must be absent: this template is free in this payment mode"));
         }
         return Ok((mode, None));
     }
     let receiver_wallet_id = service_wallet(state)?.to_string();
     let required = |field: &str, value: &Option<String>| -> Result<String, ApiError> {
-        value.clone().ok_or_else(|| {
-            ApiError::invalid(field, format!("is required: {} costs {price} per recipient", req.template))
-        })
+        value
+            .clone()
+            .ok_or_else(|| ApiError::invalid(field, format!("is required: {template} costs {price} per recipient")))
     };
-    let tx_hash = required("tx_hash", &req.tx_hash)?;
+    let tx_hash = required("tx_hash", &fields.tx_hash)?;
     if !novij_relay_client::is_valid_tx_hash(&tx_hash) {
         return Err(ApiError::invalid("tx_hash", "must be 64 lowercase hexadecimal characters"));
     }
-    let payer_wallet_id = required("payer_wallet_id", &req.payer_wallet_id)?;
+    let payer_wallet_id = required("payer_wallet_id", &fields.payer_wallet_id)?;
     check_text("payer_wallet_id", &payer_wallet_id, 128, id_char)?;
-    let payment_code = required("payment_code", &req.payment_code)?;
-    let quoted = quote::check(&state.rt.keyring, &payment_code, &req.project_id, &req.template, Utc::now()).map_err(
+    let payment_code = required("payment_code", &fields.payment_code)?;
+    let quoted = quote::check(&state.rt.keyring, &payment_code, priced.project_id, template, Utc::now()).map_err(
         |e| match e {
             QuoteError::Expired(_) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "quote_expired", e.to_string())
                 .with_field("payment_code"),
             QuoteError::Invalid => ApiError::invalid("payment_code", e.to_string()),
         },
     )?;
+    if quoted.recipients < priced.recipients {
+        return Err(ApiError::invalid(
+            "payment_code",
+            format!("the quote covers {} recipients; this needs {}", quoted.recipients, priced.recipients),
+        ));
+    }
     let payments = &state.rt.config.payments;
     Ok((
         mode,
@@ -161,7 +191,7 @@ pub async fn refuse_used_tx(state: &AppState, tx_hash: &str) -> Result<(), ApiEr
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "tx_already_used",
-            "this transaction has already paid for another send",
+            "this transaction has already paid for another send or card",
         )
         .with_field("tx_hash"));
     }

@@ -41,3 +41,14 @@ pub struct SendRequest {
     #[schema(value_type = Option<String>, example = "2026-06-01T09:00:00.000Z")]
     pub send_at: Option<DateTime<FixedOffset>>,
 }
+
+impl SendRequest {
+    pub fn payment_fields(&self) -> super::payments::PaymentFields {
+        super::payments::PaymentFields {
+            payment_mode: self.payment_mode,
+            tx_hash: self.tx_hash.clone(),
+            payer_wallet_id: self.payer_wallet_id.clone(),
+            payment_code: self.payment_code.clone(),
+        }
+    }
+}

@@ -211,7 +211,8 @@ async fn accept_new(
     let ctx = RenderContext { locale, default_reminder_minutes: Some(integration.default_reminder_minutes) };
     let rendered = novij_templates::render(&req.template, &req.template_vars, ctx)
         .map_err(|e| ApiError::invalid(&e.field, e.message))?;
-    let (payment_mode, payment) = payments::claim_for(state, &req, &integration)?;
+    let priced = payments::Priced { project_id: &req.project_id, template: &req.template, recipients: 1 };
+    let (payment_mode, payment) = payments::claim_for(state, priced, &req.payment_fields(), &integration)?;
     if let Some(claim) = &payment {
         payments::refuse_used_tx(state, &claim.tx_hash).await?;
     }

@@ -15,6 +15,8 @@ pub struct Model {
     pub severity: String,
     pub status: String,
     pub revision: i32,
+    /// Paid cards (mode `dsr`): `pending`, `paid` or `refused`; free cards: none.
+    pub payment: Option<String>,
     pub opened_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
