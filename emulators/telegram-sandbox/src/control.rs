@@ -2,8 +2,10 @@
 //! BotFather's /revoke does), users and groups, act as users (start, write,
 //! block, press buttons, delete a message of their chat, add bots to groups),
 //! inject faults, and inspect what the bots did (sent messages, calls,
-//! callback answers with their latency, limit violations, counters).
+//! callback answers with their latency, command lists, limit violations,
+//! counters).
 
+mod commands;
 mod faults;
 mod groups;
 
@@ -107,6 +109,7 @@ fn route(
             let bot = find_bot(&world, username)?;
             Ok((200, Value::Array(bot.updates.iter().map(|u| u.to_json()).collect())))
         }
+        ("GET", ["bots", username, "commands"]) => commands::list(sandbox, username),
         ("GET", ["bots", username, "callback_answers"]) => {
             let world = sandbox.world();
             Ok((200, Value::Array(find_bot(&world, username)?.callback_answers.clone())))

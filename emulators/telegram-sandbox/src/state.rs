@@ -15,7 +15,9 @@ use tokio::task::JoinHandle;
 use crate::config::SandboxConfig;
 use crate::limits::{BotLimiter, Reason, Scope};
 
+mod commands;
 mod group;
+pub use commands::{BotCommand, CommandLists, CommandScope};
 pub use group::{group_anonymous_bot_json, group_chat_id, BotMembership, Group, GroupKind, GROUP_ANONYMOUS_BOT_ID};
 
 /// How many Bot API calls are kept for `/sandbox/calls`.
@@ -286,6 +288,8 @@ pub struct Bot {
     pub poll_generation: u64,
     pub callback_queries: HashMap<String, CallbackQueryState>,
     pub callback_answers: Vec<Value>,
+    /// Lists set by `setMyCommands`.
+    pub commands: CommandLists,
     /// Bumped whenever updates or the webhook change.
     pub updates_tx: watch::Sender<u64>,
     /// Bumped whenever the webhook changes.
@@ -317,6 +321,7 @@ impl Bot {
             poll_generation: 0,
             callback_queries: HashMap::new(),
             callback_answers: Vec::new(),
+            commands: CommandLists::new(),
             updates_tx: watch::channel(0).0,
             webhook_tx: watch::channel(0).0,
         }

@@ -9,7 +9,8 @@
 //! - `consumers::dead_letters`: files dead-lettered sends into `DEAD_LETTERS`.
 //! - `pacer`: Telegram's limits per bot, chat and group, 429 pauses, priority and fairness.
 //! - `failures`: Telegram's transient failures per send, for backoff and dead letters.
-//! - `consumers::integrations`: points a new integration's bot webhook at ingress.
+//! - `consumers::integrations`: points a new integration's bot webhook at ingress,
+//!   and pushes its command manifest to Telegram's menus (`menus`).
 //! - `rpc`: answers `nt.rpc.dispatcher.bot.verify` (getMe) for ingress, and
 //!   a new owner's questions about this member's calls.
 //! - `bots`: resolves a bot key to its token.
@@ -21,6 +22,7 @@ mod delivery;
 mod failures;
 mod in_flight;
 mod lease;
+mod menus;
 mod ownership;
 mod pacer;
 pub mod partitioning;

@@ -4,12 +4,13 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::handlers::{
-    alerts, connect_codes, dead_letters, integrations, payments, recipients, reminders, sends, service, webhook,
+    alerts, commands, connect_codes, dead_letters, integrations, payments, recipients, reminders, sends, service,
+    webhook,
 };
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "novij-telegram", description = "Telegram delivery service: integrations, connect, sends, paid sends, reminders, live alert cards."),
+    info(title = "novij-telegram", description = "Telegram delivery service: integrations, connect, sends, paid sends, reminders, live alert cards, interactive commands."),
     paths(
         service::health, service::version, service::settings,
         integrations::create, integrations::get, integrations::update, integrations::delete,
@@ -18,6 +19,7 @@ use crate::handlers::{
         payments::quote, reminders::create, reminders::get, reminders::cancel,
         dead_letters::list, dead_letters::retry,
         alerts::list, alerts::upsert, alerts::patch, alerts::reply, alerts::poll, alerts::ack,
+        commands::set_manifest, commands::get_manifest,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&ApiKeyAuth),

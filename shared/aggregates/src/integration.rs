@@ -2,6 +2,7 @@
 //! the common bot or of its own bot.
 
 use novij_crypto::Sealed;
+use novij_events::commands::{CommandSpec, CommandsSet};
 use novij_events::integration::{BotIdentity, BotMode, IntegrationDeleted, IntegrationUpdated, PaymentMode};
 use novij_events::AnyEvent;
 
@@ -25,6 +26,25 @@ pub struct Integration {
     /// `None`: the service's default.
     pub default_locale: Option<String>,
     pub deleted: bool,
+    pub commands: Commands,
+}
+
+/// The bot's command manifest and how far Telegram's menus follow it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Commands {
+    pub list: Vec<CommandSpec>,
+    /// 0: never set.
+    pub version: u32,
+    /// The newest version Telegram's menus show (0: none).
+    pub pushed: u32,
+    /// The newest version Telegram refused, and why.
+    pub failed: Option<(u32, String)>,
+}
+
+impl Commands {
+    pub fn find(&self, name: &str) -> Option<&CommandSpec> {
+        self.list.iter().find(|c| c.name == name)
+    }
 }
 
 impl Integration {
@@ -64,6 +84,16 @@ impl Aggregate for Integration {
                     self.default_locale = Some(locale.clone());
                 }
             }
+            AnyEvent::CommandsSet(e) => {
+                self.commands.list = e.payload.commands.clone();
+                self.commands.version = e.payload.version;
+            }
+            AnyEvent::CommandsPushed(e) => self.commands.pushed = self.commands.pushed.max(e.payload.version),
+            AnyEvent::CommandsPushFailed(e)
+                if self.commands.failed.as_ref().is_none_or(|(v, _)| *v <= e.payload.version) =>
+            {
+                self.commands.failed = Some((e.payload.version, e.payload.detail.clone()));
+            }
             AnyEvent::IntegrationBotUnauthorized(_) => self.unauthorized = true,
             AnyEvent::IntegrationDeleted(_) => self.deleted = true,
             _ => {}
@@ -92,12 +122,15 @@ pub struct Changes {
 pub enum IntegrationCommand {
     Update(Changes),
     Delete,
+    /// A new command manifest (validated by the caller); empty clears it.
+    SetCommands(Vec<CommandSpec>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum IntegrationChange {
     Updated(IntegrationUpdated),
     Deleted(IntegrationDeleted),
+    CommandsSet(CommandsSet),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -112,6 +145,9 @@ pub enum IntegrationRefusal {
     PaidBroadcastIsForCustomBots,
     #[error("belongs to @{given}, not to this integration's bot @{ours}; create a new integration for another bot")]
     AnotherBot { given: String, ours: String },
+    /// Every integration of the common bot shares its menu.
+    #[error("commands need the integration's own bot (bot_mode custom): the common bot's menu is shared")]
+    CommandsNeedCustomBot,
 }
 
 /// Whether a new token may be offered at all (before it is verified with getMe).
@@ -137,6 +173,16 @@ pub fn decide(
             bot_key: integration.bot_key.clone(),
         }))),
         _ if integration.deleted => Err(IntegrationRefusal::NotFound),
+        IntegrationCommand::SetCommands(_) if integration.bot_mode != Some(BotMode::Custom) => {
+            Err(IntegrationRefusal::CommandsNeedCustomBot)
+        }
+        // The same manifest again changes nothing.
+        IntegrationCommand::SetCommands(commands) if commands == integration.commands.list => Ok(None),
+        IntegrationCommand::SetCommands(commands) => Ok(Some(IntegrationChange::CommandsSet(CommandsSet {
+            integration_id: integration.integration_id.clone(),
+            version: integration.commands.version + 1,
+            commands,
+        }))),
         IntegrationCommand::Update(changes) => {
             if changes == Changes::default() {
                 return Err(IntegrationRefusal::NothingToChange);
@@ -253,5 +299,42 @@ mod tests {
         let minutes = Changes { default_reminder_minutes: Some(5), ..Changes::default() };
         assert_eq!(decide(&gone, IntegrationCommand::Update(minutes)), Err(IntegrationRefusal::NotFound));
         assert_eq!(decide(&Integration::default(), IntegrationCommand::Delete), Err(IntegrationRefusal::NotFound));
+    }
+
+    fn command(name: &str) -> CommandSpec {
+        CommandSpec {
+            name: name.into(),
+            description: "d".into(),
+            executor_key: "ops".into(),
+            args_hint: None,
+            timeout_seconds: 60,
+            scope: novij_events::commands::CommandScope::All,
+            descriptions: Default::default(),
+            allowed_refs: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_manifest_is_versioned_needs_a_custom_bot_and_the_same_one_again_writes_nothing() {
+        let custom = given(vec![created(BotMode::Custom)]);
+        let set = |state: &Integration, names: &[&str]| {
+            decide(state, IntegrationCommand::SetCommands(names.iter().map(|n| command(n)).collect()))
+        };
+        let Ok(Some(IntegrationChange::CommandsSet(first))) = set(&custom, &["deploy", "status"]) else {
+            panic!("not set")
+        };
+        assert_eq!(first.version, 1);
+        let state = custom.evolve(&env(first));
+        assert_eq!(state.commands.find("status").map(|c| c.executor_key.as_str()), Some("ops"));
+        assert_eq!(set(&state, &["deploy", "status"]), Ok(None));
+        let Ok(Some(IntegrationChange::CommandsSet(cleared))) = set(&state, &[]) else { panic!("not cleared") };
+        assert_eq!((cleared.version, cleared.commands.len()), (2, 0));
+
+        let pushed = |version| env(novij_events::commands::CommandsPushed { integration_id: ID.into(), version });
+        let state = state.evolve(&env(cleared)).evolve(&pushed(2)).evolve(&pushed(1));
+        assert_eq!((state.commands.version, state.commands.pushed), (2, 2), "a late record never goes back");
+
+        let common = given(vec![created(BotMode::Common)]);
+        assert_eq!(set(&common, &["deploy"]), Err(IntegrationRefusal::CommandsNeedCustomBot));
     }
 }

@@ -2,6 +2,7 @@
 
 use schemars::Schema;
 
+use crate::commands::{CommandsPushFailed, CommandsPushed, CommandsSet};
 use crate::connect::{ConnectCodeIssued, ConnectCodeRedeemed};
 use crate::incident::{
     ActionPressed, ActionsAcked, CardCleared, CardFailed, CardOpened, CardRefused, CardShown, CardUpdated,
@@ -122,6 +123,9 @@ catalogue!(
     IntegrationBotUnauthorized,
     IntegrationUpdated,
     IntegrationDeleted,
+    CommandsSet,
+    CommandsPushed,
+    CommandsPushFailed,
     ConnectCodeIssued,
     ConnectCodeRedeemed,
     RecipientBound,

@@ -5,6 +5,7 @@
 //! JSON Schema generated into `schemas/`. Services never define payloads of their own.
 
 pub mod catalogue;
+pub mod commands;
 pub mod connect;
 pub mod dispatch;
 pub mod envelope;

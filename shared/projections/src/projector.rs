@@ -443,6 +443,8 @@ async fn apply_event<C: ConnectionTrait>(txn: &C, event: &AnyEvent) -> Result<()
                 .exec(txn)
                 .await?;
         }
+        // The command manifest is read from the integration's events.
+        AnyEvent::CommandsSet(_) | AnyEvent::CommandsPushed(_) | AnyEvent::CommandsPushFailed(_) => {}
         // The first outcome of a payment stands, as in the incident.
         AnyEvent::CardCleared(e) => card_payment(txn, &e.payload.alert_id, "paid").await?,
         AnyEvent::CardRefused(e) => card_payment(txn, &e.payload.alert_id, "refused").await?,

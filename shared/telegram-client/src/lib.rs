@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 
 pub use error::{BotApiError, BotApiErrorKind, ForbiddenReason};
 pub use types::{
-    EditMessageText, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters, SendMessage, SetWebhook,
-    User, WebhookInfo,
+    BotCommand, BotCommandScope, EditMessageText, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters,
+    SendMessage, SetMyCommands, SetWebhook, User, WebhookInfo,
 };
 
 #[derive(Clone)]
@@ -126,5 +126,15 @@ impl BotApi {
 
     pub async fn edit_message_text(&self, token: &str, params: &EditMessageText) -> Result<Message, BotApiError> {
         self.call(token, "editMessageText", params).await
+    }
+
+    /// Sets a menu; an empty one is deleted instead (Telegram then shows the
+    /// menu of the next wider scope or of no language).
+    pub async fn set_my_commands(&self, token: &str, params: &SetMyCommands) -> Result<bool, BotApiError> {
+        if params.commands.is_empty() {
+            let params = serde_json::json!({ "scope": params.scope, "language_code": params.language_code });
+            return self.call(token, "deleteMyCommands", &params).await;
+        }
+        self.call(token, "setMyCommands", params).await
     }
 }

@@ -77,6 +77,32 @@ pub struct SetWebhook {
     pub drop_pending_updates: bool,
 }
 
+/// One entry of a bot's command menu.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BotCommand {
+    pub command: String,
+    pub description: String,
+}
+
+/// Which chats a command menu is for (the scopes this service uses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum BotCommandScope {
+    Default,
+    AllPrivateChats,
+    AllGroupChats,
+}
+
+/// `setMyCommands`; an empty `language_code` is the menu for every language
+/// without one of its own.
+#[derive(Debug, Clone, Serialize)]
+pub struct SetMyCommands {
+    pub commands: Vec<BotCommand>,
+    pub scope: BotCommandScope,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub language_code: String,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct WebhookInfo {
     pub url: String,

@@ -1,8 +1,11 @@
 //! The Bot API surface: `{base}/bot<token>/<method>`.
 
+pub mod bot_commands;
+pub mod command_scope;
 pub mod entities;
 pub mod errors;
 pub mod html;
+pub mod json_fields;
 pub mod markdown;
 pub mod methods;
 pub mod params;

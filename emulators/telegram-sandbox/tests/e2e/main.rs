@@ -1,6 +1,7 @@
 //! End-to-end tests of the sandbox over real HTTP.
 
 mod bot_api;
+mod commands;
 mod control;
 mod faults;
 mod groups;

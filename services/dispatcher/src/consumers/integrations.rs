@@ -1,16 +1,19 @@
 //! `dispatcher-integrations`: `integration.created`, or `integration.updated`
-//! with a new bot token → setWebhook → `integration.webhook_set|webhook_failed`.
+//! with a new bot token → setWebhook → `integration.webhook_set|webhook_failed`;
+//! `integration.commands_set` → setMyCommands per menu →
+//! `integration.commands_pushed|commands_push_failed`.
 
 use std::time::Duration;
 
 use novij_aggregates::integration::Integration;
 use novij_bus::{run_consumer, undecodable, Expect, Handled};
+use novij_events::commands::{CommandsPushFailed, CommandsPushed, CommandsSet};
 use novij_events::integration::{IntegrationWebhookFailed, IntegrationWebhookSet, COMMON_BOT_KEY};
 use novij_events::{ids, subjects, AnyEvent, Envelope, EventMeta};
 use tokio::sync::watch;
 
 use crate::bots::BotLookupError;
-use crate::{webhook, Dispatcher};
+use crate::{menus, webhook, Dispatcher};
 
 const DURABLE: &str = "dispatcher-integrations";
 
@@ -25,6 +28,7 @@ pub async fn run(d: Dispatcher, shutdown: watch::Receiver<bool>) {
                 Ok(AnyEvent::IntegrationUpdated(e)) if e.payload.bot_token.is_some() => {
                     handle(&d, &e.payload.integration_id, &e.payload.integration_id, &e).await
                 }
+                Ok(AnyEvent::CommandsSet(e)) => push_commands(&d, &e).await,
                 Ok(AnyEvent::IntegrationDeleted(e)) if e.payload.bot_key != COMMON_BOT_KEY => {
                     retire(&d, &e.payload.integration_id).await
                 }
@@ -118,5 +122,59 @@ async fn handle<P>(d: &Dispatcher, integration_id: &str, bot_key: &str, cause: &
             tracing::warn!(error = %e, "cannot record webhook outcome; will retry");
             Handled::Retry(Duration::from_secs(1))
         }
+    }
+}
+
+/// Brings the bot's menus to the integration's newest manifest. Manifests
+/// set in quick succession may be pushed by several handlers (and
+/// instances) at once, so each handler reads the newest manifest before it
+/// pushes and again after: the last one to finish has pushed the newest.
+async fn push_commands(d: &Dispatcher, cause: &Envelope<CommandsSet>) -> Handled {
+    let integration_id = &cause.payload.integration_id;
+    let retry = |e: &dyn std::fmt::Display| {
+        tracing::warn!(integration_id = %integration_id, error = %e, "cannot push the command menus; will retry");
+        Handled::Retry(Duration::from_secs(1))
+    };
+    let mut pushed = 0;
+    loop {
+        let integration = match d.rt.log.load::<Integration>(integration_id).await {
+            Ok(loaded) => loaded.state,
+            Err(e) => return retry(&e),
+        };
+        let version = integration.commands.version;
+        if !integration.is_live() || version <= pushed || integration.commands.pushed >= version {
+            return Handled::Done;
+        }
+        let token = match d.bots.profile(&integration.bot_key).await {
+            Ok(bot) => bot.token,
+            Err(e) => return Handled::Reject(e.to_string()),
+        };
+        let id = |what: &str| ids::caused_event_id(&cause.event_id.to_string(), &format!("{what}:{version}"));
+        for menu in menus::menus(&integration.commands.list) {
+            match d.api.set_my_commands(&token, &menu).await {
+                Ok(_) => {}
+                Err(e) if e.kind().is_transient() => return retry(&e),
+                Err(e) => {
+                    tracing::warn!(integration_id = %integration_id, version, error = %e, "Telegram refused a command menu");
+                    let failed = CommandsPushFailed {
+                        integration_id: integration_id.clone(),
+                        version,
+                        detail: e.description().to_string(),
+                    };
+                    let env = Envelope::new(failed, EventMeta::caused_by(cause)).with_event_id(id("push_failed"));
+                    return match d.rt.log.append(&env, Expect::Any).await {
+                        Ok(_) => Handled::Done,
+                        Err(e) => retry(&e),
+                    };
+                }
+            }
+        }
+        let done = CommandsPushed { integration_id: integration_id.clone(), version };
+        let env = Envelope::new(done, EventMeta::caused_by(cause)).with_event_id(id("pushed"));
+        if let Err(e) = d.rt.log.append(&env, Expect::Any).await {
+            return retry(&e);
+        }
+        tracing::info!(integration_id = %integration_id, version, "command menus pushed");
+        pushed = version;
     }
 }

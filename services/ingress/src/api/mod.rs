@@ -21,7 +21,8 @@ use warp::http::Method;
 pub use crate::answer::Answer;
 use crate::error::ApiError;
 use crate::handlers::{
-    alerts, connect_codes, dead_letters, integrations, payments, recipients, reminders, sends, service, Credentials,
+    alerts, commands, connect_codes, dead_letters, integrations, payments, recipients, reminders, sends, service,
+    Credentials,
 };
 use crate::state::AppState;
 
@@ -103,6 +104,14 @@ pub fn operations() -> Vec<Operation> {
         op("integrations.delete", Method::DELETE, "integrations/{id}", |s, c| {
             let id = c.id();
             Box::pin(integrations::delete(s, c.creds, id))
+        }),
+        op("commands.manifest.set", Method::POST, "integrations/{id}/commands/manifest", |s, c| {
+            let id = c.id();
+            Box::pin(commands::set_manifest(s, c.creds, id, c.body))
+        }),
+        op("commands.manifest.get", Method::GET, "integrations/{id}/commands/manifest", |s, c| {
+            let id = c.id();
+            Box::pin(commands::get_manifest(s, c.creds, id))
         }),
         op("integrations.recipients", Method::GET, "integrations/{id}/recipients", |s, c| {
             let id = c.id();

@@ -189,7 +189,7 @@ async fn seal_token(state: &AppState, token: &str) -> Result<novij_crypto::Seale
 }
 
 /// The refusal of an integration command, as the API answers it.
-fn refused(refusal: IntegrationRefusal) -> ApiError {
+pub(super) fn refused(refusal: IntegrationRefusal) -> ApiError {
     let message = refusal.to_string();
     match refusal {
         IntegrationRefusal::NotFound => ApiError::not_found("integration").with_field("integration_id"),
@@ -198,11 +198,15 @@ fn refused(refusal: IntegrationRefusal) -> ApiError {
         IntegrationRefusal::CommonBotHasNoToken | IntegrationRefusal::AnotherBot { .. } => {
             ApiError::invalid("custom_bot_token", message)
         }
+        IntegrationRefusal::CommandsNeedCustomBot => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "commands_need_custom_bot", message)
+                .with_field("integration_id")
+        }
     }
 }
 
 /// The integration as its events say, when the caller acts for its project.
-async fn load_for_caller(
+pub(super) async fn load_for_caller(
     state: &AppState,
     caller: &crate::auth::Caller,
     id: &str,
@@ -220,7 +224,7 @@ async fn load_for_caller(
     }
 }
 
-fn changed_meanwhile() -> ApiError {
+pub(super) fn changed_meanwhile() -> ApiError {
     ApiError::new(
         StatusCode::CONFLICT,
         "conflict",

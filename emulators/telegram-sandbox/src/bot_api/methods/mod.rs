@@ -7,6 +7,7 @@ mod edit_message_text;
 mod edits;
 mod get_me;
 mod get_updates;
+mod my_commands;
 pub mod outgoing;
 mod send_message;
 mod webhooks;
@@ -41,6 +42,9 @@ pub const METHODS: &[MethodInfo] = &[
     method("editMessageText", true),
     method("editMessageReplyMarkup", true),
     method("answerCallbackQuery", false),
+    method("setMyCommands", false),
+    method("getMyCommands", false),
+    method("deleteMyCommands", false),
 ];
 
 /// Looks a method up; names are case-insensitive as in Telegram.
@@ -68,6 +72,9 @@ pub async fn invoke(ctx: &Ctx, params: &Params) -> ApiResult {
         "editMessageText" => edit_message_text::handle(ctx, params),
         "editMessageReplyMarkup" => edit_message_reply_markup::handle(ctx, params),
         "answerCallbackQuery" => answer_callback_query::handle(ctx, params),
+        "setMyCommands" => my_commands::set(ctx, params),
+        "getMyCommands" => my_commands::get(ctx, params),
+        "deleteMyCommands" => my_commands::delete(ctx, params),
         _ => Err(super::errors::ApiError::not_found()),
     }
 }

@@ -1,0 +1,131 @@
+//! Interactive commands, end to end: a project's command manifest is checked
+//! whole, versioned, and pushed to its bot's Telegram menus per scope and
+//! language.
+
+mod support;
+
+use novij_testkit::eventually;
+use serde_json::{json, Value};
+use support::{Layout, TestStack, WAIT};
+
+const PROJECT: &str = "p_commands";
+
+/// What `getMyCommands` answers the bot for a scope and language: `(command, description)`.
+async fn menu(stack: &TestStack, token: &str, scope: &str, language: &str) -> Vec<(String, String)> {
+    let url = format!("{}/bot{token}/getMyCommands", stack.sandbox.base_url());
+    let body = json!({"scope": {"type": scope}, "language_code": language});
+    let answer: Value =
+        reqwest::Client::new().post(url).json(&body).send().await.expect("sandbox").json().await.expect("json");
+    let entries = answer["result"].as_array().cloned().unwrap_or_default();
+    entries
+        .iter()
+        .map(|c| {
+            (c["command"].as_str().unwrap_or_default().into(), c["description"].as_str().unwrap_or_default().into())
+        })
+        .collect()
+}
+
+fn pairs(entries: &[(&str, &str)]) -> Vec<(String, String)> {
+    entries.iter().map(|(c, d)| (c.to_string(), d.to_string())).collect()
+}
+
+/// Every menu call the sandbox received.
+async fn menu_calls(stack: &TestStack) -> usize {
+    let mut n = 0;
+    for method in ["setMyCommands", "deleteMyCommands"] {
+        n += stack.sandbox_get(&format!("/sandbox/calls?method={method}")).await.as_array().map_or(0, Vec::len);
+    }
+    n
+}
+
+async fn wait_menu_pushed(stack: &TestStack, path: &str, version: u64) {
+    let pushed = eventually(WAIT, || async {
+        let r = stack.get(path).await;
+        (r.body["menu"] == "pushed" && r.body["version"] == version).then_some(())
+    })
+    .await;
+    assert!(pushed.is_ok(), "version {version} never pushed: {}\n{}", stack.get(path).await.body, stack.output_tail());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_manifest_reaches_the_menus_per_scope_and_language_and_a_bad_one_is_refused_before_any_call() {
+    let stack = TestStack::start(Layout::Single).await;
+    let bot = stack.sandbox_post("/sandbox/bots", json!({"username": "ops_commands_bot"})).await;
+    let token = bot["token"].as_str().expect("token").to_string();
+    let integration = stack.create_integration(PROJECT, Some(&token)).await;
+    let path = format!("/api/v1/integrations/{integration}/commands/manifest");
+    let manifest = json!({"commands": [
+        {"name": "deploy", "description": "Deploy a service", "executor_key": "ci", "args_hint": "<service> <color>",
+         "scope": "private", "descriptions": {"ru": "Выкатить сервис"}, "timeout_seconds": 300},
+        {"name": "status", "description": "Service status", "executor_key": "ops"},
+        {"name": "oncall", "description": "Who is on call", "executor_key": "ops", "scope": "groups",
+         "allowed_refs": ["user:1"]}
+    ]});
+    let set = stack.post(&path, manifest.clone()).await;
+    assert_eq!((set.status, &set.body["version"]), (200, &json!(1)), "{}", set.body);
+    assert_eq!(set.body["commands"][1]["timeout_seconds"], 60, "the default timeout");
+    assert_eq!(set.body["commands"][1]["scope"], "all", "the default scope");
+    wait_menu_pushed(&stack, &path, 1).await;
+
+    let status = ("status", "Service status");
+    assert_eq!(menu(&stack, &token, "default", "").await, pairs(&[status]));
+    let private = menu(&stack, &token, "all_private_chats", "").await;
+    assert_eq!(private, pairs(&[("deploy", "Deploy a service"), status]));
+    let private_ru = menu(&stack, &token, "all_private_chats", "ru").await;
+    assert_eq!(private_ru, pairs(&[("deploy", "Выкатить сервис"), status]));
+    assert_eq!(menu(&stack, &token, "all_group_chats", "").await, pairs(&[status, ("oncall", "Who is on call")]));
+    assert_eq!(menu(&stack, &token, "all_group_chats", "ru").await, vec![], "nothing there is described in Russian");
+
+    // The same manifest again writes nothing and calls nobody.
+    let common = stack.create_integration(PROJECT, None).await;
+    stack.wait_idle().await;
+    let (calls, events) = (menu_calls(&stack).await, stack.stream_last_sequence("EVENTS").await);
+    let again = stack.post(&path, manifest).await;
+    assert_eq!((again.status, &again.body["version"], &again.body["menu"]), (200, &json!(1), &json!("pushed")));
+    let got = stack.get(&path).await;
+    assert_eq!(got.body["commands"].as_array().map(Vec::len), Some(3), "{}", got.body);
+
+    // Bad manifests: a 422 naming the entry and the field, nothing written, no call.
+    let one = |command: Value| json!({"commands": [command]});
+    let ok = json!({"name": "x", "description": "d", "executor_key": "ops"});
+    let with = |key: &str, value: Value| {
+        let mut c = ok.clone();
+        c[key] = value;
+        one(c)
+    };
+    let many: Vec<Value> =
+        (0..101).map(|i| json!({"name": format!("c{i}"), "description": "d", "executor_key": "ops"})).collect();
+    let cases = [
+        (with("name", json!("Deploy")), "commands[0].name"),
+        (with("name", json!("help")), "commands[0].name"),
+        (with("name", json!("a".repeat(33))), "commands[0].name"),
+        (with("description", json!("d".repeat(257))), "commands[0].description"),
+        (with("description", json!("")), "commands[0].description"),
+        (with("timeout_seconds", json!(3)), "commands[0].timeout_seconds"),
+        (with("scope", json!("channels")), "commands[0].scope"),
+        (with("descriptions", json!({"de": "x"})), "commands[0].descriptions"),
+        (with("allowed_refs", json!(["user 1"])), "commands[0].allowed_refs[0]"),
+        (json!({"commands": [ok.clone(), ok.clone()]}), "commands[1].name"),
+        (json!({"commands": many}), "commands"),
+    ];
+    for (body, field) in cases {
+        let r = stack.post(&path, body).await;
+        assert!(r.status == 422 || r.status == 400, "{field}: {} {}", r.status, r.body);
+        assert_eq!(r.body["error"]["field"], field, "{}", r.body);
+    }
+    let r = stack.post(&format!("/api/v1/integrations/{common}/commands/manifest"), one(ok)).await;
+    assert_eq!((r.status, &r.body["error"]["code"]), (422, &json!("commands_need_custom_bot")), "{}", r.body);
+    stack.wait_idle().await;
+    assert_eq!(menu_calls(&stack).await, calls, "no call reached Telegram");
+    assert_eq!(stack.stream_last_sequence("EVENTS").await, events, "nothing written");
+
+    // An empty manifest clears every menu.
+    let cleared = stack.post(&path, json!({"commands": []})).await;
+    assert_eq!((cleared.status, &cleared.body["version"]), (200, &json!(2)), "{}", cleared.body);
+    wait_menu_pushed(&stack, &path, 2).await;
+    for (scope, language) in
+        [("default", ""), ("all_private_chats", ""), ("all_private_chats", "ru"), ("all_group_chats", "")]
+    {
+        assert_eq!(menu(&stack, &token, scope, language).await, vec![], "{scope} {language}");
+    }
+}
