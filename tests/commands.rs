@@ -1,6 +1,7 @@
 //! Interactive commands, end to end: a project's command manifest is checked
 //! whole, versioned, and pushed to its bot's Telegram menus per scope and
-//! language.
+//! language; a user's `/command` reaches its executor's poll, the ack and
+//! the result come back as replies to the user's message.
 
 mod support;
 
@@ -128,4 +129,126 @@ async fn a_manifest_reaches_the_menus_per_scope_and_language_and_a_bad_one_is_re
     {
         assert_eq!(menu(&stack, &token, scope, language).await, vec![], "{scope} {language}");
     }
+}
+
+/// The bot's successful sendMessage calls to `chat`.
+async fn sent_to(stack: &TestStack, bot: &str, chat: i64) -> Vec<Value> {
+    let calls = stack.sandbox_get(&format!("/sandbox/calls?bot_username={bot}&method=sendMessage")).await;
+    let calls = calls.as_array().cloned().unwrap_or_default();
+    calls.into_iter().filter(|c| c["params"]["chat_id"] == chat && c["status"] == 200).collect()
+}
+
+/// Waits for the bot's reply to `message_id` in `chat` whose text holds `text`; its params.
+async fn wait_reply(stack: &TestStack, bot: &str, chat: i64, message_id: i64, text: &str) -> Value {
+    let found = eventually(WAIT, || async {
+        sent_to(stack, bot, chat).await.into_iter().map(|c| c["params"].clone()).find(|p| {
+            p["reply_parameters"]["message_id"] == message_id && p["text"].as_str().is_some_and(|t| t.contains(text))
+        })
+    })
+    .await;
+    found.unwrap_or_else(|_| panic!("no reply {text:?} to message {message_id}\n{}", stack.output_tail()))
+}
+
+/// A custom bot's integration with a manifest, and a connected user: (integration, token-less bot name, chat).
+async fn commands_stack(stack: &TestStack, bot: &str, manifest: Value) -> (String, i64) {
+    let created = stack.sandbox_post("/sandbox/bots", json!({"username": bot})).await;
+    let integration = stack.create_integration(PROJECT, created["token"].as_str()).await;
+    let path = format!("/api/v1/integrations/{integration}/commands/manifest");
+    let set = stack.post(&path, manifest).await;
+    assert_eq!(set.status, 200, "{}", set.body);
+    let chat = stack.connect_user(PROJECT, &integration, "user:1").await;
+    (integration, chat)
+}
+
+/// The user writes `text` to the bot; the message id.
+async fn write(stack: &TestStack, bot: &str, user: i64, text: &str) -> i64 {
+    let written = stack
+        .sandbox_post(&format!("/sandbox/users/{user}/messages"), json!({"bot_username": bot, "text": text}))
+        .await;
+    written["message_id"].as_i64().expect("message_id")
+}
+
+async fn poll(stack: &TestStack, integration: &str, executor: &str, wait: u32) -> Vec<Value> {
+    let path = format!(
+        "/api/v1/commands/poll?project_id={PROJECT}&integration_id={integration}&executor_key={executor}&wait_seconds={wait}"
+    );
+    let polled = stack.get(&path).await;
+    assert_eq!(polled.status, 200, "{}", polled.body);
+    polled.body["commands"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_users_command_reaches_its_executor_and_the_ack_and_the_result_answer_the_users_message() {
+    let stack = TestStack::start(Layout::Separate).await;
+    let bot = "deploy_commands_bot";
+    let manifest = json!({"commands": [
+        {"name": "deploy", "description": "Deploy", "executor_key": "ci", "args_hint": "<service> <color>"},
+        {"name": "status", "description": "Status", "executor_key": "ops"}
+    ]});
+    let (integration, chat) = commands_stack(&stack, bot, manifest).await;
+    assert_eq!(poll(&stack, &integration, "ci", 0).await, Vec::<Value>::new());
+
+    let message_id = write(&stack, bot, chat, r#"/deploy web "blue green""#).await;
+    let commands = poll(&stack, &integration, "ci", 10).await;
+    assert_eq!(commands.len(), 1, "{commands:?}");
+    let command = &commands[0];
+    assert_eq!(
+        (
+            &command["kind"],
+            &command["name"],
+            &command["args_text"],
+            &command["args"],
+            &command["from"],
+            &command["chat_kind"]
+        ),
+        (
+            &json!("command"),
+            &json!("deploy"),
+            &json!(r#"web "blue green""#),
+            &json!(["web", "blue green"]),
+            &json!("user:1"),
+            &json!("private")
+        ),
+        "{command}"
+    );
+    assert!(poll(&stack, &integration, "ops", 0).await.is_empty(), "another executor's poll has nothing");
+    let command_id = command["command_id"].as_str().expect("command_id").to_string();
+
+    let ack = json!({"project_id": PROJECT, "integration_id": integration, "executor_key": "ci",
+                     "command_ids": [command_id], "ack_text": "⏳ running…"});
+    let acked = stack.post("/api/v1/commands/ack", ack.clone()).await;
+    assert_eq!(
+        (acked.status, &acked.body["acked"], &acked.body["taken"]),
+        (200, &json!([command_id]), &json!([])),
+        "{}",
+        acked.body
+    );
+    wait_reply(&stack, bot, chat, message_id, "⏳ running…").await;
+    assert!(poll(&stack, &integration, "ci", 0).await.is_empty(), "taken: no longer offered");
+    let again = stack.post("/api/v1/commands/ack", ack).await;
+    assert_eq!((&again.body["acked"], &again.body["taken"]), (&json!([]), &json!([command_id])), "{}", again.body);
+
+    let path = format!("/api/v1/commands/{command_id}/reply");
+    let progress = stack.post(&path, json!({"text": "building web…", "final": false})).await;
+    assert_eq!((progress.status, &progress.body["final"]), (202, &json!(false)), "{}", progress.body);
+    let done = stack
+        .post(&path, json!({"text": "<b>web</b> is blue green", "parse_mode": "HTML", "idempotency_key": "r1"}))
+        .await;
+    assert_eq!((done.status, &done.body["final"]), (202, &json!(true)), "{}", done.body);
+    let retried = stack
+        .post(&path, json!({"text": "<b>web</b> is blue green", "parse_mode": "HTML", "idempotency_key": "r1"}))
+        .await;
+    assert_eq!((retried.status, &retried.body["send_id"]), (202, &done.body["send_id"]), "a retry: {}", retried.body);
+    wait_reply(&stack, bot, chat, message_id, "building web…").await;
+    let result = wait_reply(&stack, bot, chat, message_id, "web</b> is blue green").await;
+    assert_eq!(result["parse_mode"], "HTML", "{result}");
+    let late = stack.post(&path, json!({"text": "one more"})).await;
+    assert_eq!((late.status, &late.body["error"]["code"]), (409, &json!("command_over")), "{}", late.body);
+    stack.wait_idle().await;
+    let replies = sent_to(&stack, bot, chat)
+        .await
+        .into_iter()
+        .filter(|c| c["params"]["reply_parameters"]["message_id"] == message_id)
+        .count();
+    assert_eq!(replies, 3, "the ack, the progress and the result, once each");
 }

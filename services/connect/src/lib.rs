@@ -4,10 +4,13 @@
 //! - `consumers::callbacks`: button presses of alert cards (`domain::press`).
 //! - `domain::update`: the few fields of a Telegram update the service reads.
 //! - `domain::commands`: `/start <code>` (bind) and `/stop` (disable).
+//! - `domain::project_commands`: a project's `/commands` and `/help`.
+//! - `rate`: commands per user and minute.
 //! - `replies`: the service's own short answers, sent as system sends.
 
 mod consumers;
 mod domain;
+mod rate;
 mod replies;
 
 use novij_runtime::Runtime;

@@ -7,8 +7,8 @@
 //! `actions_acked` from the start of the log; what it keeps is the open
 //! presses and one small entry per incident.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use async_nats::jetstream::{self, consumer::DeliverPolicy};
 use chrono::{DateTime, Utc};
@@ -18,6 +18,8 @@ use novij_events::{subjects, AnyEvent};
 use serde::Serialize;
 use tokio::sync::watch;
 use utoipa::ToSchema;
+
+use crate::offered::Offered;
 
 /// A press as the project polls it.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
@@ -36,33 +38,23 @@ pub struct PressView {
 
 #[derive(Clone)]
 pub struct Presses {
-    inner: Arc<Mutex<Inner>>,
-    /// Moves on with every change, for long polls.
-    changed: Arc<watch::Sender<u64>>,
-    ready: watch::Receiver<bool>,
-}
-
-#[derive(Default)]
-struct Inner {
+    /// By (project, integration).
+    open: Offered<(String, String), PressView>,
     /// Incident → (project, integration, external id).
-    incidents: HashMap<String, (String, String, String)>,
-    /// (project, integration) → open presses by log sequence.
-    open: HashMap<(String, String), BTreeMap<u64, PressView>>,
-    /// Action id → where its press is in `open`.
-    index: HashMap<String, ((String, String), u64)>,
+    incidents: Arc<Mutex<HashMap<String, (String, String, String)>>>,
 }
 
 impl Presses {
     pub fn start(js: jetstream::Context, shutdown: watch::Receiver<bool>) -> Self {
-        let (ready_tx, ready) = watch::channel(false);
-        let presses = Self { inner: Arc::default(), changed: Arc::new(watch::channel(0).0), ready };
+        let (open, ready) = Offered::new();
+        let presses = Self { open, incidents: Arc::default() };
         let filters = vec![
             subjects::all_of::<CardOpened>(),
             subjects::all_of::<ActionPressed>(),
             subjects::all_of::<ActionsAcked>(),
         ];
         let follower = Follower::new(js, filters, DeliverPolicy::All, shutdown);
-        tokio::spawn(presses.clone().follow(follower, ready_tx));
+        tokio::spawn(presses.clone().follow(follower, ready));
         presses
     }
 
@@ -74,31 +66,7 @@ impl Presses {
         integration_id: &str,
         wait: std::time::Duration,
     ) -> Option<Vec<PressView>> {
-        let deadline = tokio::time::Instant::now() + wait;
-        let mut ready = self.ready.clone();
-        if tokio::time::timeout_at(deadline, ready.wait_for(|r| *r)).await.is_err() {
-            return None;
-        }
-        let mut changed = self.changed.subscribe();
-        loop {
-            let open = self.open(project_id, integration_id);
-            if !open.is_empty() {
-                return Some(open);
-            }
-            if tokio::time::timeout_at(deadline, changed.changed()).await.is_err() {
-                return Some(open);
-            }
-        }
-    }
-
-    fn open(&self, project_id: &str, integration_id: &str) -> Vec<PressView> {
-        let key = (project_id.to_string(), integration_id.to_string());
-        self.lock().open.get(&key).map(|open| open.values().cloned().collect()).unwrap_or_default()
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        // Every change is a few inserts or removals that cannot panic halfway.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.open.poll(&(project_id.to_string(), integration_id.to_string()), wait, |_| true).await
     }
 
     async fn follow(self, follower: Follower, ready: watch::Sender<bool>) {
@@ -113,41 +81,29 @@ impl Presses {
     }
 
     fn observe(&self, sequence: u64, event: AnyEvent) {
-        let mut inner = self.lock();
         match event {
             AnyEvent::CardOpened(e) => {
                 let e = e.payload;
-                inner.incidents.insert(e.incident_id, (e.project_id, e.integration_id, e.external_id));
+                if let Ok(mut incidents) = self.incidents.lock() {
+                    incidents.insert(e.incident_id, (e.project_id, e.integration_id, e.external_id));
+                }
             }
             AnyEvent::ActionPressed(e) => {
                 let e = e.payload;
-                let Some((project, integration, external_id)) = inner.incidents.get(&e.incident_id).cloned() else {
-                    return;
-                };
-                let key = (project, integration);
-                inner.index.insert(e.action_id.clone(), (key.clone(), sequence));
+                let incident = self.incidents.lock().ok().and_then(|i| i.get(&e.incident_id).cloned());
+                let Some((project, integration, external_id)) = incident else { return };
                 let view = PressView {
-                    action_id: e.action_id,
+                    action_id: e.action_id.clone(),
                     alert_id: e.alert_id,
                     external_id,
                     action: e.action,
                     pressed_by: e.pressed_by,
                     pressed_at: e.pressed_at,
                 };
-                inner.open.entry(key).or_default().insert(sequence, view);
+                self.open.offer((project, integration), e.action_id, sequence, view);
             }
-            AnyEvent::ActionsAcked(e) => {
-                for action_id in &e.payload.action_ids {
-                    if let Some((key, at)) = inner.index.remove(action_id) {
-                        if let Some(open) = inner.open.get_mut(&key) {
-                            open.remove(&at);
-                        }
-                    }
-                }
-            }
-            _ => return,
+            AnyEvent::ActionsAcked(e) => e.payload.action_ids.iter().for_each(|id| self.open.take(id)),
+            _ => {}
         }
-        drop(inner);
-        self.changed.send_modify(|n| *n += 1);
     }
 }

@@ -7,6 +7,7 @@ use novij_bus::cache::AggregateCache;
 use novij_runtime::Runtime;
 use tokio::sync::watch;
 
+use crate::pending_commands::PendingCommands;
 use crate::presses::Presses;
 use crate::quotas::Quotas;
 
@@ -21,6 +22,8 @@ pub struct AppState {
     pub incidents: AggregateCache<Incident>,
     /// Button presses not yet acked.
     pub presses: Presses,
+    /// Command requests no executor took yet.
+    pub pending_commands: PendingCommands,
     pub quotas: Quotas,
 }
 
@@ -32,7 +35,8 @@ impl AppState {
         let recipients = AggregateCache::start(log.clone(), js.clone(), shutdown.clone()).await;
         let incidents = AggregateCache::start(log, js.clone(), shutdown.clone()).await;
         let presses = Presses::start(js.clone(), shutdown.clone());
+        let pending_commands = PendingCommands::start(js.clone(), shutdown.clone());
         let quotas = Quotas::start(js, rt.config.quotas, rt.config.retention.reminder_max_ahead_days, shutdown.clone());
-        AppState { rt, integrations, recipients, incidents, presses, quotas }
+        AppState { rt, integrations, recipients, incidents, presses, pending_commands, quotas }
     }
 }

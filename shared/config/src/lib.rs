@@ -131,6 +131,14 @@ pub const SETTINGS: &[Setting] = &[
     setting("DISPATCH_RETRY_MAX_MS", false, Some("300000"), false, "Longest retry delay.").within(10, 3_600_000),
     setting("WEBHOOK_MAX_CONNECTIONS", false, Some("100"), false, "max_connections given to setWebhook.").within(1, 100),
     setting("CONNECT_CODE_TTL_SECONDS", false, Some("900"), false, "Lifetime of connect codes.").within(1, 604_800),
+    setting(
+        "COMMANDS_PER_USER_PER_MINUTE",
+        false,
+        Some("10"),
+        false,
+        "How many /commands of a project one Telegram user may run per minute; beyond, one short refusal.",
+    )
+    .within(1, 1000),
     setting("MAX_BODY_BYTES", false, Some("65536"), false, "Largest accepted request body.").within(1024, 52_428_800),
     setting("LOG_FORMAT", false, Some("json"), false, "`json` or `pretty`."),
     setting(
@@ -326,6 +334,7 @@ pub struct Config {
     pub retry: RetryPolicy,
     pub webhook_max_connections: u32,
     pub connect_code_ttl_seconds: u32,
+    pub commands_per_user_per_minute: u32,
     pub max_body_bytes: u64,
     pub log_format: LogFormat,
     pub payments: Payments,
@@ -489,6 +498,7 @@ impl Config {
             },
             webhook_max_connections: r.number("WEBHOOK_MAX_CONNECTIONS"),
             connect_code_ttl_seconds: r.number("CONNECT_CODE_TTL_SECONDS"),
+            commands_per_user_per_minute: r.number("COMMANDS_PER_USER_PER_MINUTE"),
             max_body_bytes: r.number("MAX_BODY_BYTES"),
             log_format: match r.string("LOG_FORMAT").as_str() {
                 "json" => LogFormat::Json,

@@ -2,7 +2,9 @@
 
 use schemars::Schema;
 
-use crate::commands::{CommandsPushFailed, CommandsPushed, CommandsSet};
+use crate::commands::{
+    CommandAcked, CommandExpired, CommandReplied, CommandRequested, CommandsPushFailed, CommandsPushed, CommandsSet,
+};
 use crate::connect::{ConnectCodeIssued, ConnectCodeRedeemed};
 use crate::incident::{
     ActionPressed, ActionsAcked, CardCleared, CardFailed, CardOpened, CardRefused, CardShown, CardUpdated,
@@ -149,6 +151,10 @@ catalogue!(
     CardFailed,
     ActionPressed,
     ActionsAcked,
+    CommandRequested,
+    CommandAcked,
+    CommandReplied,
+    CommandExpired,
 );
 
 impl AnyEvent {

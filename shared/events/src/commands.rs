@@ -1,12 +1,16 @@
 //! Interactive commands: the manifest of `/commands` an integration's bot
 //! offers (events of the integration aggregate), pushed to Telegram's menu
-//! with `setMyCommands`.
+//! with `setMyCommands`; and each command a user runs (the command aggregate,
+//! `nt.ev.command.<id>.*`), from request to its executor's final reply.
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
+use novij_crypto::Sealed;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::recipient::ChatKind;
 use crate::Event;
 
 crate::labelled_enum! {
@@ -106,5 +110,168 @@ impl Event for CommandsPushFailed {
     const VERSION: u16 = 1;
     fn aggregate_id(&self) -> &str {
         &self.integration_id
+    }
+}
+
+/// What a user typed after `/name`, sealed as a whole (purpose
+/// `command_input`) in the events: command arguments are personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CommandInput {
+    /// The raw text after the command (and its `@bot`), trimmed.
+    pub args_text: String,
+}
+
+/// A user ran one of the manifest's commands: offered to its executor until
+/// acked, answered finally, or expired.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CommandRequested {
+    /// `cmd_<keyed hash of the bot and update>`.
+    pub command_id: String,
+    pub integration_id: String,
+    pub project_id: String,
+    pub bot_key: String,
+    /// The command's name, without `/`.
+    pub name: String,
+    pub executor_key: String,
+    /// [`CommandInput`], sealed with the data key of its expiry epoch.
+    pub input: Sealed,
+    /// The chat it came from, sealed (purpose `chat_id`): replies go there.
+    pub chat: Sealed,
+    pub chat_kind: ChatKind,
+    /// The user's message, which the ack and the replies answer.
+    pub message_id: i64,
+    /// The sender's `public_user_ref` when they are a connected recipient of
+    /// the integration, else an opaque id (`tg_<keyed hash>`).
+    pub from: String,
+    /// The recipient of the chat it came from.
+    pub recipient_id: String,
+    pub requested_at: DateTime<Utc>,
+    /// Not answered finally by then, it expires.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl Event for CommandRequested {
+    const AGGREGATE: &'static str = "command";
+    const NAME: &'static str = "requested";
+    const VERSION: u16 = 1;
+    fn aggregate_id(&self) -> &str {
+        &self.command_id
+    }
+}
+
+/// An executor took the request (`POST /commands/ack`); no other one gets it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CommandAcked {
+    pub command_id: String,
+    /// The ack's reply to the user ("⏳ running…"), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_id: Option<String>,
+}
+
+impl Event for CommandAcked {
+    const AGGREGATE: &'static str = "command";
+    const NAME: &'static str = "acked";
+    const VERSION: u16 = 1;
+    fn aggregate_id(&self) -> &str {
+        &self.command_id
+    }
+}
+
+/// The executor answered (`POST /commands/{id}/reply`): a reply to the
+/// user's message; a final one ends the command.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CommandReplied {
+    pub command_id: String,
+    pub send_id: String,
+    #[serde(rename = "final")]
+    pub is_final: bool,
+}
+
+impl Event for CommandReplied {
+    const AGGREGATE: &'static str = "command";
+    const NAME: &'static str = "replied";
+    const VERSION: u16 = 1;
+    fn aggregate_id(&self) -> &str {
+        &self.command_id
+    }
+}
+
+crate::labelled_enum! {
+    /// How far a command had come when its time was up.
+    pub enum ExpiredStage {
+        /// No executor acked it.
+        NotAcked = "not_acked",
+        /// Acked, but no final reply came.
+        NotAnswered = "not_answered",
+    }
+}
+
+/// The command's time was up before its final reply; the user is told once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CommandExpired {
+    pub command_id: String,
+    pub stage: ExpiredStage,
+    /// The notice to the user.
+    pub send_id: String,
+}
+
+impl Event for CommandExpired {
+    const AGGREGATE: &'static str = "command";
+    const NAME: &'static str = "expired";
+    const VERSION: u16 = 1;
+    fn aggregate_id(&self) -> &str {
+        &self.command_id
+    }
+}
+
+/// `args_text` split like a shell: whitespace separates, single and double
+/// quotes group (and are dropped), a backslash outside single quotes takes
+/// the next character as it is. An unbalanced quote keeps the rest as one
+/// argument.
+pub fn split_args(text: &str) -> Vec<String> {
+    let mut args = Vec::new();
+    let mut current: Option<String> = None;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            c if c.is_whitespace() => args.extend(current.take()),
+            '\'' | '"' => {
+                let word = current.get_or_insert_with(String::new);
+                while let Some(inner) = chars.next() {
+                    match inner {
+                        _ if inner == c => break,
+                        '\\' if c == '"' => word.extend(chars.next()),
+                        _ => word.push(inner),
+                    }
+                }
+            }
+            '\\' => current.get_or_insert_with(String::new).extend(chars.next()),
+            c => current.get_or_insert_with(String::new).push(c),
+        }
+    }
+    args.extend(current);
+    args
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_args;
+
+    #[test]
+    fn arguments_split_like_a_shell() {
+        let cases: &[(&str, &[&str])] = &[
+            (r#"web "blue green""#, &["web", "blue green"]),
+            ("  a   b  ", &["a", "b"]),
+            (r#"'it''s' x"#, &["its", "x"]),
+            (r#"say "a \"quoted\" word""#, &["say", r#"a "quoted" word"#]),
+            (r"one\ arg", &["one arg"]),
+            (r#"--name="x y"z"#, &["--name=x yz"]),
+            (r#"deploy "unbalanced rest of it"#, &["deploy", "unbalanced rest of it"]),
+            (r#""" x"#, &["", "x"]),
+            ("", &[]),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(split_args(text), expected.iter().map(|s| s.to_string()).collect::<Vec<_>>(), "{text}");
+        }
     }
 }

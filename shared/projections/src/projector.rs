@@ -443,8 +443,13 @@ async fn apply_event<C: ConnectionTrait>(txn: &C, event: &AnyEvent) -> Result<()
                 .exec(txn)
                 .await?;
         }
-        // The command manifest is read from the integration's events.
+        // The command manifest is read from the integration's events, and
+        // commands from their own (ingress keeps the pending ones in memory).
         AnyEvent::CommandsSet(_) | AnyEvent::CommandsPushed(_) | AnyEvent::CommandsPushFailed(_) => {}
+        AnyEvent::CommandRequested(_)
+        | AnyEvent::CommandAcked(_)
+        | AnyEvent::CommandReplied(_)
+        | AnyEvent::CommandExpired(_) => {}
         // The first outcome of a payment stands, as in the incident.
         AnyEvent::CardCleared(e) => card_payment(txn, &e.payload.alert_id, "paid").await?,
         AnyEvent::CardRefused(e) => card_payment(txn, &e.payload.alert_id, "refused").await?,

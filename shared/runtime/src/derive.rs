@@ -33,6 +33,12 @@ pub fn incident_id(keyring: &Keyring, integration_id: &str, external_id: &str) -
     ids::derived_id(ids::INCIDENT, &keyring.hash("incident", format!("{integration_id}\0{external_id}").as_bytes()))
 }
 
+/// A command a user ran, from the update that carried it: a redelivered
+/// update is the same command.
+pub fn command_id(keyring: &Keyring, bot_key: &str, update_id: i64) -> String {
+    ids::derived_id(ids::COMMAND, &keyring.hash("command", format!("{bot_key}\0{update_id}").as_bytes()))
+}
+
 /// Fingerprint of a card's content, to tell an update that changes nothing
 /// without opening the sealed content of the one before.
 pub fn card_hash(keyring: &Keyring, canonical_content: &[u8]) -> String {
@@ -72,6 +78,7 @@ pub mod purpose {
     pub const BOT_TOKEN: &str = "bot_token";
     pub const CHAT_ID: &str = "chat_id";
     pub const ALERT_CARD: &str = "alert_card";
+    pub const COMMAND_INPUT: &str = "command_input";
     pub const OUTGOING_MESSAGE: &str = "outgoing_message";
     pub const TELEGRAM_UPDATE: &str = "telegram_update";
 }

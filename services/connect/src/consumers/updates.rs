@@ -1,43 +1,76 @@
-//! `connect-updates`: queued Telegram updates → commands.
+//! `connect-updates`: queued Telegram updates → commands: `/start` and
+//! `/stop` (connect), and a project's own commands with `/help`.
 
 use std::time::Duration;
 
+use novij_aggregates::integration::Integration;
 use novij_bus::Handled;
+use novij_events::integration::COMMON_BOT_KEY;
 use novij_events::update::UpdateReceived;
 use novij_events::EventMeta;
 use novij_runtime::Runtime;
 use tokio::sync::watch;
 
-use crate::domain::commands;
-use crate::domain::update::{parse_command, Command, Update};
+use crate::domain::commands::{self, CommandError, Context};
+use crate::domain::project_commands::{self, Incoming};
+use crate::domain::update::{parse_command, Invoked, Update};
+use crate::rate::Limiter;
 
 const DURABLE: &str = "connect-updates";
 
 pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) {
-    super::consume(rt, DURABLE, 1, shutdown, |rt, received, update| async move { handle(&rt, &received, update).await })
-        .await
+    let limiter = Limiter::new(rt.config.commands_per_user_per_minute);
+    super::consume(rt, DURABLE, 1, shutdown, move |rt, received, update| {
+        let limiter = limiter.clone();
+        async move { handle(&rt, &received, update, &limiter).await }
+    })
+    .await
 }
 
-async fn handle(rt: &Runtime, received: &UpdateReceived, update: Update) -> Handled {
+async fn handle(rt: &Runtime, received: &UpdateReceived, update: Update, limiter: &Limiter) -> Handled {
     let Some(message) = update.message else { return Handled::Done };
-    let Some(text) = message.text.as_deref() else { return Handled::Done };
-    let ctx = commands::Context {
+    let Some(invoked) = message.text.as_deref().and_then(parse_command) else { return Handled::Done };
+    let ctx = Context {
         rt,
         bot_key: &received.bot_key,
         update_id: received.update_id,
         chat: &message.chat,
         meta: EventMeta::new(format!("update:{}", received.message_id())),
     };
-    let result = match parse_command(text) {
-        Command::Start(code) => commands::start(&ctx, code).await,
-        Command::Stop => commands::stop(&ctx).await,
-        Command::Other => Ok(()),
-    };
-    match result {
+    let incoming = Incoming { invoked: &invoked, message_id: message.message_id, from: message.from.as_ref() };
+    match route(&ctx, incoming, limiter).await {
         Ok(()) => Handled::Done,
         Err(e) => {
             tracing::warn!(bot_key = %received.bot_key, update_id = received.update_id, error = %e, "update handling failed; will retry");
             Handled::Retry(Duration::from_secs(1))
         }
+    }
+}
+
+async fn route(ctx: &Context<'_>, incoming: Incoming<'_>, limiter: &Limiter) -> Result<(), CommandError> {
+    let invoked = incoming.invoked;
+    // Only a project's own bot has commands of its project; the common bot's
+    // name is not known here, so its commands are taken as addressed to it.
+    let integration = match ctx.bot_key {
+        COMMON_BOT_KEY => None,
+        bot_key => Some(ctx.rt.log.load::<Integration>(bot_key).await?.state).filter(Integration::is_live),
+    };
+    if !addressed_to_us(invoked, integration.as_ref()) {
+        return Ok(());
+    }
+    match (invoked.name.as_str(), &integration) {
+        ("start", _) => commands::start(ctx, Some(invoked.args).filter(|a| !a.is_empty())).await,
+        ("stop", _) => commands::stop(ctx).await,
+        (_, Some(integration)) => project_commands::run(ctx, integration, incoming, limiter).await,
+        (_, None) => Ok(()),
+    }
+}
+
+/// `/name@bot` is for the bot named; in a group, another bot's command is ignored.
+fn addressed_to_us(invoked: &Invoked<'_>, integration: Option<&Integration>) -> bool {
+    let ours = integration.and_then(|i| i.bot.as_ref()).map(|b| b.username.as_str());
+    match (invoked.bot, ours) {
+        (Some(named), Some(ours)) => named.eq_ignore_ascii_case(ours),
+        _ => true,
     }
 }

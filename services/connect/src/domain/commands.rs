@@ -46,12 +46,12 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
-    async fn reply(&self, purpose: &str, text: &str, owner: ReplyOwner) -> Result<(), CommandError> {
+    pub async fn reply(&self, purpose: &str, text: &str, owner: ReplyOwner) -> Result<(), CommandError> {
         let reply = Reply { bot_key: self.bot_key, update_id: self.update_id, chat_id: self.chat.id, purpose, text };
         Ok(replies::send(self.rt, self.meta.clone(), reply, owner).await?)
     }
 
-    fn event_id(&self, purpose: &str) -> uuid::Uuid {
+    pub fn event_id(&self, purpose: &str) -> uuid::Uuid {
         ids::caused_event_id(&format!("update:{}:{}", self.bot_key, self.update_id), purpose)
     }
 }

@@ -2,4 +2,5 @@
 
 pub mod commands;
 pub mod press;
+pub mod project_commands;
 pub mod update;

@@ -45,7 +45,11 @@ impl CallbackQuery {
 
 #[derive(Debug, Deserialize)]
 pub struct Message {
+    pub message_id: i64,
     pub chat: Chat,
+    /// The sender (absent in channels).
+    #[serde(default)]
+    pub from: Option<User>,
     #[serde(default)]
     pub text: Option<String>,
 }
@@ -57,38 +61,62 @@ pub struct Chat {
     pub kind: String,
 }
 
-/// A command addressed to the bot.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Command<'a> {
-    Start(Option<&'a str>),
-    Stop,
-    Other,
+impl Chat {
+    pub fn is_private(&self) -> bool {
+        self.kind == "private"
+    }
 }
 
-/// Reads `/start [payload]`, `/stop` (also `/cmd@bot` as used in groups).
-pub fn parse_command(text: &str) -> Command<'_> {
-    let mut parts = text.trim().splitn(2, char::is_whitespace);
-    let head = parts.next().unwrap_or_default();
-    let name = head.split('@').next().unwrap_or_default();
-    let arg = parts.next().map(str::trim).filter(|a| !a.is_empty());
-    match name {
-        "/start" => Command::Start(arg),
-        "/stop" => Command::Stop,
-        _ => Command::Other,
+impl User {
+    /// Whether Telegram says the user's app is in Russian.
+    pub fn russian(&self) -> bool {
+        self.language_code.as_deref().is_some_and(|l| l.starts_with("ru"))
     }
+}
+
+/// A `/command` in a message: `/name[@bot] args`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Invoked<'a> {
+    /// Lowercase, without `/`.
+    pub name: String,
+    /// The bot it is addressed to (`/name@bot`, as used in groups).
+    pub bot: Option<&'a str>,
+    /// The rest of the message, trimmed; empty when there is none.
+    pub args: &'a str,
+}
+
+/// Reads a message that starts with a command.
+pub fn parse_command(text: &str) -> Option<Invoked<'_>> {
+    let text = text.trim_start();
+    let rest = text.strip_prefix('/')?;
+    let head_end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+    let (head, args) = rest.split_at(head_end);
+    let (name, bot) = match head.split_once('@') {
+        Some((name, bot)) => (name, Some(bot)),
+        None => (head, None),
+    };
+    if name.is_empty() {
+        return None;
+    }
+    Some(Invoked { name: name.to_ascii_lowercase(), bot, args: args.trim() })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn invoked<'a>(name: &str, bot: Option<&'a str>, args: &'a str) -> Option<Invoked<'a>> {
+        Some(Invoked { name: name.into(), bot, args })
+    }
+
     #[test]
-    fn commands_are_recognised() {
-        assert_eq!(parse_command("/start abc_123"), Command::Start(Some("abc_123")));
-        assert_eq!(parse_command("/start"), Command::Start(None));
-        assert_eq!(parse_command("/start@novij_bot  code "), Command::Start(Some("code")));
-        assert_eq!(parse_command("/stop"), Command::Stop);
-        assert_eq!(parse_command("/stopping"), Command::Other);
-        assert_eq!(parse_command("hello"), Command::Other);
+    fn commands_are_read_with_their_bot_and_arguments() {
+        assert_eq!(parse_command("/start abc_123"), invoked("start", None, "abc_123"));
+        assert_eq!(parse_command("/start"), invoked("start", None, ""));
+        assert_eq!(parse_command("/start@novij_bot  code "), invoked("start", Some("novij_bot"), "code"));
+        assert_eq!(parse_command("/Deploy web \"blue green\""), invoked("deploy", None, "web \"blue green\""));
+        assert_eq!(parse_command("/stopping"), invoked("stopping", None, ""));
+        assert_eq!(parse_command("hello /start"), None);
+        assert_eq!(parse_command("/ start"), None);
     }
 }

@@ -21,8 +21,8 @@ use warp::http::Method;
 pub use crate::answer::Answer;
 use crate::error::ApiError;
 use crate::handlers::{
-    alerts, commands, connect_codes, dead_letters, integrations, payments, recipients, reminders, sends, service,
-    Credentials,
+    alerts, command_requests, commands, connect_codes, dead_letters, integrations, payments, recipients, reminders,
+    sends, service, Credentials,
 };
 use crate::state::AppState;
 
@@ -112,6 +112,12 @@ pub fn operations() -> Vec<Operation> {
         op("commands.manifest.get", Method::GET, "integrations/{id}/commands/manifest", |s, c| {
             let id = c.id();
             Box::pin(commands::get_manifest(s, c.creds, id))
+        }),
+        op("commands.poll", Method::GET, "commands/poll", |s, c| Box::pin(command_requests::poll(s, c.creds, c.query))),
+        op("commands.ack", Method::POST, "commands/ack", |s, c| Box::pin(command_requests::ack(s, c.creds, c.body))),
+        op("commands.reply", Method::POST, "commands/{id}/reply", |s, c| {
+            let id = c.id();
+            Box::pin(command_requests::reply(s, c.creds, id, c.body))
         }),
         op("integrations.recipients", Method::GET, "integrations/{id}/recipients", |s, c| {
             let id = c.id();

@@ -14,8 +14,7 @@ use novij_aggregates::incident::{Change, Decision, Incident, IncidentCommand, In
 use novij_aggregates::Loaded;
 use novij_bus::{AppendError, Expect};
 use novij_events::incident::{AlertStatus, CardAction, CardContent, CardField, CardLink, CardUpdated, Severity};
-use novij_events::integration::PaymentMode;
-use novij_events::send::{OutgoingMessage, Priority, SendAccepted, SendOrigin};
+use novij_events::send::OutgoingMessage;
 use novij_events::{ids, Envelope, EventMeta};
 use novij_runtime::derive;
 use novij_templates::card::{render_card, PRICED_AS};
@@ -25,8 +24,8 @@ use utoipa::ToSchema;
 use warp::http::StatusCode;
 
 use super::payments::{self, PaymentFields, Priced};
-use super::sends::{active_chat, open_chat, seal_message};
-use super::{integrations::find_for_project, json, Credentials};
+use super::sends::{accept_reply, active_chat, open_chat, ChatReply};
+use super::{integrations::find_for_project, json, query, Credentials};
 use crate::answer::Answer;
 use crate::auth::Caller;
 use crate::body::{self, check_locale, check_text, id_char};
@@ -453,9 +452,6 @@ pub struct PollView {
     pub actions: Vec<PressView>,
 }
 
-/// Longest `wait_seconds` of a poll.
-const MAX_WAIT_SECONDS: u64 = 30;
-
 #[utoipa::path(get, path = "/api/v1/alerts/actions/poll", tag = "alerts", security(("api_key" = [])),
     params(("project_id" = String, Query), ("integration_id" = String, Query),
            ("wait_seconds" = Option<u64>, Query, description = "wait up to this long (at most 30) for a press when there is none")),
@@ -464,17 +460,12 @@ const MAX_WAIT_SECONDS: u64 = 30;
 pub async fn poll(state: AppState, creds: Credentials, query: BTreeMap<String, String>) -> Result<Answer, ApiError> {
     let caller = creds.caller(&state)?;
     let (project_id, integration_id) =
-        (required_param(&query, "project_id")?, required_param(&query, "integration_id")?);
-    let wait = match query.get("wait_seconds") {
-        None => 0,
-        Some(w) => w.parse::<u64>().ok().filter(|w| *w <= MAX_WAIT_SECONDS).ok_or_else(|| {
-            ApiError::invalid("wait_seconds", format!("must be a whole number from 0 to {MAX_WAIT_SECONDS}"))
-        })?,
-    };
+        (query::required(&query, "project_id")?, query::required(&query, "integration_id")?);
+    let wait = query::wait(&query)?;
     find_for_project(&state, &caller, &project_id, &integration_id).await?;
     let actions = state
         .presses
-        .poll(&project_id, &integration_id, std::time::Duration::from_secs(wait))
+        .poll(&project_id, &integration_id, wait)
         .await
         .ok_or_else(|| ApiError::unavailable("the button presses", &"still reading the log"))?;
     Ok(json(StatusCode::OK, &PollView { actions }))
@@ -619,35 +610,24 @@ pub async fn reply(
             continue;
         };
         let send_id = derive::send_id(keyring, &project_id, &format!("alert-reply\0{alert_id}\0{key}\0{recipient_id}"));
-        let reservation = state.quotas.reserve(&project_id, false).await.map_err(super::sends::quota_refusal)?;
         let message = OutgoingMessage {
             chat_id: open_chat(&state, &chat)?,
             text: rendered.text.clone(),
             parse_mode: rendered.parse_mode.map(str::to_string),
             reply_to: card.shown.get(recipient_id).map(|s| s.telegram_message_id),
         };
-        let accepted = SendAccepted {
+        let reply = ChatReply {
             send_id: send_id.clone(),
-            project_id: Some(project_id.clone()),
-            integration_id: Some(incident.integration_id.clone()),
-            bot_key: incident.bot_key.clone(),
-            recipient_id: Some(recipient_id.clone()),
-            template: "text_message".into(),
-            payment_mode: PaymentMode::None,
+            project_id: &project_id,
+            integration_id: &incident.integration_id,
+            bot_key: &incident.bot_key,
+            recipient_id,
+            template: "text_message",
             request_hash: request_hash.clone(),
-            origin: SendOrigin::Api,
-            priority: Priority::Interactive,
-            locale: None,
-            message: seal_message(&state, &message, Utc::now()).await?,
-            payment: None,
-            send_at: None,
+            message,
         };
-        match state.rt.log.append(&Envelope::new(accepted, creds.meta()), Expect::NoEvents).await {
-            Ok(_) => reservation.commit(&send_id),
-            // A retry: that chat has its reply already.
-            Err(AppendError::Conflict) => {}
-            Err(e) => return Err(ApiError::unavailable("the event log", &e)),
-        }
+        // A retry finds that chat's reply accepted already.
+        accept_reply(&state, creds.meta(), reply).await?;
         send_ids.push(send_id);
     }
     if send_ids.is_empty() {
@@ -695,7 +675,7 @@ const LIST_LIMIT: u64 = 500;
 pub async fn list(state: AppState, creds: Credentials, query: BTreeMap<String, String>) -> Result<Answer, ApiError> {
     let caller = creds.caller(&state)?;
     let (project_id, integration_id) =
-        (required_param(&query, "project_id")?, required_param(&query, "integration_id")?);
+        (query::required(&query, "project_id")?, query::required(&query, "integration_id")?);
     let status = match query.get("status") {
         None => None,
         Some(s) => Some(s.parse::<AlertStatus>().map_err(|e| ApiError::invalid("status", e.to_string()))?),
@@ -724,8 +704,4 @@ pub async fn list(state: AppState, creds: Credentials, query: BTreeMap<String, S
         })
         .collect();
     Ok(json(StatusCode::OK, &AlertListView { alerts }))
-}
-
-fn required_param(query: &BTreeMap<String, String>, name: &str) -> Result<String, ApiError> {
-    query.get(name).cloned().ok_or_else(|| ApiError::invalid(name, format!("missing field `{name}`")))
 }

@@ -2,11 +2,13 @@
 //! and is served by both transports (`crate::api`).
 
 pub mod alerts;
+pub mod command_requests;
 pub mod commands;
 pub mod connect_codes;
 pub mod dead_letters;
 pub mod integrations;
 pub mod payments;
+pub mod query;
 pub mod recipients;
 pub mod reminders;
 pub mod send_request;

@@ -9,8 +9,9 @@ use chrono::{DateTime, Duration, Utc};
 use novij_aggregates::send::Send;
 use novij_bus::{AppendError, Expect};
 use novij_crypto::Sealed;
+use novij_events::integration::PaymentMode;
 use novij_events::send::FailureReason;
-use novij_events::send::{OutgoingMessage, SendAccepted, SendOrigin};
+use novij_events::send::{OutgoingMessage, Priority, SendAccepted, SendOrigin};
 use novij_events::status::{RecipientStatus, SendStatus};
 use novij_events::{ids, Envelope};
 use novij_projections::queries;
@@ -154,6 +155,53 @@ pub(crate) async fn seal_message(
         .seal(derive::purpose::OUTGOING_MESSAGE, &plaintext, expires_at)
         .await
         .map_err(|e| ApiError::unavailable("the payload key store", &e))
+}
+
+/// A message that answers something in a recipient's chat (an alert
+/// card's reply, a command's ack or result): interactive, free, counted in
+/// the project's quotas. The send id is the caller's, so a retry finds it.
+pub(crate) struct ChatReply<'a> {
+    pub send_id: String,
+    pub project_id: &'a str,
+    pub integration_id: &'a str,
+    pub bot_key: &'a str,
+    pub recipient_id: &'a str,
+    pub template: &'a str,
+    pub request_hash: String,
+    pub message: OutgoingMessage,
+}
+
+/// Accepts the reply once; `false` when it was accepted before.
+pub(crate) async fn accept_reply(
+    state: &AppState,
+    meta: novij_events::EventMeta,
+    answer: ChatReply<'_>,
+) -> Result<bool, ApiError> {
+    let reservation = state.quotas.reserve(answer.project_id, false).await.map_err(quota_refusal)?;
+    let accepted = SendAccepted {
+        send_id: answer.send_id.clone(),
+        project_id: Some(answer.project_id.to_string()),
+        integration_id: Some(answer.integration_id.to_string()),
+        bot_key: answer.bot_key.to_string(),
+        recipient_id: Some(answer.recipient_id.to_string()),
+        template: answer.template.to_string(),
+        payment_mode: PaymentMode::None,
+        request_hash: answer.request_hash,
+        origin: SendOrigin::Api,
+        priority: Priority::Interactive,
+        locale: None,
+        message: seal_message(state, &answer.message, Utc::now()).await?,
+        payment: None,
+        send_at: None,
+    };
+    match state.rt.log.append(&Envelope::new(accepted, meta), Expect::NoEvents).await {
+        Ok(_) => {
+            reservation.commit(&answer.send_id);
+            Ok(true)
+        }
+        Err(AppendError::Conflict) => Ok(false),
+        Err(e) => Err(ApiError::unavailable("the event log", &e)),
+    }
 }
 
 #[utoipa::path(post, path = "/api/v1/send", tag = "send", request_body = SendRequest, security(("api_key" = [])),

@@ -1,0 +1,317 @@
+//! What executors do with the commands users run: `GET /commands/poll` (the
+//! requests no executor took yet, from memory), `POST /commands/ack` (take
+//! them: the first ack of a request wins, decided on its aggregate) and
+//! `POST /commands/{command_id}/reply` (answer the user's message; a final
+//! reply ends the command).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use novij_aggregates::command::{decide, Command, CommandAction, CommandDecision, CommandRefusal};
+use novij_aggregates::Loaded;
+use novij_bus::{AppendError, Expect};
+use novij_events::commands::{split_args, CommandInput, CommandRequested};
+use novij_events::send::OutgoingMessage;
+use novij_events::{ids, Envelope, EventMeta};
+use novij_runtime::{derive, PayloadError};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use warp::http::StatusCode;
+
+use super::sends::{accept_reply, open_chat, ChatReply};
+use super::{integrations::find_for_project, json, query, Credentials};
+use crate::answer::Answer;
+use crate::body::{self, check_text, id_char};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// How many times an ack or reply decides again after losing a race for the command.
+const RACES: usize = 10;
+/// Telegram's longest message.
+const MAX_TEXT: usize = 4096;
+
+#[derive(Serialize, ToSchema)]
+pub struct CommandRequestView {
+    /// `command`.
+    pub kind: &'static str,
+    pub command_id: String,
+    pub integration_id: String,
+    /// Without `/`.
+    pub name: String,
+    /// What the user typed after the command, as typed.
+    pub args_text: String,
+    /// `args_text` split like a shell (quotes group; an unbalanced quote keeps the rest).
+    pub args: Vec<String>,
+    /// The sender's `public_user_ref` when connected to this integration, else an opaque id.
+    pub from: String,
+    /// `private` or `group`.
+    #[schema(value_type = String)]
+    pub chat_kind: novij_events::recipient::ChatKind,
+    pub requested_at: DateTime<Utc>,
+    /// Not answered finally by then, it expires and the user is told.
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CommandPollView {
+    /// Oldest first.
+    pub commands: Vec<CommandRequestView>,
+}
+
+/// A request as its executor sees it: the sealed input opened.
+async fn request_view(state: &AppState, r: CommandRequested) -> Result<Option<CommandRequestView>, ApiError> {
+    let input: CommandInput = match state.rt.payloads.open(derive::purpose::COMMAND_INPUT, &r.input).await {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| ApiError::internal(&e))?,
+        // Kept far longer than any command lives: such a request is over.
+        Err(PayloadError::Shredded) => return Ok(None),
+        Err(e) => return Err(ApiError::unavailable("the payload key store", &e)),
+    };
+    Ok(Some(CommandRequestView {
+        kind: "command",
+        command_id: r.command_id,
+        integration_id: r.integration_id,
+        name: r.name,
+        args: split_args(&input.args_text),
+        args_text: input.args_text,
+        from: r.from,
+        chat_kind: r.chat_kind,
+        requested_at: r.requested_at,
+        expires_at: r.expires_at,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/commands/poll", tag = "commands", security(("api_key" = [])),
+    params(("project_id" = String, Query), ("integration_id" = String, Query), ("executor_key" = String, Query),
+           ("wait_seconds" = Option<u64>, Query, description = "wait up to this long (at most 30) for a request when there is none")),
+    responses((status = 200, body = CommandPollView), (status = 404, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
+pub async fn poll(state: AppState, creds: Credentials, query: BTreeMap<String, String>) -> Result<Answer, ApiError> {
+    let caller = creds.caller(&state)?;
+    let project_id = query::required(&query, "project_id")?;
+    let integration_id = query::required(&query, "integration_id")?;
+    let executor_key = query::required(&query, "executor_key")?;
+    let wait = query::wait(&query)?;
+    find_for_project(&state, &caller, &project_id, &integration_id).await?;
+    let requests = state
+        .pending_commands
+        .poll(&project_id, &integration_id, &executor_key, wait)
+        .await
+        .ok_or_else(|| ApiError::unavailable("the command requests", &"still reading the log"))?;
+    let mut commands = Vec::with_capacity(requests.len());
+    for request in requests {
+        commands.extend(request_view(&state, request).await?);
+    }
+    Ok(json(StatusCode::OK, &CommandPollView { commands }))
+}
+
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AckCommands {
+    pub project_id: String,
+    pub integration_id: String,
+    pub executor_key: String,
+    /// 1 to 100 requests to take.
+    pub command_ids: Vec<String>,
+    /// Sent at once as a reply to each user's command ("⏳ running…"), as plain text.
+    pub ack_text: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AckedCommandsView {
+    /// Taken by this ack: answer them with `POST /commands/{command_id}/reply`.
+    pub acked: Vec<String>,
+    /// Taken before (by another executor), answered, or expired.
+    pub taken: Vec<String>,
+}
+
+/// A command of the caller's project, loaded (404 naming `field` otherwise).
+async fn load_visible(
+    state: &AppState,
+    caller: &crate::auth::Caller,
+    command_id: &str,
+    field: &str,
+) -> Result<(Loaded<Command>, CommandRequested), ApiError> {
+    let not_found = || ApiError::not_found("command").with_field(field);
+    if !ids::is_valid(ids::COMMAND, command_id) {
+        return Err(not_found());
+    }
+    let loaded = state.rt.log.load::<Command>(command_id).await?;
+    let request = loaded.state.request.clone().filter(|r| caller.sees(Some(&r.project_id))).ok_or_else(not_found)?;
+    Ok((loaded, request))
+}
+
+/// Decides `action` on the command as loaded and appends, fenced on it; a
+/// lost race loads the newer state and decides again.
+async fn decide_and_append(
+    state: &AppState,
+    meta: &EventMeta,
+    mut loaded: Loaded<Command>,
+    action: impl Fn() -> CommandAction,
+) -> Result<Result<CommandDecision, CommandRefusal>, ApiError> {
+    let command_id = loaded.state.request.as_ref().map(|r| r.command_id.clone()).unwrap_or_default();
+    for _ in 0..RACES {
+        let decision = match decide(&loaded.state, action()) {
+            Ok(decision) => decision,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let expect = Expect::LastSequence(loaded.version);
+        let appended = match &decision {
+            CommandDecision::Acked(e) => state.rt.log.append(&Envelope::new(e.clone(), meta.clone()), expect).await,
+            CommandDecision::Replied(e) => state.rt.log.append(&Envelope::new(e.clone(), meta.clone()), expect).await,
+            CommandDecision::Expired(_) | CommandDecision::Nothing => return Ok(Ok(decision)),
+        };
+        match appended {
+            Ok(_) => return Ok(Ok(decision)),
+            Err(AppendError::Conflict) => loaded = state.rt.log.load::<Command>(&command_id).await?,
+            Err(e) => return Err(ApiError::unavailable("the event log", &e)),
+        }
+    }
+    Err(ApiError::new(StatusCode::CONFLICT, "changed_meanwhile", "the command kept changing; try again"))
+}
+
+/// A reply to the user's command message, in the chat it came from.
+fn chat_reply<'a>(
+    state: &AppState,
+    request: &'a CommandRequested,
+    send_id: String,
+    template: &'a str,
+    text: String,
+    parse_mode: Option<String>,
+) -> Result<ChatReply<'a>, ApiError> {
+    let message = OutgoingMessage {
+        chat_id: open_chat(state, &request.chat)?,
+        text,
+        parse_mode,
+        reply_to: Some(request.message_id),
+    };
+    Ok(ChatReply {
+        request_hash: derive::request_hash(&state.rt.keyring, send_id.as_bytes()),
+        send_id,
+        project_id: &request.project_id,
+        integration_id: &request.integration_id,
+        bot_key: &request.bot_key,
+        recipient_id: &request.recipient_id,
+        template,
+        message,
+    })
+}
+
+#[utoipa::path(post, path = "/api/v1/commands/ack", tag = "commands", request_body = AckCommands, security(("api_key" = [])),
+    responses((status = 200, body = AckedCommandsView), (status = 404, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+pub async fn ack(state: AppState, creds: Credentials, bytes: bytes::Bytes) -> Result<Answer, ApiError> {
+    let caller = creds.caller(&state)?;
+    let req: AckCommands = body::parse(&bytes)?;
+    check_text("executor_key", &req.executor_key, 64, id_char)?;
+    if req.command_ids.is_empty() || req.command_ids.len() > 100 {
+        return Err(ApiError::invalid("command_ids", "must name 1 to 100 commands"));
+    }
+    if let Some(text) = &req.ack_text {
+        check_text("ack_text", text, MAX_TEXT, |c| !c.is_control() || c == '\n')?;
+    }
+    find_for_project(&state, &caller, &req.project_id, &req.integration_id).await?;
+    let mut found = Vec::with_capacity(req.command_ids.len());
+    for (i, command_id) in req.command_ids.iter().enumerate() {
+        let field = format!("command_ids[{i}]");
+        let (loaded, request) = load_visible(&state, &caller, command_id, &field).await?;
+        let ours = (request.project_id.as_str(), request.integration_id.as_str(), request.executor_key.as_str())
+            == (req.project_id.as_str(), req.integration_id.as_str(), req.executor_key.as_str());
+        if !ours {
+            return Err(ApiError::not_found("command").with_field(field));
+        }
+        found.push((loaded, request));
+    }
+    let meta = creds.meta();
+    let (mut acked, mut taken) = (Vec::new(), Vec::new());
+    for (loaded, request) in found {
+        let send_id = req.ack_text.as_ref().map(|_| {
+            derive::send_id(&state.rt.keyring, &request.project_id, &format!("command-ack\0{}", request.command_id))
+        });
+        let action = || CommandAction::Ack { send_id: send_id.clone() };
+        match decide_and_append(&state, &meta, loaded, action).await? {
+            Ok(_) => {
+                if let (Some(text), Some(send_id)) = (&req.ack_text, send_id) {
+                    let reply = chat_reply(&state, &request, send_id, "command_ack", text.clone(), None)?;
+                    accept_reply(&state, meta.clone(), reply).await?;
+                }
+                acked.push(request.command_id);
+            }
+            Err(_) => taken.push(request.command_id),
+        }
+    }
+    tracing::info!(acked = acked.len(), taken = taken.len(), "commands acked");
+    Ok(json(StatusCode::OK, &AckedCommandsView { acked, taken }))
+}
+
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommandReply {
+    /// 1 to 4,096 characters.
+    pub text: String,
+    /// `HTML` to send `text` as Telegram HTML; absent: plain text.
+    pub parse_mode: Option<String>,
+    /// Default true: the command is answered and ends. A reply that is not
+    /// final leaves it open for more.
+    #[serde(rename = "final")]
+    pub is_final: Option<bool>,
+    /// A retry with the same key sends nothing again.
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CommandReplyView {
+    pub command_id: String,
+    pub send_id: String,
+    #[serde(rename = "final")]
+    pub is_final: bool,
+}
+
+fn over() -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, "command_over", "the command was answered finally, or expired")
+}
+
+#[utoipa::path(post, path = "/api/v1/commands/{command_id}/reply", tag = "commands", request_body = CommandReply,
+    security(("api_key" = [])),
+    params(("command_id" = String, Path, description = "from the poll")),
+    responses((status = 202, body = CommandReplyView), (status = 404, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn reply(
+    state: AppState,
+    creds: Credentials,
+    command_id: String,
+    bytes: bytes::Bytes,
+) -> Result<Answer, ApiError> {
+    let caller = creds.caller(&state)?;
+    let req: CommandReply = body::parse(&bytes)?;
+    check_text("text", &req.text, MAX_TEXT, |c| !c.is_control() || c == '\n')?;
+    let parse_mode = match req.parse_mode.as_deref() {
+        None => None,
+        Some("HTML") => Some("HTML".to_string()),
+        Some(_) => return Err(ApiError::invalid("parse_mode", "must be HTML, or absent for plain text")),
+    };
+    if let Some(key) = &req.idempotency_key {
+        check_text("idempotency_key", key, 256, |c| !c.is_control())?;
+    }
+    let (loaded, request) = load_visible(&state, &caller, &command_id, "command_id").await?;
+    let key = req.idempotency_key.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let send_id =
+        derive::send_id(&state.rt.keyring, &request.project_id, &format!("command-reply\0{command_id}\0{key}"));
+    let is_final = req.is_final.unwrap_or(true);
+    // Refused before anything is sent when the command is over.
+    let action = || CommandAction::Reply { send_id: send_id.clone(), is_final };
+    match decide(&loaded.state, action()) {
+        Ok(_) => {}
+        Err(CommandRefusal::Over) => return Err(over()),
+        Err(refusal) => return Err(ApiError::internal(&refusal)),
+    }
+    let reply = chat_reply(&state, &request, send_id.clone(), "command_reply", req.text, parse_mode)?;
+    let meta = creds.meta();
+    accept_reply(&state, meta.clone(), reply).await?;
+    match decide_and_append(&state, &meta, loaded, action).await? {
+        Ok(_) => {}
+        Err(CommandRefusal::Over) => return Err(over()),
+        Err(refusal) => return Err(ApiError::internal(&refusal)),
+    }
+    tracing::info!(command_id = %command_id, is_final, "command answered");
+    Ok(json(StatusCode::ACCEPTED, &CommandReplyView { command_id, send_id, is_final }))
+}
