@@ -74,6 +74,6 @@ mod tests {
         assert_eq!(limiter.check("b", t0 + Duration::from_secs(3)), Verdict::Allowed);
         // The first run has left the window.
         assert_eq!(limiter.check("a", t0 + Duration::from_secs(60)), Verdict::Allowed);
-        assert_eq!(limiter.check("a", t0 + Duration::from_secs(61)), Verdict::Refused);
+        assert_eq!(limiter.check("a", t0 + Duration::from_secs(60)), Verdict::Refused);
     }
 }

@@ -36,12 +36,14 @@ pub struct PressView {
     pub pressed_at: DateTime<Utc>,
 }
 
+/// An incident's (project, integration, external id).
+type IncidentOf = (String, String, String);
+
 #[derive(Clone)]
 pub struct Presses {
     /// By (project, integration).
     open: Offered<(String, String), PressView>,
-    /// Incident → (project, integration, external id).
-    incidents: Arc<Mutex<HashMap<String, (String, String, String)>>>,
+    incidents: Arc<Mutex<HashMap<String, IncidentOf>>>,
 }
 
 impl Presses {
