@@ -252,3 +252,48 @@ async fn a_users_command_reaches_its_executor_and_the_ack_and_the_result_answer_
         .count();
     assert_eq!(replies, 3, "the ack, the progress and the result, once each");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_command_nobody_answers_expires_and_its_user_is_told_once_with_two_schedulers() {
+    let mut stack = TestStack::start(Layout::Separate).await;
+    stack.spawn("scheduler-2", &["serve", "scheduler"]);
+    let bot = "slow_commands_bot";
+    let manifest = json!({"commands": [
+        {"name": "backup", "description": "Back up", "executor_key": "ops", "timeout_seconds": 5},
+        {"name": "restore", "description": "Restore", "executor_key": "ops", "timeout_seconds": 5}
+    ]});
+    let (integration, chat) = commands_stack(&stack, bot, manifest).await;
+    // Nobody acks one; the other is acked and never answered.
+    let unacked = write(&stack, bot, chat, "/backup db").await;
+    let unanswered = write(&stack, bot, chat, "/restore db").await;
+    let commands = eventually(WAIT, || async {
+        let commands = poll(&stack, &integration, "ops", 1).await;
+        (commands.len() == 2).then_some(commands)
+    })
+    .await
+    .expect("both requested");
+    let restore = commands.iter().find(|c| c["name"] == "restore").expect("restore");
+    let ack = json!({"project_id": PROJECT, "integration_id": integration, "executor_key": "ops",
+                     "command_ids": [restore["command_id"]]});
+    assert_eq!(stack.post("/api/v1/commands/ack", ack).await.body["acked"], json!([restore["command_id"]]));
+
+    wait_reply(&stack, bot, chat, unacked, "/backup: nobody took it in time").await;
+    wait_reply(&stack, bot, chat, unanswered, "/restore: no result in time").await;
+    assert!(poll(&stack, &integration, "ops", 0).await.is_empty(), "expired requests are not offered");
+    let late = stack
+        .post(
+            &format!("/api/v1/commands/{}/reply", restore["command_id"].as_str().unwrap_or_default()),
+            json!({"text": "done"}),
+        )
+        .await;
+    assert_eq!((late.status, &late.body["error"]["code"]), (409, &json!("command_over")), "{}", late.body);
+    stack.wait_idle().await;
+    for message_id in [unacked, unanswered] {
+        let told = sent_to(&stack, bot, chat)
+            .await
+            .into_iter()
+            .filter(|c| c["params"]["reply_parameters"]["message_id"] == message_id)
+            .count();
+        assert_eq!(told, 1, "told once about message {message_id}");
+    }
+}

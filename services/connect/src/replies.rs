@@ -1,10 +1,9 @@
-//! The service's own replies in the chat, sent as system sends so they travel
-//! the same durable path (payment-verifier clears them, dispatcher delivers).
+//! The service's own replies in the chat, sent as system sends
+//! (`novij_runtime::system_send`).
 
-use novij_bus::{AppendError, Expect};
-use novij_events::integration::PaymentMode;
-use novij_events::send::{OutgoingMessage, Priority, SendAccepted, SendOrigin};
-use novij_events::{Envelope, EventMeta};
+use novij_bus::AppendError;
+use novij_events::EventMeta;
+use novij_runtime::system_send::{self, SystemSend};
 use novij_runtime::{derive, Runtime};
 
 pub const WELCOME: &str = "✅ Connected. Notifications will arrive in this chat. Send /stop to disconnect.";
@@ -66,13 +65,7 @@ pub fn help(commands: &[&novij_events::commands::CommandSpec], ru: bool) -> Stri
     text
 }
 
-/// Who a reply belongs to, when known.
-#[derive(Default)]
-pub struct ReplyOwner {
-    pub project_id: Option<String>,
-    pub integration_id: Option<String>,
-    pub recipient_id: Option<String>,
-}
+pub use novij_runtime::system_send::Owner as ReplyOwner;
 
 pub struct Reply<'a> {
     pub bot_key: &'a str,
@@ -84,34 +77,14 @@ pub struct Reply<'a> {
 
 /// Queues `reply` once per (update, purpose): a redelivered update finds it queued.
 pub async fn send(rt: &Runtime, meta: EventMeta, reply: Reply<'_>, owner: ReplyOwner) -> Result<(), AppendError> {
-    let message =
-        OutgoingMessage { chat_id: reply.chat_id, text: reply.text.to_string(), parse_mode: None, reply_to: None };
-    let bytes = serde_json::to_vec(&message)?;
-    let expires_at = chrono::Utc::now() + chrono::Duration::seconds(rt.config.retention.payload_seconds.into());
-    let sealed = rt
-        .payloads
-        .seal(derive::purpose::OUTGOING_MESSAGE, &bytes, expires_at)
-        .await
-        .map_err(|e| AppendError::Unavailable(e.to_string()))?;
-    let send_id = derive::system_send_id(&rt.keyring, reply.bot_key, reply.update_id, reply.purpose);
-    let accepted = SendAccepted {
-        request_hash: derive::request_hash(&rt.keyring, send_id.as_bytes()),
-        send_id,
-        project_id: owner.project_id,
-        integration_id: owner.integration_id,
-        bot_key: reply.bot_key.to_string(),
-        recipient_id: owner.recipient_id,
-        template: format!("system_{}", reply.purpose),
-        payment_mode: PaymentMode::None,
-        origin: SendOrigin::System,
-        priority: Priority::Interactive,
-        locale: None,
-        message: sealed,
-        payment: None,
-        send_at: None,
+    let send = SystemSend {
+        send_id: derive::system_send_id(&rt.keyring, reply.bot_key, reply.update_id, reply.purpose),
+        bot_key: reply.bot_key,
+        chat_id: reply.chat_id,
+        text: reply.text,
+        reply_to: None,
+        purpose: reply.purpose,
+        owner,
     };
-    match rt.log.append(&Envelope::new(accepted, meta), Expect::NoEvents).await {
-        Ok(_) | Err(AppendError::Conflict) => Ok(()),
-        Err(e) => Err(e),
-    }
+    system_send::queue(rt, meta, send).await
 }

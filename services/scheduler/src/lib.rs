@@ -1,5 +1,6 @@
-//! The scheduler service: fires reminders when due ([`reminders`]), withdraws
-//! a deleted integration's pending sends ([`withdraw`]) and runs the
+//! The scheduler service: fires reminders when due ([`reminders`]), expires
+//! commands not answered in time ([`command_deadlines`]), withdraws a
+//! deleted integration's pending sends ([`withdraw`]) and runs the
 //! maintenance jobs on a cron schedule ([`cleanup`]).
 //!
 //! Every instance fires every reminder: the `send.queued` it appends is fenced
@@ -8,6 +9,7 @@
 //! come and go without a reminder being lost or fired twice.
 
 pub mod cleanup;
+mod command_deadlines;
 mod reminders;
 mod withdraw;
 
@@ -32,7 +34,12 @@ pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) -> anyhow::Result
     cron.add(job).await.context("adding the cleanup job")?;
     cron.start().await.context("starting the cron scheduler")?;
 
-    tokio::join!(reminders::run(rt.clone(), shutdown.clone()), withdraw::run(rt, shutdown));
+    // Boxed: `serve all` runs every service in one future on the main thread's stack.
+    tokio::join!(
+        Box::pin(reminders::run(rt.clone(), shutdown.clone())),
+        Box::pin(command_deadlines::run(rt.clone(), shutdown.clone())),
+        Box::pin(withdraw::run(rt, shutdown))
+    );
     cron.shutdown().await.context("stopping the cron scheduler")?;
     Ok(())
 }

@@ -142,6 +142,7 @@ mod tests {
             message_id: 7,
             from: "user:1".into(),
             recipient_id: "rcp_1".into(),
+            locale: "en".into(),
             requested_at: at,
             expires_at: at + TimeDelta::seconds(60),
         };

@@ -145,6 +145,8 @@ pub struct CommandRequested {
     pub from: String,
     /// The recipient of the chat it came from.
     pub recipient_id: String,
+    /// `ru` or `en`, as the user's Telegram app: for the service's own notices.
+    pub locale: String,
     pub requested_at: DateTime<Utc>,
     /// Not answered finally by then, it expires.
     pub expires_at: DateTime<Utc>,

@@ -5,6 +5,7 @@
 //! is computed from a keyed hash, so two services always compute the same one.
 
 pub mod derive;
+pub mod system_send;
 
 use std::sync::Arc;
 

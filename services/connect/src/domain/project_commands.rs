@@ -125,6 +125,7 @@ async fn request(
         message_id: incoming.message_id,
         from,
         recipient_id: chat.recipient_id,
+        locale: if incoming.from.is_some_and(User::russian) { "ru" } else { "en" }.to_string(),
         requested_at,
         expires_at: requested_at + chrono::Duration::seconds(spec.timeout_seconds.into()),
     };
