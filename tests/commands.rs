@@ -297,3 +297,61 @@ async fn a_command_nobody_answers_expires_and_its_user_is_told_once_with_two_sch
         assert_eq!(told, 1, "told once about message {message_id}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn in_a_group_a_command_for_this_bot_is_run_one_for_another_bot_ignored_and_allowed_refs_hold() {
+    let stack = TestStack::start(Layout::Single).await;
+    let bot = "group_commands_bot";
+    let manifest = json!({"commands": [
+        {"name": "status", "description": "Status", "executor_key": "ops"},
+        {"name": "oncall", "description": "Page the on-call", "executor_key": "ops", "scope": "groups",
+         "allowed_refs": ["user:1"]},
+        {"name": "deploy", "description": "Deploy", "executor_key": "ops", "scope": "private"}
+    ]});
+    // user:1 is connected in private; Bob is only a member of the group.
+    let (integration, ann) = commands_stack(&stack, bot, manifest).await;
+    let bob = stack.sandbox_post("/sandbox/users", json!({"first_name": "Bob"})).await["user_id"].as_i64().expect("id");
+    let group = stack.connect_group(PROJECT, &integration, "team:ops", &[ann, bob]).await;
+    let messages = format!("/sandbox/groups/{group}/messages");
+    let say = |from: i64, text: &str| stack.sandbox_post(&messages, json!({"from_user_id": from, "text": text}));
+
+    // Updates are handled in order: once the second is requested, the first was seen and ignored.
+    say(ann, "/status@other_bot first").await;
+    say(ann, &format!("/status@{bot} second")).await;
+    let commands = eventually(WAIT, || async {
+        let commands = poll(&stack, &integration, "ops", 1).await;
+        (!commands.is_empty()).then_some(commands)
+    })
+    .await
+    .expect("a request");
+    let names: Vec<(&Value, &Value, &Value, &Value)> =
+        commands.iter().map(|c| (&c["name"], &c["args_text"], &c["from"], &c["chat_kind"])).collect();
+    assert_eq!(names, vec![(&json!("status"), &json!("second"), &json!("user:1"), &json!("group"))]);
+
+    // Bob is not in the on-call's allowed_refs, and is nobody's connected chat here.
+    say(bob, &format!("/oncall@{bot}")).await;
+    say(ann, "/deploy web").await;
+    say(ann, "/oncall now").await;
+    let commands = eventually(WAIT, || async {
+        let commands = poll(&stack, &integration, "ops", 1).await;
+        (commands.len() == 2).then_some(commands)
+    })
+    .await
+    .expect("the on-call requested");
+    assert_eq!((&commands[1]["name"], &commands[1]["from"]), (&json!("oncall"), &json!("user:1")), "{commands:?}");
+    let texts = eventually(WAIT, || async {
+        let calls = stack.sandbox_get(&format!("/sandbox/calls?bot_username={bot}&method=sendMessage")).await;
+        let texts: Vec<String> = calls
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| c["params"]["chat_id"] == group)
+            .filter_map(|c| c["params"]["text"].as_str().map(str::to_string))
+            .collect();
+        let told = texts.iter().any(|t| t.contains("not allowed to run /oncall"))
+            && texts.iter().any(|t| t.contains("Unknown command /deploy"));
+        told.then_some(texts)
+    })
+    .await;
+    assert!(texts.is_ok(), "Bob is refused, and /deploy is not offered in a group\n{}", stack.output_tail());
+}
