@@ -181,3 +181,46 @@ async fn the_walkthrough_over_nats_with_the_feed() {
     assert!(types.contains(&"recipient.bound"), "{types:?}");
     assert_eq!(of_send, ["send.accepted", "send.queued", "send.sent"], "{seen:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_executor_takes_and_answers_commands_over_nats_only() {
+    let stack = TestStack::start(Layout::Separate).await;
+    let nats = async_nats::connect(stack.nats.url()).await.expect("nats");
+    let key = Some(stack.admin_key.as_str());
+    let bot = stack.sandbox_post("/sandbox/bots", json!({"username": "nats_exec_bot"})).await;
+    let integration = stack.create_integration(PROJECT, bot["token"].as_str()).await;
+    let manifest = json!({"commands": [{"name": "uptime", "description": "Uptime", "executor_key": "sre"}]});
+    let set = call(&nats, key, &format!("nt.api.v1.commands.manifest.set.{integration}"), Some(manifest)).await;
+    assert_eq!((set.status, &set.body["version"]), (200, &json!(1)), "{}", set.body);
+    let chat = stack.connect_user(PROJECT, &integration, "user:9").await;
+    let written = stack
+        .sandbox_post(
+            &format!("/sandbox/users/{chat}/messages"),
+            json!({"bot_username": "nats_exec_bot", "text": "/uptime api"}),
+        )
+        .await;
+    let message_id = written["message_id"].as_i64().expect("message_id");
+
+    // A long poll over NATS: the query as a JSON object.
+    let query =
+        json!({"project_id": PROJECT, "integration_id": integration, "executor_key": "sre", "wait_seconds": 10});
+    let polled = call(&nats, key, "nt.api.v1.commands.poll", Some(query)).await;
+    assert_eq!(polled.status, 200, "{}", polled.body);
+    let command = &polled.body["commands"][0];
+    assert_eq!((&command["name"], &command["args"]), (&json!("uptime"), &json!(["api"])), "{}", polled.body);
+    let command_id = command["command_id"].as_str().expect("command_id").to_string();
+    let ack = json!({"project_id": PROJECT, "integration_id": integration, "executor_key": "sre", "command_ids": [command_id]});
+    let acked = call(&nats, key, "nt.api.v1.commands.ack", Some(ack)).await;
+    assert_eq!(acked.body["acked"], json!([command_id]), "{}", acked.body);
+    let reply =
+        call(&nats, key, &format!("nt.api.v1.commands.reply.{command_id}"), Some(json!({"text": "up 41 days"}))).await;
+    assert_eq!((reply.status, &reply.body["final"]), (202, &json!(true)), "{}", reply.body);
+
+    let answered = eventually(WAIT, || async {
+        let calls = stack.sandbox_get("/sandbox/calls?bot_username=nats_exec_bot&method=sendMessage").await;
+        calls.as_array()?.iter().find(|c| c["params"]["text"] == "up 41 days" && c["status"] == 200).cloned()
+    })
+    .await
+    .expect("the result reached the chat");
+    assert_eq!(answered["params"]["reply_parameters"]["message_id"], message_id, "{answered}");
+}
