@@ -231,17 +231,51 @@ async fn a_users_command_reaches_its_executor_and_the_ack_and_the_result_answer_
     let path = format!("/api/v1/commands/{command_id}/reply");
     let progress = stack.post(&path, json!({"text": "building web…", "final": false})).await;
     assert_eq!((progress.status, &progress.body["final"]), (202, &json!(false)), "{}", progress.body);
-    let done = stack
-        .post(&path, json!({"text": "<b>web</b> is blue green", "parse_mode": "HTML", "idempotency_key": "r1"}))
-        .await;
+    let result = json!({"text": "<b>web</b> is blue green", "parse_mode": "HTML", "idempotency_key": "r1",
+                        "buttons": [{"id": "rollback", "label": "Roll back"}]});
+    let done = stack.post(&path, result.clone()).await;
     assert_eq!((done.status, &done.body["final"]), (202, &json!(true)), "{}", done.body);
-    let retried = stack
-        .post(&path, json!({"text": "<b>web</b> is blue green", "parse_mode": "HTML", "idempotency_key": "r1"}))
-        .await;
+    let retried = stack.post(&path, result).await;
     assert_eq!((retried.status, &retried.body["send_id"]), (202, &done.body["send_id"]), "a retry: {}", retried.body);
     wait_reply(&stack, bot, chat, message_id, "building web…").await;
     let result = wait_reply(&stack, bot, chat, message_id, "web</b> is blue green").await;
     assert_eq!(result["parse_mode"], "HTML", "{result}");
+    let data = format!("{command_id}:rollback");
+    assert_eq!(result["reply_markup"]["inline_keyboard"][0][0]["callback_data"], data.as_str(), "{result}");
+
+    // The result's button, pressed: answered at once, and offered to the executor.
+    let records = stack.sandbox_get(&format!("/sandbox/bots/{bot}/sent?chat_id={chat}")).await;
+    let result_message = records
+        .as_array()
+        .and_then(|r| r.iter().find(|m| m["raw_text"].as_str().is_some_and(|t| t.contains("is blue green"))))
+        .and_then(|m| m["message_id"].as_i64())
+        .expect("the result's message");
+    let pressed = stack
+        .sandbox_post(
+            &format!("/sandbox/users/{chat}/callbacks"),
+            json!({"bot_username": bot, "callback_data": data, "message_id": result_message}),
+        )
+        .await;
+    let query = pressed["callback_query_id"].clone();
+    let answered = eventually(WAIT, || async {
+        let answers = stack.sandbox_get(&format!("/sandbox/bots/{bot}/callback_answers")).await;
+        answers.as_array()?.iter().find(|a| a["callback_query_id"] == query).cloned()
+    })
+    .await
+    .expect("the press was answered");
+    assert_eq!(answered["text"], "✓ Roll back: sent", "{answered}");
+    let presses = poll(&stack, &integration, "ci", 10).await;
+    assert_eq!(presses.len(), 1, "{presses:?}");
+    assert_eq!(
+        (&presses[0]["kind"], &presses[0]["command_id"], &presses[0]["action"], &presses[0]["from"]),
+        (&json!("press"), &json!(command_id), &json!("rollback"), &json!("user:1")),
+        "{presses:?}"
+    );
+    let press_ack = json!({"project_id": PROJECT, "integration_id": integration, "executor_key": "ci",
+                           "command_ids": [presses[0]["press_id"]]});
+    let acked = stack.post("/api/v1/commands/ack", press_ack).await;
+    assert_eq!(acked.body["acked"], json!([presses[0]["press_id"]]), "{}", acked.body);
+    assert!(poll(&stack, &integration, "ci", 0).await.is_empty(), "an acked press leaves the poll");
     let late = stack.post(&path, json!({"text": "one more"})).await;
     assert_eq!((late.status, &late.body["error"]["code"]), (409, &json!("command_over")), "{}", late.body);
     stack.wait_idle().await;

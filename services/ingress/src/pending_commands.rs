@@ -1,14 +1,20 @@
-//! Command requests no executor has taken yet, per (project, integration,
-//! executor key), kept in memory from the log for `GET /commands/poll`
-//! (oldest first), with long polls.
+//! Command requests no executor has taken yet, and presses of the buttons
+//! under command replies not yet acked, per (project, integration, executor
+//! key), kept in memory from the log for `GET /commands/poll` (oldest
+//! first), with long polls.
 //!
-//! It follows the commands' `requested`, `acked`, `replied` and `expired`
-//! from the start of the log; what it keeps is the requests still open.
+//! It follows the commands' events from the start of the log; what it keeps
+//! is the open requests and presses, and which executor each command has.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use async_nats::jetstream::{self, consumer::DeliverPolicy};
 use chrono::Utc;
 use novij_bus::follow::Follower;
-use novij_events::commands::{CommandAcked, CommandExpired, CommandReplied, CommandRequested};
+use novij_events::commands::{
+    CommandAcked, CommandExpired, CommandPressed, CommandPressesAcked, CommandReplied, CommandRequested,
+};
 use novij_events::{subjects, AnyEvent};
 use tokio::sync::watch;
 
@@ -17,37 +23,53 @@ use crate::offered::Offered;
 /// (project, integration, executor key).
 type Executor = (String, String, String);
 
+/// What an executor's poll offers.
+#[derive(Debug, Clone)]
+pub enum Pending {
+    Request(Box<CommandRequested>),
+    Press(CommandPressed),
+}
+
 #[derive(Clone)]
 pub struct PendingCommands {
-    open: Offered<Executor, CommandRequested>,
+    open: Offered<Executor, Pending>,
+    /// Command → its executor, for the presses under its replies.
+    executors: Arc<Mutex<HashMap<String, Executor>>>,
 }
 
 impl PendingCommands {
     pub fn start(js: jetstream::Context, shutdown: watch::Receiver<bool>) -> Self {
         let (open, ready) = Offered::new();
-        let pending = Self { open };
+        let pending = Self { open, executors: Arc::default() };
         let filters = vec![
             subjects::all_of::<CommandRequested>(),
             subjects::all_of::<CommandAcked>(),
             subjects::all_of::<CommandReplied>(),
             subjects::all_of::<CommandExpired>(),
+            subjects::all_of::<CommandPressed>(),
+            subjects::all_of::<CommandPressesAcked>(),
         ];
         let follower = Follower::new(js, filters, DeliverPolicy::All, shutdown);
         tokio::spawn(pending.clone().follow(follower, ready));
         pending
     }
 
-    /// The executor's requests not taken and not past their deadline, oldest
-    /// first; waits up to `wait` for one when there are none.
+    /// The executor's requests not taken and not past their deadline, and
+    /// presses not acked, oldest first; waits up to `wait` for one when there
+    /// are none.
     pub async fn poll(
         &self,
         project_id: &str,
         integration_id: &str,
         executor_key: &str,
         wait: std::time::Duration,
-    ) -> Option<Vec<CommandRequested>> {
+    ) -> Option<Vec<Pending>> {
         let key = (project_id.to_string(), integration_id.to_string(), executor_key.to_string());
-        self.open.poll(&key, wait, |r| r.expires_at > Utc::now()).await
+        let live = |p: &Pending| match p {
+            Pending::Request(r) => r.expires_at > Utc::now(),
+            Pending::Press(_) => true,
+        };
+        self.open.poll(&key, wait, live).await
     }
 
     async fn follow(self, follower: Follower, ready: watch::Sender<bool>) {
@@ -66,8 +88,19 @@ impl PendingCommands {
             AnyEvent::CommandRequested(e) => {
                 let r = e.payload;
                 let key = (r.project_id.clone(), r.integration_id.clone(), r.executor_key.clone());
-                self.open.offer(key, r.command_id.clone(), sequence, r);
+                if let Ok(mut executors) = self.executors.lock() {
+                    executors.insert(r.command_id.clone(), key.clone());
+                }
+                self.open.offer(key, r.command_id.clone(), sequence, Pending::Request(Box::new(r)));
             }
+            AnyEvent::CommandPressed(e) => {
+                let p = e.payload;
+                let key = self.executors.lock().ok().and_then(|e| e.get(&p.command_id).cloned());
+                if let Some(key) = key {
+                    self.open.offer(key, p.press_id.clone(), sequence, Pending::Press(p));
+                }
+            }
+            AnyEvent::CommandPressesAcked(e) => e.payload.press_ids.iter().for_each(|id| self.open.take(id)),
             AnyEvent::CommandAcked(e) => self.open.take(&e.payload.command_id),
             AnyEvent::CommandReplied(e) => self.open.take(&e.payload.command_id),
             AnyEvent::CommandExpired(e) => self.open.take(&e.payload.command_id),

@@ -3,7 +3,8 @@
 use schemars::Schema;
 
 use crate::commands::{
-    CommandAcked, CommandExpired, CommandReplied, CommandRequested, CommandsPushFailed, CommandsPushed, CommandsSet,
+    CommandAcked, CommandExpired, CommandPressed, CommandPressesAcked, CommandReplied, CommandRequested,
+    CommandsPushFailed, CommandsPushed, CommandsSet,
 };
 use crate::connect::{ConnectCodeIssued, ConnectCodeRedeemed};
 use crate::incident::{
@@ -155,6 +156,8 @@ catalogue!(
     CommandAcked,
     CommandReplied,
     CommandExpired,
+    CommandPressed,
+    CommandPressesAcked,
 );
 
 impl AnyEvent {

@@ -187,6 +187,9 @@ pub struct CommandReplied {
     pub send_id: String,
     #[serde(rename = "final")]
     pub is_final: bool,
+    /// The actions of the buttons under the reply.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buttons: Vec<String>,
 }
 
 impl Event for CommandReplied {
@@ -196,6 +199,56 @@ impl Event for CommandReplied {
     fn aggregate_id(&self) -> &str {
         &self.command_id
     }
+}
+
+/// Someone pressed a button under one of the command's replies; offered to
+/// the command's executor until acked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CommandPressed {
+    pub command_id: String,
+    /// [`crate::ids::command_press_id`], which the executor acks.
+    pub press_id: String,
+    /// The button's action (its `id` in the reply).
+    pub action: String,
+    /// The presser's `public_user_ref` when connected to the integration, else an opaque id.
+    pub from: String,
+    pub pressed_at: DateTime<Utc>,
+}
+
+impl Event for CommandPressed {
+    const AGGREGATE: &'static str = "command";
+    const NAME: &'static str = "pressed";
+    const VERSION: u16 = 1;
+    fn aggregate_id(&self) -> &str {
+        &self.command_id
+    }
+}
+
+/// The executor took these presses (`POST /commands/ack`); they leave its poll.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CommandPressesAcked {
+    pub command_id: String,
+    pub press_ids: Vec<String>,
+}
+
+impl Event for CommandPressesAcked {
+    const AGGREGATE: &'static str = "command";
+    const NAME: &'static str = "presses_acked";
+    const VERSION: u16 = 1;
+    fn aggregate_id(&self) -> &str {
+        &self.command_id
+    }
+}
+
+/// The callback data of a button under a command's reply: `<command_id>:<action>`.
+pub fn button_data(command_id: &str, action: &str) -> String {
+    format!("{command_id}:{action}")
+}
+
+/// The command and action a [`button_data`] names.
+pub fn parse_button_data(data: &str) -> Option<(&str, &str)> {
+    let (command_id, action) = data.split_once(':')?;
+    (crate::ids::is_valid(crate::ids::COMMAND, command_id) && !action.is_empty()).then_some((command_id, action))
 }
 
 crate::labelled_enum! {

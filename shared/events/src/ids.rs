@@ -74,6 +74,26 @@ pub fn incident_of_action(action_id: &str) -> Option<String> {
 /// Hex digits of an incident id's hash (a [`derived_id`]).
 const INCIDENT_HASH_LEN: usize = 32;
 
+pub const COMMAND_PRESS: &str = "cpr";
+
+/// A press of a button under a command's reply: the command's hash followed
+/// by the press's own (`cpr_<command hash><press hash>`), so an ack names
+/// its aggregate.
+pub fn command_press_id(command_id: &str, press_hash_hex: &str) -> Option<String> {
+    let hash = command_id.strip_prefix(COMMAND)?.strip_prefix('_')?;
+    let press = press_hash_hex.get(..16)?;
+    (hash.len() == INCIDENT_HASH_LEN).then(|| format!("{COMMAND_PRESS}_{hash}{press}"))
+}
+
+/// The command a [`command_press_id`] belongs to.
+pub fn command_of_press(press_id: &str) -> Option<String> {
+    if !is_valid(COMMAND_PRESS, press_id) || press_id.len() != COMMAND_PRESS.len() + 1 + INCIDENT_HASH_LEN + 16 {
+        return None;
+    }
+    let start = COMMAND_PRESS.len() + 1;
+    Some(format!("{COMMAND}_{}", &press_id[start..start + INCIDENT_HASH_LEN]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -56,6 +56,16 @@ pub struct OutgoingMessage {
     /// or alone when it is gone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<i64>,
+    /// Inline buttons under it, by row (a command's result).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buttons: Vec<Vec<MessageButton>>,
+}
+
+/// A button that sends `data` back as a callback query when pressed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct MessageButton {
+    pub label: String,
+    pub data: String,
 }
 
 /// What a paid (DSR) send claims to have paid with; the payment-verifier

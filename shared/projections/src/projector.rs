@@ -449,7 +449,9 @@ async fn apply_event<C: ConnectionTrait>(txn: &C, event: &AnyEvent) -> Result<()
         AnyEvent::CommandRequested(_)
         | AnyEvent::CommandAcked(_)
         | AnyEvent::CommandReplied(_)
-        | AnyEvent::CommandExpired(_) => {}
+        | AnyEvent::CommandExpired(_)
+        | AnyEvent::CommandPressed(_)
+        | AnyEvent::CommandPressesAcked(_) => {}
         // The first outcome of a payment stands, as in the incident.
         AnyEvent::CardCleared(e) => card_payment(txn, &e.payload.alert_id, "paid").await?,
         AnyEvent::CardRefused(e) => card_payment(txn, &e.payload.alert_id, "refused").await?,

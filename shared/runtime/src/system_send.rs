@@ -38,6 +38,7 @@ pub async fn queue(rt: &Runtime, meta: EventMeta, send: SystemSend<'_>) -> Resul
         text: send.text.to_string(),
         parse_mode: None,
         reply_to: send.reply_to,
+        buttons: Vec::new(),
     };
     let bytes = serde_json::to_vec(&message)?;
     let expires_at = chrono::Utc::now() + chrono::Duration::seconds(rt.config.retention.payload_seconds.into());

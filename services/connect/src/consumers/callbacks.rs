@@ -1,5 +1,6 @@
 //! `connect-callbacks`: button presses, many at once and apart from the
-//! other updates, so each is answered at once (`domain::press`).
+//! other updates, so each is answered at once: of alert cards
+//! (`domain::press`) and of command replies (`domain::command_press`).
 
 use std::time::Duration;
 
@@ -9,8 +10,8 @@ use novij_events::EventMeta;
 use novij_runtime::Runtime;
 use tokio::sync::watch;
 
-use crate::domain::press;
 use crate::domain::update::Update;
+use crate::domain::{command_press, press};
 
 const DURABLE: &str = "connect-callbacks";
 /// Presses handled at once by one instance.
@@ -26,7 +27,13 @@ pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) {
 async fn handle(rt: &Runtime, received: &UpdateReceived, update: Update) -> Handled {
     let Some(query) = update.callback_query else { return Handled::Done };
     let meta = EventMeta::new(format!("update:{}", received.message_id()));
-    match press::press(rt, &received.bot_key, &query, meta).await {
+    let of_command = query.data.as_deref().is_some_and(|d| d.starts_with(novij_events::ids::COMMAND));
+    let pressed = if of_command {
+        command_press::press(rt, &received.bot_key, &query, meta).await
+    } else {
+        press::press(rt, &received.bot_key, &query, meta).await
+    };
+    match pressed {
         Ok(()) => Handled::Done,
         Err(e) => {
             tracing::warn!(bot_key = %received.bot_key, update_id = received.update_id, error = %e, "press handling failed; will retry");

@@ -1,5 +1,6 @@
 //! What the connect service decides.
 
+pub mod command_press;
 pub mod commands;
 pub mod press;
 pub mod project_commands;

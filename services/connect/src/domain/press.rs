@@ -49,7 +49,7 @@ impl Toast<'_> {
 }
 
 pub async fn press(rt: &Runtime, bot_key: &str, query: &CallbackQuery, meta: EventMeta) -> Result<(), CommandError> {
-    let russian = query.from.language_code.as_deref().is_some_and(|l| l.starts_with("ru"));
+    let russian = query.from.russian();
     let target = query.data.as_deref().and_then(parse_action_data).and_then(|(alert_id, position)| {
         ids::parse_alert_id(alert_id).map(|(incident_id, generation)| (incident_id, generation, position))
     });
@@ -126,7 +126,7 @@ async fn presser(
 
 /// Asks the dispatcher to answer the press; a failure is logged, not retried
 /// (the answer is worth nothing after Telegram's ~15 s).
-async fn answer(rt: &Runtime, bot_key: &str, query: &CallbackQuery, text: &str) {
+pub(super) async fn answer(rt: &Runtime, bot_key: &str, query: &CallbackQuery, text: &str) {
     let request = CallbackAnswerRequest {
         bot_key: bot_key.to_string(),
         callback_query_id: query.id.clone(),

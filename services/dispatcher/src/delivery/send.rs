@@ -137,7 +137,7 @@ impl<'a> Delivery<'a> {
             text: message.text,
             parse_mode: message.parse_mode,
             allow_paid_broadcast: false,
-            reply_markup: None,
+            reply_markup: buttons(message.buttons),
             reply_parameters: message
                 .reply_to
                 .map(|message_id| ReplyParameters { message_id, allow_sending_without_reply: true }),
@@ -374,4 +374,19 @@ impl<'a> Delivery<'a> {
             Err(e) => retry_later("log_unavailable", &e, Duration::from_secs(1)),
         }
     }
+}
+
+/// A message's buttons as Telegram's inline keyboard.
+fn buttons(rows: Vec<Vec<novij_events::send::MessageButton>>) -> Option<novij_telegram_client::InlineKeyboardMarkup> {
+    if rows.is_empty() {
+        return None;
+    }
+    let button = |b: novij_events::send::MessageButton| novij_telegram_client::InlineKeyboardButton {
+        text: b.label,
+        callback_data: Some(b.data),
+        url: None,
+    };
+    Some(novij_telegram_client::InlineKeyboardMarkup {
+        inline_keyboard: rows.into_iter().map(|row| row.into_iter().map(button).collect()).collect(),
+    })
 }

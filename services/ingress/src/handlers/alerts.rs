@@ -615,6 +615,7 @@ pub async fn reply(
             text: rendered.text.clone(),
             parse_mode: rendered.parse_mode.map(str::to_string),
             reply_to: card.shown.get(recipient_id).map(|s| s.telegram_message_id),
+            buttons: Vec::new(),
         };
         let reply = ChatReply {
             send_id: send_id.clone(),

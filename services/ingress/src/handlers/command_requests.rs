@@ -1,8 +1,9 @@
 //! What executors do with the commands users run: `GET /commands/poll` (the
 //! requests no executor took yet, from memory), `POST /commands/ack` (take
 //! them: the first ack of a request wins, decided on its aggregate) and
-//! `POST /commands/{command_id}/reply` (answer the user's message; a final
-//! reply ends the command).
+//! `POST /commands/{command_id}/reply` (answer the user's message, with
+//! buttons if wanted; a final reply ends the command). Presses of those
+//! buttons come to the same executor's poll, and are acked like requests.
 
 use std::collections::BTreeMap;
 
@@ -10,8 +11,8 @@ use chrono::{DateTime, Utc};
 use novij_aggregates::command::{decide, Command, CommandAction, CommandDecision, CommandRefusal};
 use novij_aggregates::Loaded;
 use novij_bus::{AppendError, Expect};
-use novij_events::commands::{split_args, CommandInput, CommandRequested};
-use novij_events::send::OutgoingMessage;
+use novij_events::commands::{button_data, split_args, CommandInput, CommandPressed, CommandRequested};
+use novij_events::send::{MessageButton, OutgoingMessage};
 use novij_events::{ids, Envelope, EventMeta};
 use novij_runtime::{derive, PayloadError};
 use serde::{Deserialize, Serialize};
@@ -23,12 +24,18 @@ use super::{integrations::find_for_project, json, query, Credentials};
 use crate::answer::Answer;
 use crate::body::{self, check_text, id_char};
 use crate::error::ApiError;
+use crate::pending_commands::Pending;
 use crate::state::AppState;
 
 /// How many times an ack or reply decides again after losing a race for the command.
 const RACES: usize = 10;
 /// Telegram's longest message.
 const MAX_TEXT: usize = 4096;
+const MAX_BUTTONS: usize = 12;
+/// Buttons per keyboard row.
+const PER_ROW: usize = 3;
+/// A button's action fits Telegram's 64 bytes of callback data with the command id.
+const MAX_ACTION: usize = 24;
 
 #[derive(Serialize, ToSchema)]
 pub struct CommandRequestView {
@@ -52,10 +59,43 @@ pub struct CommandRequestView {
     pub expires_at: DateTime<Utc>,
 }
 
+/// Someone pressed a button under one of the command's replies.
+#[derive(Serialize, ToSchema)]
+pub struct CommandPressView {
+    /// `press`.
+    pub kind: &'static str,
+    /// What to ack (in `command_ids`).
+    pub press_id: String,
+    pub command_id: String,
+    /// The button's `id` in the reply.
+    pub action: String,
+    /// The presser's `public_user_ref` when connected to this integration, else an opaque id.
+    pub from: String,
+    pub pressed_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum Polled {
+    Command(CommandRequestView),
+    Press(CommandPressView),
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct CommandPollView {
-    /// Oldest first.
-    pub commands: Vec<CommandRequestView>,
+    /// Requests (`kind: command`) and presses (`kind: press`), oldest first.
+    pub commands: Vec<Polled>,
+}
+
+fn press_view(p: CommandPressed) -> CommandPressView {
+    CommandPressView {
+        kind: "press",
+        press_id: p.press_id,
+        command_id: p.command_id,
+        action: p.action,
+        from: p.from,
+        pressed_at: p.pressed_at,
+    }
 }
 
 /// A request as its executor sees it: the sealed input opened.
@@ -98,8 +138,11 @@ pub async fn poll(state: AppState, creds: Credentials, query: BTreeMap<String, S
         .await
         .ok_or_else(|| ApiError::unavailable("the command requests", &"still reading the log"))?;
     let mut commands = Vec::with_capacity(requests.len());
-    for request in requests {
-        commands.extend(request_view(&state, request).await?);
+    for pending in requests {
+        match pending {
+            Pending::Request(request) => commands.extend(request_view(&state, *request).await?.map(Polled::Command)),
+            Pending::Press(press) => commands.push(Polled::Press(press_view(press))),
+        }
     }
     Ok(json(StatusCode::OK, &CommandPollView { commands }))
 }
@@ -110,7 +153,7 @@ pub struct AckCommands {
     pub project_id: String,
     pub integration_id: String,
     pub executor_key: String,
-    /// 1 to 100 requests to take.
+    /// 1 to 100 requests to take (`cmd_…`), or presses (`cpr_…`).
     pub command_ids: Vec<String>,
     /// Sent at once as a reply to each user's command ("⏳ running…"), as plain text.
     pub ack_text: Option<String>,
@@ -118,23 +161,28 @@ pub struct AckCommands {
 
 #[derive(Serialize, ToSchema)]
 pub struct AckedCommandsView {
-    /// Taken by this ack: answer them with `POST /commands/{command_id}/reply`.
+    /// Taken by this ack: answer them with `POST /commands/{command_id}/reply`
+    /// (presses: they leave the poll).
     pub acked: Vec<String>,
     /// Taken before (by another executor), answered, or expired.
     pub taken: Vec<String>,
 }
 
-/// A command of the caller's project, loaded (404 naming `field` otherwise).
+/// A command of the caller's project, loaded (404 naming `field`
+/// otherwise); by its id, or by the id of a press under its replies.
 async fn load_visible(
     state: &AppState,
     caller: &crate::auth::Caller,
-    command_id: &str,
+    id: &str,
     field: &str,
 ) -> Result<(Loaded<Command>, CommandRequested), ApiError> {
     let not_found = || ApiError::not_found("command").with_field(field);
-    if !ids::is_valid(ids::COMMAND, command_id) {
-        return Err(not_found());
-    }
+    let command_id = match ids::command_of_press(id) {
+        Some(command_id) => command_id,
+        None if ids::is_valid(ids::COMMAND, id) => id.to_string(),
+        None => return Err(not_found()),
+    };
+    let command_id = command_id.as_str();
     let loaded = state.rt.log.load::<Command>(command_id).await?;
     let request = loaded.state.request.clone().filter(|r| caller.sees(Some(&r.project_id))).ok_or_else(not_found)?;
     Ok((loaded, request))
@@ -158,6 +206,11 @@ async fn decide_and_append(
         let appended = match &decision {
             CommandDecision::Acked(e) => state.rt.log.append(&Envelope::new(e.clone(), meta.clone()), expect).await,
             CommandDecision::Replied(e) => state.rt.log.append(&Envelope::new(e.clone(), meta.clone()), expect).await,
+            CommandDecision::PressesAcked(e) => {
+                state.rt.log.append(&Envelope::new(e.clone(), meta.clone()), expect).await
+            }
+            // Presses are decided by connect.
+            CommandDecision::Pressed(_) => return Err(ApiError::internal(&"a press decided here")),
             CommandDecision::Expired(_) | CommandDecision::Nothing => return Ok(Ok(decision)),
         };
         match appended {
@@ -177,12 +230,14 @@ fn chat_reply<'a>(
     template: &'a str,
     text: String,
     parse_mode: Option<String>,
+    buttons: Vec<Vec<MessageButton>>,
 ) -> Result<ChatReply<'a>, ApiError> {
     let message = OutgoingMessage {
         chat_id: open_chat(state, &request.chat)?,
         text,
         parse_mode,
         reply_to: Some(request.message_id),
+        buttons,
     };
     Ok(ChatReply {
         request_hash: derive::request_hash(&state.rt.keyring, send_id.as_bytes()),
@@ -223,7 +278,15 @@ pub async fn ack(state: AppState, creds: Credentials, bytes: bytes::Bytes) -> Re
     }
     let meta = creds.meta();
     let (mut acked, mut taken) = (Vec::new(), Vec::new());
-    for (loaded, request) in found {
+    for ((loaded, request), id) in found.into_iter().zip(&req.command_ids) {
+        if ids::command_of_press(id).is_some() {
+            let action = || CommandAction::AckPresses { press_ids: vec![id.clone()] };
+            match decide_and_append(&state, &meta, loaded, action).await? {
+                Ok(CommandDecision::PressesAcked(_)) => acked.push(id.clone()),
+                _ => taken.push(id.clone()),
+            }
+            continue;
+        }
         let send_id = req.ack_text.as_ref().map(|_| {
             derive::send_id(&state.rt.keyring, &request.project_id, &format!("command-ack\0{}", request.command_id))
         });
@@ -231,7 +294,7 @@ pub async fn ack(state: AppState, creds: Credentials, bytes: bytes::Bytes) -> Re
         match decide_and_append(&state, &meta, loaded, action).await? {
             Ok(_) => {
                 if let (Some(text), Some(send_id)) = (&req.ack_text, send_id) {
-                    let reply = chat_reply(&state, &request, send_id, "command_ack", text.clone(), None)?;
+                    let reply = chat_reply(&state, &request, send_id, "command_ack", text.clone(), None, Vec::new())?;
                     accept_reply(&state, meta.clone(), reply).await?;
                 }
                 acked.push(request.command_id);
@@ -256,6 +319,34 @@ pub struct CommandReply {
     pub is_final: Option<bool>,
     /// A retry with the same key sends nothing again.
     pub idempotency_key: Option<String>,
+    /// At most 12 buttons under the reply (3 a row); a press comes to this
+    /// command's executor's poll as `{kind: "press", action}`.
+    pub buttons: Option<Vec<ReplyButton>>,
+}
+
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyButton {
+    /// `[a-z0-9_-]`, at most 24 characters, unique within the reply.
+    pub id: String,
+    pub label: String,
+}
+
+/// The buttons checked, as keyboard rows whose callback data names the command and the action.
+fn keyboard(command_id: &str, buttons: &[ReplyButton]) -> Result<Vec<Vec<MessageButton>>, ApiError> {
+    if buttons.len() > MAX_BUTTONS {
+        return Err(ApiError::invalid("buttons", format!("must have at most {MAX_BUTTONS} entries")));
+    }
+    for (i, b) in buttons.iter().enumerate() {
+        let id_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-');
+        check_text(&format!("buttons[{i}].id"), &b.id, MAX_ACTION, id_char)?;
+        check_text(&format!("buttons[{i}].label"), &b.label, 64, |c| !c.is_control())?;
+        if buttons[..i].iter().any(|o| o.id == b.id) {
+            return Err(ApiError::invalid(&format!("buttons[{i}].id"), "is used by another button"));
+        }
+    }
+    let button = |b: &ReplyButton| MessageButton { label: b.label.clone(), data: button_data(command_id, &b.id) };
+    Ok(buttons.chunks(PER_ROW).map(|row| row.iter().map(button).collect()).collect())
 }
 
 #[derive(Serialize, ToSchema)]
@@ -292,19 +383,25 @@ pub async fn reply(
     if let Some(key) = &req.idempotency_key {
         check_text("idempotency_key", key, 256, |c| !c.is_control())?;
     }
+    if ids::command_of_press(&command_id).is_some() {
+        return Err(ApiError::not_found("command").with_field("command_id"));
+    }
+    let buttons = req.buttons.as_deref().unwrap_or_default();
+    let rows = keyboard(&command_id, buttons)?;
+    let actions: Vec<String> = buttons.iter().map(|b| b.id.clone()).collect();
     let (loaded, request) = load_visible(&state, &caller, &command_id, "command_id").await?;
     let key = req.idempotency_key.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let send_id =
         derive::send_id(&state.rt.keyring, &request.project_id, &format!("command-reply\0{command_id}\0{key}"));
     let is_final = req.is_final.unwrap_or(true);
     // Refused before anything is sent when the command is over.
-    let action = || CommandAction::Reply { send_id: send_id.clone(), is_final };
+    let action = || CommandAction::Reply { send_id: send_id.clone(), is_final, buttons: actions.clone() };
     match decide(&loaded.state, action()) {
         Ok(_) => {}
         Err(CommandRefusal::Over) => return Err(over()),
         Err(refusal) => return Err(ApiError::internal(&refusal)),
     }
-    let reply = chat_reply(&state, &request, send_id.clone(), "command_reply", req.text, parse_mode)?;
+    let reply = chat_reply(&state, &request, send_id.clone(), "command_reply", req.text, parse_mode, rows)?;
     let meta = creds.meta();
     accept_reply(&state, meta.clone(), reply).await?;
     match decide_and_append(&state, &meta, loaded, action).await? {

@@ -271,6 +271,7 @@ async fn accept_new(
         text: rendered.text,
         parse_mode: rendered.parse_mode.map(str::to_string),
         reply_to: None,
+        buttons: Vec::new(),
     };
     let sealed = seal_message(state, &message, send_at.unwrap_or_else(Utc::now)).await?;
     let accepted = SendAccepted {
