@@ -70,6 +70,27 @@ async fn walkthrough_delivers_exactly_one_message_and_leaks_nothing() {
     assert_eq!(replied.status, 202, "{}", replied.body);
     let reply_id = replied.body["send_ids"][0].as_str().expect("a reply send").to_string();
     stack.wait_send(&reply_id, "sent").await;
+
+    // A command: its arguments and its result are personal data too.
+    let (args, result) = (canary("args"), canary("result"));
+    let manifest = json!({"commands": [{"name": "deploy", "description": "Deploy", "executor_key": "ci"}]});
+    let set = stack.post(&format!("/api/v1/integrations/{integration}/commands/manifest"), manifest).await;
+    assert_eq!(set.status, 200, "{}", set.body);
+    stack
+        .sandbox_post(
+            &format!("/sandbox/users/{chat_id}/messages"),
+            json!({"bot_username": "canary_shop_bot", "text": format!("/deploy {args}")}),
+        )
+        .await;
+    let poll = format!(
+        "/api/v1/commands/poll?project_id=project_123&integration_id={integration}&executor_key=ci&wait_seconds=10"
+    );
+    let polled = stack.get(&poll).await;
+    assert_eq!(polled.body["commands"][0]["args_text"], args.as_str(), "{}", polled.body);
+    let command_id = polled.body["commands"][0]["command_id"].as_str().expect("command_id").to_string();
+    let answered = stack.post(&format!("/api/v1/commands/{command_id}/reply"), json!({"text": result})).await;
+    assert_eq!(answered.status, 202, "{}", answered.body);
+    stack.wait_send(answered.body["send_id"].as_str().expect("send_id"), "sent").await;
     stack.wait_idle().await;
 
     for process in stack.services.values_mut() {
@@ -87,6 +108,8 @@ async fn walkthrough_delivers_exactly_one_message_and_leaks_nothing() {
         ("card summary", summary),
         ("card field", field),
         ("card reply", reply),
+        ("command arguments", args),
+        ("command result", result),
     ];
     for (what, canary) in &canaries {
         assert!(!logs.contains(canary.as_str()), "{what} leaked into the logs");
