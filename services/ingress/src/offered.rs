@@ -7,6 +7,9 @@ use std::hash::Hash;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use async_nats::jetstream::{self, consumer::DeliverPolicy};
+use novij_bus::follow::Follower;
+use novij_events::AnyEvent;
 use tokio::sync::watch;
 
 pub struct Offered<K, V> {
@@ -87,6 +90,28 @@ impl<K: Clone + Eq + Hash, V: Clone> Offered<K, V> {
         // Every change is a few inserts or removals that cannot panic halfway.
         self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// Follows the events on `filters` from the log's start, handing each (with
+/// its sequence) to `observe`; `ready` once caught up. `what` names them in
+/// the logs.
+pub fn follow_log(
+    js: jetstream::Context,
+    filters: Vec<String>,
+    shutdown: watch::Receiver<bool>,
+    ready: watch::Sender<bool>,
+    what: &'static str,
+    observe: impl Fn(u64, AnyEvent) + Send + Sync + 'static,
+) {
+    let follower = Follower::new(js, filters, DeliverPolicy::All, shutdown);
+    tokio::spawn(async move {
+        follower
+            .build(ready, what, |entry| match AnyEvent::from_slice(&entry.message.payload) {
+                Ok(event) => observe(entry.sequence, event),
+                Err(e) => tracing::error!(sequence = entry.sequence, error = %e, what, "an event this release cannot read; skipped"),
+            })
+            .await
+    });
 }
 
 #[cfg(test)]

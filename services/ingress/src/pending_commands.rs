@@ -9,16 +9,15 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use async_nats::jetstream::{self, consumer::DeliverPolicy};
+use async_nats::jetstream;
 use chrono::Utc;
-use novij_bus::follow::Follower;
 use novij_events::commands::{
     CommandAcked, CommandExpired, CommandPressed, CommandPressesAcked, CommandReplied, CommandRequested,
 };
 use novij_events::{subjects, AnyEvent};
 use tokio::sync::watch;
 
-use crate::offered::Offered;
+use crate::offered::{follow_log, Offered};
 
 /// (project, integration, executor key).
 type Executor = (String, String, String);
@@ -49,8 +48,10 @@ impl PendingCommands {
             subjects::all_of::<CommandPressed>(),
             subjects::all_of::<CommandPressesAcked>(),
         ];
-        let follower = Follower::new(js, filters, DeliverPolicy::All, shutdown);
-        tokio::spawn(pending.clone().follow(follower, ready));
+        let observer = pending.clone();
+        follow_log(js, filters, shutdown, ready, "command requests", move |sequence, event| {
+            observer.observe(sequence, event)
+        });
         pending
     }
 
@@ -70,17 +71,6 @@ impl PendingCommands {
             Pending::Press(_) => true,
         };
         self.open.poll(&key, wait, live).await
-    }
-
-    async fn follow(self, follower: Follower, ready: watch::Sender<bool>) {
-        follower
-            .build(ready, "command requests", |entry| match AnyEvent::from_slice(&entry.message.payload) {
-                Ok(event) => self.observe(entry.sequence, event),
-                Err(e) => {
-                    tracing::error!(sequence = entry.sequence, error = %e, "a command event this release cannot read; skipped")
-                }
-            })
-            .await
     }
 
     fn observe(&self, sequence: u64, event: AnyEvent) {

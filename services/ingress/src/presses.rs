@@ -10,16 +10,15 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use async_nats::jetstream::{self, consumer::DeliverPolicy};
+use async_nats::jetstream;
 use chrono::{DateTime, Utc};
-use novij_bus::follow::Follower;
 use novij_events::incident::{ActionPressed, ActionsAcked, CardOpened};
 use novij_events::{subjects, AnyEvent};
 use serde::Serialize;
 use tokio::sync::watch;
 use utoipa::ToSchema;
 
-use crate::offered::Offered;
+use crate::offered::{follow_log, Offered};
 
 /// A press as the project polls it.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
@@ -55,8 +54,10 @@ impl Presses {
             subjects::all_of::<ActionPressed>(),
             subjects::all_of::<ActionsAcked>(),
         ];
-        let follower = Follower::new(js, filters, DeliverPolicy::All, shutdown);
-        tokio::spawn(presses.clone().follow(follower, ready));
+        let observer = presses.clone();
+        follow_log(js, filters, shutdown, ready, "button presses", move |sequence, event| {
+            observer.observe(sequence, event)
+        });
         presses
     }
 
@@ -69,17 +70,6 @@ impl Presses {
         wait: std::time::Duration,
     ) -> Option<Vec<PressView>> {
         self.open.poll(&(project_id.to_string(), integration_id.to_string()), wait, |_| true).await
-    }
-
-    async fn follow(self, follower: Follower, ready: watch::Sender<bool>) {
-        follower
-            .build(ready, "button presses", |entry| match AnyEvent::from_slice(&entry.message.payload) {
-                Ok(event) => self.observe(entry.sequence, event),
-                Err(e) => {
-                    tracing::error!(sequence = entry.sequence, error = %e, "an incident event this release cannot read; skipped")
-                }
-            })
-            .await
     }
 
     fn observe(&self, sequence: u64, event: AnyEvent) {
