@@ -216,12 +216,16 @@ async fn a_users_command_reaches_its_executor_and_the_ack_and_the_result_answer_
 
     let ack = json!({"project_id": PROJECT, "integration_id": integration, "executor_key": "ci",
                      "command_ids": [command_id], "ack_text": "⏳ running…"});
-    let acked = stack.post("/api/v1/commands/ack", ack.clone()).await;
-    assert_eq!(
-        (acked.status, &acked.body["acked"], &acked.body["taken"]),
-        (200, &json!([command_id]), &json!([])),
-        "{}",
-        acked.body
+    // Two executors ack it at once: exactly one takes it.
+    let (first, second) =
+        tokio::join!(stack.post("/api/v1/commands/ack", ack.clone()), stack.post("/api/v1/commands/ack", ack.clone()));
+    let outcomes: Vec<(u16, &Value, &Value)> =
+        [&first, &second].iter().map(|r| (r.status, &r.body["acked"], &r.body["taken"])).collect();
+    let (took, lost) = (json!([command_id]), json!([]));
+    assert!(
+        outcomes == vec![(200, &took, &lost), (200, &lost, &took)]
+            || outcomes == vec![(200, &lost, &took), (200, &took, &lost)],
+        "one acked, one taken: {outcomes:?}"
     );
     wait_reply(&stack, bot, chat, message_id, "⏳ running…").await;
     assert!(poll(&stack, &integration, "ci", 0).await.is_empty(), "taken: no longer offered");
@@ -388,4 +392,52 @@ async fn in_a_group_a_command_for_this_bot_is_run_one_for_another_bot_ignored_an
     })
     .await;
     assert!(texts.is_ok(), "Bob is refused, and /deploy is not offered in a group\n{}", stack.output_tail());
+}
+
+/// Every text the bot was asked to send.
+async fn said(stack: &TestStack, bot: &str) -> Vec<String> {
+    let calls = stack.sandbox_get(&format!("/sandbox/calls?bot_username={bot}&method=sendMessage")).await;
+    let calls = calls.as_array().cloned().unwrap_or_default();
+    calls.iter().filter_map(|c| c["params"]["text"].as_str().map(str::to_string)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn help_lists_the_commands_an_unknown_one_gets_help_a_stranger_is_told_to_connect_and_a_flood_is_refused_once() {
+    let stack = TestStack::start_with(Layout::Single, &[("COMMANDS_PER_USER_PER_MINUTE", "4")]).await;
+    let bot = "help_commands_bot";
+    let manifest = json!({"commands": [
+        {"name": "deploy", "description": "Deploy", "executor_key": "ci", "args_hint": "<service>",
+         "descriptions": {"ru": "Выкатить"}},
+        {"name": "oncall", "description": "On-call", "executor_key": "ops", "scope": "groups"}
+    ]});
+    let (_, chat) = commands_stack(&stack, bot, manifest).await;
+    let texts = || said(&stack, bot);
+    let wait_text = |expected: &'static str| async move {
+        let found = eventually(WAIT, || async { texts().await.into_iter().find(|t| t.contains(expected)) }).await;
+        found.unwrap_or_else(|_| panic!("never said {expected:?}"))
+    };
+
+    write(&stack, bot, chat, "/help").await;
+    let help = wait_text("Commands:").await;
+    assert!(help.contains("/deploy <service> — Deploy") && !help.contains("/oncall"), "private chat help: {help}");
+    write(&stack, bot, chat, "/nope").await;
+    wait_text("Unknown command /nope").await;
+
+    // A user who never connected: told to connect first.
+    let stranger =
+        stack.sandbox_post("/sandbox/users", json!({"first_name": "Eve"})).await["user_id"].as_i64().expect("id");
+    stack.sandbox_post(&format!("/sandbox/users/{stranger}/start"), json!({"bot_username": bot})).await;
+    write(&stack, bot, stranger, "/deploy web").await;
+    wait_text("not connected").await;
+
+    // The limit is 4 a minute: /help, /nope and two more run; the fifth is refused once, the sixth is not answered.
+    for text in ["/help", "/help", "/help", "/help"] {
+        write(&stack, bot, chat, text).await;
+    }
+    wait_text("Too many commands").await;
+    stack.wait_idle().await;
+    let said = texts().await;
+    let helps = said.iter().filter(|t| t.starts_with("Commands:")).count();
+    let refusals = said.iter().filter(|t| t.contains("Too many commands")).count();
+    assert_eq!((helps, refusals), (3, 1), "{said:?}");
 }
