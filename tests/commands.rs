@@ -106,6 +106,7 @@ async fn a_manifest_reaches_the_menus_per_scope_and_language_and_a_bad_one_is_re
         (with("scope", json!("channels")), "commands[0].scope"),
         (with("descriptions", json!({"de": "x"})), "commands[0].descriptions"),
         (with("allowed_refs", json!(["user 1"])), "commands[0].allowed_refs[0]"),
+        (with("executor_key", json!("ops.eu")), "commands[0].executor_key"),
         (json!({"commands": [ok.clone(), ok.clone()]}), "commands[1].name"),
         (json!({"commands": many}), "commands"),
     ];

@@ -42,7 +42,8 @@ pub struct ManifestCommand {
     pub name: String,
     /// 1–256 characters, shown in Telegram's menu and by `/help`.
     pub description: String,
-    /// Which of the project's executors polls this command's requests.
+    /// Which of the project's executors polls this command's requests:
+    /// 1–64 of `A-Za-z0-9_-`.
     pub executor_key: String,
     /// How the arguments go, for `/help` (at most 128 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -85,7 +86,9 @@ fn command_spec(i: usize, c: ManifestCommand) -> Result<CommandSpec, ApiError> {
     }
     let text = |c: char| !c.is_control();
     check_text(&field("description"), &c.description, 256, text)?;
-    check_text(&field("executor_key"), &c.executor_key, 64, id_char)?;
+    // One NATS subject token: no `.`, `*` or `>`.
+    let key_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-');
+    check_text(&field("executor_key"), &c.executor_key, 64, key_char)?;
     if let Some(hint) = &c.args_hint {
         check_text(&field("args_hint"), hint, 128, text)?;
     }
