@@ -193,6 +193,10 @@ async fn an_executor_takes_and_answers_commands_over_nats_only() {
     let set = call(&nats, key, &format!("nt.api.v1.commands.manifest.set.{integration}"), Some(manifest)).await;
     assert_eq!((set.status, &set.body["version"]), (200, &json!(1)), "{}", set.body);
     let chat = stack.connect_user(PROJECT, &integration, "user:9").await;
+    // The executor takes its requests from its work-queue subject, in a queue group.
+    let queue = novij_events::subjects::command_queue(PROJECT, &integration, "sre");
+    let mut requests = nats.queue_subscribe(queue, "sre".into()).await.expect("subscribe");
+    nats.flush().await.expect("flush");
     let written = stack
         .sandbox_post(
             &format!("/sandbox/users/{chat}/messages"),
@@ -200,18 +204,25 @@ async fn an_executor_takes_and_answers_commands_over_nats_only() {
         )
         .await;
     let message_id = written["message_id"].as_i64().expect("message_id");
-
-    // A long poll over NATS: the query as a JSON object.
+    let request = tokio::time::timeout(WAIT, requests.next()).await.expect("a request in time").expect("subscribed");
+    let command: Value = serde_json::from_slice(&request.payload).expect("json");
+    assert_eq!(
+        (&command["name"], &command["args"], &command["from"]),
+        (&json!("uptime"), &json!(["api"]), &json!("user:9")),
+        "{command}"
+    );
+    let command_id = command["command_id"].as_str().expect("command_id").to_string();
+    // The same request is in the poll until taken (a long poll over NATS: the query as a JSON object).
     let query =
         json!({"project_id": PROJECT, "integration_id": integration, "executor_key": "sre", "wait_seconds": 10});
     let polled = call(&nats, key, "nt.api.v1.commands.poll", Some(query)).await;
-    assert_eq!(polled.status, 200, "{}", polled.body);
-    let command = &polled.body["commands"][0];
-    assert_eq!((&command["name"], &command["args"]), (&json!("uptime"), &json!(["api"])), "{}", polled.body);
-    let command_id = command["command_id"].as_str().expect("command_id").to_string();
+    assert_eq!(polled.body["commands"][0]["command_id"], command_id.as_str(), "{}", polled.body);
     let ack = json!({"project_id": PROJECT, "integration_id": integration, "executor_key": "sre", "command_ids": [command_id]});
     let acked = call(&nats, key, "nt.api.v1.commands.ack", Some(ack)).await;
     assert_eq!(acked.body["acked"], json!([command_id]), "{}", acked.body);
+    let at_once = json!({"project_id": PROJECT, "integration_id": integration, "executor_key": "sre"});
+    let polled = call(&nats, key, "nt.api.v1.commands.poll", Some(at_once)).await;
+    assert_eq!(polled.body["commands"], json!([]), "taken: {}", polled.body);
     let reply =
         call(&nats, key, &format!("nt.api.v1.commands.reply.{command_id}"), Some(json!({"text": "up 41 days"}))).await;
     assert_eq!((reply.status, &reply.body["final"]), (202, &json!(true)), "{}", reply.body);

@@ -127,7 +127,7 @@ pub fn document() -> Value {
             "description": "Stream FEED. A project's public events, without sealed fields; `.` in a project id is written %2E.",
             "parameters": {
                 "project": {"description": "The project id as one subject token."},
-                "aggregate": {"enum": ["send", "recipient", "integration"]},
+                "aggregate": {"enum": ["send", "recipient", "integration", "incident"]},
                 "event": {"description": "The event name, e.g. sent."},
             },
             "messages": {"feed": {"$ref": "#/components/messages/feed"}},
@@ -141,6 +141,32 @@ pub fn document() -> Value {
             "messages": [{"$ref": "#/channels/feed/messages/feed"}],
         }),
     );
+    let command =
+        serde_json::to_value(schemars::schema_for!(novij_events::commands::ExecutorCommand)).unwrap_or_default();
+    let command = hoist(command, &mut schemas);
+    messages.insert("command".into(), json!({"name": "command", "payload": command}));
+    channels.insert(
+        "command_queue".into(),
+        json!({
+            "address": "nt.cmd.{project}.{integration}.{executor}",
+            "description": "Core NATS, not stored. Each command a user runs, for its executor to take by subscribing in a \
+                            queue group; then ack it (commands.ack) like a polled one. Missed ones stay in commands.poll.",
+            "parameters": {
+                "project": {"description": "The project id as one subject token."},
+                "integration": {"description": "The integration id."},
+                "executor": {"description": "The command's executor_key from the manifest."},
+            },
+            "messages": {"command": {"$ref": "#/components/messages/command"}},
+        }),
+    );
+    operations_out.insert(
+        "command_queue".into(),
+        json!({
+            "action": "send",
+            "channel": {"$ref": "#/channels/command_queue"},
+            "messages": [{"$ref": "#/channels/command_queue/messages/command"}],
+        }),
+    );
     json!({
         "asyncapi": "3.1.0",
         "info": {
@@ -148,7 +174,8 @@ pub fn document() -> Value {
             "version": env!("CARGO_PKG_VERSION"),
             "description": format!(
                 "The NATS micro service `{}` (discoverable with $SRV.PING|INFO|STATS) serves every REST operation as \
-                 request/reply; projects follow their feed on the FEED stream.",
+                 request/reply; projects follow their feed on the FEED stream, and executors may take their \
+                 commands from their work-queue subjects.",
                 nats::SERVICE
             ),
         },

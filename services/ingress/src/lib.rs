@@ -8,6 +8,7 @@ pub mod api;
 pub mod asyncapi;
 mod auth;
 mod body;
+mod command_queue;
 mod error;
 mod feed;
 mod handlers;
@@ -28,7 +29,8 @@ pub use crate::api::rest::routes;
 pub use crate::handlers::service::{settings_of, Settings};
 pub use crate::state::AppState;
 
-/// Serves the API over HTTP and NATS, and publishes the project feeds, until shutdown.
+/// Serves the API over HTTP and NATS, and publishes the project feeds and
+/// the executors' command queues, until shutdown.
 pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
     let addr: SocketAddr = rt.config.http_listen;
     let state = AppState::start(rt, &shutdown).await;
@@ -39,6 +41,7 @@ pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) -> anyhow::Result
     tracing::info!(%bound, "ingress listening");
     let nats = api::nats::start(&state).await?;
     let feed = feed::run(state.rt.clone(), shutdown.clone());
-    tokio::join!(server, nats.serve(state, shutdown), feed);
+    let command_queue = command_queue::run(state.clone(), shutdown.clone());
+    tokio::join!(server, nats.serve(state, shutdown), feed, Box::pin(command_queue));
     Ok(())
 }

@@ -23,6 +23,7 @@ const CONSUMERS: &[(&str, &str)] = &[
     ("connect-callbacks", include_str!("../../../nats/consumers/connect-callbacks.json")),
     ("dispatcher-dead-letters", include_str!("../../../nats/consumers/dispatcher-dead-letters.json")),
     ("feed", include_str!("../../../nats/consumers/feed.json")),
+    ("ingress-command-queue", include_str!("../../../nats/consumers/ingress-command-queue.json")),
     ("scheduler-commands", include_str!("../../../nats/consumers/scheduler-commands.json")),
     ("scheduler-integration-deleted", include_str!("../../../nats/consumers/scheduler-integration-deleted.json")),
 ];

@@ -178,6 +178,7 @@ pub fn subject_schemas() -> Vec<(String, Schema)> {
         ("nt.dlq.send".to_string(), schemars::schema_for!(crate::send::DeadLetter)),
         ("nt.dispatch".to_string(), schemars::schema_for!(crate::dispatch::DispatchWork)),
         ("nt.feed".to_string(), schemars::schema_for!(crate::feed::FeedMessage)),
+        ("nt.cmd".to_string(), schemars::schema_for!(crate::commands::ExecutorCommand)),
         ("nt.tg.update".to_string(), schemars::schema_for!(UpdateReceived)),
         ("nt.rpc.dispatcher.bot.verify.request".to_string(), schemars::schema_for!(BotVerifyRequest)),
         ("nt.rpc.dispatcher.bot.verify.reply".to_string(), schemars::schema_for!(BotVerifyReply)),

@@ -240,6 +240,49 @@ impl Event for CommandPressesAcked {
     }
 }
 
+/// A command request as its executor gets it, from `GET /commands/poll` or
+/// from its work-queue subject (`nt.cmd.<project>.<integration>.<executor>`):
+/// the arguments opened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ExecutorCommand {
+    /// `command`.
+    pub kind: String,
+    pub command_id: String,
+    pub integration_id: String,
+    /// Without `/`.
+    pub name: String,
+    /// What the user typed after the command, as typed.
+    pub args_text: String,
+    /// `args_text` split like a shell (quotes group; an unbalanced quote keeps the rest).
+    pub args: Vec<String>,
+    /// The sender's `public_user_ref` when connected to this integration, else an opaque id.
+    pub from: String,
+    /// `private` or `group`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub chat_kind: ChatKind,
+    pub requested_at: DateTime<Utc>,
+    /// Not answered finally by then, it expires and the user is told.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl ExecutorCommand {
+    pub fn new(request: &CommandRequested, input: CommandInput) -> Self {
+        ExecutorCommand {
+            kind: "command".into(),
+            command_id: request.command_id.clone(),
+            integration_id: request.integration_id.clone(),
+            name: request.name.clone(),
+            args: split_args(&input.args_text),
+            args_text: input.args_text,
+            from: request.from.clone(),
+            chat_kind: request.chat_kind,
+            requested_at: request.requested_at,
+            expires_at: request.expires_at,
+        }
+    }
+}
+
 /// The callback data of a button under a command's reply: `<command_id>:<action>`.
 pub fn button_data(command_id: &str, action: &str) -> String {
     format!("{command_id}:{action}")

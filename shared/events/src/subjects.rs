@@ -23,6 +23,14 @@ pub const UPDATES_ROOT: &str = "nt.tg.update";
 /// Root of button-press subjects: `nt.tg.callback.<bot_key>`.
 pub const CALLBACKS_ROOT: &str = "nt.tg.callback";
 
+/// Root of the executors' work-queue subjects (core NATS, not stored):
+/// `nt.cmd.<project token>.<integration>.<executor key>`.
+pub const COMMAND_QUEUE_ROOT: &str = "nt.cmd";
+
+pub fn command_queue(project_id: &str, integration_id: &str, executor_key: &str) -> String {
+    format!("{COMMAND_QUEUE_ROOT}.{}.{integration_id}.{executor_key}", crate::feed::project_token(project_id))
+}
+
 /// Request/reply: answer a button press (`answerCallbackQuery`), served by
 /// the dispatcher.
 pub const RPC_CALLBACK_ANSWER: &str = "nt.rpc.dispatcher.callback.answer";

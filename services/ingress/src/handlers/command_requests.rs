@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use novij_aggregates::command::{decide, Command, CommandAction, CommandDecision, CommandRefusal};
 use novij_aggregates::Loaded;
 use novij_bus::{AppendError, Expect};
-use novij_events::commands::{button_data, split_args, CommandInput, CommandPressed, CommandRequested};
+use novij_events::commands::{button_data, CommandInput, CommandPressed, CommandRequested, ExecutorCommand};
 use novij_events::send::{MessageButton, OutgoingMessage};
 use novij_events::{ids, Envelope, EventMeta};
 use novij_runtime::{derive, PayloadError};
@@ -37,28 +37,6 @@ const PER_ROW: usize = 3;
 /// A button's action fits Telegram's 64 bytes of callback data with the command id.
 const MAX_ACTION: usize = 24;
 
-#[derive(Serialize, ToSchema)]
-pub struct CommandRequestView {
-    /// `command`.
-    pub kind: &'static str,
-    pub command_id: String,
-    pub integration_id: String,
-    /// Without `/`.
-    pub name: String,
-    /// What the user typed after the command, as typed.
-    pub args_text: String,
-    /// `args_text` split like a shell (quotes group; an unbalanced quote keeps the rest).
-    pub args: Vec<String>,
-    /// The sender's `public_user_ref` when connected to this integration, else an opaque id.
-    pub from: String,
-    /// `private` or `group`.
-    #[schema(value_type = String)]
-    pub chat_kind: novij_events::recipient::ChatKind,
-    pub requested_at: DateTime<Utc>,
-    /// Not answered finally by then, it expires and the user is told.
-    pub expires_at: DateTime<Utc>,
-}
-
 /// Someone pressed a button under one of the command's replies.
 #[derive(Serialize, ToSchema)]
 pub struct CommandPressView {
@@ -77,7 +55,7 @@ pub struct CommandPressView {
 #[derive(Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum Polled {
-    Command(CommandRequestView),
+    Command(ExecutorCommand),
     Press(CommandPressView),
 }
 
@@ -98,26 +76,15 @@ fn press_view(p: CommandPressed) -> CommandPressView {
     }
 }
 
-/// A request as its executor sees it: the sealed input opened.
-async fn request_view(state: &AppState, r: CommandRequested) -> Result<Option<CommandRequestView>, ApiError> {
+/// A request as its executor sees it: the sealed input opened (`None`
+/// when its content has expired, long after the command).
+pub(crate) async fn request_view(state: &AppState, r: &CommandRequested) -> Result<Option<ExecutorCommand>, ApiError> {
     let input: CommandInput = match state.rt.payloads.open(derive::purpose::COMMAND_INPUT, &r.input).await {
         Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| ApiError::internal(&e))?,
-        // Kept far longer than any command lives: such a request is over.
         Err(PayloadError::Shredded) => return Ok(None),
         Err(e) => return Err(ApiError::unavailable("the payload key store", &e)),
     };
-    Ok(Some(CommandRequestView {
-        kind: "command",
-        command_id: r.command_id,
-        integration_id: r.integration_id,
-        name: r.name,
-        args: split_args(&input.args_text),
-        args_text: input.args_text,
-        from: r.from,
-        chat_kind: r.chat_kind,
-        requested_at: r.requested_at,
-        expires_at: r.expires_at,
-    }))
+    Ok(Some(ExecutorCommand::new(r, input)))
 }
 
 #[utoipa::path(get, path = "/api/v1/commands/poll", tag = "commands", security(("api_key" = [])),
@@ -140,7 +107,7 @@ pub async fn poll(state: AppState, creds: Credentials, query: BTreeMap<String, S
     let mut commands = Vec::with_capacity(requests.len());
     for pending in requests {
         match pending {
-            Pending::Request(request) => commands.extend(request_view(&state, *request).await?.map(Polled::Command)),
+            Pending::Request(request) => commands.extend(request_view(&state, &request).await?.map(Polled::Command)),
             Pending::Press(press) => commands.push(Polled::Press(press_view(press))),
         }
     }
