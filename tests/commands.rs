@@ -7,7 +7,7 @@ mod support;
 
 use novij_testkit::eventually;
 use serde_json::{json, Value};
-use support::{Layout, TestStack, WAIT};
+use support::{Layout, TestStack, COMMON_BOT, WAIT};
 
 const PROJECT: &str = "p_commands";
 
@@ -441,4 +441,32 @@ async fn help_lists_the_commands_an_unknown_one_gets_help_a_stranger_is_told_to_
     let helps = said.iter().filter(|t| t.starts_with("Commands:")).count();
     let refusals = said.iter().filter(|t| t.contains("Too many commands")).count();
     assert_eq!((helps, refusals), (3, 1), "{said:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_the_common_bot_a_start_addressed_to_another_bot_is_ignored() {
+    let stack = TestStack::start(Layout::Single).await;
+    let integration = stack.create_integration(PROJECT, None).await;
+    let code = stack
+        .post(
+            "/api/v1/telegram/connect-codes",
+            json!({"project_id": PROJECT, "integration_id": integration, "public_user_ref": "user:7"}),
+        )
+        .await;
+    let code = code.body["code"].as_str().expect("code").to_string();
+    let user =
+        stack.sandbox_post("/sandbox/users", json!({"first_name": "Ann"})).await["user_id"].as_i64().expect("id");
+    stack.sandbox_post(&format!("/sandbox/users/{user}/start"), json!({"bot_username": COMMON_BOT})).await;
+    write(&stack, COMMON_BOT, user, &format!("/start@other_bot {code}")).await;
+    write(&stack, COMMON_BOT, user, &format!("/start@{COMMON_BOT} {code}")).await;
+    let welcomed = eventually(WAIT, || async {
+        said(&stack, COMMON_BOT).await.iter().any(|t| t.starts_with("✅ Connected")).then_some(())
+    })
+    .await;
+    assert!(welcomed.is_ok(), "never connected\n{}", stack.output_tail());
+    stack.wait_idle().await;
+    let sent: Vec<Value> = sent_to(&stack, COMMON_BOT, user).await;
+    let texts: Vec<&str> = sent.iter().filter_map(|c| c["params"]["text"].as_str()).collect();
+    assert_eq!(texts.len(), 2, "the reply to the bare /start, then one welcome: {texts:?}");
+    assert!(texts[1].starts_with("✅ Connected"), "{texts:?}");
 }

@@ -6,8 +6,10 @@
 //! - `domain::commands`: `/start <code>` (bind) and `/stop` (disable).
 //! - `domain::project_commands`: a project's `/commands` and `/help`.
 //! - `rate`: commands per user and minute.
+//! - `common_bot`: the common bot's name, for `/name@bot`.
 //! - `replies`: the service's own short answers, sent as system sends.
 
+mod common_bot;
 mod consumers;
 mod domain;
 mod rate;
