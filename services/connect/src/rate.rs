@@ -1,6 +1,6 @@
 //! How many commands each Telegram user runs per minute, kept in this
-//! process's memory (updates of all bots pass through `connect-updates` one
-//! at a time, so one instance at a time counts them).
+//! process's memory: each connect process counts the updates it handles, so
+//! with several processes a user may run up to the limit per process.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
