@@ -172,3 +172,50 @@ async fn a_connect_code_binds_one_chat_once_and_not_after_it_expires() {
         listed.body.as_array().unwrap().iter().filter_map(|r| r["public_user_ref"].as_str()).collect();
     assert_eq!(refs, ["user:1"], "only the first chat is bound: {}", listed.body);
 }
+
+/// The status `GET /integrations/{id}/recipients` shows for `user_ref`, once it is `status`.
+async fn wait_recipient(stack: &TestStack, integration: &str, user_ref: &str, status: &str) -> Value {
+    let path = format!("/api/v1/integrations/{integration}/recipients");
+    let found = eventually(WAIT, || async {
+        let listed = stack.get(&path).await.body;
+        listed.as_array()?.iter().find(|r| r["public_user_ref"] == user_ref && r["status"] == status).cloned()
+    })
+    .await;
+    match found {
+        Ok(recipient) => recipient,
+        Err(_) => panic!("{user_ref} never {status}: {}\n{}", stack.get(&path).await.body, stack.output_tail()),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_user_blocking_the_bot_or_a_group_removing_it_makes_the_recipient_unreachable_at_once() {
+    let stack = TestStack::start(Layout::Single).await;
+    let integration = stack.create_integration(PROJECT, None).await;
+    let user = stack.connect_user(PROJECT, &integration, "user:1").await;
+    let admin =
+        stack.sandbox_post("/sandbox/users", json!({"first_name": "Admin"})).await["user_id"].as_i64().expect("id");
+    let group = stack.connect_group(PROJECT, &integration, "team:ops", &[admin]).await;
+    let calls_before = stack.sandbox_get("/sandbox/calls?method=sendMessage").await.as_array().map_or(0, Vec::len);
+
+    // Telegram tells the bot (my_chat_member); no send has to fail first.
+    stack.sandbox_post(&format!("/sandbox/users/{user}/block"), json!({"bot_username": support::COMMON_BOT})).await;
+    let blocked = wait_recipient(&stack, &integration, "user:1", "unreachable").await;
+    assert_eq!(blocked["disabled_reason"], "recipient_blocked", "{blocked}");
+    stack
+        .sandbox_post(
+            &format!("/sandbox/groups/{group}/bots/{}/remove", support::COMMON_BOT),
+            json!({"from_user_id": admin}),
+        )
+        .await;
+    let removed = wait_recipient(&stack, &integration, "team:ops", "unreachable").await;
+    assert_eq!(removed["disabled_reason"], "bot_kicked", "{removed}");
+
+    // Sends to them fail at once, and reach no Telegram call.
+    for recipient in ["user:1", "team:ops"] {
+        let r = stack.send_text(PROJECT, &integration, recipient, "after", &format!("after-{recipient}")).await;
+        assert_eq!((r.status, &r.body["error"]["code"]), (422, &json!("recipient_unreachable")), "{}", r.body);
+    }
+    stack.wait_idle().await;
+    let calls_after = stack.sandbox_get("/sandbox/calls?method=sendMessage").await.as_array().map_or(0, Vec::len);
+    assert_eq!(calls_after, calls_before, "no sendMessage after the bot was cut off");
+}

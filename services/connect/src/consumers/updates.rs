@@ -1,5 +1,6 @@
 //! `connect-updates`: queued Telegram updates → commands: `/start` and
-//! `/stop` (connect), and a project's own commands with `/help`.
+//! `/stop` (connect), and a project's own commands with `/help`; and the
+//! bot's membership of a chat (`my_chat_member`, `domain::lifecycle`).
 
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use tokio::sync::watch;
 
 use crate::common_bot::CommonBot;
 use crate::domain::commands::{self, CommandError, Context};
+use crate::domain::lifecycle;
 use crate::domain::project_commands::{self, Incoming};
 use crate::domain::update::{parse_command, Update};
 use crate::rate::Limiter;
@@ -36,6 +38,16 @@ pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) {
 }
 
 async fn handle(rt: &Runtime, received: &UpdateReceived, update: Update, kept: &Kept) -> Handled {
+    if let Some(changed) = update.my_chat_member {
+        let ctx = Context {
+            rt,
+            bot_key: &received.bot_key,
+            update_id: received.update_id,
+            chat: &changed.chat,
+            meta: EventMeta::new(format!("update:{}", received.message_id())),
+        };
+        return settle(received, lifecycle::member_changed(&ctx, &changed.new_chat_member).await);
+    }
     let Some(message) = update.message else { return Handled::Done };
     let Some(invoked) = message.text.as_deref().and_then(parse_command) else { return Handled::Done };
     let ctx = Context {
@@ -46,7 +58,11 @@ async fn handle(rt: &Runtime, received: &UpdateReceived, update: Update, kept: &
         meta: EventMeta::new(format!("update:{}", received.message_id())),
     };
     let incoming = Incoming { invoked: &invoked, message_id: message.message_id, from: message.from.as_ref() };
-    match route(&ctx, incoming, kept).await {
+    settle(received, route(&ctx, incoming, kept).await)
+}
+
+fn settle(received: &UpdateReceived, handled: Result<(), CommandError>) -> Handled {
+    match handled {
         Ok(()) => Handled::Done,
         Err(e) => {
             tracing::warn!(bot_key = %received.bot_key, update_id = received.update_id, error = %e, "update handling failed; will retry");

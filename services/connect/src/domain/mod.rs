@@ -2,6 +2,7 @@
 
 pub mod command_press;
 pub mod commands;
+pub mod lifecycle;
 pub mod press;
 pub mod project_commands;
 pub mod update;

@@ -8,6 +8,25 @@ pub struct Update {
     pub message: Option<Message>,
     #[serde(default)]
     pub callback_query: Option<CallbackQuery>,
+    /// The bot's own membership of a chat changed (blocked, removed, restricted).
+    #[serde(default)]
+    pub my_chat_member: Option<ChatMemberUpdated>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ChatMemberUpdated {
+    pub chat: Chat,
+    pub new_chat_member: ChatMember,
+}
+
+/// The bot as a member of the chat.
+#[derive(Debug, Deserialize)]
+pub struct ChatMember {
+    /// `member`, `administrator`, `restricted`, `left`, `kicked`, …
+    pub status: String,
+    /// `restricted`: whether it may still post.
+    #[serde(default)]
+    pub can_send_messages: Option<bool>,
 }
 
 /// A press of an inline button.
