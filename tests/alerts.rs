@@ -646,19 +646,6 @@ async fn a_paid_card_is_shown_once_its_payment_clears_edits_are_free_and_a_refus
     assert_eq!(stack.sandbox_get("/sandbox/violations").await, json!([]), "limit violations");
 }
 
-/// The newest message of the project's feed on `nt.feed.<project>.<event_type>`, once there is one.
-async fn last_on_feed(stack: &TestStack, event_type: &str) -> Value {
-    let js = stack.jetstream().await;
-    let subject = format!("{}.{PROJECT}.{event_type}", novij_events::feed::FEED_ROOT);
-    let found = eventually(WAIT, || async {
-        let stream = js.get_stream(novij_events::feed::FEED_STREAM).await.ok()?;
-        let message = stream.get_last_raw_message_by_subject(&subject).await.ok()?;
-        serde_json::from_slice::<Value>(&message.payload).ok()
-    })
-    .await;
-    found.unwrap_or_else(|_| panic!("nothing on {subject}\n{}", stack.output_tail()))
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn any_member_of_a_bound_group_may_press_and_each_press_is_on_the_project_feed() {
     let stack = TestStack::start(Layout::Single).await;
@@ -689,14 +676,14 @@ async fn any_member_of_a_bound_group_may_press_and_each_press_is_on_the_project_
     assert!(pressed_by.starts_with("tg_") && !pressed_by.contains(&bob.to_string()), "{pressed_by}");
 
     // The project's feed has the card and the press, with no content.
-    let card_opened = last_on_feed(&stack, "incident.card_opened").await;
+    let card_opened = stack.last_on_feed(PROJECT, "incident.card_opened").await;
     assert_eq!(
         (&card_opened["kind"], &card_opened["alert_id"], &card_opened["external_id"], &card_opened["status"]),
         (&json!("alert"), &json!(alert_id), &json!("group-db"), &json!("firing")),
         "{card_opened}"
     );
     assert!(!card_opened.to_string().contains("Disk full"), "no card content on the feed: {card_opened}");
-    let pressed = last_on_feed(&stack, "incident.action_pressed").await;
+    let pressed = stack.last_on_feed(PROJECT, "incident.action_pressed").await;
     assert_eq!(
         (&pressed["kind"], &pressed["action_id"], &pressed["action"], &pressed["pressed_by"]),
         (&json!("action"), &actions[0]["action_id"], &json!("resolve"), &json!(pressed_by)),

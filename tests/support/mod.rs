@@ -488,6 +488,20 @@ impl TestStack {
         group_id
     }
 
+    /// The newest message of the project's feed on `nt.feed.<project>.<event_type>`, once there is one.
+    pub async fn last_on_feed(&self, project_id: &str, event_type: &str) -> Value {
+        let js = self.jetstream().await;
+        let subject =
+            format!("{}.{}.{event_type}", novij_events::feed::FEED_ROOT, novij_events::feed::project_token(project_id));
+        let found = eventually(WAIT, || async {
+            let stream = js.get_stream(novij_events::feed::FEED_STREAM).await.ok()?;
+            let message = stream.get_last_raw_message_by_subject(&subject).await.ok()?;
+            serde_json::from_slice::<Value>(&message.payload).ok()
+        })
+        .await;
+        found.unwrap_or_else(|_| panic!("nothing on {subject}\n{}", self.output_tail()))
+    }
+
     /// Connects many users at once; returns their chat ids in order.
     pub async fn connect_users(&self, project_id: &str, integration_id: &str, refs: &[String]) -> Vec<i64> {
         use futures::StreamExt;

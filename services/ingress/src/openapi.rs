@@ -4,8 +4,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::handlers::{
-    alerts, command_requests, commands, connect_codes, dead_letters, integrations, payments, recipients, reminders,
-    sends, service, webhook,
+    alerts, command_requests, commands, connect_codes, dead_letters, inbound, integrations, payments, recipients,
+    reminders, sends, service, webhook,
 };
 
 #[derive(OpenApi)]
@@ -21,6 +21,7 @@ use crate::handlers::{
         alerts::list, alerts::upsert, alerts::patch, alerts::reply, alerts::poll, alerts::ack,
         commands::set_manifest, commands::get_manifest,
         command_requests::poll, command_requests::ack, command_requests::reply,
+        inbound::reply,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&ApiKeyAuth),

@@ -7,6 +7,7 @@ use crate::commands::{
     CommandsPushFailed, CommandsPushed, CommandsSet,
 };
 use crate::connect::{ConnectCodeIssued, ConnectCodeRedeemed};
+use crate::inbound::InboundReceived;
 use crate::incident::{
     ActionPressed, ActionsAcked, CardCleared, CardFailed, CardOpened, CardRefused, CardShown, CardUpdated,
 };
@@ -158,6 +159,7 @@ catalogue!(
     CommandExpired,
     CommandPressed,
     CommandPressesAcked,
+    InboundReceived,
 );
 
 impl AnyEvent {

@@ -60,6 +60,18 @@ pub enum FeedUpdate {
     Alert(AlertUpdate),
     /// Someone pressed a card's button: the same press `GET /alerts/actions/poll` offers.
     Action(ActionUpdate),
+    /// A connected user wrote to the bot (not its content: answer it by id).
+    Inbound(InboundUpdate),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct InboundUpdate {
+    /// Answer it with `POST /inbound/{message_id}/reply`.
+    pub message_id: String,
+    pub integration_id: String,
+    /// The sender's `public_user_ref`, or an opaque id.
+    pub from: String,
+    pub chat_kind: crate::recipient::ChatKind,
 }
 
 /// An alert card's new state (never its content).
@@ -355,6 +367,16 @@ pub fn view(event: &AnyEvent) -> Option<(ProjectOf, FeedUpdate)> {
                 ..alert(&p.alert_id)
             };
             (of_incident(&p.incident_id), FeedUpdate::Alert(update))
+        }
+        AnyEvent::InboundReceived(e) => {
+            let p = &e.payload;
+            let update = InboundUpdate {
+                message_id: p.message_id.clone(),
+                integration_id: p.integration_id.clone(),
+                from: p.from.clone(),
+                chat_kind: p.chat_kind,
+            };
+            (ProjectOf::Known(p.project_id.clone()), FeedUpdate::Inbound(update))
         }
         AnyEvent::ActionPressed(e) => {
             let p = &e.payload;

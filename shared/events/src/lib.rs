@@ -11,6 +11,7 @@ pub mod dispatch;
 pub mod envelope;
 pub mod feed;
 pub mod ids;
+pub mod inbound;
 pub mod incident;
 pub mod integration;
 pub mod labels;

@@ -452,6 +452,8 @@ async fn apply_event<C: ConnectionTrait>(txn: &C, event: &AnyEvent) -> Result<()
         | AnyEvent::CommandExpired(_)
         | AnyEvent::CommandPressed(_)
         | AnyEvent::CommandPressesAcked(_) => {}
+        // Inbound messages are the project's to keep: answered by id from the log.
+        AnyEvent::InboundReceived(_) => {}
         // The first outcome of a payment stands, as in the incident.
         AnyEvent::CardCleared(e) => card_payment(txn, &e.payload.alert_id, "paid").await?,
         AnyEvent::CardRefused(e) => card_payment(txn, &e.payload.alert_id, "refused").await?,

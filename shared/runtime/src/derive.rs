@@ -39,6 +39,11 @@ pub fn command_id(keyring: &Keyring, bot_key: &str, update_id: i64) -> String {
     ids::derived_id(ids::COMMAND, &keyring.hash("command", format!("{bot_key}\0{update_id}").as_bytes()))
 }
 
+/// A message a user wrote to a project's bot, from the update that carried it.
+pub fn inbound_id(keyring: &Keyring, bot_key: &str, update_id: i64) -> String {
+    ids::derived_id(ids::INBOUND, &keyring.hash("inbound", format!("{bot_key}\0{update_id}").as_bytes()))
+}
+
 /// Fingerprint of a card's content, to tell an update that changes nothing
 /// without opening the sealed content of the one before.
 pub fn card_hash(keyring: &Keyring, canonical_content: &[u8]) -> String {
@@ -79,6 +84,7 @@ pub mod purpose {
     pub const CHAT_ID: &str = "chat_id";
     pub const ALERT_CARD: &str = "alert_card";
     pub const COMMAND_INPUT: &str = "command_input";
+    pub const INBOUND_MESSAGE: &str = "inbound_message";
     pub const OUTGOING_MESSAGE: &str = "outgoing_message";
     pub const TELEGRAM_UPDATE: &str = "telegram_update";
 }

@@ -2,6 +2,7 @@
 
 pub mod command_press;
 pub mod commands;
+pub mod inbound;
 pub mod lifecycle;
 pub mod press;
 pub mod project_commands;

@@ -71,6 +71,46 @@ pub struct Message {
     pub from: Option<User>,
     #[serde(default)]
     pub text: Option<String>,
+    #[serde(default)]
+    pub caption: Option<String>,
+    /// The sizes of a photo, smallest first.
+    #[serde(default)]
+    pub photo: Vec<TelegramFile>,
+    #[serde(default)]
+    pub document: Option<TelegramFile>,
+    #[serde(default)]
+    pub video: Option<TelegramFile>,
+    #[serde(default)]
+    pub voice: Option<TelegramFile>,
+    #[serde(default)]
+    pub audio: Option<TelegramFile>,
+    #[serde(default)]
+    pub sticker: Option<TelegramFile>,
+}
+
+/// A file as Telegram names it in a message.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TelegramFile {
+    pub file_id: String,
+    #[serde(default)]
+    pub file_size: Option<u64>,
+}
+
+impl Message {
+    /// The file it carries, if any: `(kind, file)`.
+    pub fn media(&self) -> Option<(&'static str, &TelegramFile)> {
+        let largest_photo = self.photo.last();
+        [
+            ("photo", largest_photo),
+            ("document", self.document.as_ref()),
+            ("video", self.video.as_ref()),
+            ("voice", self.voice.as_ref()),
+            ("audio", self.audio.as_ref()),
+            ("sticker", self.sticker.as_ref()),
+        ]
+        .into_iter()
+        .find_map(|(kind, file)| file.map(|f| (kind, f)))
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -21,8 +21,8 @@ use warp::http::Method;
 pub use crate::answer::Answer;
 use crate::error::ApiError;
 use crate::handlers::{
-    alerts, command_requests, commands, connect_codes, dead_letters, integrations, payments, recipients, reminders,
-    sends, service, Credentials,
+    alerts, command_requests, commands, connect_codes, dead_letters, inbound, integrations, payments, recipients,
+    reminders, sends, service, Credentials,
 };
 use crate::state::AppState;
 
@@ -118,6 +118,10 @@ pub fn operations() -> Vec<Operation> {
         op("commands.reply", Method::POST, "commands/{id}/reply", |s, c| {
             let id = c.id();
             Box::pin(command_requests::reply(s, c.creds, id, c.body))
+        }),
+        op("inbound.reply", Method::POST, "inbound/{id}/reply", |s, c| {
+            let id = c.id();
+            Box::pin(inbound::reply(s, c.creds, id, c.body))
         }),
         op("integrations.recipients", Method::GET, "integrations/{id}/recipients", |s, c| {
             let id = c.id();

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use warp::http::StatusCode;
 
-use super::sends::{accept_reply, open_chat, ChatReply};
+use super::sends::{accept_reply, open_chat, reply_text, ChatReply};
 use super::{integrations::find_for_project, json, query, Credentials};
 use crate::answer::Answer;
 use crate::body::{self, check_text, id_char};
@@ -29,8 +29,6 @@ use crate::state::AppState;
 
 /// How many times an ack or reply decides again after losing a race for the command.
 const RACES: usize = 10;
-/// Telegram's longest message.
-const MAX_TEXT: usize = 4096;
 const MAX_BUTTONS: usize = 12;
 /// Buttons per keyboard row.
 const PER_ROW: usize = 3;
@@ -229,7 +227,7 @@ pub async fn ack(state: AppState, creds: Credentials, bytes: bytes::Bytes) -> Re
         return Err(ApiError::invalid("command_ids", "must name 1 to 100 commands"));
     }
     if let Some(text) = &req.ack_text {
-        check_text("ack_text", text, MAX_TEXT, |c| !c.is_control() || c == '\n')?;
+        check_text("ack_text", text, novij_templates::MAX_TEXT_CHARS, |c| !c.is_control() || c == '\n')?;
     }
     find_for_project(&state, &caller, &req.project_id, &req.integration_id).await?;
     let mut found = Vec::with_capacity(req.command_ids.len());
@@ -341,12 +339,7 @@ pub async fn reply(
 ) -> Result<Answer, ApiError> {
     let caller = creds.caller(&state)?;
     let req: CommandReply = body::parse(&bytes)?;
-    check_text("text", &req.text, MAX_TEXT, |c| !c.is_control() || c == '\n')?;
-    let parse_mode = match req.parse_mode.as_deref() {
-        None => None,
-        Some("HTML") => Some("HTML".to_string()),
-        Some(_) => return Err(ApiError::invalid("parse_mode", "must be HTML, or absent for plain text")),
-    };
+    let parse_mode = reply_text(&req.text, req.parse_mode.as_deref())?;
     if let Some(key) = &req.idempotency_key {
         check_text("idempotency_key", key, 256, |c| !c.is_control())?;
     }

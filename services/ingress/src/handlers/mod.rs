@@ -6,6 +6,7 @@ pub mod command_requests;
 pub mod commands;
 pub mod connect_codes;
 pub mod dead_letters;
+pub mod inbound;
 pub mod integrations;
 pub mod payments;
 pub mod query;

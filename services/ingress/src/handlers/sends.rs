@@ -171,6 +171,17 @@ pub(crate) struct ChatReply<'a> {
     pub message: OutgoingMessage,
 }
 
+/// A reply's text (1 to 4,096 characters) and its `parse_mode` (`HTML`, or
+/// absent for plain text), checked.
+pub(crate) fn reply_text(text: &str, parse_mode: Option<&str>) -> Result<Option<String>, ApiError> {
+    check_text("text", text, novij_templates::MAX_TEXT_CHARS, |c| !c.is_control() || c == '\n')?;
+    match parse_mode {
+        None => Ok(None),
+        Some("HTML") => Ok(Some("HTML".to_string())),
+        Some(_) => Err(ApiError::invalid("parse_mode", "must be HTML, or absent for plain text")),
+    }
+}
+
 /// Accepts the reply once; `false` when it was accepted before.
 pub(crate) async fn accept_reply(
     state: &AppState,

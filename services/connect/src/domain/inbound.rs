@@ -1,0 +1,84 @@
+//! A message a connected user writes to a project's bot that is not a
+//! command (text, or a file as Telegram describes it): recorded, sealed, as
+//! `inbound.received` for the project, which may answer it.
+//!
+//! On a project's own bot it is that integration's. On the common bot it is
+//! handed on only when the chat is connected to exactly one integration: a
+//! chat shared by several projects' integrations must not tell one project
+//! what the user meant for another.
+
+use chrono::Utc;
+use novij_aggregates::integration::Integration;
+use novij_bus::{AppendError, Expect};
+use novij_events::inbound::{InboundContent, InboundMedia, InboundReceived};
+use novij_events::recipient::ChatKind;
+use novij_events::Envelope;
+use novij_runtime::derive;
+
+use super::commands::{CommandError, Context};
+use super::update::Message;
+
+pub async fn received(
+    ctx: &Context<'_>,
+    integration: Option<&Integration>,
+    message: &Message,
+) -> Result<(), CommandError> {
+    let rt = ctx.rt;
+    let media = message.media().map(|(kind, file)| InboundMedia {
+        kind: kind.to_string(),
+        file_id: file.file_id.clone(),
+        file_size: file.file_size,
+        caption: message.caption.clone(),
+    });
+    let content = InboundContent { text: message.text.clone(), media };
+    if content == InboundContent::default() {
+        return Ok(());
+    }
+    let chat_hash = derive::chat_hash(&rt.keyring, ctx.bot_key, ctx.chat.id);
+    let connected = novij_projections::queries::recipients_by_chat(&rt.db, &chat_hash).await?;
+    let mut ours = connected.into_iter().filter(|r| integration.is_none_or(|i| r.integration_id == i.integration_id));
+    let (Some(recipient), None) = (ours.next(), ours.next()) else {
+        // Not connected, or connected to several integrations of the common bot.
+        return Ok(());
+    };
+    // Who wrote: in a private chat its recipient; in a group the sender's own
+    // connected chat with this integration, if they have one.
+    let user_id = message.from.as_ref().map_or(ctx.chat.id, |u| u.id);
+    let from = if ctx.chat.is_private() {
+        recipient.public_user_ref.clone()
+    } else {
+        let own_hash = derive::chat_hash(&rt.keyring, ctx.bot_key, user_id);
+        let own = novij_projections::queries::recipients_by_chat(&rt.db, &own_hash).await?;
+        own.into_iter()
+            .find(|r| r.integration_id == recipient.integration_id)
+            .map_or_else(|| derive::presser_id(&rt.keyring, ctx.bot_key, user_id), |r| r.public_user_ref)
+    };
+    let unavailable = |e: &dyn std::fmt::Display| CommandError::Log(e.to_string());
+    let bytes = serde_json::to_vec(&content).map_err(|e| unavailable(&e))?;
+    let kept_until = Utc::now() + chrono::Duration::seconds(rt.config.retention.payload_seconds.into());
+    let sealed =
+        rt.payloads.seal(derive::purpose::INBOUND_MESSAGE, &bytes, kept_until).await.map_err(|e| unavailable(&e))?;
+    let chat = rt.keyring.seal_str(derive::purpose::CHAT_ID, &ctx.chat.id.to_string()).map_err(|e| unavailable(&e))?;
+    let message_id = derive::inbound_id(&rt.keyring, ctx.bot_key, ctx.update_id);
+    let received = InboundReceived {
+        message_id: message_id.clone(),
+        integration_id: recipient.integration_id.clone(),
+        project_id: recipient.project_id.clone(),
+        bot_key: ctx.bot_key.to_string(),
+        recipient_id: recipient.recipient_id.clone(),
+        from,
+        chat_kind: if ctx.chat.is_private() { ChatKind::Private } else { ChatKind::Group },
+        chat,
+        telegram_message_id: message.message_id,
+        content: sealed,
+        received_at: Utc::now(),
+    };
+    let env = Envelope::new(received, ctx.meta.clone()).with_event_id(ctx.event_id("inbound"));
+    match rt.log.append(&env, Expect::NoEvents).await {
+        // A redelivered update: recorded already.
+        Ok(_) | Err(AppendError::Conflict) => {}
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(message_id = %message_id, integration_id = %recipient.integration_id, "inbound message received");
+    Ok(())
+}

@@ -1,0 +1,86 @@
+//! `POST /inbound/{message_id}/reply`: the project answers a message a user
+//! wrote to its bot, in the same chat, as a reply to it (the adapter pattern
+//! of seed 003).
+
+use novij_events::ids;
+use novij_events::inbound::InboundReceived;
+use novij_events::send::OutgoingMessage;
+use novij_runtime::derive;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use warp::http::StatusCode;
+
+use super::sends::{accept_reply, open_chat, reply_text, ChatReply};
+use super::{json, Credentials};
+use crate::answer::Answer;
+use crate::body::{self, check_text};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InboundReply {
+    /// 1 to 4,096 characters.
+    pub text: String,
+    /// `HTML` to send `text` as Telegram HTML; absent: plain text.
+    pub parse_mode: Option<String>,
+    /// A retry with the same key sends nothing again.
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InboundReplyView {
+    pub message_id: String,
+    pub send_id: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/inbound/{message_id}/reply", tag = "inbound", request_body = InboundReply,
+    security(("api_key" = [])),
+    params(("message_id" = String, Path, description = "the inbound message's id (`inb_…`), from the feed")),
+    responses((status = 202, body = InboundReplyView), (status = 404, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
+pub async fn reply(
+    state: AppState,
+    creds: Credentials,
+    message_id: String,
+    bytes: bytes::Bytes,
+) -> Result<Answer, ApiError> {
+    let caller = creds.caller(&state)?;
+    let req: InboundReply = body::parse(&bytes)?;
+    let parse_mode = reply_text(&req.text, req.parse_mode.as_deref())?;
+    if let Some(key) = &req.idempotency_key {
+        check_text("idempotency_key", key, 256, |c| !c.is_control())?;
+    }
+    let received = if ids::is_valid(ids::INBOUND, &message_id) {
+        state.rt.log.last::<InboundReceived>(&message_id).await?
+    } else {
+        None
+    };
+    let Some((received, _)) = received.filter(|(e, _)| caller.sees(Some(&e.payload.project_id))) else {
+        return Err(ApiError::not_found("inbound message").with_field("message_id"));
+    };
+    let m = received.payload;
+    let key = req.idempotency_key.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let send_id = derive::send_id(&state.rt.keyring, &m.project_id, &format!("inbound-reply\0{message_id}\0{key}"));
+    let message = OutgoingMessage {
+        chat_id: open_chat(&state, &m.chat)?,
+        text: req.text,
+        parse_mode,
+        reply_to: Some(m.telegram_message_id),
+        buttons: Vec::new(),
+    };
+    let reply = ChatReply {
+        request_hash: derive::request_hash(&state.rt.keyring, send_id.as_bytes()),
+        send_id: send_id.clone(),
+        project_id: &m.project_id,
+        integration_id: &m.integration_id,
+        bot_key: &m.bot_key,
+        recipient_id: &m.recipient_id,
+        template: "inbound_reply",
+        message,
+    };
+    // A retry with the same key finds its send accepted already.
+    accept_reply(&state, creds.meta(), reply).await?;
+    tracing::info!(message_id = %message_id, "inbound message answered");
+    Ok(json(StatusCode::ACCEPTED, &InboundReplyView { message_id, send_id }))
+}
