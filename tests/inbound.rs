@@ -30,6 +30,9 @@ async fn a_users_message_reaches_the_project_and_its_reply_answers_it_in_the_cha
     );
     assert!(!inbound.to_string().contains(&secret), "the feed holds no content: {inbound}");
     let message_id = inbound["message_id"].as_str().expect("message_id").to_string();
+    let read = stack.get(&format!("/api/v1/inbound/{message_id}")).await;
+    assert_eq!(read.status, 200, "{}", read.body);
+    assert_eq!((&read.body["text"], &read.body["from"]), (&json!(secret), &json!("user:1")), "{}", read.body);
 
     // A command is not an inbound message.
     write("/nope").await;

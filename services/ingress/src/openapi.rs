@@ -21,7 +21,7 @@ use crate::handlers::{
         alerts::list, alerts::upsert, alerts::patch, alerts::reply, alerts::poll, alerts::ack,
         commands::set_manifest, commands::get_manifest,
         command_requests::poll, command_requests::ack, command_requests::reply,
-        inbound::reply,
+        inbound::get, inbound::reply,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&ApiKeyAuth),

@@ -119,6 +119,10 @@ pub fn operations() -> Vec<Operation> {
             let id = c.id();
             Box::pin(command_requests::reply(s, c.creds, id, c.body))
         }),
+        op("inbound.get", Method::GET, "inbound/{id}", |s, c| {
+            let id = c.id();
+            Box::pin(inbound::get(s, c.creds, id))
+        }),
         op("inbound.reply", Method::POST, "inbound/{id}/reply", |s, c| {
             let id = c.id();
             Box::pin(inbound::reply(s, c.creds, id, c.body))
