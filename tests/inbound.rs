@@ -76,6 +76,24 @@ async fn a_users_message_reaches_the_project_and_its_reply_answers_it_in_the_cha
         .collect();
     assert_eq!(replies.len(), 1, "answered once: {replies:?}");
 
+    // A photo is handed on as Telegram describes it: the largest size, its caption.
+    let photo = json!({"bot_username": bot, "photo": {"width": 1280, "height": 960}, "caption": "the broken box"});
+    stack.sandbox_post(&messages, photo).await;
+    let with_photo = eventually(WAIT, || async {
+        let last = stack.last_on_feed(PROJECT, "inbound.received").await;
+        (last["message_id"] != message_id.as_str()).then_some(last)
+    })
+    .await
+    .expect("the photo was handed on");
+    let read = stack.get(&format!("/api/v1/inbound/{}", with_photo["message_id"].as_str().unwrap_or_default())).await;
+    let media = &read.body["media"];
+    assert_eq!(
+        (&media["kind"], &media["caption"], &read.body["text"]),
+        (&json!("photo"), &json!("the broken box"), &Value::Null)
+    );
+    assert!(media["file_id"].as_str().is_some_and(|f| !f.is_empty()), "{media}");
+    assert_eq!(media["file_size"], 1280 * 960 / 10, "the full size, not a thumbnail: {media}");
+
     let unknown = stack.post("/api/v1/inbound/inb_00000000000000000000000000000000/reply", json!({"text": "x"})).await;
     assert_eq!((unknown.status, &unknown.body["error"]["field"]), (404, &json!("message_id")), "{}", unknown.body);
     let empty = stack.post(&path, json!({"text": ""})).await;

@@ -1,19 +1,20 @@
 //! The control API under `/sandbox`: create bots (and revoke their tokens, as
-//! BotFather's /revoke does), users and groups, act as users (start, write,
-//! block, press buttons, delete a message of their chat, add bots to groups),
-//! inject faults, and inspect what the bots did (sent messages, calls,
-//! callback answers with their latency, command lists, limit violations,
-//! counters).
+//! BotFather's /revoke does), users and groups, act as users (start, write
+//! text or send a photo or a document, block, press buttons, delete a message
+//! of their chat, add bots to groups), inject faults, and inspect what the
+//! bots did (sent messages, calls, callback answers with their latency,
+//! command lists, limit violations, counters).
 
 mod commands;
 mod faults;
 mod groups;
+mod media;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use rand::Rng;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use warp::http::{header, Method, Response, StatusCode};
 use warp::hyper::Body;
 
@@ -252,8 +253,19 @@ fn push_my_chat_member(bot: &mut Bot, user: &User, old: &str, new: &str) -> i64 
     bot.push_update("my_chat_member", payload)
 }
 
-/// Stores a message the user wrote and queues its update.
-fn push_user_message(bot: &mut Bot, user: &User, text: &str, reply_to: Option<Value>) -> (i64, i64) {
+/// The fields of a text message: `text`, with the bot_command entity when it starts with one.
+fn text_fields(text: &str) -> Map<String, Value> {
+    let mut fields = Map::new();
+    fields.insert("text".into(), json!(text));
+    if let Some(command) = leading_bot_command(text) {
+        fields.insert("entities".into(), json!([command.to_json()]));
+    }
+    fields
+}
+
+/// Stores a message the user wrote (`content`: its text, or its file and
+/// caption) and queues its update.
+fn push_user_message(bot: &mut Bot, user: &User, content: Map<String, Value>, reply_to: Option<Value>) -> (i64, i64) {
     let message_id = bot.next_message_id(user.id);
     let mut message = json!({
         "message_id": message_id,
@@ -265,10 +277,7 @@ fn push_user_message(bot: &mut Bot, user: &User, text: &str, reply_to: Option<Va
         if let Some(reply_to) = reply_to {
             map.insert("reply_to_message".into(), reply_to);
         }
-        map.insert("text".into(), json!(text));
-        if let Some(command) = leading_bot_command(text) {
-            map.insert("entities".into(), json!([command.to_json()]));
-        }
+        map.extend(content);
     }
     let mut stored = message.clone();
     if let Some(map) = stored.as_object_mut() {
@@ -306,7 +315,7 @@ fn start(sandbox: &Arc<Sandbox>, user_id: &str, body: &Value) -> ControlResult {
         Some(payload) => format!("/start {payload}"),
         None => "/start".to_string(),
     };
-    let (update_id, message_id) = push_user_message(bot, &user, &text, None);
+    let (update_id, message_id) = push_user_message(bot, &user, text_fields(&text), None);
     Ok((
         200,
         json!({
@@ -317,12 +326,29 @@ fn start(sandbox: &Arc<Sandbox>, user_id: &str, body: &Value) -> ControlResult {
     ))
 }
 
+/// What a user's message carries.
+enum Content {
+    Text(String),
+    Media(media::Media),
+}
+
+/// `POST /sandbox/users/{user_id}/messages`: the user writes to the bot in
+/// their private chat, either `text` or a `photo` / `document` with an
+/// optional `caption`.
 fn user_message(sandbox: &Arc<Sandbox>, user_id: &str, body: &Value) -> ControlResult {
     let bot_username = req_str(body, "bot_username")?;
-    let text = req_str(body, "text")?;
-    if utf16_len(&text) > 4096 {
-        return Err(err(400, "text is longer than 4096 UTF-16 code units"));
-    }
+    let content = match media::parse(body)? {
+        Some(media) => Content::Media(media),
+        None => {
+            let text = opt_str(body, "text")?
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| err(400, "\"text\" is required, or else a \"photo\" or a \"document\""))?;
+            if utf16_len(&text) > 4096 {
+                return Err(err(400, "text is longer than 4096 UTF-16 code units"));
+            }
+            Content::Text(text)
+        }
+    };
     let reply_to_id = match body.get("reply_to_message_id") {
         None | Some(Value::Null) => None,
         Some(v) => Some(v.as_i64().ok_or_else(|| err(400, "\"reply_to_message_id\" must be an integer"))?),
@@ -330,6 +356,8 @@ fn user_message(sandbox: &Arc<Sandbox>, user_id: &str, body: &Value) -> ControlR
     let mut world = sandbox.world();
     let user = find_user(&world, user_id)?.clone();
     let bot_id = find_bot_id(&world, &bot_username)?;
+    // Reborrowed so the bot and the file store can be used at once.
+    let world = &mut *world;
     let Some(bot) = world.bots.get_mut(&bot_id) else {
         return Err(err(404, "bot not found"));
     };
@@ -348,7 +376,12 @@ fn user_message(sandbox: &Arc<Sandbox>, user_id: &str, body: &Value) -> ControlR
         ),
         None => None,
     };
-    let (update_id, message_id) = push_user_message(bot, &user, &text, reply_to);
+    // Files are remembered only once the message is accepted.
+    let fields = match content {
+        Content::Text(text) => text_fields(&text),
+        Content::Media(media) => media.into_fields(&mut world.files, bot_id),
+    };
+    let (update_id, message_id) = push_user_message(bot, &user, fields, reply_to);
     Ok((200, json!({"update_id": update_id, "message_id": message_id})))
 }
 

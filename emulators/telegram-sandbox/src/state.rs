@@ -16,8 +16,10 @@ use crate::config::SandboxConfig;
 use crate::limits::{BotLimiter, Reason, Scope};
 
 mod commands;
+mod files;
 mod group;
 pub use commands::{BotCommand, CommandLists, CommandScope};
+pub use files::{FileIds, FileKind, FileMeta, Files, StoredFile};
 pub use group::{group_anonymous_bot_json, group_chat_id, BotMembership, Group, GroupKind, GROUP_ANONYMOUS_BOT_ID};
 
 /// How many Bot API calls are kept for `/sandbox/calls`.
@@ -51,6 +53,8 @@ pub struct World {
     /// How many basic groups and supergroups were created (ids derive from these).
     pub group_seq: i64,
     pub supergroup_seq: i64,
+    /// Photos and documents users sent, by `file_id`.
+    pub files: Files,
 }
 
 /// A Telegram user acted out through the control API.

@@ -5,6 +5,7 @@ mod commands;
 mod control;
 mod faults;
 mod groups;
+mod media;
 mod rate_limits;
 mod support;
 mod webhooks;

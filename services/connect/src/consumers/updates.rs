@@ -39,24 +39,19 @@ pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) {
 }
 
 async fn handle(rt: &Runtime, received: &UpdateReceived, update: Update, kept: &Kept) -> Handled {
-    if let Some(changed) = update.my_chat_member {
-        let ctx = Context {
-            rt,
-            bot_key: &received.bot_key,
-            update_id: received.update_id,
-            chat: &changed.chat,
-            meta: EventMeta::new(format!("update:{}", received.message_id())),
-        };
-        return settle(received, lifecycle::member_changed(&ctx, &changed.new_chat_member).await);
-    }
-    let Some(message) = update.message else { return Handled::Done };
-    let ctx = Context {
+    let context = |chat| Context {
         rt,
         bot_key: &received.bot_key,
         update_id: received.update_id,
-        chat: &message.chat,
+        chat,
         meta: EventMeta::new(format!("update:{}", received.message_id())),
     };
+    if let Some(changed) = update.my_chat_member {
+        let ctx = context(&changed.chat);
+        return settle(received, lifecycle::member_changed(&ctx, &changed.new_chat_member).await);
+    }
+    let Some(message) = update.message else { return Handled::Done };
+    let ctx = context(&message.chat);
     let Some(invoked) = message.text.as_deref().and_then(parse_command) else {
         return settle(received, inbound(&ctx, &message).await);
     };

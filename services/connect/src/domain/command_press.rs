@@ -12,6 +12,7 @@ use novij_runtime::{derive, Runtime};
 
 use super::commands::CommandError;
 use super::press::answer;
+use super::sender::sender_ref;
 use super::update::CallbackQuery;
 
 /// How many times a press decides again after losing a race for the command.
@@ -38,7 +39,8 @@ pub async fn press(rt: &Runtime, bot_key: &str, query: &CallbackQuery, meta: Eve
     let press_id = ids::command_press_id(command_id, &derive::press_hash(&rt.keyring, bot_key, &query.id))
         .ok_or_else(|| CommandError::Log("a command id of an unexpected form".into()))?;
     let mut loaded = rt.log.load::<Command>(command_id).await?;
-    let from = presser(rt, bot_key, &loaded.state, query.from.id).await?;
+    let integration_id = loaded.state.request.as_ref().map(|r| r.integration_id.clone()).unwrap_or_default();
+    let from = sender_ref(rt, bot_key, &integration_id, query.from.id).await?;
     let at = Utc::now();
     for _ in 0..RACES {
         let command =
@@ -71,14 +73,4 @@ pub async fn press(rt: &Runtime, bot_key: &str, query: &CallbackQuery, meta: Eve
         return Ok(());
     }
     Err(CommandError::Log("the command kept changing".into()))
-}
-
-/// Who pressed: their `public_user_ref` when their own chat with the bot is
-/// a connected recipient of the command's integration, else an opaque id.
-async fn presser(rt: &Runtime, bot_key: &str, command: &Command, user_id: i64) -> Result<String, CommandError> {
-    let chat_hash = derive::chat_hash(&rt.keyring, bot_key, user_id);
-    let integration_id = command.request.as_ref().map(|r| r.integration_id.as_str());
-    let recipients = novij_projections::queries::recipients_by_chat(&rt.db, &chat_hash).await?;
-    let own = recipients.into_iter().find(|r| Some(r.integration_id.as_str()) == integration_id);
-    Ok(own.map_or_else(|| derive::presser_id(&rt.keyring, bot_key, user_id), |r| r.public_user_ref))
 }

@@ -16,6 +16,7 @@ use novij_events::Envelope;
 use novij_runtime::derive;
 
 use super::commands::{CommandError, Context};
+use super::sender::sender_ref;
 use super::update::Message;
 
 pub async fn received(
@@ -41,18 +42,9 @@ pub async fn received(
         // Not connected, or connected to several integrations of the common bot.
         return Ok(());
     };
-    // Who wrote: in a private chat its recipient; in a group the sender's own
-    // connected chat with this integration, if they have one.
+    // An anonymous group admin speaks as the group.
     let user_id = message.from.as_ref().map_or(ctx.chat.id, |u| u.id);
-    let from = if ctx.chat.is_private() {
-        recipient.public_user_ref.clone()
-    } else {
-        let own_hash = derive::chat_hash(&rt.keyring, ctx.bot_key, user_id);
-        let own = novij_projections::queries::recipients_by_chat(&rt.db, &own_hash).await?;
-        own.into_iter()
-            .find(|r| r.integration_id == recipient.integration_id)
-            .map_or_else(|| derive::presser_id(&rt.keyring, ctx.bot_key, user_id), |r| r.public_user_ref)
-    };
+    let from = sender_ref(rt, ctx.bot_key, &recipient.integration_id, user_id).await?;
     let unavailable = |e: &dyn std::fmt::Display| CommandError::Log(e.to_string());
     let bytes = serde_json::to_vec(&content).map_err(|e| unavailable(&e))?;
     let kept_until = Utc::now() + chrono::Duration::seconds(rt.config.retention.payload_seconds.into());

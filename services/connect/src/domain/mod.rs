@@ -6,4 +6,5 @@ pub mod inbound;
 pub mod lifecycle;
 pub mod press;
 pub mod project_commands;
+pub mod sender;
 pub mod update;

@@ -20,6 +20,7 @@ use novij_projections::model::recipient;
 use novij_runtime::derive;
 
 use super::commands::{CommandError, Context};
+use super::sender::sender_ref;
 use super::update::{Invoked, User};
 use crate::rate::{Limiter, Verdict};
 use crate::replies::{self, ReplyOwner};
@@ -66,16 +67,7 @@ pub async fn run(
     let Some(spec) = integration.commands.find(name).filter(offered_here) else {
         return ctx.reply("command_unknown", &replies::unknown_command(name, ru), owner).await;
     };
-    // Who ran it: in a private chat its recipient; in a group the sender's
-    // own connected chat, if they have one.
-    let from = if private {
-        chat.public_user_ref.clone()
-    } else {
-        match connected(ctx, integration, user_id).await? {
-            Some(own) => own.public_user_ref,
-            None => user_key,
-        }
-    };
+    let from = sender_ref(rt, ctx.bot_key, &integration.integration_id, user_id).await?;
     if !spec.allowed_refs.is_empty() && !spec.allowed_refs.contains(&from) {
         return ctx.reply("command_not_allowed", &replies::not_allowed(name, ru), owner).await;
     }

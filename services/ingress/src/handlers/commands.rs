@@ -22,6 +22,8 @@ use crate::body::{self, check_text, id_char};
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// How many times a manifest decides again after losing a race for the integration.
+const RACES: usize = 5;
 /// Telegram's limit on one bot's menu.
 const MAX_COMMANDS: usize = 100;
 /// The service's own commands: connecting, disconnecting, and the list of the others.
@@ -173,23 +175,27 @@ pub async fn set_manifest(
         }
         commands.push(spec);
     }
-    let Loaded { state: integration, version } = load_for_caller(&state, &caller, &id).await?;
-    let change = decide(&integration, IntegrationCommand::SetCommands(commands)).map_err(refused)?;
-    let integration = match change {
-        None => integration,
-        Some(IntegrationChange::CommandsSet(set)) => {
-            let env = Envelope::new(set, creds.meta());
-            match state.rt.log.append(&env, Expect::LastSequence(version)).await {
-                Ok(appended) => state.integrations.wait_for(appended.sequence).await,
-                Err(AppendError::Conflict) => return Err(changed_meanwhile()),
-                Err(e) => return Err(ApiError::unavailable("the event log", &e)),
-            }
-            tracing::info!(integration_id = %id, version = env.payload.version, "command manifest set");
-            state.rt.log.load::<Integration>(&id).await?.state
+    // The integration's other events (its webhook set a moment after it
+    // was created) are no conflict for a manifest: decide again on them.
+    for _ in 0..RACES {
+        let Loaded { state: integration, version } = load_for_caller(&state, &caller, &id).await?;
+        let change = decide(&integration, IntegrationCommand::SetCommands(commands.clone())).map_err(refused)?;
+        let set = match change {
+            None => return Ok(json(StatusCode::OK, &view(&integration))),
+            Some(IntegrationChange::CommandsSet(set)) => set,
+            Some(_) => return Err(ApiError::internal(&"a manifest decided something else")),
+        };
+        let env = Envelope::new(set, creds.meta());
+        match state.rt.log.append(&env, Expect::LastSequence(version)).await {
+            Ok(appended) => state.integrations.wait_for(appended.sequence).await,
+            Err(AppendError::Conflict) => continue,
+            Err(e) => return Err(ApiError::unavailable("the event log", &e)),
         }
-        Some(_) => return Err(ApiError::internal(&"a manifest decided something else")),
-    };
-    Ok(json(StatusCode::OK, &view(&integration)))
+        tracing::info!(integration_id = %id, version = env.payload.version, "command manifest set");
+        let integration = state.rt.log.load::<Integration>(&id).await?.state;
+        return Ok(json(StatusCode::OK, &view(&integration)));
+    }
+    Err(changed_meanwhile())
 }
 
 #[utoipa::path(get, path = "/api/v1/integrations/{id}/commands/manifest", tag = "commands",
