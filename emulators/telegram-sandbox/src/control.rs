@@ -401,7 +401,10 @@ fn set_blocked(sandbox: &Arc<Sandbox>, user_id: &str, body: &Value, block: bool)
         ));
     }
     bot.relations.insert(user.id, Relation { blocked: block, ..relation });
-    let update_id = if relation.started {
+    // `"notify_bot": false` models the update lost (the bot's webhook was
+    // down for longer than Telegram keeps updates): the bot finds out later.
+    let notify = body.get("notify_bot").and_then(Value::as_bool).unwrap_or(true);
+    let update_id = if relation.started && notify {
         let (old, new) = if block { ("member", "kicked") } else { ("kicked", "member") };
         Some(push_my_chat_member(bot, &user, old, new))
     } else {

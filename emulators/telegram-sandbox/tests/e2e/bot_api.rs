@@ -256,6 +256,14 @@ async fn blocked_bot_gets_403_and_my_chat_member_updates() {
     assert_eq!(tail[1]["my_chat_member"]["new_chat_member"]["status"], "member");
     let (status, _) = env.call(&token, "sendMessage", json!({"chat_id": user, "text": "welcome back"})).await;
     assert_eq!(status, 200);
+
+    // A block whose update the bot never gets: it finds out from the next call.
+    let silent = json!({"bot_username": "blocked_bot", "notify_bot": false});
+    let (status, body) = env.post(&format!("/sandbox/users/{user}/block"), silent).await;
+    assert_eq!((status, &body["update_id"]), (200, &Value::Null), "{body}");
+    let count = env.updates(&token).await.len();
+    let (status, _) = env.call(&token, "sendMessage", json!({"chat_id": user, "text": "still there?"})).await;
+    assert_eq!((status, env.updates(&token).await.len()), (403, count), "no my_chat_member update");
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use novij_aggregates::Loaded;
 use novij_bus::{AppendError, Expect};
 use novij_events::connect::ConnectCodeIssued;
 use novij_events::integration::IntegrationDeleted;
-use novij_events::recipient::{ChatKind, DisableReason, RecipientBound, RecipientDisabled};
+use novij_events::recipient::{DisableReason, RecipientBound, RecipientDisabled};
 use novij_events::{ids, Envelope, EventMeta};
 use novij_runtime::{derive, Runtime};
 
@@ -53,6 +53,25 @@ impl Context<'_> {
 
     pub fn event_id(&self, purpose: &str) -> uuid::Uuid {
         ids::caused_event_id(&format!("update:{}:{}", self.bot_key, self.update_id), purpose)
+    }
+
+    /// The chat's id, sealed for the log (purpose `chat_id`): replies go there.
+    pub fn sealed_chat(&self) -> Result<novij_crypto::Sealed, CommandError> {
+        let chat = self.chat.id.to_string();
+        self.rt.keyring.seal_str(derive::purpose::CHAT_ID, &chat).map_err(|e| CommandError::Log(e.to_string()))
+    }
+
+    /// What a user wrote, sealed for the log with the data key of the epoch
+    /// it expires in (the payload retention from now): it is personal data.
+    pub async fn sealed_words(
+        &self,
+        purpose: &str,
+        words: &impl serde::Serialize,
+    ) -> Result<novij_crypto::Sealed, CommandError> {
+        let unavailable = |e: &dyn std::fmt::Display| CommandError::Log(e.to_string());
+        let bytes = serde_json::to_vec(words).map_err(|e| unavailable(&e))?;
+        let kept_until = Utc::now() + chrono::Duration::seconds(self.rt.config.retention.payload_seconds.into());
+        self.rt.payloads.seal(purpose, &bytes, kept_until).await.map_err(|e| unavailable(&e))
     }
 }
 
@@ -111,10 +130,7 @@ pub async fn start(ctx: &Context<'_>, code: Option<&str>) -> Result<(), CommandE
             Err(e) => return Err(e.into()),
         }
     };
-    let chat = rt
-        .keyring
-        .seal_str(derive::purpose::CHAT_ID, &ctx.chat.id.to_string())
-        .map_err(|e| CommandError::Log(e.to_string()))?;
+    let chat = ctx.sealed_chat()?;
     let bound = RecipientBound {
         recipient_id: recipient_id.clone(),
         integration_id: code.integration_id.clone(),
@@ -122,7 +138,7 @@ pub async fn start(ctx: &Context<'_>, code: Option<&str>) -> Result<(), CommandE
         public_user_ref: code.public_user_ref.clone(),
         chat,
         chat_hash,
-        chat_kind: if ctx.chat.kind == "private" { ChatKind::Private } else { ChatKind::Group },
+        chat_kind: ctx.chat.kind(),
     };
     rt.log.append(&Envelope::new(bound, ctx.meta.clone()).with_event_id(ctx.event_id("bound")), Expect::Any).await?;
     tracing::info!(integration_id = %code.integration_id, recipient_id = %recipient_id, "recipient bound");

@@ -11,7 +11,6 @@ use chrono::Utc;
 use novij_aggregates::integration::Integration;
 use novij_bus::{AppendError, Expect};
 use novij_events::inbound::{InboundContent, InboundMedia, InboundReceived};
-use novij_events::recipient::ChatKind;
 use novij_events::Envelope;
 use novij_runtime::derive;
 
@@ -45,12 +44,8 @@ pub async fn received(
     // An anonymous group admin speaks as the group.
     let user_id = message.from.as_ref().map_or(ctx.chat.id, |u| u.id);
     let from = sender_ref(rt, ctx.bot_key, &recipient.integration_id, user_id).await?;
-    let unavailable = |e: &dyn std::fmt::Display| CommandError::Log(e.to_string());
-    let bytes = serde_json::to_vec(&content).map_err(|e| unavailable(&e))?;
-    let kept_until = Utc::now() + chrono::Duration::seconds(rt.config.retention.payload_seconds.into());
-    let sealed =
-        rt.payloads.seal(derive::purpose::INBOUND_MESSAGE, &bytes, kept_until).await.map_err(|e| unavailable(&e))?;
-    let chat = rt.keyring.seal_str(derive::purpose::CHAT_ID, &ctx.chat.id.to_string()).map_err(|e| unavailable(&e))?;
+    let sealed = ctx.sealed_words(derive::purpose::INBOUND_MESSAGE, &content).await?;
+    let chat = ctx.sealed_chat()?;
     let message_id = derive::inbound_id(&rt.keyring, ctx.bot_key, ctx.update_id);
     let received = InboundReceived {
         message_id: message_id.clone(),
@@ -59,7 +54,7 @@ pub async fn received(
         bot_key: ctx.bot_key.to_string(),
         recipient_id: recipient.recipient_id.clone(),
         from,
-        chat_kind: if ctx.chat.is_private() { ChatKind::Private } else { ChatKind::Group },
+        chat_kind: ctx.chat.kind(),
         chat,
         telegram_message_id: message.message_id,
         content: sealed,

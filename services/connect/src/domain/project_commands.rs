@@ -14,7 +14,6 @@ use chrono::Utc;
 use novij_aggregates::integration::Integration;
 use novij_bus::{AppendError, Expect};
 use novij_events::commands::{CommandInput, CommandRequested, CommandSpec};
-use novij_events::recipient::ChatKind;
 use novij_events::Envelope;
 use novij_projections::model::recipient;
 use novij_runtime::derive;
@@ -94,14 +93,9 @@ async fn request(
     from: String,
 ) -> Result<(), CommandError> {
     let rt = ctx.rt;
-    let unavailable = |e: &dyn std::fmt::Display| CommandError::Log(e.to_string());
     let input = CommandInput { args_text: incoming.invoked.args.to_string() };
-    let bytes = serde_json::to_vec(&input).map_err(|e| unavailable(&e))?;
-    let kept_until = Utc::now() + chrono::Duration::seconds(rt.config.retention.payload_seconds.into());
-    let input =
-        rt.payloads.seal(derive::purpose::COMMAND_INPUT, &bytes, kept_until).await.map_err(|e| unavailable(&e))?;
-    let sealed_chat =
-        rt.keyring.seal_str(derive::purpose::CHAT_ID, &ctx.chat.id.to_string()).map_err(|e| unavailable(&e))?;
+    let input = ctx.sealed_words(derive::purpose::COMMAND_INPUT, &input).await?;
+    let sealed_chat = ctx.sealed_chat()?;
     let requested_at = Utc::now();
     let command_id = derive::command_id(&rt.keyring, ctx.bot_key, ctx.update_id);
     let requested = CommandRequested {
@@ -113,7 +107,7 @@ async fn request(
         executor_key: spec.executor_key.clone(),
         input,
         chat: sealed_chat,
-        chat_kind: if ctx.chat.is_private() { ChatKind::Private } else { ChatKind::Group },
+        chat_kind: ctx.chat.kind(),
         message_id: incoming.message_id,
         from,
         recipient_id: chat.recipient_id,

@@ -124,6 +124,15 @@ impl Chat {
     pub fn is_private(&self) -> bool {
         self.kind == "private"
     }
+
+    /// Private, or a group of any kind.
+    pub fn kind(&self) -> novij_events::recipient::ChatKind {
+        if self.is_private() {
+            novij_events::recipient::ChatKind::Private
+        } else {
+            novij_events::recipient::ChatKind::Group
+        }
+    }
 }
 
 impl User {
