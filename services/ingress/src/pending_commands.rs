@@ -4,10 +4,7 @@
 //! first), with long polls.
 //!
 //! It follows the commands' events from the start of the log; what it keeps
-//! is the open requests and presses, and which executor each command has.
-
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+//! is the open requests and presses.
 
 use async_nats::jetstream;
 use chrono::Utc;
@@ -32,14 +29,12 @@ pub enum Pending {
 #[derive(Clone)]
 pub struct PendingCommands {
     open: Offered<Executor, Pending>,
-    /// Command → its executor, for the presses under its replies.
-    executors: Arc<Mutex<HashMap<String, Executor>>>,
 }
 
 impl PendingCommands {
     pub fn start(js: jetstream::Context, shutdown: watch::Receiver<bool>) -> Self {
         let (open, ready) = Offered::new();
-        let pending = Self { open, executors: Arc::default() };
+        let pending = Self { open };
         let filters = vec![
             subjects::all_of::<CommandRequested>(),
             subjects::all_of::<CommandAcked>(),
@@ -78,17 +73,12 @@ impl PendingCommands {
             AnyEvent::CommandRequested(e) => {
                 let r = e.payload;
                 let key = (r.project_id.clone(), r.integration_id.clone(), r.executor_key.clone());
-                if let Ok(mut executors) = self.executors.lock() {
-                    executors.insert(r.command_id.clone(), key.clone());
-                }
                 self.open.offer(key, r.command_id.clone(), sequence, Pending::Request(Box::new(r)));
             }
             AnyEvent::CommandPressed(e) => {
                 let p = e.payload;
-                let key = self.executors.lock().ok().and_then(|e| e.get(&p.command_id).cloned());
-                if let Some(key) = key {
-                    self.open.offer(key, p.press_id.clone(), sequence, Pending::Press(p));
-                }
+                let key = (p.project_id.clone(), p.integration_id.clone(), p.executor_key.clone());
+                self.open.offer(key, p.press_id.clone(), sequence, Pending::Press(p));
             }
             AnyEvent::CommandPressesAcked(e) => e.payload.press_ids.iter().for_each(|id| self.open.take(id)),
             AnyEvent::CommandAcked(e) => self.open.take(&e.payload.command_id),

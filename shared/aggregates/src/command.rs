@@ -154,7 +154,16 @@ pub fn decide(command: &Command, action: CommandAction) -> Result<CommandDecisio
             if again {
                 return Ok(CommandDecision::Nothing);
             }
-            Ok(CommandDecision::Pressed(CommandPressed { command_id, press_id, action, from, pressed_at: at }))
+            Ok(CommandDecision::Pressed(CommandPressed {
+                command_id,
+                project_id: request.project_id.clone(),
+                integration_id: request.integration_id.clone(),
+                executor_key: request.executor_key.clone(),
+                press_id,
+                action,
+                from,
+                pressed_at: at,
+            }))
         }
         CommandAction::AckPresses { press_ids } => {
             let open: Vec<String> = command

@@ -206,6 +206,10 @@ impl Event for CommandReplied {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CommandPressed {
     pub command_id: String,
+    /// The command's project, integration and executor: whose poll offers the press.
+    pub project_id: String,
+    pub integration_id: String,
+    pub executor_key: String,
     /// [`crate::ids::command_press_id`], which the executor acks.
     pub press_id: String,
     /// The button's action (its `id` in the reply).
