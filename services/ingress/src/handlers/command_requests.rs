@@ -12,14 +12,14 @@ use novij_aggregates::command::{decide, Command, CommandAction, CommandDecision,
 use novij_aggregates::Loaded;
 use novij_bus::{AppendError, Expect};
 use novij_events::commands::{button_data, CommandInput, CommandPressed, CommandRequested, ExecutorCommand};
-use novij_events::send::{MessageButton, OutgoingMessage};
+use novij_events::send::MessageButton;
 use novij_events::{ids, Envelope, EventMeta};
 use novij_runtime::{derive, PayloadError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use warp::http::StatusCode;
 
-use super::sends::{accept_reply, open_chat, reply_text, ChatReply};
+use super::sends::{accept_reply, reply_text, Answering};
 use super::{integrations::find_for_project, json, query, Credentials};
 use crate::answer::Answer;
 use crate::body::{self, check_text, id_char};
@@ -187,33 +187,16 @@ async fn decide_and_append(
     Err(ApiError::new(StatusCode::CONFLICT, "changed_meanwhile", "the command kept changing; try again"))
 }
 
-/// A reply to the user's command message, in the chat it came from.
-fn chat_reply<'a>(
-    state: &AppState,
-    request: &'a CommandRequested,
-    send_id: String,
-    template: &'a str,
-    text: String,
-    parse_mode: Option<String>,
-    buttons: Vec<Vec<MessageButton>>,
-) -> Result<ChatReply<'a>, ApiError> {
-    let message = OutgoingMessage {
-        chat_id: open_chat(state, &request.chat)?,
-        text,
-        parse_mode,
-        reply_to: Some(request.message_id),
-        buttons,
-    };
-    Ok(ChatReply {
-        request_hash: derive::request_hash(&state.rt.keyring, send_id.as_bytes()),
-        send_id,
+/// The user's command message, which the ack and the replies answer.
+fn answering(request: &CommandRequested) -> Answering<'_> {
+    Answering {
+        chat: &request.chat,
+        message_id: request.message_id,
         project_id: &request.project_id,
         integration_id: &request.integration_id,
         bot_key: &request.bot_key,
         recipient_id: &request.recipient_id,
-        template,
-        message,
-    })
+    }
 }
 
 #[utoipa::path(post, path = "/api/v1/commands/ack", tag = "commands", request_body = AckCommands, security(("api_key" = [])),
@@ -259,7 +242,8 @@ pub async fn ack(state: AppState, creds: Credentials, bytes: bytes::Bytes) -> Re
         match decide_and_append(&state, &meta, loaded, action).await? {
             Ok(_) => {
                 if let (Some(text), Some(send_id)) = (&req.ack_text, send_id) {
-                    let reply = chat_reply(&state, &request, send_id, "command_ack", text.clone(), None, Vec::new())?;
+                    let reply =
+                        answering(&request).reply(&state, send_id, "command_ack", text.clone(), None, Vec::new())?;
                     accept_reply(&state, meta.clone(), reply).await?;
                 }
                 acked.push(request.command_id);
@@ -361,7 +345,7 @@ pub async fn reply(
         Err(CommandRefusal::Over) => return Err(over()),
         Err(refusal) => return Err(ApiError::internal(&refusal)),
     }
-    let reply = chat_reply(&state, &request, send_id.clone(), "command_reply", req.text, parse_mode, rows)?;
+    let reply = answering(&request).reply(&state, send_id.clone(), "command_reply", req.text, parse_mode, rows)?;
     let meta = creds.meta();
     accept_reply(&state, meta.clone(), reply).await?;
     match decide_and_append(&state, &meta, loaded, action).await? {

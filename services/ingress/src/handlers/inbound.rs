@@ -6,13 +6,12 @@
 use chrono::{DateTime, Utc};
 use novij_events::ids;
 use novij_events::inbound::{InboundContent, InboundMedia, InboundReceived};
-use novij_events::send::OutgoingMessage;
 use novij_runtime::{derive, PayloadError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use warp::http::StatusCode;
 
-use super::sends::{accept_reply, open_chat, reply_text, ChatReply};
+use super::sends::{accept_reply, reply_text, Answering};
 use super::{json, Credentials};
 use crate::answer::Answer;
 use crate::body::{self, check_text};
@@ -115,23 +114,15 @@ pub async fn reply(
     let m = visible(&state, &caller, &message_id).await?;
     let key = req.idempotency_key.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let send_id = derive::send_id(&state.rt.keyring, &m.project_id, &format!("inbound-reply\0{message_id}\0{key}"));
-    let message = OutgoingMessage {
-        chat_id: open_chat(&state, &m.chat)?,
-        text: req.text,
-        parse_mode,
-        reply_to: Some(m.telegram_message_id),
-        buttons: Vec::new(),
-    };
-    let reply = ChatReply {
-        request_hash: derive::request_hash(&state.rt.keyring, send_id.as_bytes()),
-        send_id: send_id.clone(),
+    let answering = Answering {
+        chat: &m.chat,
+        message_id: m.telegram_message_id,
         project_id: &m.project_id,
         integration_id: &m.integration_id,
         bot_key: &m.bot_key,
         recipient_id: &m.recipient_id,
-        template: "inbound_reply",
-        message,
     };
+    let reply = answering.reply(&state, send_id.clone(), "inbound_reply", req.text, parse_mode, Vec::new())?;
     // A retry with the same key finds its send accepted already.
     accept_reply(&state, creds.meta(), reply).await?;
     tracing::info!(message_id = %message_id, "inbound message answered");

@@ -182,6 +182,47 @@ pub(crate) fn reply_text(text: &str, parse_mode: Option<&str>) -> Result<Option<
     }
 }
 
+/// The user's message a reply answers, and whose chat it goes to.
+pub(crate) struct Answering<'a> {
+    pub chat: &'a Sealed,
+    pub message_id: i64,
+    pub project_id: &'a str,
+    pub integration_id: &'a str,
+    pub bot_key: &'a str,
+    pub recipient_id: &'a str,
+}
+
+impl<'a> Answering<'a> {
+    /// The reply `send_id` makes to the user's message, in its chat.
+    pub fn reply(
+        &self,
+        state: &AppState,
+        send_id: String,
+        template: &'a str,
+        text: String,
+        parse_mode: Option<String>,
+        buttons: Vec<Vec<novij_events::send::MessageButton>>,
+    ) -> Result<ChatReply<'a>, ApiError> {
+        let message = OutgoingMessage {
+            chat_id: open_chat(state, self.chat)?,
+            text,
+            parse_mode,
+            reply_to: Some(self.message_id),
+            buttons,
+        };
+        Ok(ChatReply {
+            request_hash: derive::request_hash(&state.rt.keyring, send_id.as_bytes()),
+            send_id,
+            project_id: self.project_id,
+            integration_id: self.integration_id,
+            bot_key: self.bot_key,
+            recipient_id: self.recipient_id,
+            template,
+            message,
+        })
+    }
+}
+
 /// Accepts the reply once; `false` when it was accepted before.
 pub(crate) async fn accept_reply(
     state: &AppState,
