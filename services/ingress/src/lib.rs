@@ -16,6 +16,7 @@ mod offered;
 pub mod openapi;
 mod pending_commands;
 mod presses;
+mod project_webhook;
 mod quotas;
 mod quote;
 mod state;

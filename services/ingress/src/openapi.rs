@@ -4,13 +4,13 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::handlers::{
-    alerts, command_requests, commands, connect_codes, dead_letters, inbound, integrations, payments, recipients,
-    reminders, sends, service, webhook,
+    alerts, command_requests, commands, connect_codes, dead_letters, inbound, inbound_webhook, integrations, payments,
+    recipients, reminders, sends, service, webhook,
 };
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "novij-telegram", description = "Telegram delivery service: integrations, connect, sends, paid sends, reminders, live alert cards, interactive commands."),
+    info(title = "novij-telegram", description = "Telegram delivery service: integrations, connect, sends, paid sends, reminders, live alert cards, interactive commands, inbound messages."),
     paths(
         service::health, service::version, service::settings,
         integrations::create, integrations::get, integrations::update, integrations::delete,
@@ -22,6 +22,7 @@ use crate::handlers::{
         commands::set_manifest, commands::get_manifest,
         command_requests::poll, command_requests::ack, command_requests::reply,
         inbound::get, inbound::reply,
+        inbound_webhook::rotate_secret, inbound_webhook::dead_letters, inbound_webhook::retry,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&ApiKeyAuth),

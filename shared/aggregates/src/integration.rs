@@ -1,9 +1,12 @@
 //! The integration aggregate (`nt.ev.integration.<id>.*`): a project's use of
 //! the common bot or of its own bot.
 
+use chrono::{DateTime, Utc};
 use novij_crypto::Sealed;
 use novij_events::commands::{CommandSpec, CommandsSet};
-use novij_events::integration::{BotIdentity, BotMode, IntegrationDeleted, IntegrationUpdated, PaymentMode};
+use novij_events::integration::{
+    BotIdentity, BotMode, IntegrationDeleted, IntegrationInboundSecretRotated, IntegrationUpdated, PaymentMode,
+};
 use novij_events::AnyEvent;
 
 use crate::Aggregate;
@@ -27,6 +30,26 @@ pub struct Integration {
     pub default_locale: Option<String>,
     pub deleted: bool,
     pub commands: Commands,
+    pub inbound: InboundWebhook,
+}
+
+/// Where the project takes its inbound messages, and the secrets they are signed with.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InboundWebhook {
+    pub url: Option<String>,
+    /// Sealed, purpose `inbound_secret`.
+    pub secret: Option<Sealed>,
+    /// The secret before the last rotation, still signing until the instant given.
+    pub previous: Option<(Sealed, DateTime<Utc>)>,
+}
+
+impl InboundWebhook {
+    /// The secrets a message is signed with at `now`: the current one, and
+    /// the previous one during the overlap after a rotation.
+    pub fn signing_secrets(&self, now: DateTime<Utc>) -> Vec<&Sealed> {
+        let previous = self.previous.as_ref().filter(|(_, until)| now < *until).map(|(s, _)| s);
+        self.secret.iter().chain(previous).collect()
+    }
 }
 
 /// The bot's command manifest and how far Telegram's menus follow it.
@@ -71,6 +94,8 @@ impl Aggregate for Integration {
                 self.payment_mode = p.payment_mode;
                 self.default_reminder_minutes = p.default_reminder_minutes;
                 self.default_locale = p.default_locale.clone();
+                self.inbound.url = p.inbound_webhook_url.clone();
+                self.inbound.secret = p.inbound_secret.clone();
             }
             AnyEvent::IntegrationUpdated(e) => {
                 if let Some(token) = &e.payload.bot_token {
@@ -83,6 +108,19 @@ impl Aggregate for Integration {
                 if let Some(locale) = &e.payload.default_locale {
                     self.default_locale = Some(locale.clone());
                 }
+                if let Some(url) = &e.payload.inbound_webhook_url {
+                    self.inbound.url = Some(url.clone());
+                }
+                if e.payload.inbound_webhook_removed {
+                    self.inbound.url = None;
+                }
+                if let Some(secret) = &e.payload.inbound_secret {
+                    self.inbound.secret = Some(secret.clone());
+                }
+            }
+            AnyEvent::IntegrationInboundSecretRotated(e) => {
+                let previous = self.inbound.secret.replace(e.payload.secret.clone());
+                self.inbound.previous = previous.map(|s| (s, e.payload.previous_valid_until));
             }
             AnyEvent::CommandsSet(e) => {
                 self.commands.list = e.payload.commands.clone();
@@ -116,11 +154,27 @@ pub struct Changes {
     pub allow_paid_broadcast: Option<bool>,
     pub default_reminder_minutes: Option<u32>,
     pub default_locale: Option<String>,
+    pub inbound_webhook: Option<InboundTarget>,
+}
+
+/// A change of where inbound messages go.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InboundTarget {
+    /// POST them to this URL (checked by the caller). `fresh_secret` becomes
+    /// the integration's secret if it has none yet.
+    Url { url: String, fresh_secret: Sealed },
+    /// POST them nowhere.
+    Removed,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum IntegrationCommand {
     Update(Changes),
+    /// A new inbound secret; the current one keeps signing until `previous_valid_until`.
+    RotateInboundSecret {
+        secret: Sealed,
+        previous_valid_until: DateTime<Utc>,
+    },
     Delete,
     /// A new command manifest (validated by the caller); empty clears it.
     SetCommands(Vec<CommandSpec>),
@@ -131,6 +185,7 @@ pub enum IntegrationChange {
     Updated(IntegrationUpdated),
     Deleted(IntegrationDeleted),
     CommandsSet(CommandsSet),
+    InboundSecretRotated(IntegrationInboundSecretRotated),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -148,6 +203,8 @@ pub enum IntegrationRefusal {
     /// Every integration of the common bot shares its menu.
     #[error("commands need the integration's own bot (bot_mode custom): the common bot's menu is shared")]
     CommandsNeedCustomBot,
+    #[error("the integration has no inbound_webhook_url, so no secret to rotate")]
+    NoInboundWebhook,
 }
 
 /// Whether a new token may be offered at all (before it is verified with getMe).
@@ -183,6 +240,16 @@ pub fn decide(
             version: integration.commands.version + 1,
             commands,
         }))),
+        IntegrationCommand::RotateInboundSecret { .. } if integration.inbound.url.is_none() => {
+            Err(IntegrationRefusal::NoInboundWebhook)
+        }
+        IntegrationCommand::RotateInboundSecret { secret, previous_valid_until } => {
+            Ok(Some(IntegrationChange::InboundSecretRotated(IntegrationInboundSecretRotated {
+                integration_id: integration.integration_id.clone(),
+                secret,
+                previous_valid_until,
+            })))
+        }
         IntegrationCommand::Update(changes) => {
             if changes == Changes::default() {
                 return Err(IntegrationRefusal::NothingToChange);
@@ -201,12 +268,22 @@ pub fn decide(
                     });
                 }
             }
+            let (inbound_webhook_url, inbound_webhook_removed, inbound_secret) = match changes.inbound_webhook {
+                None => (None, false, None),
+                Some(InboundTarget::Removed) => (None, true, None),
+                Some(InboundTarget::Url { url, fresh_secret }) => {
+                    (Some(url), false, integration.inbound.secret.is_none().then_some(fresh_secret))
+                }
+            };
             Ok(Some(IntegrationChange::Updated(IntegrationUpdated {
                 integration_id: integration.integration_id.clone(),
                 bot_token: changes.token.map(|t| t.sealed),
                 allow_paid_broadcast: changes.allow_paid_broadcast,
                 default_reminder_minutes: changes.default_reminder_minutes,
                 default_locale: changes.default_locale,
+                inbound_webhook_url,
+                inbound_webhook_removed,
+                inbound_secret,
             })))
         }
     }
@@ -236,6 +313,7 @@ mod tests {
             payment_mode: PaymentMode::None,
             default_reminder_minutes: 30,
             inbound_webhook_url: None,
+            inbound_secret: None,
             default_locale: None,
             allow_paid_broadcast: false,
         })
@@ -336,5 +414,54 @@ mod tests {
 
         let common = given(vec![created(BotMode::Common)]);
         assert_eq!(set(&common, &["deploy"]), Err(IntegrationRefusal::CommandsNeedCustomBot));
+    }
+
+    #[test]
+    fn the_first_inbound_url_brings_a_secret_a_rotation_keeps_the_old_one_signing_for_the_overlap() {
+        let state = given(vec![created(BotMode::Common)]);
+        let now = chrono::Utc::now();
+        let rotate = |state: &Integration, ct: &str| {
+            decide(
+                state,
+                IntegrationCommand::RotateInboundSecret {
+                    secret: sealed(ct),
+                    previous_valid_until: now + chrono::Duration::hours(24),
+                },
+            )
+        };
+        assert_eq!(rotate(&state, "s0"), Err(IntegrationRefusal::NoInboundWebhook), "nothing to rotate yet");
+
+        let set = |state: &Integration, url: &str, ct: &str| {
+            let target = InboundTarget::Url { url: url.into(), fresh_secret: sealed(ct) };
+            let changes = Changes { inbound_webhook: Some(target), ..Changes::default() };
+            match decide(state, IntegrationCommand::Update(changes)) {
+                Ok(Some(IntegrationChange::Updated(updated))) => updated,
+                other => panic!("not updated: {other:?}"),
+            }
+        };
+        let first = set(&state, "https://a.example/in", "s1");
+        assert_eq!(first.inbound_secret, Some(sealed("s1")));
+        let state = state.evolve(&env(first));
+        let second = set(&state, "https://b.example/in", "s2");
+        assert_eq!(second.inbound_secret, None, "a new URL keeps the secret");
+        let state = state.evolve(&env(second));
+        assert_eq!(state.inbound.url.as_deref(), Some("https://b.example/in"));
+        assert_eq!(state.inbound.signing_secrets(now), vec![&sealed("s1")]);
+
+        let Ok(Some(IntegrationChange::InboundSecretRotated(rotated))) = rotate(&state, "s3") else {
+            panic!("not rotated")
+        };
+        let state = state.evolve(&env(rotated));
+        assert_eq!(state.inbound.signing_secrets(now), vec![&sealed("s3"), &sealed("s1")], "both during the overlap");
+        let later = now + chrono::Duration::hours(25);
+        assert_eq!(state.inbound.signing_secrets(later), vec![&sealed("s3")], "the new one only after it");
+
+        let removed = Changes { inbound_webhook: Some(InboundTarget::Removed), ..Changes::default() };
+        let Ok(Some(IntegrationChange::Updated(removed))) = decide(&state, IntegrationCommand::Update(removed)) else {
+            panic!("not removed")
+        };
+        let state = state.evolve(&env(removed));
+        assert_eq!(state.inbound.url, None);
+        assert_eq!(rotate(&state, "s4"), Err(IntegrationRefusal::NoInboundWebhook));
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod command;
 pub mod connect_code;
+pub mod inbound;
 pub mod incident;
 pub mod integration;
 pub mod recipient;

@@ -21,6 +21,7 @@ const CONSUMERS: &[(&str, &str)] = &[
     ("dispatcher-integrations", include_str!("../../../nats/consumers/dispatcher-integrations.json")),
     ("connect-updates", include_str!("../../../nats/consumers/connect-updates.json")),
     ("connect-callbacks", include_str!("../../../nats/consumers/connect-callbacks.json")),
+    ("connect-inbound-webhooks", include_str!("../../../nats/consumers/connect-inbound-webhooks.json")),
     ("dispatcher-dead-letters", include_str!("../../../nats/consumers/dispatcher-dead-letters.json")),
     ("feed", include_str!("../../../nats/consumers/feed.json")),
     ("ingress-command-queue", include_str!("../../../nats/consumers/ingress-command-queue.json")),

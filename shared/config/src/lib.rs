@@ -14,7 +14,10 @@ use novij_crypto::Keyring;
 use novij_events::integration::PaymentMode;
 use novij_events::money::Amount;
 
+mod inbound;
 mod prices;
+
+pub use inbound::InboundWebhooks;
 
 /// One setting: its environment name (the file key is the same in lower case).
 pub struct Setting {
@@ -139,6 +142,36 @@ pub const SETTINGS: &[Setting] = &[
         "How many /commands of a project one Telegram user may run per minute; beyond, one short refusal.",
     )
     .within(1, 1000),
+    setting(
+        "INBOUND_WEBHOOK_ALLOW",
+        false,
+        Some(""),
+        false,
+        "CIDR ranges (comma-separated) an `inbound_webhook_url` may resolve into although they are private, loopback or link-local; addresses in them may also be plain http. For development and tests; empty in production.",
+    ),
+    setting(
+        "INBOUND_WEBHOOK_RETRIES",
+        false,
+        Some("5s,5m,30m,2h,5h,10h"),
+        false,
+        "Waits between the calls of an inbound message to a receiver that fails (the first call is at once); after the last, it is dead-lettered.",
+    ),
+    setting(
+        "INBOUND_WEBHOOK_TIMEOUT_SECONDS",
+        false,
+        Some("15"),
+        false,
+        "How long a receiver has to answer one call.",
+    )
+    .within(1, 20),
+    setting(
+        "INBOUND_SECRET_OVERLAP_SECONDS",
+        false,
+        Some("86400"),
+        false,
+        "After a rotation of an integration's inbound secret, how long messages carry a signature with the previous one too.",
+    )
+    .within(0, 2_592_000),
     setting("MAX_BODY_BYTES", false, Some("65536"), false, "Largest accepted request body.").within(1024, 52_428_800),
     setting("LOG_FORMAT", false, Some("json"), false, "`json` or `pretty`."),
     setting(
@@ -335,6 +368,7 @@ pub struct Config {
     pub webhook_max_connections: u32,
     pub connect_code_ttl_seconds: u32,
     pub commands_per_user_per_minute: u32,
+    pub inbound_webhooks: InboundWebhooks,
     pub max_body_bytes: u64,
     pub log_format: LogFormat,
     pub payments: Payments,
@@ -499,6 +533,7 @@ impl Config {
             webhook_max_connections: r.number("WEBHOOK_MAX_CONNECTIONS"),
             connect_code_ttl_seconds: r.number("CONNECT_CODE_TTL_SECONDS"),
             commands_per_user_per_minute: r.number("COMMANDS_PER_USER_PER_MINUTE"),
+            inbound_webhooks: inbound::read(&mut r),
             max_body_bytes: r.number("MAX_BODY_BYTES"),
             log_format: match r.string("LOG_FORMAT").as_str() {
                 "json" => LogFormat::Json,

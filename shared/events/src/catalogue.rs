@@ -7,13 +7,15 @@ use crate::commands::{
     CommandsPushFailed, CommandsPushed, CommandsSet,
 };
 use crate::connect::{ConnectCodeIssued, ConnectCodeRedeemed};
-use crate::inbound::InboundReceived;
+use crate::inbound::{
+    InboundDeadLettered, InboundDelivered, InboundDeliveryFailed, InboundReceived, InboundRedeliveryRequested,
+};
 use crate::incident::{
     ActionPressed, ActionsAcked, CardCleared, CardFailed, CardOpened, CardRefused, CardShown, CardUpdated,
 };
 use crate::integration::{
-    IntegrationBotUnauthorized, IntegrationCreated, IntegrationDeleted, IntegrationUpdated, IntegrationWebhookFailed,
-    IntegrationWebhookSet,
+    IntegrationBotUnauthorized, IntegrationCreated, IntegrationDeleted, IntegrationInboundSecretRotated,
+    IntegrationUpdated, IntegrationWebhookFailed, IntegrationWebhookSet,
 };
 use crate::payment::TxClaimed;
 use crate::recipient::{
@@ -160,6 +162,11 @@ catalogue!(
     CommandPressed,
     CommandPressesAcked,
     InboundReceived,
+    InboundDelivered,
+    InboundDeliveryFailed,
+    InboundDeadLettered,
+    InboundRedeliveryRequested,
+    IntegrationInboundSecretRotated,
 );
 
 impl AnyEvent {
@@ -178,6 +185,8 @@ pub fn subject_schemas() -> Vec<(String, Schema)> {
     use crate::update::UpdateReceived;
     vec![
         ("nt.dlq.send".to_string(), schemars::schema_for!(crate::send::DeadLetter)),
+        ("nt.dlq.inbound".to_string(), schemars::schema_for!(crate::inbound::InboundDeadLetter)),
+        ("inbound-webhook".to_string(), schemars::schema_for!(crate::inbound::InboundWebhookBody)),
         ("nt.dispatch".to_string(), schemars::schema_for!(crate::dispatch::DispatchWork)),
         ("nt.feed".to_string(), schemars::schema_for!(crate::feed::FeedMessage)),
         ("nt.cmd".to_string(), schemars::schema_for!(crate::commands::ExecutorCommand)),

@@ -48,6 +48,10 @@ pub struct IntegrationCreated {
     pub default_reminder_minutes: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inbound_webhook_url: Option<String>,
+    /// The secret inbound messages are signed with (`whsec_…`), sealed for
+    /// purpose `inbound_secret`; made with the first `inbound_webhook_url`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inbound_secret: Option<Sealed>,
     /// `ru` or `en`: the language of messages whose send names none (absent: `ru`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_locale: Option<String>,
@@ -143,6 +147,16 @@ pub struct IntegrationUpdated {
     pub default_reminder_minutes: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_locale: Option<String>,
+    /// Inbound messages go to this URL from now on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inbound_webhook_url: Option<String>,
+    /// Inbound messages are no longer POSTed anywhere (only on the feed).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inbound_webhook_removed: bool,
+    /// The integration's first inbound secret, made with its first URL (as in
+    /// `integration.created`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inbound_secret: Option<Sealed>,
 }
 
 impl Event for IntegrationUpdated {
@@ -166,6 +180,25 @@ pub struct IntegrationDeleted {
 impl Event for IntegrationDeleted {
     const AGGREGATE: &'static str = "integration";
     const NAME: &'static str = "deleted";
+    const VERSION: u16 = 1;
+    fn aggregate_id(&self) -> &str {
+        &self.integration_id
+    }
+}
+
+/// The project rotated the secret its inbound messages are signed with; until
+/// `previous_valid_until` they carry a signature with the previous one too.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct IntegrationInboundSecretRotated {
+    pub integration_id: String,
+    /// The new secret, sealed for purpose `inbound_secret`.
+    pub secret: Sealed,
+    pub previous_valid_until: chrono::DateTime<chrono::Utc>,
+}
+
+impl Event for IntegrationInboundSecretRotated {
+    const AGGREGATE: &'static str = "integration";
+    const NAME: &'static str = "inbound_secret_rotated";
     const VERSION: u16 = 1;
     fn aggregate_id(&self) -> &str {
         &self.integration_id

@@ -79,3 +79,14 @@ pub fn callback(bot_key: &str) -> String {
 pub fn dead_letter(send_id: &str) -> String {
     format!("nt.dlq.send.{send_id}")
 }
+
+/// Every dead-lettered send.
+pub const DEAD_SENDS: &str = "nt.dlq.send.*";
+
+/// The dead-letter entry of an inbound message its project's receiver never took.
+pub fn inbound_dead_letter(message_id: &str) -> String {
+    format!("nt.dlq.inbound.{message_id}")
+}
+
+/// Every dead-lettered inbound message.
+pub const DEAD_INBOUND: &str = "nt.dlq.inbound.*";

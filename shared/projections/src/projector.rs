@@ -294,6 +294,12 @@ async fn apply_event<C: ConnectionTrait>(txn: &C, event: &AnyEvent) -> Result<()
             if let Some(locale) = &p.default_locale {
                 update = update.col_expr(integration::Column::DefaultLocale, Expr::value(locale.clone()));
             }
+            if let Some(url) = &p.inbound_webhook_url {
+                update = update.col_expr(integration::Column::InboundWebhookUrl, Expr::value(url.clone()));
+            }
+            if p.inbound_webhook_removed {
+                update = update.col_expr(integration::Column::InboundWebhookUrl, Expr::value(Option::<String>::None));
+            }
             update.exec(txn).await?;
         }
         // A deleted integration is gone from the projections, with its
@@ -452,8 +458,15 @@ async fn apply_event<C: ConnectionTrait>(txn: &C, event: &AnyEvent) -> Result<()
         | AnyEvent::CommandExpired(_)
         | AnyEvent::CommandPressed(_)
         | AnyEvent::CommandPressesAcked(_) => {}
-        // Inbound messages are the project's to keep: answered by id from the log.
-        AnyEvent::InboundReceived(_) => {}
+        // Inbound messages are the project's to keep: answered by id from the
+        // log; their dead letters are listed from `DEAD_LETTERS`.
+        AnyEvent::InboundReceived(_)
+        | AnyEvent::InboundDelivered(_)
+        | AnyEvent::InboundDeliveryFailed(_)
+        | AnyEvent::InboundDeadLettered(_)
+        | AnyEvent::InboundRedeliveryRequested(_) => {}
+        // The secrets are never shown again.
+        AnyEvent::IntegrationInboundSecretRotated(_) => {}
         // The first outcome of a payment stands, as in the incident.
         AnyEvent::CardCleared(e) => card_payment(txn, &e.payload.alert_id, "paid").await?,
         AnyEvent::CardRefused(e) => card_payment(txn, &e.payload.alert_id, "refused").await?,

@@ -85,6 +85,7 @@ pub mod purpose {
     pub const ALERT_CARD: &str = "alert_card";
     pub const COMMAND_INPUT: &str = "command_input";
     pub const INBOUND_MESSAGE: &str = "inbound_message";
+    pub const INBOUND_SECRET: &str = "inbound_secret";
     pub const OUTGOING_MESSAGE: &str = "outgoing_message";
     pub const TELEGRAM_UPDATE: &str = "telegram_update";
 }

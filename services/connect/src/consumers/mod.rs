@@ -1,6 +1,7 @@
 //! The connect service's consumers.
 
 pub mod callbacks;
+pub mod inbound_webhooks;
 pub mod updates;
 
 use std::future::Future;

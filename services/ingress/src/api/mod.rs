@@ -21,8 +21,8 @@ use warp::http::Method;
 pub use crate::answer::Answer;
 use crate::error::ApiError;
 use crate::handlers::{
-    alerts, command_requests, commands, connect_codes, dead_letters, inbound, integrations, payments, recipients,
-    reminders, sends, service, Credentials,
+    alerts, command_requests, commands, connect_codes, dead_letters, inbound, inbound_webhook, integrations, payments,
+    recipients, reminders, sends, service, Credentials,
 };
 use crate::state::AppState;
 
@@ -118,6 +118,16 @@ pub fn operations() -> Vec<Operation> {
         op("commands.reply", Method::POST, "commands/{id}/reply", |s, c| {
             let id = c.id();
             Box::pin(command_requests::reply(s, c.creds, id, c.body))
+        }),
+        op("integrations.inbound_secret.rotate", Method::POST, "integrations/{id}/inbound-secret", |s, c| {
+            let id = c.id();
+            Box::pin(inbound_webhook::rotate_secret(s, c.creds, id))
+        }),
+        op("inbound.dead_letters.list", Method::GET, "inbound/dead-letters", |s, c| {
+            Box::pin(inbound_webhook::dead_letters(s, c.creds))
+        }),
+        op("inbound.dead_letters.retry", Method::POST, "inbound/dead-letters/retry", |s, c| {
+            Box::pin(inbound_webhook::retry(s, c.creds, c.body))
         }),
         op("inbound.get", Method::GET, "inbound/{id}", |s, c| {
             let id = c.id();

@@ -58,33 +58,40 @@ fn unavailable(e: &dyn std::fmt::Display) -> ApiError {
     ApiError::unavailable("the dead-letter stream", e)
 }
 
-/// Every waiting dead letter, oldest first (the dispatcher files one entry
-/// per `send.dead_lettered` in `DEAD_LETTERS`).
-async fn waiting(js: &jetstream::Context) -> Result<Vec<DeadLetter>, ApiError> {
-    let mut stream = js.get_stream(subjects::DEAD_LETTERS_STREAM).await.map_err(|e| unavailable(&e))?;
-    let info = stream.info().await.map_err(|e| unavailable(&e))?;
-    if info.state.messages == 0 {
-        return Ok(Vec::new());
-    }
-    let last = info.state.last_sequence;
-    let consumer = stream
-        .create_consumer(OrderedConfig { deliver_policy: DeliverPolicy::All, ..Default::default() })
-        .await
-        .map_err(|e| unavailable(&e))?;
-    let mut messages = consumer.messages().await.map_err(|e| unavailable(&e))?;
+/// Every entry of `DEAD_LETTERS` on `filter`, oldest first (sends' and
+/// inbound messages' dead letters share the stream, one entry per subject).
+pub(super) async fn read_stream<T: serde::de::DeserializeOwned>(
+    js: &jetstream::Context,
+    filter: &str,
+) -> Result<Vec<T>, ApiError> {
+    let stream = js.get_stream(subjects::DEAD_LETTERS_STREAM).await.map_err(|e| unavailable(&e))?;
+    let config =
+        OrderedConfig { deliver_policy: DeliverPolicy::All, filter_subject: filter.to_string(), ..Default::default() };
+    let consumer = stream.create_consumer(config).await.map_err(|e| unavailable(&e))?;
+    let pending = consumer.cached_info().num_pending;
     let mut out = Vec::new();
+    if pending == 0 {
+        return Ok(out);
+    }
+    let mut messages = consumer.messages().await.map_err(|e| unavailable(&e))?;
     while let Some(msg) = tokio::time::timeout(std::time::Duration::from_secs(5), messages.next())
         .await
         .map_err(|_| unavailable(&"it stopped delivering"))?
     {
         let msg = msg.map_err(|e| unavailable(&e))?;
-        let seq = msg.info().map_err(|e| unavailable(&e))?.stream_sequence;
         out.push(serde_json::from_slice(&msg.payload).map_err(|e| ApiError::internal(&e))?);
-        if seq >= last {
+        if msg.info().map_err(|e| unavailable(&e))?.pending == 0 {
             break;
         }
     }
     Ok(out)
+}
+
+/// Removes the dead-letter entry on `subject`.
+pub(super) async fn remove_entry(state: &AppState, subject: &str) -> Result<(), ApiError> {
+    let stream = state.rt.jetstream.get_stream(subjects::DEAD_LETTERS_STREAM).await.map_err(|e| unavailable(&e))?;
+    stream.purge().filter(subject).await.map_err(|e| unavailable(&e))?;
+    Ok(())
 }
 
 /// Queues a dead-lettered send again, decided on the send's history and
@@ -105,8 +112,7 @@ async fn retry_one(state: &AppState, send_id: &str, creds: &Credentials) -> Resu
         }
         _ => false,
     };
-    let stream = state.rt.jetstream.get_stream(subjects::DEAD_LETTERS_STREAM).await.map_err(|e| unavailable(&e))?;
-    stream.purge().filter(subjects::dead_letter(send_id)).await.map_err(|e| unavailable(&e))?;
+    remove_entry(state, &subjects::dead_letter(send_id)).await?;
     Ok(queued)
 }
 
@@ -114,7 +120,7 @@ async fn retry_one(state: &AppState, send_id: &str, creds: &Credentials) -> Resu
     responses((status = 200, body = [DeadLetterView]), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn list(state: AppState, creds: Credentials) -> Result<Answer, ApiError> {
     admin(&state, &creds)?;
-    let letters = waiting(&state.rt.jetstream).await?;
+    let letters: Vec<DeadLetter> = read_stream(&state.rt.jetstream, subjects::DEAD_SENDS).await?;
     let views: Vec<DeadLetterView> = letters
         .into_iter()
         .map(|l| DeadLetterView {
@@ -135,7 +141,7 @@ pub async fn list(state: AppState, creds: Credentials) -> Result<Answer, ApiErro
 pub async fn retry(state: AppState, creds: Credentials, bytes: bytes::Bytes) -> Result<Answer, ApiError> {
     admin(&state, &creds)?;
     let req: RetryRequest = body::parse(&bytes)?;
-    let letters = waiting(&state.rt.jetstream).await?;
+    let letters: Vec<DeadLetter> = read_stream(&state.rt.jetstream, subjects::DEAD_SENDS).await?;
     let chosen: Vec<String> = match (req.send_id, req.all) {
         (Some(id), false) => {
             if !letters.iter().any(|l| l.event.send_id == id) {

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use novij_aggregates::integration::{
-    decide, takes_a_token, Changes, Integration, IntegrationChange, IntegrationCommand, IntegrationRefusal, NewToken,
+    decide, takes_a_token, Changes, InboundTarget, Integration, IntegrationChange, IntegrationCommand,
+    IntegrationRefusal, NewToken,
 };
 use novij_aggregates::Loaded;
 use novij_bus::{AppendError, Expect};
@@ -23,6 +24,7 @@ use super::{json, read_your_write, Credentials};
 use crate::answer::Answer;
 use crate::body::{self, check_text, id_char};
 use crate::error::ApiError;
+use crate::project_webhook;
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -39,6 +41,8 @@ pub struct CreateIntegration {
     #[schema(value_type = String, example = "dsr")]
     pub payment_mode: PaymentMode,
     pub default_reminder_minutes: u32,
+    /// Where inbound messages are POSTed, signed (https; the answer shows the
+    /// signing secret once, as `inbound_secret`).
     pub inbound_webhook_url: Option<String>,
     /// `ru` (default) or `en`: the language of sends that name no `locale`.
     pub default_locale: Option<String>,
@@ -60,6 +64,17 @@ pub struct UpdateIntegration {
     pub allow_paid_broadcast: Option<bool>,
     pub default_reminder_minutes: Option<u32>,
     pub default_locale: Option<String>,
+    /// A URL: inbound messages are POSTed there from now on (the first one
+    /// brings the signing secret, shown once as `inbound_secret`); `null`:
+    /// nowhere (they stay on the feed).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub inbound_webhook_url: Option<Option<String>>,
+}
+
+/// A field that is present, `null` included (absent stays `None`).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }
 
 #[derive(Serialize, ToSchema)]
@@ -80,6 +95,10 @@ pub struct IntegrationView {
     pub bot_status: BotStatus,
     pub bot_error: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// The secret inbound messages are signed with (`whsec_…`): only in the
+    /// answer of the call that made it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inbound_secret: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -109,6 +128,7 @@ impl TryFrom<integration::Model> for IntegrationView {
             bot_status: m.bot_status.parse().map_err(label)?,
             bot_error: m.bot_error,
             created_at: m.created_at,
+            inbound_secret: None,
         })
     }
 }
@@ -132,11 +152,6 @@ fn validate(req: &CreateIntegration) -> Result<(), ApiError> {
         return Err(refused(IntegrationRefusal::PaidBroadcastIsForCustomBots));
     }
     check_defaults(Some(req.default_reminder_minutes), req.default_locale.as_deref())?;
-    if let Some(url) = &req.inbound_webhook_url {
-        if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 2048 {
-            return Err(ApiError::invalid("inbound_webhook_url", "must be an http(s) URL of at most 2048 characters"));
-        }
-    }
     Ok(())
 }
 
@@ -198,6 +213,9 @@ pub(super) fn refused(refusal: IntegrationRefusal) -> ApiError {
         IntegrationRefusal::CommonBotHasNoToken | IntegrationRefusal::AnotherBot { .. } => {
             ApiError::invalid("custom_bot_token", message)
         }
+        IntegrationRefusal::NoInboundWebhook => {
+            ApiError::new(StatusCode::CONFLICT, "no_inbound_webhook", message).with_field("integration_id")
+        }
         IntegrationRefusal::CommandsNeedCustomBot => {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "commands_need_custom_bot", message)
                 .with_field("integration_id")
@@ -241,12 +259,20 @@ pub async fn create(state: AppState, creds: Credentials, bytes: bytes::Bytes) ->
     let req: CreateIntegration = body::parse(&bytes)?;
     validate(&req)?;
     caller.require_project(&req.project_id)?;
+    let inbound_webhook_url = match &req.inbound_webhook_url {
+        Some(url) => Some(project_webhook::checked_url(&state, url).await?),
+        None => None,
+    };
     let bot = match req.custom_bot_token.as_deref() {
         Some(token) => verify_token(&state, token).await?,
         None => verify_bot(&state, BotCredential::Common).await?,
     };
     let sealed_token = match req.custom_bot_token.as_deref() {
         Some(token) => Some(seal_token(&state, token).await?),
+        None => None,
+    };
+    let secret = match inbound_webhook_url {
+        Some(_) => Some(project_webhook::fresh_secret(&state)?),
         None => None,
     };
     let created = IntegrationCreated {
@@ -258,7 +284,8 @@ pub async fn create(state: AppState, creds: Credentials, bytes: bytes::Bytes) ->
         bot_token: sealed_token,
         payment_mode: req.payment_mode,
         default_reminder_minutes: req.default_reminder_minutes,
-        inbound_webhook_url: req.inbound_webhook_url,
+        inbound_webhook_url,
+        inbound_secret: secret.as_ref().map(|(_, sealed)| sealed.clone()),
         default_locale: req.default_locale,
         allow_paid_broadcast: req.allow_paid_broadcast,
     };
@@ -268,9 +295,12 @@ pub async fn create(state: AppState, creds: Credentials, bytes: bytes::Bytes) ->
         state.rt.log.append(&env, Expect::NoEvents).await.map_err(|e| ApiError::unavailable("the event log", &e))?;
     read_your_write(&state, appended.sequence).await;
     tracing::info!(integration_id = %id, "integration created");
+    let shown = secret.map(|(secret, _)| secret);
     match novij_projections::queries::integration(&state.rt.db, &id).await? {
-        Some(m) => Ok(json(StatusCode::CREATED, &IntegrationView::try_from(m)?)),
-        None => Ok(json(StatusCode::CREATED, &serde_json::json!({ "integration_id": id }))),
+        Some(m) => {
+            Ok(json(StatusCode::CREATED, &IntegrationView { inbound_secret: shown, ..IntegrationView::try_from(m)? }))
+        }
+        None => Ok(json(StatusCode::CREATED, &serde_json::json!({ "integration_id": id, "inbound_secret": shown }))),
     }
 }
 
@@ -345,6 +375,17 @@ pub async fn update(state: AppState, creds: Credentials, id: String, bytes: byte
         }
     }
     check_defaults(req.default_reminder_minutes, req.default_locale.as_deref())?;
+    let mut secret = None;
+    let inbound_webhook = match &req.inbound_webhook_url {
+        None => None,
+        Some(None) => Some(InboundTarget::Removed),
+        Some(Some(url)) => {
+            let url = project_webhook::checked_url(&state, url).await?;
+            let (shown, fresh_secret) = project_webhook::fresh_secret(&state)?;
+            secret = Some(shown);
+            Some(InboundTarget::Url { url, fresh_secret })
+        }
+    };
     let token = match &req.custom_bot_token {
         Some(token) => {
             Some(NewToken { bot: verify_token(&state, token).await?, sealed: seal_token(&state, token).await? })
@@ -356,12 +397,15 @@ pub async fn update(state: AppState, creds: Credentials, id: String, bytes: byte
         allow_paid_broadcast: req.allow_paid_broadcast,
         default_reminder_minutes: req.default_reminder_minutes,
         default_locale: req.default_locale,
+        inbound_webhook,
     };
     let Some(IntegrationChange::Updated(updated)) =
         decide(&integration, IntegrationCommand::Update(changes)).map_err(refused)?
     else {
         return Err(ApiError::internal(&"an update decided something else"));
     };
+    // The secret is shown only when this update is the one that made it.
+    let shown = secret.filter(|_| updated.inbound_secret.is_some());
     let appended = match state.rt.log.append(&Envelope::new(updated, creds.meta()), Expect::LastSequence(version)).await
     {
         Ok(appended) => appended,
@@ -372,7 +416,7 @@ pub async fn update(state: AppState, creds: Credentials, id: String, bytes: byte
     read_your_write(&state, appended.sequence).await;
     tracing::info!(integration_id = %id, "integration updated");
     let m = find_visible(&state, &caller, &id).await?;
-    Ok(json(StatusCode::OK, &IntegrationView::try_from(m)?))
+    Ok(json(StatusCode::OK, &IntegrationView { inbound_secret: shown, ..IntegrationView::try_from(m)? }))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -7,6 +7,7 @@ pub mod commands;
 pub mod connect_codes;
 pub mod dead_letters;
 pub mod inbound;
+pub mod inbound_webhook;
 pub mod integrations;
 pub mod payments;
 pub mod query;
