@@ -14,6 +14,7 @@
 //! - `rpc`: answers `nt.rpc.dispatcher.bot.verify` (getMe) for ingress, and
 //!   a new owner's questions about this member's calls.
 //! - `bots`: resolves a bot key to its token.
+//! - `polling`: getUpdates for the bots `TELEGRAM_UPDATES` polls, one poller per bot.
 
 mod bots;
 mod calls;
@@ -27,6 +28,7 @@ mod ownership;
 mod pacer;
 pub mod partitioning;
 mod partitions;
+mod polling;
 mod rpc;
 mod webhook;
 
@@ -79,7 +81,8 @@ pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) -> anyhow::Result
     novij_bus::topology::until_applied(|| partitioning::apply(&d.rt.jetstream))
         .await
         .context("creating the dispatch partitions' consumers")?;
-    if d.rt.config.common_bot_token.is_some() {
+    let polled = d.rt.config.telegram_updates.polls(novij_events::integration::COMMON_BOT_KEY);
+    if d.rt.config.common_bot_token.is_some() && !polled {
         webhook::sync_common(&d).await;
     }
     tokio::join!(
@@ -89,6 +92,7 @@ pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) -> anyhow::Result
         consumers::integrations::run(d.clone(), shutdown.clone()),
         consumers::dead_letters::run(d.clone(), shutdown.clone()),
         rpc::serve(d.clone(), shutdown.clone()),
+        polling::run(d.clone(), shutdown.clone()),
     );
     Ok(())
 }

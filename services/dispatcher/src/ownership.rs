@@ -100,7 +100,7 @@ fn lease_key(partition: u16) -> String {
     format!("p{partition:02}")
 }
 
-async fn bucket(
+pub(crate) async fn bucket(
     js: &async_nats::jetstream::Context,
     name: &str,
     ttl: Option<Duration>,

@@ -7,7 +7,7 @@ use novij_telegram_client::{BotApiError, SetWebhook};
 use crate::Dispatcher;
 
 /// The updates the service handles.
-const ALLOWED_UPDATES: &[&str] = &["message", "callback_query", "my_chat_member"];
+pub(crate) const ALLOWED_UPDATES: &[&str] = &["message", "callback_query", "my_chat_member"];
 
 /// The webhook URL of a bot key.
 pub fn url(d: &Dispatcher, bot_key: &str) -> String {

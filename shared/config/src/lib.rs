@@ -16,8 +16,10 @@ use novij_events::money::Amount;
 
 mod inbound;
 mod prices;
+mod updates;
 
 pub use inbound::InboundWebhooks;
+pub use updates::UpdatesMode;
 
 /// One setting: its environment name (the file key is the same in lower case).
 pub struct Setting {
@@ -84,6 +86,13 @@ pub const SETTINGS: &[Setting] = &[
         None,
         true,
         "Token of the shared common bot; integrations with bot_mode=common need it.",
+    ),
+    setting(
+        "TELEGRAM_UPDATES",
+        false,
+        Some("webhook"),
+        false,
+        "How updates come in: `webhook` (every bot's webhook points at ingress), `polling` (every bot is polled with getUpdates, for development without public HTTPS; one poller per bot across all dispatchers) or `polling:<bot_key>,…` (those bots only: `common`, or a custom bot's integration id). Switching a bot deletes or sets its webhook.",
     ),
     setting("PUBLIC_BASE_URL", true, None, false, "Public URL of the ingress, used for Telegram webhooks."),
     setting("HTTP_LISTEN", false, Some("127.0.0.1:8080"), false, "Address the ingress listens on."),
@@ -359,6 +368,7 @@ pub struct Config {
     pub master_keys: String,
     pub telegram_api_base_url: String,
     pub common_bot_token: Option<String>,
+    pub telegram_updates: UpdatesMode,
     pub public_base_url: String,
     pub http_listen: SocketAddr,
     pub admin_api_key: String,
@@ -513,6 +523,7 @@ impl Config {
             master_keys,
             telegram_api_base_url: r.url("TELEGRAM_API_BASE_URL"),
             common_bot_token,
+            telegram_updates: updates::read(&mut r),
             public_base_url: r.url("PUBLIC_BASE_URL"),
             http_listen: r
                 .parsed("HTTP_LISTEN", "a socket address like 127.0.0.1:8080", |_| true)

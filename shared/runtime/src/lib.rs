@@ -6,6 +6,7 @@
 
 pub mod derive;
 pub mod system_send;
+pub mod updates;
 
 use std::sync::Arc;
 

@@ -28,6 +28,8 @@ pub enum BotApiErrorKind {
     MessageToEditNotFound,
     /// Other 400s: the request itself is wrong; retrying will not help.
     BadRequest,
+    /// 409: getUpdates while a webhook is set, or while another getUpdates runs.
+    Conflict,
     /// 5xx from Telegram.
     ServerError(u16),
     /// Could not reach Telegram.
@@ -92,6 +94,7 @@ pub(crate) fn classify(
         400 if lower.contains("message is not modified") => BotApiErrorKind::NotModified,
         400 if lower.contains("message to edit not found") => BotApiErrorKind::MessageToEditNotFound,
         400 => BotApiErrorKind::BadRequest,
+        409 => BotApiErrorKind::Conflict,
         s if s >= 500 => BotApiErrorKind::ServerError(s),
         _ => BotApiErrorKind::Decode,
     };
@@ -106,6 +109,9 @@ mod tests {
     fn telegram_answers_are_classified() {
         let c = |s, d: &str, r, m| classify(s, d.to_string(), r, m).kind();
         assert_eq!(c(401, "Unauthorized", None, None), BotApiErrorKind::Unauthorized);
+        let terminated =
+            "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running";
+        assert_eq!(c(409, terminated, None, None), BotApiErrorKind::Conflict);
         assert_eq!(c(429, "Too Many Requests: retry after 7", Some(7), None), BotApiErrorKind::RetryAfter(7));
         assert_eq!(
             c(403, "Forbidden: bot was blocked by the user", None, None),

@@ -100,9 +100,29 @@ impl BotApi {
         self.call(token, "setWebhook", params).await
     }
 
-    /// Removes the bot's webhook (and drops the updates Telegram still holds).
-    pub async fn delete_webhook(&self, token: &str) -> Result<bool, BotApiError> {
-        self.call(token, "deleteWebhook", &serde_json::json!({ "drop_pending_updates": true })).await
+    /// Removes the bot's webhook; with `drop_pending_updates`, also the
+    /// updates Telegram still holds (a bot that is gone), else they wait for
+    /// getUpdates (a bot switched to polling).
+    pub async fn delete_webhook(&self, token: &str, drop_pending_updates: bool) -> Result<bool, BotApiError> {
+        self.call(token, "deleteWebhook", &serde_json::json!({ "drop_pending_updates": drop_pending_updates })).await
+    }
+
+    /// Long polling: the updates after those confirmed by `offset` (the last
+    /// `update_id` handled + 1), waiting up to `timeout` for one. The client's
+    /// own timeout must be longer.
+    pub async fn get_updates(
+        &self,
+        token: &str,
+        offset: Option<i64>,
+        timeout: Duration,
+        allowed_updates: &[&str],
+    ) -> Result<Vec<serde_json::Value>, BotApiError> {
+        let params = serde_json::json!({
+            "offset": offset,
+            "timeout": timeout.as_secs(),
+            "allowed_updates": allowed_updates,
+        });
+        self.call(token, "getUpdates", &params).await
     }
 
     pub async fn get_webhook_info(&self, token: &str) -> Result<WebhookInfo, BotApiError> {

@@ -46,7 +46,7 @@ pub async fn run(d: Dispatcher, shutdown: watch::Receiver<bool>) {
 /// A retry after the shredding finds no token to call with and only shreds.
 async fn retire(d: &Dispatcher, integration_id: &str) -> Handled {
     match d.bots.profile(integration_id).await {
-        Ok(bot) => match d.api.delete_webhook(&bot.token).await {
+        Ok(bot) => match d.api.delete_webhook(&bot.token, true).await {
             Ok(_) => tracing::info!(integration_id, "webhook removed"),
             Err(e) if e.kind().is_transient() => {
                 tracing::warn!(integration_id, error = %e, "deleteWebhook failed; will retry");
@@ -80,6 +80,10 @@ async fn retire(d: &Dispatcher, integration_id: &str) -> Handled {
 
 /// Points the bot's webhook at this service with its current token.
 async fn handle<P>(d: &Dispatcher, integration_id: &str, bot_key: &str, cause: &Envelope<P>) -> Handled {
+    // A polled bot has no webhook (`crate::polling`).
+    if d.rt.config.telegram_updates.polls(bot_key) {
+        return Handled::Done;
+    }
     let token = match d.bots.profile(bot_key).await {
         Ok(bot) => bot.token,
         Err(e) => return Handled::Reject(e.to_string()),

@@ -1,20 +1,14 @@
 //! `POST /telegram/webhook/{bot_key}`: Telegram's updates in.
 //!
-//! The answer is 200 only once the update is stored in JetStream, so Telegram
-//! retries anything we could not keep; duplicates of an `update_id` are
-//! dropped by the stream's dedup window. Button presses (callback queries)
-//! are queued on their own subject, so they never wait behind other
-//! updates. Nothing else happens here.
+//! The answer is 200 only once the update is stored in JetStream
+//! (`novij_runtime::updates`), so Telegram retries anything we could not
+//! keep. Nothing else happens here.
 
-use std::time::Duration;
-
-use async_nats::jetstream::message::PublishMessage as Publish;
-use chrono::Utc;
 use novij_crypto::Keyring;
+use novij_events::ids;
 use novij_events::integration::COMMON_BOT_KEY;
-use novij_events::update::UpdateReceived;
-use novij_events::{ids, subjects};
 use novij_runtime::derive;
+use novij_runtime::updates::{self, EnqueueError};
 use serde::Deserialize;
 use warp::http::StatusCode;
 
@@ -26,14 +20,6 @@ use crate::state::AppState;
 #[derive(Deserialize)]
 pub struct SecretQuery {
     pub secret: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct UpdateHead {
-    update_id: i64,
-    /// A button press: queued apart, to be answered at once.
-    #[serde(default)]
-    callback_query: Option<serde::de::IgnoredAny>,
 }
 
 #[utoipa::path(post, path = "/api/v1/telegram/webhook/{bot_key}", tag = "telegram",
@@ -56,28 +42,18 @@ pub async fn receive(
     if !Keyring::secrets_equal(&expected, &presented) {
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "webhook secret token does not match"));
     }
-    let head: UpdateHead = serde_json::from_slice(&bytes).map_err(|_| {
-        ApiError::new(
+    match updates::enqueue(&state.rt, &bot_key, &bytes).await {
+        Ok(stored) => {
+            tracing::debug!(bot_key = %bot_key, update_id = stored.update_id, duplicate = stored.duplicate, "update stored");
+            Ok(json(StatusCode::OK, &serde_json::json!({ "ok": true })))
+        }
+        Err(EnqueueError::NotAnUpdate) => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_update",
             "body is not a Telegram update with an integer update_id",
         )
-        .with_field("update_id")
-    })?;
-    let received = UpdateReceived {
-        bot_key: bot_key.clone(),
-        update_id: head.update_id,
-        received_at: Utc::now(),
-        update: state.rt.keyring.seal(derive::purpose::TELEGRAM_UPDATE, &bytes)?,
-    };
-    let payload = serde_json::to_vec(&received).map_err(|e| ApiError::internal(&e))?;
-    let publish = Publish::build().payload(payload.into()).message_id(received.message_id());
-    let subject = if head.callback_query.is_some() { subjects::callback(&bot_key) } else { subjects::update(&bot_key) };
-    match novij_bus::publish_acked(&state.rt.jetstream, subject, publish, Duration::from_secs(5)).await {
-        Ok(ack) => {
-            tracing::debug!(bot_key = %bot_key, update_id = head.update_id, duplicate = ack.duplicate, "update stored");
-            Ok(json(StatusCode::OK, &serde_json::json!({ "ok": true })))
-        }
-        Err(e) => Err(ApiError::unavailable("the update queue", &e)),
+        .with_field("update_id")),
+        Err(EnqueueError::Seal(e)) => Err(e.into()),
+        Err(e @ EnqueueError::Queue(_)) => Err(ApiError::unavailable("the update queue", &e)),
     }
 }
