@@ -7,9 +7,11 @@
 //! - `domain::commands`: `/start <code>` (bind) and `/stop` (disable).
 //! - `domain::project_commands`: a project's `/commands` and `/help`.
 //! - `rate`: commands per user and minute.
+//! - `chats`: each chat's connected recipients, kept in memory from the log.
 //! - `common_bot`: the common bot's name, for `/name@bot`.
 //! - `replies`: the service's own short answers, sent as system sends.
 
+mod chats;
 mod common_bot;
 mod consumers;
 mod domain;
@@ -20,9 +22,10 @@ use novij_runtime::Runtime;
 use tokio::sync::watch;
 
 pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    let chats = chats::Chats::start(&rt, shutdown.clone());
     tokio::join!(
-        consumers::updates::run(rt.clone(), shutdown.clone()),
-        consumers::callbacks::run(rt.clone(), shutdown.clone()),
+        consumers::updates::run(rt.clone(), chats.clone(), shutdown.clone()),
+        consumers::callbacks::run(rt.clone(), chats, shutdown.clone()),
         consumers::inbound_webhooks::run(rt, shutdown),
     );
     Ok(())

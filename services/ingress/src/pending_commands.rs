@@ -68,6 +68,13 @@ impl PendingCommands {
         self.open.poll(&key, wait, live).await
     }
 
+    /// An item this process just took (acked, answered) leaves the poll at
+    /// once, before the follower delivers the event: the caller's next poll
+    /// reads its own write.
+    pub fn taken(&self, id: &str) {
+        self.open.take(id)
+    }
+
     fn observe(&self, sequence: u64, event: AnyEvent) {
         match event {
             AnyEvent::CommandRequested(e) => {

@@ -13,6 +13,7 @@ use novij_events::EventMeta;
 use novij_runtime::Runtime;
 use tokio::sync::watch;
 
+use crate::chats::Chats;
 use crate::common_bot::CommonBot;
 use crate::domain::commands::{self, CommandError, Context};
 use crate::domain::project_commands::{self, Incoming};
@@ -27,10 +28,12 @@ const DURABLE: &str = "connect-updates";
 struct Kept {
     limiter: Limiter,
     common_bot: CommonBot,
+    chats: Chats,
 }
 
-pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) {
-    let kept = Kept { limiter: Limiter::new(rt.config.commands_per_user_per_minute), common_bot: CommonBot::default() };
+pub async fn run(rt: Runtime, chats: Chats, shutdown: watch::Receiver<bool>) {
+    let limiter = Limiter::new(rt.config.commands_per_user_per_minute);
+    let kept = Kept { limiter, common_bot: CommonBot::default(), chats };
     super::consume(rt, DURABLE, 1, shutdown, move |rt, received, update| {
         let kept = kept.clone();
         async move { handle(&rt, &received, update, &kept).await }
@@ -41,6 +44,7 @@ pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) {
 async fn handle(rt: &Runtime, received: &UpdateReceived, update: Update, kept: &Kept) -> Handled {
     let context = |chat| Context {
         rt,
+        chats: &kept.chats,
         bot_key: &received.bot_key,
         update_id: received.update_id,
         chat,

@@ -14,6 +14,7 @@ use super::commands::CommandError;
 use super::press::answer;
 use super::sender::sender_ref;
 use super::update::CallbackQuery;
+use crate::chats::Chats;
 
 /// How many times a press decides again after losing a race for the command.
 const RACES: usize = 10;
@@ -29,7 +30,13 @@ fn toast(label: &str, outcome: Result<(), CommandRefusal>, ru: bool) -> String {
     }
 }
 
-pub async fn press(rt: &Runtime, bot_key: &str, query: &CallbackQuery, meta: EventMeta) -> Result<(), CommandError> {
+pub async fn press(
+    rt: &Runtime,
+    chats: &Chats,
+    bot_key: &str,
+    query: &CallbackQuery,
+    meta: EventMeta,
+) -> Result<(), CommandError> {
     let ru = query.from.russian();
     let label = query.button_label().unwrap_or("OK");
     let Some((command_id, action)) = query.data.as_deref().and_then(parse_button_data) else {
@@ -40,7 +47,7 @@ pub async fn press(rt: &Runtime, bot_key: &str, query: &CallbackQuery, meta: Eve
         .ok_or_else(|| CommandError::Log("a command id of an unexpected form".into()))?;
     let mut loaded = rt.log.load::<Command>(command_id).await?;
     let integration_id = loaded.state.request.as_ref().map(|r| r.integration_id.clone()).unwrap_or_default();
-    let from = sender_ref(rt, bot_key, &integration_id, query.from.id).await?;
+    let from = sender_ref(rt, chats, bot_key, &integration_id, query.from.id).await?;
     let at = Utc::now();
     for _ in 0..RACES {
         let command =

@@ -26,7 +26,7 @@ fn cut_off(private: bool, member: &ChatMember) -> Option<UnreachableReason> {
 pub async fn member_changed(ctx: &Context<'_>, member: &ChatMember) -> Result<(), CommandError> {
     let Some(reason) = cut_off(ctx.chat.is_private(), member) else { return Ok(()) };
     let chat_hash = derive::chat_hash(&ctx.rt.keyring, ctx.bot_key, ctx.chat.id);
-    for r in novij_projections::queries::recipients_by_chat(&ctx.rt.db, &chat_hash).await? {
+    for r in ctx.chats.active(&chat_hash).await? {
         let unreachable = RecipientUnreachable {
             recipient_id: r.recipient_id.clone(),
             integration_id: r.integration_id.clone(),
@@ -34,7 +34,8 @@ pub async fn member_changed(ctx: &Context<'_>, member: &ChatMember) -> Result<()
         };
         let env = Envelope::new(unreachable, ctx.meta.clone())
             .with_event_id(ctx.event_id(&format!("unreachable:{}", r.recipient_id)));
-        ctx.rt.log.append(&env, Expect::Any).await?;
+        let appended = ctx.rt.log.append(&env, Expect::Any).await?;
+        ctx.chats.wait_for(appended.sequence).await;
         tracing::info!(recipient_id = %r.recipient_id, reason = reason.as_str(), "recipient unreachable: the bot was cut off");
     }
     Ok(())

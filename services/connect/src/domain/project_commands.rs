@@ -15,12 +15,12 @@ use novij_aggregates::integration::Integration;
 use novij_bus::{AppendError, Expect};
 use novij_events::commands::{CommandInput, CommandRequested, CommandSpec};
 use novij_events::Envelope;
-use novij_projections::model::recipient;
 use novij_runtime::derive;
 
 use super::commands::{CommandError, Context};
 use super::sender::sender_ref;
 use super::update::{Invoked, User};
+use crate::chats::Connected;
 use crate::rate::{Limiter, Verdict};
 use crate::replies::{self, ReplyOwner};
 
@@ -66,7 +66,7 @@ pub async fn run(
     let Some(spec) = integration.commands.find(name).filter(offered_here) else {
         return ctx.reply("command_unknown", &replies::unknown_command(name, ru), owner).await;
     };
-    let from = sender_ref(rt, ctx.bot_key, &integration.integration_id, user_id).await?;
+    let from = sender_ref(rt, ctx.chats, ctx.bot_key, &integration.integration_id, user_id).await?;
     if !spec.allowed_refs.is_empty() && !spec.allowed_refs.contains(&from) {
         return ctx.reply("command_not_allowed", &replies::not_allowed(name, ru), owner).await;
     }
@@ -78,9 +78,9 @@ async fn connected(
     ctx: &Context<'_>,
     integration: &Integration,
     chat_id: i64,
-) -> Result<Option<recipient::Model>, CommandError> {
+) -> Result<Option<Connected>, CommandError> {
     let chat_hash = derive::chat_hash(&ctx.rt.keyring, ctx.bot_key, chat_id);
-    let recipients = novij_projections::queries::recipients_by_chat(&ctx.rt.db, &chat_hash).await?;
+    let recipients = ctx.chats.active(&chat_hash).await?;
     Ok(recipients.into_iter().find(|r| r.integration_id == integration.integration_id))
 }
 
@@ -89,7 +89,7 @@ async fn request(
     integration: &Integration,
     spec: &CommandSpec,
     incoming: &Incoming<'_>,
-    chat: recipient::Model,
+    chat: Connected,
     from: String,
 ) -> Result<(), CommandError> {
     let rt = ctx.rt;

@@ -179,7 +179,15 @@ async fn decide_and_append(
             CommandDecision::Expired(_) | CommandDecision::Nothing => return Ok(Ok(decision)),
         };
         match appended {
-            Ok(_) => return Ok(Ok(decision)),
+            Ok(_) => {
+                match &decision {
+                    CommandDecision::PressesAcked(e) => {
+                        e.press_ids.iter().for_each(|id| state.pending_commands.taken(id))
+                    }
+                    _ => state.pending_commands.taken(&command_id),
+                }
+                return Ok(Ok(decision));
+            }
             Err(AppendError::Conflict) => loaded = state.rt.log.load::<Command>(&command_id).await?,
             Err(e) => return Err(ApiError::unavailable("the event log", &e)),
         }
