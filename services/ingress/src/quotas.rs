@@ -308,6 +308,7 @@ mod tests {
                 message: novij_crypto::Sealed { kid: "k".into(), nonce: String::new(), ct: String::new() },
                 payment: None,
                 send_at: Some(Utc::now()),
+                broadcast_id: None,
             },
             novij_events::EventMeta::new("c"),
         );

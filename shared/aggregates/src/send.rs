@@ -167,6 +167,7 @@ mod tests {
             message: novij_crypto::Sealed { kid: "k1".into(), nonce: "n".into(), ct: "c".into() },
             payment: None,
             send_at: reminder.then(chrono::Utc::now),
+            broadcast_id: None,
         })
     }
 

@@ -2,6 +2,7 @@
 
 use schemars::Schema;
 
+use crate::broadcast::{BroadcastCancelled, BroadcastCleared, BroadcastCreated, BroadcastQueued, BroadcastRefused};
 use crate::commands::{
     CommandAcked, CommandExpired, CommandPressed, CommandPressesAcked, CommandReplied, CommandRequested,
     CommandsPushFailed, CommandsPushed, CommandsSet,
@@ -167,6 +168,11 @@ catalogue!(
     InboundDeadLettered,
     InboundRedeliveryRequested,
     IntegrationInboundSecretRotated,
+    BroadcastCreated,
+    BroadcastCleared,
+    BroadcastRefused,
+    BroadcastQueued,
+    BroadcastCancelled,
 );
 
 impl AnyEvent {

@@ -22,6 +22,8 @@ pub enum SendOrigin {
     Api,
     /// A reply of the service itself (connect welcome, /stop confirmation).
     System,
+    /// One recipient of a broadcast (`broadcast_id`).
+    Broadcast,
 }
 
 /// Traffic class: interactive sends go ahead of bulk on the same bot.
@@ -117,6 +119,9 @@ pub struct SendAccepted {
     /// A reminder: not before this instant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// One recipient's send of this broadcast (origin `broadcast`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broadcast_id: Option<String>,
 }
 
 impl Event for SendAccepted {
@@ -167,6 +172,8 @@ crate::labelled_enum! {
         ByClient = "by_client",
         /// The send's integration was deleted before it was delivered.
         IntegrationDeleted = "integration_deleted",
+        /// Its broadcast was cancelled before it was taken off the queue.
+        BroadcastCancelled = "broadcast_cancelled",
     }
 }
 

@@ -61,3 +61,15 @@ labelled_enum! {
         Unauthorized = "unauthorized",
     }
 }
+
+labelled_enum! {
+    /// Where a broadcast is: pending (payment, `send_at`) → cleared → queued
+    /// (its sends are out), or refused (payment), or cancelled.
+    pub enum BroadcastStatus {
+        Pending = "pending",
+        Cleared = "cleared",
+        Queued = "queued",
+        Refused = "refused",
+        Cancelled = "cancelled",
+    }
+}

@@ -14,13 +14,14 @@ impl MigratorTrait for Migrator {
             Box::new(M0004PaidBroadcast),
             Box::new(M0005AlertCards),
             Box::new(M0006AlertCardPayment),
+            Box::new(M0007Broadcasts),
         ]
     }
 }
 
 /// Every projection table, plus the checkpoint of the projector.
 pub const PROJECTION_TABLES: &[&str] =
-    &["send_history", "sends", "recipients", "connect_codes", "integrations", "alert_cards"];
+    &["send_history", "sends", "recipients", "connect_codes", "integrations", "alert_cards", "broadcasts"];
 
 struct M0001Projections;
 
@@ -289,6 +290,52 @@ impl MigrationTrait for M0006AlertCardPayment {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager.get_connection().execute_unprepared("ALTER TABLE alert_cards DROP COLUMN payment;").await?;
+        Ok(())
+    }
+}
+
+struct M0007Broadcasts;
+
+impl MigrationName for M0007Broadcasts {
+    fn name(&self) -> &str {
+        "m0007_broadcasts"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0007Broadcasts {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "ALTER TABLE sends ADD COLUMN broadcast_id TEXT;
+                 CREATE INDEX sends_by_broadcast ON sends (broadcast_id, status) WHERE broadcast_id IS NOT NULL;
+                 CREATE TABLE broadcasts (
+                     broadcast_id   TEXT PRIMARY KEY,
+                     project_id     TEXT NOT NULL,
+                     integration_id TEXT NOT NULL,
+                     template       TEXT NOT NULL,
+                     total          INTEGER NOT NULL,
+                     status         TEXT NOT NULL,
+                     queued         INTEGER,
+                     skipped        JSONB,
+                     failure_reason TEXT,
+                     send_at        TIMESTAMPTZ,
+                     created_at     TIMESTAMPTZ NOT NULL,
+                     updated_at     TIMESTAMPTZ NOT NULL
+                 );",
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "DROP TABLE broadcasts; DROP INDEX sends_by_broadcast; ALTER TABLE sends DROP COLUMN broadcast_id;",
+            )
+            .await?;
         Ok(())
     }
 }

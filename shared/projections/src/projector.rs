@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer::DeliverPolicy};
 use novij_bus::follow::{Entry, FollowError, Followed, Follower};
-use novij_events::status::{BotStatus, ConnectCodeStatus, RecipientStatus, WebhookStatus};
+use novij_events::status::{BotStatus, BroadcastStatus, ConnectCodeStatus, RecipientStatus, WebhookStatus};
 use novij_events::{AnyEvent, DecodeError};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
@@ -23,7 +23,7 @@ use sea_orm::{
 };
 use tokio::sync::watch;
 
-use crate::model::{alert_card, checkpoint, connect_code, integration, recipient};
+use crate::model::{alert_card, broadcast, checkpoint, connect_code, integration, recipient};
 use crate::send_changes::SendChanges;
 
 /// The name the projector goes by in logs.
@@ -467,12 +467,87 @@ async fn apply_event<C: ConnectionTrait>(txn: &C, event: &AnyEvent) -> Result<()
         | AnyEvent::InboundRedeliveryRequested(_) => {}
         // The secrets are never shown again.
         AnyEvent::IntegrationInboundSecretRotated(_) => {}
+        AnyEvent::BroadcastCreated(e) => {
+            let p = &e.payload;
+            let row = broadcast::ActiveModel {
+                broadcast_id: Set(p.broadcast_id.clone()),
+                project_id: Set(p.project_id.clone()),
+                integration_id: Set(p.integration_id.clone()),
+                template: Set(p.template.clone()),
+                total: Set(i32::try_from(p.recipients.len()).unwrap_or(i32::MAX)),
+                status: Set(BroadcastStatus::Pending.to_string()),
+                queued: Set(None),
+                skipped: Set(None),
+                failure_reason: Set(None),
+                send_at: Set(p.send_at),
+                created_at: Set(e.occurred_at),
+                updated_at: Set(e.occurred_at),
+            };
+            broadcast::Entity::insert(row)
+                .on_conflict(OnConflict::column(broadcast::Column::BroadcastId).do_nothing().to_owned())
+                .do_nothing()
+                .exec(txn)
+                .await?;
+        }
+        AnyEvent::BroadcastCleared(e) => {
+            let from = [BroadcastStatus::Pending];
+            broadcast_status(txn, &e.payload.broadcast_id, &from, BroadcastStatus::Cleared, e.occurred_at).await?
+        }
+        AnyEvent::BroadcastRefused(e) => {
+            broadcast::Entity::update_many()
+                .col_expr(broadcast::Column::Status, Expr::value(BroadcastStatus::Refused.as_str()))
+                .col_expr(broadcast::Column::FailureReason, Expr::value(e.payload.reason.as_str()))
+                .col_expr(broadcast::Column::UpdatedAt, Expr::value(e.occurred_at))
+                .filter(broadcast::Column::BroadcastId.eq(&e.payload.broadcast_id))
+                .exec(txn)
+                .await?;
+        }
+        AnyEvent::BroadcastQueued(e) => {
+            let p = &e.payload;
+            let skipped = serde_json::to_value(&p.skipped).map_err(|e| DbErr::Custom(e.to_string()))?;
+            broadcast::Entity::update_many()
+                .col_expr(broadcast::Column::Queued, Expr::value(i32::try_from(p.queued).unwrap_or(i32::MAX)))
+                .col_expr(broadcast::Column::Skipped, Expr::value(skipped))
+                .col_expr(broadcast::Column::UpdatedAt, Expr::value(e.occurred_at))
+                .filter(broadcast::Column::BroadcastId.eq(&p.broadcast_id))
+                .exec(txn)
+                .await?;
+            // A cancel that came first stands.
+            broadcast::Entity::update_many()
+                .col_expr(broadcast::Column::Status, Expr::value(BroadcastStatus::Queued.as_str()))
+                .filter(broadcast::Column::BroadcastId.eq(&p.broadcast_id))
+                .filter(broadcast::Column::Status.ne(BroadcastStatus::Cancelled.as_str()))
+                .exec(txn)
+                .await?;
+        }
+        AnyEvent::BroadcastCancelled(e) => {
+            let from = [BroadcastStatus::Pending, BroadcastStatus::Cleared, BroadcastStatus::Queued];
+            broadcast_status(txn, &e.payload.broadcast_id, &from, BroadcastStatus::Cancelled, e.occurred_at).await?
+        }
         // The first outcome of a payment stands, as in the incident.
         AnyEvent::CardCleared(e) => card_payment(txn, &e.payload.alert_id, "paid").await?,
         AnyEvent::CardRefused(e) => card_payment(txn, &e.payload.alert_id, "refused").await?,
         // What each chat shows and the presses are read from the log.
         AnyEvent::CardShown(_) | AnyEvent::CardFailed(_) | AnyEvent::ActionPressed(_) | AnyEvent::ActionsAcked(_) => {}
     }
+    Ok(())
+}
+
+/// Moves a broadcast to `status` when it is in one of `from`.
+async fn broadcast_status<C: ConnectionTrait>(
+    txn: &C,
+    broadcast_id: &str,
+    from: &[BroadcastStatus],
+    status: BroadcastStatus,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), DbErr> {
+    broadcast::Entity::update_many()
+        .col_expr(broadcast::Column::Status, Expr::value(status.as_str()))
+        .col_expr(broadcast::Column::UpdatedAt, Expr::value(at))
+        .filter(broadcast::Column::BroadcastId.eq(broadcast_id))
+        .filter(broadcast::Column::Status.is_in(from.iter().map(|s| s.as_str())))
+        .exec(txn)
+        .await?;
     Ok(())
 }
 

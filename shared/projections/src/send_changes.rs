@@ -200,6 +200,7 @@ impl SendChanges {
             updated_at: e.occurred_at,
             send_at: p.send_at,
             payment_tx: None,
+            broadcast_id: p.broadcast_id.clone(),
         });
     }
 
@@ -235,6 +236,7 @@ impl SendChanges {
                 updated_at: Set(m.updated_at),
                 send_at: Set(m.send_at),
                 payment_tx: Set(m.payment_tx),
+                broadcast_id: Set(m.broadcast_id),
             });
             send::Entity::insert_many(rows)
                 .on_conflict(OnConflict::column(send::Column::SendId).do_nothing().to_owned())
@@ -347,6 +349,7 @@ mod tests {
             message: novij_crypto::Sealed { kid: "k".into(), nonce: String::new(), ct: String::new() },
             payment: None,
             send_at: None,
+            broadcast_id: None,
         }))
     }
 

@@ -62,6 +62,7 @@ pub async fn queue(rt: &Runtime, meta: EventMeta, send: SystemSend<'_>) -> Resul
         message: sealed,
         payment: None,
         send_at: None,
+        broadcast_id: None,
     };
     match rt.log.append(&Envelope::new(accepted, meta), Expect::NoEvents).await {
         Ok(_) | Err(AppendError::Conflict) => Ok(()),

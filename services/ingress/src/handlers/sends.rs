@@ -245,6 +245,7 @@ pub(crate) async fn accept_reply(
         message: seal_message(state, &answer.message, Utc::now()).await?,
         payment: None,
         send_at: None,
+        broadcast_id: None,
     };
     match state.rt.log.append(&Envelope::new(accepted, meta), Expect::NoEvents).await {
         Ok(_) => {
@@ -341,6 +342,7 @@ async fn accept_new(
         message: sealed,
         payment,
         send_at,
+        broadcast_id: None,
     };
     match state.rt.log.append(&Envelope::new(accepted, meta), Expect::NoEvents).await {
         Ok(_) => {

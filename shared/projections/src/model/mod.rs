@@ -1,6 +1,7 @@
 //! sea-orm entities of the projection tables.
 
 pub mod alert_card;
+pub mod broadcast;
 pub mod checkpoint;
 pub mod connect_code;
 pub mod integration;

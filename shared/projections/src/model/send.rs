@@ -25,6 +25,8 @@ pub struct Model {
     pub send_at: Option<DateTimeUtc>,
     /// Paid sends: the ledger transaction claimed for it.
     pub payment_tx: Option<String>,
+    /// A broadcast's send: the broadcast.
+    pub broadcast_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
