@@ -7,11 +7,9 @@
 //! - `domain::commands`: `/start <code>` (bind) and `/stop` (disable).
 //! - `domain::project_commands`: a project's `/commands` and `/help`.
 //! - `rate`: commands per user and minute.
-//! - `chats`: each chat's connected recipients, kept in memory from the log.
 //! - `common_bot`: the common bot's name, for `/name@bot`.
 //! - `replies`: the service's own short answers, sent as system sends.
 
-mod chats;
 mod common_bot;
 mod consumers;
 mod domain;
@@ -22,10 +20,10 @@ use novij_runtime::Runtime;
 use tokio::sync::watch;
 
 pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
-    let chats = chats::Chats::start(&rt, shutdown.clone());
+    let connected = novij_runtime::connected::ConnectedRecipients::start(&rt, shutdown.clone());
     tokio::join!(
-        consumers::updates::run(rt.clone(), chats.clone(), shutdown.clone()),
-        consumers::callbacks::run(rt.clone(), chats, shutdown.clone()),
+        consumers::updates::run(rt.clone(), connected.clone(), shutdown.clone()),
+        consumers::callbacks::run(rt.clone(), connected, shutdown.clone()),
         consumers::inbound_webhooks::run(rt, shutdown),
     );
     Ok(())

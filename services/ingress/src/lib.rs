@@ -19,6 +19,7 @@ mod presses;
 mod project_webhook;
 mod quotas;
 mod quote;
+mod selection;
 mod state;
 
 use std::net::SocketAddr;

@@ -4,8 +4,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::handlers::{
-    alerts, command_requests, commands, connect_codes, dead_letters, inbound, inbound_webhook, integrations, payments,
-    recipients, reminders, sends, service, webhook,
+    alerts, broadcasts, command_requests, commands, connect_codes, dead_letters, inbound, inbound_webhook,
+    integrations, payments, recipients, reminders, sends, service, webhook,
 };
 
 #[derive(OpenApi)]
@@ -16,7 +16,7 @@ use crate::handlers::{
         integrations::create, integrations::get, integrations::update, integrations::delete,
         recipients::list, recipients::unlink,
         connect_codes::create, webhook::receive, sends::create, sends::get,
-        payments::quote, reminders::create, reminders::get, reminders::cancel,
+        payments::quote, broadcasts::create, broadcasts::get, broadcasts::cancel, reminders::create, reminders::get, reminders::cancel,
         dead_letters::list, dead_letters::retry,
         alerts::list, alerts::upsert, alerts::patch, alerts::reply, alerts::poll, alerts::ack,
         commands::set_manifest, commands::get_manifest,

@@ -4,6 +4,7 @@ use novij_aggregates::incident::Incident;
 use novij_aggregates::integration::Integration;
 use novij_aggregates::recipient::Recipient;
 use novij_bus::cache::AggregateCache;
+use novij_runtime::connected::ConnectedRecipients;
 use novij_runtime::Runtime;
 use tokio::sync::watch;
 
@@ -25,6 +26,8 @@ pub struct AppState {
     /// Command requests no executor took yet.
     pub pending_commands: PendingCommands,
     pub quotas: Quotas,
+    /// Every connected recipient, by integration (a broadcast's recipients).
+    pub connected: ConnectedRecipients,
 }
 
 impl AppState {
@@ -37,6 +40,7 @@ impl AppState {
         let presses = Presses::start(js.clone(), shutdown.clone());
         let pending_commands = PendingCommands::start(js.clone(), shutdown.clone());
         let quotas = Quotas::start(js, rt.config.quotas, rt.config.retention.reminder_max_ahead_days, shutdown.clone());
-        AppState { rt, integrations, recipients, incidents, presses, pending_commands, quotas }
+        let connected = ConnectedRecipients::start(&rt, shutdown.clone());
+        AppState { rt, integrations, recipients, incidents, presses, pending_commands, quotas, connected }
     }
 }

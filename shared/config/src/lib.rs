@@ -182,6 +182,14 @@ pub const SETTINGS: &[Setting] = &[
     )
     .within(0, 2_592_000),
     setting("MAX_BODY_BYTES", false, Some("65536"), false, "Largest accepted request body.").within(1024, 52_428_800),
+    setting(
+        "BROADCAST_MAX_BODY_BYTES",
+        false,
+        Some("1048576"),
+        false,
+        "Largest body of `POST /broadcasts` (its recipients). Over NATS, the server's max_payload (1 MiB by default) also applies.",
+    )
+    .within(65_536, 8_388_608),
     setting("LOG_FORMAT", false, Some("json"), false, "`json` or `pretty`."),
     setting(
         "SERVICE_WALLET_ID",
@@ -380,6 +388,7 @@ pub struct Config {
     pub commands_per_user_per_minute: u32,
     pub inbound_webhooks: InboundWebhooks,
     pub max_body_bytes: u64,
+    pub broadcast_max_body_bytes: u64,
     pub log_format: LogFormat,
     pub payments: Payments,
     pub quotas: Quotas,
@@ -546,6 +555,7 @@ impl Config {
             commands_per_user_per_minute: r.number("COMMANDS_PER_USER_PER_MINUTE"),
             inbound_webhooks: inbound::read(&mut r),
             max_body_bytes: r.number("MAX_BODY_BYTES"),
+            broadcast_max_body_bytes: r.number("BROADCAST_MAX_BODY_BYTES"),
             log_format: match r.string("LOG_FORMAT").as_str() {
                 "json" => LogFormat::Json,
                 "pretty" => LogFormat::Pretty,

@@ -2,8 +2,8 @@
 
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::model::{alert_card, checkpoint, integration, recipient, send, send_history};
-use novij_events::status::{RecipientStatus, SendStatus};
+use crate::model::{alert_card, broadcast, checkpoint, integration, send, send_history};
+use novij_events::status::SendStatus;
 
 /// The last event sequence applied to the projections.
 pub async fn checkpoint<C: sea_orm::ConnectionTrait>(db: &C) -> Result<u64, DbErr> {
@@ -38,15 +38,6 @@ pub async fn common_bot_usernames(db: &DatabaseConnection) -> Result<Vec<String>
         .filter(integration::Column::BotMode.eq("common"))
         .distinct()
         .into_tuple::<String>()
-        .all(db)
-        .await
-}
-
-/// Active recipients whose chat has this keyed hash (one per integration of the bot).
-pub async fn recipients_by_chat(db: &DatabaseConnection, chat_hash: &str) -> Result<Vec<recipient::Model>, DbErr> {
-    recipient::Entity::find()
-        .filter(recipient::Column::ChatHash.eq(chat_hash))
-        .filter(recipient::Column::Status.eq(RecipientStatus::Active.as_str()))
         .all(db)
         .await
 }
@@ -94,4 +85,27 @@ pub async fn alert_cards(
         query = query.filter(alert_card::Column::Status.eq(status));
     }
     query.order_by_desc(alert_card::Column::OpenedAt).limit(limit).all(db).await
+}
+
+pub async fn broadcast(db: &DatabaseConnection, broadcast_id: &str) -> Result<Option<broadcast::Model>, DbErr> {
+    broadcast::Entity::find_by_id(broadcast_id).one(db).await
+}
+
+/// How many of a broadcast's sends are in each status, with each failure reason.
+pub async fn broadcast_sends(
+    db: &DatabaseConnection,
+    broadcast_id: &str,
+) -> Result<Vec<(String, Option<String>, i64)>, DbErr> {
+    use sea_orm::{QuerySelect, SelectColumns};
+    send::Entity::find()
+        .select_only()
+        .select_column(send::Column::Status)
+        .select_column(send::Column::FailureReason)
+        .column_as(send::Column::SendId.count(), "n")
+        .filter(send::Column::BroadcastId.eq(broadcast_id))
+        .group_by(send::Column::Status)
+        .group_by(send::Column::FailureReason)
+        .into_tuple::<(String, Option<String>, i64)>()
+        .all(db)
+        .await
 }

@@ -10,6 +10,19 @@ pub fn send_id(keyring: &Keyring, project_id: &str, idempotency_key: &str) -> St
     ids::derived_id(ids::SEND, &keyring.hash("send/idempotency", format!("{project_id}\0{idempotency_key}").as_bytes()))
 }
 
+/// A broadcast's id, from its project and idempotency key.
+pub fn broadcast_id(keyring: &Keyring, project_id: &str, idempotency_key: &str) -> String {
+    ids::derived_id(
+        ids::BROADCAST,
+        &keyring.hash("broadcast/idempotency", format!("{project_id}\0{idempotency_key}").as_bytes()),
+    )
+}
+
+/// The send of one recipient of a broadcast.
+pub fn broadcast_send_id(keyring: &Keyring, broadcast_id: &str, recipient_id: &str) -> String {
+    ids::derived_id(ids::SEND, &keyring.hash("send/broadcast", format!("{broadcast_id}\0{recipient_id}").as_bytes()))
+}
+
 /// The send id of a system reply, from the update it answers.
 pub fn system_send_id(keyring: &Keyring, bot_key: &str, update_id: i64, purpose: &str) -> String {
     ids::derived_id(ids::SEND, &keyring.hash("send/system", format!("{bot_key}\0{update_id}\0{purpose}").as_bytes()))
@@ -86,6 +99,7 @@ pub mod purpose {
     pub const COMMAND_INPUT: &str = "command_input";
     pub const INBOUND_MESSAGE: &str = "inbound_message";
     pub const INBOUND_SECRET: &str = "inbound_secret";
+    pub const BROADCAST_CONTENT: &str = "broadcast_content";
     pub const OUTGOING_MESSAGE: &str = "outgoing_message";
     pub const TELEGRAM_UPDATE: &str = "telegram_update";
 }

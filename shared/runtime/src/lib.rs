@@ -4,6 +4,7 @@
 //! Postgres, and builds the key ring. [`derive`] holds every id and secret that
 //! is computed from a keyed hash, so two services always compute the same one.
 
+pub mod connected;
 pub mod derive;
 pub mod system_send;
 pub mod updates;

@@ -10,28 +10,28 @@ use novij_events::EventMeta;
 use novij_runtime::Runtime;
 use tokio::sync::watch;
 
-use crate::chats::Chats;
 use crate::domain::update::Update;
 use crate::domain::{command_press, press};
+use novij_runtime::connected::ConnectedRecipients;
 
 const DURABLE: &str = "connect-callbacks";
 /// Presses handled at once by one instance.
 const CONCURRENCY: usize = 64;
 
-pub async fn run(rt: Runtime, chats: Chats, shutdown: watch::Receiver<bool>) {
+pub async fn run(rt: Runtime, connected: ConnectedRecipients, shutdown: watch::Receiver<bool>) {
     super::consume(rt, DURABLE, CONCURRENCY, shutdown, move |rt, received, update| {
-        let chats = chats.clone();
-        async move { handle(&rt, &chats, &received, update).await }
+        let connected = connected.clone();
+        async move { handle(&rt, &connected, &received, update).await }
     })
     .await
 }
 
-async fn handle(rt: &Runtime, chats: &Chats, received: &UpdateReceived, update: Update) -> Handled {
+async fn handle(rt: &Runtime, connected: &ConnectedRecipients, received: &UpdateReceived, update: Update) -> Handled {
     let Some(query) = update.callback_query else { return Handled::Done };
     let meta = EventMeta::new(format!("update:{}", received.message_id()));
     let of_command = query.data.as_deref().is_some_and(|d| d.starts_with(novij_events::ids::COMMAND));
     let pressed = if of_command {
-        command_press::press(rt, chats, &received.bot_key, &query, meta).await
+        command_press::press(rt, connected, &received.bot_key, &query, meta).await
     } else {
         press::press(rt, &received.bot_key, &query, meta).await
     };

@@ -13,13 +13,13 @@ use novij_events::EventMeta;
 use novij_runtime::Runtime;
 use tokio::sync::watch;
 
-use crate::chats::Chats;
 use crate::common_bot::CommonBot;
 use crate::domain::commands::{self, CommandError, Context};
 use crate::domain::project_commands::{self, Incoming};
 use crate::domain::update::{parse_command, Message, Update};
 use crate::domain::{inbound, lifecycle};
 use crate::rate::Limiter;
+use novij_runtime::connected::ConnectedRecipients;
 
 const DURABLE: &str = "connect-updates";
 
@@ -28,12 +28,12 @@ const DURABLE: &str = "connect-updates";
 struct Kept {
     limiter: Limiter,
     common_bot: CommonBot,
-    chats: Chats,
+    connected: ConnectedRecipients,
 }
 
-pub async fn run(rt: Runtime, chats: Chats, shutdown: watch::Receiver<bool>) {
+pub async fn run(rt: Runtime, connected: ConnectedRecipients, shutdown: watch::Receiver<bool>) {
     let limiter = Limiter::new(rt.config.commands_per_user_per_minute);
-    let kept = Kept { limiter, common_bot: CommonBot::default(), chats };
+    let kept = Kept { limiter, common_bot: CommonBot::default(), connected };
     super::consume(rt, DURABLE, 1, shutdown, move |rt, received, update| {
         let kept = kept.clone();
         async move { handle(&rt, &received, update, &kept).await }
@@ -44,7 +44,7 @@ pub async fn run(rt: Runtime, chats: Chats, shutdown: watch::Receiver<bool>) {
 async fn handle(rt: &Runtime, received: &UpdateReceived, update: Update, kept: &Kept) -> Handled {
     let context = |chat| Context {
         rt,
-        chats: &kept.chats,
+        connected: &kept.connected,
         bot_key: &received.bot_key,
         update_id: received.update_id,
         chat,

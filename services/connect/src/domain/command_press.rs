@@ -14,7 +14,7 @@ use super::commands::CommandError;
 use super::press::answer;
 use super::sender::sender_ref;
 use super::update::CallbackQuery;
-use crate::chats::Chats;
+use novij_runtime::connected::ConnectedRecipients;
 
 /// How many times a press decides again after losing a race for the command.
 const RACES: usize = 10;
@@ -32,7 +32,7 @@ fn toast(label: &str, outcome: Result<(), CommandRefusal>, ru: bool) -> String {
 
 pub async fn press(
     rt: &Runtime,
-    chats: &Chats,
+    connected: &ConnectedRecipients,
     bot_key: &str,
     query: &CallbackQuery,
     meta: EventMeta,
@@ -47,7 +47,7 @@ pub async fn press(
         .ok_or_else(|| CommandError::Log("a command id of an unexpected form".into()))?;
     let mut loaded = rt.log.load::<Command>(command_id).await?;
     let integration_id = loaded.state.request.as_ref().map(|r| r.integration_id.clone()).unwrap_or_default();
-    let from = sender_ref(rt, chats, bot_key, &integration_id, query.from.id).await?;
+    let from = sender_ref(rt, connected, bot_key, &integration_id, query.from.id).await?;
     let at = Utc::now();
     for _ in 0..RACES {
         let command =

@@ -14,16 +14,16 @@ use novij_events::recipient::{DisableReason, RecipientBound, RecipientDisabled};
 use novij_events::{ids, Envelope, EventMeta};
 use novij_runtime::{derive, Runtime};
 
-use crate::chats::Chats;
 use crate::domain::update::Chat;
 use crate::replies::{self, Reply, ReplyOwner};
+use novij_runtime::connected::ConnectedRecipients;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
     #[error("event log: {0}")]
     Log(String),
     #[error(transparent)]
-    NotReady(#[from] crate::chats::NotReady),
+    NotReady(#[from] novij_runtime::connected::NotReady),
 }
 
 impl From<AppendError> for CommandError {
@@ -40,7 +40,7 @@ impl From<novij_bus::ReadError> for CommandError {
 
 pub struct Context<'a> {
     pub rt: &'a Runtime,
-    pub chats: &'a Chats,
+    pub connected: &'a ConnectedRecipients,
     pub bot_key: &'a str,
     pub update_id: i64,
     pub chat: &'a Chat,
@@ -147,7 +147,7 @@ pub async fn start(ctx: &Context<'_>, code: Option<&str>) -> Result<(), CommandE
         .append(&Envelope::new(bound, ctx.meta.clone()).with_event_id(ctx.event_id("bound")), Expect::Any)
         .await?;
     // The chat's next update (a message right after /start) sees it connected.
-    ctx.chats.wait_for(appended.sequence).await;
+    ctx.connected.wait_for(appended.sequence).await;
     tracing::info!(integration_id = %code.integration_id, recipient_id = %recipient_id, "recipient bound");
     let owner = ReplyOwner { recipient_id: Some(recipient_id), ..owner_of(&code) };
     ctx.reply("welcome", replies::WELCOME, owner).await
@@ -156,7 +156,7 @@ pub async fn start(ctx: &Context<'_>, code: Option<&str>) -> Result<(), CommandE
 pub async fn stop(ctx: &Context<'_>) -> Result<(), CommandError> {
     let rt = ctx.rt;
     let chat_hash = derive::chat_hash(&rt.keyring, ctx.bot_key, ctx.chat.id);
-    let recipients = ctx.chats.active(&chat_hash).await?;
+    let recipients = ctx.connected.in_chat(&chat_hash).await?;
     if recipients.is_empty() {
         return ctx.reply("stop", replies::NOT_CONNECTED, ReplyOwner::default()).await;
     }
@@ -169,7 +169,7 @@ pub async fn stop(ctx: &Context<'_>) -> Result<(), CommandError> {
         let env =
             Envelope::new(disabled, ctx.meta.clone()).with_event_id(ctx.event_id(&format!("stop:{}", r.recipient_id)));
         let appended = rt.log.append(&env, Expect::Any).await?;
-        ctx.chats.wait_for(appended.sequence).await;
+        ctx.connected.wait_for(appended.sequence).await;
         tracing::info!(integration_id = %r.integration_id, recipient_id = %r.recipient_id, "recipient disabled");
     }
     let first = &recipients[0];

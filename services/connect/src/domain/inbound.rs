@@ -35,7 +35,7 @@ pub async fn received(
         return Ok(());
     }
     let chat_hash = derive::chat_hash(&rt.keyring, ctx.bot_key, ctx.chat.id);
-    let connected = ctx.chats.active(&chat_hash).await?;
+    let connected = ctx.connected.in_chat(&chat_hash).await?;
     let mut ours = connected.into_iter().filter(|r| integration.is_none_or(|i| r.integration_id == i.integration_id));
     let (Some(recipient), None) = (ours.next(), ours.next()) else {
         // Not connected, or connected to several integrations of the common bot.
@@ -43,7 +43,7 @@ pub async fn received(
     };
     // An anonymous group admin speaks as the group.
     let user_id = message.from.as_ref().map_or(ctx.chat.id, |u| u.id);
-    let from = sender_ref(rt, ctx.chats, ctx.bot_key, &recipient.integration_id, user_id).await?;
+    let from = sender_ref(rt, ctx.connected, ctx.bot_key, &recipient.integration_id, user_id).await?;
     let sealed = ctx.sealed_words(derive::purpose::INBOUND_MESSAGE, &content).await?;
     let chat = ctx.sealed_chat()?;
     let message_id = derive::inbound_id(&rt.keyring, ctx.bot_key, ctx.update_id);

@@ -26,7 +26,7 @@ fn cut_off(private: bool, member: &ChatMember) -> Option<UnreachableReason> {
 pub async fn member_changed(ctx: &Context<'_>, member: &ChatMember) -> Result<(), CommandError> {
     let Some(reason) = cut_off(ctx.chat.is_private(), member) else { return Ok(()) };
     let chat_hash = derive::chat_hash(&ctx.rt.keyring, ctx.bot_key, ctx.chat.id);
-    for r in ctx.chats.active(&chat_hash).await? {
+    for r in ctx.connected.in_chat(&chat_hash).await? {
         let unreachable = RecipientUnreachable {
             recipient_id: r.recipient_id.clone(),
             integration_id: r.integration_id.clone(),
@@ -35,7 +35,7 @@ pub async fn member_changed(ctx: &Context<'_>, member: &ChatMember) -> Result<()
         let env = Envelope::new(unreachable, ctx.meta.clone())
             .with_event_id(ctx.event_id(&format!("unreachable:{}", r.recipient_id)));
         let appended = ctx.rt.log.append(&env, Expect::Any).await?;
-        ctx.chats.wait_for(appended.sequence).await;
+        ctx.connected.wait_for(appended.sequence).await;
         tracing::info!(recipient_id = %r.recipient_id, reason = reason.as_str(), "recipient unreachable: the bot was cut off");
     }
     Ok(())

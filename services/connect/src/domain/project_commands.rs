@@ -20,9 +20,9 @@ use novij_runtime::derive;
 use super::commands::{CommandError, Context};
 use super::sender::sender_ref;
 use super::update::{Invoked, User};
-use crate::chats::Connected;
 use crate::rate::{Limiter, Verdict};
 use crate::replies::{self, ReplyOwner};
+use novij_runtime::connected::Connected;
 
 /// The message that carried the command.
 pub struct Incoming<'a> {
@@ -66,7 +66,7 @@ pub async fn run(
     let Some(spec) = integration.commands.find(name).filter(offered_here) else {
         return ctx.reply("command_unknown", &replies::unknown_command(name, ru), owner).await;
     };
-    let from = sender_ref(rt, ctx.chats, ctx.bot_key, &integration.integration_id, user_id).await?;
+    let from = sender_ref(rt, ctx.connected, ctx.bot_key, &integration.integration_id, user_id).await?;
     if !spec.allowed_refs.is_empty() && !spec.allowed_refs.contains(&from) {
         return ctx.reply("command_not_allowed", &replies::not_allowed(name, ru), owner).await;
     }
@@ -80,7 +80,7 @@ async fn connected(
     chat_id: i64,
 ) -> Result<Option<Connected>, CommandError> {
     let chat_hash = derive::chat_hash(&ctx.rt.keyring, ctx.bot_key, chat_id);
-    let recipients = ctx.chats.active(&chat_hash).await?;
+    let recipients = ctx.connected.in_chat(&chat_hash).await?;
     Ok(recipients.into_iter().find(|r| r.integration_id == integration.integration_id))
 }
 

@@ -21,8 +21,8 @@ use warp::http::Method;
 pub use crate::answer::Answer;
 use crate::error::ApiError;
 use crate::handlers::{
-    alerts, command_requests, commands, connect_codes, dead_letters, inbound, inbound_webhook, integrations, payments,
-    recipients, reminders, sends, service, Credentials,
+    alerts, broadcasts, command_requests, commands, connect_codes, dead_letters, inbound, inbound_webhook,
+    integrations, payments, recipients, reminders, sends, service, Credentials,
 };
 use crate::state::AppState;
 
@@ -55,9 +55,38 @@ pub struct Operation {
     /// The REST path under `/api/v1/`; `{id}` is the parameter.
     pub path: &'static str,
     pub run: fn(AppState, Call) -> Outcome,
+    /// Takes bodies up to `BROADCAST_MAX_BODY_BYTES` (a broadcast's
+    /// recipients), not `MAX_BODY_BYTES`.
+    pub large_body: bool,
 }
 
 impl Operation {
+    /// The largest body this operation takes.
+    pub fn body_limit(&self, config: &novij_config::Config) -> u64 {
+        if self.large_body {
+            config.broadcast_max_body_bytes
+        } else {
+            config.max_body_bytes
+        }
+    }
+
+    /// Checks a body against [`Operation::body_limit`].
+    pub fn check_body(&self, config: &novij_config::Config, body: &Bytes) -> Result<(), ApiError> {
+        let limit = self.body_limit(config);
+        if body.len() as u64 > limit {
+            return Err(ApiError::new(
+                warp::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("the body is larger than {limit} bytes"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn with_large_body(mut self) -> Self {
+        self.large_body = true;
+        self
+    }
     pub fn has_param(&self) -> bool {
         self.path.contains('{')
     }
@@ -84,7 +113,7 @@ impl Operation {
 /// intake, authenticated by the bot's secret, served over HTTP only.
 pub fn operations() -> Vec<Operation> {
     fn op(name: &'static str, method: Method, path: &'static str, run: fn(AppState, Call) -> Outcome) -> Operation {
-        Operation { name, method, path, run }
+        Operation { name, method, path, run, large_body: false }
     }
     vec![
         op("health", Method::GET, "health", |s, _| Box::pin(service::health(s))),
@@ -152,6 +181,16 @@ pub fn operations() -> Vec<Operation> {
         op("sends.get", Method::GET, "sends/{id}", |s, c| {
             let id = c.id();
             Box::pin(sends::get(s, c.creds, id))
+        }),
+        op("broadcasts.create", Method::POST, "broadcasts", |s, c| Box::pin(broadcasts::create(s, c.creds, c.body)))
+            .with_large_body(),
+        op("broadcasts.get", Method::GET, "broadcasts/{id}", |s, c| {
+            let id = c.id();
+            Box::pin(broadcasts::get(s, c.creds, id))
+        }),
+        op("broadcasts.cancel", Method::POST, "broadcasts/{id}/cancel", |s, c| {
+            let id = c.id();
+            Box::pin(broadcasts::cancel(s, c.creds, id))
         }),
         op("payments.quote", Method::POST, "payments/quote", |s, c| Box::pin(payments::quote(s, c.creds, c.body))),
         op("reminders.create", Method::POST, "reminders", |s, c| Box::pin(reminders::create(s, c.creds, c.body))),

@@ -20,10 +20,9 @@ use async_nats::HeaderMap;
 use futures::StreamExt;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
-use warp::http::{Method, StatusCode};
+use warp::http::Method;
 
 use super::{operations, Answer, Call, Operation};
-use crate::error::ApiError;
 use crate::handlers::Credentials;
 use crate::state::AppState;
 
@@ -120,15 +119,9 @@ async fn answer(state: &AppState, op: &Operation, request: Request) {
         query: if op.method == Method::GET { query(&message.payload) } else { BTreeMap::new() },
         body: message.payload.clone(),
     };
-    let limit = state.rt.config.max_body_bytes;
-    let result = if call.body.len() as u64 > limit {
-        Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            format!("the body is larger than {limit} bytes"),
-        ))
-    } else {
-        (op.run)(state.clone(), call).await
+    let result = match op.check_body(&state.rt.config, &call.body) {
+        Ok(()) => (op.run)(state.clone(), call).await,
+        Err(e) => Err(e),
     };
     let mut headers = HeaderMap::new();
     let answer = match result {

@@ -50,6 +50,9 @@ async fn dispatch(state: AppState, ops: Arc<Vec<Operation>>, method: Method, pat
         if let Some(params) = op.matches(&segments) {
             path_known = true;
             if op.method == method {
+                if let Err(e) = op.check_body(&state.rt.config, &call.body) {
+                    return respond(Err(e));
+                }
                 return respond((op.run)(state, Call { params, ..call }).await);
             }
         }
@@ -64,6 +67,8 @@ async fn dispatch(state: AppState, ops: Arc<Vec<Operation>>, method: Method, pat
 /// Every route of the API.
 pub fn routes(state: AppState) -> impl Filter<Extract = (impl warp::Reply,), Error = Infallible> + Clone {
     let limit = state.rt.config.max_body_bytes;
+    // Each operation checks its own limit; this one is the largest of them.
+    let largest = limit.max(state.rt.config.broadcast_max_body_bytes);
     let ops = Arc::new(operations());
     let s = move || {
         let state = state.clone();
@@ -85,7 +90,7 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl warp::Reply,), Err
 
     // Only methods that carry a body read one (a GET has no Content-Length).
     let with_body =
-        warp::post().or(warp::patch()).unify().and(warp::body::content_length_limit(limit)).and(warp::body::bytes());
+        warp::post().or(warp::patch()).unify().and(warp::body::content_length_limit(largest)).and(warp::body::bytes());
     let without_body = warp::get().or(warp::delete()).unify().map(Bytes::new);
     let body = with_body.or(without_body).unify();
     let operations = api()

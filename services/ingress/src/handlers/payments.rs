@@ -12,11 +12,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use warp::http::StatusCode;
 
+use super::integrations::find_for_project;
 use super::{json, Credentials};
 use crate::answer::Answer;
 use crate::body::{self, check_text, id_char};
 use crate::error::ApiError;
 use crate::quote::{self, QuoteError, Quoted};
+use crate::selection::{resolve, RecipientVars, Selection};
 use crate::state::AppState;
 
 /// The most recipients one quote may cover.
@@ -27,8 +29,24 @@ const MAX_RECIPIENTS: u32 = 100_000;
 pub struct QuoteRequest {
     pub project_id: String,
     pub template: String,
-    /// How many recipients the payment covers (default 1).
-    pub recipients: Option<u32>,
+    /// How many recipients the payment covers (default 1), or a broadcast's
+    /// `recipients` list (with `integration_id`).
+    #[schema(value_type = Option<Object>)]
+    pub recipients: Option<Recipients>,
+    /// A broadcast's integration: the quote covers the recipients its
+    /// selection (`recipient_refs`, `all_connected` or `recipients`) resolves to now.
+    pub integration_id: Option<String>,
+    pub recipient_refs: Option<Vec<String>>,
+    #[serde(default)]
+    pub all_connected: bool,
+}
+
+/// A count, or a broadcast's recipients.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub enum Recipients {
+    Count(u32),
+    Listed(Vec<RecipientVars>),
 }
 
 #[derive(Serialize, ToSchema)]
@@ -65,7 +83,29 @@ pub async fn quote(state: AppState, creds: Credentials, bytes: bytes::Bytes) -> 
     let req: QuoteRequest = body::parse(&bytes)?;
     check_text("project_id", &req.project_id, 64, id_char)?;
     caller.require_project(&req.project_id)?;
-    let recipients = req.recipients.unwrap_or(1);
+    if req.integration_id.is_none() && (req.recipient_refs.is_some() || req.all_connected) {
+        return Err(ApiError::invalid("integration_id", "is required to quote a selection of recipients"));
+    }
+    let recipients = match (req.integration_id, req.recipients) {
+        (None, None) => 1,
+        (None, Some(Recipients::Count(n))) => n,
+        (None, Some(Recipients::Listed(_))) => {
+            return Err(ApiError::invalid("integration_id", "is required with a list of recipients"))
+        }
+        (Some(_), Some(Recipients::Count(_))) => {
+            return Err(ApiError::invalid("recipients", "with integration_id, name the recipients, not a count"))
+        }
+        (Some(integration_id), listed) => {
+            let integration = find_for_project(&state, &caller, &req.project_id, &integration_id).await?;
+            let recipients = match listed {
+                Some(Recipients::Listed(list)) => Some(list),
+                _ => None,
+            };
+            let selection =
+                Selection { recipient_refs: req.recipient_refs, all_connected: req.all_connected, recipients };
+            u32::try_from(resolve(&state, &integration, selection).await?.len()).unwrap_or(u32::MAX)
+        }
+    };
     if !(1..=MAX_RECIPIENTS).contains(&recipients) {
         return Err(ApiError::invalid("recipients", format!("must be between 1 and {MAX_RECIPIENTS}")));
     }

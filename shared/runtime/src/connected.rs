@@ -1,22 +1,23 @@
-//! Which connected recipients each chat has, kept in memory from the log:
-//! what an incoming update is decided on (`/stop`, a command, a message, a
-//! press, the bot cut off), with no Postgres round trip.
+//! The connected (active) recipients, by chat and by integration, kept in
+//! memory from the log: what connect decides an incoming update on (`/stop`,
+//! a command, a message, a press, the bot cut off) and what a broadcast to
+//! everyone connected is fixed from, with no Postgres round trip.
 //!
 //! It follows the recipient events and integration deletions from the log's
 //! start; until it has read the log up to where it was at start, lookups
-//! wait. A recipient connect itself changes is awaited by sequence
-//! ([`Chats::wait_for`]), so the next update of the chat sees it. Memory: one
-//! small entry per active recipient.
+//! wait. A writer awaits its own change by sequence
+//! ([`ConnectedRecipients::wait_for`]), so its next decision sees it. Memory:
+//! one small entry per active recipient.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use crate::Runtime;
 use async_nats::jetstream::consumer::DeliverPolicy;
 use novij_bus::follow::Follower;
 use novij_events::integration::IntegrationDeleted;
 use novij_events::{subjects, AnyEvent};
-use novij_runtime::Runtime;
 use tokio::sync::watch;
 
 /// An active recipient of a chat.
@@ -30,28 +31,43 @@ pub struct Connected {
 
 #[derive(Default)]
 struct Directory {
-    /// Chat hash → its active recipients.
-    by_chat: HashMap<String, Vec<Connected>>,
-    /// Recipient id → its chat hash.
-    chat_of: HashMap<String, String>,
+    /// Recipient id → its chat hash and who it is.
+    entries: HashMap<String, (String, Connected)>,
+    /// Chat hash → its active recipients' ids, in the order they connected.
+    by_chat: HashMap<String, Vec<String>>,
+    /// Integration id → its active recipients' ids.
+    by_integration: HashMap<String, BTreeSet<String>>,
 }
 
 impl Directory {
     fn remove(&mut self, recipient_id: &str) -> Option<Connected> {
-        let chat = self.chat_of.remove(recipient_id)?;
-        let list = self.by_chat.get_mut(&chat)?;
-        let at = list.iter().position(|c| c.recipient_id == recipient_id)?;
-        let gone = list.remove(at);
-        if list.is_empty() {
-            self.by_chat.remove(&chat);
+        let (chat, connected) = self.entries.remove(recipient_id)?;
+        if let Some(list) = self.by_chat.get_mut(&chat) {
+            list.retain(|id| id != recipient_id);
+            if list.is_empty() {
+                self.by_chat.remove(&chat);
+            }
         }
-        Some(gone)
+        if let Some(set) = self.by_integration.get_mut(&connected.integration_id) {
+            set.remove(recipient_id);
+            if set.is_empty() {
+                self.by_integration.remove(&connected.integration_id);
+            }
+        }
+        Some(connected)
     }
 
     fn insert(&mut self, chat_hash: String, connected: Connected) {
         self.remove(&connected.recipient_id);
-        self.chat_of.insert(connected.recipient_id.clone(), chat_hash.clone());
-        self.by_chat.entry(chat_hash).or_default().push(connected);
+        let id = connected.recipient_id.clone();
+        self.by_chat.entry(chat_hash.clone()).or_default().push(id.clone());
+        self.by_integration.entry(connected.integration_id.clone()).or_default().insert(id.clone());
+        self.entries.insert(id, (chat_hash, connected));
+    }
+
+    fn of_chat(&self, chat_hash: &str) -> Vec<Connected> {
+        let ids = self.by_chat.get(chat_hash).into_iter().flatten();
+        ids.filter_map(|id| self.entries.get(id)).map(|(_, c)| c.clone()).collect()
     }
 
     fn apply(&mut self, event: &AnyEvent) {
@@ -75,13 +91,7 @@ impl Directory {
                 }
             }
             AnyEvent::IntegrationDeleted(e) => {
-                let gone: Vec<String> = self
-                    .by_chat
-                    .values()
-                    .flatten()
-                    .filter(|c| c.integration_id == e.payload.integration_id)
-                    .map(|c| c.recipient_id.clone())
-                    .collect();
+                let gone = self.by_integration.get(&e.payload.integration_id).cloned().unwrap_or_default();
                 for recipient_id in gone {
                     self.remove(&recipient_id);
                 }
@@ -92,7 +102,7 @@ impl Directory {
 }
 
 #[derive(Clone)]
-pub struct Chats {
+pub struct ConnectedRecipients {
     directory: Arc<Mutex<Directory>>,
     ready: watch::Receiver<bool>,
     /// The last log sequence applied.
@@ -103,17 +113,17 @@ pub struct Chats {
 /// for its own write to arrive, before it goes on with what it has.
 const CATCH_UP: Duration = Duration::from_secs(10);
 
-impl Chats {
+impl ConnectedRecipients {
     /// Starts following the log.
-    pub fn start(rt: &Runtime, shutdown: watch::Receiver<bool>) -> Chats {
+    pub fn start(rt: &Runtime, shutdown: watch::Receiver<bool>) -> ConnectedRecipients {
         let (ready_tx, ready) = watch::channel(false);
-        let chats = Chats { directory: Default::default(), ready, seen: Arc::new(watch::channel(0).0) };
+        let chats = ConnectedRecipients { directory: Default::default(), ready, seen: Arc::new(watch::channel(0).0) };
         let filters = vec![subjects::aggregate_type("recipient"), subjects::all_of::<IntegrationDeleted>()];
         let follower = Follower::new(rt.jetstream.clone(), filters, DeliverPolicy::All, shutdown);
         let building = chats.clone();
         tokio::spawn(async move {
             follower
-                .build(ready_tx, "the chats' recipients", |entry| {
+                .build(ready_tx, "the connected recipients", |entry| {
                     match AnyEvent::from_slice(&entry.message.payload) {
                         Ok(event) => building.lock().apply(&event),
                         Err(e) => tracing::error!(sequence = entry.sequence, error = %e, "an event this release cannot read; skipped"),
@@ -126,10 +136,29 @@ impl Chats {
     }
 
     /// The chat's active recipients.
-    pub async fn active(&self, chat_hash: &str) -> Result<Vec<Connected>, NotReady> {
+    pub async fn in_chat(&self, chat_hash: &str) -> Result<Vec<Connected>, NotReady> {
+        self.ready().await?;
+        Ok(self.lock().of_chat(chat_hash))
+    }
+
+    /// The integration's active recipients, by recipient id.
+    pub async fn of_integration(&self, integration_id: &str) -> Result<Vec<Connected>, NotReady> {
+        self.ready().await?;
+        let directory = self.lock();
+        let ids = directory.by_integration.get(integration_id).into_iter().flatten();
+        Ok(ids.filter_map(|id| directory.entries.get(id)).map(|(_, c)| c.clone()).collect())
+    }
+
+    /// The recipient, if it is active.
+    pub async fn get(&self, recipient_id: &str) -> Result<Option<Connected>, NotReady> {
+        self.ready().await?;
+        Ok(self.lock().entries.get(recipient_id).map(|(_, c)| c.clone()))
+    }
+
+    async fn ready(&self) -> Result<(), NotReady> {
         let mut ready = self.ready.clone();
         tokio::time::timeout(CATCH_UP, ready.wait_for(|r| *r)).await.map_err(|_| NotReady)?.map_err(|_| NotReady)?;
-        Ok(self.lock().by_chat.get(chat_hash).cloned().unwrap_or_default())
+        Ok(())
     }
 
     /// Waits (briefly) until the event appended at `sequence` is applied.
@@ -146,7 +175,7 @@ impl Chats {
 
 /// The log could not be read up to where it was at start in time.
 #[derive(Debug, Clone, Copy, thiserror::Error)]
-#[error("the chats' recipients are still being read from the log")]
+#[error("the connected recipients are still being read from the log")]
 pub struct NotReady;
 
 #[cfg(test)]
@@ -180,7 +209,7 @@ mod tests {
     }
 
     fn ids(d: &Directory, chat: &str) -> Vec<String> {
-        d.by_chat.get(chat).into_iter().flatten().map(|c| c.recipient_id.clone()).collect()
+        d.of_chat(chat).into_iter().map(|c| c.recipient_id).collect()
     }
 
     #[test]
@@ -213,7 +242,9 @@ mod tests {
         d.apply(&env(RecipientUnlinked { recipient_id: "r1".into(), integration_id: "i1".into() }));
         assert!(ids(&d, "c1").is_empty() && !d.by_chat.contains_key("c1"));
 
+        assert_eq!(d.by_integration.get("i2").map(BTreeSet::len), Some(2));
         d.apply(&env(IntegrationDeleted { integration_id: "i2".into(), bot_key: "i2".into() }));
-        assert!(d.by_chat.is_empty() && d.chat_of.is_empty(), "an integration's recipients go with it");
+        assert!(d.by_chat.is_empty() && d.entries.is_empty(), "an integration's recipients go with it");
+        assert!(d.by_integration.is_empty());
     }
 }

@@ -1,0 +1,363 @@
+//! `POST /broadcasts` (one message to many connected recipients, fixed now),
+//! `GET /broadcasts/{id}` (its progress) and `POST /broadcasts/{id}/cancel`.
+//!
+//! Creating one appends `broadcast.created` only; the payment-verifier
+//! clears it, the scheduler queues one bulk send per recipient when it is
+//! due, and the dispatcher takes none of them off the queue once it is
+//! cancelled.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use novij_aggregates::broadcast::{cancel as decide_cancel, Broadcast, BroadcastRefusal};
+use novij_aggregates::Loaded;
+use novij_bus::{AppendError, Expect};
+use novij_events::broadcast::{BroadcastContent, BroadcastCreated};
+use novij_events::integration::PaymentMode;
+use novij_events::status::{BroadcastStatus, SendStatus};
+use novij_events::{ids, Envelope};
+use novij_runtime::derive;
+use novij_templates::RenderContext;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+use warp::http::StatusCode;
+
+use super::integrations::find_for_project;
+use super::payments::{self, PaymentFields, Priced};
+use super::{json, Credentials};
+use crate::answer::Answer;
+use crate::auth::Caller;
+use crate::body::{self, check_locale, check_text, id_char};
+use crate::error::ApiError;
+use crate::selection::{resolve, RecipientVars, Selection};
+use crate::state::AppState;
+
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BroadcastRequest {
+    pub project_id: String,
+    pub integration_id: String,
+    pub recipient_refs: Option<Vec<String>>,
+    #[serde(default)]
+    pub all_connected: bool,
+    pub recipients: Option<Vec<RecipientVars>>,
+    /// See `GET /settings`.
+    pub template: String,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub template_vars: Map<String, Value>,
+    /// `ru` or `en`; defaults to the integration's `default_locale`.
+    pub locale: Option<String>,
+    /// Not before this instant (RFC 3339 with an offset); absent: now.
+    #[schema(value_type = Option<String>)]
+    pub send_at: Option<DateTime<FixedOffset>>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub payment_mode: Option<PaymentMode>,
+    /// DSR: one transaction pays for the whole broadcast (price × recipients).
+    pub tx_hash: Option<String>,
+    pub payer_wallet_id: Option<String>,
+    /// DSR: a quote covering at least this many recipients.
+    pub payment_code: Option<String>,
+    /// Required; the same key with the same body returns the same broadcast.
+    pub idempotency_key: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BroadcastCreatedView {
+    pub broadcast_id: String,
+    /// The recipients it is fixed to.
+    pub total: usize,
+}
+
+#[utoipa::path(post, path = "/api/v1/broadcasts", tag = "broadcasts", request_body = BroadcastRequest,
+    security(("api_key" = [])),
+    responses((status = 202, body = BroadcastCreatedView), (status = 404, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+pub async fn create(state: AppState, creds: Credentials, bytes: bytes::Bytes) -> Result<Answer, ApiError> {
+    let caller = creds.caller(&state)?;
+    let req: BroadcastRequest = body::parse(&bytes)?;
+    check_text("project_id", &req.project_id, 64, id_char)?;
+    check_text("idempotency_key", &req.idempotency_key, 256, |c| !c.is_control())?;
+    let requested_locale = req.locale.as_deref().map(|l| check_locale("locale", l)).transpose()?;
+    let send_at = due_at(&state, req.send_at)?;
+    let keyring = &state.rt.keyring;
+    let broadcast_id = derive::broadcast_id(keyring, &req.project_id, &req.idempotency_key);
+    let request_hash = derive::request_hash(keyring, &bytes);
+    if let Some(answer) = existing(&state, &broadcast_id, &request_hash).await? {
+        return Ok(answer);
+    }
+    let integration = find_for_project(&state, &caller, &req.project_id, &req.integration_id).await?;
+    let locale = requested_locale
+        .unwrap_or_else(|| integration.default_locale.as_deref().and_then(|l| l.parse().ok()).unwrap_or_default());
+    let ctx = || RenderContext { locale, default_reminder_minutes: Some(integration.default_reminder_minutes) };
+    novij_templates::render(&req.template, &req.template_vars, ctx())
+        .map_err(|e| ApiError::invalid(&e.field, e.message))?;
+    let selection =
+        Selection { recipient_refs: req.recipient_refs, all_connected: req.all_connected, recipients: req.recipients };
+    let resolved = resolve(&state, &integration, selection).await?;
+    let mut per_recipient = BTreeMap::new();
+    for r in &resolved {
+        let Some(vars) = &r.vars else { continue };
+        let mut merged = req.template_vars.clone();
+        merged.extend(vars.clone());
+        novij_templates::render(&req.template, &merged, ctx())
+            .map_err(|e| ApiError::invalid(&format!("{}.{}", r.field, e.field), e.message))?;
+        per_recipient.insert(r.recipient_id.clone(), vars.clone());
+    }
+    let total = resolved.len();
+    let fields = PaymentFields {
+        payment_mode: req.payment_mode,
+        tx_hash: req.tx_hash,
+        payer_wallet_id: req.payer_wallet_id,
+        payment_code: req.payment_code,
+    };
+    let priced = Priced {
+        project_id: &req.project_id,
+        template: &req.template,
+        recipients: u32::try_from(total).unwrap_or(u32::MAX),
+    };
+    let (_, payment) = payments::claim_for(&state, priced, &fields, &integration)?;
+    if let Some(claim) = &payment {
+        payments::refuse_used_tx(&state, &claim.tx_hash).await?;
+    }
+    let content = BroadcastContent { template_vars: req.template_vars, per_recipient };
+    let plaintext = serde_json::to_vec(&content).map_err(|e| ApiError::internal(&e))?;
+    let expires_at =
+        send_at.unwrap_or_else(Utc::now) + chrono::Duration::seconds(state.rt.config.retention.payload_seconds.into());
+    let sealed = state
+        .rt
+        .payloads
+        .seal(derive::purpose::BROADCAST_CONTENT, &plaintext, expires_at)
+        .await
+        .map_err(|e| ApiError::unavailable("the payload key store", &e))?;
+    let created = BroadcastCreated {
+        broadcast_id: broadcast_id.clone(),
+        project_id: req.project_id,
+        integration_id: integration.integration_id.clone(),
+        bot_key: integration.bot_key.clone(),
+        template: req.template,
+        locale: locale.as_str().to_string(),
+        content: sealed,
+        recipients: resolved.into_iter().map(|r| r.recipient_id).collect(),
+        request_hash: request_hash.clone(),
+        payment,
+        send_at,
+    };
+    let env = Envelope::new(created, creds.meta());
+    // One event holds every recipient: it must fit in one NATS message.
+    let size = serde_json::to_vec(&env).map_err(|e| ApiError::internal(&e))?.len();
+    let room = state.rt.nats.server_info().max_payload.saturating_sub(4096);
+    if size > room {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "broadcast_too_large",
+            format!("the broadcast takes {size} bytes, more than one event holds ({room}); split it"),
+        ));
+    }
+    match state.rt.log.append(&env, Expect::NoEvents).await {
+        Ok(_) => {
+            tracing::info!(broadcast_id = %broadcast_id, total, "broadcast created");
+            Ok(json(StatusCode::ACCEPTED, &BroadcastCreatedView { broadcast_id, total }))
+        }
+        Err(AppendError::Conflict) => existing(&state, &broadcast_id, &request_hash)
+            .await?
+            .ok_or_else(|| ApiError::internal(&"broadcast vanished after a conflicting append")),
+        Err(e) => Err(ApiError::unavailable("the event log", &e)),
+    }
+}
+
+/// The broadcast an idempotency key made already: the same answer, or 409
+/// when the key came with another body.
+async fn existing(state: &AppState, broadcast_id: &str, request_hash: &str) -> Result<Option<Answer>, ApiError> {
+    let Some(created) = state.rt.log.load::<Broadcast>(broadcast_id).await?.state.created else { return Ok(None) };
+    if created.request_hash != request_hash {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "idempotency_conflict",
+            "this idempotency_key was used with a different request",
+        )
+        .with_field("idempotency_key"));
+    }
+    let view = BroadcastCreatedView { broadcast_id: broadcast_id.to_string(), total: created.recipients.len() };
+    Ok(Some(json(StatusCode::ACCEPTED, &view)))
+}
+
+/// When it may go out: within the reminders' window.
+fn due_at(state: &AppState, send_at: Option<DateTime<FixedOffset>>) -> Result<Option<DateTime<Utc>>, ApiError> {
+    let Some(at) = send_at.map(|a| a.with_timezone(&Utc)) else { return Ok(None) };
+    let ahead = state.rt.config.retention.reminder_max_ahead_days;
+    if at > Utc::now() + chrono::Duration::days(ahead.into()) {
+        return Err(ApiError::invalid("send_at", format!("is more than {ahead} days ahead")));
+    }
+    Ok(Some(at))
+}
+
+#[derive(Serialize, ToSchema, Default)]
+pub struct Progress {
+    /// Not yet handed to the dispatcher as sends (payment, `send_at`, queueing).
+    pub pending: i64,
+    /// Queued for delivery (or being retried).
+    pub queued: i64,
+    pub sent: i64,
+    /// By reason (`recipient_blocked`, …).
+    pub failed: BTreeMap<String, i64>,
+    pub dead_lettered: i64,
+    /// Not sent because the broadcast was cancelled.
+    pub cancelled: i64,
+    /// Recipients that were not connected any more when it went out, by reason.
+    pub skipped: BTreeMap<String, i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BroadcastView {
+    pub broadcast_id: String,
+    pub project_id: String,
+    pub integration_id: String,
+    pub template: String,
+    /// `pending`, `cleared`, `queued`, `refused` or `cancelled`.
+    #[schema(value_type = String)]
+    pub status: BroadcastStatus,
+    /// Why its payment was refused.
+    pub failure_reason: Option<String>,
+    pub total: i64,
+    pub progress: Progress,
+    pub send_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[utoipa::path(get, path = "/api/v1/broadcasts/{id}", tag = "broadcasts", security(("api_key" = [])),
+    params(("id" = String, Path, description = "broadcast id")),
+    responses((status = 200, body = BroadcastView), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get(state: AppState, creds: Credentials, id: String) -> Result<Answer, ApiError> {
+    let caller = creds.caller(&state)?;
+    let view = view(&state, &caller, &id).await?;
+    Ok(json(StatusCode::OK, &view))
+}
+
+/// The broadcast and its progress, from the projections.
+pub async fn view(state: &AppState, caller: &Caller, id: &str) -> Result<BroadcastView, ApiError> {
+    let not_found = || ApiError::not_found("broadcast").with_field("broadcast_id");
+    let found = if ids::is_valid(ids::BROADCAST, id) {
+        novij_projections::queries::broadcast(&state.rt.db, id).await?
+    } else {
+        None
+    };
+    let Some(b) = found.filter(|b| caller.sees(Some(&b.project_id))) else {
+        return just_created(state, caller, id).await?.ok_or_else(not_found);
+    };
+    let label = |e: novij_events::labels::UnknownLabel| ApiError::internal(&e);
+    let mut progress = Progress::default();
+    let mut made = 0;
+    for (status, reason, n) in novij_projections::queries::broadcast_sends(&state.rt.db, id).await? {
+        made += n;
+        match status.parse::<SendStatus>().map_err(label)? {
+            SendStatus::Sent => progress.sent += n,
+            SendStatus::Failed => *progress.failed.entry(reason.unwrap_or_default()).or_default() += n,
+            SendStatus::DeadLettered => progress.dead_lettered += n,
+            SendStatus::Cancelled => progress.cancelled += n,
+            SendStatus::Accepted | SendStatus::Scheduled | SendStatus::Queued => progress.queued += n,
+        }
+    }
+    if let Some(skipped) = b.skipped.as_ref().and_then(|s| s.as_object()) {
+        for (reason, n) in skipped {
+            progress.skipped.insert(reason.clone(), n.as_i64().unwrap_or_default());
+        }
+    }
+    let status: BroadcastStatus = b.status.parse().map_err(label)?;
+    let skipped: i64 = progress.skipped.values().sum();
+    progress.pending = match status {
+        // What was never made into a send will not be.
+        BroadcastStatus::Refused | BroadcastStatus::Cancelled => 0,
+        _ => (i64::from(b.total) - made - skipped).max(0),
+    };
+    if status == BroadcastStatus::Cancelled {
+        progress.cancelled += (i64::from(b.total) - made - skipped).max(0);
+    }
+    Ok(BroadcastView {
+        broadcast_id: b.broadcast_id,
+        project_id: b.project_id,
+        integration_id: b.integration_id,
+        template: b.template,
+        status,
+        failure_reason: b.failure_reason,
+        total: i64::from(b.total),
+        progress,
+        send_at: b.send_at,
+        created_at: b.created_at,
+        updated_at: b.updated_at,
+    })
+}
+
+/// A broadcast the projections do not show yet, from its event.
+async fn just_created(state: &AppState, caller: &Caller, id: &str) -> Result<Option<BroadcastView>, ApiError> {
+    if !ids::is_valid(ids::BROADCAST, id) {
+        return Ok(None);
+    }
+    let Some((created, _)) = state.rt.log.last::<BroadcastCreated>(id).await? else { return Ok(None) };
+    if !caller.sees(Some(&created.payload.project_id)) {
+        return Ok(None);
+    }
+    let p = created.payload;
+    let total = i64::try_from(p.recipients.len()).unwrap_or(i64::MAX);
+    Ok(Some(BroadcastView {
+        broadcast_id: p.broadcast_id,
+        project_id: p.project_id,
+        integration_id: p.integration_id,
+        template: p.template,
+        status: BroadcastStatus::Pending,
+        failure_reason: None,
+        total,
+        progress: Progress { pending: total, ..Progress::default() },
+        send_at: p.send_at,
+        created_at: created.occurred_at,
+        updated_at: created.occurred_at,
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CancelledView {
+    pub broadcast_id: String,
+    /// Always true (also for a broadcast cancelled before).
+    pub cancelled: bool,
+}
+
+#[utoipa::path(post, path = "/api/v1/broadcasts/{id}/cancel", tag = "broadcasts", security(("api_key" = [])),
+    params(("id" = String, Path, description = "broadcast id")),
+    responses((status = 200, body = CancelledView), (status = 404, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody)))]
+pub async fn cancel(state: AppState, creds: Credentials, id: String) -> Result<Answer, ApiError> {
+    let caller = creds.caller(&state)?;
+    let not_found = || ApiError::not_found("broadcast").with_field("broadcast_id");
+    if !ids::is_valid(ids::BROADCAST, &id) {
+        return Err(not_found());
+    }
+    loop {
+        let Loaded { state: broadcast, version } = state.rt.log.load::<Broadcast>(&id).await?;
+        if !broadcast.created.as_ref().is_some_and(|c| caller.sees(Some(&c.project_id))) {
+            return Err(not_found());
+        }
+        let cancelled = match decide_cancel(&broadcast) {
+            Ok(Some(cancelled)) => cancelled,
+            Ok(None) => break,
+            Err(BroadcastRefusal::NotFound) => return Err(not_found()),
+            Err(refusal @ BroadcastRefusal::PaymentRefused) => {
+                return Err(ApiError::new(StatusCode::CONFLICT, "broadcast_refused", refusal.to_string())
+                    .with_field("broadcast_id"))
+            }
+        };
+        // Fenced on its history: a change in between (its queueing) is read again.
+        match state.rt.log.append(&Envelope::new(cancelled, creds.meta()), Expect::LastSequence(version)).await {
+            Ok(_) => {
+                tracing::info!(broadcast_id = %id, "broadcast cancelled");
+                break;
+            }
+            Err(AppendError::Conflict) => continue,
+            Err(e) => return Err(ApiError::unavailable("the event log", &e)),
+        }
+    }
+    Ok(json(StatusCode::OK, &CancelledView { broadcast_id: id, cancelled: true }))
+}
