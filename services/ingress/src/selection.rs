@@ -59,7 +59,7 @@ pub async fn resolve(
             "give exactly one of `recipient_refs`, `all_connected: true` or `recipients`",
         ));
     }
-    let named: Vec<(String, String, Option<Map<String, Value>>)> = if selection.all_connected {
+    let named: Vec<Named> = if selection.all_connected {
         let connected = state.connected.of_integration(integration_id).await.map_err(|e| unavailable(&e))?;
         if connected.is_empty() {
             return Err(ApiError::invalid("all_connected", "no recipient is connected to this integration"));
@@ -103,6 +103,9 @@ pub async fn resolve(
     }
     Ok(out)
 }
+
+/// A named recipient: the field naming it, its `public_user_ref`, its own variables.
+type Named = (String, String, Option<Map<String, Value>>);
 
 fn unavailable(e: &dyn std::fmt::Display) -> ApiError {
     ApiError::unavailable("the connected recipients", e)
