@@ -18,6 +18,7 @@
 
 mod bots;
 mod calls;
+mod cancelled;
 mod consumers;
 mod delivery;
 mod failures;
@@ -60,6 +61,8 @@ pub(crate) struct Dispatcher {
     pub failures: failures::Failures,
     /// This instance's member id among the dispatchers.
     pub member: String,
+    /// Broadcasts known to be cancelled.
+    pub cancelled: cancelled::CancelledBroadcasts,
 }
 
 pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
@@ -76,6 +79,7 @@ pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) -> anyhow::Result
         in_flight: Default::default(),
         failures: Default::default(),
         member: format!("d{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
+        cancelled: Default::default(),
         rt,
     };
     novij_bus::topology::until_applied(|| partitioning::apply(&d.rt.jetstream))

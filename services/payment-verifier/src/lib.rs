@@ -36,7 +36,8 @@ pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) -> anyhow::Result
     // Boxed: `serve all` runs every service in one future on the main thread's stack.
     tokio::join!(
         Box::pin(consumers::accepted::run(verifier.clone(), shutdown.clone())),
-        Box::pin(consumers::cards::run(verifier, shutdown))
+        Box::pin(consumers::cards::run(verifier.clone(), shutdown.clone())),
+        Box::pin(consumers::broadcasts::run(verifier, shutdown))
     );
     Ok(())
 }

@@ -8,6 +8,7 @@
 //! others (and a cancel that came first) make theirs a no-op. Instances can
 //! come and go without a reminder being lost or fired twice.
 
+mod broadcasts;
 pub mod cleanup;
 mod command_deadlines;
 mod reminders;
@@ -38,6 +39,7 @@ pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) -> anyhow::Result
     tokio::join!(
         Box::pin(reminders::run(rt.clone(), shutdown.clone())),
         Box::pin(command_deadlines::run(rt.clone(), shutdown.clone())),
+        Box::pin(broadcasts::run(rt.clone(), shutdown.clone())),
         Box::pin(withdraw::run(rt, shutdown))
     );
     cron.shutdown().await.context("stopping the cron scheduler")?;

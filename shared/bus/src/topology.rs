@@ -16,6 +16,8 @@ const STREAMS: &[(&str, &str)] = &[
 const CONSUMERS: &[(&str, &str)] = &[
     ("payment-verifier-accepted", include_str!("../../../nats/consumers/payment-verifier-accepted.json")),
     ("payment-verifier-cards", include_str!("../../../nats/consumers/payment-verifier-cards.json")),
+    ("payment-verifier-broadcasts", include_str!("../../../nats/consumers/payment-verifier-broadcasts.json")),
+    ("scheduler-broadcasts", include_str!("../../../nats/consumers/scheduler-broadcasts.json")),
     ("dispatcher-router", include_str!("../../../nats/consumers/dispatcher-router.json")),
     ("dispatcher-cards", include_str!("../../../nats/consumers/dispatcher-cards.json")),
     ("dispatcher-integrations", include_str!("../../../nats/consumers/dispatcher-integrations.json")),

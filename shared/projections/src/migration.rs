@@ -320,6 +320,7 @@ impl MigrationTrait for M0007Broadcasts {
                      queued         INTEGER,
                      skipped        JSONB,
                      failure_reason TEXT,
+                     failure_detail TEXT,
                      send_at        TIMESTAMPTZ,
                      created_at     TIMESTAMPTZ NOT NULL,
                      updated_at     TIMESTAMPTZ NOT NULL

@@ -479,6 +479,7 @@ async fn apply_event<C: ConnectionTrait>(txn: &C, event: &AnyEvent) -> Result<()
                 queued: Set(None),
                 skipped: Set(None),
                 failure_reason: Set(None),
+                failure_detail: Set(None),
                 send_at: Set(p.send_at),
                 created_at: Set(e.occurred_at),
                 updated_at: Set(e.occurred_at),
@@ -497,6 +498,7 @@ async fn apply_event<C: ConnectionTrait>(txn: &C, event: &AnyEvent) -> Result<()
             broadcast::Entity::update_many()
                 .col_expr(broadcast::Column::Status, Expr::value(BroadcastStatus::Refused.as_str()))
                 .col_expr(broadcast::Column::FailureReason, Expr::value(e.payload.reason.as_str()))
+                .col_expr(broadcast::Column::FailureDetail, Expr::value(e.payload.detail.clone()))
                 .col_expr(broadcast::Column::UpdatedAt, Expr::value(e.occurred_at))
                 .filter(broadcast::Column::BroadcastId.eq(&e.payload.broadcast_id))
                 .exec(txn)

@@ -100,7 +100,7 @@ impl<'a> Delivery<'a> {
         }
         // The service's own replies go out regardless: the /stop confirmation
         // is addressed to the recipient /stop has just disabled.
-        let checked = accepted.recipient_id.as_ref().filter(|_| accepted.origin == SendOrigin::Api);
+        let checked = accepted.recipient_id.as_ref().filter(|_| accepted.origin != SendOrigin::System);
         if let Some(recipient_id) = checked {
             match self.recipient_block(recipient_id).await {
                 Ok(Some(reason)) => return self.fail(reason, "the recipient cannot be reached; not sent", 0).await,
@@ -159,6 +159,17 @@ impl<'a> Delivery<'a> {
             // The write may have outlasted the lease.
             if !self.job.lease.is_valid() {
                 return Handled::Retry(LEASE_LOST_RETRY);
+            }
+            // Asked last, so a cancel acknowledged before the call stops it.
+            if let Some(broadcast_id) = &accepted.broadcast_id {
+                match self.job.d.cancelled.is_cancelled(&self.job.d.rt.log, broadcast_id).await {
+                    Ok(true) => {
+                        let reason = Some(CancelReason::BroadcastCancelled);
+                        return self.record(SendCancelled { send_id: self.send_id().to_string(), reason }).await;
+                    }
+                    Ok(false) => {}
+                    Err(e) => return retry_later("log_unavailable", &e, Duration::from_secs(1)),
+                }
             }
             params.allow_paid_broadcast = slot.paid;
             let answer = self.job.d.api.send_message(&bot.token, &params).await;

@@ -220,8 +220,10 @@ pub struct BroadcastView {
     /// `pending`, `cleared`, `queued`, `refused` or `cancelled`.
     #[schema(value_type = String)]
     pub status: BroadcastStatus,
-    /// Why its payment was refused.
+    /// Why its payment was refused (`insufficient_amount`, `tx_already_used`, …)…
     pub failure_reason: Option<String>,
+    /// …and what the ledger showed (the amount paid and due).
+    pub failure_detail: Option<String>,
     pub total: i64,
     pub progress: Progress,
     pub send_at: Option<DateTime<Utc>>,
@@ -284,6 +286,7 @@ pub async fn view(state: &AppState, caller: &Caller, id: &str) -> Result<Broadca
         template: b.template,
         status,
         failure_reason: b.failure_reason,
+        failure_detail: b.failure_detail,
         total: i64::from(b.total),
         progress,
         send_at: b.send_at,
@@ -310,6 +313,7 @@ async fn just_created(state: &AppState, caller: &Caller, id: &str) -> Result<Opt
         template: p.template,
         status: BroadcastStatus::Pending,
         failure_reason: None,
+        failure_detail: None,
         total,
         progress: Progress { pending: total, ..Progress::default() },
         send_at: p.send_at,

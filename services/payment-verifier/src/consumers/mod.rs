@@ -1,6 +1,7 @@
 //! The payment-verifier's consumers.
 
 pub mod accepted;
+pub mod broadcasts;
 pub mod cards;
 
 use std::time::Duration;

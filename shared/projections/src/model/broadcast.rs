@@ -19,6 +19,8 @@ pub struct Model {
     pub skipped: Option<Json>,
     /// Why its payment was refused.
     pub failure_reason: Option<String>,
+    /// What the ledger showed (e.g. the amount paid and the amount due).
+    pub failure_detail: Option<String>,
     pub send_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
