@@ -52,6 +52,15 @@ fn broadcast(text: &str, key: &str, integration: &str) -> Value {
            "template": "text_message", "template_vars": {"text": text}, "idempotency_key": key})
 }
 
+/// `base` with the fields of `patch` set.
+fn merged(base: &Value, patch: Value) -> Value {
+    let mut body = base.clone();
+    if let (Some(b), Some(p)) = (body.as_object_mut(), patch.as_object()) {
+        b.extend(p.clone());
+    }
+    body
+}
+
 async fn progress(stack: &TestStack, id: &str) -> Value {
     let r = stack.get(&format!("/api/v1/broadcasts/{id}")).await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -124,9 +133,8 @@ async fn a_paid_broadcast_is_quoted_paid_once_and_an_underpayment_is_refused_wit
     let users: Vec<String> = (0..3).map(|i| format!("user:{i}")).collect();
     stack.connect_users(PROJECT, &integration, &users).await;
     let quote = |refs: Value| {
-        let mut body = json!({"project_id": PROJECT, "template": "server_alert_basic", "integration_id": integration});
-        body.as_object_mut().map(|b| b.extend(refs.as_object().cloned().unwrap_or_default()));
-        stack.post("/api/v1/payments/quote", body)
+        let body = json!({"project_id": PROJECT, "template": "server_alert_basic", "integration_id": integration});
+        stack.post("/api/v1/payments/quote", merged(&body, refs))
     };
     let one = stack.quote(PROJECT, "server_alert_basic").await;
     let all = quote(json!({"all_connected": true})).await;
@@ -193,11 +201,7 @@ async fn bad_broadcasts_name_the_field_and_write_nothing() {
     stack.connect_user(PROJECT, &integration, "user:1").await;
     let before = stack.stream_last_sequence("EVENTS").await;
     let base = broadcast("hi", "bad", &integration);
-    let with = |patch: Value| {
-        let mut body = base.clone();
-        body.as_object_mut().map(|b| b.extend(patch.as_object().cloned().unwrap_or_default()));
-        body
-    };
+    let with = |patch: Value| merged(&base, patch);
     for (body, field) in [
         (with(json!({"all_connected": false})), "recipient_refs"),
         (with(json!({"recipient_refs": ["user:1"]})), "recipient_refs"),
