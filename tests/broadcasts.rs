@@ -188,6 +188,14 @@ async fn a_paid_broadcast_is_quoted_paid_once_and_an_underpayment_is_refused_wit
     })
     .await;
     assert!(sent.is_ok(), "the paid broadcast went out:\n{}", stack.output_tail());
+    let on_feed = stack.last_on_feed(PROJECT, "broadcast.queued").await;
+    assert_eq!(
+        (&on_feed["kind"], &on_feed["broadcast_id"], &on_feed["status"], &on_feed["queued"]),
+        (&json!("broadcast"), &json!(ok_id), &json!("queued"), &json!(3)),
+        "{on_feed}"
+    );
+    let refusal = stack.last_on_feed(PROJECT, "broadcast.refused").await;
+    assert_eq!((&refusal["broadcast_id"], &refusal["reason"]), (&json!(refused_id), &json!("insufficient_amount")));
 
     // The same transaction again pays for nothing more.
     let reused = stack.post("/api/v1/broadcasts", paid(&tx, "paid-again")).await;

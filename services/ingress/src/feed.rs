@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::message::PublishMessage as Publish;
 use novij_bus::{publish_acked, run_consumer, undecodable, Handled, ReadError};
+use novij_events::broadcast::BroadcastCreated;
 use novij_events::feed::{self, ProjectOf};
 use novij_events::incident::CardOpened;
 use novij_events::integration::IntegrationCreated;
@@ -31,9 +32,11 @@ impl Projects {
     async fn of(&self, rt: &Runtime, of: ProjectOf) -> Result<Option<String>, ReadError> {
         let key = match &of {
             ProjectOf::Known(project) => return Ok(Some(project.clone())),
-            ProjectOf::Send(id) | ProjectOf::Integration(id) | ProjectOf::Recipient(id) | ProjectOf::Incident(id) => {
-                id.clone()
-            }
+            ProjectOf::Send(id)
+            | ProjectOf::Integration(id)
+            | ProjectOf::Recipient(id)
+            | ProjectOf::Incident(id)
+            | ProjectOf::Broadcast(id) => id.clone(),
         };
         if let Some(known) = self.0.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return Ok(known);
@@ -45,6 +48,7 @@ impl Projects {
             }
             ProjectOf::Recipient(id) => rt.log.last::<RecipientBound>(id).await?.map(|(e, _)| e.payload.project_id),
             ProjectOf::Incident(id) => rt.log.last::<CardOpened>(id).await?.map(|(e, _)| e.payload.project_id),
+            ProjectOf::Broadcast(id) => rt.log.last::<BroadcastCreated>(id).await?.map(|(e, _)| e.payload.project_id),
             ProjectOf::Known(_) => None,
         };
         if let Ok(mut map) = self.0.lock() {

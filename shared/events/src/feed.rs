@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::incident::{AlertStatus, Severity};
 use crate::send::FailureReason;
-use crate::status::{BotStatus, RecipientStatus, SendStatus, WebhookStatus};
+use crate::status::{BotStatus, BroadcastStatus, RecipientStatus, SendStatus, WebhookStatus};
 use crate::AnyEvent;
 
 /// The stream of every project's feed.
@@ -62,6 +62,29 @@ pub enum FeedUpdate {
     Action(ActionUpdate),
     /// A connected user wrote to the bot (not its content: answer it by id).
     Inbound(InboundUpdate),
+    /// A broadcast's new state (its sends' progress comes as `send` updates
+    /// carrying its `broadcast_id`).
+    Broadcast(BroadcastUpdate),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct BroadcastUpdate {
+    pub broadcast_id: String,
+    pub status: BroadcastStatus,
+    /// `broadcast.created`: its integration and recipients.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integration_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<u32>,
+    /// `broadcast.queued`: its sends, one per recipient still connected…
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queued: Option<u32>,
+    /// …and the recipients skipped, by reason.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub skipped: std::collections::BTreeMap<String, u32>,
+    /// `broadcast.refused`: why its payment was refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<FailureReason>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -131,6 +154,9 @@ pub struct SendUpdate {
     /// Telegram's description or ours; never message content.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// `send.accepted` of a broadcast's send: the broadcast.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broadcast_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attempts: Option<u32>,
 }
@@ -177,6 +203,8 @@ pub enum ProjectOf {
     Recipient(String),
     /// The project of this incident (from its `incident.card_opened`).
     Incident(String),
+    /// The project of this broadcast (from its `broadcast.created`).
+    Broadcast(String),
 }
 
 /// The feed's view of a log event: its project (or where to find it) and
@@ -192,6 +220,7 @@ pub fn view(event: &AnyEvent) -> Option<(ProjectOf, FeedUpdate)> {
         reason: None,
         detail: None,
         attempts: None,
+        broadcast_id: None,
     };
     let recipient = |recipient_id: &str, integration_id: &str, status, reason: Option<String>| RecipientUpdate {
         recipient_id: recipient_id.to_string(),
@@ -222,6 +251,16 @@ pub fn view(event: &AnyEvent) -> Option<(ProjectOf, FeedUpdate)> {
         reason: None,
     };
     let of_incident = |id: &str| ProjectOf::Incident(id.to_string());
+    let broadcast = |broadcast_id: &str, status| BroadcastUpdate {
+        broadcast_id: broadcast_id.to_string(),
+        status,
+        integration_id: None,
+        total: None,
+        queued: None,
+        skipped: Default::default(),
+        reason: None,
+    };
+    let of_broadcast = |id: &str| ProjectOf::Broadcast(id.to_string());
     Some(match event {
         AnyEvent::SendAccepted(e) => {
             let p = &e.payload;
@@ -229,6 +268,7 @@ pub fn view(event: &AnyEvent) -> Option<(ProjectOf, FeedUpdate)> {
                 integration_id: p.integration_id.clone(),
                 template: Some(p.template.clone()),
                 send_at: p.send_at,
+                broadcast_id: p.broadcast_id.clone(),
                 ..send(&p.send_id, SendStatus::Accepted)
             };
             // A system reply to a chat of no integration belongs to no project.
@@ -388,6 +428,37 @@ pub fn view(event: &AnyEvent) -> Option<(ProjectOf, FeedUpdate)> {
                 pressed_at: p.pressed_at,
             };
             (of_incident(&p.incident_id), FeedUpdate::Action(update))
+        }
+        AnyEvent::BroadcastCreated(e) => {
+            let p = &e.payload;
+            let update = BroadcastUpdate {
+                integration_id: Some(p.integration_id.clone()),
+                total: u32::try_from(p.recipients.len()).ok(),
+                ..broadcast(&p.broadcast_id, BroadcastStatus::Pending)
+            };
+            (ProjectOf::Known(p.project_id.clone()), FeedUpdate::Broadcast(update))
+        }
+        AnyEvent::BroadcastCleared(e) => {
+            let id = &e.payload.broadcast_id;
+            (of_broadcast(id), FeedUpdate::Broadcast(broadcast(id, BroadcastStatus::Cleared)))
+        }
+        AnyEvent::BroadcastRefused(e) => {
+            let id = &e.payload.broadcast_id;
+            let update = BroadcastUpdate { reason: Some(e.payload.reason), ..broadcast(id, BroadcastStatus::Refused) };
+            (of_broadcast(id), FeedUpdate::Broadcast(update))
+        }
+        AnyEvent::BroadcastQueued(e) => {
+            let p = &e.payload;
+            let update = BroadcastUpdate {
+                queued: Some(p.queued),
+                skipped: p.skipped.clone(),
+                ..broadcast(&p.broadcast_id, BroadcastStatus::Queued)
+            };
+            (of_broadcast(&p.broadcast_id), FeedUpdate::Broadcast(update))
+        }
+        AnyEvent::BroadcastCancelled(e) => {
+            let id = &e.payload.broadcast_id;
+            (of_broadcast(id), FeedUpdate::Broadcast(broadcast(id, BroadcastStatus::Cancelled)))
         }
         _ => return None,
     })
