@@ -40,6 +40,11 @@ enum Command {
         #[command(subcommand)]
         command: DlqCommand,
     },
+    /// Broadcasts: their progress.
+    Broadcast {
+        #[command(subcommand)]
+        command: BroadcastCommand,
+    },
     /// Show prices per template and payment mode, limits, and templates.
     Prices,
     /// Show the service wallet id.
@@ -66,6 +71,15 @@ enum DlqCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum BroadcastCommand {
+    /// Show a broadcast's progress as a bar until it ends (over NATS: an ingress must run).
+    Watch {
+        /// The broadcast (`brd_…`).
+        broadcast_id: String,
+    },
+}
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -84,6 +98,9 @@ fn main() -> std::process::ExitCode {
             Command::Schemas { out, check } => commands::schemas::run(&out, check),
             Command::Dlq { command: DlqCommand::List } => commands::dlq::list().await,
             Command::Dlq { command: DlqCommand::Retry { send_id, all } } => commands::dlq::retry(send_id, all).await,
+            Command::Broadcast { command: BroadcastCommand::Watch { broadcast_id } } => {
+                commands::broadcast::watch(broadcast_id).await
+            }
             Command::Prices => commands::payments::prices(),
             Command::Wallet => commands::payments::wallet(),
             Command::RelayCheck => commands::payments::relay_check().await,

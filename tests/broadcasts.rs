@@ -188,6 +188,13 @@ async fn a_paid_broadcast_is_quoted_paid_once_and_an_underpayment_is_refused_wit
     })
     .await;
     assert!(sent.is_ok(), "the paid broadcast went out:\n{}", stack.output_tail());
+    let watched = stack.cli(&["broadcast", "watch", &ok_id]);
+    let shown = String::from_utf8_lossy(&watched.stdout);
+    assert!(
+        watched.status.success() && shown.contains("3/3  sent 3"),
+        "{shown}{}",
+        String::from_utf8_lossy(&watched.stderr)
+    );
     let on_feed = stack.last_on_feed(PROJECT, "broadcast.queued").await;
     assert_eq!(
         (&on_feed["kind"], &on_feed["broadcast_id"], &on_feed["status"], &on_feed["queued"]),

@@ -1,5 +1,7 @@
 //! One module per CLI command.
 
+pub mod api;
+pub mod broadcast;
 pub mod cleanup;
 pub mod config_check;
 pub mod db;
