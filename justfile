@@ -52,6 +52,6 @@ schemas:
 migrate:
     cargo run -q -- migrate
 
-# Benchmarks (release build): `just bench dispatch`, `just bench core`, `just bench alerts`; each writes its own section of docs/BENCHMARKS.md
+# Benchmarks (release build): `just bench dispatch`, `just bench core`, `just bench alerts`, `just bench broadcast`; each writes its own section of docs/BENCHMARKS.md
 bench target="dispatch":
     cargo bench --bench {{ target }}
