@@ -87,6 +87,21 @@ pub(super) async fn read_stream<T: serde::de::DeserializeOwned>(
     Ok(out)
 }
 
+/// The dead letters a retry names: the one given (it must be waiting), or all.
+pub(super) fn choose(
+    waiting: Vec<String>,
+    one: Option<String>,
+    all: bool,
+    field: &str,
+) -> Result<Vec<String>, ApiError> {
+    match (one, all) {
+        (Some(id), false) if waiting.contains(&id) => Ok(vec![id]),
+        (Some(_), false) => Err(ApiError::not_found("dead letter").with_field(field)),
+        (None, true) => Ok(waiting),
+        _ => Err(ApiError::invalid(field, format!("give either `{field}` or `all: true`"))),
+    }
+}
+
 /// Removes the dead-letter entry on `subject`.
 pub(super) async fn remove_entry(state: &AppState, subject: &str) -> Result<(), ApiError> {
     let stream = state.rt.jetstream.get_stream(subjects::DEAD_LETTERS_STREAM).await.map_err(|e| unavailable(&e))?;
@@ -142,16 +157,8 @@ pub async fn retry(state: AppState, creds: Credentials, bytes: bytes::Bytes) -> 
     admin(&state, &creds)?;
     let req: RetryRequest = body::parse(&bytes)?;
     let letters: Vec<DeadLetter> = read_stream(&state.rt.jetstream, subjects::DEAD_SENDS).await?;
-    let chosen: Vec<String> = match (req.send_id, req.all) {
-        (Some(id), false) => {
-            if !letters.iter().any(|l| l.event.send_id == id) {
-                return Err(ApiError::not_found("dead letter").with_field("send_id"));
-            }
-            vec![id]
-        }
-        (None, true) => letters.into_iter().map(|l| l.event.send_id).collect(),
-        _ => return Err(ApiError::invalid("send_id", "give either `send_id` or `all: true`")),
-    };
+    let waiting = letters.into_iter().map(|l| l.event.send_id).collect();
+    let chosen = choose(waiting, req.send_id, req.all, "send_id")?;
     let mut retried = Vec::new();
     for send_id in chosen {
         if retry_one(&state, &send_id, &creds).await? {

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use warp::http::StatusCode;
 
-use super::dead_letters::{read_stream, remove_entry};
+use super::dead_letters::{choose, read_stream, remove_entry};
 use super::integrations::{changed_meanwhile, load_for_caller, refused};
 use super::{json, read_your_write, Credentials};
 use crate::answer::Answer;
@@ -117,17 +117,8 @@ pub struct InboundRetryReport {
 pub async fn retry(state: AppState, creds: Credentials, bytes: bytes::Bytes) -> Result<Answer, ApiError> {
     let caller = creds.caller(&state)?;
     let req: InboundRetryRequest = body::parse(&bytes)?;
-    let letters = waiting(&state, &caller).await?;
-    let chosen: Vec<String> = match (req.message_id, req.all) {
-        (Some(id), false) => {
-            if !letters.iter().any(|l| l.event.message_id == id) {
-                return Err(ApiError::not_found("dead letter").with_field("message_id"));
-            }
-            vec![id]
-        }
-        (None, true) => letters.into_iter().map(|l| l.event.message_id).collect(),
-        _ => return Err(ApiError::invalid("message_id", "give either `message_id` or `all: true`")),
-    };
+    let waiting = waiting(&state, &caller).await?.into_iter().map(|l| l.event.message_id).collect();
+    let chosen = choose(waiting, req.message_id, req.all, "message_id")?;
     let mut retried = Vec::new();
     for message_id in chosen {
         if retry_one(&state, &message_id, &creds).await? {
