@@ -832,12 +832,10 @@ pub async fn projection_rows(db: &sea_orm::DatabaseConnection) -> Vec<(String, V
 /// the log (the services stopped first); returns what `rebuild` said.
 pub async fn rebuild_from_scratch(stack: &TestStack, db: &sea_orm::DatabaseConnection) -> String {
     use sea_orm::ConnectionTrait;
-    db.execute_unprepared(
-        "DROP TABLE send_history, sends, recipients, connect_codes, integrations, alert_cards, projection_checkpoint, \
-         seaql_migrations",
-    )
-    .await
-    .expect("drop");
+    let tables = novij_projections::migration::PROJECTION_TABLES.join(", ");
+    db.execute_unprepared(&format!("DROP TABLE {tables}, projection_checkpoint, seaql_migrations"))
+        .await
+        .expect("drop");
     let migrate = stack.cli(&["migrate"]);
     assert!(migrate.status.success(), "{}", String::from_utf8_lossy(&migrate.stderr));
     let rebuild = stack.cli(&["rebuild"]);

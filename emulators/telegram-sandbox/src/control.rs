@@ -4,6 +4,19 @@
 //! of their chat, add bots to groups), inject faults, and inspect what the
 //! bots did (sent messages, calls, callback answers with their latency,
 //! command lists, limit violations, counters).
+//!
+//! `GET /sandbox/bots/{username}/sent` lists each message with its `kind`:
+//! "text" (with `text`, `raw_text`), or the media field ("photo", "video",
+//! "document", "audio", "animation", "voice") with `file_id`,
+//! `file_unique_id`, `source` ("upload", "url" or "file_id"), `url`,
+//! `caption`, `raw_caption` and, in albums, `media_group_id`. In
+//! `/sandbox/calls` an uploaded file shows as `{"file_name", "file_size"}`
+//! under its part name.
+//!
+//! `GET /sandbox/stats[?bot_username=]` counts, besides calls and messages,
+//! `uploads` (file parts of multipart bodies received, whatever the call's
+//! outcome) and their `upload_bytes`, and the media messages sent by how the
+//! file was given: `media_by_upload`, `media_by_url`, `media_by_file_id`.
 
 mod commands;
 mod faults;

@@ -71,7 +71,17 @@ fn allowance(base: u32, window: Duration, scale: f64) -> Option<(usize, Duration
     }
 }
 
-fn wait_for_room(window: &mut VecDeque<Instant>, cap: usize, length: Duration, now: Instant) -> Option<Duration> {
+/// How long until `needed` more messages fit in the window, None when they
+/// fit now. A call of more messages than the whole allowance (an album to a
+/// private chat) fits once the window is empty, as Telegram lets such a
+/// burst through; it then fills the window for its full length.
+fn wait_for_room(
+    window: &mut VecDeque<Instant>,
+    cap: usize,
+    length: Duration,
+    needed: usize,
+    now: Instant,
+) -> Option<Duration> {
     while let Some(front) = window.front() {
         if now.saturating_duration_since(*front) >= length {
             window.pop_front();
@@ -79,8 +89,10 @@ fn wait_for_room(window: &mut VecDeque<Instant>, cap: usize, length: Duration, n
             break;
         }
     }
-    if window.len() >= cap {
-        window.front().map(|front| (*front + length).saturating_duration_since(now))
+    let needed = needed.min(cap);
+    if window.len() + needed > cap {
+        // The entry whose expiry makes room for the call.
+        window.get(window.len() + needed - cap - 1).map(|entry| (*entry + length).saturating_duration_since(now))
     } else {
         None
     }
@@ -92,10 +104,18 @@ pub fn whole_seconds(wait: Duration) -> u64 {
 }
 
 impl BotLimiter {
-    /// Counts one message to `chat_id` at `now`, or refuses it. A paid
-    /// broadcast call is not held to the free per-bot allowance, only to the
-    /// paid one over all calls; per-chat limits hold for every call.
-    pub fn check_and_record(&mut self, limits: &Limits, chat_id: i64, paid: bool, now: Instant) -> Result<(), Denied> {
+    /// Counts the `messages` messages of one call to `chat_id` at `now`
+    /// (several for an album), or refuses them all. A paid broadcast call is
+    /// not held to the free per-bot allowance, only to the paid one over all
+    /// calls; per-chat limits hold for every call.
+    pub fn check_and_record(
+        &mut self,
+        limits: &Limits,
+        chat_id: i64,
+        paid: bool,
+        messages: usize,
+        now: Instant,
+    ) -> Result<(), Denied> {
         if limits.is_unlimited() {
             return Ok(());
         }
@@ -127,7 +147,7 @@ impl BotLimiter {
             (limits.per_bot_per_second, &mut self.bot_window)
         };
         if let Some((cap, length)) = allowance(bot_limit, Duration::from_secs(1), limits.scale) {
-            if let Some(wait) = wait_for_room(bot_window, cap, length, now) {
+            if let Some(wait) = wait_for_room(bot_window, cap, length, messages, now) {
                 let retry_after = whole_seconds(wait);
                 self.bot_penalty_until = Some(now + Duration::from_secs(retry_after));
                 return Err(Denied { scope: Scope::Bot, retry_after, reason: Reason::LimitExceeded });
@@ -139,17 +159,17 @@ impl BotLimiter {
         };
         if let Some((cap, length)) = chat_allowance {
             let window = self.chat_windows.entry(chat_id).or_default();
-            if let Some(wait) = wait_for_room(window, cap, length, now) {
+            if let Some(wait) = wait_for_room(window, cap, length, messages, now) {
                 let retry_after = whole_seconds(wait);
                 self.chat_penalty_until.insert(chat_id, now + Duration::from_secs(retry_after));
                 return Err(Denied { scope: chat_scope, retry_after, reason: Reason::LimitExceeded });
             }
-            window.push_back(now);
+            window.extend(std::iter::repeat_n(now, messages));
         }
         if !paid {
-            self.bot_window.push_back(now);
+            self.bot_window.extend(std::iter::repeat_n(now, messages));
         }
-        self.all_window.push_back(now);
+        self.all_window.extend(std::iter::repeat_n(now, messages));
         if self.all_window.len() > 4 * limits.paid_broadcast_per_second.max(1) as usize {
             self.all_window.retain(|t| now.saturating_duration_since(*t) < Duration::from_secs(1));
         }
@@ -183,18 +203,18 @@ mod tests {
         let mut limiter = BotLimiter::default();
         let limits = Limits::telegram();
         let t0 = Instant::now();
-        assert!(limiter.check_and_record(&limits, 5, false, t0).is_ok());
-        let denied = limiter.check_and_record(&limits, 5, false, t0 + Duration::from_millis(100)).unwrap_err();
+        assert!(limiter.check_and_record(&limits, 5, false, 1, t0).is_ok());
+        let denied = limiter.check_and_record(&limits, 5, false, 1, t0 + Duration::from_millis(100)).unwrap_err();
         assert_eq!(denied.scope, Scope::Chat);
         assert_eq!(denied.retry_after, 1);
         assert_eq!(denied.reason, Reason::LimitExceeded);
         // Another chat is fine.
-        assert!(limiter.check_and_record(&limits, 6, false, t0 + Duration::from_millis(100)).is_ok());
+        assert!(limiter.check_and_record(&limits, 6, false, 1, t0 + Duration::from_millis(100)).is_ok());
         // Ignoring retry_after is punished.
-        let again = limiter.check_and_record(&limits, 5, false, t0 + Duration::from_millis(500)).unwrap_err();
+        let again = limiter.check_and_record(&limits, 5, false, 1, t0 + Duration::from_millis(500)).unwrap_err();
         assert_eq!(again.reason, Reason::IgnoredRetryAfter);
         // After the penalty has passed, it works again.
-        assert!(limiter.check_and_record(&limits, 5, false, t0 + Duration::from_millis(1200)).is_ok());
+        assert!(limiter.check_and_record(&limits, 5, false, 1, t0 + Duration::from_millis(1200)).is_ok());
     }
 
     #[test]
@@ -203,9 +223,9 @@ mod tests {
         let limits = Limits::telegram();
         let t0 = Instant::now();
         for chat in 1..=30 {
-            assert!(limiter.check_and_record(&limits, chat, false, t0).is_ok());
+            assert!(limiter.check_and_record(&limits, chat, false, 1, t0).is_ok());
         }
-        let denied = limiter.check_and_record(&limits, 31, false, t0).unwrap_err();
+        let denied = limiter.check_and_record(&limits, 31, false, 1, t0).unwrap_err();
         assert_eq!(denied.scope, Scope::Bot);
     }
 
@@ -214,13 +234,13 @@ mod tests {
         let mut limiter = BotLimiter::default();
         let limits = Limits { scale: 2.0, ..Limits::telegram() };
         let t0 = Instant::now();
-        assert!(limiter.check_and_record(&limits, 9, false, t0).is_ok());
-        assert!(limiter.check_and_record(&limits, 9, false, t0).is_ok());
-        assert!(limiter.check_and_record(&limits, 9, false, t0).is_err());
+        assert!(limiter.check_and_record(&limits, 9, false, 1, t0).is_ok());
+        assert!(limiter.check_and_record(&limits, 9, false, 1, t0).is_ok());
+        assert!(limiter.check_and_record(&limits, 9, false, 1, t0).is_err());
         for _ in 0..40 {
-            assert!(limiter.check_and_record(&limits, -100, false, t0).is_ok());
+            assert!(limiter.check_and_record(&limits, -100, false, 1, t0).is_ok());
         }
-        let denied = limiter.check_and_record(&limits, -100, false, t0 + Duration::from_millis(10)).unwrap_err();
+        let denied = limiter.check_and_record(&limits, -100, false, 1, t0 + Duration::from_millis(10)).unwrap_err();
         assert_eq!(denied.scope, Scope::Group);
         assert_eq!(denied.retry_after, 60);
     }
@@ -230,23 +250,44 @@ mod tests {
         let mut limiter = BotLimiter::default();
         let limits = Limits { per_bot_per_second: 2, paid_broadcast_per_second: 5, ..Limits::telegram() };
         let t0 = Instant::now();
-        assert!(limiter.check_and_record(&limits, 1, false, t0).is_ok());
-        assert!(limiter.check_and_record(&limits, 2, false, t0).is_ok());
-        assert_eq!(limiter.check_and_record(&limits, 3, false, t0).unwrap_err().scope, Scope::Bot);
+        assert!(limiter.check_and_record(&limits, 1, false, 1, t0).is_ok());
+        assert!(limiter.check_and_record(&limits, 2, false, 1, t0).is_ok());
+        assert_eq!(limiter.check_and_record(&limits, 3, false, 1, t0).unwrap_err().scope, Scope::Bot);
         let mut limiter = BotLimiter::default();
-        assert!(limiter.check_and_record(&limits, 1, false, t0).is_ok());
-        assert!(limiter.check_and_record(&limits, 2, false, t0).is_ok());
+        assert!(limiter.check_and_record(&limits, 1, false, 1, t0).is_ok());
+        assert!(limiter.check_and_record(&limits, 2, false, 1, t0).is_ok());
         for chat in 3..=5 {
-            assert!(limiter.check_and_record(&limits, chat, true, t0).is_ok(), "paid call {chat}");
+            assert!(limiter.check_and_record(&limits, chat, true, 1, t0).is_ok(), "paid call {chat}");
         }
-        assert_eq!(limiter.check_and_record(&limits, 6, true, t0).unwrap_err().scope, Scope::Bot, "5 calls in all");
+        assert_eq!(limiter.check_and_record(&limits, 6, true, 1, t0).unwrap_err().scope, Scope::Bot, "5 calls in all");
         let mut limiter = BotLimiter::default();
-        assert!(limiter.check_and_record(&limits, 7, true, t0).is_ok());
+        assert!(limiter.check_and_record(&limits, 7, true, 1, t0).is_ok());
         assert_eq!(
-            limiter.check_and_record(&limits, 7, true, t0).unwrap_err().scope,
+            limiter.check_and_record(&limits, 7, true, 1, t0).unwrap_err().scope,
             Scope::Chat,
             "a chat's limit holds for paid calls"
         );
+    }
+
+    #[test]
+    fn an_album_takes_a_slot_per_message_all_or_none() {
+        let mut limiter = BotLimiter::default();
+        let limits = Limits::telegram();
+        let t0 = Instant::now();
+        // A group allows 20 messages a minute: albums of 10 and 9 fit, 2 more do not, not even one.
+        assert!(limiter.check_and_record(&limits, -100, false, 10, t0).is_ok());
+        assert!(limiter.check_and_record(&limits, -100, false, 9, t0).is_ok());
+        let denied = limiter.check_and_record(&limits, -100, false, 2, t0).unwrap_err();
+        assert_eq!((denied.scope, denied.retry_after), (Scope::Group, 60));
+        // A private chat lets an album through as a burst, then waits out its window.
+        assert!(limiter.check_and_record(&limits, 5, false, 10, t0).is_ok());
+        let denied = limiter.check_and_record(&limits, 5, false, 1, t0 + Duration::from_millis(500)).unwrap_err();
+        assert_eq!((denied.scope, denied.retry_after), (Scope::Chat, 1));
+        // The bot's 30 a second count every message: 29 are used, an album of 2 is too many.
+        let denied = limiter.check_and_record(&limits, 6, false, 2, t0).unwrap_err();
+        assert_eq!(denied.scope, Scope::Bot);
+        let mut limiter = BotLimiter::default();
+        assert!(limiter.check_and_record(&limits, 6, false, 2, t0).is_ok(), "a fresh bot has room");
     }
 
     #[test]
@@ -254,7 +295,7 @@ mod tests {
         let mut limiter = BotLimiter::default();
         let t0 = Instant::now();
         for _ in 0..1000 {
-            assert!(limiter.check_and_record(&Limits::unlimited(), 1, false, t0).is_ok());
+            assert!(limiter.check_and_record(&Limits::unlimited(), 1, false, 1, t0).is_ok());
         }
     }
 }

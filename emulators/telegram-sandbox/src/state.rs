@@ -18,9 +18,13 @@ use crate::limits::{BotLimiter, Reason, Scope};
 mod commands;
 mod files;
 mod group;
+mod media;
+mod sent;
 pub use commands::{BotCommand, CommandLists, CommandScope};
-pub use files::{FileIds, FileKind, FileMeta, Files, StoredFile};
+pub use files::{FileKind, Files, StoredFile};
 pub use group::{group_anonymous_bot_json, group_chat_id, BotMembership, Group, GroupKind, GROUP_ANONYMOUS_BOT_ID};
+pub use media::{mime_type_of, NewFile, MIME_TYPES};
+pub use sent::{MediaSource, SentContent, SentMedia, SentRecord};
 
 /// How many Bot API calls are kept for `/sandbox/calls`.
 const MAX_CALL_RECORDS: usize = 100_000;
@@ -53,7 +57,7 @@ pub struct World {
     /// How many basic groups and supergroups were created (ids derive from these).
     pub group_seq: i64,
     pub supergroup_seq: i64,
-    /// Photos and documents users sent, by `file_id`.
+    /// Files bots received (from users, or by sending them), by `file_id`.
     pub files: Files,
 }
 
@@ -149,20 +153,6 @@ pub struct ChatLog {
     pub messages: BTreeMap<i64, StoredMessage>,
 }
 
-/// A message the bot successfully sent (or edited).
-#[derive(Debug, Clone, Serialize)]
-pub struct SentRecord {
-    pub message_id: i64,
-    pub chat_id: i64,
-    pub text: String,
-    pub raw_text: String,
-    pub parse_mode: Option<String>,
-    pub entities: Vec<Value>,
-    pub reply_markup: Option<Value>,
-    pub date: i64,
-    pub method: String,
-}
-
 /// One received Bot API call (never the token).
 #[derive(Debug, Clone, Serialize)]
 pub struct CallRecord {
@@ -255,6 +245,13 @@ pub struct BotStats {
     pub violations: u64,
     /// Messages sent with `allow_paid_broadcast` (each costs the bot Stars).
     pub paid_broadcast: u64,
+    /// File parts received in multipart bodies, whatever the call's outcome, and their bytes.
+    pub uploads: u64,
+    pub upload_bytes: u64,
+    /// Media messages sent, by how the bot gave the file.
+    pub media_by_upload: u64,
+    pub media_by_url: u64,
+    pub media_by_file_id: u64,
     /// Messages sent per chat.
     pub per_chat: BTreeMap<i64, u64>,
 }
@@ -403,8 +400,19 @@ impl Bot {
         } else {
             self.stats.delivered += 1;
             *self.stats.per_chat.entry(record.chat_id).or_default() += 1;
+            match record.content.media.as_ref().map(|media| media.source) {
+                Some(MediaSource::Upload) => self.stats.media_by_upload += 1,
+                Some(MediaSource::Url) => self.stats.media_by_url += 1,
+                Some(MediaSource::FileId) => self.stats.media_by_file_id += 1,
+                None => {}
+            }
         }
         self.sent.push(record);
+    }
+
+    /// What a message the bot sent carries, as last recorded.
+    pub fn sent_content(&self, chat_id: i64, message_id: i64) -> Option<&SentContent> {
+        self.sent.iter().rev().find(|r| r.chat_id == chat_id && r.message_id == message_id).map(|r| &r.content)
     }
 
     /// A new token for the bot (BotFather's /revoke); the old one stops working.

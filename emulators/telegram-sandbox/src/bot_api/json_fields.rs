@@ -1,5 +1,5 @@
 //! Fields of JSON objects nested in parameters (`BotCommand`,
-//! `BotCommandScope`), read as the Bot API server reads them: strings may be
+//! `BotCommandScope`, `InputMedia`), read as the Bot API server reads them: strings may be
 //! numbers, and the errors are the texts of its JSON reader.
 
 use serde_json::{Map, Value};
@@ -11,6 +11,14 @@ pub fn string(object: &Map<String, Value>, name: &str) -> Result<String, String>
         Some(Value::Number(n)) => Ok(n.to_string()),
         Some(_) => Err(format!("Field \"{name}\" must be of type String")),
         None => Err(format!("Can't find field \"{name}\"")),
+    }
+}
+
+/// An optional string field: empty when missing (or null).
+pub fn optional_string(object: &Map<String, Value>, name: &str) -> Result<String, String> {
+    match object.get(name) {
+        None | Some(Value::Null) => Ok(String::new()),
+        Some(_) => string(object, name),
     }
 }
 
@@ -41,6 +49,9 @@ mod tests {
         assert_eq!(string(&fields, "n"), Ok("12".into()));
         assert_eq!(string(&fields, "b"), Err("Field \"b\" must be of type String".into()));
         assert_eq!(string(&fields, "z"), Err("Can't find field \"z\"".into()));
+        assert_eq!(optional_string(&fields, "z"), Ok(String::new()));
+        assert_eq!(optional_string(&fields, "n"), Ok("12".into()));
+        assert_eq!(optional_string(&fields, "b"), Err("Field \"b\" must be of type String".into()));
         assert_eq!(long(&fields, "l"), Ok(-5));
         assert_eq!(long(&fields, "n"), Ok(12));
         assert_eq!(long(&fields, "f"), Err("Field \"f\" must be a valid Number".into()));

@@ -248,6 +248,13 @@ fn prepare(
         Ok(params) => params,
         Err(error) => return Err(failed(Some(bot_id), Some(username), method.name, error, Value::Null)),
     };
+    let (uploads, upload_bytes) = params.upload_totals();
+    if uploads > 0 {
+        if let Some(bot) = sandbox.world().bots.get_mut(&bot_id) {
+            bot.stats.uploads += uploads;
+            bot.stats.upload_bytes += upload_bytes;
+        }
+    }
     let recorded = params.to_json();
     let chat_id = params.i64("chat_id").ok().flatten();
     let fault = take_fault(sandbox, bot_id, method.name, chat_id);

@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 
 use super::{err, opt_str, ControlError};
 use crate::bot_api::entities::{leading_bot_command, utf16_len};
-use crate::state::{FileKind, FileMeta, Files};
+use crate::state::{mime_type_of, FileKind, Files, NewFile, MIME_TYPES};
 
 /// Longest caption, in UTF-16 code units.
 const MAX_CAPTION_LEN: usize = 1024;
@@ -19,24 +19,9 @@ const MAX_PHOTO_SIZE: u64 = 10 * 1024 * 1024;
 const MAX_DOCUMENT_SIZE: u64 = 4 * 1024 * 1024 * 1024;
 /// Longest file name.
 const MAX_FILE_NAME_LEN: usize = 255;
-/// Bounding boxes of the smaller copies Telegram keeps of a photo (sizes "s" and "m").
-const THUMBNAIL_BOXES: [u32; 2] = [90, 320];
 /// A photo as a phone camera sends it, compressed by Telegram.
 const DEFAULT_PHOTO_SIDES: (u64, u64) = (1280, 960);
 const DEFAULT_DOCUMENT_SIZE: u64 = 102_400;
-/// Known extensions, so a document given only a name or a type gets the other.
-const MIME_TYPES: [(&str, &str); 10] = [
-    ("pdf", "application/pdf"),
-    ("txt", "text/plain"),
-    ("csv", "text/csv"),
-    ("json", "application/json"),
-    ("zip", "application/zip"),
-    ("png", "image/png"),
-    ("jpg", "image/jpeg"),
-    ("gif", "image/gif"),
-    ("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
-    ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-];
 
 /// The file a user attaches.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,60 +61,22 @@ pub(super) fn parse(body: &Value) -> Result<Option<Media>, ControlError> {
 }
 
 impl Media {
-    /// Remembers the file(s) as received by `bot_id` and returns the message
+    /// Remembers the file as received by `bot_id` and returns the message
     /// fields: `photo` or `document`, and `caption` with `caption_entities`
     /// when it starts with a command (as Telegram marks them in captions too).
     pub(super) fn into_fields(self, files: &mut Files, bot_id: i64) -> Map<String, Value> {
-        let mut fields = Map::new();
-        let media = files.new_media();
-        match self.attachment {
+        let file = match self.attachment {
             Attachment::Photo { width, height, file_size } => {
-                let sizes: Vec<Value> = photo_sizes(width, height, file_size)
-                    .into_iter()
-                    .zip(0u8..)
-                    .map(|((width, height, file_size), variant)| {
-                        let meta = FileMeta {
-                            kind: FileKind::Photo,
-                            file_size,
-                            width: Some(width),
-                            height: Some(height),
-                            file_name: None,
-                            mime_type: None,
-                        };
-                        let ids = files.store(bot_id, media, variant, meta);
-                        json!({
-                            "file_id": ids.file_id,
-                            "file_unique_id": ids.file_unique_id,
-                            "width": width,
-                            "height": height,
-                            "file_size": file_size,
-                        })
-                    })
-                    .collect();
-                fields.insert("photo".into(), Value::Array(sizes));
+                NewFile { width, height, ..NewFile::new(FileKind::Photo, file_size) }
             }
-            Attachment::Document { file_name, mime_type, file_size } => {
-                let meta = FileMeta {
-                    kind: FileKind::Document,
-                    file_size,
-                    width: None,
-                    height: None,
-                    file_name: Some(file_name.clone()),
-                    mime_type: Some(mime_type.clone()),
-                };
-                let ids = files.store(bot_id, media, 0, meta);
-                fields.insert(
-                    "document".into(),
-                    json!({
-                        "file_id": ids.file_id,
-                        "file_unique_id": ids.file_unique_id,
-                        "file_name": file_name,
-                        "mime_type": mime_type,
-                        "file_size": file_size,
-                    }),
-                );
-            }
-        }
+            Attachment::Document { file_name, mime_type, file_size } => NewFile {
+                file_name: Some(file_name),
+                mime_type: Some(mime_type),
+                ..NewFile::new(FileKind::Document, file_size)
+            },
+        };
+        let mut fields = Map::new();
+        fields.insert(file.kind.field().into(), files.receive(bot_id, &file));
         if let Some(caption) = self.caption {
             if let Some(command) = leading_bot_command(&caption) {
                 fields.insert("caption_entities".into(), json!([command.to_json()]));
@@ -138,27 +85,6 @@ impl Media {
         }
         fields
     }
-}
-
-/// `(width, height, file_size)` of the copies Telegram keeps of a photo,
-/// smallest first: one per thumbnail box the photo exceeds, then the photo.
-/// Thumbnails keep the aspect ratio (rounded down, as Telegram's 90x67 of a
-/// 1280x960 photo) and get a share of the bytes by area.
-fn photo_sizes(width: u32, height: u32, file_size: u64) -> Vec<(u32, u32, u64)> {
-    let longest = width.max(height);
-    let area = u128::from(width) * u128::from(height);
-    let mut sizes: Vec<(u32, u32, u64)> = THUMBNAIL_BOXES
-        .iter()
-        .filter(|side| longest > **side)
-        .map(|side| {
-            let scale = |x: u32| (u64::from(x) * u64::from(*side) / u64::from(longest)).max(1) as u32;
-            let (w, h) = (scale(width), scale(height));
-            let bytes = (u128::from(file_size) * u128::from(w) * u128::from(h) / area.max(1)).max(1);
-            (w, h, u64::try_from(bytes).unwrap_or(file_size).min(file_size))
-        })
-        .collect();
-    sizes.push((width, height, file_size));
-    sizes
 }
 
 /// A key's value unless missing or null.
@@ -223,10 +149,7 @@ fn parse_document(value: &Value) -> Result<Attachment, ControlError> {
     let (file_name, mime_type) = match (file_name, mime_type) {
         (Some(name), Some(mime)) => (name, mime),
         (Some(name), None) => {
-            let mime = name
-                .rsplit_once('.')
-                .and_then(|(_, ext)| MIME_TYPES.iter().find(|(known, _)| known.eq_ignore_ascii_case(ext)))
-                .map_or("application/octet-stream", |(_, mime)| mime);
+            let mime = mime_type_of(&name).unwrap_or("application/octet-stream");
             (name, mime.to_string())
         }
         (None, Some(mime)) => {
@@ -250,19 +173,6 @@ fn valid_mime_type(mime: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn photo_sizes_are_scaled_copies_smallest_first() {
-        assert_eq!(photo_sizes(1280, 960, 122_880), vec![(90, 67, 603), (320, 240, 7_680), (1280, 960, 122_880)]);
-        // Portrait photos are scaled by their height.
-        let portrait: Vec<(u32, u32)> = photo_sizes(960, 1280, 1000).iter().map(|s| (s.0, s.1)).collect();
-        assert_eq!(portrait, vec![(67, 90), (240, 320), (960, 1280)]);
-        // A photo no bigger than a thumbnail box has no copy for it.
-        assert_eq!(photo_sizes(200, 100, 500), vec![(90, 45, 101), (200, 100, 500)]);
-        assert_eq!(photo_sizes(90, 90, 5), vec![(90, 90, 5)]);
-        // Extreme shapes keep at least one pixel and one byte.
-        assert_eq!(photo_sizes(10_000, 1, 1)[0], (90, 1, 1));
-    }
 
     #[test]
     fn documents_get_a_name_and_type_from_each_other() {

@@ -1,57 +1,89 @@
-//! Files users sent to bots (photos, documents), kept by `file_id` so later
-//! calls can refer to them. Ids have Telegram's shape: a `file_id` is an
-//! opaque base64url string valid only for the bot that received it, while a
+//! Files bots received (photos, videos, documents, audio, animations, voice
+//! notes), from users or by sending them, kept by `file_id` so later calls
+//! can refer to them. Ids have Telegram's shape: a `file_id` is an opaque
+//! base64url string valid only for the bot that received it, while a
 //! `file_unique_id` is shorter and the same for every bot and every time.
 
 use std::collections::{HashMap, HashSet};
 
 use rand::Rng;
+use serde_json::Value;
 
 /// What a file is; Telegram's ids start differently for each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileKind {
     Photo,
+    Video,
     Document,
+    Audio,
+    Animation,
+    Voice,
 }
 
 impl FileKind {
-    /// First byte of a `file_id`: real ones start "AgAC" (photo) and "BQAC" (document).
+    /// First byte of a `file_id`, TDLib's file type: real ids start "AgAC"
+    /// (photo), "BAAC" (video), "BQAC" (document), "CQAC" (audio), "CgAC"
+    /// (animation) and "AwAC" (voice).
     fn id_type(self) -> u8 {
         match self {
             FileKind::Photo => 2,
+            FileKind::Voice => 3,
+            FileKind::Video => 4,
             FileKind::Document => 5,
+            FileKind::Audio => 9,
+            FileKind::Animation => 10,
         }
     }
 
-    /// First byte of a `file_unique_id`: "AQAD" (photo), "AgAD" (document).
+    /// First byte of a `file_unique_id`, the file's class: "AQAD" for photos,
+    /// "AgAD" for everything stored as a document.
     fn unique_type(self) -> u8 {
         match self {
             FileKind::Photo => 1,
-            FileKind::Document => 2,
+            _ => 2,
         }
+    }
+
+    /// The Message field (and the Bot API parameter) of this kind.
+    pub fn field(self) -> &'static str {
+        match self {
+            FileKind::Photo => "photo",
+            FileKind::Video => "video",
+            FileKind::Document => "document",
+            FileKind::Audio => "audio",
+            FileKind::Animation => "animation",
+            FileKind::Voice => "voice",
+        }
+    }
+
+    /// TDLib's name of the file type, as its errors spell it.
+    pub fn tdlib_name(self) -> &'static str {
+        match self {
+            FileKind::Photo => "Photo",
+            FileKind::Video => "Video",
+            FileKind::Document => "Document",
+            FileKind::Audio => "Audio",
+            FileKind::Animation => "Animation",
+            FileKind::Voice => "VoiceNote",
+        }
+    }
+
+    /// Whether a file of this kind may be sent as `wanted`: TDLib lets any
+    /// document-like file (video, audio, voice...) stand for another, but
+    /// never a photo for one of them or the other way round.
+    pub fn usable_as(self, wanted: FileKind) -> bool {
+        (self == FileKind::Photo) == (wanted == FileKind::Photo)
     }
 }
 
-/// What is known of a file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileMeta {
-    pub kind: FileKind,
-    pub file_size: u64,
-    /// Photos only.
-    pub width: Option<u32>,
-    pub height: Option<u32>,
-    /// Documents only.
-    pub file_name: Option<String>,
-    pub mime_type: Option<String>,
-}
-
 /// A remembered file.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredFile {
     /// The bot whose `file_id` this is.
     pub bot_id: i64,
-    pub file_unique_id: String,
-    pub meta: FileMeta,
+    pub kind: FileKind,
+    /// The upload it belongs to (all sizes of a photo share one).
+    media: u64,
 }
 
 /// The ids of a stored file, as put in a message.
@@ -61,10 +93,14 @@ pub struct FileIds {
     pub file_unique_id: String,
 }
 
-/// Every file users sent, by `file_id`.
+/// Every file bots received, by `file_id`.
 #[derive(Debug, Default)]
 pub struct Files {
     by_id: HashMap<String, StoredFile>,
+    /// What a message carrying an upload shows (the value of its `photo`,
+    /// `video`... field), per bot, so a file sent again by `file_id` looks
+    /// as it did.
+    contents: HashMap<(i64, u64), Value>,
     /// Media ids given out, so no two uploads share one.
     media: HashSet<u64>,
 }
@@ -72,7 +108,7 @@ pub struct Files {
 impl Files {
     /// A new upload. The sizes of one photo share it, as in Telegram, and
     /// differ by `variant`.
-    pub fn new_media(&mut self) -> u64 {
+    pub(super) fn new_media(&mut self) -> u64 {
         let mut rng = rand::thread_rng();
         loop {
             let media = rng.gen::<u64>();
@@ -83,20 +119,30 @@ impl Files {
     }
 
     /// Remembers one file of an upload, as received by `bot_id`.
-    pub fn store(&mut self, bot_id: i64, media: u64, variant: u8, meta: FileMeta) -> FileIds {
-        let file_unique_id = unique_id(meta.kind, media, variant);
-        let mut file_id = new_file_id(meta.kind, bot_id, media, variant);
+    pub(super) fn store(&mut self, bot_id: i64, media: u64, variant: u8, kind: FileKind) -> FileIds {
+        let file_unique_id = unique_id(kind, media, variant);
+        let mut file_id = new_file_id(kind, bot_id, media, variant);
         // The random access hash makes a clash all but impossible; never reuse one anyway.
         while self.by_id.contains_key(&file_id) {
-            file_id = new_file_id(meta.kind, bot_id, media, variant);
+            file_id = new_file_id(kind, bot_id, media, variant);
         }
-        self.by_id.insert(file_id.clone(), StoredFile { bot_id, file_unique_id: file_unique_id.clone(), meta });
+        self.by_id.insert(file_id.clone(), StoredFile { bot_id, kind, media });
         FileIds { file_id, file_unique_id }
     }
 
-    /// A file by its `file_id`, if it was given to this bot.
-    pub fn get(&self, bot_id: i64, file_id: &str) -> Option<&StoredFile> {
-        self.by_id.get(file_id).filter(|file| file.bot_id == bot_id)
+    /// Remembers what messages carrying an upload show for `bot_id`.
+    pub(super) fn set_content(&mut self, bot_id: i64, media: u64, content: Value) {
+        self.contents.insert((bot_id, media), content);
+    }
+
+    /// A file by its `file_id`, whichever bot it was given to.
+    pub fn find(&self, file_id: &str) -> Option<&StoredFile> {
+        self.by_id.get(file_id)
+    }
+
+    /// What a message carrying this file shows.
+    pub fn content(&self, file: &StoredFile) -> Option<&Value> {
+        self.contents.get(&(file.bot_id, file.media))
     }
 }
 
@@ -133,17 +179,7 @@ fn base64url(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn photo() -> FileMeta {
-        FileMeta {
-            kind: FileKind::Photo,
-            file_size: 10,
-            width: Some(90),
-            height: Some(68),
-            file_name: None,
-            mime_type: None,
-        }
-    }
+    use serde_json::json;
 
     #[test]
     fn base64url_matches_the_standard_without_padding() {
@@ -158,25 +194,47 @@ mod tests {
     fn ids_look_like_telegrams_and_are_remembered_per_bot() {
         let mut files = Files::default();
         let media = files.new_media();
-        let small = files.store(7, media, 0, photo());
-        let large = files.store(7, media, 2, photo());
+        let small = files.store(7, media, 0, FileKind::Photo);
+        let large = files.store(7, media, 2, FileKind::Photo);
         assert!(small.file_id.starts_with("AgAC"), "{}", small.file_id);
         assert!(small.file_unique_id.starts_with("AQAD"), "{}", small.file_unique_id);
         assert!(small.file_unique_id.len() < small.file_id.len());
         assert_ne!(small.file_id, large.file_id);
         assert_ne!(small.file_unique_id, large.file_unique_id);
         // The same file given to another bot: another file_id, the same unique id.
-        let other_bot = files.store(8, media, 0, photo());
+        let other_bot = files.store(8, media, 0, FileKind::Photo);
         assert_ne!(other_bot.file_id, small.file_id);
         assert_eq!(other_bot.file_unique_id, small.file_unique_id);
 
-        assert_eq!(files.get(7, &small.file_id).map(|f| f.meta.width), Some(Some(90)));
-        assert!(files.get(8, &small.file_id).is_none());
-        assert!(files.get(7, "AgACunknown").is_none());
-        let document = FileMeta { kind: FileKind::Document, width: None, height: None, ..photo() };
-        let media = files.new_media();
-        let document = files.store(7, media, 0, document);
-        assert!(document.file_id.starts_with("BQAC") && document.file_unique_id.starts_with("AgAD"));
-        assert!(document.file_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        files.set_content(7, media, json!(["sizes"]));
+        let found = files.find(&small.file_id).cloned().expect("stored");
+        assert_eq!((found.bot_id, found.kind), (7, FileKind::Photo));
+        assert_eq!(files.content(&found), Some(&json!(["sizes"])));
+        let theirs = files.find(&other_bot.file_id).cloned().expect("stored");
+        assert_eq!(theirs.bot_id, 8);
+        assert_eq!(files.content(&theirs), None, "each bot has its own view of a file");
+        assert!(files.find("AgACunknown").is_none());
+
+        let prefixes: Vec<(String, String)> =
+            [FileKind::Video, FileKind::Document, FileKind::Audio, FileKind::Animation, FileKind::Voice]
+                .into_iter()
+                .map(|kind| {
+                    let media = files.new_media();
+                    let ids = files.store(7, media, 0, kind);
+                    assert!(ids.file_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+                    (ids.file_id[..4].to_string(), ids.file_unique_id[..4].to_string())
+                })
+                .collect();
+        let expected = [("BAAC", "AgAD"), ("BQAC", "AgAD"), ("CQAC", "AgAD"), ("CgAC", "AgAD"), ("AwAC", "AgAD")];
+        assert_eq!(prefixes, expected.map(|(a, b)| (a.to_string(), b.to_string())));
+    }
+
+    #[test]
+    fn only_photos_and_document_like_files_stand_for_each_other() {
+        assert!(FileKind::Video.usable_as(FileKind::Document));
+        assert!(FileKind::Voice.usable_as(FileKind::Audio));
+        assert!(FileKind::Photo.usable_as(FileKind::Photo));
+        assert!(!FileKind::Photo.usable_as(FileKind::Document));
+        assert!(!FileKind::Animation.usable_as(FileKind::Photo));
     }
 }

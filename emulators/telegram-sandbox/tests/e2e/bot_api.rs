@@ -105,6 +105,7 @@ async fn send_message_happy_path_is_recorded() {
         json!([{
             "message_id": 2,
             "chat_id": user,
+            "kind": "text",
             "text": "Hello & welcome",
             "raw_text": "<b>Hello</b> &amp; welcome",
             "parse_mode": "HTML",

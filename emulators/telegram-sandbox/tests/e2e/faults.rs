@@ -227,6 +227,11 @@ async fn stats_count_calls_deliveries_violations_and_chats() {
             "faulted": 1,
             "violations": 1,
             "paid_broadcast": 0,
+            "uploads": 0,
+            "upload_bytes": 0,
+            "media_by_upload": 0,
+            "media_by_url": 0,
+            "media_by_file_id": 0,
             "per_chat": {ivan.to_string(): 1, judy.to_string(): 1, group.to_string(): 3},
         })
     );
@@ -292,7 +297,8 @@ async fn ten_thousand_records_stay_cheap_to_read_and_count_exactly_once() {
         stats,
         json!({
             "calls": total, "message_calls": total, "delivered": total, "edited": 0, "faulted": 0, "violations": 0,
-            "paid_broadcast": 0,
+            "paid_broadcast": 0, "uploads": 0, "upload_bytes": 0, "media_by_upload": 0, "media_by_url": 0,
+            "media_by_file_id": 0,
             "per_chat": {group.to_string(): total},
         })
     );

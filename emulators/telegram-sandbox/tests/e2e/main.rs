@@ -1,6 +1,7 @@
 //! End-to-end tests of the sandbox over real HTTP.
 
 mod bot_api;
+mod bot_media;
 mod commands;
 mod control;
 mod faults;

@@ -44,6 +44,28 @@ impl Env {
         self.http.post(format!("{}/bot{token}/{method}", self.base)).json(&params).send().await.expect("request")
     }
 
+    /// Calls a method with a `multipart/form-data` body: `fields` as text
+    /// parts (objects and arrays as JSON), then `files` as (part name, file
+    /// name, bytes).
+    pub async fn upload(
+        &self,
+        token: &str,
+        method: &str,
+        fields: Value,
+        files: &[(&str, &str, &[u8])],
+    ) -> (u16, Value) {
+        let (content_type, body) = multipart(&fields, files);
+        let response = self
+            .http
+            .post(format!("{}/bot{token}/{method}", self.base))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        decode(response).await
+    }
+
     pub async fn get(&self, path: &str) -> (u16, Value) {
         let response = self.http.get(format!("{}{path}", self.base)).send().await.expect("request");
         decode(response).await
@@ -81,6 +103,31 @@ impl Env {
         assert_eq!(status, 200, "{body}");
         body["result"].as_array().cloned().unwrap_or_default()
     }
+}
+
+/// A `multipart/form-data` body: (content type, bytes).
+pub fn multipart(fields: &Value, files: &[(&str, &str, &[u8])]) -> (String, Vec<u8>) {
+    const BOUNDARY: &str = "sandbox-test-boundary-7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (name, value) in fields.as_object().into_iter().flatten() {
+        let text = value.as_str().map_or_else(|| value.to_string(), str::to_string);
+        body.extend_from_slice(
+            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{text}\r\n").as_bytes(),
+        );
+    }
+    for (name, file_name, bytes) in files {
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\n\
+                 Content-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={BOUNDARY}"), body)
 }
 
 pub fn api_error(code: u16, description: &str) -> Value {

@@ -22,15 +22,18 @@ pub fn handle(ctx: &Ctx, params: &Params) -> ApiResult {
         return Err(edits::not_modified());
     }
     edits::set_markup(&mut edited, markup.as_ref());
-    let text = edited.get("text").and_then(Value::as_str).unwrap_or_default().to_string();
+    // The record keeps what the message carries (text or media), with the new keyboard.
+    let mut content = world
+        .bots
+        .get(&ctx.bot_id)
+        .and_then(|bot| bot.sent_content(chat_id, message_id))
+        .cloned()
+        .ok_or_else(|| ApiError::bad_request("message to edit not found"))?;
+    content.reply_markup = markup;
     let record = SentRecord {
         message_id,
         chat_id,
-        raw_text: text.clone(),
-        text,
-        parse_mode: None,
-        entities: edited.get("entities").and_then(Value::as_array).cloned().unwrap_or_default(),
-        reply_markup: markup,
+        content,
         date: edited.get("date").and_then(Value::as_i64).unwrap_or_default(),
         method: ctx.method.name.to_string(),
     };

@@ -1,4 +1,5 @@
-//! `editMessageText` for messages the bot sent in private chats and groups.
+//! `editMessageText` for text messages the bot sent in private chats and
+//! groups (a media message has no text: its caption is another method's).
 
 use serde_json::Value;
 
@@ -7,7 +8,7 @@ use super::{edits, outgoing};
 use crate::bot_api::errors::{ApiError, ApiReply, ApiResult};
 use crate::bot_api::params::Params;
 use crate::bot_api::reply_markup;
-use crate::state::SentRecord;
+use crate::state::{SentContent, SentRecord};
 
 pub fn handle(ctx: &Ctx, params: &Params) -> ApiResult {
     let (chat_id, message_id) = edits::target(params)?;
@@ -25,6 +26,9 @@ pub fn handle(ctx: &Ctx, params: &Params) -> ApiResult {
     outgoing::resolve_chat(&world, chat_id)?;
     let formatted = outgoing::format_text(&raw_text, parse_mode.as_deref(), params, "entities")?;
     let current = edits::editable(&world, ctx, chat_id, message_id)?;
+    if current.get("text").is_none() {
+        return Err(ApiError::bad_request("there is no text in the message to edit"));
+    }
     let entities: Vec<Value> = formatted.entities.iter().map(|e| e.to_json()).collect();
     let same_text = current.get("text").and_then(Value::as_str) == Some(formatted.text.as_str());
     let current_entities = current.get("entities").cloned().unwrap_or(Value::Array(Vec::new()));
@@ -48,11 +52,7 @@ pub fn handle(ctx: &Ctx, params: &Params) -> ApiResult {
     let record = SentRecord {
         message_id,
         chat_id,
-        text: formatted.text,
-        raw_text,
-        parse_mode,
-        entities,
-        reply_markup: markup,
+        content: SentContent::text(formatted.text, raw_text, parse_mode, entities, markup),
         date,
         method: ctx.method.name.to_string(),
     };

@@ -54,7 +54,7 @@ pub fn set_markup(message: &mut Value, markup: Option<&Value>) {
 /// records it; answers the edited message.
 pub fn store(world: &mut World, ctx: &Ctx, mut edited: Value, record: SentRecord) -> Result<Value, ApiError> {
     let limits = ctx.sandbox.config.limits;
-    outgoing::check_flood(world, &limits, ctx.bot_id, record.chat_id, false, ctx.method.name)?;
+    outgoing::check_flood(world, &limits, ctx.bot_id, record.chat_id, false, 1, ctx.method.name)?;
     let bot = world.bots.get_mut(&ctx.bot_id).ok_or_else(ApiError::unauthorized)?;
     if let Some(map) = edited.as_object_mut() {
         map.insert("edit_date".into(), Value::from(now_unix()));

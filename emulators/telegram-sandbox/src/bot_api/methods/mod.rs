@@ -7,8 +7,11 @@ mod edit_message_text;
 mod edits;
 mod get_me;
 mod get_updates;
+mod media;
 mod my_commands;
 pub mod outgoing;
+mod send_media;
+mod send_media_group;
 mod send_message;
 mod webhooks;
 
@@ -16,14 +19,15 @@ use std::sync::Arc;
 
 use super::errors::ApiResult;
 use super::params::Params;
-use crate::state::Sandbox;
+use crate::state::{FileKind, Sandbox};
 
 /// Facts about one method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MethodInfo {
     /// Name as documented, e.g. "sendMessage".
     pub name: &'static str,
-    /// Whether calls count against the flood limits.
+    /// Whether calls count against the flood limits (one message each, or
+    /// one per item of an album).
     pub sends_messages: bool,
 }
 
@@ -39,6 +43,13 @@ pub const METHODS: &[MethodInfo] = &[
     method("deleteWebhook", false),
     method("getWebhookInfo", false),
     method("sendMessage", true),
+    method("sendPhoto", true),
+    method("sendVideo", true),
+    method("sendDocument", true),
+    method("sendAudio", true),
+    method("sendAnimation", true),
+    method("sendVoice", true),
+    method("sendMediaGroup", true),
     method("editMessageText", true),
     method("editMessageReplyMarkup", true),
     method("answerCallbackQuery", false),
@@ -69,6 +80,13 @@ pub async fn invoke(ctx: &Ctx, params: &Params) -> ApiResult {
         "deleteWebhook" => webhooks::delete_webhook(ctx, params),
         "getWebhookInfo" => webhooks::get_webhook_info(ctx, params),
         "sendMessage" => send_message::handle(ctx, params),
+        "sendPhoto" => send_media::handle(ctx, params, FileKind::Photo),
+        "sendVideo" => send_media::handle(ctx, params, FileKind::Video),
+        "sendDocument" => send_media::handle(ctx, params, FileKind::Document),
+        "sendAudio" => send_media::handle(ctx, params, FileKind::Audio),
+        "sendAnimation" => send_media::handle(ctx, params, FileKind::Animation),
+        "sendVoice" => send_media::handle(ctx, params, FileKind::Voice),
+        "sendMediaGroup" => send_media_group::handle(ctx, params),
         "editMessageText" => edit_message_text::handle(ctx, params),
         "editMessageReplyMarkup" => edit_message_reply_markup::handle(ctx, params),
         "answerCallbackQuery" => answer_callback_query::handle(ctx, params),

@@ -1,15 +1,19 @@
 //! What every message-producing method shares: resolving the chat, formatting
-//! text, checking who may be written to, and flood control.
+//! text and captions, checking who may be written to, the message replied
+//! to, flood control, and storing and recording what was sent.
 
 use std::time::Instant;
 
-use serde_json::Value;
+use serde_json::{json, Map, Value};
 
+use super::Ctx;
 use crate::bot_api::entities::{utf16_len, Entity, FormattedText};
 use crate::bot_api::errors::ApiError;
 use crate::bot_api::params::Params;
 use crate::bot_api::{html, markdown};
-use crate::state::{now_stamp, BotMembership, GroupKind, User, Violation, World};
+use crate::state::{
+    now_stamp, now_unix, BotMembership, GroupKind, SentContent, SentRecord, StoredMessage, User, Violation, World,
+};
 
 /// Longest text of a message, in UTF-16 code units after entity parsing.
 pub const MAX_TEXT_LEN: usize = 4096;
@@ -61,14 +65,15 @@ fn explicit_entities(params: &Params, key: &str) -> Result<Option<Vec<Entity>>, 
     Ok(Some(entities))
 }
 
-/// Parses message text in the given mode and applies the length rules.
-pub fn format_text(
+/// Parses text or a caption in the given mode, or takes its explicit
+/// entities from the parameter `entities_key`.
+pub fn parse_text(
     raw: &str,
     mode: Option<&str>,
     params: &Params,
     entities_key: &str,
 ) -> Result<FormattedText, ApiError> {
-    let formatted = match mode {
+    match mode {
         Some("HTML") => html::parse_html(raw),
         Some("MarkdownV2") => markdown::parse_markdown_v2(raw),
         Some("Markdown") => markdown::parse_markdown_legacy(raw),
@@ -77,7 +82,17 @@ pub fn format_text(
             entities: explicit_entities(params, entities_key)?.unwrap_or_default(),
         }),
     }
-    .map_err(|detail| ApiError::bad_request(format!("can't parse entities: {detail}")))?;
+    .map_err(|detail| ApiError::bad_request(format!("can't parse entities: {detail}")))
+}
+
+/// Parses message text in the given mode and applies the length rules.
+pub fn format_text(
+    raw: &str,
+    mode: Option<&str>,
+    params: &Params,
+    entities_key: &str,
+) -> Result<FormattedText, ApiError> {
+    let formatted = parse_text(raw, mode, params, entities_key)?;
     if formatted.text.trim().is_empty() {
         return Err(ApiError::bad_request("message text is empty"));
     }
@@ -97,6 +112,14 @@ pub enum ChatTarget {
 }
 
 impl ChatTarget {
+    /// The chat's id.
+    pub fn id(&self) -> i64 {
+        match self {
+            ChatTarget::Private(user) => user.id,
+            ChatTarget::Group { id, .. } => *id,
+        }
+    }
+
     /// The `Chat` object of messages in this chat.
     pub fn chat_json(&self) -> Value {
         match self {
@@ -154,21 +177,64 @@ pub fn check_can_write(world: &World, bot_id: i64, user_id: i64) -> Result<(), A
     Ok(())
 }
 
-/// Counts one message against the flood limits, recording violations;
-/// `paid_broadcast` is the call's `allow_paid_broadcast`.
+/// The message a call replies to: (message_id, allow_sending_without_reply),
+/// from `reply_parameters` or the older `reply_to_message_id`.
+pub fn reply_target(params: &Params) -> Result<Option<(i64, bool)>, ApiError> {
+    if let Some(reply) = params
+        .json("reply_parameters")
+        .map_err(|_| ApiError::bad_request("can't parse reply parameters JSON object"))?
+    {
+        let message_id = reply
+            .get("message_id")
+            .and_then(Value::as_i64)
+            .ok_or_else(|| ApiError::bad_request("can't parse reply parameters JSON object"))?;
+        let allow = reply.get("allow_sending_without_reply").and_then(Value::as_bool).unwrap_or(false);
+        return Ok(Some((message_id, allow)));
+    }
+    let legacy =
+        params.i64("reply_to_message_id").map_err(|_| ApiError::bad_request("message to be replied not found"))?;
+    Ok(legacy.map(|id| (id, params.bool("allow_sending_without_reply"))))
+}
+
+/// The message replied to, as the answer shows it; None when there is no
+/// reply, or the message is gone and the call allowed sending without it.
+pub fn replied_message(
+    world: &World,
+    bot_id: i64,
+    chat_id: i64,
+    reply_to: Option<(i64, bool)>,
+) -> Result<Option<Value>, ApiError> {
+    let Some((message_id, allow_missing)) = reply_to else { return Ok(None) };
+    let bot = world.bots.get(&bot_id).ok_or_else(ApiError::unauthorized)?;
+    match bot.message(chat_id, message_id) {
+        Some(stored) => Ok(Some(stored.json.clone())),
+        None if allow_missing => Ok(None),
+        None => Err(ApiError::bad_request("message to be replied not found")),
+    }
+}
+
+/// Counts `messages` messages of one call against the flood limits, all or
+/// none, recording violations; `paid_broadcast` is the call's
+/// `allow_paid_broadcast`, whose messages the bot pays for.
 pub fn check_flood(
     world: &mut World,
     limits: &crate::config::Limits,
     bot_id: i64,
     chat_id: i64,
     paid_broadcast: bool,
+    messages: usize,
     method: &str,
 ) -> Result<(), ApiError> {
     let Some(bot) = world.bots.get_mut(&bot_id) else {
         return Err(ApiError::unauthorized());
     };
-    match bot.limiter.check_and_record(limits, chat_id, paid_broadcast, Instant::now()) {
-        Ok(()) => Ok(()),
+    match bot.limiter.check_and_record(limits, chat_id, paid_broadcast, messages, Instant::now()) {
+        Ok(()) => {
+            if paid_broadcast {
+                bot.stats.paid_broadcast += messages as u64;
+            }
+            Ok(())
+        }
         Err(denied) => {
             let (at, at_ms) = now_stamp();
             let username = bot.username.clone();
@@ -187,4 +253,36 @@ pub fn check_flood(
             Err(ApiError::too_many_requests(denied.retry_after))
         }
     }
+}
+
+/// Sends one message that passed every check: gives it the chat's next id,
+/// keeps it in the chat log (without the message it replies to: Telegram
+/// shows replies one level deep) and records it. Answers the `Message`.
+pub fn deliver(
+    world: &mut World,
+    ctx: &Ctx,
+    target: &ChatTarget,
+    replied: Option<&Value>,
+    fields: Map<String, Value>,
+    content: SentContent,
+) -> Result<Value, ApiError> {
+    let chat_id = target.id();
+    let message_id = world.next_message_id(ctx.bot_id, chat_id);
+    let bot = world.bots.get_mut(&ctx.bot_id).ok_or_else(ApiError::unauthorized)?;
+    let date = now_unix();
+    let mut message = json!({
+        "message_id": message_id,
+        "from": bot.user_json(),
+        "chat": target.chat_json(),
+        "date": date,
+    });
+    if let Some(map) = message.as_object_mut() {
+        map.extend(fields);
+    }
+    bot.store_message(chat_id, message_id, StoredMessage { json: message.clone(), from_bot: true });
+    if let (Some(map), Some(replied)) = (message.as_object_mut(), replied) {
+        map.insert("reply_to_message".into(), replied.clone());
+    }
+    bot.record_sent(SentRecord { message_id, chat_id, content, date, method: ctx.method.name.to_string() });
+    Ok(message)
 }
