@@ -12,6 +12,7 @@ mod command_queue;
 mod error;
 mod feed;
 mod handlers;
+mod media;
 mod offered;
 pub mod openapi;
 mod pending_commands;

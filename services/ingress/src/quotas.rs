@@ -294,6 +294,7 @@ mod tests {
         quotas.reserve("p1", true).await.unwrap().commit("s1");
         let accepted = novij_events::Envelope::new(
             SendAccepted {
+                uploads: Vec::new(),
                 send_id: "s1".into(),
                 project_id: Some("p1".into()),
                 integration_id: None,

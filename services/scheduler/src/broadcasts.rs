@@ -165,6 +165,7 @@ impl Maker<'_> {
             _ => return Ok(Made::Skipped("chat_unreadable".into())),
         };
         let message = OutgoingMessage {
+            media: Vec::new(),
             chat_id,
             text: rendered.text,
             parse_mode: rendered.parse_mode.map(str::to_string),
@@ -179,6 +180,7 @@ impl Maker<'_> {
             .await
             .map_err(|e| e.to_string())?;
         let accepted = SendAccepted {
+            uploads: Vec::new(),
             request_hash: derive::request_hash(&rt.keyring, send_id.as_bytes()),
             send_id,
             project_id: Some(created.project_id.clone()),

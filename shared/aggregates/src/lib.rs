@@ -12,6 +12,7 @@ pub mod incident;
 pub mod integration;
 pub mod recipient;
 pub mod send;
+pub mod upload;
 
 #[cfg(test)]
 mod testing;

@@ -153,6 +153,7 @@ mod tests {
 
     fn accepted(reminder: bool) -> AnyEvent {
         env(SendAccepted {
+            uploads: Vec::new(),
             send_id: ID.into(),
             project_id: Some("p1".into()),
             integration_id: Some("int_1".into()),

@@ -190,6 +190,22 @@ pub const SETTINGS: &[Setting] = &[
         "Largest body of `POST /broadcasts` (its recipients). Over NATS, the server's max_payload (1 MiB by default) also applies.",
     )
     .within(65_536, 8_388_608),
+    setting(
+        "UPLOAD_MAX_BYTES",
+        false,
+        Some("52428800"),
+        false,
+        "Largest file `POST /uploads` takes (streamed; Telegram takes photos up to 10 MB and other files up to 50 MB).",
+    )
+    .within(1024, 52_428_800),
+    setting(
+        "UPLOAD_UNUSED_SECONDS",
+        false,
+        Some("86400"),
+        false,
+        "How long an upload no send has used yet is kept; one in use is kept until its sends have ended.",
+    )
+    .within(60, 2_592_000),
     setting("LOG_FORMAT", false, Some("json"), false, "`json` or `pretty`."),
     setting(
         "SERVICE_WALLET_ID",
@@ -389,6 +405,8 @@ pub struct Config {
     pub inbound_webhooks: InboundWebhooks,
     pub max_body_bytes: u64,
     pub broadcast_max_body_bytes: u64,
+    pub upload_max_bytes: u64,
+    pub upload_unused_seconds: u32,
     pub log_format: LogFormat,
     pub payments: Payments,
     pub quotas: Quotas,
@@ -556,6 +574,8 @@ impl Config {
             inbound_webhooks: inbound::read(&mut r),
             max_body_bytes: r.number("MAX_BODY_BYTES"),
             broadcast_max_body_bytes: r.number("BROADCAST_MAX_BODY_BYTES"),
+            upload_max_bytes: r.number("UPLOAD_MAX_BYTES"),
+            upload_unused_seconds: r.number("UPLOAD_UNUSED_SECONDS"),
             log_format: match r.string("LOG_FORMAT").as_str() {
                 "json" => LogFormat::Json,
                 "pretty" => LogFormat::Pretty,

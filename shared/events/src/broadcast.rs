@@ -23,6 +23,10 @@ pub struct BroadcastContent {
     /// Per recipient (by recipient id), variables on top of those.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub per_recipient: std::collections::BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
+    /// The file or album every recipient gets; the rendered template is
+    /// the (first item's) caption.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub media: Vec<crate::media::MediaItem>,
 }
 
 /// A project created a broadcast; its recipients are fixed from now on.

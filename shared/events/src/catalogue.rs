@@ -23,6 +23,7 @@ use crate::recipient::{
     RecipientBound, RecipientChatMigrated, RecipientDisabled, RecipientUnlinked, RecipientUnreachable,
 };
 use crate::send::{MessageSent, SendAccepted, SendCancelled, SendDeadLettered, SendFailed, SendQueued, SendScheduled};
+use crate::upload::{UploadClaimed, UploadFileIdLearned, UploadRemoved, UploadStored};
 use crate::{upcast, Envelope, Event, RawEnvelope};
 
 #[derive(Debug, thiserror::Error)]
@@ -173,6 +174,10 @@ catalogue!(
     BroadcastRefused,
     BroadcastQueued,
     BroadcastCancelled,
+    UploadStored,
+    UploadClaimed,
+    UploadFileIdLearned,
+    UploadRemoved,
 );
 
 impl AnyEvent {

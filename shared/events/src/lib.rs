@@ -16,6 +16,7 @@ pub mod inbound;
 pub mod incident;
 pub mod integration;
 pub mod labels;
+pub mod media;
 pub mod money;
 pub mod payment;
 pub mod recipient;
@@ -25,6 +26,7 @@ pub mod status;
 pub mod subjects;
 mod upcast;
 pub mod update;
+pub mod upload;
 
 pub use catalogue::{decode_as, decode_slice_as, AnyEvent, DecodeError};
 pub use envelope::{Envelope, EventMeta, RawEnvelope, TraceContext};

@@ -61,6 +61,31 @@ pub struct OutgoingMessage {
     /// Inline buttons under it, by row (a command's result).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub buttons: Vec<Vec<MessageButton>>,
+    /// One file (`text` is then empty: the captions are on the items), or
+    /// an album of 2–10.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub media: Vec<crate::media::MediaItem>,
+}
+
+impl OutgoingMessage {
+    /// A message of `text`, or, with media, of those media with `text` as
+    /// the caption of the (first) item.
+    pub fn new(
+        chat_id: i64,
+        text: String,
+        parse_mode: Option<String>,
+        mut media: Vec<crate::media::MediaItem>,
+    ) -> Self {
+        let (text, parse_mode) = match media.first_mut() {
+            Some(first) => {
+                first.caption = Some(text).filter(|t| !t.is_empty());
+                first.parse_mode = parse_mode;
+                (String::new(), None)
+            }
+            None => (text, parse_mode),
+        };
+        Self { chat_id, text, parse_mode, reply_to: None, buttons: Vec::new(), media }
+    }
 }
 
 /// A button that sends `data` back as a callback query when pressed.
@@ -122,6 +147,9 @@ pub struct SendAccepted {
     /// One recipient's send of this broadcast (origin `broadcast`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub broadcast_id: Option<String>,
+    /// The uploads its media use, kept until it has ended.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uploads: Vec<String>,
 }
 
 impl Event for SendAccepted {

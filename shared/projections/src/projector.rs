@@ -467,6 +467,11 @@ async fn apply_event<C: ConnectionTrait>(txn: &C, event: &AnyEvent) -> Result<()
         | AnyEvent::InboundRedeliveryRequested(_) => {}
         // The secrets are never shown again.
         AnyEvent::IntegrationInboundSecretRotated(_) => {}
+        // Uploads are read from the log and the object store, not listed.
+        AnyEvent::UploadStored(_)
+        | AnyEvent::UploadClaimed(_)
+        | AnyEvent::UploadFileIdLearned(_)
+        | AnyEvent::UploadRemoved(_) => {}
         AnyEvent::BroadcastCreated(e) => {
             let p = &e.payload;
             let row = broadcast::ActiveModel {

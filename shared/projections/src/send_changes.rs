@@ -335,6 +335,7 @@ mod tests {
 
     fn accepted(id: &str) -> AnyEvent {
         AnyEvent::SendAccepted(env(SendAccepted {
+            uploads: Vec::new(),
             send_id: id.into(),
             project_id: Some("p".into()),
             integration_id: Some("i".into()),

@@ -102,4 +102,6 @@ pub mod purpose {
     pub const BROADCAST_CONTENT: &str = "broadcast_content";
     pub const OUTGOING_MESSAGE: &str = "outgoing_message";
     pub const TELEGRAM_UPDATE: &str = "telegram_update";
+    pub const UPLOAD_FILENAME: &str = "upload_filename";
+    pub const FILE_ID: &str = "file_id";
 }

@@ -16,6 +16,7 @@ use novij_bus::EventLog;
 use novij_config::Config;
 use novij_crypto::Keyring;
 pub use novij_keystore::{PayloadError, Payloads};
+pub use novij_uploads::{UploadError, Uploads};
 
 #[derive(Clone)]
 pub struct Runtime {
@@ -26,6 +27,7 @@ pub struct Runtime {
     pub db: sea_orm::DatabaseConnection,
     pub keyring: Arc<Keyring>,
     pub payloads: Payloads,
+    pub uploads: Uploads,
 }
 
 impl Runtime {
@@ -42,6 +44,9 @@ impl Runtime {
             Payloads::connect(&jetstream, db.clone(), keyring.clone(), config.retention.payload_key_epoch_seconds)
                 .await
                 .context("opening the payload key store")?;
+        let uploads = Uploads::open(&jetstream, config.nats_stream_replicas, keyring.clone())
+            .await
+            .context("opening the upload store")?;
         Ok(Runtime {
             config: Arc::new(config),
             log: EventLog::new(jetstream.clone()),
@@ -50,6 +55,7 @@ impl Runtime {
             db,
             keyring,
             payloads,
+            uploads,
         })
     }
 }

@@ -34,6 +34,7 @@ pub struct Owner {
 /// Queues the send once: a retry finds it queued.
 pub async fn queue(rt: &Runtime, meta: EventMeta, send: SystemSend<'_>) -> Result<(), AppendError> {
     let message = OutgoingMessage {
+        media: Vec::new(),
         chat_id: send.chat_id,
         text: send.text.to_string(),
         parse_mode: None,
@@ -48,6 +49,7 @@ pub async fn queue(rt: &Runtime, meta: EventMeta, send: SystemSend<'_>) -> Resul
         .await
         .map_err(|e| AppendError::Unavailable(e.to_string()))?;
     let accepted = SendAccepted {
+        uploads: Vec::new(),
         request_hash: derive::request_hash(&rt.keyring, send.send_id.as_bytes()),
         send_id: send.send_id,
         project_id: send.owner.project_id,

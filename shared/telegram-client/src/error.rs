@@ -66,6 +66,17 @@ impl BotApiError {
     pub fn description(&self) -> &str {
         &self.description
     }
+
+    /// For sendMediaGroup: Telegram's "failed to send message #N with the
+    /// error message ..." names the item (1-based) that failed; the items
+    /// before it were sent, so a retry of the whole album would repeat them.
+    pub fn album_failed_item(&self) -> Option<usize> {
+        const MARKER: &str = "failed to send message #";
+        let lower = self.description.to_ascii_lowercase();
+        let rest = &lower[lower.find(MARKER)? + MARKER.len()..];
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        rest[..digits].parse::<usize>().ok().filter(|&n| n > 0)
+    }
 }
 
 pub(crate) fn classify(
@@ -142,5 +153,21 @@ mod tests {
         assert_eq!(c(502, "Bad Gateway", None, None), BotApiErrorKind::ServerError(502));
         assert!(BotApiErrorKind::ServerError(500).is_transient());
         assert!(!BotApiErrorKind::ChatNotFound.is_transient());
+    }
+
+    #[test]
+    fn the_failed_item_of_an_album_is_read_from_the_description() {
+        let item = |d: &str| BotApiError::new(BotApiErrorKind::BadRequest, d).album_failed_item();
+        assert_eq!(
+            item("Bad Request: failed to send message #2 with the error message \"Wrong file identifier/HTTP URL specified\""),
+            Some(2)
+        );
+        assert_eq!(item("Bad Request: Failed to send message #10 with the error message \"x\""), Some(10));
+        assert_eq!(item("Bad Request: failed to send message #1"), Some(1));
+        assert_eq!(item("Bad Request: failed to send message #0 with the error message \"x\""), None);
+        assert_eq!(item("Bad Request: failed to send message # with the error message \"x\""), None);
+        assert_eq!(item("Bad Request: failed to send message #99999999999999999999999"), None);
+        assert_eq!(item("Bad Request: document can't be mixed with other media types"), None);
+        assert_eq!(item(""), None);
     }
 }

@@ -4,6 +4,7 @@
 //! produced here carries a URL: reqwest errors are stripped of theirs.
 
 mod error;
+mod media;
 mod types;
 
 use std::time::Duration;
@@ -12,9 +13,11 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 pub use error::{BotApiError, BotApiErrorKind, ForbiddenReason};
+pub use media::{InputFile, InputMedia, MediaKind, SendMedia, SendMediaGroup};
 pub use types::{
-    BotCommand, BotCommandScope, EditMessageText, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters,
-    SendMessage, SetMyCommands, SetWebhook, User, WebhookInfo,
+    Animation, Audio, BotCommand, BotCommandScope, Document, EditMessageText, InlineKeyboardButton,
+    InlineKeyboardMarkup, Message, PhotoSize, ReplyParameters, SendMessage, SetMyCommands, SetWebhook, User, Video,
+    Voice, WebhookInfo,
 };
 
 #[derive(Clone)]
@@ -57,8 +60,23 @@ impl BotApi {
         method: &str,
         params: &P,
     ) -> Result<T, BotApiError> {
-        let url = format!("{}/bot{}/{}", self.base_url, token, method);
-        let response = self.http.post(url).json(params).send().await.map_err(|e| {
+        let request = self.http.post(self.method_url(token, method)).json(params);
+        self.execute(method, request).await
+    }
+
+    /// The token is part of the URL: never put it in an error or a log.
+    fn method_url(&self, token: &str, method: &str) -> String {
+        format!("{}/bot{}/{}", self.base_url, token, method)
+    }
+
+    /// Sends a prepared call (JSON or multipart) and decodes `result`,
+    /// classifying every failure the same way whatever the body was.
+    async fn execute<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, BotApiError> {
+        let response = request.send().await.map_err(|e| {
             let kind = if e.is_timeout() { BotApiErrorKind::Timeout } else { BotApiErrorKind::Network };
             BotApiError::new(kind, e.without_url().to_string())
         })?;

@@ -16,6 +16,121 @@ pub struct User {
 pub struct Message {
     pub message_id: i64,
     pub date: i64,
+    /// Shared by the messages of one album.
+    #[serde(default)]
+    pub media_group_id: Option<String>,
+    /// The sizes Telegram made of a photo, smallest first.
+    #[serde(default)]
+    pub photo: Option<Vec<PhotoSize>>,
+    #[serde(default)]
+    pub video: Option<Video>,
+    #[serde(default)]
+    pub document: Option<Document>,
+    #[serde(default)]
+    pub audio: Option<Audio>,
+    #[serde(default)]
+    pub animation: Option<Animation>,
+    #[serde(default)]
+    pub voice: Option<Voice>,
+}
+
+// The file objects below keep what a sender needs: `file_id` to send the
+// file again without uploading it, `file_unique_id` to tell files apart
+// (file_ids differ between bots and over time). Everything else Telegram
+// may omit, so it is defaulted rather than allowed to fail the decoding of a
+// message that was in fact sent.
+
+/// One size of a photo.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PhotoSize {
+    pub file_id: String,
+    pub file_unique_id: String,
+    #[serde(default)]
+    pub width: u32,
+    #[serde(default)]
+    pub height: u32,
+    #[serde(default)]
+    pub file_size: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Video {
+    pub file_id: String,
+    pub file_unique_id: String,
+    #[serde(default)]
+    pub width: u32,
+    #[serde(default)]
+    pub height: u32,
+    #[serde(default)]
+    pub duration: u32,
+    #[serde(default)]
+    pub file_name: Option<String>,
+    #[serde(default)]
+    pub mime_type: Option<String>,
+    #[serde(default)]
+    pub file_size: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Document {
+    pub file_id: String,
+    pub file_unique_id: String,
+    #[serde(default)]
+    pub file_name: Option<String>,
+    #[serde(default)]
+    pub mime_type: Option<String>,
+    #[serde(default)]
+    pub file_size: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Audio {
+    pub file_id: String,
+    pub file_unique_id: String,
+    #[serde(default)]
+    pub duration: u32,
+    #[serde(default)]
+    pub performer: Option<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub file_name: Option<String>,
+    #[serde(default)]
+    pub mime_type: Option<String>,
+    #[serde(default)]
+    pub file_size: Option<u64>,
+}
+
+/// A GIF or a soundless H.264/MPEG-4 video.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Animation {
+    pub file_id: String,
+    pub file_unique_id: String,
+    #[serde(default)]
+    pub width: u32,
+    #[serde(default)]
+    pub height: u32,
+    #[serde(default)]
+    pub duration: u32,
+    #[serde(default)]
+    pub file_name: Option<String>,
+    #[serde(default)]
+    pub mime_type: Option<String>,
+    #[serde(default)]
+    pub file_size: Option<u64>,
+}
+
+/// A voice note (OGG/OPUS, MP3 or M4A).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Voice {
+    pub file_id: String,
+    pub file_unique_id: String,
+    #[serde(default)]
+    pub duration: u32,
+    #[serde(default)]
+    pub mime_type: Option<String>,
+    #[serde(default)]
+    pub file_size: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]

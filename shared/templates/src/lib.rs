@@ -74,18 +74,40 @@ impl TemplateError {
 /// rendered length — so a request with several problems always gets the same
 /// answer.
 pub fn render(template: &str, vars: &Map<String, Value>, ctx: RenderContext) -> Result<Rendered, TemplateError> {
+    render_within(template, vars, ctx, MAX_TEXT_CHARS, "")
+}
+
+/// Telegram's limit on a media caption, counted as a message's text is.
+pub const MAX_CAPTION_CHARS: usize = 1024;
+
+/// [`render`] as a photo's or a file's caption, which Telegram keeps shorter.
+pub fn render_caption(
+    template: &str,
+    vars: &Map<String, Value>,
+    ctx: RenderContext,
+) -> Result<Rendered, TemplateError> {
+    render_within(template, vars, ctx, MAX_CAPTION_CHARS, " caption")
+}
+
+fn render_within(
+    template: &str,
+    vars: &Map<String, Value>,
+    ctx: RenderContext,
+    limit: usize,
+    what: &str,
+) -> Result<Rendered, TemplateError> {
     let spec = find(template).ok_or_else(|| {
         TemplateError::new("template", format!("is unknown: `{template}`; available: {}", names().join(", ")))
     })?;
     let checked = vars::check(spec, vars)?;
     let message = render::compose(spec.name, &checked, ctx)?;
     let len = message.visible_len();
-    if len > MAX_TEXT_CHARS {
+    if len > limit {
         let field =
             checked.longest_string().map_or_else(|| "template_vars".to_string(), |n| format!("template_vars.{n}"));
         return Err(TemplateError::new(
             field,
-            format!("renders to {len} characters, over Telegram's {MAX_TEXT_CHARS}-character limit"),
+            format!("renders to {len} characters, over Telegram's {limit}-character{what} limit"),
         ));
     }
     Ok(Rendered { text: message.to_text(), parse_mode: message.is_html().then_some("HTML") })

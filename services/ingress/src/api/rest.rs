@@ -12,7 +12,7 @@ use warp::{Filter, Reply as _};
 
 use super::{operations, Answer, Call, Operation};
 use crate::error::{self, ApiError};
-use crate::handlers::{webhook, Credentials};
+use crate::handlers::{uploads, webhook, Credentials};
 use crate::openapi;
 use crate::state::AppState;
 
@@ -85,6 +85,23 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl warp::Reply,), Err
         .and(warp::body::content_length_limit(limit))
         .and(warp::body::bytes())
         .then(|bot, st, h, q, b| async move { respond(webhook::receive(st, bot, h, q, b).await) });
+    // Streamed, with its own limit: not through the operations' buffered body.
+    let uploads = api()
+        .and(warp::path!("uploads"))
+        .and(warp::post())
+        .and(s())
+        .and(credentials())
+        .and(warp::header::optional::<String>("content-type"))
+        .and(warp::body::stream())
+        .then(|st, creds, content_type, body| async move {
+            use bytes::Buf;
+            use futures::StreamExt;
+            fn bytes_of(mut buf: impl Buf) -> Bytes {
+                buf.copy_to_bytes(buf.remaining())
+            }
+            let body = StreamExt::map(body, |part: Result<_, warp::Error>| part.map(bytes_of));
+            respond(uploads::create(st, creds, content_type, Box::pin(body)).await)
+        });
     let openapi =
         warp::path!("openapi.json").and(warp::get()).map(|| warp::reply::json(&openapi::document()).into_response());
 
@@ -107,6 +124,7 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl warp::Reply,), Err
         });
 
     let routes: BoxedFilter<(Reply,)> = webhook.boxed();
+    let routes = routes.or(uploads).unify().boxed();
     let routes = routes.or(openapi).unify().boxed();
     let routes = routes.or(operations).unify().boxed();
     routes.recover(error::recover).unify().with(warp::trace::request())

@@ -611,6 +611,7 @@ pub async fn reply(
         };
         let send_id = derive::send_id(keyring, &project_id, &format!("alert-reply\0{alert_id}\0{key}\0{recipient_id}"));
         let message = OutgoingMessage {
+            media: Vec::new(),
             chat_id: open_chat(&state, &chat)?,
             text: rendered.text.clone(),
             parse_mode: rendered.parse_mode.map(str::to_string),

@@ -123,7 +123,7 @@ pub async fn create(state: AppState, creds: Credentials, bytes: bytes::Bytes) ->
     if let Some(claim) = &payment {
         payments::refuse_used_tx(&state, &claim.tx_hash).await?;
     }
-    let content = BroadcastContent { template_vars: req.template_vars, per_recipient };
+    let content = BroadcastContent { template_vars: req.template_vars, per_recipient, media: Vec::new() };
     let plaintext = serde_json::to_vec(&content).map_err(|e| ApiError::internal(&e))?;
     let expires_at =
         send_at.unwrap_or_else(Utc::now) + chrono::Duration::seconds(state.rt.config.retention.payload_seconds.into());

@@ -17,6 +17,7 @@ pub mod reminders;
 pub mod send_request;
 pub mod sends;
 pub mod service;
+pub mod uploads;
 pub mod webhook;
 
 pub use crate::answer::json;

@@ -40,6 +40,12 @@ pub struct SendRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, example = "2026-06-01T09:00:00.000Z")]
     pub send_at: Option<DateTime<FixedOffset>>,
+    /// One file; the rendered template is its caption (at most 1,024 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<crate::media::MediaRequest>,
+    /// An album of 2–10 files; the rendered template is its caption.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_group: Option<Vec<crate::media::MediaRequest>>,
 }
 
 impl SendRequest {

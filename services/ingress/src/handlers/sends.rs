@@ -10,6 +10,7 @@ use novij_aggregates::send::Send;
 use novij_bus::{AppendError, Expect};
 use novij_crypto::Sealed;
 use novij_events::integration::PaymentMode;
+use novij_events::media::uploads_of;
 use novij_events::send::FailureReason;
 use novij_events::send::{OutgoingMessage, Priority, SendAccepted, SendOrigin};
 use novij_events::status::{RecipientStatus, SendStatus};
@@ -26,6 +27,7 @@ use super::{integrations::find_for_project, json, payments, Credentials};
 use crate::answer::Answer;
 use crate::body::{self, check_locale, check_text, id_char};
 use crate::error::ApiError;
+use crate::media;
 use crate::quotas::QuotaError;
 use crate::state::AppState;
 
@@ -140,15 +142,19 @@ pub(crate) fn open_chat(state: &AppState, chat: &Sealed) -> Result<i64, ApiError
     state.rt.keyring.open_string(derive::purpose::CHAT_ID, chat)?.parse().map_err(|e| ApiError::internal(&e))
 }
 
-/// The message sealed with the data key of the epoch it expires in (the
-/// payload retention after it is due).
+/// When a message due at `due` expires: the payload retention after it.
+pub(crate) fn payload_expiry(state: &AppState, due: DateTime<Utc>) -> DateTime<Utc> {
+    due + Duration::seconds(state.rt.config.retention.payload_seconds.into())
+}
+
+/// The message sealed with the data key of the epoch it expires in.
 pub(crate) async fn seal_message(
     state: &AppState,
     message: &OutgoingMessage,
     due: DateTime<Utc>,
 ) -> Result<Sealed, ApiError> {
     let plaintext = serde_json::to_vec(message).map_err(|e| ApiError::internal(&e))?;
-    let expires_at = due + Duration::seconds(state.rt.config.retention.payload_seconds.into());
+    let expires_at = payload_expiry(state, due);
     state
         .rt
         .payloads
@@ -204,6 +210,7 @@ impl<'a> Answering<'a> {
         buttons: Vec<Vec<novij_events::send::MessageButton>>,
     ) -> Result<ChatReply<'a>, ApiError> {
         let message = OutgoingMessage {
+            media: Vec::new(),
             chat_id: open_chat(state, self.chat)?,
             text,
             parse_mode,
@@ -231,6 +238,7 @@ pub(crate) async fn accept_reply(
 ) -> Result<bool, ApiError> {
     let reservation = state.quotas.reserve(answer.project_id, false).await.map_err(quota_refusal)?;
     let accepted = SendAccepted {
+        uploads: Vec::new(),
         send_id: answer.send_id.clone(),
         project_id: Some(answer.project_id.to_string()),
         integration_id: Some(answer.integration_id.to_string()),
@@ -310,8 +318,9 @@ async fn accept_new(
     let locale = requested_locale
         .unwrap_or_else(|| integration.default_locale.as_deref().and_then(|l| l.parse().ok()).unwrap_or_default());
     let ctx = RenderContext { locale, default_reminder_minutes: Some(integration.default_reminder_minutes) };
-    let rendered = novij_templates::render(&req.template, &req.template_vars, ctx)
-        .map_err(|e| ApiError::invalid(&e.field, e.message))?;
+    let requested = media::Requested::new(&req.media, &req.media_group);
+    let rendered = requested.render(&req.template, &req.template_vars, ctx)?;
+    let media = requested.check(state, &req.project_id).await?;
     let priced = payments::Priced { project_id: &req.project_id, template: &req.template, recipients: 1 };
     let (payment_mode, payment) = payments::claim_for(state, priced, &req.payment_fields(), &integration)?;
     if let Some(claim) = &payment {
@@ -319,15 +328,14 @@ async fn accept_new(
     }
     let reservation = state.quotas.reserve(&req.project_id, kind == Kind::Reminder).await.map_err(quota_refusal)?;
     let (recipient_id, chat) = active_chat(state, &req.integration_id, &req.recipient_ref).await?;
-    let message = OutgoingMessage {
-        chat_id: open_chat(state, &chat)?,
-        text: rendered.text,
-        parse_mode: rendered.parse_mode.map(str::to_string),
-        reply_to: None,
-        buttons: Vec::new(),
-    };
-    let sealed = seal_message(state, &message, send_at.unwrap_or_else(Utc::now)).await?;
+    let uploads = uploads_of(&media);
+    let due = send_at.unwrap_or_else(Utc::now);
+    media::claim_uploads(state, &req.project_id, &uploads, send_id, payload_expiry(state, due), &meta).await?;
+    let message =
+        OutgoingMessage::new(open_chat(state, &chat)?, rendered.text, rendered.parse_mode.map(str::to_string), media);
+    let sealed = seal_message(state, &message, due).await?;
     let accepted = SendAccepted {
+        uploads,
         send_id: send_id.to_string(),
         project_id: Some(req.project_id),
         integration_id: Some(integration.integration_id.clone()),
