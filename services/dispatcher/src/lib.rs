@@ -63,6 +63,8 @@ pub(crate) struct Dispatcher {
     pub member: String,
     /// Broadcasts known to be cancelled.
     pub cancelled: cancelled::CancelledBroadcasts,
+    /// Uploads' `file_id`s per bot, learned here.
+    pub upload_files: delivery::media::UploadFiles,
 }
 
 pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
@@ -80,6 +82,7 @@ pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) -> anyhow::Result
         failures: Default::default(),
         member: format!("d{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
         cancelled: Default::default(),
+        upload_files: Default::default(),
         rt,
     };
     novij_bus::topology::until_applied(|| partitioning::apply(&d.rt.jetstream))

@@ -64,22 +64,28 @@ impl Window {
         self.calls.retain(|c| c.answered.is_none_or(|t| now.duration_since(t) < width));
     }
 
-    /// How long until the window has room for one more call, after pruning.
-    fn wait(&mut self, cap: usize, now: Instant, width: Duration) -> Option<Duration> {
+    /// How long until the window has room for a call of `messages` (an
+    /// album counts each item), after pruning. A call of more than the whole
+    /// allowance fits an empty window, as Telegram lets such a burst through.
+    fn wait(&mut self, cap: usize, now: Instant, width: Duration, messages: usize) -> Option<Duration> {
         self.prune(now, width);
-        if self.calls.len() < cap {
+        let needed = messages.clamp(1, cap.max(1));
+        if self.calls.len() + needed <= cap {
             return None;
         }
-        let oldest = self.calls.iter().filter_map(|c| c.answered).min();
-        Some(oldest.map_or(IN_FLIGHT_POLL, |t| (t + width).saturating_duration_since(now)))
+        // The answered call whose expiry makes the room.
+        let mut answered: Vec<Instant> = self.calls.iter().filter_map(|c| c.answered).collect();
+        answered.sort_unstable();
+        let freeing = answered.get(self.calls.len() + needed - cap - 1);
+        Some(freeing.map_or(IN_FLIGHT_POLL, |t| (*t + width).saturating_duration_since(now)))
     }
 
-    fn push(&mut self, id: u64) {
-        self.calls.push(Call { id, answered: None });
+    fn push(&mut self, id: u64, messages: usize) {
+        self.calls.extend(std::iter::repeat_n(Call { id, answered: None }, messages.max(1)));
     }
 
     fn answer(&mut self, id: u64, now: Instant) {
-        if let Some(call) = self.calls.iter_mut().find(|c| c.id == id) {
+        for call in self.calls.iter_mut().filter(|c| c.id == id) {
             call.answered = Some(now);
         }
     }
@@ -129,6 +135,8 @@ pub struct Request<'a> {
     pub tenant: &'a str,
     /// The bot may flag calls beyond its free allowance as paid broadcast.
     pub paid_broadcast: bool,
+    /// Messages the call sends: 1, or an album's items.
+    pub messages: usize,
 }
 
 /// A call's place in its windows; dropping it stamps the answer's time.
@@ -189,8 +197,8 @@ enum BotRoom {
 }
 
 impl BotState {
-    fn room(&mut self, limits: &TelegramLimits, paid_broadcast: bool, now: Instant) -> BotRoom {
-        let free_wait = self.free.wait(limits.per_bot_per_second as usize, now, BOT_WINDOW);
+    fn room(&mut self, limits: &TelegramLimits, paid_broadcast: bool, messages: usize, now: Instant) -> BotRoom {
+        let free_wait = self.free.wait(limits.per_bot_per_second as usize, now, BOT_WINDOW, messages);
         if !paid_broadcast {
             // Calls are spread over half the window at least, so a full
             // window's calls never leave together.
@@ -199,7 +207,7 @@ impl BotState {
             return free_wait.or(spaced).map_or(BotRoom::Free, BotRoom::Wait);
         }
         let paid_cap = limits.paid_broadcast_per_second as usize;
-        match (free_wait, self.all.wait(paid_cap, now, BOT_WINDOW)) {
+        match (free_wait, self.all.wait(paid_cap, now, BOT_WINDOW, messages)) {
             (None, None) => BotRoom::Free,
             (Some(_), None) => BotRoom::Paid,
             (Some(a), Some(b)) => BotRoom::Wait(a.min(b)),
@@ -280,11 +288,11 @@ impl Pacer {
             bot.paused_until = None;
         }
         let (chat_cap, chat_width) = chat_window(&self.limits, req.chat_id);
-        if let Some(wait) = bot.chats.entry(req.chat_id).or_default().wait(chat_cap, now, chat_width) {
+        if let Some(wait) = bot.chats.entry(req.chat_id).or_default().wait(chat_cap, now, chat_width, req.messages) {
             return Err(wait);
         }
         // From here on the message is ready but for the bot's shared windows.
-        let paid = match bot.room(&self.limits, req.paid_broadcast, now) {
+        let paid = match bot.room(&self.limits, req.paid_broadcast, req.messages, now) {
             BotRoom::Wait(wait) => {
                 bot.contend(req.class, req.tenant, now + wait + CONTENDING);
                 return Err(wait);
@@ -298,10 +306,10 @@ impl Pacer {
         }
         let id = self.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if !paid {
-            bot.free.push(id);
+            bot.free.push(id, req.messages);
         }
-        bot.all.push(id);
-        bot.chats.entry(req.chat_id).or_default().push(id);
+        bot.all.push(id, req.messages);
+        bot.chats.entry(req.chat_id).or_default().push(id, req.messages);
         bot.last_taken = Some(now);
         bot.served += 1;
         let served = bot.served;
@@ -337,7 +345,7 @@ mod tests {
     }
 
     fn req(bot_key: &str, chat_id: i64, class: Priority) -> Request<'_> {
-        Request { partition: 0, bot_key, chat_id, class, tenant: "t", paid_broadcast: false }
+        Request { partition: 0, bot_key, chat_id, class, tenant: "t", paid_broadcast: false, messages: 1 }
     }
 
     fn take(p: &Pacer, r: &Request<'_>) -> Result<(), Duration> {

@@ -21,6 +21,7 @@ use novij_aggregates::recipient::Recipient;
 use novij_bus::{run_event_consumer, AppendError, Expect, Handled};
 use novij_events::broadcast::{BroadcastCleared, BroadcastContent, BroadcastCreated, BroadcastQueued};
 use novij_events::integration::PaymentMode;
+use novij_events::media::uploads_of;
 use novij_events::send::{OutgoingMessage, Priority, SendAccepted, SendOrigin};
 use novij_events::status::RecipientStatus;
 use novij_events::{ids, Envelope, EventMeta};
@@ -155,7 +156,13 @@ impl Maker<'_> {
             locale: created.locale.parse::<Locale>().unwrap_or_default(),
             default_reminder_minutes: Some(self.integration.default_reminder_minutes),
         };
-        let rendered = match novij_templates::render(&created.template, &vars, ctx) {
+        let media = &self.content.media;
+        let rendered = if media.is_empty() {
+            novij_templates::render(&created.template, &vars, ctx)
+        } else {
+            novij_templates::render_caption(&created.template, &vars, ctx)
+        };
+        let rendered = match rendered {
             Ok(rendered) => rendered,
             // Checked when it was created: a template changed by a release since.
             Err(e) => return Ok(Made::Skipped(format!("template: {}", e.field))),
@@ -164,14 +171,8 @@ impl Maker<'_> {
             Ok(Ok(chat_id)) => chat_id,
             _ => return Ok(Made::Skipped("chat_unreadable".into())),
         };
-        let message = OutgoingMessage {
-            media: Vec::new(),
-            chat_id,
-            text: rendered.text,
-            parse_mode: rendered.parse_mode.map(str::to_string),
-            reply_to: None,
-            buttons: Vec::new(),
-        };
+        let message =
+            OutgoingMessage::new(chat_id, rendered.text, rendered.parse_mode.map(str::to_string), media.clone());
         let plaintext = serde_json::to_vec(&message).map_err(|e| e.to_string())?;
         let expires_at = Utc::now() + chrono::Duration::seconds(rt.config.retention.payload_seconds.into());
         let sealed = rt
@@ -180,7 +181,7 @@ impl Maker<'_> {
             .await
             .map_err(|e| e.to_string())?;
         let accepted = SendAccepted {
-            uploads: Vec::new(),
+            uploads: uploads_of(media),
             request_hash: derive::request_hash(&rt.keyring, send_id.as_bytes()),
             send_id,
             project_id: Some(created.project_id.clone()),

@@ -1,5 +1,6 @@
 //! The scheduler service: fires reminders when due ([`reminders`]), expires
-//! commands not answered in time ([`command_deadlines`]), withdraws a
+//! commands not answered in time ([`command_deadlines`]), removes uploads no
+//! send needs any more ([`uploads`]), withdraws a
 //! deleted integration's pending sends ([`withdraw`]) and runs the
 //! maintenance jobs on a cron schedule ([`cleanup`]).
 //!
@@ -12,6 +13,7 @@ mod broadcasts;
 pub mod cleanup;
 mod command_deadlines;
 mod reminders;
+mod uploads;
 mod withdraw;
 
 use anyhow::Context as _;
@@ -40,6 +42,7 @@ pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) -> anyhow::Result
         Box::pin(reminders::run(rt.clone(), shutdown.clone())),
         Box::pin(command_deadlines::run(rt.clone(), shutdown.clone())),
         Box::pin(broadcasts::run(rt.clone(), shutdown.clone())),
+        Box::pin(uploads::run(rt.clone(), shutdown.clone())),
         Box::pin(withdraw::run(rt, shutdown))
     );
     cron.shutdown().await.context("stopping the cron scheduler")?;

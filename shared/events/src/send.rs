@@ -284,6 +284,8 @@ crate::labelled_enum! {
         /// The message's key was shredded before it could be sent.
         PayloadExpired = "payload_expired",
         PayloadUnreadable = "payload_unreadable",
+        /// The uploaded file it names was removed or is damaged.
+        MediaUnavailable = "media_unavailable",
         /// 5xx, timeouts or network failures through every attempt.
         TelegramUnavailable = "telegram_unavailable",
         /// Payment: the ledger never showed the transaction before the deadline.

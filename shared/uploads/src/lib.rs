@@ -179,6 +179,20 @@ impl Uploads {
         }
     }
 
+    /// Every object in the bucket and when it was written (seconds since the
+    /// epoch), to find those the log no longer accounts for.
+    pub async fn list(&self) -> Result<Vec<(String, Option<i64>)>, UploadError> {
+        let mut listed = self.store.list().await.map_err(store_error)?;
+        let mut objects = Vec::new();
+        while let Some(info) = listed.next().await {
+            let info = info.map_err(store_error)?;
+            if !info.deleted {
+                objects.push((info.name, info.modified.map(|m| m.unix_timestamp())));
+            }
+        }
+        Ok(objects)
+    }
+
     /// Whether the object is there (tests and diagnostics).
     pub async fn exists(&self, upload_id: &str) -> Result<bool, UploadError> {
         match self.store.info(upload_id).await {

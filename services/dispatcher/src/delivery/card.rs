@@ -163,6 +163,7 @@ impl<'a> CardDelivery<'a> {
             class: Priority::Interactive,
             tenant: &self.item.integration_id,
             paid_broadcast: false,
+            messages: 1,
         };
         let mut deleted = false;
         loop {

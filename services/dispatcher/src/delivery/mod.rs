@@ -4,6 +4,7 @@
 //! announced calls, the pacer's slots, and appends that outlast an election.
 
 pub mod card;
+pub mod media;
 pub mod send;
 
 use std::time::Duration;

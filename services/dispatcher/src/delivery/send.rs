@@ -24,6 +24,7 @@
 
 use std::time::Duration;
 
+use super::media::{self, MediaError};
 use super::{backoff, retry_later, Job, LeaseLost, LEASE_LOST_RETRY, UNAUTHORIZED_RECHECK};
 use crate::pacer::{Request, Slot};
 use novij_bus::{AppendError, Expect, Handled};
@@ -36,7 +37,7 @@ use novij_events::send::{
 use novij_events::status::RecipientStatus;
 use novij_events::{ids, Envelope, Event, EventMeta};
 use novij_runtime::{derive, PayloadError};
-use novij_telegram_client::{BotApiError, BotApiErrorKind, ForbiddenReason, ReplyParameters, SendMessage};
+use novij_telegram_client::{BotApiError, BotApiErrorKind, ForbiddenReason};
 
 /// One delivery of one queued send.
 pub struct Delivery<'a> {
@@ -116,7 +117,7 @@ impl<'a> Delivery<'a> {
             Err(PayloadError::Store(e)) => return retry_later("payload_store_unavailable", &e, Duration::from_secs(1)),
             Err(e) => Err(e.to_string()),
         };
-        let message = match message {
+        let mut message = match message {
             Ok(m) => m,
             Err(e) => return self.fail(FailureReason::PayloadUnreadable, &e, 0).await,
         };
@@ -132,20 +133,20 @@ impl<'a> Delivery<'a> {
         if bot.unauthorized {
             return retry_later("bot_unauthorized", &"waiting for a new bot token", UNAUTHORIZED_RECHECK);
         }
-        let mut params = SendMessage {
-            chat_id: message.chat_id,
-            text: message.text,
-            parse_mode: message.parse_mode,
-            allow_paid_broadcast: false,
-            reply_markup: buttons(message.buttons),
-            reply_parameters: message
-                .reply_to
-                .map(|message_id| ReplyParameters { message_id, allow_sending_without_reply: true }),
+        let reply_markup = buttons(std::mem::take(&mut message.buttons));
+        let mut prepared = match media::prepare(self.job.d, self.bot_key(), message, reply_markup).await {
+            Ok(prepared) => prepared,
+            Err(MediaError::Gone(why)) => return self.fail(FailureReason::MediaUnavailable, &why, 0).await,
+            Err(MediaError::Unavailable(e)) => {
+                return retry_later("upload_store_unavailable", &e, Duration::from_secs(1))
+            }
         };
         let tenant = accepted.integration_id.as_deref().unwrap_or(self.bot_key());
         let mut migrated = false;
         loop {
-            let Ok(slot) = self.wait_for_slot(params.chat_id, tenant, bot.paid_broadcast).await else {
+            let chat_id = prepared.call.chat_id();
+            let Ok(slot) = self.wait_for_slot(chat_id, tenant, bot.paid_broadcast, prepared.call.messages()).await
+            else {
                 // Not at once: until this worker is stopped (or its lease
                 // refreshed) it would get the message straight back, and
                 // spin. A new owner resets the consumers and gets it anyway.
@@ -171,17 +172,20 @@ impl<'a> Delivery<'a> {
                     Err(e) => return retry_later("log_unavailable", &e, Duration::from_secs(1)),
                 }
             }
-            params.allow_paid_broadcast = slot.paid;
-            let answer = self.job.d.api.send_message(&bot.token, &params).await;
+            let answer = prepared.call.make(&self.job.d.api, &bot.token, slot.paid).await;
             drop(slot);
             let error = match answer {
                 Ok(sent) => {
                     tracing::info!(send_id = %self.send_id(), attempts = self.job.attempt, "message sent");
+                    let Some(first) = sent.first() else {
+                        return self.fail(FailureReason::RejectedByTelegram, "Telegram sent no message", 0).await;
+                    };
                     let event = MessageSent {
                         send_id: self.send_id().to_string(),
-                        telegram_message_id: sent.message_id,
+                        telegram_message_id: first.message_id,
                         attempts: self.job.attempt,
                     };
+                    prepared.learn(self.job.d, self.bot_key(), &sent, &self.meta()).await;
                     return self.record(event).await;
                 }
                 Err(e) => e,
@@ -198,7 +202,7 @@ impl<'a> Delivery<'a> {
                         }
                     }
                     tracing::info!(send_id = %self.send_id(), "chat migrated to a supergroup; resending");
-                    params.chat_id = new_chat;
+                    prepared.call.move_to(new_chat);
                     migrated = true;
                 }
                 kind => return self.after_failure(kind, &error, &accepted, bot.as_of).await,
@@ -208,10 +212,16 @@ impl<'a> Delivery<'a> {
 
     /// Waits for the pacer's slot, telling JetStream the message is in
     /// progress; gives up when the partition's lease is no longer valid.
-    async fn wait_for_slot(&self, chat_id: i64, tenant: &str, paid_broadcast: bool) -> Result<Slot<'a>, LeaseLost> {
+    async fn wait_for_slot(
+        &self,
+        chat_id: i64,
+        tenant: &str,
+        paid_broadcast: bool,
+        messages: usize,
+    ) -> Result<Slot<'a>, LeaseLost> {
         let class = self.queued.payload.priority;
-        let request =
-            Request { partition: self.job.partition, bot_key: self.bot_key(), chat_id, class, tenant, paid_broadcast };
+        let partition = self.job.partition;
+        let request = Request { partition, bot_key: self.bot_key(), chat_id, class, tenant, paid_broadcast, messages };
         self.job.wait_for_slot(&request).await
     }
 

@@ -14,6 +14,7 @@ use novij_aggregates::Loaded;
 use novij_bus::{AppendError, Expect};
 use novij_events::broadcast::{BroadcastContent, BroadcastCreated};
 use novij_events::integration::PaymentMode;
+use novij_events::media::uploads_of;
 use novij_events::status::{BroadcastStatus, SendStatus};
 use novij_events::{ids, Envelope};
 use novij_runtime::derive;
@@ -25,11 +26,13 @@ use warp::http::StatusCode;
 
 use super::integrations::find_for_project;
 use super::payments::{self, PaymentFields, Priced};
+use super::sends::payload_expiry;
 use super::{json, Credentials};
 use crate::answer::Answer;
 use crate::auth::Caller;
 use crate::body::{self, check_locale, check_text, id_char};
 use crate::error::ApiError;
+use crate::media::{claim_uploads, Requested};
 use crate::selection::{resolve, RecipientVars, Selection};
 use crate::state::AppState;
 
@@ -62,6 +65,10 @@ pub struct BroadcastRequest {
     pub payment_code: Option<String>,
     /// Required; the same key with the same body returns the same broadcast.
     pub idempotency_key: String,
+    /// One file for everyone; the rendered template is its caption.
+    pub media: Option<crate::media::MediaRequest>,
+    /// An album of 2–10 files for everyone; the rendered template is its caption.
+    pub media_group: Option<Vec<crate::media::MediaRequest>>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -93,8 +100,9 @@ pub async fn create(state: AppState, creds: Credentials, bytes: bytes::Bytes) ->
     let locale = requested_locale
         .unwrap_or_else(|| integration.default_locale.as_deref().and_then(|l| l.parse().ok()).unwrap_or_default());
     let ctx = || RenderContext { locale, default_reminder_minutes: Some(integration.default_reminder_minutes) };
-    novij_templates::render(&req.template, &req.template_vars, ctx())
-        .map_err(|e| ApiError::invalid(&e.field, e.message))?;
+    let requested = Requested::new(&req.media, &req.media_group);
+    requested.render(&req.template, &req.template_vars, ctx())?;
+    let media = requested.check(&state, &req.project_id).await?;
     let selection =
         Selection { recipient_refs: req.recipient_refs, all_connected: req.all_connected, recipients: req.recipients };
     let resolved = resolve(&state, &integration, selection).await?;
@@ -103,8 +111,10 @@ pub async fn create(state: AppState, creds: Credentials, bytes: bytes::Bytes) ->
         let Some(vars) = &r.vars else { continue };
         let mut merged = req.template_vars.clone();
         merged.extend(vars.clone());
-        novij_templates::render(&req.template, &merged, ctx())
-            .map_err(|e| ApiError::invalid(&format!("{}.{}", r.field, e.field), e.message))?;
+        requested.render(&req.template, &merged, ctx()).map_err(|mut e| {
+            e.detail.field = e.detail.field.map(|field| format!("{}.{field}", r.field));
+            e
+        })?;
         per_recipient.insert(r.recipient_id.clone(), vars.clone());
     }
     let total = resolved.len();
@@ -123,10 +133,10 @@ pub async fn create(state: AppState, creds: Credentials, bytes: bytes::Bytes) ->
     if let Some(claim) = &payment {
         payments::refuse_used_tx(&state, &claim.tx_hash).await?;
     }
-    let content = BroadcastContent { template_vars: req.template_vars, per_recipient, media: Vec::new() };
+    let expires_at = payload_expiry(&state, send_at.unwrap_or_else(Utc::now));
+    let uploads = uploads_of(&media);
+    let content = BroadcastContent { template_vars: req.template_vars, per_recipient, media };
     let plaintext = serde_json::to_vec(&content).map_err(|e| ApiError::internal(&e))?;
-    let expires_at =
-        send_at.unwrap_or_else(Utc::now) + chrono::Duration::seconds(state.rt.config.retention.payload_seconds.into());
     let sealed = state
         .rt
         .payloads
@@ -146,7 +156,9 @@ pub async fn create(state: AppState, creds: Credentials, bytes: bytes::Bytes) ->
         payment,
         send_at,
     };
-    let env = Envelope::new(created, creds.meta());
+    let meta = creds.meta();
+    let project_id = created.project_id.clone();
+    let env = Envelope::new(created, meta.clone());
     // One event holds every recipient: it must fit in one NATS message.
     let size = serde_json::to_vec(&env).map_err(|e| ApiError::internal(&e))?.len();
     let room = state.rt.nats.server_info().max_payload.saturating_sub(4096);
@@ -157,6 +169,7 @@ pub async fn create(state: AppState, creds: Credentials, bytes: bytes::Bytes) ->
             format!("the broadcast takes {size} bytes, more than one event holds ({room}); split it"),
         ));
     }
+    claim_uploads(&state, &project_id, &uploads, &broadcast_id, expires_at, &meta).await?;
     match state.rt.log.append(&env, Expect::NoEvents).await {
         Ok(_) => {
             tracing::info!(broadcast_id = %broadcast_id, total, "broadcast created");
