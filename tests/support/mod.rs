@@ -365,6 +365,26 @@ impl TestStack {
         Response { status, body: serde_json::from_str(&text).unwrap_or(Value::String(text)) }
     }
 
+    /// `POST /api/v1/uploads` of `bytes` as the file `name` of type `content_type`.
+    pub async fn upload(&self, project_id: &str, bytes: Vec<u8>, name: &str, content_type: &str) -> Response {
+        let file = reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()).mime_str(content_type);
+        let form = reqwest::multipart::Form::new()
+            .text("project_id", project_id.to_string())
+            .part("file", file.expect("content type"));
+        let resp = self
+            .http
+            .post(format!("{}/api/v1/uploads", self.api))
+            .bearer_auth(&self.admin_key)
+            .header("connection", "close")
+            .multipart(form)
+            .send()
+            .await
+            .expect("upload");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        Response { status, body: serde_json::from_str(&text).unwrap_or(Value::String(text)) }
+    }
+
     pub async fn sandbox_post(&self, path: &str, body: Value) -> Value {
         let resp =
             self.http.post(format!("{}{path}", self.sandbox.base_url())).json(&body).send().await.expect("sandbox");

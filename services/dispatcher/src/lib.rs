@@ -92,14 +92,15 @@ pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) -> anyhow::Result
     if d.rt.config.common_bot_token.is_some() && !polled {
         webhook::sync_common(&d).await;
     }
+    // Boxed: these futures are large, and the caller's may live on the main thread's stack.
     tokio::join!(
-        consumers::router::run(d.clone(), shutdown.clone()),
-        consumers::cards::run(d.clone(), shutdown.clone()),
-        ownership::run(d.clone(), shutdown.clone()),
-        consumers::integrations::run(d.clone(), shutdown.clone()),
-        consumers::dead_letters::run(d.clone(), shutdown.clone()),
-        rpc::serve(d.clone(), shutdown.clone()),
-        polling::run(d.clone(), shutdown.clone()),
+        Box::pin(consumers::router::run(d.clone(), shutdown.clone())),
+        Box::pin(consumers::cards::run(d.clone(), shutdown.clone())),
+        Box::pin(ownership::run(d.clone(), shutdown.clone())),
+        Box::pin(consumers::integrations::run(d.clone(), shutdown.clone())),
+        Box::pin(consumers::dead_letters::run(d.clone(), shutdown.clone())),
+        Box::pin(rpc::serve(d.clone(), shutdown.clone())),
+        Box::pin(polling::run(d.clone(), shutdown.clone())),
     );
     Ok(())
 }

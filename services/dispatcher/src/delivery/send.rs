@@ -63,10 +63,11 @@ impl<'a> Delivery<'a> {
         // A redelivered copy of an item this process is still handling waits
         // for that handling to acknowledge it.
         let Some(_guard) = self.job.d.in_flight.enter(self.send_id()) else { return Handled::Hold };
+        // Boxed: a delivery's state (a file being sent among it) is large.
         if self.job.inherited(self.send_id()) {
-            return self.after_predecessor().await;
+            return Box::pin(self.after_predecessor()).await;
         }
-        self.deliver().await
+        Box::pin(self.deliver()).await
     }
 
     /// A send the previous owner announced: once it is done with it, the
