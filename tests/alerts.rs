@@ -401,7 +401,7 @@ async fn wait_reply(stack: &TestStack, chat: i64, message_id: i64, text: &str) -
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_severity_raise_notifies_under_the_card_and_a_reply_lands_under_the_current_card() {
+async fn a_severity_raise_notifies_under_the_card_and_replies_land_under_the_current_card_with_media_too() {
     let stack = TestStack::start(Layout::Single).await;
     let integration = stack.create_integration(PROJECT, None).await;
     let chat = stack.connect_user(PROJECT, &integration, "oncall:1").await;
@@ -457,6 +457,25 @@ async fn a_severity_raise_notifies_under_the_card_and_a_reply_lands_under_the_cu
         .filter(|c| c["params"]["text"].as_str().is_some_and(|t| t.contains("runbook")))
         .count();
     assert_eq!(replies, 1, "the retry sent nothing again");
+
+    // Details with a graph: a photo under the card, the text its caption.
+    let graph = json!({"text": "p99, last hour", "idempotency_key": "r2",
+        "media": {"type": "photo", "url": "https://grafana.example.org/render/p99.png"}});
+    let replied = stack.post(&format!("/api/v1/alerts/{alert_id}/reply"), graph).await;
+    assert_eq!(replied.status, 202, "{}", replied.body);
+    let photo_calls = format!("/sandbox/calls?bot_username={COMMON_BOT}&method=sendPhoto&chat_id={chat}");
+    let photo = eventually(WAIT, || async {
+        let calls = stack.sandbox_get(&photo_calls).await;
+        calls.as_array()?.iter().find(|c| c["status"] == 200).cloned()
+    })
+    .await
+    .expect("the graph was never sent");
+    let params = &photo["params"];
+    assert_eq!(
+        (&params["caption"], &params["photo"], &params["reply_parameters"]["message_id"]),
+        (&json!("p99, last hour"), &json!("https://grafana.example.org/render/p99.png"), &json!(message_id)),
+        "{photo}"
+    );
 }
 
 /// Rounds of updates of every incident, a second apart.

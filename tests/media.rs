@@ -37,7 +37,12 @@ fn with_integration(mut body: Value, integration: &str) -> Value {
 
 /// The messages the common bot sent to `chat`.
 async fn sent_to(stack: &TestStack, chat: i64) -> Vec<Value> {
-    stack.sandbox_get(&format!("/sandbox/bots/{COMMON_BOT}/sent?chat_id={chat}")).await.as_array().cloned().unwrap_or_default()
+    stack
+        .sandbox_get(&format!("/sandbox/bots/{COMMON_BOT}/sent?chat_id={chat}"))
+        .await
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 async fn upload_exists(stack: &TestStack, upload_id: &str) -> bool {
@@ -140,7 +145,10 @@ async fn every_kind_goes_by_url_upload_and_file_id_and_albums_go_whole() {
         assert_eq!(messages.len(), expected);
         let by_upload = &messages[expected - 1];
         let by_url = &messages[expected - 2];
-        assert_eq!((&by_url["kind"], &by_url["source"], &by_url["url"]), (&json!(kind), &json!("url"), &json!(format!("https://files.example.org/{name}"))));
+        assert_eq!(
+            (&by_url["kind"], &by_url["source"], &by_url["url"]),
+            (&json!(kind), &json!("url"), &json!(format!("https://files.example.org/{name}")))
+        );
         assert_eq!((&by_upload["kind"], &by_upload["source"]), (&json!(kind), &json!("upload")), "{by_upload}");
         assert_eq!(by_upload["caption"], format!("{kind}-upload"));
 
@@ -153,7 +161,10 @@ async fn every_kind_goes_by_url_upload_and_file_id_and_albums_go_whole() {
         stack.wait_send(r.body["send_id"].as_str().expect("send_id"), "sent").await;
         expected += 1;
         let last = sent_to(&stack, chat).await.pop().expect("a message");
-        assert_eq!((&last["kind"], &last["source"], &last["file_id"]), (&json!(kind), &json!("file_id"), &json!(file_id)));
+        assert_eq!(
+            (&last["kind"], &last["source"], &last["file_id"]),
+            (&json!(kind), &json!("file_id"), &json!(file_id))
+        );
     }
 
     // An album: a photo uploaded and a video by URL, the template as its caption, a plain caption on the second.
@@ -169,7 +180,11 @@ async fn every_kind_goes_by_url_upload_and_file_id_and_albums_go_whole() {
     let items = &messages[expected..];
     assert_eq!(items.len(), 2, "{items:?}");
     assert_eq!((&items[0]["kind"], &items[0]["caption"]), (&json!("photo"), &json!("Our <trip>")));
-    assert_eq!((&items[1]["kind"], &items[1]["caption"]), (&json!("video"), &json!("and <b>this</b>")), "plain text, not HTML");
+    assert_eq!(
+        (&items[1]["kind"], &items[1]["caption"]),
+        (&json!("video"), &json!("and <b>this</b>")),
+        "plain text, not HTML"
+    );
     assert!(items[0]["media_group_id"].is_string() && items[0]["media_group_id"] == items[1]["media_group_id"]);
 
     // Documents go together, uploaded in one call.
@@ -226,10 +241,26 @@ async fn rule_breaking_media_are_refused_naming_the_field_and_nothing_is_stored(
         (json!({"media": {"type": "sticker", "url": "https://files.example.org/a.webp"}}), "sticker", "media.type"),
         (json!({"media_group": [photo(json!({}))]}), "one item", "media_group"),
         (json!({"media_group": vec![photo(json!({})); 11]}), "eleven", "media_group"),
-        (json!({"media_group": [photo(json!({})), {"type": "document", "url": "https://files.example.org/a.pdf"}]}), "mixed", "media_group[1].type"),
-        (json!({"media_group": [{"type": "animation", "url": "https://files.example.org/a.gif"}, photo(json!({}))]}), "animation", "media_group[0].type"),
-        (json!({"media_group": [photo(json!({})), photo(json!({"caption": "y".repeat(1025)}))]}), "long caption", "media_group[1].caption"),
-        (json!({"media": photo(json!({})), "media_group": [photo(json!({})), photo(json!({}))]}), "both", "media_group"),
+        (
+            json!({"media_group": [photo(json!({})), {"type": "document", "url": "https://files.example.org/a.pdf"}]}),
+            "mixed",
+            "media_group[1].type",
+        ),
+        (
+            json!({"media_group": [{"type": "animation", "url": "https://files.example.org/a.gif"}, photo(json!({}))]}),
+            "animation",
+            "media_group[0].type",
+        ),
+        (
+            json!({"media_group": [photo(json!({})), photo(json!({"caption": "y".repeat(1025)}))]}),
+            "long caption",
+            "media_group[1].caption",
+        ),
+        (
+            json!({"media": photo(json!({})), "media_group": [photo(json!({})), photo(json!({}))]}),
+            "both",
+            "media_group",
+        ),
     ];
     for (i, (media, text, field)) in cases.into_iter().enumerate() {
         let body = with_integration(send("ann", &format!("bad-{i}"), text, media), &integration);
@@ -250,9 +281,7 @@ async fn rule_breaking_media_are_refused_naming_the_field_and_nothing_is_stored(
     assert_eq!((empty.status, &empty.body["error"]["field"]), (422, &json!("file")), "{}", empty.body);
     let not_multipart = stack.post_raw("/api/v1/uploads", b"{}".to_vec()).await;
     assert_eq!(not_multipart.status, 415, "{}", not_multipart.body);
-    let foreign = stack
-        .request(reqwest::Method::POST, "/api/v1/uploads", None, Some("wrong-key"))
-        .await;
+    let foreign = stack.request(reqwest::Method::POST, "/api/v1/uploads", None, Some("wrong-key")).await;
     assert_eq!(foreign.status, 401, "{}", foreign.body);
 
     stack.wait_idle().await;

@@ -30,6 +30,7 @@ use crate::answer::Answer;
 use crate::auth::Caller;
 use crate::body::{self, check_locale, check_text, id_char};
 use crate::error::ApiError;
+use crate::media::Requested;
 use crate::presses::PressView;
 use crate::state::AppState;
 
@@ -555,10 +556,15 @@ pub async fn ack(state: AppState, creds: Credentials, bytes: bytes::Bytes) -> Re
 #[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplyRequest {
-    /// The details, sent as given (HTML-escaped); at most 4,096 characters.
+    /// The details, sent as given (HTML-escaped); at most 4,096 characters,
+    /// or 1,024 as the caption of media.
     pub text: String,
     /// A retry with the same key sends nothing again.
     pub idempotency_key: Option<String>,
+    /// One file (a graph, a log excerpt) with `text` as its caption.
+    pub media: Option<crate::media::MediaRequest>,
+    /// An album of 2–10 files with `text` as its caption.
+    pub media_group: Option<Vec<crate::media::MediaRequest>>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -597,11 +603,15 @@ pub async fn reply(
     }
     let project_id = incident.project_id.clone().unwrap_or_default();
     let vars = serde_json::Map::from_iter([("text".to_string(), serde_json::Value::String(req.text.clone()))]);
-    let rendered = novij_templates::render("text_message", &vars, novij_templates::RenderContext::default())
-        .map_err(|_| ApiError::invalid("text", "must be 1 to 4096 characters"))?;
+    let requested = Requested::new(&req.media, &req.media_group);
+    let rendered = requested
+        .render("text_message", &vars, novij_templates::RenderContext::default())
+        .map_err(|e| ApiError::invalid("text", e.detail.message))?;
+    let media = requested.check(&state, &project_id).await?;
     let keyring = &state.rt.keyring;
     let key = req.idempotency_key.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let request_hash = derive::request_hash(keyring, format!("{alert_id}\0{}", req.text).as_bytes());
+    let canonical = serde_json::to_vec(&req).map_err(|e| ApiError::internal(&e))?;
+    let request_hash = derive::request_hash(keyring, &[alert_id.as_bytes(), b"\0", &canonical].concat());
     let mut send_ids = Vec::new();
     for recipient_id in card.recipients.iter().filter(|r| !card.failed.contains_key(*r)) {
         let recipient = state.recipients.get(recipient_id).await?.state;
@@ -610,14 +620,14 @@ pub async fn reply(
             continue;
         };
         let send_id = derive::send_id(keyring, &project_id, &format!("alert-reply\0{alert_id}\0{key}\0{recipient_id}"));
-        let message = OutgoingMessage {
-            media: Vec::new(),
-            chat_id: open_chat(&state, &chat)?,
-            text: rendered.text.clone(),
-            parse_mode: rendered.parse_mode.map(str::to_string),
-            reply_to: card.shown.get(recipient_id).map(|s| s.telegram_message_id),
-            buttons: Vec::new(),
-        };
+        let text = rendered.text.clone();
+        let mut message = OutgoingMessage::new(
+            open_chat(&state, &chat)?,
+            text,
+            rendered.parse_mode.map(str::to_string),
+            media.clone(),
+        );
+        message.reply_to = card.shown.get(recipient_id).map(|s| s.telegram_message_id);
         let reply = ChatReply {
             send_id: send_id.clone(),
             project_id: &project_id,

@@ -237,8 +237,12 @@ pub(crate) async fn accept_reply(
     answer: ChatReply<'_>,
 ) -> Result<bool, ApiError> {
     let reservation = state.quotas.reserve(answer.project_id, false).await.map_err(quota_refusal)?;
+    let now = Utc::now();
+    let uploads = uploads_of(&answer.message.media);
+    media::claim_uploads(state, answer.project_id, &uploads, &answer.send_id, payload_expiry(state, now), &meta)
+        .await?;
     let accepted = SendAccepted {
-        uploads: Vec::new(),
+        uploads,
         send_id: answer.send_id.clone(),
         project_id: Some(answer.project_id.to_string()),
         integration_id: Some(answer.integration_id.to_string()),
@@ -250,7 +254,7 @@ pub(crate) async fn accept_reply(
         origin: SendOrigin::Api,
         priority: Priority::Interactive,
         locale: None,
-        message: seal_message(state, &answer.message, Utc::now()).await?,
+        message: seal_message(state, &answer.message, now).await?,
         payment: None,
         send_at: None,
         broadcast_id: None,
