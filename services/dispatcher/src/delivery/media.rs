@@ -88,6 +88,27 @@ impl Call {
         }
     }
 
+    /// Telegram sent an album's first `delivered` items before one failed:
+    /// the next attempt sends only the rest (one left goes as a single file).
+    pub fn skip_delivered(&mut self, delivered: usize) {
+        let Call::Album(album) = self else { return };
+        album.items.drain(..delivered.min(album.items.len()));
+        if album.items.len() == 1 {
+            if let Some(item) = album.items.pop() {
+                *self = Call::File(tg::SendMedia {
+                    chat_id: album.chat_id,
+                    kind: item.kind,
+                    file: item.file,
+                    caption: item.caption,
+                    parse_mode: item.parse_mode,
+                    allow_paid_broadcast: false,
+                    reply_markup: None,
+                    reply_parameters: album.reply_parameters.clone(),
+                });
+            }
+        }
+    }
+
     /// Makes the call; the messages Telegram sent, in order.
     pub async fn make(&mut self, api: &BotApi, token: &str, paid: bool) -> Result<Vec<Message>, BotApiError> {
         match self {
@@ -263,4 +284,47 @@ impl Prepared {
 fn any_file_id(message: &Message) -> Option<&str> {
     use tg::MediaKind::*;
     [Photo, Video, Document, Audio, Animation, Voice].into_iter().find_map(|k| message.file_id(k))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn album(n: usize) -> Call {
+        let item = |i: usize| InputMedia {
+            kind: tg::MediaKind::Photo,
+            file: InputFile::Url(format!("https://example.org/{i}.jpg")),
+            caption: None,
+            parse_mode: None,
+        };
+        Call::Album(SendMediaGroup {
+            chat_id: 7,
+            items: (0..n).map(item).collect(),
+            allow_paid_broadcast: false,
+            reply_parameters: None,
+        })
+    }
+
+    fn urls(call: &Call) -> Vec<String> {
+        let url = |file: &InputFile| match file {
+            InputFile::Url(url) => url.clone(),
+            other => format!("{other:?}"),
+        };
+        match call {
+            Call::Album(a) => a.items.iter().map(|i| url(&i.file)).collect(),
+            Call::File(f) => vec![url(&f.file)],
+            Call::Text(_) => Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_retry_of_an_album_sends_only_the_items_that_did_not_arrive() {
+        let mut call = album(4);
+        call.skip_delivered(2);
+        assert_eq!(urls(&call), ["https://example.org/2.jpg", "https://example.org/3.jpg"]);
+        assert_eq!(call.messages(), 2);
+        call.skip_delivered(1);
+        assert!(matches!(call, Call::File(_)), "the last one goes alone");
+        assert_eq!((urls(&call), call.chat_id()), (vec!["https://example.org/3.jpg".to_string()], 7));
+    }
 }

@@ -144,6 +144,8 @@ impl<'a> Delivery<'a> {
         };
         let tenant = accepted.integration_id.as_deref().unwrap_or(self.bot_key());
         let mut migrated = false;
+        // Items of an album Telegram sent before one failed.
+        let mut partly: Option<usize> = None;
         loop {
             let chat_id = prepared.call.chat_id();
             let Ok(slot) = self.wait_for_slot(chat_id, tenant, bot.paid_broadcast, prepared.call.messages()).await
@@ -191,6 +193,12 @@ impl<'a> Delivery<'a> {
                 }
                 Err(e) => e,
             };
+            // Telegram names an album's item that failed; the ones before it arrived.
+            if let Some(arrived) = error.album_failed_item().and_then(|n| n.checked_sub(1)).filter(|n| *n > 0) {
+                tracing::warn!(send_id = %self.send_id(), arrived, "an album arrived in part; the rest is sent alone");
+                prepared.call.skip_delivered(arrived);
+                partly = Some(arrived + partly.unwrap_or(0));
+            }
             match error.kind() {
                 BotApiErrorKind::RetryAfter(secs) => {
                     tracing::warn!(bot_key = %self.bot_key(), retry_after = secs, "rate limited by Telegram; bot paused");
@@ -206,7 +214,15 @@ impl<'a> Delivery<'a> {
                     prepared.call.move_to(new_chat);
                     migrated = true;
                 }
-                kind => return self.after_failure(kind, &error, &accepted, bot.as_of).await,
+                kind => {
+                    let error = match partly {
+                        Some(n) => {
+                            BotApiError::new(kind, format!("{} (the album's first {n} arrived)", error.description()))
+                        }
+                        None => error,
+                    };
+                    return self.after_failure(kind, &error, &accepted, bot.as_of).await;
+                }
             }
         }
     }
