@@ -1,8 +1,9 @@
 //! The README walkthrough end to end, with the services as separate processes:
 //! create an integration, connect a user through the sandbox, send a
-//! `text_message`, read it as sent. Canary values for the bot token, chat id
-//! and text must then appear nowhere in the services' logs or the raw bytes
-//! of the JetStream store.
+//! `text_message`, read it as sent. Canary values for the bot token, chat id,
+//! text, card, command and file (its bytes, name, caption, URL and file_id)
+//! must then appear nowhere in the services' logs or the raw bytes of the
+//! JetStream store.
 
 mod support;
 
@@ -91,6 +92,22 @@ async fn walkthrough_delivers_exactly_one_message_and_leaks_nothing() {
     let answered = stack.post(&format!("/api/v1/commands/{command_id}/reply"), json!({"text": result})).await;
     assert_eq!(answered.status, 202, "{}", answered.body);
     stack.wait_send(answered.body["send_id"].as_str().expect("send_id"), "sent").await;
+
+    // A file: its bytes, its name, its caption, a URL and the file_id Telegram gives it.
+    let (contents, caption, url) = (canary("file contents"), canary("caption"), canary("url").replace(' ', "-"));
+    let file_name = format!("{}.pdf", canary("file-name").replace(' ', "-"));
+    let uploaded = stack.upload("project_123", contents.repeat(100).into_bytes(), &file_name, "application/pdf").await;
+    assert_eq!(uploaded.status, 201, "{}", uploaded.body);
+    let document = json!({"project_id": "project_123", "integration_id": integration, "recipient_ref": "user:42",
+        "template": "text_message", "template_vars": {"text": caption}, "idempotency_key": "file-1",
+        "media_group": [{"type": "document", "upload_id": uploaded.body["upload_id"]},
+                        {"type": "document", "url": format!("https://files.example.org/{url}.pdf")}]});
+    let accepted = stack.post("/api/v1/send", document).await;
+    assert_eq!(accepted.status, 202, "{}", accepted.body);
+    stack.wait_send(accepted.body["send_id"].as_str().expect("send_id"), "sent").await;
+    let messages = stack.sent("canary_shop_bot").await;
+    let file_id = messages.iter().find(|m| m["source"] == "upload").and_then(|m| m["file_id"].as_str());
+    let file_id = file_id.expect("the uploaded document was sent").to_string();
     stack.wait_idle().await;
 
     for process in stack.services.values_mut() {
@@ -110,6 +127,11 @@ async fn walkthrough_delivers_exactly_one_message_and_leaks_nothing() {
         ("card reply", reply),
         ("command arguments", args),
         ("command result", result),
+        ("file contents", contents),
+        ("file name", file_name),
+        ("caption", caption),
+        ("media URL", url),
+        ("file_id", file_id),
     ];
     for (what, canary) in &canaries {
         assert!(!logs.contains(canary.as_str()), "{what} leaked into the logs");
