@@ -25,16 +25,6 @@ fn card(integration_id: &str, external_id: &str, status: &str, summary: &str) ->
     })
 }
 
-/// What the bot sent or edited in the chat, in order.
-async fn chat_records(stack: &TestStack, chat: i64) -> Vec<Value> {
-    stack
-        .sandbox_get(&format!("/sandbox/bots/{COMMON_BOT}/sent?chat_id={chat}"))
-        .await
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
 /// The records of one message, skipping the welcome.
 fn of_message(records: &[Value], message_id: i64) -> Vec<&Value> {
     records.iter().filter(|r| r["message_id"] == message_id).collect()
@@ -44,7 +34,7 @@ fn of_message(records: &[Value], message_id: i64) -> Vec<&Value> {
 /// card: a message with buttons) shows `text`; the message id.
 async fn wait_shown(stack: &TestStack, chat: i64, message_id: Option<i64>, text: &str) -> i64 {
     let found = eventually(WAIT, || async {
-        let records = chat_records(stack, chat).await;
+        let records = stack.sent_to(chat).await;
         let last = records.iter().rev().find(|r| match message_id {
             Some(id) => r["message_id"] == id,
             None => r["reply_markup"].is_object(),
@@ -55,7 +45,7 @@ async fn wait_shown(stack: &TestStack, chat: i64, message_id: Option<i64>, text:
     match found {
         Ok(message_id) => message_id,
         Err(_) => {
-            panic!("the card never showed {text:?}: {:?}\n{}", chat_records(stack, chat).await, stack.output_tail())
+            panic!("the card never showed {text:?}: {:?}\n{}", stack.sent_to(chat).await, stack.output_tail())
         }
     }
 }
@@ -80,7 +70,7 @@ async fn a_card_is_sent_with_its_buttons_and_a_burst_of_updates_ends_in_the_last
     assert!(alert_id.starts_with("alr_"), "{alert_id}");
 
     let message_id = wait_shown(&stack, chat, None, "step 0").await;
-    let records = chat_records(&stack, chat).await;
+    let records = stack.sent_to(chat).await;
     let sent = of_message(&records, message_id);
     assert_eq!(sent.len(), 1, "one message: {sent:?}");
     assert_eq!(sent[0]["method"], "sendMessage");
@@ -111,7 +101,7 @@ async fn a_card_is_sent_with_its_buttons_and_a_burst_of_updates_ends_in_the_last
     wait_shown(&stack, chat, Some(message_id), "step 100").await;
     stack.wait_idle().await;
 
-    let records = chat_records(&stack, chat).await;
+    let records = stack.sent_to(chat).await;
     let shown = of_message(&records, message_id);
     let edits: Vec<&&Value> = shown.iter().filter(|r| r["method"] == "editMessageText").collect();
     eprintln!("{} edits for 100 upserts", edits.len());
@@ -140,7 +130,7 @@ async fn a_resolved_incident_that_fires_again_gets_a_new_card_and_a_deleted_card
     let resolved = stack.post("/api/v1/alerts/upsert", card(&integration, "cpu", "resolved", "step 2")).await;
     assert_eq!((resolved.status, resolved.body["status"].as_str()), (200, Some("resolved")), "{}", resolved.body);
     wait_shown(&stack, chat, Some(first_message), "resolved").await;
-    let records = chat_records(&stack, chat).await;
+    let records = stack.sent_to(chat).await;
     let last = of_message(&records, first_message).last().copied().cloned().expect("the card");
     assert!(
         last["reply_markup"]["inline_keyboard"].as_array().is_some_and(|rows| rows.len() == 1),
@@ -157,7 +147,7 @@ async fn a_resolved_incident_that_fires_again_gets_a_new_card_and_a_deleted_card
     assert_ne!(second_id, first_id, "a new card");
     let second_message = wait_shown(&stack, chat, None, "step 4").await;
     assert_ne!(second_message, first_message, "a new message");
-    let records = chat_records(&stack, chat).await;
+    let records = stack.sent_to(chat).await;
     assert!(
         of_message(&records, first_message).last().is_some_and(|r| step(r) == Some(2)),
         "the old card is left as it was"
@@ -178,7 +168,7 @@ async fn a_resolved_incident_that_fires_again_gets_a_new_card_and_a_deleted_card
     assert_eq!((patched.status, patched.body["revision"].clone()), (200, json!(2)), "{}", patched.body);
     let third_message = wait_shown(&stack, chat, None, "step 5").await;
     assert_ne!(third_message, second_message, "sent afresh");
-    let records = chat_records(&stack, chat).await;
+    let records = stack.sent_to(chat).await;
     assert_eq!(of_message(&records, third_message)[0]["method"], "sendMessage");
 
     // Later changes edit the new message.
@@ -362,7 +352,7 @@ async fn a_press_is_answered_at_once_offered_once_to_the_poll_and_an_ack_with_a_
         .await;
     assert_eq!((acked.status, &acked.body["acked"]), (200, &json!(1)), "{}", acked.body);
     wait_shown(&stack, chat, Some(message_id), "taken by the on-call").await;
-    let records = chat_records(&stack, chat).await;
+    let records = stack.sent_to(chat).await;
     let last = of_message(&records, message_id).last().copied().cloned().expect("the card");
     assert!(last["text"].as_str().is_some_and(|t| t.contains("acknowledged")), "{last}");
     let polled = stack.get(&poll_path).await;
@@ -535,7 +525,7 @@ async fn three_dispatchers_keep_twenty_cards_current_within_seconds_while_a_bulk
         assert!(late <= LATEST_WITHIN_MS, "card {i} showed its last state {late} ms after the last upsert");
     }
     assert!(bulk_sent < 2000, "the backlog was gone before the cards stopped changing; the test proves nothing");
-    let records = futures::future::join_all(chats.iter().map(|c| chat_records(&stack, *c))).await;
+    let records = futures::future::join_all(chats.iter().map(|c| stack.sent_to(*c))).await;
     let edits: usize = records.iter().flatten().filter(|r| r["method"] == "editMessageText").count();
     eprintln!("{edits} edits for {} upserts; {bulk_sent} messages delivered meanwhile", users.len() * ROUNDS);
     assert_eq!(stack.sandbox_get("/sandbox/violations").await, json!([]), "limit violations");
@@ -616,7 +606,7 @@ async fn a_paid_card_is_shown_once_its_payment_clears_edits_are_free_and_a_refus
     let mut messages = Vec::new();
     for chat in chats {
         let message_id = wait_shown(&stack, chat, None, "v2").await;
-        let records = chat_records(&stack, chat).await;
+        let records = stack.sent_to(chat).await;
         let shown = of_message(&records, message_id);
         assert_eq!((shown.len(), &shown[0]["method"]), (1, &json!("sendMessage")), "v1 never shown: {shown:?}");
         messages.push(message_id);
@@ -648,7 +638,7 @@ async fn a_paid_card_is_shown_once_its_payment_clears_edits_are_free_and_a_refus
         "newest first"
     );
     for chat in chats {
-        let records = chat_records(&stack, chat).await;
+        let records = stack.sent_to(chat).await;
         assert!(!records.iter().any(|r| r["text"].as_str().is_some_and(|t| t.contains("cpu-v1"))), "{records:?}");
     }
     let patch = stack.patch(&format!("/api/v1/alerts/{refused_id}"), json!({"summary": "cpu-v2"})).await;

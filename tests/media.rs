@@ -35,16 +35,6 @@ fn with_integration(mut body: Value, integration: &str) -> Value {
     body
 }
 
-/// The messages the common bot sent to `chat`.
-async fn sent_to(stack: &TestStack, chat: i64) -> Vec<Value> {
-    stack
-        .sandbox_get(&format!("/sandbox/bots/{COMMON_BOT}/sent?chat_id={chat}"))
-        .await
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
 async fn upload_exists(stack: &TestStack, upload_id: &str) -> bool {
     let store = stack.jetstream().await.get_object_store("uploads").await.expect("the uploads bucket");
     store.info(upload_id).await.is_ok_and(|info| !info.deleted)
@@ -141,7 +131,7 @@ async fn every_kind_goes_by_url_upload_and_file_id_and_albums_go_whole() {
             stack.wait_send(r.body["send_id"].as_str().expect("send_id"), "sent").await;
             expected += 1;
         }
-        let messages = sent_to(&stack, chat).await;
+        let messages = stack.sent_to(chat).await;
         assert_eq!(messages.len(), expected);
         let by_upload = &messages[expected - 1];
         let by_url = &messages[expected - 2];
@@ -160,7 +150,7 @@ async fn every_kind_goes_by_url_upload_and_file_id_and_albums_go_whole() {
         assert_eq!(r.status, 202, "{key}: {}", r.body);
         stack.wait_send(r.body["send_id"].as_str().expect("send_id"), "sent").await;
         expected += 1;
-        let last = sent_to(&stack, chat).await.pop().expect("a message");
+        let last = stack.sent_to(chat).await.pop().expect("a message");
         assert_eq!(
             (&last["kind"], &last["source"], &last["file_id"]),
             (&json!(kind), &json!("file_id"), &json!(file_id))
@@ -176,7 +166,7 @@ async fn every_kind_goes_by_url_upload_and_file_id_and_albums_go_whole() {
     let r = stack.post("/api/v1/send", with_integration(send("ann", "album", "Our <trip>", album), &integration)).await;
     assert_eq!(r.status, 202, "{}", r.body);
     stack.wait_send(r.body["send_id"].as_str().expect("send_id"), "sent").await;
-    let messages = sent_to(&stack, chat).await;
+    let messages = stack.sent_to(chat).await;
     let items = &messages[expected..];
     assert_eq!(items.len(), 2, "{items:?}");
     assert_eq!((&items[0]["kind"], &items[0]["caption"]), (&json!("photo"), &json!("Our <trip>")));

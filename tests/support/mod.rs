@@ -408,6 +408,12 @@ impl TestStack {
         self.sandbox_get(&format!("/sandbox/bots/{bot_username}/sent")).await.as_array().cloned().unwrap_or_default()
     }
 
+    /// What the common bot sent or edited in `chat`, in order.
+    pub async fn sent_to(&self, chat: i64) -> Vec<Value> {
+        let path = format!("/sandbox/bots/{COMMON_BOT}/sent?chat_id={chat}");
+        self.sandbox_get(&path).await.as_array().cloned().unwrap_or_default()
+    }
+
     pub async fn create_integration(&self, project_id: &str, custom_token: Option<&str>) -> String {
         self.create_integration_with(project_id, custom_token, json!({})).await
     }

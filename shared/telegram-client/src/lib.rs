@@ -15,9 +15,8 @@ use serde::{Deserialize, Serialize};
 pub use error::{BotApiError, BotApiErrorKind, ForbiddenReason};
 pub use media::{InputFile, InputMedia, MediaKind, SendMedia, SendMediaGroup};
 pub use types::{
-    Animation, Audio, BotCommand, BotCommandScope, Document, EditMessageText, InlineKeyboardButton,
-    InlineKeyboardMarkup, Message, PhotoSize, ReplyParameters, SendMessage, SetMyCommands, SetWebhook, User, Video,
-    Voice, WebhookInfo,
+    BotCommand, BotCommandScope, EditMessageText, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters,
+    SendMessage, SentFile, SetMyCommands, SetWebhook, User, WebhookInfo,
 };
 
 #[derive(Clone)]

@@ -268,7 +268,7 @@ impl BotApi {
 
 impl Message {
     /// The file_id Telegram gave the message's file of this kind (for a
-    /// photo, the largest size, i.e. the last PhotoSize), to send the same
+    /// photo, the largest size, i.e. the last one), to send the same
     /// file again without uploading it.
     pub fn file_id(&self, kind: MediaKind) -> Option<&str> {
         match kind {

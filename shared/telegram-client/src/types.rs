@@ -21,114 +21,28 @@ pub struct Message {
     pub media_group_id: Option<String>,
     /// The sizes Telegram made of a photo, smallest first.
     #[serde(default)]
-    pub photo: Option<Vec<PhotoSize>>,
+    pub photo: Option<Vec<SentFile>>,
     #[serde(default)]
-    pub video: Option<Video>,
+    pub video: Option<SentFile>,
     #[serde(default)]
-    pub document: Option<Document>,
+    pub document: Option<SentFile>,
     #[serde(default)]
-    pub audio: Option<Audio>,
+    pub audio: Option<SentFile>,
     #[serde(default)]
-    pub animation: Option<Animation>,
+    pub animation: Option<SentFile>,
     #[serde(default)]
-    pub voice: Option<Voice>,
+    pub voice: Option<SentFile>,
 }
 
-// The file objects below keep what a sender needs: `file_id` to send the
-// file again without uploading it, `file_unique_id` to tell files apart
-// (file_ids differ between bots and over time). Everything else Telegram
-// may omit, so it is defaulted rather than allowed to fail the decoding of a
-// message that was in fact sent.
-
-/// One size of a photo.
+/// A file of a sent message (a photo's size, a video, a document…), as far
+/// as a sender needs it: `file_id` sends the file again without uploading
+/// it; `file_unique_id` tells files apart (file_ids differ between bots and
+/// over time). Telegram's other fields are left unread, so none can fail
+/// the decoding of a message that was in fact sent.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct PhotoSize {
+pub struct SentFile {
     pub file_id: String,
     pub file_unique_id: String,
-    #[serde(default)]
-    pub width: u32,
-    #[serde(default)]
-    pub height: u32,
-    #[serde(default)]
-    pub file_size: Option<u64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Video {
-    pub file_id: String,
-    pub file_unique_id: String,
-    #[serde(default)]
-    pub width: u32,
-    #[serde(default)]
-    pub height: u32,
-    #[serde(default)]
-    pub duration: u32,
-    #[serde(default)]
-    pub file_name: Option<String>,
-    #[serde(default)]
-    pub mime_type: Option<String>,
-    #[serde(default)]
-    pub file_size: Option<u64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Document {
-    pub file_id: String,
-    pub file_unique_id: String,
-    #[serde(default)]
-    pub file_name: Option<String>,
-    #[serde(default)]
-    pub mime_type: Option<String>,
-    #[serde(default)]
-    pub file_size: Option<u64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Audio {
-    pub file_id: String,
-    pub file_unique_id: String,
-    #[serde(default)]
-    pub duration: u32,
-    #[serde(default)]
-    pub performer: Option<String>,
-    #[serde(default)]
-    pub title: Option<String>,
-    #[serde(default)]
-    pub file_name: Option<String>,
-    #[serde(default)]
-    pub mime_type: Option<String>,
-    #[serde(default)]
-    pub file_size: Option<u64>,
-}
-
-/// A GIF or a soundless H.264/MPEG-4 video.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Animation {
-    pub file_id: String,
-    pub file_unique_id: String,
-    #[serde(default)]
-    pub width: u32,
-    #[serde(default)]
-    pub height: u32,
-    #[serde(default)]
-    pub duration: u32,
-    #[serde(default)]
-    pub file_name: Option<String>,
-    #[serde(default)]
-    pub mime_type: Option<String>,
-    #[serde(default)]
-    pub file_size: Option<u64>,
-}
-
-/// A voice note (OGG/OPUS, MP3 or M4A).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Voice {
-    pub file_id: String,
-    pub file_unique_id: String,
-    #[serde(default)]
-    pub duration: u32,
-    #[serde(default)]
-    pub mime_type: Option<String>,
     #[serde(default)]
     pub file_size: Option<u64>,
 }
