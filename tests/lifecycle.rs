@@ -147,7 +147,7 @@ async fn replies_to(stack: &TestStack, bot: &str, chat: i64, n: usize) -> Vec<St
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_connect_code_binds_one_chat_once_and_not_after_it_expires() {
+async fn a_connect_code_binds_one_chat_once_never_again_and_not_after_it_expires() {
     let stack = TestStack::start_with(Layout::Single, &[("CONNECT_CODE_TTL_SECONDS", "2")]).await;
     let integration = stack.create_integration(PROJECT, None).await;
     let bot = support::COMMON_BOT;
@@ -157,6 +157,13 @@ async fn a_connect_code_binds_one_chat_once_and_not_after_it_expires() {
     assert!(replies_to(&stack, bot, owner, 1).await[0].starts_with("✅ Connected"));
     let intruder = start(&stack, bot, &first).await;
     assert_eq!(replies_to(&stack, bot, intruder, 1).await, ["This link has already been used."]);
+    // The owner stops; the same link, opened again from the chat's history, binds nothing.
+    let say = |text: &str| json!({"bot_username": bot, "text": text});
+    stack.sandbox_post(&format!("/sandbox/users/{owner}/messages"), say("/stop")).await;
+    assert!(replies_to(&stack, bot, owner, 2).await[1].starts_with("Disconnected"));
+    stack.sandbox_post(&format!("/sandbox/users/{owner}/messages"), say(&format!("/start {first}"))).await;
+    assert_eq!(replies_to(&stack, bot, owner, 3).await[2], "This link has already been used.");
+    wait_recipient(&stack, &integration, "user:1", "disabled").await;
     let nobody = start(&stack, bot, "not-a-code").await;
     assert_eq!(replies_to(&stack, bot, nobody, 1).await, ["This link is not valid. Ask for a new one."]);
 
@@ -171,6 +178,7 @@ async fn a_connect_code_binds_one_chat_once_and_not_after_it_expires() {
     let refs: Vec<&str> =
         listed.body.as_array().unwrap().iter().filter_map(|r| r["public_user_ref"].as_str()).collect();
     assert_eq!(refs, ["user:1"], "only the first chat is bound: {}", listed.body);
+    assert_eq!(listed.body[0]["status"], "disabled", "and stays stopped: {}", listed.body);
 }
 
 /// The status `GET /integrations/{id}/recipients` shows for `user_ref`, once it is `status`.

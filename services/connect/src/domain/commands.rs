@@ -113,10 +113,11 @@ pub async fn start(ctx: &Context<'_>, code: Option<&str>) -> Result<(), CommandE
             chat_hash: chat_hash.clone(),
             recipient_id: recipient_id.clone(),
             now: Utc::now(),
+            event_id: ctx.event_id("redeemed"),
         };
         let redeemed = match decide(&state, redeem) {
             Ok(Some(redeemed)) => redeemed,
-            // This chat's redemption is on the log already (a retried update).
+            // This update's redemption is on the log already (a redelivery).
             Ok(None) => break (issued, recipient_id),
             Err(RedeemRefusal::Unknown) => {
                 return ctx.reply("invalid_code", replies::INVALID_CODE, ReplyOwner::default()).await
