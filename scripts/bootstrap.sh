@@ -442,6 +442,12 @@ gen() { pick_python && "$PY" -c "$1"; }
 if ! grep -q '^NOVIJ_MASTER_KEYS=' "$ENV_FILE"; then
   set_default NOVIJ_MASTER_KEYS "k1:$(gen 'import base64,secrets; print(base64.b64encode(secrets.token_bytes(32)).decode())')"
 fi
+# The lookup key pinned to the one the first master key gives, so ids made
+# before it was set stay the same, and a rotation of the master keys moves none.
+if ! grep -q '^NOVIJ_LOOKUP_KEY=' "$ENV_FILE"; then
+  FIRST_KEY=$(grep '^NOVIJ_MASTER_KEYS=' "$ENV_FILE" | head -1 | cut -d= -f2- | cut -d, -f1 | cut -d: -f2-)
+  set_default NOVIJ_LOOKUP_KEY "$(gen "import base64,hashlib,hmac; print(base64.b64encode(hmac.new(base64.b64decode('$FIRST_KEY'), b'novij/keyed-hash/v1', hashlib.sha256).digest()).decode())")"
+fi
 if ! grep -q '^ADMIN_API_KEY=' "$ENV_FILE"; then
   set_default ADMIN_API_KEY "$(gen 'import secrets; print(secrets.token_hex(16))')"
 fi

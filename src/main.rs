@@ -40,6 +40,11 @@ enum Command {
         #[command(subcommand)]
         command: DlqCommand,
     },
+    /// The keys: what a rotation of the master keys needs.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Broadcasts: their progress.
     Broadcast {
         #[command(subcommand)]
@@ -72,6 +77,13 @@ enum DlqCommand {
 }
 
 #[derive(Subcommand)]
+enum KeysCommand {
+    /// Print the key of the keyed hashes (ids, lookups, webhook secrets) in
+    /// use; set it as NOVIJ_LOOKUP_KEY before the first rotation.
+    LookupKey,
+}
+
+#[derive(Subcommand)]
 enum BroadcastCommand {
     /// Show a broadcast's progress as a bar until it ends (over NATS: an ingress must run).
     Watch {
@@ -101,6 +113,7 @@ fn main() -> std::process::ExitCode {
             Command::Broadcast { command: BroadcastCommand::Watch { broadcast_id } } => {
                 commands::broadcast::watch(broadcast_id).await
             }
+            Command::Keys { command: KeysCommand::LookupKey } => commands::keys::lookup_key(),
             Command::Prices => commands::payments::prices(),
             Command::Wallet => commands::payments::wallet(),
             Command::RelayCheck => commands::payments::relay_check().await,

@@ -42,7 +42,7 @@ async fn cleanup_shreds_expired_payloads_and_counts_what_it_removed() {
     let js = stack.jetstream().await;
     let log = novij_bus::EventLog::new(js.clone());
     let (accepted, _) = log.last::<SendAccepted>(&send_id).await.unwrap().expect("accepted event");
-    let keyring = std::sync::Arc::new(novij_crypto::Keyring::parse(&stack.master_keys).unwrap());
+    let keyring = std::sync::Arc::new(stack.keyring());
     let db = stack.db.connect().await.unwrap();
     let payloads = Payloads::connect(&js, db, keyring, 1).await.unwrap();
     let purpose = novij_runtime::derive::purpose::OUTGOING_MESSAGE;

@@ -50,7 +50,7 @@ async fn deleting_an_integration_withdraws_its_sends_removes_the_webhook_and_shr
     let log = novij_bus::EventLog::new(stack.jetstream().await);
     let (created, _) = log.last::<IntegrationCreated>(&integration).await.unwrap().expect("created");
     let token = created.payload.bot_token.expect("a sealed token");
-    let keyring = std::sync::Arc::new(novij_crypto::Keyring::parse(&stack.master_keys).unwrap());
+    let keyring = std::sync::Arc::new(stack.keyring());
     let payloads =
         Payloads::connect(&stack.jetstream().await, stack.db.connect().await.unwrap(), keyring, 3600).await.unwrap();
     let purpose = novij_runtime::derive::purpose::BOT_TOKEN;

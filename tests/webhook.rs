@@ -10,7 +10,7 @@ use support::{Layout, TestStack};
 const UPDATES: &str = "TG_UPDATES";
 
 fn secret(stack: &TestStack, bot_key: &str) -> String {
-    let keyring = novij_crypto::Keyring::parse(&stack.master_keys).expect("keys");
+    let keyring = stack.keyring();
     derive::webhook_secret(&keyring, bot_key)
 }
 

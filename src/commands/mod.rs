@@ -6,6 +6,7 @@ pub mod cleanup;
 pub mod config_check;
 pub mod db;
 pub mod dlq;
+pub mod keys;
 pub mod payments;
 pub mod schemas;
 pub mod serve;

@@ -106,7 +106,6 @@ pub struct TestStack {
     pub env: Vec<(String, String)>,
     pub api: String,
     pub admin_key: String,
-    pub master_keys: String,
     pub common_token: String,
     http: reqwest::Client,
 }
@@ -209,10 +208,13 @@ impl TestStack {
         let api = format!("http://127.0.0.1:{port}");
         let admin_key = format!("admin-{}", uuid::Uuid::new_v4().simple());
         let master_keys = novij_crypto::Keyring::generate_spec("k1").expect("key");
+        // A lookup key of its own, as a deployment has: not the master key's.
+        let lookup_key = novij_crypto::Keyring::generate_spec("lookup").expect("key").replace("lookup:", "");
         let env: Vec<(String, String)> = [
             ("NATS_URL", nats.url()),
             ("DATABASE_URL", services_db_url),
-            ("NOVIJ_MASTER_KEYS", master_keys.clone()),
+            ("NOVIJ_MASTER_KEYS", master_keys),
+            ("NOVIJ_LOOKUP_KEY", lookup_key),
             ("TELEGRAM_API_BASE_URL", sandbox.base_url()),
             ("TELEGRAM_COMMON_BOT_TOKEN", common_token.clone()),
             ("PUBLIC_BASE_URL", api.clone()),
@@ -237,7 +239,6 @@ impl TestStack {
             env,
             api,
             admin_key,
-            master_keys,
             common_token,
             http: reqwest::Client::new(),
         };
@@ -261,6 +262,22 @@ impl TestStack {
     }
 
     /// Waits until every service process is started and the API is healthy.
+    /// The services' key ring, as their environment gives it.
+    pub fn keyring(&self) -> novij_crypto::Keyring {
+        let setting = |name: &str| self.env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let ring = novij_crypto::Keyring::parse(&setting("NOVIJ_MASTER_KEYS").expect("master keys")).expect("keys");
+        match setting("NOVIJ_LOOKUP_KEY") {
+            Some(key) => ring.with_lookup_key(&key).expect("lookup key"),
+            None => ring,
+        }
+    }
+
+    /// Sets a service setting for the processes spawned from now on.
+    pub fn set_env(&mut self, name: &str, value: &str) {
+        self.env.retain(|(k, _)| k != name);
+        self.env.push((name.to_string(), value.to_string()));
+    }
+
     pub async fn wait_ready(&self) {
         for (name, process) in &self.services {
             let line = if name.starts_with("dispatcher") || name == "all" {

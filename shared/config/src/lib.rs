@@ -74,6 +74,13 @@ pub const SETTINGS: &[Setting] = &[
         "Master keys `kid:base64(32 bytes)[,kid:…]`; the first seals new data, the rest stay readable (rotation).",
     ),
     setting(
+        "NOVIJ_LOOKUP_KEY",
+        false,
+        None,
+        true,
+        "Key of every keyed hash (derived ids, lookups, webhook secrets), base64 of 32 bytes; never rotated. Unset: derived from the first master key, which must then stay first; pin it (`novij-telegram keys lookup-key` prints it) before a rotation.",
+    ),
+    setting(
         "TELEGRAM_API_BASE_URL",
         false,
         Some("https://api.telegram.org"),
@@ -390,6 +397,7 @@ pub struct Config {
     pub nats_stream_replicas: usize,
     pub database_url: String,
     pub master_keys: String,
+    pub lookup_key: Option<String>,
     pub telegram_api_base_url: String,
     pub common_bot_token: Option<String>,
     pub telegram_updates: UpdatesMode,
@@ -532,6 +540,12 @@ impl Config {
                 r.problem("NOVIJ_MASTER_KEYS", e.to_string());
             }
         }
+        let lookup_key = r.raw("NOVIJ_LOOKUP_KEY");
+        if let (Some(key), Ok(ring)) = (&lookup_key, Keyring::parse(&master_keys)) {
+            if let Err(e) = ring.with_lookup_key(key) {
+                r.problem("NOVIJ_LOOKUP_KEY", format!("{e}: expected base64 of 32 bytes"));
+            }
+        }
         let common_bot_token = r.raw("TELEGRAM_COMMON_BOT_TOKEN");
         if let Some(token) = &common_bot_token {
             if !looks_like_bot_token(token) {
@@ -548,6 +562,7 @@ impl Config {
             nats_stream_replicas: r.number("NATS_STREAM_REPLICAS"),
             database_url: r.string("DATABASE_URL"),
             master_keys,
+            lookup_key,
             telegram_api_base_url: r.url("TELEGRAM_API_BASE_URL"),
             common_bot_token,
             telegram_updates: updates::read(&mut r),
@@ -614,9 +629,13 @@ impl Config {
         }
     }
 
-    /// The key ring built from `NOVIJ_MASTER_KEYS` (validated by `load`).
+    /// The key ring built from `NOVIJ_MASTER_KEYS` and `NOVIJ_LOOKUP_KEY` (validated by `load`).
     pub fn keyring(&self) -> Result<Keyring, novij_crypto::KeyringError> {
-        Keyring::parse(&self.master_keys)
+        let ring = Keyring::parse(&self.master_keys)?;
+        match &self.lookup_key {
+            Some(key) => ring.with_lookup_key(key),
+            None => Ok(ring),
+        }
     }
 }
 

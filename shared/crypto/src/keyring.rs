@@ -29,12 +29,16 @@ pub enum KeyringError {
 struct Key {
     kid: String,
     aead: LessSafeKey,
-    mac: hmac::Key,
 }
 
-/// Master keys by id; the first one seals new data.
+/// Master keys by id; the first one seals new data. Keyed hashes use the
+/// lookup key, which does not rotate with them: every id and lookup derived
+/// from a hash must stay the same across a rotation.
 pub struct Keyring {
     keys: Vec<Key>,
+    lookup: hmac::Key,
+    /// The lookup key's bytes, for pinning it (`keys lookup-key`).
+    lookup_seed: Vec<u8>,
     rng: SystemRandom,
 }
 
@@ -52,6 +56,7 @@ impl Keyring {
     /// Parses `kid:base64key[,kid:base64key…]`; the first entry is the current key.
     pub fn parse(spec: &str) -> Result<Self, KeyringError> {
         let mut keys: Vec<Key> = Vec::new();
+        let mut lookup_seed = Vec::new();
         for (i, entry) in spec.split(',').map(str::trim).filter(|e| !e.is_empty()).enumerate() {
             let (kid, b64) = entry.split_once(':').ok_or(KeyringError::Malformed(i + 1))?;
             let kid = kid.trim();
@@ -68,18 +73,33 @@ impl Keyring {
             }
             let unbound =
                 UnboundKey::new(&AES_256_GCM, &bytes).map_err(|_| KeyringError::BadKey { kid: kid.to_string() })?;
-            // The hashing key is derived from, not equal to, the sealing key.
-            let mac_seed = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, &bytes), b"novij/keyed-hash/v1");
-            keys.push(Key {
-                kid: kid.to_string(),
-                aead: LessSafeKey::new(unbound),
-                mac: hmac::Key::new(hmac::HMAC_SHA256, mac_seed.as_ref()),
-            });
+            if keys.is_empty() {
+                // Without a lookup key of its own, the ring's first key's
+                // derived one (what every release before it used).
+                let seed = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, &bytes), b"novij/keyed-hash/v1");
+                lookup_seed = seed.as_ref().to_vec();
+            }
+            keys.push(Key { kid: kid.to_string(), aead: LessSafeKey::new(unbound) });
         }
         if keys.is_empty() {
             return Err(KeyringError::Empty);
         }
-        Ok(Self { keys, rng: SystemRandom::new() })
+        let lookup = hmac::Key::new(hmac::HMAC_SHA256, &lookup_seed);
+        Ok(Self { keys, lookup, lookup_seed, rng: SystemRandom::new() })
+    }
+
+    /// The ring with its own lookup key (base64 of 32 bytes, `NOVIJ_LOOKUP_KEY`).
+    pub fn with_lookup_key(mut self, base64_key: &str) -> Result<Self, KeyringError> {
+        let kid = "lookup".to_string();
+        let bytes = B64.decode(base64_key.trim()).ok().filter(|b| b.len() == 32).ok_or(KeyringError::BadKey { kid })?;
+        self.lookup = hmac::Key::new(hmac::HMAC_SHA256, &bytes);
+        self.lookup_seed = bytes;
+        Ok(self)
+    }
+
+    /// The lookup key in use, base64: what `NOVIJ_LOOKUP_KEY` pins before a rotation.
+    pub fn lookup_key(&self) -> String {
+        B64.encode(&self.lookup_seed)
     }
 
     /// Generates a fresh `kid:base64key` spec (for set-up scripts and tests).
@@ -117,10 +137,10 @@ impl Keyring {
         String::from_utf8(self.open(purpose, sealed)?).map_err(|_| KeyringError::Open)
     }
 
-    /// Keyed hash of `value` in `domain`, stable across key rotation of sealing
-    /// only while the first key stays; lookups use it instead of plaintext.
+    /// Keyed hash of `value` in `domain` with the lookup key, the same
+    /// across rotations of the master keys; lookups use it instead of plaintext.
     pub fn hash(&self, domain: &str, value: &[u8]) -> KeyHash {
-        let mut ctx = hmac::Context::with_key(&self.keys[0].mac);
+        let mut ctx = hmac::Context::with_key(&self.lookup);
         ctx.update(domain.as_bytes());
         ctx.update(&[0]);
         ctx.update(value);
@@ -206,5 +226,18 @@ mod tests {
         assert_ne!(a.hash("chat", b"1"), a.hash("chat", b"2"));
         assert_ne!(a.hash("chat", b"1"), a.hash("code", b"1"));
         assert_ne!(a.hash("chat", b"1"), b.hash("chat", b"1"));
+    }
+
+    #[test]
+    fn a_pinned_lookup_key_keeps_every_hash_across_a_rotation() {
+        let old_spec = Keyring::generate_spec("k1").unwrap();
+        let old = Keyring::parse(&old_spec).unwrap();
+        let before = old.hash("send", b"project:key");
+        let rotated_spec = format!("{},{old_spec}", Keyring::generate_spec("k2").unwrap());
+        let unpinned = Keyring::parse(&rotated_spec).unwrap();
+        assert_ne!(unpinned.hash("send", b"project:key"), before, "derived from the first key, it moves");
+        let pinned = Keyring::parse(&rotated_spec).unwrap().with_lookup_key(&old.lookup_key()).unwrap();
+        assert_eq!(pinned.hash("send", b"project:key"), before);
+        assert!(Keyring::parse(&old_spec).unwrap().with_lookup_key("c2hvcnQ=").is_err());
     }
 }
