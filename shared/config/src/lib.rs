@@ -519,8 +519,10 @@ impl Config {
         };
         let mut values = BTreeMap::new();
         for s in SETTINGS {
+            let from_file = if s.secret { secret_file(s.env, &env, &mut problems) } else { None };
             let value = env(s.env)
                 .filter(|v| !v.is_empty())
+                .or(from_file)
                 .or_else(|| file_values.get(&s.env.to_ascii_lowercase()).cloned())
                 .or_else(|| s.default.map(str::to_string));
             match value {
@@ -639,6 +641,25 @@ impl Config {
     }
 }
 
+/// A secret's value from the file `<NAME>_FILE` names, as container
+/// platforms hand secrets out; a trailing line break is not part of it.
+fn secret_file(name: &str, env: &impl Fn(&str) -> Option<String>, problems: &mut Vec<ConfigProblem>) -> Option<String> {
+    let setting = format!("{name}_FILE");
+    let path = env(&setting).filter(|p| !p.is_empty())?;
+    let problem = |problem: String| ConfigProblem { setting: setting.clone(), problem };
+    if env(name).is_some_and(|v| !v.is_empty()) {
+        problems.push(problem(format!("set either {name} or {name}_FILE, not both")));
+        return None;
+    }
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Some(text.trim_end_matches(['\r', '\n']).to_string()),
+        Err(e) => {
+            problems.push(problem(format!("cannot read {path}: {e}")));
+            None
+        }
+    }
+}
+
 /// `<digits>:<at least 20 url-safe characters>`, the shape of every Bot API token.
 pub fn looks_like_bot_token(token: &str) -> bool {
     token.split_once(':').is_some_and(|(id, secret)| {
@@ -719,6 +740,32 @@ mod tests {
             ("PUBLIC_BASE_URL", "https://tg.example.com/".to_string()),
             ("ADMIN_API_KEY", "0123456789abcdef0123".to_string()),
         ]
+    }
+
+    #[test]
+    fn secrets_may_come_from_files() {
+        let dir = std::env::temp_dir().join(format!("novij-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key_file = dir.join("admin_api_key");
+        std::fs::write(&key_file, "from-a-file-0123456789\n").unwrap();
+        let mut pairs: Vec<(&str, String)> = minimal().into_iter().filter(|(k, _)| *k != "ADMIN_API_KEY").collect();
+        pairs.push(("ADMIN_API_KEY_FILE", key_file.display().to_string()));
+        let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        assert_eq!(Config::load(None, env(&refs)).unwrap().admin_api_key, "from-a-file-0123456789");
+
+        let both: Vec<(&str, &str)> = refs.iter().copied().chain([("ADMIN_API_KEY", "0123456789abcdef0123")]).collect();
+        let errors = Config::load(None, env(&both)).unwrap_err();
+        assert!(errors.problems.iter().any(|p| p.setting == "ADMIN_API_KEY_FILE" && p.problem.contains("not both")));
+        let missing: Vec<(&str, &str)> = refs
+            .iter()
+            .map(|(k, v)| if *k == "ADMIN_API_KEY_FILE" { (*k, "/nonexistent/key") } else { (*k, *v) })
+            .collect();
+        let errors = Config::load(None, env(&missing)).unwrap_err();
+        assert!(errors.problems.iter().any(|p| p.setting == "ADMIN_API_KEY_FILE" && p.problem.contains("cannot read")));
+        // Only secrets: a public setting is never read from a file.
+        let public: Vec<(&str, &str)> = refs.iter().copied().chain([("HTTP_LISTEN_FILE", "/nonexistent")]).collect();
+        assert!(Config::load(None, env(&public)).is_ok());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
