@@ -92,4 +92,7 @@ async fn nats_unavailable_answers_5xx() {
     assert!((500..600).contains(&status), "got {status} with NATS down");
     let health = stack.request(reqwest::Method::GET, "/api/v1/health", None, None).await;
     assert_eq!(health.status, 503, "{}", health.body);
+    // No internal error text for anyone to read.
+    assert_eq!(health.body["checks"]["postgres"], "ok", "{}", health.body);
+    assert!(["unreachable", "timed_out"].contains(&health.body["checks"]["nats"].as_str().unwrap_or_default()));
 }

@@ -526,6 +526,11 @@ impl Config {
                 .or_else(|| file_values.get(&s.env.to_ascii_lowercase()).cloned())
                 .or_else(|| s.default.map(str::to_string));
             match value {
+                // The example file's placeholders must not run a deployment.
+                Some(v) if s.secret && v.contains("CHANGE_ME") => problems.push(ConfigProblem {
+                    setting: s.env.to_string(),
+                    problem: "still holds the example's CHANGE_ME placeholder; generate a real value".into(),
+                }),
                 Some(v) => {
                     values.insert(s.env, v);
                 }
@@ -766,6 +771,18 @@ mod tests {
         let public: Vec<(&str, &str)> = refs.iter().copied().chain([("HTTP_LISTEN_FILE", "/nonexistent")]).collect();
         assert!(Config::load(None, env(&public)).is_ok());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_examples_placeholders_are_refused() {
+        let mut pairs = minimal();
+        pairs.push(("ADMIN_API_KEY", "CHANGE_ME_AT_LEAST_16_CHARS".into()));
+        pairs.push(("DATABASE_URL", "postgres://novij:CHANGE_ME@127.0.0.1:5432/novij".into()));
+        let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let errors = Config::load(None, env(&refs)).unwrap_err();
+        let named: Vec<&str> = errors.problems.iter().map(|p| p.setting.as_str()).collect();
+        assert_eq!(named, ["DATABASE_URL", "ADMIN_API_KEY"], "{:?}", errors.problems);
+        assert!(errors.problems.iter().all(|p| p.problem.contains("CHANGE_ME")));
     }
 
     #[test]

@@ -19,6 +19,26 @@ pub use types::{
     SendMessage, SentFile, SetMyCommands, SetWebhook, User, WebhookInfo,
 };
 
+/// The largest answer read: Telegram's are small (100 updates fit many
+/// times over); anything larger is not the Bot API, and is not buffered.
+pub const MAX_ANSWER_BYTES: usize = 8 * 1024 * 1024;
+
+/// The answer's body, read up to [`MAX_ANSWER_BYTES`].
+async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, BotApiError> {
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) if body.len() + chunk.len() > MAX_ANSWER_BYTES => {
+                let detail = format!("the answer is larger than {MAX_ANSWER_BYTES} bytes");
+                return Err(BotApiError::new(BotApiErrorKind::Decode, detail));
+            }
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            Ok(None) => return Ok(body),
+            Err(e) => return Err(BotApiError::new(BotApiErrorKind::Network, e.without_url().to_string())),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct BotApi {
     http: reqwest::Client,
@@ -47,6 +67,8 @@ impl BotApi {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(Duration::from_secs(5))
+            // A redirect would send the token's path, chat ids and text to another host.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| BotApiError::new(BotApiErrorKind::Network, e.without_url().to_string()))?;
         Ok(Self { http, base_url: base_url.trim_end_matches('/').to_string() })
@@ -85,10 +107,7 @@ impl BotApi {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| BotApiError::new(BotApiErrorKind::Network, e.without_url().to_string()))?;
+        let body = read_capped(response).await?;
         let parsed: Result<ApiResponse<T>, _> = serde_json::from_slice(&body);
         match parsed {
             Ok(ApiResponse { ok: true, result: Some(result), .. }) => Ok(result),

@@ -25,8 +25,33 @@ pub struct Health {
 
 #[derive(Serialize, ToSchema)]
 pub struct HealthChecks {
+    /// `ok`, `unreachable` or `timed_out`.
     pub nats: String,
+    /// `ok`, `unreachable` or `timed_out`.
     pub postgres: String,
+}
+
+/// How long each dependency has to answer.
+const CHECK_WITHIN: Duration = Duration::from_secs(2);
+
+/// A dependency's state as anyone may see it: the error itself, which can
+/// name hosts and users, goes to the log only.
+async fn check<E: std::fmt::Display>(
+    dependency: &str,
+    answer: impl std::future::Future<Output = Result<(), E>>,
+) -> String {
+    match tokio::time::timeout(CHECK_WITHIN, answer).await {
+        Ok(Ok(())) => "ok",
+        Ok(Err(e)) => {
+            tracing::warn!(dependency, error = %e, "health check failed");
+            "unreachable"
+        }
+        Err(_) => {
+            tracing::warn!(dependency, "health check timed out");
+            "timed_out"
+        }
+    }
+    .to_string()
 }
 
 /// Checks NATS (JetStream answers) and Postgres (a query runs).
@@ -34,21 +59,9 @@ pub struct HealthChecks {
     (status = 200, description = "All dependencies reachable", body = Health),
     (status = 503, description = "A dependency is down", body = Health)))]
 pub async fn health(state: AppState) -> Result<Answer, ApiError> {
-    let nats = match tokio::time::timeout(
-        Duration::from_secs(2),
-        state.rt.jetstream.get_stream(novij_events::subjects::EVENTS_STREAM),
-    )
-    .await
-    {
-        Ok(Ok(_)) => "ok".to_string(),
-        Ok(Err(e)) => format!("error: {e}"),
-        Err(_) => "error: timed out".to_string(),
-    };
-    let postgres = match tokio::time::timeout(Duration::from_secs(2), state.rt.db.ping()).await {
-        Ok(Ok(())) => "ok".to_string(),
-        Ok(Err(e)) => format!("error: {e}"),
-        Err(_) => "error: timed out".to_string(),
-    };
+    let events = state.rt.jetstream.get_stream(novij_events::subjects::EVENTS_STREAM);
+    let nats = check("nats", async { events.await.map(drop) }).await;
+    let postgres = check("postgres", state.rt.db.ping()).await;
     let healthy = nats == "ok" && postgres == "ok";
     let body =
         Health { status: if healthy { "ok" } else { "degraded" }.into(), checks: HealthChecks { nats, postgres } };
