@@ -59,7 +59,11 @@ enum Command {
     /// Run the maintenance jobs once (expired payloads, connect codes, audit data) and report counts.
     Cleanup,
     /// Show the version and build metadata.
-    Version,
+    Version {
+        /// As JSON, as `GET /api/v1/version` answers.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -118,10 +122,7 @@ fn main() -> std::process::ExitCode {
             Command::Wallet => commands::payments::wallet(),
             Command::RelayCheck => commands::payments::relay_check().await,
             Command::Cleanup => commands::cleanup::run().await,
-            Command::Version => {
-                println!("novij-telegram {}", env!("CARGO_PKG_VERSION"));
-                Ok(())
-            }
+            Command::Version { json } => commands::version::run(json),
         }
     });
     match result {

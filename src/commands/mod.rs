@@ -10,6 +10,7 @@ pub mod keys;
 pub mod payments;
 pub mod schemas;
 pub mod serve;
+pub mod version;
 
 /// Loads the configuration or names every problem.
 pub fn load_config() -> anyhow::Result<novij_config::Config> {

@@ -29,7 +29,7 @@ use novij_runtime::Runtime;
 use tokio::sync::watch;
 
 pub use crate::api::rest::routes;
-pub use crate::handlers::service::{settings_of, Settings};
+pub use crate::handlers::service::{settings_of, this_version, Settings};
 pub use crate::state::AppState;
 
 /// Serves the API over HTTP and NATS, and publishes the project feeds and

@@ -77,25 +77,36 @@ pub struct Version {
 
 #[derive(Serialize, ToSchema)]
 pub struct BuildInfo {
+    /// The git commit it was built from (`unknown` outside a checkout).
+    pub commit: String,
+    /// When it was built (UTC).
+    pub built_at: String,
+    /// The compiler, as `rustc --version` says.
+    pub rustc: String,
     pub profile: String,
     pub target_os: String,
     pub target_arch: String,
 }
 
+/// This build: what `GET /version` answers and `novij-telegram version` prints.
+pub fn this_version() -> Version {
+    Version {
+        name: "novij-telegram".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        build: BuildInfo {
+            commit: env!("NOVIJ_GIT_COMMIT").into(),
+            built_at: env!("NOVIJ_BUILT_AT").into(),
+            rustc: env!("NOVIJ_RUSTC_VERSION").into(),
+            profile: if cfg!(debug_assertions) { "debug" } else { "release" }.into(),
+            target_os: std::env::consts::OS.into(),
+            target_arch: std::env::consts::ARCH.into(),
+        },
+    }
+}
+
 #[utoipa::path(get, path = "/api/v1/version", tag = "service", responses((status = 200, body = Version)))]
 pub async fn version() -> Result<Answer, ApiError> {
-    Ok(json(
-        StatusCode::OK,
-        &Version {
-            name: "novij-telegram".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            build: BuildInfo {
-                profile: if cfg!(debug_assertions) { "debug" } else { "release" }.into(),
-                target_os: std::env::consts::OS.into(),
-                target_arch: std::env::consts::ARCH.into(),
-            },
-        },
-    ))
+    Ok(json(StatusCode::OK, &this_version()))
 }
 
 #[derive(Serialize, ToSchema)]
