@@ -98,6 +98,22 @@ pub struct SendMedia {
     pub reply_parameters: Option<ReplyParameters>,
 }
 
+impl SendMedia {
+    /// The file alone: no caption, buttons or reply.
+    pub fn new(chat_id: i64, kind: MediaKind, file: InputFile) -> Self {
+        Self {
+            chat_id,
+            kind,
+            file,
+            caption: None,
+            parse_mode: None,
+            allow_paid_broadcast: false,
+            reply_markup: None,
+            reply_parameters: None,
+        }
+    }
+}
+
 /// One item of an album. Telegram only takes photo, video, document and
 /// audio here, and documents or audio only among their own kind; the
 /// caller checks that, not this client.
@@ -399,16 +415,7 @@ mod tests {
     #[test]
     fn a_bad_content_type_is_refused_before_sending() {
         let file = InputFile::Upload { bytes: Bytes::new(), filename: "a".into(), content_type: "not a type".into() };
-        let params = SendMedia {
-            chat_id: 1,
-            kind: MediaKind::Document,
-            file,
-            caption: None,
-            parse_mode: None,
-            allow_paid_broadcast: false,
-            reply_markup: None,
-            reply_parameters: None,
-        };
+        let params = SendMedia::new(1, MediaKind::Document, file);
         let error = MediaCall::single(&params).and_then(MediaCall::into_form).expect_err("refused");
         assert_eq!(error.kind(), BotApiErrorKind::BadRequest);
     }

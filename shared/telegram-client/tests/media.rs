@@ -95,16 +95,7 @@ fn upload(len: usize, filename: &str, content_type: &str) -> InputFile {
 }
 
 fn media(chat_id: i64, kind: MediaKind, file: InputFile) -> SendMedia {
-    SendMedia {
-        chat_id,
-        kind,
-        file,
-        caption: None,
-        parse_mode: None,
-        allow_paid_broadcast: false,
-        reply_markup: None,
-        reply_parameters: None,
-    }
+    SendMedia::new(chat_id, kind, file)
 }
 
 fn item(kind: MediaKind, file: InputFile) -> InputMedia {

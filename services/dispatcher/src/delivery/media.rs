@@ -96,14 +96,10 @@ impl Call {
         if album.items.len() == 1 {
             if let Some(item) = album.items.pop() {
                 *self = Call::File(tg::SendMedia {
-                    chat_id: album.chat_id,
-                    kind: item.kind,
-                    file: item.file,
                     caption: item.caption,
                     parse_mode: item.parse_mode,
-                    allow_paid_broadcast: false,
-                    reply_markup: None,
                     reply_parameters: album.reply_parameters.clone(),
+                    ..tg::SendMedia::new(album.chat_id, item.kind, item.file)
                 });
             }
         }
@@ -182,14 +178,11 @@ pub async fn prepare(
     }
     let call = match <[InputMedia; 1]>::try_from(items) {
         Ok([one]) => Call::File(tg::SendMedia {
-            chat_id,
-            kind: one.kind,
-            file: one.file,
             caption: one.caption,
             parse_mode: one.parse_mode,
-            allow_paid_broadcast: false,
             reply_markup,
             reply_parameters,
+            ..tg::SendMedia::new(chat_id, one.kind, one.file)
         }),
         Err(items) => Call::Album(SendMediaGroup { chat_id, items, allow_paid_broadcast: false, reply_parameters }),
     };
