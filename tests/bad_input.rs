@@ -107,6 +107,15 @@ async fn bad_requests_are_rejected_with_the_field_and_store_nothing() {
     let wrong_key =
         stack.request(reqwest::Method::POST, "/api/v1/send", Some(ok.clone()), Some("not-a-key-at-all")).await;
     assert_eq!(wrong_key.status, 401);
+    // A method the endpoint does not take: 405, naming those it does.
+    let wrong_method = reqwest::Client::new()
+        .delete(format!("{}/api/v1/send", stack.api))
+        .bearer_auth(&stack.admin_key)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(wrong_method.status().as_u16(), 405);
+    assert_eq!(wrong_method.headers().get("allow").and_then(|v| v.to_str().ok()), Some("POST"));
 
     assert_eq!(stack.stream_last_sequence("EVENTS").await, events_before, "a rejected request stored an event");
 

@@ -45,23 +45,31 @@ fn credentials() -> impl Filter<Extract = (Credentials,), Error = warp::Rejectio
 /// Runs the operation the method and path name, or answers 404 / 405.
 async fn dispatch(state: AppState, ops: Arc<Vec<Operation>>, method: Method, path: String, call: Call) -> Reply {
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    let mut path_known = false;
+    // The methods the path takes, for a 405's `Allow`.
+    let mut allowed: Vec<&str> = Vec::new();
     for op in ops.iter() {
         if let Some(params) = op.matches(&segments) {
-            path_known = true;
             if op.method == method {
                 if let Err(e) = op.check_body(&state.rt.config, &call.body) {
                     return respond(Err(e));
                 }
                 return respond((op.run)(state, Call { params, ..call }).await);
             }
+            allowed.push(op.method.as_str());
         }
     }
-    respond(Err(if path_known {
-        ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this endpoint")
-    } else {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
-    }))
+    if allowed.is_empty() {
+        return respond(Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")));
+    }
+    let mut response = respond(Err(ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("this endpoint takes {}", allowed.join(", ")),
+    )));
+    if let Ok(allow) = warp::http::HeaderValue::from_str(&allowed.join(", ")) {
+        response.headers_mut().insert(warp::http::header::ALLOW, allow);
+    }
+    response
 }
 
 /// Every route of the API.
