@@ -11,12 +11,14 @@ use crate::error::ApiError;
 pub struct Answer {
     pub status: StatusCode,
     pub body: Bytes,
+    /// Seconds to wait before trying again (`Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 impl Answer {
     pub fn json<T: serde::Serialize>(status: StatusCode, body: &T) -> Answer {
         match serde_json::to_vec(body) {
-            Ok(bytes) => Answer { status, body: bytes.into() },
+            Ok(bytes) => Answer { status, body: bytes.into(), retry_after: None },
             Err(e) => Answer::from(ApiError::internal(&e)),
         }
     }
@@ -24,9 +26,9 @@ impl Answer {
 
 impl From<ApiError> for Answer {
     fn from(error: ApiError) -> Answer {
-        let status = error.status;
+        let (status, retry_after) = (error.status, error.retry_after);
         let body = crate::error::ErrorBody { error: error.detail };
-        Answer { status, body: serde_json::to_vec(&body).unwrap_or_default().into() }
+        Answer { status, body: serde_json::to_vec(&body).unwrap_or_default().into(), retry_after }
     }
 }
 

@@ -34,12 +34,13 @@ impl Caller {
         if Keyring::secrets_equal(&config.admin_api_key, presented) {
             return Ok(Caller::Admin);
         }
-        config
+        let (key, project) = config
             .project_api_keys
             .iter()
             .find(|(key, _)| Keyring::secrets_equal(key, presented))
-            .map(|(_, project)| Caller::Project(project.clone()))
-            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "the API key is not valid"))
+            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "the API key is not valid"))?;
+        state.key_rates.admit(key)?;
+        Ok(Caller::Project(project.clone()))
     }
 
     /// May this caller act for `project_id`?

@@ -27,11 +27,22 @@ pub struct ErrorDetail {
 pub struct ApiError {
     pub status: StatusCode,
     pub detail: ErrorDetail,
+    /// Seconds to wait before trying again (`Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        Self { status, detail: ErrorDetail { code: code.into(), message: message.into(), field: None } }
+        Self {
+            status,
+            detail: ErrorDetail { code: code.into(), message: message.into(), field: None },
+            retry_after: None,
+        }
+    }
+
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     pub fn with_field(mut self, field: impl Into<String>) -> Self {

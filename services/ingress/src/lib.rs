@@ -20,6 +20,7 @@ mod presses;
 mod project_webhook;
 mod quotas;
 mod quote;
+mod rate;
 mod selection;
 mod state;
 

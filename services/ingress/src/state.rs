@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use crate::pending_commands::PendingCommands;
 use crate::presses::Presses;
 use crate::quotas::Quotas;
+use crate::rate::KeyRates;
 
 /// The runtime and the state this ingress keeps from the log, so a send is
 /// decided without a database round trip.
@@ -28,6 +29,8 @@ pub struct AppState {
     pub quotas: Quotas,
     /// Every connected recipient, by integration (a broadcast's recipients).
     pub connected: ConnectedRecipients,
+    /// Each project API key's request rate.
+    pub key_rates: KeyRates,
 }
 
 impl AppState {
@@ -41,6 +44,7 @@ impl AppState {
         let pending_commands = PendingCommands::start(js.clone(), shutdown.clone());
         let quotas = Quotas::start(js, rt.config.quotas, rt.config.retention.reminder_max_ahead_days, shutdown.clone());
         let connected = ConnectedRecipients::start(&rt, shutdown.clone());
-        AppState { rt, integrations, recipients, incidents, presses, pending_commands, quotas, connected }
+        let key_rates = KeyRates::new(rt.config.api_rate);
+        AppState { rt, integrations, recipients, incidents, presses, pending_commands, quotas, connected, key_rates }
     }
 }

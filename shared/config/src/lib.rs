@@ -105,6 +105,16 @@ pub const SETTINGS: &[Setting] = &[
     setting("HTTP_LISTEN", false, Some("127.0.0.1:8080"), false, "Address the ingress listens on."),
     setting("ADMIN_API_KEY", true, None, true, "Admin API key (Bearer); at least 16 characters."),
     setting(
+        "API_RATE_PER_SECOND",
+        false,
+        Some("50"),
+        false,
+        "Requests per second each project API key may make, per ingress instance (0: no limit); the admin key is not limited.",
+    )
+    .within(0, 100_000),
+    setting("API_RATE_BURST", false, Some("100"), false, "Requests a project API key may make at once above its rate.")
+        .within(1, 100_000),
+    setting(
         "PROJECT_API_KEYS",
         false,
         Some(""),
@@ -405,6 +415,7 @@ pub struct Config {
     pub http_listen: SocketAddr,
     pub admin_api_key: String,
     pub project_api_keys: BTreeMap<String, String>,
+    pub api_rate: ApiRate,
     pub limits: TelegramLimits,
     pub retry: RetryPolicy,
     pub webhook_max_connections: u32,
@@ -564,6 +575,7 @@ impl Config {
             r.problem("ADMIN_API_KEY", "must be at least 16 characters");
         }
         let project_api_keys = parse_project_keys(&r.string("PROJECT_API_KEYS"), &mut r);
+        let api_rate = ApiRate { per_second: r.number("API_RATE_PER_SECOND"), burst: r.number("API_RATE_BURST") };
         let config = Config {
             nats_url: r.nats_urls("NATS_URL"),
             nats_stream_replicas: r.number("NATS_STREAM_REPLICAS"),
@@ -579,6 +591,7 @@ impl Config {
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             admin_api_key,
             project_api_keys,
+            api_rate,
             limits: TelegramLimits {
                 per_bot_per_second: r.number("TELEGRAM_LIMIT_PER_BOT_PER_SECOND"),
                 per_chat_per_second: r.number("TELEGRAM_LIMIT_PER_CHAT_PER_SECOND"),
@@ -663,6 +676,14 @@ fn secret_file(name: &str, env: &impl Fn(&str) -> Option<String>, problems: &mut
             None
         }
     }
+}
+
+/// How fast each project API key may call the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiRate {
+    /// 0: no limit.
+    pub per_second: u32,
+    pub burst: u32,
 }
 
 /// `<digits>:<at least 20 url-safe characters>`, the shape of every Bot API token.

@@ -8,7 +8,8 @@
 //! Bearer <key>` or `X-Api-Key`, `X-Request-Id`, `traceparent`) and the REST
 //! body as its payload. The reply's payload is the REST body; `Novij-Status`
 //! is the REST status. A failure also sets `Nats-Service-Error` (the error
-//! code, e.g. `validation_failed`) and `Nats-Service-Error-Code` (the status).
+//! code, e.g. `validation_failed`) and `Nats-Service-Error-Code` (the status);
+//! a 429 sets `Retry-After` as over HTTP.
 //! Instances share each endpoint through the service's queue group.
 
 use std::collections::{BTreeMap, HashMap};
@@ -133,6 +134,9 @@ async fn answer(state: &AppState, op: &Operation, request: Request) {
         }
     };
     headers.insert("Novij-Status", answer.status.as_u16().to_string().as_str());
+    if let Some(seconds) = answer.retry_after {
+        headers.insert("Retry-After", seconds.to_string().as_str());
+    }
     if let Err(e) = request.respond_with_headers(Ok(answer.body), headers).await {
         tracing::warn!(endpoint = op.name, error = %e, "cannot answer a NATS API request");
     }

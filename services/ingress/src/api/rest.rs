@@ -22,6 +22,9 @@ fn reply(answer: Answer) -> Reply {
     let mut response = warp::http::Response::new(answer.body.into());
     *response.status_mut() = answer.status;
     response.headers_mut().insert("content-type", warp::http::HeaderValue::from_static("application/json"));
+    if let Some(seconds) = answer.retry_after {
+        response.headers_mut().insert(warp::http::header::RETRY_AFTER, seconds.into());
+    }
     response
 }
 
