@@ -45,6 +45,12 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// What waits where: streams, consumers, sends by class, reminders, dead letters, projector lag (over NATS: an ingress must run).
+    QueueStatus {
+        /// As JSON, as `GET /api/v1/ops/queues` answers.
+        #[arg(long)]
+        json: bool,
+    },
     /// Broadcasts: their progress.
     Broadcast {
         #[command(subcommand)]
@@ -118,6 +124,7 @@ fn main() -> std::process::ExitCode {
                 commands::broadcast::watch(broadcast_id).await
             }
             Command::Keys { command: KeysCommand::LookupKey } => commands::keys::lookup_key(),
+            Command::QueueStatus { json } => commands::queues::status(json).await,
             Command::Prices => commands::payments::prices(),
             Command::Wallet => commands::payments::wallet(),
             Command::RelayCheck => commands::payments::relay_check().await,

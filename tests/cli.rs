@@ -2,7 +2,16 @@
 
 mod support;
 
-use support::{Layout, TestStack};
+use novij_testkit::eventually;
+use serde_json::{json, Value};
+use support::{Layout, TestStack, COMMON_BOT, WAIT};
+
+/// `queue-status --json`, as a script reads it.
+fn queue_status(stack: &TestStack) -> Value {
+    let out = stack.cli(&["queue-status", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn version_tells_the_commit_the_build_date_and_rustc_as_the_api_does() {
@@ -20,4 +29,55 @@ async fn version_tells_the_commit_the_build_date_and_rustc_as_the_api_does() {
     let text = stack.cli(&["version"]);
     let line = String::from_utf8_lossy(&text.stdout);
     assert!(line.starts_with("novij-telegram ") && line.contains(build["commit"].as_str().unwrap_or("?")), "{line}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn queue_status_counts_a_known_backlog() {
+    let stack = TestStack::start(Layout::Single).await;
+    let integration = stack.create_integration("p1", None).await;
+    stack.connect_user("p1", &integration, "user:1").await;
+    stack.connect_user("p1", &integration, "user:2").await;
+    stack.wait_idle().await;
+    // Telegram holds the bot for a minute: the sends wait for the dispatcher.
+    let fault = json!({"status": 429, "retry_after": 60, "count": 1, "method": "sendMessage"});
+    stack.sandbox_post(&format!("/sandbox/bots/{COMMON_BOT}/faults"), fault).await;
+    for i in 0..4 {
+        let r = stack.send_text("p1", &integration, &format!("user:{}", 1 + i % 2), "held", &format!("q-{i}")).await;
+        assert_eq!(r.status, 202, "{}", r.body);
+    }
+    let later = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    for i in 0..2 {
+        let body = json!({"project_id": "p1", "integration_id": integration, "recipient_ref": "user:1",
+            "template": "text_message", "template_vars": {"text": "later"}, "send_at": later,
+            "idempotency_key": format!("r-{i}")});
+        let r = stack.post("/api/v1/reminders", body).await;
+        assert_eq!(r.status, 202, "{}", r.body);
+    }
+    let seen = eventually(WAIT, || async {
+        let q = queue_status(&stack);
+        let settled =
+            q["sends_waiting"]["interactive"] == 4 && q["scheduled_reminders"] == 2 && q["projector"]["lag"] == 0;
+        settled.then_some(q)
+    })
+    .await;
+    let q = seen.unwrap_or_else(|_| panic!("never 4 waiting and 2 reminders: {}", queue_status(&stack)));
+    assert_eq!(
+        (&q["sends_waiting"]["bulk"], &q["dead_letters"]),
+        (&json!(0), &json!({"send": 0, "inbound": 0})),
+        "{q}"
+    );
+    let events = q["streams"].as_array().and_then(|s| s.iter().find(|s| s["stream"] == "EVENTS")).cloned();
+    assert!(events.is_some_and(|e| e["last_sequence"] == q["projector"]["log"]), "{q}");
+    let dispatch: u64 = q["consumers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["stream"] == "DISPATCH")
+        .map(|c| c["pending"].as_u64().unwrap_or(0) + c["in_flight"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(dispatch, 4, "the dispatch consumers hold the sends: {q}");
+
+    let text = stack.cli(&["queue-status"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("sends waiting: 4 interactive, 0 bulk") && text.contains("scheduled reminders: 2"), "{text}");
 }

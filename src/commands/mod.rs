@@ -8,6 +8,7 @@ pub mod db;
 pub mod dlq;
 pub mod keys;
 pub mod payments;
+pub mod queues;
 pub mod schemas;
 pub mod serve;
 pub mod version;

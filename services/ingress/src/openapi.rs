@@ -5,7 +5,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::handlers::{
     alerts, broadcasts, command_requests, commands, connect_codes, dead_letters, inbound, inbound_webhook,
-    integrations, payments, recipients, reminders, sends, service, uploads, webhook,
+    integrations, payments, queues, recipients, reminders, sends, service, uploads, webhook,
 };
 
 #[derive(OpenApi)]
@@ -17,7 +17,7 @@ use crate::handlers::{
         recipients::list, recipients::unlink,
         connect_codes::create, webhook::receive, sends::create, sends::get, uploads::create,
         payments::quote, broadcasts::create, broadcasts::get, broadcasts::cancel, reminders::create, reminders::get, reminders::cancel,
-        dead_letters::list, dead_letters::retry,
+        dead_letters::list, dead_letters::retry, queues::list,
         alerts::list, alerts::upsert, alerts::patch, alerts::reply, alerts::poll, alerts::ack,
         commands::set_manifest, commands::get_manifest,
         command_requests::poll, command_requests::ack, command_requests::reply,

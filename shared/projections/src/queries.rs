@@ -1,6 +1,6 @@
 //! Read queries the services share (lookups and the projector's position).
 
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
 use crate::model::{alert_card, broadcast, checkpoint, integration, send, send_history};
 use novij_events::status::SendStatus;
@@ -51,6 +51,11 @@ pub async fn undelivered_sends(db: &DatabaseConnection, integration_id: &str) ->
         .all(db)
         .await?;
     Ok(rows.into_iter().map(|s| s.send_id).collect())
+}
+
+/// How many reminders wait for their time.
+pub async fn scheduled_reminders(db: &DatabaseConnection) -> Result<u64, DbErr> {
+    send::Entity::find().filter(send::Column::Status.eq(SendStatus::Scheduled.as_str())).count(db).await
 }
 
 pub async fn send_with_history(

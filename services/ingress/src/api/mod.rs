@@ -22,7 +22,7 @@ pub use crate::answer::Answer;
 use crate::error::ApiError;
 use crate::handlers::{
     alerts, broadcasts, command_requests, commands, connect_codes, dead_letters, inbound, inbound_webhook,
-    integrations, payments, recipients, reminders, sends, service, Credentials,
+    integrations, payments, queues, recipients, reminders, sends, service, Credentials,
 };
 use crate::state::AppState;
 
@@ -217,6 +217,7 @@ pub fn operations() -> Vec<Operation> {
         }),
         op("alerts.actions.ack", Method::POST, "alerts/actions/ack", |s, c| Box::pin(alerts::ack(s, c.creds, c.body))),
         op("ops.dead_letters.list", Method::GET, "ops/dead-letters", |s, c| Box::pin(dead_letters::list(s, c.creds))),
+        op("ops.queues", Method::GET, "ops/queues", |s, c| Box::pin(queues::list(s, c.creds))),
         op("ops.dead_letters.retry", Method::POST, "ops/dead-letters/retry", |s, c| {
             Box::pin(dead_letters::retry(s, c.creds, c.body))
         }),

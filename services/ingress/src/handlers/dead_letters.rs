@@ -47,10 +47,11 @@ pub struct RetryReport {
     pub retried: Vec<String>,
 }
 
-fn admin(state: &AppState, creds: &Credentials) -> Result<(), ApiError> {
+/// Operations (`/ops/…`) are for the admin key only.
+pub(super) fn admin(state: &AppState, creds: &Credentials) -> Result<(), ApiError> {
     match creds.caller(state)? {
         Caller::Admin => Ok(()),
-        Caller::Project(_) => Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "dead letters are for admins")),
+        Caller::Project(_) => Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "operations are for admins")),
     }
 }
 

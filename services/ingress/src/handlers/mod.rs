@@ -12,6 +12,7 @@ pub mod inbound_webhook;
 pub mod integrations;
 pub mod payments;
 pub mod query;
+pub mod queues;
 pub mod recipients;
 pub mod reminders;
 pub mod send_request;
