@@ -62,10 +62,13 @@ impl Uses {
                 }
                 self.to_delete.push(upload_id);
             }
+            AnyEvent::UploadClaimed(e) if ids::is_valid(ids::BROADCAST, &e.payload.user) => {
+                // Only broadcasts that use an upload are followed.
+                self.broadcasts.entry(e.payload.user.clone()).or_default();
+                self.evolve_upload(&event, sequence);
+            }
             AnyEvent::UploadStored(_) | AnyEvent::UploadClaimed(_) | AnyEvent::UploadFileIdLearned(_) => {
-                let head = event.head();
-                let (upload, _) = self.uploads.remove(&head.aggregate_id).unwrap_or_default();
-                self.uploads.insert(head.aggregate_id, (upload.evolve(&event), sequence));
+                self.evolve_upload(&event, sequence)
             }
             AnyEvent::SendAccepted(e) if !e.payload.uploads.is_empty() => {
                 let broadcast_id = e.payload.broadcast_id.clone();
@@ -77,15 +80,24 @@ impl Uses {
             AnyEvent::MessageSent(e) => self.end_send(&e.payload.send_id),
             AnyEvent::SendFailed(e) => self.end_send(&e.payload.send_id),
             AnyEvent::SendCancelled(e) => self.end_send(&e.payload.send_id),
-            AnyEvent::BroadcastQueued(e) => self.broadcast(&e.payload.broadcast_id).settled = true,
-            AnyEvent::BroadcastRefused(e) => self.broadcast(&e.payload.broadcast_id).settled = true,
-            AnyEvent::BroadcastCancelled(e) => self.broadcast(&e.payload.broadcast_id).cancelled = true,
+            AnyEvent::BroadcastQueued(e) => self.broadcast(&e.payload.broadcast_id, |b| b.settled = true),
+            AnyEvent::BroadcastRefused(e) => self.broadcast(&e.payload.broadcast_id, |b| b.settled = true),
+            AnyEvent::BroadcastCancelled(e) => self.broadcast(&e.payload.broadcast_id, |b| b.cancelled = true),
             _ => {}
         }
     }
 
-    fn broadcast(&mut self, broadcast_id: &str) -> &mut BroadcastUse {
-        self.broadcasts.entry(broadcast_id.to_string()).or_default()
+    fn evolve_upload(&mut self, event: &AnyEvent, sequence: u64) {
+        let head = event.head();
+        let (upload, _) = self.uploads.remove(&head.aggregate_id).unwrap_or_default();
+        self.uploads.insert(head.aggregate_id, (upload.evolve(event), sequence));
+    }
+
+    /// Changes a followed broadcast; the others are none of this.
+    fn broadcast(&mut self, broadcast_id: &str, change: impl FnOnce(&mut BroadcastUse)) {
+        if let Some(b) = self.broadcasts.get_mut(broadcast_id) {
+            change(b);
+        }
     }
 
     fn end_send(&mut self, send_id: &str) {
@@ -269,6 +281,9 @@ mod tests {
         let due = uses.due();
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].1, 2, "fenced on the upload's last event");
+        let other = BroadcastQueued { broadcast_id: "brd_2".into(), queued: 1, skipped: Default::default() };
+        uses.apply(env(other), 8);
+        assert!(!uses.broadcasts.contains_key("brd_2"), "a broadcast without uploads is not followed");
     }
 
     #[test]
