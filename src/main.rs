@@ -45,6 +45,14 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// A bot's token, identity and webhook as Telegram sees them, with no message to anyone (over NATS: an ingress and a dispatcher must run).
+    BotTest {
+        /// The integration whose bot to test, or `common`.
+        id: String,
+        /// As JSON, as `GET /api/v1/integrations/{id}/webhook` answers.
+        #[arg(long)]
+        json: bool,
+    },
     /// What waits where: streams, consumers, sends by class, reminders, dead letters, projector lag (over NATS: an ingress must run).
     QueueStatus {
         /// As JSON, as `GET /api/v1/ops/queues` answers.
@@ -125,6 +133,7 @@ fn main() -> std::process::ExitCode {
             }
             Command::Keys { command: KeysCommand::LookupKey } => commands::keys::lookup_key(),
             Command::QueueStatus { json } => commands::queues::status(json).await,
+            Command::BotTest { id, json } => commands::bot_test::run(id, json).await,
             Command::Prices => commands::payments::prices(),
             Command::Wallet => commands::payments::wallet(),
             Command::RelayCheck => commands::payments::relay_check().await,

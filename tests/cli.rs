@@ -81,3 +81,36 @@ async fn queue_status_counts_a_known_backlog() {
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("sends waiting: 4 interactive, 0 bulk") && text.contains("scheduled reminders: 2"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bot_test_shows_the_webhook_and_says_when_the_token_is_revoked() {
+    let stack = TestStack::start(Layout::Single).await;
+    let bot = stack.sandbox_post("/sandbox/bots", json!({"username": "tested_shop_bot"})).await;
+    let token = bot["token"].as_str().expect("token").to_string();
+    let integration = stack.create_integration("p1", Some(&token)).await;
+    let delivered_before = stack.stats().await["delivered"].clone();
+
+    let out = stack.cli(&["bot-test", &integration, "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let tested: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(
+        (&tested["token_valid"], &tested["bot_username"]),
+        (&json!(true), &json!("tested_shop_bot")),
+        "{tested}"
+    );
+    let url = tested["webhook"]["url"].as_str().unwrap_or_default();
+    assert!(url.starts_with(&stack.api) && url.contains("/api/v1/telegram/webhook/"), "{tested}");
+    assert_eq!(tested["webhook"]["pending_update_count"], 0, "{tested}");
+    let common = stack.get("/api/v1/integrations/common/webhook").await;
+    assert_eq!((common.status, &common.body["token_valid"]), (200, &json!(true)), "{}", common.body);
+    assert_eq!(stack.stats().await["delivered"], delivered_before, "the common bot sent nothing");
+    assert!(stack.sent("tested_shop_bot").await.is_empty(), "no message to anyone");
+
+    // Revoked in BotFather: bot-test says so, and fails.
+    stack.sandbox_post("/sandbox/bots/tested_shop_bot/revoke", json!({})).await;
+    let out = stack.cli(&["bot-test", &integration]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success() && text.contains("token refused by Telegram"), "{text}");
+    let api = stack.get(&format!("/api/v1/integrations/{integration}/webhook")).await;
+    assert_eq!((api.status, &api.body["token_valid"]), (200, &json!(false)), "{}", api.body);
+}

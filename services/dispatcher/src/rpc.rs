@@ -2,7 +2,8 @@
 
 use futures::StreamExt;
 use novij_events::rpc::{
-    BotCredential, BotVerifyReply, BotVerifyRequest, CallbackAnswerReply, CallbackAnswerRequest, CallsQuery, CallsReply,
+    BotCredential, BotTestReply, BotTestRequest, BotVerifyReply, BotVerifyRequest, CallbackAnswerReply,
+    CallbackAnswerRequest, CallsQuery, CallsReply, WebhookState,
 };
 use novij_events::{integration::BotIdentity, subjects};
 use novij_telegram_client::BotApiErrorKind;
@@ -26,6 +27,14 @@ pub async fn serve(d: Dispatcher, shutdown: watch::Receiver<bool>) {
             serde_json::to_vec(&reply).unwrap_or_default()
         },
     );
+    let test =
+        answer(&d, "bot.test", subjects::RPC_BOT_TEST.to_string(), group, shutdown.clone(), |d, payload| async move {
+            let reply = match serde_json::from_slice::<BotTestRequest>(&payload) {
+                Ok(req) => test_bot(&d, &req.bot_key).await,
+                Err(e) => BotTestReply::Unavailable { detail: format!("malformed request: {e}") },
+            };
+            serde_json::to_vec(&reply).unwrap_or_default()
+        });
     let calls = answer(
         &d,
         "calls",
@@ -52,7 +61,39 @@ pub async fn serve(d: Dispatcher, shutdown: watch::Receiver<bool>) {
             serde_json::to_vec(&reply).unwrap_or_default()
         },
     );
-    tokio::join!(verify, calls, callbacks);
+    tokio::join!(verify, test, calls, callbacks);
+}
+
+/// getMe and getWebhookInfo with the bot's current token: nothing is sent to anyone.
+async fn test_bot(d: &Dispatcher, bot_key: &str) -> BotTestReply {
+    let token = match d.bots.profile(bot_key).await {
+        Ok(bot) => bot.token,
+        Err(e @ crate::bots::BotLookupError::Log(_)) => return BotTestReply::Unavailable { detail: e.to_string() },
+        Err(_) => return BotTestReply::UnknownBot,
+    };
+    let unavailable_or_invalid = |e: novij_telegram_client::BotApiError| match e.kind() {
+        BotApiErrorKind::Unauthorized => BotTestReply::InvalidToken { detail: e.description().to_string() },
+        _ => BotTestReply::Unavailable { detail: e.description().to_string() },
+    };
+    let me = match d.api.get_me(&token).await {
+        Ok(me) => me,
+        Err(e) => return unavailable_or_invalid(e),
+    };
+    let Some(username) = me.username.filter(|_| me.is_bot) else {
+        return BotTestReply::InvalidToken { detail: "getMe did not describe a bot".into() };
+    };
+    match d.api.get_webhook_info(&token).await {
+        Ok(info) => BotTestReply::Tested {
+            bot: BotIdentity { bot_id: me.id, username },
+            webhook: WebhookState {
+                url: info.url,
+                pending_update_count: info.pending_update_count,
+                last_error_message: info.last_error_message,
+                max_connections: info.max_connections,
+            },
+        },
+        Err(e) => unavailable_or_invalid(e),
+    }
 }
 
 /// Answers a button press now: Telegram shows a spinner until then and

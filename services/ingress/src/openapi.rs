@@ -4,7 +4,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::handlers::{
-    alerts, broadcasts, command_requests, commands, connect_codes, dead_letters, inbound, inbound_webhook,
+    alerts, bot_test, broadcasts, command_requests, commands, connect_codes, dead_letters, inbound, inbound_webhook,
     integrations, payments, queues, recipients, reminders, sends, service, uploads, webhook,
 };
 
@@ -15,7 +15,7 @@ use crate::handlers::{
         service::health, service::version, service::settings,
         integrations::create, integrations::get, integrations::update, integrations::delete,
         recipients::list, recipients::unlink,
-        connect_codes::create, webhook::receive, sends::create, sends::get, uploads::create,
+        connect_codes::create, webhook::receive, sends::create, sends::get, uploads::create, bot_test::webhook,
         payments::quote, broadcasts::create, broadcasts::get, broadcasts::cancel, reminders::create, reminders::get, reminders::cancel,
         dead_letters::list, dead_letters::retry, queues::list,
         alerts::list, alerts::upsert, alerts::patch, alerts::reply, alerts::poll, alerts::ack,

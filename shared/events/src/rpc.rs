@@ -41,6 +41,45 @@ pub enum BotVerifyReply {
     },
 }
 
+/// `nt.rpc.dispatcher.bot.test`: getMe and getWebhookInfo of a bot the
+/// service runs (`common` or an integration's bot key), sending nothing to anyone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct BotTestRequest {
+    pub bot_key: String,
+}
+
+/// Telegram's view of a bot's webhook (`getWebhookInfo`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct WebhookState {
+    /// Empty when no webhook is set (long polling).
+    pub url: String,
+    pub pending_update_count: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error_message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<u32>,
+}
+
+/// Reply to [`BotTestRequest`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum BotTestReply {
+    Tested {
+        bot: BotIdentity,
+        webhook: WebhookState,
+    },
+    /// Telegram refused the token (revoked in BotFather, say).
+    InvalidToken {
+        detail: String,
+    },
+    /// No such bot here: a deleted integration, or no common bot configured.
+    UnknownBot,
+    /// Telegram or the log could not be asked.
+    Unavailable {
+        detail: String,
+    },
+}
+
 /// `nt.rpc.dispatcher.member.<member>.calls`: which of these sends is the
 /// member still delivering (a call made, its outcome not yet recorded)?
 /// Asked by a dispatcher that took over the member's partition.

@@ -37,6 +37,8 @@ pub const RPC_CALLBACK_ANSWER: &str = "nt.rpc.dispatcher.callback.answer";
 
 /// Request/reply: verify a bot token with getMe (served by the dispatcher).
 pub const RPC_BOT_VERIFY: &str = "nt.rpc.dispatcher.bot.verify";
+/// Request/reply: [`crate::rpc::BotTestRequest`] → [`crate::rpc::BotTestReply`].
+pub const RPC_BOT_TEST: &str = "nt.rpc.dispatcher.bot.test";
 /// Request/reply: which of these sends a dispatcher member is still
 /// delivering (served by that member alone).
 pub fn rpc_dispatcher_calls(member: &str) -> String {

@@ -21,7 +21,7 @@ use warp::http::Method;
 pub use crate::answer::Answer;
 use crate::error::ApiError;
 use crate::handlers::{
-    alerts, broadcasts, command_requests, commands, connect_codes, dead_letters, inbound, inbound_webhook,
+    alerts, bot_test, broadcasts, command_requests, commands, connect_codes, dead_letters, inbound, inbound_webhook,
     integrations, payments, queues, recipients, reminders, sends, service, Credentials,
 };
 use crate::state::AppState;
@@ -125,6 +125,10 @@ pub fn operations() -> Vec<Operation> {
         op("integrations.get", Method::GET, "integrations/{id}", |s, c| {
             let id = c.id();
             Box::pin(integrations::get(s, c.creds, id))
+        }),
+        op("integrations.webhook", Method::GET, "integrations/{id}/webhook", |s, c| {
+            let id = c.id();
+            Box::pin(bot_test::webhook(s, c.creds, id))
         }),
         op("integrations.update", Method::PATCH, "integrations/{id}", |s, c| {
             let id = c.id();
