@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use warp::http::StatusCode;
 
 use super::integrations::load_for_caller;
-use super::{json, Credentials};
+use super::{ask_dispatcher, json, Credentials};
 use crate::answer::Answer;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -55,13 +55,8 @@ pub async fn webhook(state: AppState, creds: Credentials, id: String) -> Result<
         }
         integration.bot_key
     };
-    let payload =
-        serde_json::to_vec(&BotTestRequest { bot_key: bot_key.clone() }).map_err(|e| ApiError::internal(&e))?;
-    let reply = tokio::time::timeout(ASK_WITHIN, state.rt.nats.request(subjects::RPC_BOT_TEST, payload.into()))
-        .await
-        .map_err(|_| ApiError::unavailable("the dispatcher", &"no answer in time"))?
-        .map_err(|e| ApiError::unavailable("the dispatcher", &e))?;
-    let view = match serde_json::from_slice::<BotTestReply>(&reply.payload).map_err(|e| ApiError::internal(&e))? {
+    let request = BotTestRequest { bot_key: bot_key.clone() };
+    let view = match ask_dispatcher(&state, subjects::RPC_BOT_TEST, &request, ASK_WITHIN).await? {
         BotTestReply::Tested { bot, webhook } => BotTestView {
             bot_key,
             token_valid: true,

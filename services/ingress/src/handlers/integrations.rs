@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use warp::http::StatusCode;
 
-use super::{json, read_your_write, Credentials};
+use super::{ask_dispatcher, json, read_your_write, Credentials};
 use crate::answer::Answer;
 use crate::body::{self, check_text, id_char};
 use crate::error::ApiError;
@@ -167,13 +167,8 @@ fn check_defaults(reminder_minutes: Option<u32>, locale: Option<&str>) -> Result
 
 /// Asks the dispatcher to verify the bot with getMe.
 async fn verify_bot(state: &AppState, bot: BotCredential) -> Result<novij_events::integration::BotIdentity, ApiError> {
-    let payload = serde_json::to_vec(&BotVerifyRequest { bot }).map_err(|e| ApiError::internal(&e))?;
-    let reply =
-        tokio::time::timeout(Duration::from_secs(15), state.rt.nats.request(subjects::RPC_BOT_VERIFY, payload.into()))
-            .await
-            .map_err(|_| ApiError::unavailable("the dispatcher", &"no answer in time"))?
-            .map_err(|e| ApiError::unavailable("the dispatcher", &e))?;
-    match serde_json::from_slice::<BotVerifyReply>(&reply.payload).map_err(|e| ApiError::internal(&e))? {
+    let request = BotVerifyRequest { bot };
+    match ask_dispatcher(state, subjects::RPC_BOT_VERIFY, &request, Duration::from_secs(15)).await? {
         BotVerifyReply::Verified { bot } => Ok(bot),
         BotVerifyReply::InvalidToken { detail } => {
             Err(ApiError::invalid("custom_bot_token", format!("Telegram rejected this bot token: {detail}")))

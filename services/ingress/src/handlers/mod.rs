@@ -57,6 +57,22 @@ impl Credentials {
     }
 }
 
+/// Asks the dispatcher (request/reply on `subject`) and decodes its answer;
+/// no answer within `within` is a 503.
+pub(crate) async fn ask_dispatcher<R: serde::de::DeserializeOwned>(
+    state: &AppState,
+    subject: &'static str,
+    request: &impl serde::Serialize,
+    within: std::time::Duration,
+) -> Result<R, ApiError> {
+    let payload = serde_json::to_vec(request).map_err(|e| ApiError::internal(&e))?;
+    let reply = tokio::time::timeout(within, state.rt.nats.request(subject, payload.into()))
+        .await
+        .map_err(|_| ApiError::unavailable("the dispatcher", &"no answer in time"))?
+        .map_err(|e| ApiError::unavailable("the dispatcher", &e))?;
+    serde_json::from_slice(&reply.payload).map_err(|e| ApiError::internal(&e))
+}
+
 /// Waits briefly for the projections to include an append, so a read that
 /// follows the response sees the write.
 pub async fn read_your_write(state: &AppState, sequence: u64) {
