@@ -203,7 +203,8 @@ async fn input_file(
     };
     // An album naming one upload twice uploads it twice: its lock is held already.
     if uploading.iter().any(|u| &u.upload_id == upload_id) {
-        return load(d, upload_id, item).await;
+        let upload = d.rt.log.load::<Upload>(upload_id).await?.state;
+        return load(d, upload_id, upload, item).await;
     }
     let mut known = d.upload_files.entry(bot_key, upload_id).lock_owned().await;
     if let Some(file_id) = known.as_ref() {
@@ -219,14 +220,13 @@ async fn input_file(
         *known = Some(file_id.clone());
         return Ok(InputFile::FileId(file_id));
     }
-    let file = load(d, upload_id, item).await?;
+    let file = load(d, upload_id, upload, item).await?;
     uploading.push(Uploading { item: index, kind: item.kind, upload_id: upload_id.clone(), known });
     Ok(file)
 }
 
-/// The uploaded file itself, opened.
-async fn load(d: &Dispatcher, upload_id: &str, item: &MediaItem) -> Result<InputFile, MediaError> {
-    let upload = d.rt.log.load::<Upload>(upload_id).await?.state;
+/// The uploaded file itself, opened, as `upload` (read from the log) describes it.
+async fn load(d: &Dispatcher, upload_id: &str, upload: Upload, item: &MediaItem) -> Result<InputFile, MediaError> {
     let Some(stored) = upload.stored.filter(|_| !upload.removed) else {
         return Err(MediaError::Gone("the uploaded file was removed".into()));
     };
