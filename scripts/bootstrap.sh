@@ -454,6 +454,12 @@ fi
 set_default DATABASE_URL "$APP_URL"
 set_default TEST_DATABASE_URL "postgres://novij:novij@$PG_HOST:$PG_PORT/postgres"
 set_default NATS_URL "nats://127.0.0.1:4333"
+# The CLI's NATS user; `./dev up` writes every user's password under
+# .state/nats-auth and runs NATS with authentication on.
+set_default NATS_USER admin
+if ! grep -q '^NATS_PASSWORD=' "$ENV_FILE"; then
+  set_default NATS_PASSWORD "$(gen 'import secrets; print(secrets.token_hex(32))')"
+fi
 # NATS_SERVER_BIN is derived: refresh it when the stored path no longer exists
 # (e.g. the checkout moved).
 if grep -q '^NATS_SERVER_BIN=' "$ENV_FILE"; then

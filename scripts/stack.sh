@@ -16,6 +16,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STATE="$ROOT/.state"
 LOGS="$STATE/logs"
 PIDS="$STATE/pids"
+NATS_AUTH="$STATE/nats-auth"
 # shellcheck source=scripts/lib/detach.sh
 source "$ROOT/scripts/lib/detach.sh"
 
@@ -188,7 +189,16 @@ cmd_up() {
   mkdir -p "$LOGS" "$PIDS" "$STATE/nats"
 
   command -v nats-server >/dev/null || die "nats-server not on PATH; run via ./dev (scripts/bootstrap.sh installs it)"
+  # Authentication on: a user per service, `admin` (the CLI, NATS_USER of
+  # .state/dev.env) and `ops`, each password in .state/nats-auth/<user>.password.
+  [[ -n "${NATS_PASSWORD:-}" ]] || die "NATS_PASSWORD is not set; run via ./dev (scripts/bootstrap.sh sets it)"
+  mkdir -p "$NATS_AUTH"
+  chmod 700 "$NATS_AUTH"
+  (umask 077 && printf '%s\n' "$NATS_PASSWORD" >"$NATS_AUTH/${NATS_USER:-admin}.password")
+  "$BIN_DIR/novij-telegram" nats-auth --secrets "$NATS_AUTH" --out "$NATS_AUTH/users.conf" --cost 10 ||
+    die "could not write the NATS users (novij-telegram nats-auth)"
   start_bg nats "$NATS_HOST:$NATS_PORT" "$(command -v nats-server)" \
+    -c "$NATS_AUTH/users.conf" \
     -a "$NATS_HOST" -p "$NATS_PORT" -m "$NATS_MONITOR_PORT" \
     -js -sd "$STATE/nats" -n novij-dev
   if ! wait_until 15 "nats ($NATS_URL)" \
@@ -227,7 +237,9 @@ cmd_up() {
     # Only ingress serves the public HTTP API.
     local port=-
     [[ "$svc" == ingress ]] && port="$HTTP_LISTEN"
-    start_bg "$svc" "$port" "$BIN_DIR/novij-telegram" serve "$svc"
+    # Each service connects as its own NATS user.
+    NATS_USER="$svc" NATS_PASSWORD="$(<"$NATS_AUTH/$svc.password")" \
+      start_bg "$svc" "$port" "$BIN_DIR/novij-telegram" serve "$svc"
   done
 
   say "waiting for $HEALTH_URL (up to ${HEALTH_TIMEOUT}s)"

@@ -45,6 +45,22 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Write the nats-server `authorization` block: a user per service, `all`
+    /// (serve all), `admin` (this CLI), `ops` (reads the log) and one per project.
+    NatsAuth {
+        /// Where each user's password is kept (`<user>.password`, made if missing).
+        #[arg(long)]
+        secrets: std::path::PathBuf,
+        /// Write here instead of to stdout (include it from the server's configuration).
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+        /// A project to add beyond those of PROJECT_API_KEYS (repeatable).
+        #[arg(long = "project")]
+        projects: Vec<String>,
+        /// bcrypt cost of the password hashes the server checks at each connect.
+        #[arg(long, default_value_t = 11, value_parser = clap::value_parser!(u32).range(4..=16))]
+        cost: u32,
+    },
     /// A bot's token, identity and webhook as Telegram sees them, with no message to anyone (over NATS: an ingress and a dispatcher must run).
     BotTest {
         /// The integration whose bot to test, or `common`.
@@ -132,6 +148,9 @@ fn main() -> std::process::ExitCode {
                 commands::broadcast::watch(broadcast_id).await
             }
             Command::Keys { command: KeysCommand::LookupKey } => commands::keys::lookup_key(),
+            Command::NatsAuth { secrets, out, projects, cost } => {
+                commands::nats_auth::run(&secrets, out, projects, cost)
+            }
             Command::QueueStatus { json } => commands::queues::status(json).await,
             Command::BotTest { id, json } => commands::bot_test::run(id, json).await,
             Command::Prices => commands::payments::prices(),

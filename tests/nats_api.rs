@@ -6,13 +6,18 @@ mod support;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use async_nats::jetstream::consumer::{pull::OrderedConfig, DeliverPolicy};
+use async_nats::jetstream::consumer::{pull, DeliverPolicy};
 use futures::StreamExt;
 use novij_testkit::eventually;
 use serde_json::{json, Value};
 use support::{Layout, TestStack, COMMON_BOT, WAIT};
 
 const PROJECT: &str = "p.nats";
+
+/// A stack where `PROJECT` has an API key, and so a NATS user of its own.
+async fn project_stack() -> TestStack {
+    TestStack::start_with(Layout::Separate, &[("PROJECT_API_KEYS", "p.nats:nats-project-key-0123456789")]).await
+}
 
 /// A NATS API answer: `Novij-Status`, the error headers, the JSON body.
 struct Answer {
@@ -41,8 +46,8 @@ async fn call(nats: &async_nats::Client, key: Option<&str>, subject: &str, body:
 
 #[tokio::test(flavor = "multi_thread")]
 async fn srv_info_lists_an_endpoint_for_every_rest_operation() {
-    let stack = TestStack::start(Layout::Separate).await;
-    let nats = async_nats::connect(stack.nats.url()).await.expect("nats");
+    let stack = project_stack().await;
+    let nats = stack.nats_as(&novij_bus::auth::project_user(PROJECT)).await;
 
     let openapi = reqwest::get(format!("{}/openapi.json", stack.api)).await.expect("get").json::<Value>().await;
     let openapi = openapi.expect("openapi json");
@@ -82,27 +87,20 @@ async fn srv_info_lists_an_endpoint_for_every_rest_operation() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_walkthrough_over_nats_with_the_feed() {
-    let stack = TestStack::start(Layout::Separate).await;
-    let nats = async_nats::connect(stack.nats.url()).await.expect("nats");
+    let stack = project_stack().await;
+    let nats = stack.nats_as(&novij_bus::auth::project_user(PROJECT)).await;
     let key = Some(stack.admin_key.as_str());
 
     // The project follows its feed from the start.
     let js = async_nats::jetstream::new(nats.clone());
-    let feed_config = OrderedConfig {
+    let feed_config = pull::Config {
+        durable_name: Some(novij_bus::auth::project_feed_consumer(PROJECT)),
         filter_subject: novij_events::feed::project_subjects(PROJECT),
         deliver_policy: DeliverPolicy::All,
         ..Default::default()
     };
-    let mut feed = js
-        .get_stream("FEED")
-        .await
-        .expect("FEED stream")
-        .create_consumer(feed_config)
-        .await
-        .expect("consumer")
-        .messages()
-        .await
-        .expect("messages");
+    let mut feed =
+        js.create_consumer_on_stream(feed_config, "FEED").await.expect("consumer").messages().await.expect("messages");
 
     // Refusals carry the REST error body and the service error headers.
     let r = call(&nats, None, "nt.api.v1.integrations.create", Some(json!({}))).await;
@@ -176,6 +174,7 @@ async fn the_walkthrough_over_nats_with_the_feed() {
         assert!(msg.subject.starts_with("nt.feed.p%2Enats."), "{}", msg.subject);
         let id = event["send_id"].as_str().or(event["recipient_id"].as_str()).unwrap_or_default().to_string();
         seen.push((event["event_type"].as_str().expect("event_type").to_string(), id));
+        msg.ack().await.expect("ack");
     }
     let types: Vec<&str> = seen.iter().map(|(t, _)| t.as_str()).collect();
     let of_send: Vec<&str> = seen.iter().filter(|(_, id)| id == &send_id).map(|(t, _)| t.as_str()).collect();
@@ -185,8 +184,8 @@ async fn the_walkthrough_over_nats_with_the_feed() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_executor_takes_and_answers_commands_over_nats_only() {
-    let stack = TestStack::start(Layout::Separate).await;
-    let nats = async_nats::connect(stack.nats.url()).await.expect("nats");
+    let stack = project_stack().await;
+    let nats = stack.nats_as(&novij_bus::auth::project_user(PROJECT)).await;
     let key = Some(stack.admin_key.as_str());
     let bot = stack.sandbox_post("/sandbox/bots", json!({"username": "nats_exec_bot"})).await;
     let integration = stack.create_integration(PROJECT, bot["token"].as_str()).await;

@@ -11,7 +11,7 @@ use super::load_config;
 /// Asks the API for `operation` (plus `.<id>` where it has one); fails with its error when it refuses.
 pub async fn call(operation: &str, body: Option<Value>) -> anyhow::Result<Value> {
     let config = load_config()?;
-    let nats = novij_bus::connect(&config.nats_url, "cli").await.context("connecting to NATS")?;
+    let nats = novij_bus::connect(&novij_runtime::nats_target(&config), "cli").await.context("connecting to NATS")?;
     let mut headers = async_nats::HeaderMap::new();
     headers.insert("Authorization", format!("Bearer {}", config.admin_api_key).as_str());
     headers.insert("X-Request-Id", format!("cli-{}", std::process::id()).as_str());

@@ -8,6 +8,7 @@ pub mod config_check;
 pub mod db;
 pub mod dlq;
 pub mod keys;
+pub mod nats_auth;
 pub mod payments;
 pub mod queues;
 pub mod schemas;

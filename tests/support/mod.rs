@@ -15,7 +15,10 @@ use relay_sandbox::{RelayConfig, RunningRelay};
 use serde_json::{json, Value};
 use telegram_sandbox::{BotSeed, Limits, RunningSandbox, SandboxConfig};
 
+pub mod nats_users;
 pub mod receiver;
+
+pub use nats_users::NatsUsers;
 
 pub const SERVICES: &[&str] = &["ingress", "dispatcher", "connect", "payment-verifier", "scheduler"];
 pub const COMMON_BOT: &str = "novij_test_bot";
@@ -103,6 +106,8 @@ pub struct TestStack {
     pub sandbox: RunningSandbox,
     pub relay: RunningRelay,
     pub services: BTreeMap<String, ServiceProcess>,
+    /// The NATS users; `env` connects as `admin`, each service as its own.
+    pub nats_users: NatsUsers,
     pub env: Vec<(String, String)>,
     pub api: String,
     pub admin_key: String,
@@ -123,9 +128,9 @@ fn rand_digits() -> u32 {
     uuid::Uuid::new_v4().as_u128() as u32 % 1_000_000_000
 }
 
-/// One throwaway nats-server.
-async fn single() -> Nats {
-    Nats::Single(Box::new(NatsServer::start().await.expect("nats-server")))
+/// One throwaway nats-server that knows `users`.
+async fn single(users: &NatsUsers) -> Nats {
+    Nats::Single(Box::new(NatsServer::start_with_config(&users.config).await.expect("nats-server")))
 }
 
 impl TestStack {
@@ -141,13 +146,15 @@ impl TestStack {
     /// A stack with `dispatchers` dispatcher processes (named `dispatcher`,
     /// `dispatcher-2`, …) and the sandbox enforcing `limits`.
     pub async fn start_custom(layout: Layout, dispatchers: usize, limits: Limits, extra: &[(&str, &str)]) -> TestStack {
-        Self::start_on(single().await, layout, dispatchers, limits, extra, false).await
+        let users = NatsUsers::new(extra);
+        Self::start_on(single(&users).await, users, layout, dispatchers, limits, extra, false).await
     }
 
     /// A stack whose services reach Postgres through a [`TcpProxy`] the test
     /// can cut ([`TestStack::pg_proxy`]); the test itself connects directly.
     pub async fn start_behind_pg_proxy(layout: Layout, extra: &[(&str, &str)]) -> TestStack {
-        Self::start_on(single().await, layout, 1, Limits::telegram(), extra, true).await
+        let users = NatsUsers::new(extra);
+        Self::start_on(single(&users).await, users, layout, 1, Limits::telegram(), extra, true).await
     }
 
     /// [`TestStack::start_custom`] with separate processes on a cluster of
@@ -159,15 +166,17 @@ impl TestStack {
         limits: Limits,
         extra: &[(&str, &str)],
     ) -> TestStack {
-        let cluster = NatsCluster::start(nodes).await.expect("nats cluster");
+        let users = NatsUsers::new(extra);
+        let cluster = NatsCluster::start_with_config(nodes, &users.config).await.expect("nats cluster");
         let replicas = nodes.min(3).to_string();
         let extra: Vec<(&str, &str)> =
             [("NATS_STREAM_REPLICAS", replicas.as_str())].into_iter().chain(extra.iter().copied()).collect();
-        Self::start_on(Nats::Cluster(cluster), Layout::Separate, dispatchers, limits, &extra, false).await
+        Self::start_on(Nats::Cluster(cluster), users, Layout::Separate, dispatchers, limits, &extra, false).await
     }
 
     async fn start_on(
         nats: Nats,
+        nats_users: NatsUsers,
         layout: Layout,
         dispatchers: usize,
         limits: Limits,
@@ -227,6 +236,7 @@ impl TestStack {
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
+        .chain(nats_users.settings(novij_bus::auth::ADMIN))
         .chain(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())))
         .collect();
         let mut stack = TestStack {
@@ -236,6 +246,7 @@ impl TestStack {
             sandbox,
             relay,
             services: BTreeMap::new(),
+            nats_users,
             env,
             api,
             admin_key,
@@ -292,9 +303,16 @@ impl TestStack {
         self.wait_healthy().await;
     }
 
+    /// Spawns `novij-telegram <args>` as `name`; `serve <service>` connects
+    /// to NATS as that service's user.
     pub fn spawn(&mut self, name: &str, args: &[&str]) {
         let bin = std::path::Path::new(env!("CARGO_BIN_EXE_novij-telegram"));
-        let process = ServiceProcess::spawn(name, bin, args, &self.env).expect("spawn service");
+        let mut env = self.env.clone();
+        if let ["serve", service] = args {
+            env.retain(|(k, _)| k != "NATS_USER" && k != "NATS_PASSWORD");
+            env.extend(self.nats_users.settings(service));
+        }
+        let process = ServiceProcess::spawn(name, bin, args, &env).expect("spawn service");
         self.services.insert(name.to_string(), process);
     }
 
@@ -678,9 +696,14 @@ impl TestStack {
     }
 
     pub async fn jetstream(&self) -> async_nats::jetstream::Context {
-        // Through the services' own connect: `url()` may be a cluster's seed list.
-        let client = novij_bus::connect(&self.nats.url(), "test").await.expect("nats");
-        async_nats::jetstream::new(client)
+        async_nats::jetstream::new(self.nats_as(novij_bus::auth::ADMIN).await)
+    }
+
+    /// A connection as one of the stack's NATS users. Through the services'
+    /// own connect: `url()` may be a cluster's seed list.
+    pub async fn nats_as(&self, user: &str) -> async_nats::Client {
+        let target = novij_bus::Target::anonymous(self.nats.url()).as_user(user, self.nats_users.password(user));
+        novij_bus::connect(&target, "test").await.expect("nats")
     }
 
     /// The last sequence of a stream: unchanged means nothing was stored.

@@ -4,12 +4,14 @@
 //! - [`log`]: appending events to the log with optimistic-concurrency fences, and
 //!   reading an aggregate's events back.
 //! - [`alone`]: work one process at a time does, under a lease.
+//! - [`auth`]: the NATS users and what each may publish and subscribe.
 //! - [`follow`]: following the log from a position, across failures.
 //! - [`cache`]: aggregates kept in memory, followed on the log.
 //! - [`consume`]: the loop that feeds a durable consumer's messages to a handler
 //!   and turns its outcome into the right acknowledgement.
 
 pub mod alone;
+pub mod auth;
 pub mod cache;
 pub mod consume;
 pub mod follow;
@@ -31,17 +33,47 @@ pub fn servers(nats_url: &str) -> Result<Vec<async_nats::ServerAddr>, String> {
         .and_then(|servers| if servers.is_empty() { Err("no NATS server given".into()) } else { Ok(servers) })
 }
 
+/// Where a process connects and as whom.
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    /// One URL or a cluster's seeds (see [`servers`]).
+    pub url: String,
+    /// User and password, when the server requires them ([`auth`]).
+    pub credentials: Option<(String, String)>,
+    /// The CA of the servers' certificates: set, the connection must use TLS.
+    pub tls_ca_file: Option<std::path::PathBuf>,
+}
+
+impl Target {
+    /// A server that asks for no credentials.
+    pub fn anonymous(url: impl Into<String>) -> Target {
+        Target { url: url.into(), ..Target::default() }
+    }
+
+    pub fn as_user(mut self, user: &str, password: &str) -> Target {
+        self.credentials = Some((user.to_string(), password.to_string()));
+        self
+    }
+}
+
 /// Connects to NATS (any of the seeds; the client learns the rest of the
 /// cluster from them) with a client name that shows up in server monitoring.
-pub async fn connect(nats_url: &str, name: &str) -> Result<async_nats::Client, async_nats::ConnectError> {
-    let servers = servers(nats_url)
+/// A user's replies come to its own inbox prefix, the only one it may read.
+pub async fn connect(target: &Target, name: &str) -> Result<async_nats::Client, async_nats::ConnectError> {
+    let servers = servers(&target.url)
         .map_err(|e| async_nats::ConnectError::with_source(async_nats::ConnectErrorKind::ServerParse, e))?;
-    async_nats::ConnectOptions::new()
+    let mut options = async_nats::ConnectOptions::new()
         .name(format!("novij-telegram-{name}"))
         .retry_on_initial_connect()
-        .connection_timeout(std::time::Duration::from_secs(5))
-        .connect(servers)
-        .await
+        .connection_timeout(std::time::Duration::from_secs(5));
+    if let Some((user, password)) = &target.credentials {
+        options =
+            options.user_and_password(user.clone(), password.clone()).custom_inbox_prefix(auth::inbox_prefix(user));
+    }
+    if let Some(ca) = &target.tls_ca_file {
+        options = options.add_root_certificates(ca.clone()).require_tls(true);
+    }
+    options.connect(servers).await
 }
 
 #[cfg(test)]

@@ -77,6 +77,17 @@ pub fn consumers() -> Result<Vec<(String, pull::Config)>, TopologyError> {
     CONSUMERS.iter().map(|(name, json)| parse_consumer(&format!("consumers/{name}.json"), json)).collect()
 }
 
+/// The names of the durable consumers declared on `stream`.
+pub fn durable_consumers(stream: &str) -> Vec<String> {
+    // Compiled in, and every definition's parse is tested.
+    consumers()
+        .expect("the topology of nats/ parses")
+        .into_iter()
+        .filter(|(on, _)| on == stream)
+        .filter_map(|(_, config)| config.durable_name)
+        .collect()
+}
+
 /// Creates or updates every stream and consumer. Safe to run from every
 /// instance at every start.
 pub async fn apply(js: &jetstream::Context, replicas: usize) -> Result<(), TopologyError> {

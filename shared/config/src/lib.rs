@@ -65,6 +65,21 @@ pub const SETTINGS: &[Setting] = &[
         false,
         "Replicas of every stream: 1 on a single node, 3 on a production cluster.",
     ).within(1, 5),
+    setting(
+        "NATS_USER",
+        false,
+        None,
+        false,
+        "This process's NATS user (`novij-telegram nats-auth` makes one per service, `all` for `serve all`, `admin` for the CLI); unset: connect without credentials.",
+    ),
+    setting("NATS_PASSWORD", false, None, true, "The password of NATS_USER."),
+    setting(
+        "NATS_TLS_CA_FILE",
+        false,
+        None,
+        false,
+        "PEM file of the CA that signed the NATS servers' certificates; set, the connection must use TLS.",
+    ),
     setting("DATABASE_URL", true, None, true, "Postgres URL of the projections database."),
     setting(
         "NOVIJ_MASTER_KEYS",
@@ -405,6 +420,9 @@ pub struct Retention {
 pub struct Config {
     pub nats_url: String,
     pub nats_stream_replicas: usize,
+    /// `NATS_USER` and its password, when the server requires them.
+    pub nats_credentials: Option<(String, String)>,
+    pub nats_tls_ca_file: Option<String>,
     pub database_url: String,
     pub master_keys: String,
     pub lookup_key: Option<String>,
@@ -576,9 +594,23 @@ impl Config {
         }
         let project_api_keys = parse_project_keys(&r.string("PROJECT_API_KEYS"), &mut r);
         let api_rate = ApiRate { per_second: r.number("API_RATE_PER_SECOND"), burst: r.number("API_RATE_BURST") };
+        let nats_credentials = match (r.raw("NATS_USER"), r.raw("NATS_PASSWORD")) {
+            (Some(user), Some(password)) => Some((user, password)),
+            (None, None) => None,
+            (Some(_), None) => {
+                r.problem("NATS_PASSWORD", "is required with NATS_USER");
+                None
+            }
+            (None, Some(_)) => {
+                r.problem("NATS_USER", "is required with NATS_PASSWORD");
+                None
+            }
+        };
         let config = Config {
             nats_url: r.nats_urls("NATS_URL"),
             nats_stream_replicas: r.number("NATS_STREAM_REPLICAS"),
+            nats_credentials,
+            nats_tls_ca_file: r.raw("NATS_TLS_CA_FILE"),
             database_url: r.string("DATABASE_URL"),
             master_keys,
             lookup_key,

@@ -18,6 +18,15 @@ use novij_crypto::Keyring;
 pub use novij_keystore::{PayloadError, Payloads};
 pub use novij_uploads::{UploadError, Uploads};
 
+/// Where and as whom this process connects to NATS.
+pub fn nats_target(config: &Config) -> novij_bus::Target {
+    novij_bus::Target {
+        url: config.nats_url.clone(),
+        credentials: config.nats_credentials.clone(),
+        tls_ca_file: config.nats_tls_ca_file.clone().map(Into::into),
+    }
+}
+
 #[derive(Clone)]
 pub struct Runtime {
     pub config: Arc<Config>,
@@ -34,7 +43,7 @@ impl Runtime {
     /// Connects everything a service of `name` needs.
     pub async fn start(config: Config, name: &str) -> anyhow::Result<Runtime> {
         let keyring = Arc::new(config.keyring().context("NOVIJ_MASTER_KEYS")?);
-        let nats = novij_bus::connect(&config.nats_url, name).await.context("connecting to NATS")?;
+        let nats = novij_bus::connect(&nats_target(&config), name).await.context("connecting to NATS")?;
         let jetstream = async_nats::jetstream::new(nats.clone());
         novij_bus::topology::until_applied(|| novij_bus::topology::apply(&jetstream, config.nats_stream_replicas))
             .await

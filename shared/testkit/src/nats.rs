@@ -36,9 +36,19 @@ impl NatsServer {
     /// `<workspace root>/.state/bin/nats-server`, else `nats-server` on `PATH`,
     /// and must be at least version 2.11.
     pub async fn start() -> anyhow::Result<NatsServer> {
+        Self::start_configured(None).await
+    }
+
+    /// [`NatsServer::start`] with a configuration file of `config` (e.g. an
+    /// `authorization` block); the command line sets the ports and the store.
+    pub async fn start_with_config(config: &str) -> anyhow::Result<NatsServer> {
+        Self::start_configured(Some(config)).await
+    }
+
+    async fn start_configured(config: Option<&str>) -> anyhow::Result<NatsServer> {
         let binary = binary().await?;
         let root = temp_root()?;
-        let node = Node::new(binary, root.path().to_path_buf())?;
+        let node = Node::new(binary, root.path().to_path_buf())?.configured(config)?;
         let mut server = NatsServer { node, _root: root };
         let mut attempt = 1;
         loop {
@@ -122,6 +132,8 @@ pub(crate) struct Node {
     store: PathBuf,
     pub(crate) port: u16,
     pub(crate) monitor_port: u16,
+    /// The configuration file, if the node has one.
+    config: Option<PathBuf>,
     /// Arguments after the common ones (client and monitor port, JetStream, store).
     pub(crate) args: Vec<String>,
 }
@@ -131,7 +143,26 @@ impl Node {
     pub(crate) fn new(binary: PathBuf, dir: PathBuf) -> anyhow::Result<Node> {
         let store = dir.join("store");
         std::fs::create_dir_all(&store).context("creating nats store dir")?;
-        Ok(Node { child: None, binary, dir, store, port: free_port(), monitor_port: free_port(), args: Vec::new() })
+        Ok(Node {
+            child: None,
+            binary,
+            dir,
+            store,
+            port: free_port(),
+            monitor_port: free_port(),
+            config: None,
+            args: Vec::new(),
+        })
+    }
+
+    /// The node with a configuration file holding `config`, if given.
+    pub(crate) fn configured(mut self, config: Option<&str>) -> anyhow::Result<Node> {
+        if let Some(text) = config {
+            let path = self.dir.join("server.conf");
+            std::fs::write(&path, text).context("writing nats-server configuration")?;
+            self.config = Some(path);
+        }
+        Ok(self)
     }
 
     pub(crate) fn url(&self) -> String {
@@ -157,7 +188,11 @@ impl Node {
             .append(true)
             .open(self.log_path())
             .context("opening nats-server log")?;
-        let child = Command::new(&self.binary)
+        let mut command = Command::new(&self.binary);
+        if let Some(config) = &self.config {
+            command.arg("-c").arg(config);
+        }
+        let child = command
             .args(["-a", "127.0.0.1", "-p"])
             .arg(self.port.to_string())
             .arg("-js")

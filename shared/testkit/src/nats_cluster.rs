@@ -30,6 +30,16 @@ impl NatsCluster {
     /// Starts `n` nodes at once and waits until every one of them is healthy
     /// and sees the same JetStream meta leader over all `n` peers.
     pub async fn start(n: usize) -> anyhow::Result<NatsCluster> {
+        Self::start_configured(n, None).await
+    }
+
+    /// [`NatsCluster::start`] with every node configured by `config` (e.g. an
+    /// `authorization` block).
+    pub async fn start_with_config(n: usize, config: &str) -> anyhow::Result<NatsCluster> {
+        Self::start_configured(n, Some(config)).await
+    }
+
+    async fn start_configured(n: usize, config: Option<&str>) -> anyhow::Result<NatsCluster> {
         ensure!(n >= 2, "a cluster needs at least two nodes, not {n}");
         let binary = binary().await?;
         let mut cluster = NatsCluster { nodes: Vec::new(), cluster_ports: Vec::new(), root: temp_root()? };
@@ -38,8 +48,9 @@ impl NatsCluster {
             // Fresh ports and fresh stores: a half-formed cluster's state must not carry over.
             cluster.stop_all().await;
             let dir = cluster.root.path().join(format!("attempt-{attempt}"));
-            cluster.nodes =
-                (0..n).map(|i| Node::new(binary.clone(), dir.join(node_name(i)))).collect::<anyhow::Result<_>>()?;
+            cluster.nodes = (0..n)
+                .map(|i| Node::new(binary.clone(), dir.join(node_name(i)))?.configured(config))
+                .collect::<anyhow::Result<_>>()?;
             cluster.cluster_ports = (0..n).map(|_| free_port()).collect();
             match cluster.spawn_and_wait().await {
                 Ok(()) => return Ok(cluster),
