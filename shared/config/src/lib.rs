@@ -893,6 +893,23 @@ mod tests {
     }
 
     #[test]
+    fn nats_credentials_come_as_a_pair() {
+        let with = |extra: &[(&'static str, &str)]| {
+            let mut pairs = minimal();
+            pairs.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+            let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            Config::load(None, env(&refs))
+        };
+        let c = with(&[("NATS_USER", "ingress"), ("NATS_PASSWORD", "secret")]).unwrap();
+        assert_eq!(c.nats_credentials, Some(("ingress".into(), "secret".into())));
+        assert_eq!(with(&[]).unwrap().nats_credentials, None);
+        let alone = with(&[("NATS_USER", "ingress")]).unwrap_err();
+        assert!(alone.problems.iter().any(|p| p.setting == "NATS_PASSWORD"));
+        let alone = with(&[("NATS_PASSWORD", "secret")]).unwrap_err();
+        assert!(alone.problems.iter().any(|p| p.setting == "NATS_USER"));
+    }
+
+    #[test]
     fn every_setting_is_documented() {
         let doc = include_str!("../../../docs/CONFIGURATION.md");
         for s in SETTINGS {
