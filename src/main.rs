@@ -115,6 +115,15 @@ enum KeysCommand {
     /// Print the key of the keyed hashes (ids, lookups, webhook secrets) in
     /// use; set it as NOVIJ_LOOKUP_KEY before the first rotation.
     LookupKey,
+    /// Once every service runs with a new first key in NOVIJ_MASTER_KEYS:
+    /// re-wrap every data key with it, and keep the older keys wrapped by it.
+    Rotate,
+    /// Check that an old master key wraps nothing any more, so it may leave
+    /// NOVIJ_MASTER_KEYS (fails, naming why, otherwise).
+    Retire {
+        /// The key id to retire.
+        kid: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -148,6 +157,8 @@ fn main() -> std::process::ExitCode {
                 commands::broadcast::watch(broadcast_id).await
             }
             Command::Keys { command: KeysCommand::LookupKey } => commands::keys::lookup_key(),
+            Command::Keys { command: KeysCommand::Rotate } => commands::keys::rotate().await,
+            Command::Keys { command: KeysCommand::Retire { kid } } => commands::keys::retire(&kid).await,
             Command::NatsAuth { secrets, out, projects, cost } => {
                 commands::nats_auth::run(&secrets, out, projects, cost)
             }

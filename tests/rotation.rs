@@ -3,10 +3,15 @@
 //! hash moves, because hashes use the lookup key (`NOVIJ_LOOKUP_KEY`), which
 //! does not rotate: a retried idempotency key finds its send, `/stop` finds
 //! its chat, an open connect code still binds, and a custom bot's webhook
-//! still takes Telegram's calls.
+//! still takes Telegram's calls. Then `keys rotate` re-wraps every data key
+//! with the new key, `keys retire` lets the old one go, and everything it
+//! sealed still opens without it in the configuration.
 
 mod support;
 
+use std::time::Duration;
+
+use chrono::{SecondsFormat, Utc};
 use novij_testkit::eventually;
 use serde_json::json;
 use support::{Layout, TestStack, COMMON_BOT, WAIT};
@@ -23,6 +28,23 @@ async fn texts(stack: &TestStack, bot: &str, chat: i64, n: usize) -> Vec<String>
     })
     .await;
     found.unwrap_or_else(|_| panic!("chat {chat} of {bot} got fewer than {n} messages:\n{}", stack.output_tail()))
+}
+
+/// Restarts `serve all` with `keys` as NOVIJ_MASTER_KEYS.
+async fn restart_with_keys(stack: &mut TestStack, keys: &str) {
+    if let Some(mut all) = stack.services.remove("all") {
+        all.kill().await;
+    }
+    stack.set_env("NOVIJ_MASTER_KEYS", keys);
+    stack.spawn("all", &["serve", "all"]);
+    stack.wait_ready().await;
+}
+
+/// Runs `keys <args>` and returns whether it succeeded, and what it said.
+fn keys(stack: &TestStack, args: &[&str]) -> (bool, String) {
+    let out = stack.cli(&[&["keys"], args].concat());
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), said)
 }
 
 async fn say(stack: &TestStack, bot: &str, user: i64, text: &str) {
@@ -47,15 +69,25 @@ async fn a_rotation_of_the_master_keys_moves_no_id_lookup_or_secret() {
     let code = code.body["code"].as_str().expect("code").to_string();
     stack.wait_idle().await;
 
+    // Users whose chats the old key sealed, and a reminder due long after
+    // the old key is gone (its payload's data key wrapped by the old key).
+    let dee = stack.connect_user(PROJECT, &integration, "dee").await;
+    let eve = stack.connect_user(PROJECT, &custom, "eve").await;
+    let due = (Utc::now() + chrono::Duration::seconds(90)).to_rfc3339_opts(SecondsFormat::Millis, true);
+    let reminder = json!({
+        "project_id": PROJECT, "integration_id": integration, "recipient_ref": "dee",
+        "template": "text_message", "template_vars": {"text": "the reminder"}, "send_at": due,
+        "idempotency_key": "reminder-1",
+    });
+    let reminder = stack.post("/api/v1/reminders", reminder).await;
+    assert_eq!(reminder.status, 202, "{}", reminder.body);
+    let reminder = reminder.body["send_id"].as_str().expect("send_id").to_string();
+    stack.wait_idle().await;
+
     // A new first key; the old one stays to open what it sealed.
     let old = stack.env.iter().find(|(k, _)| k == "NOVIJ_MASTER_KEYS").map(|(_, v)| v.clone()).expect("keys");
-    let rotated = format!("{},{old}", novij_crypto::Keyring::generate_spec("k2").expect("key"));
-    if let Some(mut all) = stack.services.remove("all") {
-        all.kill().await;
-    }
-    stack.set_env("NOVIJ_MASTER_KEYS", &rotated);
-    stack.spawn("all", &["serve", "all"]);
-    stack.wait_ready().await;
+    let new_key = novij_crypto::Keyring::generate_spec("k2").expect("key");
+    restart_with_keys(&mut stack, &format!("{new_key},{old}")).await;
     assert_eq!(stack.keyring().current_kid(), "k2");
 
     let again = stack.send_text(PROJECT, &integration, "ann", "before", "k-1").await;
@@ -75,4 +107,36 @@ async fn a_rotation_of_the_master_keys_moves_no_id_lookup_or_secret() {
     let listed = stack.get(&format!("/api/v1/integrations/{integration}/recipients")).await.body;
     let status = |user: &str| listed.as_array().and_then(|l| l.iter().find(|r| r["public_user_ref"] == user).cloned());
     assert_eq!(status("ann").map(|r| r["status"].clone()), Some(json!("disabled")), "{listed}");
+
+    // The old key may not go while data keys are wrapped by it.
+    let (retired, said) = keys(&stack, &["retire", "k1"]);
+    assert!(!retired && said.contains("keys rotate"), "retired before a rotation: {said}");
+    let (retired, said) = keys(&stack, &["retire", "k2"]);
+    assert!(!retired && said.contains("current"), "the current key retired: {said}");
+    let (rotated, said) = keys(&stack, &["rotate"]);
+    assert!(rotated && said.contains("older keys kept, wrapped:    k1"), "{said}");
+    let (retired, said) = keys(&stack, &["retire", "k1"]);
+    assert!(retired, "{said}");
+    let pending = stack.get(&format!("/api/v1/reminders/{reminder}")).await.body;
+    assert_eq!(pending["status"], "scheduled", "the reminder must still wait for the old key's removal: {pending}");
+
+    // Without the old key: what it sealed still opens, through itself kept
+    // wrapped by the new one (chats bound before), or re-wrapped data keys
+    // (a custom bot's token, the reminder's payload).
+    restart_with_keys(&mut stack, &new_key).await;
+    let configured = stack.env.iter().find(|(k, _)| k == "NOVIJ_MASTER_KEYS").map(|(_, v)| v.clone());
+    assert!(configured.is_some_and(|keys| !keys.contains("k1:")), "the old key is still configured");
+    let to_dee = stack.send_text(PROJECT, &integration, "dee", "to dee", "k-3").await;
+    stack.wait_send(to_dee.body["send_id"].as_str().expect("send_id"), "sent").await;
+    assert!(texts(&stack, COMMON_BOT, dee, 2).await.contains(&"to dee".to_string()));
+    let to_eve = stack.send_text(PROJECT, &custom, "eve", "to eve", "k-4").await;
+    stack.wait_send(to_eve.body["send_id"].as_str().expect("send_id"), "sent").await;
+    assert!(texts(&stack, "rotation_shop_bot", eve, 2).await.contains(&"to eve".to_string()));
+    let fired = eventually(Duration::from_secs(120), || async {
+        let view = stack.get(&format!("/api/v1/reminders/{reminder}")).await.body;
+        (view["status"] == "sent").then_some(())
+    })
+    .await;
+    assert!(fired.is_ok(), "the reminder never fired:\n{}", stack.output_tail());
+    assert!(texts(&stack, COMMON_BOT, dee, 3).await.contains(&"the reminder".to_string()));
 }

@@ -1,4 +1,10 @@
-//! `keys lookup-key`: the key of the keyed hashes, to pin before a rotation.
+//! `keys`: what a rotation of the master keys needs. `lookup-key` prints the
+//! key of the keyed hashes, to pin before the first rotation; `rotate`
+//! re-wraps every data key with the current master key and keeps the older
+//! ones wrapped by it; `retire` says whether an old key may go.
+
+use anyhow::Context as _;
+use novij_runtime::Runtime;
 
 use super::load_config;
 
@@ -6,5 +12,29 @@ use super::load_config;
 pub fn lookup_key() -> anyhow::Result<()> {
     let config = load_config()?;
     println!("{}", config.keyring()?.lookup_key());
+    Ok(())
+}
+
+/// Re-wraps every data key with the current (first) master key.
+pub async fn rotate() -> anyhow::Result<()> {
+    let rt = Runtime::start(load_config()?, "cli-keys").await?;
+    let rotated = rt.payloads.rotate().await.context("rotating")?;
+    let current = rt.keyring.current_kid();
+    println!("current master key:          {current}");
+    println!("older keys kept, wrapped:    {}", rotated.kept.join(", "));
+    println!("data keys re-wrapped:        {}", rotated.rewrapped);
+    println!("earlier data keys re-wrapped: {}", rotated.rewrapped_legacy);
+    Ok(())
+}
+
+/// Succeeds when `kid` may leave `NOVIJ_MASTER_KEYS`; names why not otherwise.
+pub async fn retire(kid: &str) -> anyhow::Result<()> {
+    let rt = Runtime::start(load_config()?, "cli-keys").await?;
+    rt.payloads.retirable(kid).await.with_context(|| format!("{kid} cannot be retired"))?;
+    println!(
+        "{kid} wraps nothing any more and is kept wrapped by {}: remove it from NOVIJ_MASTER_KEYS \
+         and restart every service",
+        rt.keyring.current_kid()
+    );
     Ok(())
 }

@@ -29,13 +29,20 @@ pub enum KeyringError {
 struct Key {
     kid: String,
     aead: LessSafeKey,
+    /// The key's bytes, for wrapping it when it is retired (`keys rotate`).
+    bytes: Vec<u8>,
 }
 
 /// Master keys by id; the first one seals new data. Keyed hashes use the
 /// lookup key, which does not rotate with them: every id and lookup derived
 /// from a hash must stay the same across a rotation.
+///
+/// Retired master keys (no longer configured, kept wrapped by the current
+/// one) only open what they sealed before; [`Keyring::with_retired`] adds them.
 pub struct Keyring {
     keys: Vec<Key>,
+    /// How many of `keys` are configured; the rest are retired.
+    configured: usize,
     lookup: hmac::Key,
     /// The lookup key's bytes, for pinning it (`keys lookup-key`).
     lookup_seed: Vec<u8>,
@@ -79,13 +86,36 @@ impl Keyring {
                 let seed = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, &bytes), b"novij/keyed-hash/v1");
                 lookup_seed = seed.as_ref().to_vec();
             }
-            keys.push(Key { kid: kid.to_string(), aead: LessSafeKey::new(unbound) });
+            keys.push(Key { kid: kid.to_string(), aead: LessSafeKey::new(unbound), bytes });
         }
         if keys.is_empty() {
             return Err(KeyringError::Empty);
         }
         let lookup = hmac::Key::new(hmac::HMAC_SHA256, &lookup_seed);
-        Ok(Self { keys, lookup, lookup_seed, rng: SystemRandom::new() })
+        Ok(Self { configured: keys.len(), keys, lookup, lookup_seed, rng: SystemRandom::new() })
+    }
+
+    /// The ring with a retired master key, which opens what it sealed and
+    /// seals nothing. A key still configured is not added twice.
+    pub fn with_retired(mut self, kid: &str, bytes: &[u8]) -> Result<Self, KeyringError> {
+        if self.keys.iter().any(|k| k.kid == kid) {
+            return Ok(self);
+        }
+        let unbound =
+            UnboundKey::new(&AES_256_GCM, bytes).map_err(|_| KeyringError::BadKey { kid: kid.to_string() })?;
+        self.keys.push(Key { kid: kid.to_string(), aead: LessSafeKey::new(unbound), bytes: bytes.to_vec() });
+        Ok(self)
+    }
+
+    /// The ids of the configured master keys, the current one first.
+    pub fn configured_kids(&self) -> Vec<&str> {
+        self.keys[..self.configured].iter().map(|k| k.kid.as_str()).collect()
+    }
+
+    /// Every key but the current one (configured or retired) with its bytes:
+    /// what a rotation keeps, wrapped by the current key.
+    pub fn older_keys(&self) -> Vec<(&str, &[u8])> {
+        self.keys[1..].iter().map(|k| (k.kid.as_str(), k.bytes.as_slice())).collect()
     }
 
     /// The ring with its own lookup key (base64 of 32 bytes, `NOVIJ_LOOKUP_KEY`).
@@ -197,6 +227,22 @@ mod tests {
         assert_eq!(rotated.current_kid(), "k2");
         assert_eq!(rotated.open_string("text", &sealed).unwrap(), "before rotation");
         assert_eq!(rotated.seal_str("text", "x").unwrap().kid, "k2");
+    }
+
+    #[test]
+    fn a_retired_key_opens_what_it_sealed_and_seals_nothing() {
+        let old_spec = Keyring::generate_spec("k1").unwrap();
+        let old = Keyring::parse(&old_spec).unwrap();
+        let sealed = old.seal_str("text", "before").unwrap();
+        let rotated = Keyring::parse(&format!("{},{old_spec}", Keyring::generate_spec("k2").unwrap())).unwrap();
+        let (kid, bytes) = rotated.older_keys()[0];
+        assert_eq!(kid, "k1");
+        let new_only = Keyring::parse(&Keyring::generate_spec("k2").unwrap()).unwrap();
+        assert!(new_only.open("text", &sealed).is_err());
+        let with_retired = new_only.with_retired(kid, bytes).unwrap();
+        assert_eq!(with_retired.open_string("text", &sealed).unwrap(), "before");
+        assert_eq!(with_retired.configured_kids(), ["k2"]);
+        assert_eq!(with_retired.seal_str("text", "x").unwrap().kid, "k2");
     }
 
     #[test]

@@ -43,7 +43,7 @@ impl From<DbErr> for PayloadError {
     }
 }
 
-fn store_error(e: impl std::fmt::Display) -> PayloadError {
+pub(crate) fn store_error(e: impl std::fmt::Display) -> PayloadError {
     PayloadError::Store(e.to_string())
 }
 
@@ -77,7 +77,7 @@ fn epoch_end(expires_at: DateTime<Utc>, epoch_seconds: i64) -> i64 {
     (at.div_euclid(epoch) + 1) * epoch
 }
 
-fn wrap_purpose(key_id: &str) -> String {
+pub(crate) fn wrap_purpose(key_id: &str) -> String {
     format!("payload_key/{key_id}")
 }
 
@@ -96,9 +96,9 @@ struct Keys {
 /// The key store and the key ring that wraps it.
 #[derive(Clone)]
 pub struct Payloads {
-    bucket: kv::Store,
-    db: DatabaseConnection,
-    keyring: Arc<Keyring>,
+    pub(crate) bucket: kv::Store,
+    pub(crate) db: DatabaseConnection,
+    pub(crate) keyring: Arc<Keyring>,
     epoch_seconds: i64,
     keys: Arc<Mutex<Keys>>,
     /// One sealing key is made per epoch even when many requests need it at once.

@@ -1,7 +1,7 @@
 //! What every service starts with, and the keyed derivations they share.
 //!
 //! [`Runtime::start`] connects to NATS (applying the topology of `nats/`) and
-//! Postgres, and builds the key ring. [`derive`] holds every id and secret that
+//! Postgres, and builds the key ring (with the retired master keys). [`derive`] holds every id and secret that
 //! is computed from a keyed hash, so two services always compute the same one.
 
 pub mod connected;
@@ -42,12 +42,17 @@ pub struct Runtime {
 impl Runtime {
     /// Connects everything a service of `name` needs.
     pub async fn start(config: Config, name: &str) -> anyhow::Result<Runtime> {
-        let keyring = Arc::new(config.keyring().context("NOVIJ_MASTER_KEYS")?);
+        let configured = config.keyring().context("NOVIJ_MASTER_KEYS")?;
         let nats = novij_bus::connect(&nats_target(&config), name).await.context("connecting to NATS")?;
         let jetstream = async_nats::jetstream::new(nats.clone());
         novij_bus::topology::until_applied(|| novij_bus::topology::apply(&jetstream, config.nats_stream_replicas))
             .await
             .context("applying the JetStream topology")?;
+        // Retired master keys still open what they sealed (`keys rotate`).
+        let keyring = novij_keystore::with_retired_keys(&jetstream, configured)
+            .await
+            .context("reading the retired master keys")?;
+        let keyring = Arc::new(keyring);
         let db = novij_projections::connect(&config.database_url).await.context("connecting to Postgres")?;
         let payloads =
             Payloads::connect(&jetstream, db.clone(), keyring.clone(), config.retention.payload_key_epoch_seconds)

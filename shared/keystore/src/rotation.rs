@@ -1,0 +1,196 @@
+//! Rotating the master keys. `keys rotate` re-wraps every data key with the
+//! current master key, and keeps every older master key in the bucket too,
+//! wrapped by the current one: values an older key sealed directly (in the
+//! log, which is never rewritten) stay readable through it. Once nothing is
+//! wrapped by an old key, `keys retire` lets it leave the configuration.
+
+use async_nats::jetstream::{self, kv};
+use futures::TryStreamExt as _;
+use novij_crypto::{Keyring, Sealed};
+use sea_orm::{ConnectionTrait as _, DbBackend, Statement};
+
+use crate::payloads::{store_error, wrap_purpose};
+use crate::{PayloadError, Payloads, BUCKET};
+
+/// Names of the bucket's entries that hold a retired master key.
+const RETIRED_PREFIX: &str = "retired-";
+
+/// The entry of master key `kid` (hex: a key id may hold any character).
+fn retired_entry(kid: &str) -> String {
+    let hex: String = kid.bytes().map(|b| format!("{b:02x}")).collect();
+    format!("{RETIRED_PREFIX}{hex}")
+}
+
+/// What a rotation did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Rotated {
+    /// Older master keys now kept wrapped by the current one.
+    pub kept: Vec<String>,
+    /// Data keys re-wrapped in the bucket.
+    pub rewrapped: u64,
+    /// Earlier releases' data keys re-wrapped in Postgres.
+    pub rewrapped_legacy: u64,
+}
+
+/// Why a master key cannot leave the configuration yet.
+#[derive(Debug, thiserror::Error)]
+pub enum NotRetirable {
+    #[error("{0} is the current master key: rotate to a new one first")]
+    Current(String),
+    #[error("{0} is not a configured master key")]
+    Unknown(String),
+    #[error("{0} is not kept wrapped by the current key yet: run `keys rotate` with the new key first")]
+    NotKept(String),
+    #[error("{count} data keys are still wrapped by {kid}: run `keys rotate` again once every service runs with the new key")]
+    StillWrapping { kid: String, count: u64 },
+    #[error(transparent)]
+    Store(#[from] PayloadError),
+}
+
+/// `keyring` with every retired master key kept in the bucket, so that
+/// what they sealed opens after they left the configuration.
+pub async fn with_retired_keys(js: &jetstream::Context, keyring: Keyring) -> Result<Keyring, PayloadError> {
+    let bucket = js.get_key_value(BUCKET).await.map_err(store_error)?;
+    let names: Vec<String> = bucket.keys().await.map_err(store_error)?.try_collect().await.map_err(store_error)?;
+    let mut keyring = keyring;
+    for name in names.iter().filter(|n| n.starts_with(RETIRED_PREFIX)) {
+        let Some(wrapped) = read(&bucket, name).await? else { continue };
+        let kid = kid_of(name).ok_or_else(|| store_error(format!("{name} names no key id")))?;
+        let bytes = keyring.open(&wrap_purpose(name), &wrapped)?;
+        keyring = keyring.with_retired(&kid, &bytes)?;
+    }
+    Ok(keyring)
+}
+
+fn kid_of(entry: &str) -> Option<String> {
+    let hex = entry.strip_prefix(RETIRED_PREFIX)?;
+    let bytes: Option<Vec<u8>> =
+        (0..hex.len()).step_by(2).map(|i| hex.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok())).collect();
+    String::from_utf8(bytes?).ok()
+}
+
+/// The wrapped key of an entry, unless it was deleted.
+async fn read(bucket: &kv::Store, name: &str) -> Result<Option<Sealed>, PayloadError> {
+    match bucket.entry(name).await.map_err(store_error)? {
+        Some(entry) if entry.operation == kv::Operation::Put => {
+            serde_json::from_slice(&entry.value).map(Some).map_err(store_error)
+        }
+        _ => Ok(None),
+    }
+}
+
+impl Payloads {
+    /// Keeps every older master key wrapped by the current one, then
+    /// re-wraps every data key wrapped by another. Safe to run again: what
+    /// is already wrapped by the current key is left as it is.
+    pub async fn rotate(&self) -> Result<Rotated, PayloadError> {
+        let current = self.keyring.current_kid().to_string();
+        let mut rotated = Rotated::default();
+        for (kid, bytes) in self.keyring.older_keys() {
+            let name = retired_entry(kid);
+            let wrapped = serde_json::to_vec(&self.keyring.seal(&wrap_purpose(&name), bytes)?).map_err(store_error)?;
+            self.bucket.put(&name, wrapped.into()).await.map_err(store_error)?;
+            rotated.kept.push(kid.to_string());
+        }
+        for name in self.names().await? {
+            let Some(entry) = self.bucket.entry(&name).await.map_err(store_error)? else { continue };
+            if entry.operation != kv::Operation::Put {
+                continue;
+            }
+            let wrapped: Sealed = serde_json::from_slice(&entry.value).map_err(store_error)?;
+            if wrapped.kid == current {
+                continue;
+            }
+            let purpose = wrap_purpose(&name);
+            let bytes = self.keyring.open(&purpose, &wrapped)?;
+            let rewrapped = serde_json::to_vec(&self.keyring.seal(&purpose, &bytes)?).map_err(store_error)?;
+            // Fenced on the revision read: a key erased meanwhile stays erased.
+            if self.bucket.update(&name, rewrapped.into(), entry.revision).await.is_ok() {
+                rotated.rewrapped += 1;
+            }
+        }
+        rotated.rewrapped_legacy = self.rewrap_legacy(&current).await?;
+        Ok(rotated)
+    }
+
+    async fn names(&self) -> Result<Vec<String>, PayloadError> {
+        self.bucket.keys().await.map_err(store_error)?.try_collect().await.map_err(store_error)
+    }
+
+    async fn legacy_keys(&self) -> Result<Vec<(String, Sealed)>, PayloadError> {
+        let sql = "SELECT key_id, wrapped FROM payload_keys";
+        let rows = self.db.query_all(Statement::from_string(DbBackend::Postgres, sql)).await?;
+        rows.into_iter()
+            .map(|row| {
+                let key_id: String = row.try_get("", "key_id")?;
+                let wrapped: serde_json::Value = row.try_get("", "wrapped")?;
+                Ok((key_id, serde_json::from_value(wrapped).map_err(store_error)?))
+            })
+            .collect()
+    }
+
+    async fn rewrap_legacy(&self, current: &str) -> Result<u64, PayloadError> {
+        let mut rewrapped = 0;
+        for (key_id, wrapped) in self.legacy_keys().await? {
+            if wrapped.kid == current {
+                continue;
+            }
+            let purpose = wrap_purpose(&key_id);
+            let bytes = self.keyring.open(&purpose, &wrapped)?;
+            let new = serde_json::to_value(self.keyring.seal(&purpose, &bytes)?).map_err(store_error)?;
+            let old = serde_json::to_value(&wrapped).map_err(store_error)?;
+            let sql = "UPDATE payload_keys SET wrapped = $1 WHERE key_id = $2 AND wrapped = $3";
+            let done = self
+                .db
+                .execute(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    sql,
+                    [new.into(), key_id.into(), old.into()],
+                ))
+                .await?;
+            rewrapped += done.rows_affected();
+        }
+        Ok(rewrapped)
+    }
+
+    /// Whether master key `kid` may leave the configuration: it is not the
+    /// current one, it is kept wrapped by another, and no data key is
+    /// wrapped by it any more.
+    pub async fn retirable(&self, kid: &str) -> Result<(), NotRetirable> {
+        if self.keyring.current_kid() == kid {
+            return Err(NotRetirable::Current(kid.to_string()));
+        }
+        if !self.keyring.configured_kids().contains(&kid) {
+            return Err(NotRetirable::Unknown(kid.to_string()));
+        }
+        let kept = read(&self.bucket, &retired_entry(kid)).await?;
+        if kept.is_none_or(|wrapped| wrapped.kid == kid) {
+            return Err(NotRetirable::NotKept(kid.to_string()));
+        }
+        let mut count = 0;
+        for name in self.names().await? {
+            if read(&self.bucket, &name).await?.is_some_and(|wrapped| wrapped.kid == kid) {
+                count += 1;
+            }
+        }
+        count += self.legacy_keys().await?.iter().filter(|(_, wrapped)| wrapped.kid == kid).count() as u64;
+        match count {
+            0 => Ok(()),
+            count => Err(NotRetirable::StillWrapping { kid: kid.to_string(), count }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_retired_key_is_named_by_its_id_in_hex() {
+        assert_eq!(retired_entry("k1"), "retired-6b31");
+        assert_eq!(kid_of("retired-6b31").as_deref(), Some("k1"));
+        assert_eq!(kid_of(&retired_entry("2026/01 key")).as_deref(), Some("2026/01 key"));
+        assert_eq!(kid_of("retired-6"), None);
+        assert_eq!(kid_of("t0f3a"), None);
+    }
+}
