@@ -306,7 +306,7 @@ mod tests {
                 origin: SendOrigin::Api,
                 priority: Default::default(),
                 locale: None,
-                message: novij_crypto::Sealed { kid: "k".into(), nonce: String::new(), ct: String::new() },
+                message: novij_crypto::Sealed { ad: None, kid: "k".into(), nonce: String::new(), ct: String::new() },
                 payment: None,
                 send_at: Some(Utc::now()),
                 broadcast_id: None,

@@ -167,7 +167,8 @@ impl Maker<'_> {
             // Checked when it was created: a template changed by a release since.
             Err(e) => return Ok(Made::Skipped(format!("template: {}", e.field))),
         };
-        let chat_id = match rt.keyring.open_string(derive::purpose::CHAT_ID, chat).map(|c| c.parse::<i64>()) {
+        let opened = rt.keyring.open_owned(derive::purpose::CHAT_ID, &recipient_id, chat);
+        let chat_id = match opened.map(|c| c.parse::<i64>()) {
             Ok(Ok(chat_id)) => chat_id,
             _ => return Ok(Made::Skipped("chat_unreadable".into())),
         };

@@ -90,7 +90,7 @@ async fn tell(
     let request = &requested.payload;
     let chat_id = rt
         .keyring
-        .open_string(derive::purpose::CHAT_ID, &request.chat)
+        .open_owned(derive::purpose::CHAT_ID, &request.recipient_id, &request.chat)
         .map_err(|e| AppendError::Unavailable(e.to_string()))?
         .parse()
         .map_err(|e: std::num::ParseIntError| AppendError::Unavailable(e.to_string()))?;

@@ -232,7 +232,7 @@ mod tests {
     }
 
     fn sealed() -> Sealed {
-        Sealed { kid: "k".into(), nonce: "n".into(), ct: "c".into() }
+        Sealed { ad: None, kid: "k".into(), nonce: "n".into(), ct: "c".into() }
     }
 
     fn stored() -> AnyEvent {

@@ -87,7 +87,7 @@ mod tests {
             bot_key: "common".into(),
             template: "text_message".into(),
             locale: "en".into(),
-            content: Sealed { kid: "k".into(), nonce: "n".into(), ct: "c".into() },
+            content: Sealed { ad: None, kid: "k".into(), nonce: "n".into(), ct: "c".into() },
             recipients: vec!["rcp_1".into(), "rcp_2".into()],
             request_hash: "h".into(),
             payment: None,

@@ -203,7 +203,7 @@ mod tests {
     use novij_events::recipient::ChatKind;
 
     fn requested(at: DateTime<Utc>) -> Command {
-        let sealed = Sealed { kid: "k".into(), nonce: "n".into(), ct: "c".into() };
+        let sealed = Sealed { ad: None, kid: "k".into(), nonce: "n".into(), ct: "c".into() };
         let request = CommandRequested {
             command_id: "cmd_1".into(),
             integration_id: "int_1".into(),

@@ -159,7 +159,7 @@ mod tests {
     use novij_events::recipient::ChatKind;
 
     fn received() -> AnyEvent {
-        let sealed = Sealed { kid: "k".into(), nonce: "n".into(), ct: "c".into() };
+        let sealed = Sealed { ad: None, kid: "k".into(), nonce: "n".into(), ct: "c".into() };
         env(InboundReceived {
             message_id: "inb_1".into(),
             integration_id: "int_1".into(),

@@ -427,7 +427,7 @@ mod tests {
         Change {
             severity,
             status,
-            content: Sealed { kid: "k".into(), nonce: "n".into(), ct: content.into() },
+            content: Sealed { ad: None, kid: "k".into(), nonce: "n".into(), ct: content.into() },
             content_hash: content.into(),
             actions: vec!["ack".into(), "resolve".into()],
         }

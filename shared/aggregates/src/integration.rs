@@ -299,7 +299,7 @@ mod tests {
     const ID: &str = "int_1";
 
     fn sealed(ct: &str) -> Sealed {
-        Sealed { kid: "k1".into(), nonce: "n".into(), ct: ct.into() }
+        Sealed { ad: None, kid: "k1".into(), nonce: "n".into(), ct: ct.into() }
     }
 
     fn created(mode: BotMode) -> AnyEvent {

@@ -101,7 +101,7 @@ mod tests {
             integration_id: "int_1".into(),
             project_id: "p1".into(),
             public_user_ref: "user:1".into(),
-            chat: Sealed { kid: "k1".into(), nonce: "n".into(), ct: "c".into() },
+            chat: Sealed { ad: None, kid: "k1".into(), nonce: "n".into(), ct: "c".into() },
             chat_hash: "h".into(),
             chat_kind: ChatKind::Private,
         })

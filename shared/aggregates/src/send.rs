@@ -165,7 +165,7 @@ mod tests {
             origin: SendOrigin::Api,
             priority: Priority::Interactive,
             locale: None,
-            message: novij_crypto::Sealed { kid: "k1".into(), nonce: "n".into(), ct: "c".into() },
+            message: novij_crypto::Sealed { ad: None, kid: "k1".into(), nonce: "n".into(), ct: "c".into() },
             payment: None,
             send_at: reminder.then(chrono::Utc::now),
             broadcast_id: None,

@@ -104,7 +104,7 @@ mod tests {
     use chrono::Duration;
 
     fn sealed() -> Sealed {
-        Sealed { kid: "k".into(), nonce: "n".into(), ct: "c".into() }
+        Sealed { ad: None, kid: "k".into(), nonce: "n".into(), ct: "c".into() }
     }
 
     fn stored(now: DateTime<Utc>) -> AnyEvent {
@@ -160,7 +160,7 @@ mod tests {
             env(novij_events::upload::UploadFileIdLearned {
                 upload_id: "upl_1".into(),
                 bot_key: "common".into(),
-                file_id: Sealed { kid: "k".into(), nonce: "n".into(), ct: ct.into() },
+                file_id: Sealed { ad: None, kid: "k".into(), nonce: "n".into(), ct: ct.into() },
             })
         };
         let upload = given(vec![stored(now), learned("first"), learned("second")]);

@@ -5,7 +5,7 @@
 use ring::aead::{LessSafeKey, UnboundKey, AES_256_GCM};
 use ring::rand::{SecureRandom, SystemRandom};
 
-use crate::{aead, KeyringError, Sealed};
+use crate::{aead, Binding, KeyringError, Sealed};
 
 /// `Sealed::kid` of values sealed with a data key: `dk:<key id>`.
 pub const DATA_KEY_KID_PREFIX: &str = "dk:";
@@ -40,14 +40,20 @@ impl DataKey {
     }
 
     pub fn seal(&self, purpose: &str, plaintext: &[u8]) -> Result<Sealed, KeyringError> {
-        aead::seal(&self.key, &self.rng, &format!("{DATA_KEY_KID_PREFIX}{}", self.id), purpose, plaintext)
+        aead::seal(
+            &self.key,
+            &self.rng,
+            &format!("{DATA_KEY_KID_PREFIX}{}", self.id),
+            Binding::Purpose(purpose),
+            plaintext,
+        )
     }
 
     pub fn open(&self, purpose: &str, sealed: &Sealed) -> Result<Vec<u8>, KeyringError> {
         if data_key_id(sealed) != Some(self.id.as_str()) {
             return Err(KeyringError::UnknownKid { kid: sealed.kid.clone() });
         }
-        aead::open(&self.key, purpose, sealed)
+        aead::open(&self.key, Binding::Purpose(purpose), sealed)
     }
 }
 

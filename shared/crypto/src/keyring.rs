@@ -6,7 +6,7 @@ use ring::aead::{LessSafeKey, UnboundKey, AES_256_GCM};
 use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
 
-use crate::{aead, Sealed};
+use crate::{aead, Binding, Sealed};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum KeyringError {
@@ -145,26 +145,46 @@ impl Keyring {
 
     /// Seals `plaintext` for `purpose` (bound as associated data) with the current key.
     pub fn seal(&self, purpose: &str, plaintext: &[u8]) -> Result<Sealed, KeyringError> {
-        let key = &self.keys[0];
-        aead::seal(&key.aead, &self.rng, &key.kid, purpose, plaintext)
+        self.seal_as(Binding::Purpose(purpose), plaintext)
     }
 
     pub fn seal_str(&self, purpose: &str, plaintext: &str) -> Result<Sealed, KeyringError> {
         self.seal(purpose, plaintext.as_bytes())
     }
 
+    /// Seals a value of the aggregate `owner` for `purpose`: it opens only
+    /// as that aggregate's ([`Keyring::open_owned`]).
+    pub fn seal_owned(&self, purpose: &str, owner: &str, plaintext: &str) -> Result<Sealed, KeyringError> {
+        self.seal_as(Binding::Owned { purpose, owner }, plaintext.as_bytes())
+    }
+
+    fn seal_as(&self, binding: Binding<'_>, plaintext: &[u8]) -> Result<Sealed, KeyringError> {
+        let key = &self.keys[0];
+        aead::seal(&key.aead, &self.rng, &key.kid, binding, plaintext)
+    }
+
     /// Opens a value sealed for `purpose` by any key still in the ring.
     pub fn open(&self, purpose: &str, sealed: &Sealed) -> Result<Vec<u8>, KeyringError> {
+        self.open_as(Binding::Purpose(purpose), sealed)
+    }
+
+    pub fn open_string(&self, purpose: &str, sealed: &Sealed) -> Result<String, KeyringError> {
+        String::from_utf8(self.open(purpose, sealed)?).map_err(|_| KeyringError::Open)
+    }
+
+    /// Opens a value of the aggregate `owner` (or one sealed for `purpose`
+    /// alone, before values were bound to their owners).
+    pub fn open_owned(&self, purpose: &str, owner: &str, sealed: &Sealed) -> Result<String, KeyringError> {
+        String::from_utf8(self.open_as(Binding::Owned { purpose, owner }, sealed)?).map_err(|_| KeyringError::Open)
+    }
+
+    fn open_as(&self, binding: Binding<'_>, sealed: &Sealed) -> Result<Vec<u8>, KeyringError> {
         let key = self
             .keys
             .iter()
             .find(|k| k.kid == sealed.kid)
             .ok_or_else(|| KeyringError::UnknownKid { kid: sealed.kid.clone() })?;
-        aead::open(&key.aead, purpose, sealed)
-    }
-
-    pub fn open_string(&self, purpose: &str, sealed: &Sealed) -> Result<String, KeyringError> {
-        String::from_utf8(self.open(purpose, sealed)?).map_err(|_| KeyringError::Open)
+        aead::open(&key.aead, binding, sealed)
     }
 
     /// Keyed hash of `value` in `domain` with the lookup key, the same
@@ -243,6 +263,26 @@ mod tests {
         assert_eq!(with_retired.open_string("text", &sealed).unwrap(), "before");
         assert_eq!(with_retired.configured_kids(), ["k2"]);
         assert_eq!(with_retired.seal_str("text", "x").unwrap().kid, "k2");
+    }
+
+    #[test]
+    fn a_value_bound_to_its_owner_opens_only_as_that_owners() {
+        let ring = ring();
+        let sealed = ring.seal_owned("chat_id", "rcp_a", "42").unwrap();
+        assert_eq!(sealed.ad, Some(2));
+        assert_eq!(ring.open_owned("chat_id", "rcp_a", &sealed).unwrap(), "42");
+        assert_eq!(ring.open_owned("chat_id", "rcp_b", &sealed), Err(KeyringError::Open), "copied to another");
+        assert_eq!(ring.open_owned("bot_token", "rcp_a", &sealed), Err(KeyringError::Open));
+        assert_eq!(ring.open("chat_id", &sealed), Err(KeyringError::Open), "opened without its owner");
+        let mut stripped = sealed.clone();
+        stripped.ad = None;
+        assert_eq!(ring.open_owned("chat_id", "rcp_a", &stripped), Err(KeyringError::Open), "binding stripped");
+        let mut relabelled = sealed;
+        relabelled.kid = "k9".into();
+        assert!(ring.open_owned("chat_id", "rcp_a", &relabelled).is_err());
+        // Sealed before values were bound: opens by its purpose, as any owner's.
+        let earlier = ring.seal_str("chat_id", "42").unwrap();
+        assert_eq!(ring.open_owned("chat_id", "rcp_a", &earlier).unwrap(), "42");
     }
 
     #[test]

@@ -12,4 +12,4 @@ mod sealed;
 
 pub use data_key::{data_key_id, DataKey, DATA_KEY_KID_PREFIX};
 pub use keyring::{KeyHash, Keyring, KeyringError};
-pub use sealed::Sealed;
+pub use sealed::{Binding, Sealed};

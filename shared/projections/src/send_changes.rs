@@ -347,7 +347,7 @@ mod tests {
             origin: novij_events::send::SendOrigin::Api,
             priority: Priority::default(),
             locale: None,
-            message: novij_crypto::Sealed { kid: "k".into(), nonce: String::new(), ct: String::new() },
+            message: novij_crypto::Sealed { ad: None, kid: "k".into(), nonce: String::new(), ct: String::new() },
             payment: None,
             send_at: None,
             broadcast_id: None,

@@ -193,7 +193,7 @@ mod tests {
     }
 
     fn sealed() -> Sealed {
-        Sealed { kid: "k".into(), nonce: "n".into(), ct: "c".into() }
+        Sealed { ad: None, kid: "k".into(), nonce: "n".into(), ct: "c".into() }
     }
 
     fn bound(recipient: &str, integration: &str, chat: &str) -> AnyEvent {

@@ -57,10 +57,12 @@ impl Context<'_> {
         ids::caused_event_id(&format!("update:{}:{}", self.bot_key, self.update_id), purpose)
     }
 
-    /// The chat's id, sealed for the log (purpose `chat_id`): replies go there.
-    pub fn sealed_chat(&self) -> Result<novij_crypto::Sealed, CommandError> {
+    /// The chat's id, sealed for the log as the chat of `recipient_id`
+    /// (purpose `chat_id`; it opens as no other recipient's): replies go there.
+    pub fn sealed_chat(&self, recipient_id: &str) -> Result<novij_crypto::Sealed, CommandError> {
         let chat = self.chat.id.to_string();
-        self.rt.keyring.seal_str(derive::purpose::CHAT_ID, &chat).map_err(|e| CommandError::Log(e.to_string()))
+        let sealed = self.rt.keyring.seal_owned(derive::purpose::CHAT_ID, recipient_id, &chat);
+        sealed.map_err(|e| CommandError::Log(e.to_string()))
     }
 
     /// What a user wrote, sealed for the log with the data key of the epoch
@@ -133,7 +135,7 @@ pub async fn start(ctx: &Context<'_>, code: Option<&str>) -> Result<(), CommandE
             Err(e) => return Err(e.into()),
         }
     };
-    let chat = ctx.sealed_chat()?;
+    let chat = ctx.sealed_chat(&recipient_id)?;
     let bound = RecipientBound {
         recipient_id: recipient_id.clone(),
         integration_id: code.integration_id.clone(),

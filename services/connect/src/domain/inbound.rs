@@ -45,7 +45,7 @@ pub async fn received(
     let user_id = message.from.as_ref().map_or(ctx.chat.id, |u| u.id);
     let from = sender_ref(rt, ctx.connected, ctx.bot_key, &recipient.integration_id, user_id).await?;
     let sealed = ctx.sealed_words(derive::purpose::INBOUND_MESSAGE, &content).await?;
-    let chat = ctx.sealed_chat()?;
+    let chat = ctx.sealed_chat(&recipient.recipient_id)?;
     let message_id = derive::inbound_id(&rt.keyring, ctx.bot_key, ctx.update_id);
     let received = InboundReceived {
         message_id: message_id.clone(),

@@ -95,7 +95,7 @@ async fn request(
     let rt = ctx.rt;
     let input = CommandInput { args_text: incoming.invoked.args.to_string() };
     let input = ctx.sealed_words(derive::purpose::COMMAND_INPUT, &input).await?;
-    let sealed_chat = ctx.sealed_chat()?;
+    let sealed_chat = ctx.sealed_chat(&chat.recipient_id)?;
     let requested_at = Utc::now();
     let command_id = derive::command_id(&rt.keyring, ctx.bot_key, ctx.update_id);
     let requested = CommandRequested {

@@ -115,7 +115,8 @@ impl<'a> CardDelivery<'a> {
             let reason = reason.unwrap_or(FailureReason::RecipientDisconnected);
             return Err(Settled::Failed(reason, "the recipient cannot be reached; not shown".into()));
         };
-        let opened = d.rt.keyring.open_string(derive::purpose::CHAT_ID, &chat).map_err(|e| e.to_string());
+        let opened = d.rt.keyring.open_owned(derive::purpose::CHAT_ID, &self.item.recipient_id, &chat);
+        let opened = opened.map_err(|e| e.to_string());
         opened
             .and_then(|chat| chat.parse().map_err(|e: std::num::ParseIntError| e.to_string()))
             .map_err(|e| Settled::Failed(FailureReason::PayloadUnreadable, e))

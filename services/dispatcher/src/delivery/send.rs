@@ -347,7 +347,7 @@ impl<'a> Delivery<'a> {
         let rt = &self.job.d.rt;
         let chat = rt
             .keyring
-            .seal_str(derive::purpose::CHAT_ID, &new_chat.to_string())
+            .seal_owned(derive::purpose::CHAT_ID, recipient_id, &new_chat.to_string())
             .map_err(|e| AppendError::Unavailable(e.to_string()))?;
         let event = RecipientChatMigrated {
             recipient_id: recipient_id.to_string(),

@@ -622,7 +622,7 @@ pub async fn reply(
         let send_id = derive::send_id(keyring, &project_id, &format!("alert-reply\0{alert_id}\0{key}\0{recipient_id}"));
         let text = rendered.text.clone();
         let mut message = OutgoingMessage::new(
-            open_chat(&state, &chat)?,
+            open_chat(&state, recipient_id, &chat)?,
             text,
             rendered.parse_mode.map(str::to_string),
             media.clone(),

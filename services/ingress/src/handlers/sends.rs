@@ -137,9 +137,10 @@ pub(crate) async fn active_chat(
     }
 }
 
-/// The chat id a recipient's sealed chat holds.
-pub(crate) fn open_chat(state: &AppState, chat: &Sealed) -> Result<i64, ApiError> {
-    state.rt.keyring.open_string(derive::purpose::CHAT_ID, chat)?.parse().map_err(|e| ApiError::internal(&e))
+/// The chat id a recipient's sealed chat holds (sealed as that recipient's).
+pub(crate) fn open_chat(state: &AppState, recipient_id: &str, chat: &Sealed) -> Result<i64, ApiError> {
+    let opened = state.rt.keyring.open_owned(derive::purpose::CHAT_ID, recipient_id, chat)?;
+    opened.parse().map_err(|e| ApiError::internal(&e))
 }
 
 /// When a message due at `due` expires: the payload retention after it.
@@ -211,7 +212,7 @@ impl<'a> Answering<'a> {
     ) -> Result<ChatReply<'a>, ApiError> {
         let message = OutgoingMessage {
             media: Vec::new(),
-            chat_id: open_chat(state, self.chat)?,
+            chat_id: open_chat(state, self.recipient_id, self.chat)?,
             text,
             parse_mode,
             reply_to: Some(self.message_id),
@@ -335,8 +336,12 @@ async fn accept_new(
     let uploads = uploads_of(&media);
     let due = send_at.unwrap_or_else(Utc::now);
     media::claim_uploads(state, &req.project_id, &uploads, send_id, payload_expiry(state, due), &meta).await?;
-    let message =
-        OutgoingMessage::new(open_chat(state, &chat)?, rendered.text, rendered.parse_mode.map(str::to_string), media);
+    let message = OutgoingMessage::new(
+        open_chat(state, &recipient_id, &chat)?,
+        rendered.text,
+        rendered.parse_mode.map(str::to_string),
+        media,
+    );
     let sealed = seal_message(state, &message, due).await?;
     let accepted = SendAccepted {
         uploads,
