@@ -12,6 +12,10 @@ mod support;
 use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
+use novij_bus::{EventLog, Expect};
+use novij_events::recipient::{RecipientBound, RecipientChatMigrated};
+use novij_events::{Envelope, EventMeta};
+use novij_runtime::derive::purpose;
 use novij_testkit::eventually;
 use serde_json::json;
 use support::{Layout, TestStack, COMMON_BOT, WAIT};
@@ -79,6 +83,20 @@ async fn a_rotation_of_the_master_keys_moves_no_id_lookup_or_secret() {
         "template": "text_message", "template_vars": {"text": "the reminder"}, "send_at": due,
         "idempotency_key": "reminder-1",
     });
+    // Dee's chat as an earlier release sealed it: directly by the master key.
+    let listed = stack.get(&format!("/api/v1/integrations/{integration}/recipients")).await.body;
+    let dee_id = listed.as_array().and_then(|l| l.iter().find(|r| r["public_user_ref"] == "dee").cloned());
+    let dee_id = dee_id.and_then(|r| r["recipient_id"].as_str().map(String::from)).expect("dee's recipient_id");
+    let log = EventLog::new(stack.jetstream().await);
+    let (bound, _) = log.last::<RecipientBound>(&dee_id).await.expect("log").expect("dee's binding");
+    let earlier = RecipientChatMigrated {
+        recipient_id: dee_id.clone(),
+        integration_id: integration.clone(),
+        chat: stack.keyring().seal_str(purpose::CHAT_ID, &dee.to_string()).expect("seal"),
+        chat_hash: bound.payload.chat_hash.clone(),
+    };
+    assert_eq!(earlier.chat.kid, "k1");
+    log.append(&Envelope::new(earlier, EventMeta::new("earlier-release")), Expect::Any).await.expect("append");
     let reminder = stack.post("/api/v1/reminders", reminder).await;
     assert_eq!(reminder.status, 202, "{}", reminder.body);
     let reminder = reminder.body["send_id"].as_str().expect("send_id").to_string();
@@ -120,9 +138,10 @@ async fn a_rotation_of_the_master_keys_moves_no_id_lookup_or_secret() {
     let pending = stack.get(&format!("/api/v1/reminders/{reminder}")).await.body;
     assert_eq!(pending["status"], "scheduled", "the reminder must still wait for the old key's removal: {pending}");
 
-    // Without the old key: what it sealed still opens, through itself kept
-    // wrapped by the new one (chats bound before), or re-wrapped data keys
-    // (a custom bot's token, the reminder's payload).
+    // Without the old key: what it sealed still opens, through re-wrapped
+    // data keys (chats bound before, a custom bot's token, the reminder's
+    // payload), or through itself kept wrapped by the new one (dee's chat as
+    // an earlier release sealed it).
     restart_with_keys(&mut stack, &new_key).await;
     let configured = stack.env.iter().find(|(k, _)| k == "NOVIJ_MASTER_KEYS").map(|(_, v)| v.clone());
     assert!(configured.is_some_and(|keys| !keys.contains("k1:")), "the old key is still configured");

@@ -6,7 +6,7 @@ use ring::aead::{LessSafeKey, UnboundKey, AES_256_GCM};
 use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
 
-use crate::{aead, Binding, Sealed};
+use crate::{aead, Binding, Sealed, DATA_KEY_KID_PREFIX};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum KeyringError {
@@ -39,10 +39,17 @@ struct Key {
 ///
 /// Retired master keys (no longer configured, kept wrapped by the current
 /// one) only open what they sealed before; [`Keyring::with_retired`] adds them.
+///
+/// Values are sealed with a data key ([`Keyring::with_data_key`]) when the
+/// ring has one that seals: master keys then only wrap data keys
+/// ([`Keyring::wrap`]), which a rotation re-wraps.
 pub struct Keyring {
     keys: Vec<Key>,
     /// How many of `keys` are configured; the rest are retired.
     configured: usize,
+    /// Data keys by `dk:<id>`, and the one that seals values, if any.
+    data_keys: Vec<Key>,
+    sealing: Option<usize>,
     lookup: hmac::Key,
     /// The lookup key's bytes, for pinning it (`keys lookup-key`).
     lookup_seed: Vec<u8>,
@@ -92,7 +99,15 @@ impl Keyring {
             return Err(KeyringError::Empty);
         }
         let lookup = hmac::Key::new(hmac::HMAC_SHA256, &lookup_seed);
-        Ok(Self { configured: keys.len(), keys, lookup, lookup_seed, rng: SystemRandom::new() })
+        Ok(Self {
+            configured: keys.len(),
+            keys,
+            data_keys: Vec::new(),
+            sealing: None,
+            lookup,
+            lookup_seed,
+            rng: SystemRandom::new(),
+        })
     }
 
     /// The ring with a retired master key, which opens what it sealed and
@@ -104,6 +119,24 @@ impl Keyring {
         let unbound =
             UnboundKey::new(&AES_256_GCM, bytes).map_err(|_| KeyringError::BadKey { kid: kid.to_string() })?;
         self.keys.push(Key { kid: kid.to_string(), aead: LessSafeKey::new(unbound), bytes: bytes.to_vec() });
+        Ok(self)
+    }
+
+    /// The ring with data key `id`, which opens what it sealed and, if
+    /// `seals`, seals every value from now on.
+    pub fn with_data_key(mut self, id: &str, bytes: &[u8], seals: bool) -> Result<Self, KeyringError> {
+        let kid = format!("{DATA_KEY_KID_PREFIX}{id}");
+        let unbound = UnboundKey::new(&AES_256_GCM, bytes).map_err(|_| KeyringError::BadKey { kid: kid.clone() })?;
+        let index = match self.data_keys.iter().position(|k| k.kid == kid) {
+            Some(index) => index,
+            None => {
+                self.data_keys.push(Key { kid, aead: LessSafeKey::new(unbound), bytes: bytes.to_vec() });
+                self.data_keys.len() - 1
+            }
+        };
+        if seals {
+            self.sealing = Some(index);
+        }
         Ok(self)
     }
 
@@ -159,8 +192,15 @@ impl Keyring {
     }
 
     fn seal_as(&self, binding: Binding<'_>, plaintext: &[u8]) -> Result<Sealed, KeyringError> {
-        let key = &self.keys[0];
+        let key = self.sealing.and_then(|i| self.data_keys.get(i)).unwrap_or(&self.keys[0]);
         aead::seal(&key.aead, &self.rng, &key.kid, binding, plaintext)
+    }
+
+    /// Wraps a data key's bytes for `purpose` with the current master key
+    /// (never with a data key).
+    pub fn wrap(&self, purpose: &str, bytes: &[u8]) -> Result<Sealed, KeyringError> {
+        let key = &self.keys[0];
+        aead::seal(&key.aead, &self.rng, &key.kid, Binding::Purpose(purpose), bytes)
     }
 
     /// Opens a value sealed for `purpose` by any key still in the ring.
@@ -182,6 +222,7 @@ impl Keyring {
         let key = self
             .keys
             .iter()
+            .chain(&self.data_keys)
             .find(|k| k.kid == sealed.kid)
             .ok_or_else(|| KeyringError::UnknownKid { kid: sealed.kid.clone() })?;
         aead::open(&key.aead, binding, sealed)
@@ -283,6 +324,22 @@ mod tests {
         // Sealed before values were bound: opens by its purpose, as any owner's.
         let earlier = ring.seal_str("chat_id", "42").unwrap();
         assert_eq!(ring.open_owned("chat_id", "rcp_a", &earlier).unwrap(), "42");
+    }
+
+    #[test]
+    fn with_a_sealing_data_key_values_are_sealed_by_it_and_only_data_keys_by_the_master_key() {
+        let ring = ring().with_data_key("lasting-6b31", &[7u8; 32], true).unwrap();
+        let sealed = ring.seal_str("chat_id", "42").unwrap();
+        assert_eq!(sealed.kid, "dk:lasting-6b31");
+        assert_eq!(ring.open_string("chat_id", &sealed).unwrap(), "42");
+        assert_eq!(ring.wrap("payload_key/x", b"bytes").unwrap().kid, "k1");
+        let without = ring_with_same_master_as(&ring);
+        assert!(matches!(without.open("chat_id", &sealed), Err(KeyringError::UnknownKid { .. })));
+    }
+
+    fn ring_with_same_master_as(ring: &Keyring) -> Keyring {
+        let spec = format!("k1:{}", B64.encode(&ring.keys[0].bytes));
+        Keyring::parse(&spec).unwrap()
     }
 
     #[test]

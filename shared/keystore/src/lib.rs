@@ -10,4 +10,4 @@ mod payloads;
 mod rotation;
 
 pub use payloads::{PayloadError, Payloads, BUCKET};
-pub use rotation::{with_retired_keys, NotRetirable, Rotated};
+pub use rotation::{with_stored_keys, NotRetirable, Rotated};

@@ -54,6 +54,9 @@ enum KeyKind {
     Epoch { ends: i64 },
     /// One value's own key, erased only when that value is shredded.
     Own,
+    /// A key that seals every value of the log (one per master key), which
+    /// every process holds in its key ring (`rotation::with_stored_keys`).
+    Lasting,
     /// One payload's key in Postgres, from an earlier release.
     Legacy,
 }
@@ -62,6 +65,9 @@ fn kind_of(key_id: &str) -> KeyKind {
     if let Some(ends) = key_id.strip_prefix('e').and_then(|rest| rest.split_once('-')).and_then(|(s, _)| s.parse().ok())
     {
         return KeyKind::Epoch { ends };
+    }
+    if key_id.starts_with(crate::rotation::LASTING_PREFIX) {
+        return KeyKind::Lasting;
     }
     match key_id.strip_prefix('t') {
         Some(rest) if !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_hexdigit()) => KeyKind::Own,
@@ -162,7 +168,7 @@ impl Payloads {
 
     async fn store_new_key(&self, key_id: &str) -> Result<DataKey, PayloadError> {
         let (key, bytes) = DataKey::generate(key_id)?;
-        let wrapped = serde_json::to_vec(&self.keyring.seal(&wrap_purpose(key_id), &bytes)?).map_err(store_error)?;
+        let wrapped = serde_json::to_vec(&self.keyring.wrap(&wrap_purpose(key_id), &bytes)?).map_err(store_error)?;
         self.bucket.create(key_id, wrapped.into()).await.map_err(store_error)?;
         Ok(key)
     }
@@ -183,6 +189,7 @@ impl Payloads {
         let key = match kind_of(key_id) {
             KeyKind::Epoch { ends } => self.epoch_key(key_id, ends).await?,
             KeyKind::Own => Arc::new(self.read_key(key_id).await?),
+            KeyKind::Lasting => return Ok(self.keyring.open(purpose, sealed)?),
             KeyKind::Legacy => Arc::new(self.read_legacy_key(key_id).await?),
         };
         Ok(key.open(purpose, sealed)?)
@@ -235,7 +242,7 @@ impl Payloads {
     pub async fn shred(&self, sealed: &Sealed) -> Result<bool, PayloadError> {
         let Some(key_id) = data_key_id(sealed) else { return Ok(false) };
         match kind_of(key_id) {
-            KeyKind::Epoch { .. } => Ok(false),
+            KeyKind::Epoch { .. } | KeyKind::Lasting => Ok(false),
             KeyKind::Own => self.erase(key_id).await,
             KeyKind::Legacy => Ok(self.delete_legacy("key_id = $1", key_id.into()).await? > 0),
         }
@@ -291,6 +298,7 @@ mod tests {
     fn a_key_name_says_how_long_the_key_lives() {
         assert_eq!(kind_of("e1767225600-0f3a"), KeyKind::Epoch { ends: 1_767_225_600 });
         assert_eq!(kind_of("t0f3a9c"), KeyKind::Own);
+        assert_eq!(kind_of("lasting-6b31"), KeyKind::Lasting);
         assert_eq!(kind_of("6f1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e"), KeyKind::Legacy);
         assert_eq!(kind_of("t"), KeyKind::Legacy);
         assert_eq!(kind_of("exyz-1"), KeyKind::Legacy);

@@ -1,8 +1,13 @@
-//! Rotating the master keys. `keys rotate` re-wraps every data key with the
-//! current master key, and keeps every older master key in the bucket too,
-//! wrapped by the current one: values an older key sealed directly (in the
-//! log, which is never rewritten) stay readable through it. Once nothing is
-//! wrapped by an old key, `keys retire` lets it leave the configuration.
+//! The keys the bucket keeps beside payloads' data keys, and rotating the
+//! master keys.
+//!
+//! Values in the log are sealed with a lasting data key (`lasting-<kid>`,
+//! one per master key, wrapped by it). `keys rotate` re-wraps every data key
+//! with the current master key, and keeps every older master key in the
+//! bucket too, wrapped by the current one: values an older key sealed
+//! directly (earlier releases sealed the log's values with the master key,
+//! and the log is never rewritten) stay readable through it. Once nothing
+//! is wrapped by an old key, `keys retire` lets it leave the configuration.
 
 use async_nats::jetstream::{self, kv};
 use futures::TryStreamExt as _;
@@ -14,11 +19,19 @@ use crate::{PayloadError, Payloads, BUCKET};
 
 /// Names of the bucket's entries that hold a retired master key.
 const RETIRED_PREFIX: &str = "retired-";
+/// Names of the bucket's entries that hold the data key sealing the log's
+/// values under a master key (one per master key).
+pub(crate) const LASTING_PREFIX: &str = "lasting-";
 
-/// The entry of master key `kid` (hex: a key id may hold any character).
-fn retired_entry(kid: &str) -> String {
+/// `<prefix><kid in hex>`: a key id may hold any character.
+fn entry_of(prefix: &str, kid: &str) -> String {
     let hex: String = kid.bytes().map(|b| format!("{b:02x}")).collect();
-    format!("{RETIRED_PREFIX}{hex}")
+    format!("{prefix}{hex}")
+}
+
+/// The entry of retired master key `kid`.
+fn retired_entry(kid: &str) -> String {
+    entry_of(RETIRED_PREFIX, kid)
 }
 
 /// What a rotation did.
@@ -47,23 +60,49 @@ pub enum NotRetirable {
     Store(#[from] PayloadError),
 }
 
-/// `keyring` with every retired master key kept in the bucket, so that
-/// what they sealed opens after they left the configuration.
-pub async fn with_retired_keys(js: &jetstream::Context, keyring: Keyring) -> Result<Keyring, PayloadError> {
+/// The configured key ring with what the bucket keeps: every retired master
+/// key (so what they sealed opens after they left the configuration) and
+/// every lasting data key, the current master key's sealing the log's values
+/// from now on (made by the first process that runs with it).
+pub async fn with_stored_keys(js: &jetstream::Context, configured: Keyring) -> Result<Keyring, PayloadError> {
     let bucket = js.get_key_value(BUCKET).await.map_err(store_error)?;
     let names: Vec<String> = bucket.keys().await.map_err(store_error)?.try_collect().await.map_err(store_error)?;
-    let mut keyring = keyring;
+    let mut keyring = configured;
     for name in names.iter().filter(|n| n.starts_with(RETIRED_PREFIX)) {
         let Some(wrapped) = read(&bucket, name).await? else { continue };
-        let kid = kid_of(name).ok_or_else(|| store_error(format!("{name} names no key id")))?;
+        let kid = kid_of(RETIRED_PREFIX, name).ok_or_else(|| store_error(format!("{name} names no key id")))?;
         let bytes = keyring.open(&wrap_purpose(name), &wrapped)?;
         keyring = keyring.with_retired(&kid, &bytes)?;
     }
-    Ok(keyring)
+    let sealing = entry_of(LASTING_PREFIX, keyring.current_kid());
+    for name in names.iter().filter(|n| n.starts_with(LASTING_PREFIX) && **n != sealing) {
+        let Some(wrapped) = read(&bucket, name).await? else { continue };
+        let bytes = keyring.open(&wrap_purpose(name), &wrapped)?;
+        keyring = keyring.with_data_key(name, &bytes, false)?;
+    }
+    let bytes = lasting_key(&bucket, &keyring, &sealing).await?;
+    Ok(keyring.with_data_key(&sealing, &bytes, true)?)
 }
 
-fn kid_of(entry: &str) -> Option<String> {
-    let hex = entry.strip_prefix(RETIRED_PREFIX)?;
+/// The lasting data key `name`: read, or made if no process made it yet.
+async fn lasting_key(bucket: &kv::Store, keyring: &Keyring, name: &str) -> Result<Vec<u8>, PayloadError> {
+    if let Some(wrapped) = read(bucket, name).await? {
+        return Ok(keyring.open(&wrap_purpose(name), &wrapped)?);
+    }
+    let (_, bytes) = novij_crypto::DataKey::generate(name)?;
+    let wrapped = serde_json::to_vec(&keyring.wrap(&wrap_purpose(name), &bytes)?).map_err(store_error)?;
+    match bucket.create(name, wrapped.into()).await {
+        Ok(_) => Ok(bytes.to_vec()),
+        // Another process made it first: use theirs.
+        Err(_) => {
+            let wrapped = read(bucket, name).await?.ok_or_else(|| store_error(format!("{name} could not be made")))?;
+            Ok(keyring.open(&wrap_purpose(name), &wrapped)?)
+        }
+    }
+}
+
+fn kid_of(prefix: &str, entry: &str) -> Option<String> {
+    let hex = entry.strip_prefix(prefix)?;
     let bytes: Option<Vec<u8>> =
         (0..hex.len()).step_by(2).map(|i| hex.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok())).collect();
     String::from_utf8(bytes?).ok()
@@ -88,7 +127,7 @@ impl Payloads {
         let mut rotated = Rotated::default();
         for (kid, bytes) in self.keyring.older_keys() {
             let name = retired_entry(kid);
-            let wrapped = serde_json::to_vec(&self.keyring.seal(&wrap_purpose(&name), bytes)?).map_err(store_error)?;
+            let wrapped = serde_json::to_vec(&self.keyring.wrap(&wrap_purpose(&name), bytes)?).map_err(store_error)?;
             self.bucket.put(&name, wrapped.into()).await.map_err(store_error)?;
             rotated.kept.push(kid.to_string());
         }
@@ -103,7 +142,7 @@ impl Payloads {
             }
             let purpose = wrap_purpose(&name);
             let bytes = self.keyring.open(&purpose, &wrapped)?;
-            let rewrapped = serde_json::to_vec(&self.keyring.seal(&purpose, &bytes)?).map_err(store_error)?;
+            let rewrapped = serde_json::to_vec(&self.keyring.wrap(&purpose, &bytes)?).map_err(store_error)?;
             // Fenced on the revision read: a key erased meanwhile stays erased.
             if self.bucket.update(&name, rewrapped.into(), entry.revision).await.is_ok() {
                 rotated.rewrapped += 1;
@@ -137,7 +176,7 @@ impl Payloads {
             }
             let purpose = wrap_purpose(&key_id);
             let bytes = self.keyring.open(&purpose, &wrapped)?;
-            let new = serde_json::to_value(self.keyring.seal(&purpose, &bytes)?).map_err(store_error)?;
+            let new = serde_json::to_value(self.keyring.wrap(&purpose, &bytes)?).map_err(store_error)?;
             let old = serde_json::to_value(&wrapped).map_err(store_error)?;
             let sql = "UPDATE payload_keys SET wrapped = $1 WHERE key_id = $2 AND wrapped = $3";
             let done = self
@@ -188,9 +227,10 @@ mod tests {
     #[test]
     fn a_retired_key_is_named_by_its_id_in_hex() {
         assert_eq!(retired_entry("k1"), "retired-6b31");
-        assert_eq!(kid_of("retired-6b31").as_deref(), Some("k1"));
-        assert_eq!(kid_of(&retired_entry("2026/01 key")).as_deref(), Some("2026/01 key"));
-        assert_eq!(kid_of("retired-6"), None);
-        assert_eq!(kid_of("t0f3a"), None);
+        assert_eq!(kid_of(RETIRED_PREFIX, "retired-6b31").as_deref(), Some("k1"));
+        assert_eq!(kid_of(RETIRED_PREFIX, &retired_entry("2026/01 key")).as_deref(), Some("2026/01 key"));
+        assert_eq!(kid_of(RETIRED_PREFIX, "retired-6"), None);
+        assert_eq!(kid_of(RETIRED_PREFIX, "t0f3a"), None);
+        assert_eq!(entry_of(LASTING_PREFIX, "k2"), "lasting-6b32");
     }
 }

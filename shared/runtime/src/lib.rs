@@ -1,7 +1,7 @@
 //! What every service starts with, and the keyed derivations they share.
 //!
 //! [`Runtime::start`] connects to NATS (applying the topology of `nats/`) and
-//! Postgres, and builds the key ring (with the retired master keys). [`derive`] holds every id and secret that
+//! Postgres, and builds the key ring (with the keys the bucket keeps). [`derive`] holds every id and secret that
 //! is computed from a keyed hash, so two services always compute the same one.
 
 pub mod connected;
@@ -48,10 +48,10 @@ impl Runtime {
         novij_bus::topology::until_applied(|| novij_bus::topology::apply(&jetstream, config.nats_stream_replicas))
             .await
             .context("applying the JetStream topology")?;
-        // Retired master keys still open what they sealed (`keys rotate`).
-        let keyring = novij_keystore::with_retired_keys(&jetstream, configured)
-            .await
-            .context("reading the retired master keys")?;
+        // Retired master keys still open what they sealed (`keys rotate`);
+        // the log's values are sealed with the current one's lasting data key.
+        let keyring =
+            novij_keystore::with_stored_keys(&jetstream, configured).await.context("reading the stored keys")?;
         let keyring = Arc::new(keyring);
         let db = novij_projections::connect(&config.database_url).await.context("connecting to Postgres")?;
         let payloads =
