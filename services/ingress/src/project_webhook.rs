@@ -18,9 +18,9 @@ pub async fn checked_url(state: &AppState, raw: &str) -> Result<String, ApiError
     }
 }
 
-/// A new secret, and the same sealed for the log.
-pub fn fresh_secret(state: &AppState) -> Result<(String, Sealed), ApiError> {
+/// A new secret, and the same sealed for the log as integration `integration_id`'s.
+pub fn fresh_secret(state: &AppState, integration_id: &str) -> Result<(String, Sealed), ApiError> {
     let secret = Secret::generate().map_err(|e| ApiError::internal(&e))?.expose();
-    let sealed = state.rt.keyring.seal_str(purpose::INBOUND_SECRET, &secret)?;
+    let sealed = state.rt.keyring.seal_owned(purpose::INBOUND_SECRET, integration_id, &secret)?;
     Ok((secret, sealed))
 }

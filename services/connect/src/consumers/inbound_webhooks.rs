@@ -217,7 +217,7 @@ fn secrets(d: &Deliverer, integration: &Integration) -> Result<Vec<Secret>, Hand
         .map(|sealed| {
             let text =
                 d.rt.keyring
-                    .open_string(purpose::INBOUND_SECRET, sealed)
+                    .open_owned(purpose::INBOUND_SECRET, &integration.integration_id, sealed)
                     .map_err(|e| again("cannot open a secret", &e))?;
             Secret::parse(&text).map_err(|e| Handled::Reject(format!("a stored inbound secret is unreadable: {e}")))
         })

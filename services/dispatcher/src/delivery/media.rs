@@ -215,7 +215,7 @@ async fn input_file(
     if let Some(sealed) = upload.file_ids.get(bot_key) {
         let file_id =
             d.rt.keyring
-                .open_string(derive::purpose::FILE_ID, sealed)
+                .open_owned(derive::purpose::FILE_ID, upload_id, sealed)
                 .map_err(|e| MediaError::Gone(format!("the file's id cannot be opened: {e}")))?;
         *known = Some(file_id.clone());
         return Ok(InputFile::FileId(file_id));
@@ -235,7 +235,7 @@ async fn load(d: &Dispatcher, upload_id: &str, upload: Upload, item: &MediaItem)
         other => MediaError::Gone(format!("the uploaded file cannot be read: {other}")),
     })?;
     let stored_name = match &stored.filename {
-        Some(sealed) => d.rt.keyring.open_string(derive::purpose::UPLOAD_FILENAME, sealed).ok(),
+        Some(sealed) => d.rt.keyring.open_owned(derive::purpose::UPLOAD_FILENAME, upload_id, sealed).ok(),
         None => None,
     };
     let filename = item.filename.clone().or(stored_name).unwrap_or_else(|| item.kind.to_string());
@@ -253,7 +253,7 @@ impl Prepared {
                 continue;
             };
             *uploading.known = Some(file_id.to_string());
-            let sealed = match d.rt.keyring.seal_str(derive::purpose::FILE_ID, file_id) {
+            let sealed = match d.rt.keyring.seal_owned(derive::purpose::FILE_ID, &uploading.upload_id, file_id) {
                 Ok(sealed) => sealed,
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot seal a file_id; the next owner uploads the file again");

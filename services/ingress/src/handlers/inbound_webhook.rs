@@ -40,7 +40,7 @@ pub struct RotatedSecret {
 pub async fn rotate_secret(state: AppState, creds: Credentials, id: String) -> Result<Answer, ApiError> {
     let caller = creds.caller(&state)?;
     let Loaded { state: integration, version } = load_for_caller(&state, &caller, &id).await?;
-    let (secret, sealed) = fresh_secret(&state)?;
+    let (secret, sealed) = fresh_secret(&state, &id)?;
     let overlap = chrono::Duration::from_std(state.rt.config.inbound_webhooks.secret_overlap)
         .map_err(|e| ApiError::internal(&e))?;
     let previous_valid_until = Utc::now() + overlap;

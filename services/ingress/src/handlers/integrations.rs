@@ -266,12 +266,13 @@ pub async fn create(state: AppState, creds: Credentials, bytes: bytes::Bytes) ->
         Some(token) => Some(seal_token(&state, token).await?),
         None => None,
     };
+    let integration_id = ids::new_id(ids::INTEGRATION);
     let secret = match inbound_webhook_url {
-        Some(_) => Some(project_webhook::fresh_secret(&state)?),
+        Some(_) => Some(project_webhook::fresh_secret(&state, &integration_id)?),
         None => None,
     };
     let created = IntegrationCreated {
-        integration_id: ids::new_id(ids::INTEGRATION),
+        integration_id,
         project_id: req.project_id,
         owner_wallet_id: req.owner_wallet_id,
         bot_mode: req.bot_mode,
@@ -376,7 +377,7 @@ pub async fn update(state: AppState, creds: Credentials, id: String, bytes: byte
         Some(None) => Some(InboundTarget::Removed),
         Some(Some(url)) => {
             let url = project_webhook::checked_url(&state, url).await?;
-            let (shown, fresh_secret) = project_webhook::fresh_secret(&state)?;
+            let (shown, fresh_secret) = project_webhook::fresh_secret(&state, &id)?;
             secret = Some(shown);
             Some(InboundTarget::Url { url, fresh_secret })
         }

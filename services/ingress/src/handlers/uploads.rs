@@ -125,7 +125,8 @@ async fn store(
         UploadError::Body(why) => bad_multipart(why),
         other => ApiError::unavailable("the upload store", &other),
     })?;
-    let filename = filename.map(|name| rt.keyring.seal_str(derive::purpose::UPLOAD_FILENAME, &name)).transpose()?;
+    let filename = filename.map(|name| rt.keyring.seal_owned(derive::purpose::UPLOAD_FILENAME, &upload_id, &name));
+    let filename = filename.transpose()?;
     let unused_until = chrono::Utc::now() + chrono::Duration::seconds(rt.config.upload_unused_seconds.into());
     let event = UploadStored {
         upload_id: upload_id.clone(),
