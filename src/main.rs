@@ -80,6 +80,11 @@ enum Command {
         #[command(subcommand)]
         command: BroadcastCommand,
     },
+    /// A project's events for an audit, and their check against the log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Show prices per template and payment mode, limits, and templates.
     Prices,
     /// Show the service wallet id.
@@ -127,6 +132,35 @@ enum KeysCommand {
 }
 
 #[derive(Subcommand)]
+enum AuditCommand {
+    /// The project's events in log order as JSON lines (sealed fields left
+    /// out), each chained to the one before by SHA-256.
+    Export {
+        #[arg(long)]
+        project: String,
+        /// Events that occurred at or after this time (RFC 3339).
+        #[arg(long)]
+        from: Option<chrono::DateTime<chrono::Utc>>,
+        /// Events that occurred before this time (RFC 3339).
+        #[arg(long)]
+        to: Option<chrono::DateTime<chrono::Utc>>,
+        /// Write here instead of to stdout.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+        /// The summary (on stderr) as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check an exported file against the log; name the first line that
+    /// differs, is missing or was added.
+    Verify {
+        file: std::path::PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum BroadcastCommand {
     /// Show a broadcast's progress as a bar until it ends (over NATS: an ingress must run).
     Watch {
@@ -164,6 +198,12 @@ fn main() -> std::process::ExitCode {
             }
             Command::QueueStatus { json } => commands::queues::status(json).await,
             Command::BotTest { id, json } => commands::bot_test::run(id, json).await,
+            Command::Audit { command: AuditCommand::Export { project, from, to, out, json } } => {
+                commands::audit::export(project, from, to, out, json).await
+            }
+            Command::Audit { command: AuditCommand::Verify { file, json } } => {
+                commands::audit::verify(&file, json).await
+            }
             Command::Prices => commands::payments::prices(),
             Command::Wallet => commands::payments::wallet(),
             Command::RelayCheck => commands::payments::relay_check().await,
