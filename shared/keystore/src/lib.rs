@@ -6,6 +6,7 @@
 //! re-wraps them all and keeps older master keys wrapped here too.
 
 pub mod migration;
+mod names;
 mod payloads;
 mod rotation;
 

@@ -66,7 +66,7 @@ fn kind_of(key_id: &str) -> KeyKind {
     {
         return KeyKind::Epoch { ends };
     }
-    if key_id.starts_with(crate::rotation::LASTING_PREFIX) {
+    if key_id.starts_with(crate::names::LASTING_PREFIX) {
         return KeyKind::Lasting;
     }
     match key_id.strip_prefix('t') {
