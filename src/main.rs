@@ -69,6 +69,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Point bots' webhooks at this service again (setWebhook with their secret, max_connections, allowed_updates) and show them (over NATS: an ingress and a dispatcher must run).
+    WebhookSync {
+        /// The integration whose bot to sync, or `common`.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        id: Option<String>,
+        /// The common bot and every integration's own bot.
+        #[arg(long)]
+        all: bool,
+        /// Drop the updates Telegram still holds for the bot.
+        #[arg(long)]
+        drop_pending: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// What waits where: streams, consumers, sends by class, reminders, dead letters, projector lag (over NATS: an ingress must run).
     QueueStatus {
         /// As JSON, as `GET /api/v1/ops/queues` answers.
@@ -198,6 +212,9 @@ fn main() -> std::process::ExitCode {
             }
             Command::QueueStatus { json } => commands::queues::status(json).await,
             Command::BotTest { id, json } => commands::bot_test::run(id, json).await,
+            Command::WebhookSync { id, all, drop_pending, json } => {
+                commands::webhook_sync::run(id, all, drop_pending, json).await
+            }
             Command::Audit { command: AuditCommand::Export { project, from, to, out, json } } => {
                 commands::audit::export(project, from, to, out, json).await
             }

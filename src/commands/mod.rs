@@ -15,6 +15,7 @@ pub mod queues;
 pub mod schemas;
 pub mod serve;
 pub mod version;
+pub mod webhook_sync;
 
 /// Loads the configuration or names every problem.
 pub fn load_config() -> anyhow::Result<novij_config::Config> {

@@ -1,11 +1,13 @@
 //! Request/reply handlers of the dispatcher (core NATS, queue group `dispatcher`).
 
 use futures::StreamExt;
+use novij_bus::Expect;
+use novij_events::integration::{BotIdentity, IntegrationWebhookSet, COMMON_BOT_KEY};
 use novij_events::rpc::{
-    BotCredential, BotTestReply, BotTestRequest, BotVerifyReply, BotVerifyRequest, CallbackAnswerReply,
+    BotCredential, BotSyncRequest, BotTestReply, BotTestRequest, BotVerifyReply, BotVerifyRequest, CallbackAnswerReply,
     CallbackAnswerRequest, CallsQuery, CallsReply, WebhookState,
 };
-use novij_events::{integration::BotIdentity, subjects};
+use novij_events::{subjects, Envelope, EventMeta};
 use novij_telegram_client::BotApiErrorKind;
 use tokio::sync::watch;
 
@@ -31,6 +33,14 @@ pub async fn serve(d: Dispatcher, shutdown: watch::Receiver<bool>) {
         answer(&d, "bot.test", subjects::RPC_BOT_TEST.to_string(), group, shutdown.clone(), |d, payload| async move {
             let reply = match serde_json::from_slice::<BotTestRequest>(&payload) {
                 Ok(req) => test_bot(&d, &req.bot_key).await,
+                Err(e) => BotTestReply::Unavailable { detail: format!("malformed request: {e}") },
+            };
+            serde_json::to_vec(&reply).unwrap_or_default()
+        });
+    let sync =
+        answer(&d, "bot.sync", subjects::RPC_BOT_SYNC.to_string(), group, shutdown.clone(), |d, payload| async move {
+            let reply = match serde_json::from_slice::<BotSyncRequest>(&payload) {
+                Ok(req) => sync_bot(&d, &req).await,
                 Err(e) => BotTestReply::Unavailable { detail: format!("malformed request: {e}") },
             };
             serde_json::to_vec(&reply).unwrap_or_default()
@@ -61,7 +71,7 @@ pub async fn serve(d: Dispatcher, shutdown: watch::Receiver<bool>) {
             serde_json::to_vec(&reply).unwrap_or_default()
         },
     );
-    tokio::join!(verify, test, calls, callbacks);
+    tokio::join!(verify, test, sync, calls, callbacks);
 }
 
 /// getMe and getWebhookInfo with the bot's current token: nothing is sent to anyone.
@@ -94,6 +104,40 @@ async fn test_bot(d: &Dispatcher, bot_key: &str) -> BotTestReply {
         },
         Err(e) => unavailable_or_invalid(e),
     }
+}
+
+/// setWebhook again (a custom bot's is recorded as `integration.webhook_set`),
+/// then the bot as [`test_bot`] sees it.
+async fn sync_bot(d: &Dispatcher, req: &BotSyncRequest) -> BotTestReply {
+    if d.rt.config.telegram_updates.polls(&req.bot_key) {
+        return BotTestReply::Polled;
+    }
+    let token = match d.bots.profile(&req.bot_key).await {
+        Ok(bot) => bot.token,
+        Err(e @ crate::bots::BotLookupError::Log(_)) => return BotTestReply::Unavailable { detail: e.to_string() },
+        Err(_) => return BotTestReply::UnknownBot,
+    };
+    match crate::webhook::set_dropping(d, &req.bot_key, &token, req.drop_pending_updates).await {
+        Ok(url) if req.bot_key != COMMON_BOT_KEY => {
+            let event = IntegrationWebhookSet {
+                integration_id: req.bot_key.clone(),
+                bot_key: req.bot_key.clone(),
+                url,
+                max_connections: d.rt.config.webhook_max_connections,
+            };
+            let meta = EventMeta::new(format!("webhook-sync:{}", uuid::Uuid::new_v4()));
+            if let Err(e) = d.rt.log.append(&Envelope::new(event, meta), Expect::Any).await {
+                return BotTestReply::Unavailable { detail: format!("the webhook is set but not recorded: {e}") };
+            }
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == BotApiErrorKind::Unauthorized => {
+            return BotTestReply::InvalidToken { detail: e.description().to_string() }
+        }
+        Err(e) => return BotTestReply::Unavailable { detail: e.description().to_string() },
+    }
+    tracing::info!(bot_key = %req.bot_key, drop_pending = req.drop_pending_updates, "webhook synced");
+    test_bot(d, &req.bot_key).await
 }
 
 /// Answers a button press now: Telegram shows a spinner until then and

@@ -16,13 +16,23 @@ pub fn url(d: &Dispatcher, bot_key: &str) -> String {
 
 /// Calls setWebhook for `bot_key` with its derived secret.
 pub async fn set(d: &Dispatcher, bot_key: &str, token: &str) -> Result<String, BotApiError> {
+    set_dropping(d, bot_key, token, false).await
+}
+
+/// [`set`], dropping the updates Telegram still holds if `drop_pending`.
+pub async fn set_dropping(
+    d: &Dispatcher,
+    bot_key: &str,
+    token: &str,
+    drop_pending: bool,
+) -> Result<String, BotApiError> {
     let url = url(d, bot_key);
     let params = SetWebhook {
         url: url.clone(),
         secret_token: derive::webhook_secret(&d.rt.keyring, bot_key),
         max_connections: d.rt.config.webhook_max_connections,
         allowed_updates: ALLOWED_UPDATES.iter().map(|s| s.to_string()).collect(),
-        drop_pending_updates: false,
+        drop_pending_updates: drop_pending,
     };
     d.api.set_webhook(token, &params).await?;
     Ok(url)

@@ -15,7 +15,7 @@ use crate::handlers::{
         service::health, service::version, service::settings,
         integrations::create, integrations::get, integrations::update, integrations::delete,
         recipients::list, recipients::unlink,
-        connect_codes::create, webhook::receive, sends::create, sends::get, uploads::create, bot_test::webhook,
+        connect_codes::create, webhook::receive, sends::create, sends::get, uploads::create, bot_test::webhook, bot_test::sync,
         payments::quote, broadcasts::create, broadcasts::get, broadcasts::cancel, reminders::create, reminders::get, reminders::cancel,
         dead_letters::list, dead_letters::retry, queues::list,
         alerts::list, alerts::upsert, alerts::patch, alerts::reply, alerts::poll, alerts::ack,

@@ -191,8 +191,8 @@ impl AnyEvent {
 /// `(file stem, schema)` of every message on a non-event subject.
 pub fn subject_schemas() -> Vec<(String, Schema)> {
     use crate::rpc::{
-        BotTestReply, BotTestRequest, BotVerifyReply, BotVerifyRequest, CallbackAnswerReply, CallbackAnswerRequest,
-        CallsQuery, CallsReply,
+        BotSyncRequest, BotTestReply, BotTestRequest, BotVerifyReply, BotVerifyRequest, CallbackAnswerReply,
+        CallbackAnswerRequest, CallsQuery, CallsReply,
     };
     use crate::update::UpdateReceived;
     vec![
@@ -207,6 +207,7 @@ pub fn subject_schemas() -> Vec<(String, Schema)> {
         ("nt.rpc.dispatcher.bot.verify.reply".to_string(), schemars::schema_for!(BotVerifyReply)),
         ("nt.rpc.dispatcher.bot.test.request".to_string(), schemars::schema_for!(BotTestRequest)),
         ("nt.rpc.dispatcher.bot.test.reply".to_string(), schemars::schema_for!(BotTestReply)),
+        ("nt.rpc.dispatcher.bot.sync.request".to_string(), schemars::schema_for!(BotSyncRequest)),
         ("nt.rpc.dispatcher.member.calls.request".to_string(), schemars::schema_for!(CallsQuery)),
         ("nt.rpc.dispatcher.member.calls.reply".to_string(), schemars::schema_for!(CallsReply)),
         ("nt.rpc.dispatcher.callback.answer.request".to_string(), schemars::schema_for!(CallbackAnswerRequest)),

@@ -48,6 +48,17 @@ pub struct BotTestRequest {
     pub bot_key: String,
 }
 
+/// `nt.rpc.dispatcher.bot.sync`: point a bot's webhook at this service
+/// again (setWebhook with its secret, `max_connections`, `allowed_updates`),
+/// then answer as [`BotTestRequest`] does. Replied with [`BotTestReply`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct BotSyncRequest {
+    pub bot_key: String,
+    /// Drop the updates Telegram still holds for the bot.
+    #[serde(default)]
+    pub drop_pending_updates: bool,
+}
+
 /// Telegram's view of a bot's webhook (`getWebhookInfo`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct WebhookState {
@@ -74,6 +85,8 @@ pub enum BotTestReply {
     },
     /// No such bot here: a deleted integration, or no common bot configured.
     UnknownBot,
+    /// The bot is read by long polling (`TELEGRAM_UPDATES`): it has no webhook to sync.
+    Polled,
     /// Telegram or the log could not be asked.
     Unavailable {
         detail: String,

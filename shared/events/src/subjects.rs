@@ -39,6 +39,8 @@ pub const RPC_CALLBACK_ANSWER: &str = "nt.rpc.dispatcher.callback.answer";
 pub const RPC_BOT_VERIFY: &str = "nt.rpc.dispatcher.bot.verify";
 /// Request/reply: [`crate::rpc::BotTestRequest`] → [`crate::rpc::BotTestReply`].
 pub const RPC_BOT_TEST: &str = "nt.rpc.dispatcher.bot.test";
+/// Request/reply: [`crate::rpc::BotSyncRequest`] → [`crate::rpc::BotTestReply`].
+pub const RPC_BOT_SYNC: &str = "nt.rpc.dispatcher.bot.sync";
 /// Request/reply: which of these sends a dispatcher member is still
 /// delivering (served by that member alone).
 pub fn rpc_dispatcher_calls(member: &str) -> String {

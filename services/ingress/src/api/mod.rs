@@ -130,6 +130,10 @@ pub fn operations() -> Vec<Operation> {
             let id = c.id();
             Box::pin(bot_test::webhook(s, c.creds, id))
         }),
+        op("integrations.webhook.sync", Method::POST, "integrations/{id}/webhook/sync", |s, c| {
+            let id = c.id();
+            Box::pin(bot_test::sync(s, c.creds, id, c.body))
+        }),
         op("integrations.update", Method::PATCH, "integrations/{id}", |s, c| {
             let id = c.id();
             Box::pin(integrations::update(s, c.creds, id, c.body))

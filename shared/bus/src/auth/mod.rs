@@ -105,6 +105,7 @@ pub fn service(name: &str) -> Option<Grant> {
                 "$O.uploads.>",
                 subjects::RPC_BOT_VERIFY,
                 subjects::RPC_BOT_TEST,
+                subjects::RPC_BOT_SYNC,
                 "nt.tg.update.*",
                 "nt.tg.callback.*",
                 "nt.feed.>",
