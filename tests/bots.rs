@@ -1,13 +1,15 @@
 //! A project's own bot over its life: Telegram refusing a revoked token and
 //! the sends waiting until `PATCH /integrations/{id}` brings the new one;
-//! paid broadcast used only beyond the free allowance, and switched off again.
+//! paid broadcast used only beyond the free allowance, and switched off again;
+//! its webhook pointed back here when someone points it elsewhere.
 
 mod support;
 
 use std::time::Duration;
 
+use novij_testkit::eventually;
 use serde_json::{json, Value};
-use support::{Layout, TestStack};
+use support::{Layout, TestStack, WAIT};
 use telegram_sandbox::Limits;
 
 async fn patch(stack: &TestStack, integration: &str, body: Value) -> support::Response {
@@ -174,4 +176,46 @@ async fn paid_broadcast_is_used_only_beyond_the_free_allowance_and_can_be_switch
         "a call was flagged after paid broadcast was switched off"
     );
     assert_eq!(stack.sandbox_get("/sandbox/violations").await, json!([]), "limit violations");
+}
+
+/// How many events the log holds on `subject`.
+async fn stored_on(stack: &TestStack, subject: &str) -> u64 {
+    use futures::StreamExt as _;
+    let events = stack.jetstream().await.get_stream("EVENTS").await.expect("EVENTS");
+    let mut subjects = events.info_with_subjects(subject).await.expect("info");
+    subjects.next().await.map_or(0, |found| found.map_or(0, |(_, n)| n as u64))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_webhook_pointed_elsewhere_is_set_back_by_the_scheduler() {
+    let stack = TestStack::start_with(Layout::Separate, &[("WEBHOOK_CHECK_SECONDS", "1")]).await;
+    let bot = stack.sandbox_post("/sandbox/bots", json!({"username": "wandering_bot"})).await;
+    let token = bot["token"].as_str().expect("token").to_string();
+    let integration = stack.create_integration("p1", Some(&token)).await;
+    let ours = format!("{}/api/v1/telegram/webhook/{integration}", stack.api);
+    let webhook_url = || async {
+        let view = stack.get(&format!("/api/v1/integrations/{integration}/webhook")).await.body;
+        view["webhook"]["url"].as_str().unwrap_or_default().to_string()
+    };
+    let set_here = || async { (webhook_url().await == ours).then_some(()) };
+    assert!(eventually(WAIT, set_here).await.is_ok(), "the webhook was never set");
+    // The first setting recorded: the count below starts from it.
+    let subject = format!("nt.ev.integration.{integration}.webhook_set");
+    let recorded = eventually(WAIT, || async { (stored_on(&stack, &subject).await == 1).then_some(()) }).await;
+    assert!(recorded.is_ok(), "the first webhook setting was never recorded");
+    let sets_before = 1;
+
+    // Someone points the bot elsewhere with its token.
+    let elsewhere = json!({"url": "https://elsewhere.example/hook"});
+    let http = reqwest::Client::new();
+    let changed = http.post(format!("{}/bot{token}/setWebhook", stack.sandbox.base_url())).json(&elsewhere).send();
+    assert!(changed.await.expect("setWebhook").status().is_success());
+
+    assert!(eventually(WAIT, set_here).await.is_ok(), "the webhook stayed elsewhere:\n{}", stack.output_tail());
+    assert_eq!(
+        stored_on(&stack, &subject).await,
+        sets_before + 1,
+        "the re-sync is recorded as integration.webhook_set"
+    );
+    assert!(stack.sent("wandering_bot").await.is_empty(), "no message to anyone");
 }

@@ -11,7 +11,7 @@ pub(crate) const ALLOWED_UPDATES: &[&str] = &["message", "callback_query", "my_c
 
 /// The webhook URL of a bot key.
 pub fn url(d: &Dispatcher, bot_key: &str) -> String {
-    format!("{}/api/v1/telegram/webhook/{bot_key}", d.rt.config.public_base_url)
+    novij_runtime::webhook_url(&d.rt.config, bot_key)
 }
 
 /// Calls setWebhook for `bot_key` with its derived secret.

@@ -1,8 +1,9 @@
 //! The scheduler service: fires reminders when due ([`reminders`]), expires
 //! commands not answered in time ([`command_deadlines`]), removes uploads no
 //! send needs any more ([`uploads`]), withdraws a
-//! deleted integration's pending sends ([`withdraw`]) and runs the
-//! maintenance jobs on a cron schedule ([`cleanup`]).
+//! deleted integration's pending sends ([`withdraw`]), keeps bots' webhooks
+//! pointed here ([`webhooks`]) and runs the maintenance jobs on a cron
+//! schedule ([`cleanup`]).
 //!
 //! Every instance fires every reminder: the `send.queued` it appends is fenced
 //! on the reminder's `send.scheduled` event, so the first instance wins and the
@@ -14,6 +15,7 @@ pub mod cleanup;
 mod command_deadlines;
 mod reminders;
 mod uploads;
+mod webhooks;
 mod withdraw;
 
 use anyhow::Context as _;
@@ -43,6 +45,7 @@ pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) -> anyhow::Result
         Box::pin(command_deadlines::run(rt.clone(), shutdown.clone())),
         Box::pin(broadcasts::run(rt.clone(), shutdown.clone())),
         Box::pin(uploads::run(rt.clone(), shutdown.clone())),
+        Box::pin(webhooks::run(rt.clone(), shutdown.clone())),
         Box::pin(withdraw::run(rt, shutdown))
     );
     cron.shutdown().await.context("stopping the cron scheduler")?;

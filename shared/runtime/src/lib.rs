@@ -4,6 +4,7 @@
 //! Postgres, and builds the key ring (with the keys the bucket keeps). [`derive`] holds every id and secret that
 //! is computed from a keyed hash, so two services always compute the same one.
 
+mod ask;
 pub mod connected;
 pub mod derive;
 pub mod system_send;
@@ -12,11 +13,17 @@ pub mod updates;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+pub use ask::{ask_dispatcher, AskError};
 use novij_bus::EventLog;
 use novij_config::Config;
 use novij_crypto::Keyring;
 pub use novij_keystore::{PayloadError, Payloads};
 pub use novij_uploads::{UploadError, Uploads};
+
+/// The webhook URL Telegram calls for `bot_key` (`common`, or a custom bot's integration id).
+pub fn webhook_url(config: &Config, bot_key: &str) -> String {
+    format!("{}/api/v1/telegram/webhook/{bot_key}", config.public_base_url)
+}
 
 /// Where and as whom this process connects to NATS.
 pub fn nats_target(config: &Config) -> novij_bus::Target {

@@ -65,12 +65,10 @@ pub(crate) async fn ask_dispatcher<R: serde::de::DeserializeOwned>(
     request: &impl serde::Serialize,
     within: std::time::Duration,
 ) -> Result<R, ApiError> {
-    let payload = serde_json::to_vec(request).map_err(|e| ApiError::internal(&e))?;
-    let reply = tokio::time::timeout(within, state.rt.nats.request(subject, payload.into()))
-        .await
-        .map_err(|_| ApiError::unavailable("the dispatcher", &"no answer in time"))?
-        .map_err(|e| ApiError::unavailable("the dispatcher", &e))?;
-    serde_json::from_slice(&reply.payload).map_err(|e| ApiError::internal(&e))
+    novij_runtime::ask_dispatcher(&state.rt, subject, request, within).await.map_err(|e| match e {
+        novij_runtime::AskError::Unavailable(why) => ApiError::unavailable("the dispatcher", &why),
+        malformed => ApiError::internal(&malformed),
+    })
 }
 
 /// Waits briefly for the projections to include an append, so a read that

@@ -119,7 +119,7 @@ pub fn service(name: &str) -> Option<Grant> {
             // Long polling stores updates as the webhook does.
             .publish(["nt.tg.update.*", "nt.tg.callback.*"])
             .subscribe(["nt.rpc.dispatcher.>"]),
-        "scheduler" => base.publish(["$O.uploads.>"]),
+        "scheduler" => base.publish(["$O.uploads.>", subjects::RPC_BOT_TEST, subjects::RPC_BOT_SYNC]),
         "connect" => base.publish([subjects::RPC_BOT_VERIFY, subjects::RPC_CALLBACK_ANSWER, "nt.dlq.inbound.*"]),
         "payment-verifier" => base,
         _ => return None,
