@@ -94,6 +94,11 @@ enum Command {
         #[command(subcommand)]
         command: BroadcastCommand,
     },
+    /// Project API keys made at run time (over NATS: an ingress must run).
+    ApiKeys {
+        #[command(subcommand)]
+        command: ApiKeysCommand,
+    },
     /// A project's events for an audit, and their check against the log.
     Audit {
         #[command(subcommand)]
@@ -142,6 +147,32 @@ enum KeysCommand {
     Retire {
         /// The key id to retire.
         kid: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApiKeysCommand {
+    /// Make a key acting for one project; it is shown once.
+    Create {
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        label: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every key made at run time (of one project).
+    List {
+        #[arg(long)]
+        project: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The key acts for nobody from now on, on every instance.
+    Revoke {
+        key_id: String,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -214,6 +245,15 @@ fn main() -> std::process::ExitCode {
             Command::BotTest { id, json } => commands::bot_test::run(id, json).await,
             Command::WebhookSync { id, all, drop_pending, json } => {
                 commands::webhook_sync::run(id, all, drop_pending, json).await
+            }
+            Command::ApiKeys { command: ApiKeysCommand::Create { project, label, json } } => {
+                commands::api_keys::create(project, label, json).await
+            }
+            Command::ApiKeys { command: ApiKeysCommand::List { project, json } } => {
+                commands::api_keys::list(project, json).await
+            }
+            Command::ApiKeys { command: ApiKeysCommand::Revoke { key_id, json } } => {
+                commands::api_keys::revoke(key_id, json).await
             }
             Command::Audit { command: AuditCommand::Export { project, from, to, out, json } } => {
                 commands::audit::export(project, from, to, out, json).await

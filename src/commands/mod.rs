@@ -1,6 +1,7 @@
 //! One module per CLI command.
 
 pub mod api;
+pub mod api_keys;
 pub mod audit;
 pub mod bot_test;
 pub mod broadcast;

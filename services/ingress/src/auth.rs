@@ -1,6 +1,8 @@
-//! API keys: the admin key acts for every project, a project key for its own.
+//! API keys: the admin key acts for every project, a project key for its own
+//! (from `PROJECT_API_KEYS`, or made at run time: [`crate::api_keys`]).
 
 use novij_crypto::Keyring;
+use novij_runtime::derive;
 use warp::http::StatusCode;
 
 use crate::error::ApiError;
@@ -34,13 +36,17 @@ impl Caller {
         if Keyring::secrets_equal(&config.admin_api_key, presented) {
             return Ok(Caller::Admin);
         }
-        let (key, project) = config
-            .project_api_keys
-            .iter()
-            .find(|(key, _)| Keyring::secrets_equal(key, presented))
-            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "the API key is not valid"))?;
-        state.key_rates.admit(key)?;
-        Ok(Caller::Project(project.clone()))
+        let configured = config.project_api_keys.iter().find(|(key, _)| Keyring::secrets_equal(key, presented));
+        // A configured key is limited by its value, a key made at run time by its id.
+        let (limited_as, project) = match configured {
+            Some((key, project)) => (key.clone(), project.clone()),
+            None => state
+                .api_keys
+                .find(&derive::api_key_hash(&state.rt.keyring, presented))
+                .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "the API key is not valid"))?,
+        };
+        state.key_rates.admit(&limited_as)?;
+        Ok(Caller::Project(project))
     }
 
     /// May this caller act for `project_id`?

@@ -5,6 +5,7 @@
 
 mod answer;
 pub mod api;
+mod api_keys;
 pub mod asyncapi;
 mod auth;
 mod body;

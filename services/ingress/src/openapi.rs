@@ -4,8 +4,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::handlers::{
-    alerts, bot_test, broadcasts, command_requests, commands, connect_codes, dead_letters, inbound, inbound_webhook,
-    integrations, payments, queues, recipients, reminders, sends, service, uploads, webhook,
+    alerts, api_keys, bot_test, broadcasts, command_requests, commands, connect_codes, dead_letters, inbound,
+    inbound_webhook, integrations, payments, queues, recipients, reminders, sends, service, uploads, webhook,
 };
 
 #[derive(OpenApi)]
@@ -17,7 +17,7 @@ use crate::handlers::{
         recipients::list, recipients::unlink,
         connect_codes::create, webhook::receive, sends::create, sends::get, uploads::create, bot_test::webhook, bot_test::sync,
         payments::quote, broadcasts::create, broadcasts::get, broadcasts::cancel, reminders::create, reminders::get, reminders::cancel,
-        dead_letters::list, dead_letters::retry, queues::list,
+        dead_letters::list, dead_letters::retry, queues::list, api_keys::create, api_keys::list, api_keys::revoke,
         alerts::list, alerts::upsert, alerts::patch, alerts::reply, alerts::poll, alerts::ack,
         commands::set_manifest, commands::get_manifest,
         command_requests::poll, command_requests::ack, command_requests::reply,

@@ -8,6 +8,7 @@ use novij_runtime::connected::ConnectedRecipients;
 use novij_runtime::Runtime;
 use tokio::sync::watch;
 
+use crate::api_keys::ApiKeys;
 use crate::pending_commands::PendingCommands;
 use crate::presses::Presses;
 use crate::quotas::Quotas;
@@ -31,6 +32,8 @@ pub struct AppState {
     pub connected: ConnectedRecipients,
     /// Each project API key's request rate.
     pub key_rates: KeyRates,
+    /// Project API keys made at run time.
+    pub api_keys: ApiKeys,
 }
 
 impl AppState {
@@ -45,6 +48,18 @@ impl AppState {
         let quotas = Quotas::start(js, rt.config.quotas, rt.config.retention.reminder_max_ahead_days, shutdown.clone());
         let connected = ConnectedRecipients::start(&rt, shutdown.clone());
         let key_rates = KeyRates::new(rt.config.api_rate);
-        AppState { rt, integrations, recipients, incidents, presses, pending_commands, quotas, connected, key_rates }
+        let api_keys = ApiKeys::start(rt.jetstream.clone(), shutdown.clone());
+        AppState {
+            rt,
+            integrations,
+            recipients,
+            incidents,
+            presses,
+            pending_commands,
+            quotas,
+            connected,
+            key_rates,
+            api_keys,
+        }
     }
 }

@@ -4,6 +4,7 @@
 //! and appending are the callers' (the log fences the append on the last
 //! sequence folded); nothing here does I/O.
 
+pub mod api_key;
 pub mod broadcast;
 pub mod command;
 pub mod connect_code;

@@ -2,6 +2,7 @@
 
 use schemars::Schema;
 
+use crate::api_key::{ApiKeyCreated, ApiKeyRevoked};
 use crate::broadcast::{BroadcastCancelled, BroadcastCleared, BroadcastCreated, BroadcastQueued, BroadcastRefused};
 use crate::commands::{
     CommandAcked, CommandExpired, CommandPressed, CommandPressesAcked, CommandReplied, CommandRequested,
@@ -178,6 +179,8 @@ catalogue!(
     UploadClaimed,
     UploadFileIdLearned,
     UploadRemoved,
+    ApiKeyCreated,
+    ApiKeyRevoked,
 );
 
 impl AnyEvent {

@@ -36,6 +36,7 @@ pub const COMMAND: &str = "cmd";
 pub const INBOUND: &str = "inb";
 pub const BROADCAST: &str = "brd";
 pub const UPLOAD: &str = "upl";
+pub const API_KEY: &str = "key";
 
 /// A card's id: its incident's hash followed by the card's generation, so a
 /// card names its aggregate (`inc_3f2a…` → `alr_3f2a…1`, `alr_3f2a…2`, …).

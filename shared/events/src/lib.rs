@@ -4,6 +4,7 @@
 //! Each event is defined once here, carries a type name and version, and has a
 //! JSON Schema generated into `schemas/`. Services never define payloads of their own.
 
+pub mod api_key;
 pub mod broadcast;
 pub mod catalogue;
 pub mod commands;

@@ -472,6 +472,8 @@ async fn apply_event<C: ConnectionTrait>(txn: &C, event: &AnyEvent) -> Result<()
         | AnyEvent::UploadClaimed(_)
         | AnyEvent::UploadFileIdLearned(_)
         | AnyEvent::UploadRemoved(_) => {}
+        // API keys are read from the log by every ingress, not from Postgres.
+        AnyEvent::ApiKeyCreated(_) | AnyEvent::ApiKeyRevoked(_) => {}
         AnyEvent::BroadcastCreated(e) => {
             let p = &e.payload;
             let row = broadcast::ActiveModel {

@@ -86,6 +86,11 @@ pub fn webhook_secret(keyring: &Keyring, bot_key: &str) -> String {
     keyring.hash("webhook/secret", bot_key.as_bytes())
 }
 
+/// Keyed hash of a project API key made at run time: what the log keeps of it.
+pub fn api_key_hash(keyring: &Keyring, key: &str) -> String {
+    keyring.hash("api_key", key.as_bytes())
+}
+
 /// Hash of a request body, to tell a retry from a conflicting reuse of a key.
 pub fn request_hash(keyring: &Keyring, canonical_body: &[u8]) -> String {
     keyring.hash("send/request", canonical_body)

@@ -21,8 +21,8 @@ use warp::http::Method;
 pub use crate::answer::Answer;
 use crate::error::ApiError;
 use crate::handlers::{
-    alerts, bot_test, broadcasts, command_requests, commands, connect_codes, dead_letters, inbound, inbound_webhook,
-    integrations, payments, queues, recipients, reminders, sends, service, Credentials,
+    alerts, api_keys, bot_test, broadcasts, command_requests, commands, connect_codes, dead_letters, inbound,
+    inbound_webhook, integrations, payments, queues, recipients, reminders, sends, service, Credentials,
 };
 use crate::state::AppState;
 
@@ -119,6 +119,12 @@ pub fn operations() -> Vec<Operation> {
         op("health", Method::GET, "health", |s, _| Box::pin(service::health(s))),
         op("version", Method::GET, "version", |_, _| Box::pin(service::version())),
         op("settings", Method::GET, "settings", |s, _| Box::pin(service::settings(s))),
+        op("api_keys.create", Method::POST, "api-keys", |s, c| Box::pin(api_keys::create(s, c.creds, c.body))),
+        op("api_keys.list", Method::GET, "api-keys", |s, c| Box::pin(api_keys::list(s, c.creds, c.query))),
+        op("api_keys.revoke", Method::DELETE, "api-keys/{id}", |s, c| {
+            let id = c.id();
+            Box::pin(api_keys::revoke(s, c.creds, id))
+        }),
         op("integrations.create", Method::POST, "integrations", |s, c| {
             Box::pin(integrations::create(s, c.creds, c.body))
         }),

@@ -2,6 +2,7 @@
 //! and is served by both transports (`crate::api`).
 
 pub mod alerts;
+pub mod api_keys;
 pub mod bot_test;
 pub mod broadcasts;
 pub mod command_requests;

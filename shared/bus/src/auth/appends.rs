@@ -3,6 +3,7 @@
 //! Several services write some types (a send is accepted by ingress, by the
 //! scheduler for a broadcast and by connect for a system reply).
 
+use novij_events::api_key::{ApiKeyCreated, ApiKeyRevoked};
 use novij_events::broadcast::{
     BroadcastCancelled, BroadcastCleared, BroadcastCreated, BroadcastQueued, BroadcastRefused,
 };
@@ -57,6 +58,8 @@ pub fn of(service: &str) -> Vec<String> {
             all_of::<CommandPressesAcked>(),
             all_of::<UploadStored>(),
             all_of::<UploadClaimed>(),
+            all_of::<ApiKeyCreated>(),
+            all_of::<ApiKeyRevoked>(),
         ],
         // What Telegram answered.
         "dispatcher" => vec![
