@@ -54,11 +54,32 @@ async fn run_one(service: Service, rt: Runtime, shutdown: watch::Receiver<bool>)
     }
 }
 
+/// `GET /metrics` on `listen`, until shutdown.
+async fn serve_metrics(listen: std::net::SocketAddr, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    use warp::Filter as _;
+    let route = warp::path!("metrics")
+        .and(warp::get())
+        .map(|| warp::reply::with_header(novij_metrics::render(), "content-type", novij_metrics::CONTENT_TYPE));
+    let (bound, server) = warp::serve(route)
+        .try_bind_with_graceful_shutdown(listen, async move {
+            let _ = shutdown.wait_for(|stop| *stop).await;
+        })
+        .with_context(|| format!("METRICS_LISTEN: cannot listen on {listen}"))?;
+    tracing::info!(%bound, "serving metrics");
+    tokio::spawn(server);
+    Ok(())
+}
+
 pub async fn run(service: Service) -> anyhow::Result<()> {
     let config = load_config()?;
     telemetry::init(config.log_format);
+    novij_metrics::install()?;
+    let metrics_listen = config.metrics_listen;
     let rt = Runtime::start(config, service.name()).await.context("starting")?;
     let (tx, shutdown) = watch::channel(false);
+    if let Some(listen) = metrics_listen {
+        serve_metrics(listen, shutdown.clone()).await?;
+    }
     tokio::spawn(async move {
         wait_for_signal().await;
         tracing::info!("shutting down");

@@ -61,7 +61,14 @@ impl Verifier {
         let past_deadline = Utc::now() >= deadline;
         let until_deadline = (deadline - Utc::now()).to_std().unwrap_or_default();
         let again = self.recheck_delay(claimant.delivered).min(until_deadline.max(Duration::from_millis(50)));
-        let verdict = match relay.transaction(&claim.tx_hash).await {
+        let found = relay.transaction(&claim.tx_hash).await;
+        novij_metrics::relay_lookup(match &found {
+            Ok(_) => "found",
+            Err(RelayError::NotFound) => "not_found",
+            Err(e) if e.is_transient() => "unavailable",
+            Err(_) => "refused",
+        });
+        let verdict = match found {
             Ok(tx) => judge(&tx, claim),
             Err(RelayError::NotFound) if past_deadline => {
                 return Ok(Payment::Refused(FailureReason::TxNotFound, "the ledger has no such transaction".into()))

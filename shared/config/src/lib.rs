@@ -80,6 +80,13 @@ pub const SETTINGS: &[Setting] = &[
         false,
         "PEM file of the CA that signed the NATS servers' certificates; set, the connection must use TLS.",
     ),
+    setting(
+        "METRICS_LISTEN",
+        false,
+        None,
+        false,
+        "Where this process serves Prometheus's `GET /metrics` (e.g. 127.0.0.1:9101); the ingress also serves it on HTTP_LISTEN. Unset: only there.",
+    ),
     setting("DATABASE_URL", true, None, true, "Postgres URL of the projections database."),
     setting(
         "NOVIJ_MASTER_KEYS",
@@ -438,6 +445,7 @@ pub struct Config {
     pub telegram_updates: UpdatesMode,
     pub public_base_url: String,
     pub http_listen: SocketAddr,
+    pub metrics_listen: Option<SocketAddr>,
     pub admin_api_key: String,
     pub project_api_keys: BTreeMap<String, String>,
     pub api_rate: ApiRate,
@@ -629,6 +637,7 @@ impl Config {
             http_listen: r
                 .parsed("HTTP_LISTEN", "a socket address like 127.0.0.1:8080", |_| true)
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            metrics_listen: r.parsed("METRICS_LISTEN", "a socket address like 127.0.0.1:9101", |_| true),
             admin_api_key,
             project_api_keys,
             api_rate,

@@ -40,6 +40,25 @@ pub enum BotApiErrorKind {
 }
 
 impl BotApiErrorKind {
+    /// The kind's name, without what it carries (a metric's label).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Unauthorized => "unauthorized",
+            Self::RetryAfter(_) => "too_many_requests",
+            Self::Forbidden(_) => "forbidden",
+            Self::ChatNotFound => "chat_not_found",
+            Self::ChatMigrated(_) => "chat_migrated",
+            Self::NotModified => "not_modified",
+            Self::MessageToEditNotFound => "message_to_edit_not_found",
+            Self::BadRequest => "bad_request",
+            Self::Conflict => "conflict",
+            Self::ServerError(_) => "server_error",
+            Self::Network => "network",
+            Self::Timeout => "timeout",
+            Self::Decode => "decode",
+        }
+    }
+
     /// Worth trying again later (with backoff, or after `retry_after`).
     pub fn is_transient(self) -> bool {
         matches!(self, Self::RetryAfter(_) | Self::ServerError(_) | Self::Network | Self::Timeout)

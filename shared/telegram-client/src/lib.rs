@@ -91,8 +91,27 @@ impl BotApi {
     }
 
     /// Sends a prepared call (JSON or multipart) and decodes `result`,
-    /// classifying every failure the same way whatever the body was.
+    /// classifying every failure the same way whatever the body was, and
+    /// counts it by method and result.
     async fn execute<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, BotApiError> {
+        let outcome = self.answer(method, request).await;
+        match &outcome {
+            Ok(_) => novij_metrics::bot_api_call(method, "ok"),
+            Err(e) => {
+                novij_metrics::bot_api_call(method, e.kind().label());
+                if let BotApiErrorKind::RetryAfter(seconds) = e.kind() {
+                    novij_metrics::bot_paused(seconds);
+                }
+            }
+        }
+        outcome
+    }
+
+    async fn answer<T: DeserializeOwned>(
         &self,
         method: &str,
         request: reqwest::RequestBuilder,

@@ -169,7 +169,7 @@ impl<'a> Delivery<'a> {
                 match self.job.d.cancelled.is_cancelled(&self.job.d.rt.log, broadcast_id).await {
                     Ok(true) => {
                         let reason = Some(CancelReason::BroadcastCancelled);
-                        return self.record(SendCancelled { send_id: self.send_id().to_string(), reason }).await;
+                        return self.record(SendCancelled { send_id: self.send_id().to_string(), reason }, None).await;
                     }
                     Ok(false) => {}
                     Err(e) => return retry_later("log_unavailable", &e, Duration::from_secs(1)),
@@ -189,7 +189,7 @@ impl<'a> Delivery<'a> {
                         attempts: self.job.attempt,
                     };
                     prepared.learn(self.job.d, self.bot_key(), &sent, &self.meta()).await;
-                    return self.record(event).await;
+                    return self.record(event, None).await;
                 }
                 Err(e) => e,
             };
@@ -300,7 +300,7 @@ impl<'a> Delivery<'a> {
     async fn withdraw(&self) -> Handled {
         tracing::info!(send_id = %self.send_id(), "integration deleted; send withdrawn");
         let reason = Some(CancelReason::IntegrationDeleted);
-        self.record(SendCancelled { send_id: self.send_id().to_string(), reason }).await
+        self.record(SendCancelled { send_id: self.send_id().to_string(), reason }, None).await
     }
 
     /// Why the recipient must not be called, from its last event on the log.
@@ -383,7 +383,7 @@ impl<'a> Delivery<'a> {
     async fn fail(&self, reason: FailureReason, detail: &str, attempts: u32) -> Handled {
         tracing::warn!(send_id = %self.send_id(), reason = reason.as_str(), "send failed");
         let event = SendFailed { send_id: self.send_id().to_string(), reason, detail: detail.to_string(), attempts };
-        self.record(event).await
+        self.record(event, Some(reason)).await
     }
 
     async fn dead_letter(&self, error: &BotApiError, attempts: u32) -> Handled {
@@ -396,16 +396,21 @@ impl<'a> Delivery<'a> {
             detail: error.description().to_string(),
             attempts,
         };
-        self.record(event).await
+        self.record(event, Some(FailureReason::TelegramUnavailable)).await
     }
 
-    /// Appends the send's outcome, fenced on the queued event.
-    async fn record<E: Event>(&self, event: E) -> Handled {
+    /// Appends the send's outcome, fenced on the queued event, and counts it.
+    async fn record<E: Event>(&self, event: E, reason: Option<FailureReason>) -> Handled {
         let env = Envelope::new(event, self.meta())
             .with_event_id(ids::caused_event_id(&self.queued.event_id.to_string(), "outcome"));
         // The fence refuses anything after another outcome.
         match self.job.persist(&env, Expect::LastSequence(self.queued_seq), self.send_id()).await {
-            Ok(_) | Err(AppendError::Conflict) => {
+            Ok(_) => {
+                novij_metrics::send_outcome(E::NAME, reason.map(FailureReason::as_str));
+                self.job.d.failures.forget(self.send_id());
+                Handled::Done
+            }
+            Err(AppendError::Conflict) => {
                 self.job.d.failures.forget(self.send_id());
                 Handled::Done
             }

@@ -83,6 +83,17 @@ impl Operation {
         Ok(())
     }
 
+    /// Runs the operation and counts its answer (`novij_api_requests_total`).
+    pub async fn serve(&self, state: AppState, call: Call) -> Result<Answer, ApiError> {
+        let outcome = (self.run)(state, call).await;
+        let status = match &outcome {
+            Ok(answer) => answer.status,
+            Err(e) => e.status,
+        };
+        novij_metrics::api_request(self.name, status.as_u16());
+        outcome
+    }
+
     fn with_large_body(mut self) -> Self {
         self.large_body = true;
         self

@@ -121,7 +121,7 @@ async fn answer(state: &AppState, op: &Operation, request: Request) {
         body: message.payload.clone(),
     };
     let result = match op.check_body(&state.rt.config, &call.body) {
-        Ok(()) => (op.run)(state.clone(), call).await,
+        Ok(()) => op.serve(state.clone(), call).await,
         Err(e) => Err(e),
     };
     let mut headers = HeaderMap::new();

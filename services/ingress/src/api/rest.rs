@@ -12,7 +12,7 @@ use warp::{Filter, Reply as _};
 
 use super::{operations, Answer, Call, Operation};
 use crate::error::{self, ApiError};
-use crate::handlers::{uploads, webhook, Credentials};
+use crate::handlers::{queues, uploads, webhook, Credentials};
 use crate::openapi;
 use crate::state::AppState;
 
@@ -56,7 +56,7 @@ async fn dispatch(state: AppState, ops: Arc<Vec<Operation>>, method: Method, pat
                 if let Err(e) = op.check_body(&state.rt.config, &call.body) {
                     return respond(Err(e));
                 }
-                return respond((op.run)(state, Call { params, ..call }).await);
+                return respond(op.serve(state, Call { params, ..call }).await);
             }
             allowed.push(op.method.as_str());
         }
@@ -115,6 +115,11 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl warp::Reply,), Err
         });
     let openapi =
         warp::path!("openapi.json").and(warp::get()).map(|| warp::reply::json(&openapi::document()).into_response());
+    // Prometheus's scrape; keep it off the public proxy (deploy/proxy).
+    let metrics = warp::path!("metrics").and(warp::get()).and(s()).then(|st: AppState| async move {
+        let text = queues::metrics(&st).await;
+        warp::reply::with_header(text, "content-type", novij_metrics::CONTENT_TYPE).into_response()
+    });
 
     // Only methods that carry a body read one (a GET has no Content-Length).
     let with_body =
@@ -137,6 +142,7 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl warp::Reply,), Err
     let routes: BoxedFilter<(Reply,)> = webhook.boxed();
     let routes = routes.or(uploads).unify().boxed();
     let routes = routes.or(openapi).unify().boxed();
+    let routes = routes.or(metrics).unify().boxed();
     let routes = routes.or(operations).unify().boxed();
     routes.recover(error::recover).unify().with(warp::trace::request())
 }

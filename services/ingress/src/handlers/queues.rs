@@ -67,6 +67,12 @@ fn unavailable(e: &dyn std::fmt::Display) -> ApiError {
               (status = 403, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
 pub async fn list(state: AppState, creds: Credentials) -> Result<Answer, ApiError> {
     admin(&state, &creds)?;
+    Ok(json(StatusCode::OK, &gather(&state).await?))
+}
+
+/// The queues as they stand: streams, durable consumers, waiting sends,
+/// reminders, dead letters, projector lag.
+pub async fn gather(state: &AppState) -> Result<QueuesView, ApiError> {
     let js = &state.rt.jetstream;
     let mut streams = Vec::new();
     let mut consumers = Vec::new();
@@ -109,8 +115,26 @@ pub async fn list(state: AppState, creds: Credentials) -> Result<Answer, ApiErro
     let checkpoint = novij_projections::queries::checkpoint(&state.rt.db).await?;
     let log = streams.iter().find(|s| s.stream == subjects::EVENTS_STREAM).map_or(0, |s| s.last_sequence);
     let projector = ProjectorView { checkpoint, log, lag: log.saturating_sub(checkpoint) };
-    Ok(json(
-        StatusCode::OK,
-        &QueuesView { streams, consumers, sends_waiting, scheduled_reminders, dead_letters, projector },
-    ))
+    Ok(QueuesView { streams, consumers, sends_waiting, scheduled_reminders, dead_letters, projector })
+}
+
+/// `GET /metrics` on the ingress: this process's metrics, and the queues'
+/// gauges as they stand at the scrape (one ingress tells them for all).
+pub async fn metrics(state: &AppState) -> String {
+    match gather(state).await {
+        Ok(queues) => {
+            for c in &queues.consumers {
+                novij_metrics::consumer(&c.stream, &c.consumer, c.pending, c.in_flight);
+            }
+            for (class, waiting) in &queues.sends_waiting {
+                novij_metrics::sends_waiting(class, *waiting);
+            }
+            for (kind, waiting) in &queues.dead_letters {
+                novij_metrics::dead_letters(kind, *waiting);
+            }
+            novij_metrics::projector_lag(queues.projector.lag);
+        }
+        Err(e) => tracing::warn!(error = %e.detail.message, "cannot read the queues for the metrics"),
+    }
+    novij_metrics::render()
 }
