@@ -4,7 +4,6 @@
 //! over NATS) and prints each webhook as Telegram then reports it.
 
 use anyhow::Context as _;
-use sea_orm::{ConnectionTrait as _, DbBackend, Statement};
 use serde_json::{json, Value};
 
 use super::api::call;
@@ -56,9 +55,7 @@ fn print_view(view: &Value) {
 async fn every_bot() -> anyhow::Result<Vec<String>> {
     let config = load_config()?;
     let db = novij_projections::connect(&config.database_url).await.context("connecting to Postgres")?;
-    let sql = "SELECT DISTINCT bot_key FROM integrations WHERE bot_mode = 'custom' ORDER BY bot_key";
-    let rows = db.query_all(Statement::from_string(DbBackend::Postgres, sql)).await.context("listing the bots")?;
-    let custom = rows.iter().map(|row| row.try_get::<String>("", "bot_key")).collect::<Result<Vec<_>, _>>()?;
+    let custom = novij_projections::queries::custom_bot_keys(&db).await.context("listing the bots")?;
     let common = config.common_bot_token.is_some().then(|| "common".to_string());
     Ok(common.into_iter().chain(custom).collect())
 }

@@ -11,7 +11,6 @@ use novij_events::integration::COMMON_BOT_KEY;
 use novij_events::rpc::{BotSyncRequest, BotTestReply, BotTestRequest, WebhookState};
 use novij_events::subjects;
 use novij_runtime::{ask_dispatcher, Runtime};
-use sea_orm::{ConnectionTrait as _, DbBackend, Statement};
 use tokio::sync::watch;
 
 /// How long the dispatcher (and Telegram behind it) has to answer.
@@ -74,9 +73,7 @@ async fn check_every(rt: Runtime, every: Duration, mut stop: watch::Receiver<boo
 /// The bots with a webhook: the common bot, if configured, and every live
 /// integration's own bot (from the projections); polled bots have none.
 async fn bots(rt: &Runtime) -> Result<Vec<String>, sea_orm::DbErr> {
-    let sql = "SELECT DISTINCT bot_key FROM integrations WHERE bot_mode = 'custom'";
-    let rows = rt.db.query_all(Statement::from_string(DbBackend::Postgres, sql)).await?;
-    let custom = rows.iter().map(|row| row.try_get::<String>("", "bot_key")).collect::<Result<Vec<_>, _>>()?;
+    let custom = novij_projections::queries::custom_bot_keys(&rt.db).await?;
     let common = rt.config.common_bot_token.is_some().then(|| COMMON_BOT_KEY.to_string());
     let updates = &rt.config.telegram_updates;
     Ok(common.into_iter().chain(custom).filter(|bot_key| !updates.polls(bot_key)).collect())

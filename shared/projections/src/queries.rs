@@ -42,6 +42,20 @@ pub async fn common_bot_usernames(db: &DatabaseConnection) -> Result<Vec<String>
         .await
 }
 
+/// The bot keys of every live integration with a bot of its own.
+pub async fn custom_bot_keys(db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
+    use sea_orm::{QuerySelect, SelectColumns};
+    integration::Entity::find()
+        .select_only()
+        .select_column(integration::Column::BotKey)
+        .filter(integration::Column::BotMode.eq("custom"))
+        .distinct()
+        .order_by_asc(integration::Column::BotKey)
+        .into_tuple::<String>()
+        .all(db)
+        .await
+}
+
 /// The sends of an integration not delivered or ended yet.
 pub async fn undelivered_sends(db: &DatabaseConnection, integration_id: &str) -> Result<Vec<String>, DbErr> {
     let waiting = [SendStatus::Accepted, SendStatus::Scheduled, SendStatus::Queued, SendStatus::DeadLettered];
