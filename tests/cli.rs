@@ -160,3 +160,38 @@ async fn webhook_sync_points_a_drifted_webhook_back_here() {
     assert!(ok && keys == ["common", integration.as_str()], "{all}");
     assert!(stack.sent("drifted_shop_bot").await.is_empty(), "no message to anyone");
 }
+
+/// `novij-telegram <args>` with the stack's environment but for `overrides`.
+fn cli_with(stack: &TestStack, args: &[&str], overrides: &[(&str, &str)]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_novij-telegram"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(stack.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .envs(overrides.iter().copied())
+        .output()
+        .expect("run novij-telegram")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exit_codes_tell_usage_failure_and_an_unreachable_dependency_apart() {
+    let stack = TestStack::start(Layout::Single).await;
+    let code = |out: std::process::Output| (out.status.code(), String::from_utf8_lossy(&out.stderr).to_string());
+
+    assert_eq!(code(stack.cli(&["queue-status", "--json"])).0, Some(0));
+    assert_eq!(code(stack.cli(&["no-such-command"])).0, Some(2), "a usage error");
+    let (exit, said) = code(stack.cli(&["bot-test", "int_unknown"]));
+    assert_eq!(exit, Some(1), "a failure: {said}");
+
+    // Nothing listens there: the command says so at once, with 3.
+    let away = format!("nats://127.0.0.1:{}", novij_testkit::free_port());
+    let started = std::time::Instant::now();
+    let (exit, said) = code(cli_with(&stack, &["queue-status"], &[("NATS_URL", &away)]));
+    assert_eq!(exit, Some(3), "NATS away: {said}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "it waited for NATS");
+    let (exit, said) = code(cli_with(&stack, &["keys", "rotate"], &[("NATS_URL", &away)]));
+    assert_eq!(exit, Some(3), "NATS away: {said}");
+    let db_away = format!("postgres://novij:novij@127.0.0.1:{}/novij", novij_testkit::free_port());
+    let (exit, said) = code(cli_with(&stack, &["migrate"], &[("DATABASE_URL", &db_away)]));
+    assert_eq!(exit, Some(3), "Postgres away: {said}");
+}

@@ -6,7 +6,7 @@ use super::load_config;
 
 pub async fn run() -> anyhow::Result<()> {
     let config = load_config()?;
-    let rt = novij_runtime::Runtime::start(config, "cli-cleanup").await?;
+    let rt = novij_runtime::Runtime::start_for_command(config, "cli-cleanup").await?;
     let report = novij_scheduler::cleanup::run_once(&rt).await.context("running cleanup")?;
     println!("payload keys erased:    {}", report.payload_keys_erased);
     println!("connect codes removed:  {}", report.connect_codes_removed);

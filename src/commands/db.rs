@@ -20,7 +20,8 @@ pub async fn migrate() -> anyhow::Result<()> {
 pub async fn rebuild() -> anyhow::Result<()> {
     let config = load_config()?;
     let db = novij_projections::connect(&config.database_url).await.context("connecting to Postgres")?;
-    let nats = novij_bus::connect(&novij_runtime::nats_target(&config), "cli").await.context("connecting to NATS")?;
+    let nats =
+        novij_bus::connect(&novij_runtime::command_nats_target(&config), "cli").await.context("connecting to NATS")?;
     let js = async_nats::jetstream::new(nats);
     let mut shown = 0u64;
     let started = std::time::Instant::now();

@@ -17,7 +17,7 @@ pub fn lookup_key() -> anyhow::Result<()> {
 
 /// Re-wraps every data key with the current (first) master key.
 pub async fn rotate() -> anyhow::Result<()> {
-    let rt = Runtime::start(load_config()?, "cli-keys").await?;
+    let rt = Runtime::start_for_command(load_config()?, "cli-keys").await?;
     let rotated = rt.payloads.rotate().await.context("rotating")?;
     let current = rt.keyring.current_kid();
     println!("current master key:          {current}");
@@ -29,7 +29,7 @@ pub async fn rotate() -> anyhow::Result<()> {
 
 /// Succeeds when `kid` may leave `NOVIJ_MASTER_KEYS`; names why not otherwise.
 pub async fn retire(kid: &str) -> anyhow::Result<()> {
-    let rt = Runtime::start(load_config()?, "cli-keys").await?;
+    let rt = Runtime::start_for_command(load_config()?, "cli-keys").await?;
     rt.payloads.retirable(kid).await.with_context(|| format!("{kid} cannot be retired"))?;
     println!(
         "{kid} wraps nothing any more and is kept wrapped by {}: remove it from NOVIJ_MASTER_KEYS \

@@ -18,6 +18,37 @@ pub mod serve;
 pub mod version;
 pub mod webhook_sync;
 
+/// Something a command needs did not answer: the command exits with 3.
+#[derive(Debug, thiserror::Error)]
+#[error("{what} is unreachable: {detail}")]
+pub struct Unreachable {
+    what: &'static str,
+    detail: String,
+}
+
+impl Unreachable {
+    pub fn new(what: &'static str, detail: impl std::fmt::Display) -> Self {
+        Unreachable { what, detail: detail.to_string() }
+    }
+}
+
+/// The exit code of a failed command: 3 when a dependency (NATS, Postgres,
+/// the API over NATS) could not be reached, else 1. (Usage errors exit
+/// with 2 before any command runs.)
+pub fn exit_code(error: &anyhow::Error) -> u8 {
+    use sea_orm_migration::sea_orm::DbErr;
+    let unreachable = error.chain().any(|cause| {
+        cause.is::<Unreachable>()
+            || cause.is::<async_nats::ConnectError>()
+            || matches!(cause.downcast_ref::<DbErr>(), Some(DbErr::Conn(_) | DbErr::ConnectionAcquire(_)))
+    });
+    if unreachable {
+        3
+    } else {
+        1
+    }
+}
+
 /// Loads the configuration or names every problem.
 pub fn load_config() -> anyhow::Result<novij_config::Config> {
     novij_config::Config::from_env().map_err(|errors| {

@@ -42,6 +42,9 @@ pub struct Target {
     pub credentials: Option<(String, String)>,
     /// The CA of the servers' certificates: set, the connection must use TLS.
     pub tls_ca_file: Option<std::path::PathBuf>,
+    /// Fail at once when no server answers (a command), instead of trying
+    /// on in the background (a service).
+    pub fail_fast: bool,
 }
 
 impl Target {
@@ -64,8 +67,10 @@ pub async fn connect(target: &Target, name: &str) -> Result<async_nats::Client, 
         .map_err(|e| async_nats::ConnectError::with_source(async_nats::ConnectErrorKind::ServerParse, e))?;
     let mut options = async_nats::ConnectOptions::new()
         .name(format!("novij-telegram-{name}"))
-        .retry_on_initial_connect()
         .connection_timeout(std::time::Duration::from_secs(5));
+    if !target.fail_fast {
+        options = options.retry_on_initial_connect();
+    }
     if let Some((user, password)) = &target.credentials {
         options =
             options.user_and_password(user.clone(), password.clone()).custom_inbox_prefix(auth::inbox_prefix(user));

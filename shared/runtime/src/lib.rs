@@ -31,7 +31,13 @@ pub fn nats_target(config: &Config) -> novij_bus::Target {
         url: config.nats_url.clone(),
         credentials: config.nats_credentials.clone(),
         tls_ca_file: config.nats_tls_ca_file.clone().map(Into::into),
+        fail_fast: false,
     }
+}
+
+/// [`nats_target`] for a command: it fails at once when NATS is away.
+pub fn command_nats_target(config: &Config) -> novij_bus::Target {
+    novij_bus::Target { fail_fast: true, ..nats_target(config) }
 }
 
 #[derive(Clone)]
@@ -47,14 +53,28 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// Connects everything a service of `name` needs.
+    /// Connects everything a service of `name` needs, waiting for NATS and
+    /// JetStream as long as they take.
     pub async fn start(config: Config, name: &str) -> anyhow::Result<Runtime> {
+        Self::start_as(config, name, false).await
+    }
+
+    /// [`Runtime::start`] for a command: it fails at once when NATS is away.
+    pub async fn start_for_command(config: Config, name: &str) -> anyhow::Result<Runtime> {
+        Self::start_as(config, name, true).await
+    }
+
+    async fn start_as(config: Config, name: &str, command: bool) -> anyhow::Result<Runtime> {
         let configured = config.keyring().context("NOVIJ_MASTER_KEYS")?;
-        let nats = novij_bus::connect(&nats_target(&config), name).await.context("connecting to NATS")?;
+        let target = if command { command_nats_target(&config) } else { nats_target(&config) };
+        let nats = novij_bus::connect(&target, name).await.context("connecting to NATS")?;
         let jetstream = async_nats::jetstream::new(nats.clone());
-        novij_bus::topology::until_applied(|| novij_bus::topology::apply(&jetstream, config.nats_stream_replicas))
-            .await
-            .context("applying the JetStream topology")?;
+        let replicas = config.nats_stream_replicas;
+        let applied = match command {
+            true => novij_bus::topology::apply(&jetstream, replicas).await,
+            false => novij_bus::topology::until_applied(|| novij_bus::topology::apply(&jetstream, replicas)).await,
+        };
+        applied.context("applying the JetStream topology")?;
         // Retired master keys still open what they sealed (`keys rotate`);
         // the log's values are sealed with the current one's lasting data key.
         let keyring =

@@ -96,7 +96,8 @@ pub async fn verify(file: &Path, as_json: bool) -> anyhow::Result<()> {
 
 async fn jetstream() -> anyhow::Result<async_nats::jetstream::Context> {
     let config = load_config()?;
-    let nats = novij_bus::connect(&novij_runtime::nats_target(&config), "cli").await.context("connecting to NATS")?;
+    let nats =
+        novij_bus::connect(&novij_runtime::command_nats_target(&config), "cli").await.context("connecting to NATS")?;
     Ok(async_nats::jetstream::new(nats))
 }
 
