@@ -22,11 +22,20 @@ enum Command {
         service: commands::serve::Service,
     },
     /// Apply the projection database migrations.
-    Migrate,
+    Migrate {
+        #[arg(long)]
+        json: bool,
+    },
     /// Drop every projection row and replay the event log into them.
-    Rebuild,
+    Rebuild {
+        #[arg(long)]
+        json: bool,
+    },
     /// Name every missing or invalid setting.
-    ConfigCheck,
+    ConfigCheck {
+        #[arg(long)]
+        json: bool,
+    },
     /// Write the JSON Schemas of events, subjects and the OpenAPI document.
     Schemas {
         #[arg(long, default_value = "schemas")]
@@ -105,13 +114,25 @@ enum Command {
         command: AuditCommand,
     },
     /// Show prices per template and payment mode, limits, and templates.
-    Prices,
+    Prices {
+        #[arg(long)]
+        json: bool,
+    },
     /// Show the service wallet id.
-    Wallet,
+    Wallet {
+        #[arg(long)]
+        json: bool,
+    },
     /// Check that the Relay API answers.
-    RelayCheck,
+    RelayCheck {
+        #[arg(long)]
+        json: bool,
+    },
     /// Run the maintenance jobs once (expired payloads, connect codes, audit data) and report counts.
-    Cleanup,
+    Cleanup {
+        #[arg(long)]
+        json: bool,
+    },
     /// Show the version and build metadata.
     Version {
         /// As JSON, as `GET /api/v1/version` answers.
@@ -123,7 +144,10 @@ enum Command {
 #[derive(Subcommand)]
 enum DlqCommand {
     /// List every waiting dead letter.
-    List,
+    List {
+        #[arg(long)]
+        json: bool,
+    },
     /// Queue dead-lettered sends again (each is delivered at most once more).
     Retry {
         /// The send to retry.
@@ -131,6 +155,8 @@ enum DlqCommand {
         /// Retry every dead letter.
         #[arg(long, conflicts_with = "send_id")]
         all: bool,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -141,12 +167,17 @@ enum KeysCommand {
     LookupKey,
     /// Once every service runs with a new first key in NOVIJ_MASTER_KEYS:
     /// re-wrap every data key with it, and keep the older keys wrapped by it.
-    Rotate,
+    Rotate {
+        #[arg(long)]
+        json: bool,
+    },
     /// Check that an old master key wraps nothing any more, so it may leave
     /// NOVIJ_MASTER_KEYS (fails, naming why, otherwise).
     Retire {
         /// The key id to retire.
         kid: String,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -226,18 +257,20 @@ fn main() -> std::process::ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Serve { service } => commands::serve::run(service).await,
-            Command::Migrate => commands::db::migrate().await,
-            Command::Rebuild => commands::db::rebuild().await,
-            Command::ConfigCheck => commands::config_check::run(),
+            Command::Migrate { json } => commands::db::migrate(json).await,
+            Command::Rebuild { json } => commands::db::rebuild(json).await,
+            Command::ConfigCheck { json } => commands::config_check::run(json),
             Command::Schemas { out, check } => commands::schemas::run(&out, check),
-            Command::Dlq { command: DlqCommand::List } => commands::dlq::list().await,
-            Command::Dlq { command: DlqCommand::Retry { send_id, all } } => commands::dlq::retry(send_id, all).await,
+            Command::Dlq { command: DlqCommand::List { json } } => commands::dlq::list(json).await,
+            Command::Dlq { command: DlqCommand::Retry { send_id, all, json } } => {
+                commands::dlq::retry(send_id, all, json).await
+            }
             Command::Broadcast { command: BroadcastCommand::Watch { broadcast_id } } => {
                 commands::broadcast::watch(broadcast_id).await
             }
             Command::Keys { command: KeysCommand::LookupKey } => commands::keys::lookup_key(),
-            Command::Keys { command: KeysCommand::Rotate } => commands::keys::rotate().await,
-            Command::Keys { command: KeysCommand::Retire { kid } } => commands::keys::retire(&kid).await,
+            Command::Keys { command: KeysCommand::Rotate { json } } => commands::keys::rotate(json).await,
+            Command::Keys { command: KeysCommand::Retire { kid, json } } => commands::keys::retire(&kid, json).await,
             Command::NatsAuth { secrets, out, projects, cost } => {
                 commands::nats_auth::run(&secrets, out, projects, cost)
             }
@@ -261,10 +294,10 @@ fn main() -> std::process::ExitCode {
             Command::Audit { command: AuditCommand::Verify { file, json } } => {
                 commands::audit::verify(&file, json).await
             }
-            Command::Prices => commands::payments::prices(),
-            Command::Wallet => commands::payments::wallet(),
-            Command::RelayCheck => commands::payments::relay_check().await,
-            Command::Cleanup => commands::cleanup::run().await,
+            Command::Prices { json } => commands::payments::prices(json),
+            Command::Wallet { json } => commands::payments::wallet(json),
+            Command::RelayCheck { json } => commands::payments::relay_check(json).await,
+            Command::Cleanup { json } => commands::cleanup::run(json).await,
             Command::Version { json } => commands::version::run(json),
         }
     });

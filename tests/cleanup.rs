@@ -95,7 +95,7 @@ async fn payload_keys(js: &async_nats::jetstream::Context) -> std::collections::
 }
 
 fn report(stack: &TestStack) -> Value {
-    let out = stack.cli(&["cleanup"]);
+    let out = stack.cli(&["cleanup", "--json"]);
     assert!(out.status.success(), "cleanup failed: {}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     let last = stdout.lines().last().unwrap_or_default();

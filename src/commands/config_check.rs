@@ -2,10 +2,17 @@
 
 use novij_config::{Config, SETTINGS};
 
-pub fn run() -> anyhow::Result<()> {
+pub fn run(json: bool) -> anyhow::Result<()> {
     let file = std::env::var("NOVIJ_CONFIG").ok();
     let result = Config::load(file.as_deref().map(std::path::Path::new), |k| std::env::var(k).ok());
     let problems = result.as_ref().err().map(|e| e.problems.clone()).unwrap_or_default();
+    if json {
+        let listed: Vec<serde_json::Value> =
+            problems.iter().map(|p| serde_json::json!({ "setting": p.setting, "problem": p.problem })).collect();
+        println!("{}", serde_json::json!({ "ok": problems.is_empty(), "problems": listed }));
+        anyhow::ensure!(problems.is_empty(), "{} configuration problem(s)", problems.len());
+        return Ok(());
+    }
     for s in SETTINGS {
         let set = std::env::var(s.env).map(|v| !v.is_empty()).unwrap_or(false);
         let state = match problems.iter().find(|p| p.setting == s.env) {

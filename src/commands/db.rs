@@ -8,16 +8,19 @@ use sea_orm_migration::MigratorTrait;
 
 use super::load_config;
 
-pub async fn migrate() -> anyhow::Result<()> {
+pub async fn migrate(json: bool) -> anyhow::Result<()> {
     let config = load_config()?;
     let db = novij_projections::connect(&config.database_url).await.context("connecting to Postgres")?;
     Migrator::up(&db, None).await.context("applying the projections' migrations")?;
     novij_keystore::migration::Migrator::up(&db, None).await.context("applying the key store's migrations")?;
-    println!("migrations applied");
+    match json {
+        true => println!("{}", serde_json::json!({ "migrated": true })),
+        false => println!("migrations applied"),
+    }
     Ok(())
 }
 
-pub async fn rebuild() -> anyhow::Result<()> {
+pub async fn rebuild(json: bool) -> anyhow::Result<()> {
     let config = load_config()?;
     let db = novij_projections::connect(&config.database_url).await.context("connecting to Postgres")?;
     let nats =
@@ -34,6 +37,16 @@ pub async fn rebuild() -> anyhow::Result<()> {
     })
     .await?;
     eprintln!();
+    if json {
+        let summary = serde_json::json!({
+            "events": report.events,
+            "skipped": report.skipped,
+            "last_sequence": report.last_sequence,
+            "millis": started.elapsed().as_millis() as u64,
+        });
+        println!("{summary}");
+        return Ok(());
+    }
     println!(
         "rebuilt projections from {} events (skipped {}), up to sequence {}, in {} ms",
         report.events,

@@ -6,8 +6,12 @@ use serde_json::json;
 
 use super::api::call;
 
-pub async fn list() -> anyhow::Result<()> {
+pub async fn list(json: bool) -> anyhow::Result<()> {
     let letters = call("ops.dead_letters.list", None).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&letters)?);
+        return Ok(());
+    }
     let letters = letters.as_array().cloned().unwrap_or_default();
     for l in &letters {
         let field = |name: &str| l[name].as_str().map(str::to_string).unwrap_or_else(|| l[name].to_string());
@@ -25,13 +29,17 @@ pub async fn list() -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn retry(send_id: Option<String>, all: bool) -> anyhow::Result<()> {
+pub async fn retry(send_id: Option<String>, all: bool, json: bool) -> anyhow::Result<()> {
     let body = match (send_id, all) {
         (Some(id), false) => json!({ "send_id": id }),
         (None, true) => json!({ "all": true }),
         _ => anyhow::bail!("give a send id or --all"),
     };
     let report = call("ops.dead_letters.retry", Some(body)).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
     let retried = report["retried"].as_array().map_or(0, Vec::len);
     println!("{retried} send(s) queued again");
     Ok(())

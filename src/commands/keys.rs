@@ -16,10 +16,20 @@ pub fn lookup_key() -> anyhow::Result<()> {
 }
 
 /// Re-wraps every data key with the current (first) master key.
-pub async fn rotate() -> anyhow::Result<()> {
+pub async fn rotate(json: bool) -> anyhow::Result<()> {
     let rt = Runtime::start_for_command(load_config()?, "cli-keys").await?;
     let rotated = rt.payloads.rotate().await.context("rotating")?;
     let current = rt.keyring.current_kid();
+    if json {
+        let report = serde_json::json!({
+            "current": current,
+            "kept": rotated.kept,
+            "rewrapped": rotated.rewrapped,
+            "rewrapped_legacy": rotated.rewrapped_legacy,
+        });
+        println!("{report}");
+        return Ok(());
+    }
     println!("current master key:          {current}");
     println!("older keys kept, wrapped:    {}", rotated.kept.join(", "));
     println!("data keys re-wrapped:        {}", rotated.rewrapped);
@@ -28,9 +38,13 @@ pub async fn rotate() -> anyhow::Result<()> {
 }
 
 /// Succeeds when `kid` may leave `NOVIJ_MASTER_KEYS`; names why not otherwise.
-pub async fn retire(kid: &str) -> anyhow::Result<()> {
+pub async fn retire(kid: &str, json: bool) -> anyhow::Result<()> {
     let rt = Runtime::start_for_command(load_config()?, "cli-keys").await?;
     rt.payloads.retirable(kid).await.with_context(|| format!("{kid} cannot be retired"))?;
+    if json {
+        println!("{}", serde_json::json!({ "retirable": kid, "current": rt.keyring.current_kid() }));
+        return Ok(());
+    }
     println!(
         "{kid} wraps nothing any more and is kept wrapped by {}: remove it from NOVIJ_MASTER_KEYS \
          and restart every service",

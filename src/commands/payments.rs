@@ -5,9 +5,13 @@ use anyhow::Context;
 use super::load_config;
 
 /// Prices per template and payment mode, the limits, and every template's variables.
-pub fn prices() -> anyhow::Result<()> {
+pub fn prices(json: bool) -> anyhow::Result<()> {
     let config = load_config()?;
     let settings = novij_ingress::settings_of(&config, Vec::new());
+    if json {
+        println!("{}", serde_json::to_string_pretty(&settings)?);
+        return Ok(());
+    }
     println!("prices per recipient ({}):", config.payments.asset);
     for (template, by_mode) in &settings.prices {
         let modes: Vec<String> = by_mode.iter().map(|(mode, price)| format!("{mode}={price}")).collect();
@@ -46,9 +50,13 @@ fn unlimited(n: u32) -> String {
 }
 
 /// The service wallet paid sends must pay.
-pub fn wallet() -> anyhow::Result<()> {
+pub fn wallet(json: bool) -> anyhow::Result<()> {
     let config = load_config()?;
     match &config.payments.service_wallet_id {
+        Some(wallet) if json => {
+            println!("{}", serde_json::json!({ "service_wallet_id": wallet }));
+            Ok(())
+        }
         Some(wallet) => {
             println!("{wallet}");
             Ok(())
@@ -58,14 +66,28 @@ pub fn wallet() -> anyhow::Result<()> {
 }
 
 /// Checks that the Relay API answers, and shows the service wallet's balance.
-pub async fn relay_check() -> anyhow::Result<()> {
+pub async fn relay_check(json: bool) -> anyhow::Result<()> {
     let config = load_config()?;
     let relay = novij_payment_verifier::relay_client(&config)?
         .context("RELAY_API_BASE_URL is not set: paid (DSR) sends are disabled")?;
-    relay.health().await.context("the Relay API does not answer its health check")?;
+    relay
+        .health()
+        .await
+        .map_err(|e| super::Unreachable::new("the Relay API", e))
+        .context("the Relay API does not answer its health check")?;
+    let wallet = match &config.payments.service_wallet_id {
+        Some(wallet_id) => Some(relay.wallet(wallet_id).await.with_context(|| format!("service wallet {wallet_id}"))?),
+        None => None,
+    };
+    if json {
+        let wallet = wallet.map(
+            |w| serde_json::json!({ "wallet_id": w.wallet_id, "balance": w.balance.to_string(), "asset": w.asset }),
+        );
+        println!("{}", serde_json::json!({ "relay": "ok", "service_wallet": wallet }));
+        return Ok(());
+    }
     println!("Relay API: ok");
-    if let Some(wallet_id) = &config.payments.service_wallet_id {
-        let wallet = relay.wallet(wallet_id).await.with_context(|| format!("service wallet {wallet_id}"))?;
+    if let Some(wallet) = wallet {
         println!("service wallet {}: {} {}", wallet.wallet_id, wallet.balance, wallet.asset);
     }
     Ok(())
