@@ -108,6 +108,19 @@ enum Command {
         #[command(subcommand)]
         command: ApiKeysCommand,
     },
+    /// Copy every stream the service cannot rebuild (log, data keys, uploads, pending updates, dead letters) to a directory.
+    Backup {
+        #[arg(long)]
+        out: std::path::PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replay a backup into an empty NATS; then `rebuild` makes the projections.
+    Restore {
+        dir: std::path::PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// A project's events for an audit, and their check against the log.
     Audit {
         #[command(subcommand)]
@@ -288,6 +301,8 @@ fn main() -> std::process::ExitCode {
             Command::ApiKeys { command: ApiKeysCommand::Revoke { key_id, json } } => {
                 commands::api_keys::revoke(key_id, json).await
             }
+            Command::Backup { out, json } => commands::backup::backup(&out, json).await,
+            Command::Restore { dir, json } => commands::backup::restore(&dir, json).await,
             Command::Audit { command: AuditCommand::Export { project, from, to, out, json } } => {
                 commands::audit::export(project, from, to, out, json).await
             }

@@ -3,6 +3,7 @@
 pub mod api;
 pub mod api_keys;
 pub mod audit;
+pub mod backup;
 pub mod bot_test;
 pub mod broadcast;
 pub mod cleanup;
