@@ -196,3 +196,29 @@ async fn paid_sends_are_validated_before_anything_is_written() {
     );
     assert!(prices.contains("minutes_before"), "{prices}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn free_sends_are_the_operators_to_grant_per_project() {
+    const FREE_KEY: &str = "key-of-a-free-project-0123456789";
+    const PAID_KEY: &str = "key-of-a-paid-project-0123456789";
+    let keys = format!("p_free:{FREE_KEY},p_paid:{PAID_KEY}");
+    let env = [("PROJECT_API_KEYS", keys.as_str()), ("FREE_PROJECTS", "p_free")];
+    let stack = TestStack::start_with(Layout::Single, &env).await;
+    let body = |project: &str, mode: &str| {
+        json!({"project_id": project, "owner_wallet_id": "wallet_1", "bot_mode": "common",
+               "payment_mode": mode, "default_reminder_minutes": 30})
+    };
+    let create = |project: &'static str, mode: &'static str, key: &'static str| {
+        let body = body(project, mode);
+        let stack = &stack;
+        async move { stack.request(reqwest::Method::POST, "/api/v1/integrations", Some(body), Some(key)).await }
+    };
+    let events_before = stack.stream_last_sequence("EVENTS").await;
+    let refused = create("p_paid", "none", PAID_KEY).await;
+    assert_eq!((refused.status, &refused.body["error"]["field"]), (403, &json!("payment_mode")), "{}", refused.body);
+    assert_eq!(stack.stream_last_sequence("EVENTS").await, events_before, "a refused integration was written");
+    assert_eq!(create("p_paid", "dsr", PAID_KEY).await.status, 201, "paid sends are open to every project");
+    assert_eq!(create("p_free", "none", FREE_KEY).await.status, 201, "a project the operator made free");
+    let by_admin = stack.post("/api/v1/integrations", body("p_paid", "none")).await;
+    assert_eq!(by_admin.status, 201, "the admin grants what it likes: {}", by_admin.body);
+}

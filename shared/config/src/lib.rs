@@ -144,6 +144,13 @@ pub const SETTINGS: &[Setting] = &[
         "Per-project API keys `project_id:key[,…]`; a key only acts for its project.",
     ),
     setting(
+        "FREE_PROJECTS",
+        false,
+        Some("*"),
+        false,
+        "Projects whose own keys may create integrations with payment_mode `none` (free sends), comma-separated; `*`: every project; empty: none (only the admin key may). Paid (`dsr`) integrations are open to every project.",
+    ),
+    setting(
         "TELEGRAM_LIMIT_PER_BOT_PER_SECOND",
         false,
         Some("30"),
@@ -448,6 +455,8 @@ pub struct Config {
     pub metrics_listen: Option<SocketAddr>,
     pub admin_api_key: String,
     pub project_api_keys: BTreeMap<String, String>,
+    /// `None`: every project may choose free sends; else these projects only.
+    pub free_projects: Option<std::collections::BTreeSet<String>>,
     pub api_rate: ApiRate,
     pub limits: TelegramLimits,
     pub retry: RetryPolicy,
@@ -640,6 +649,7 @@ impl Config {
             metrics_listen: r.parsed("METRICS_LISTEN", "a socket address like 127.0.0.1:9101", |_| true),
             admin_api_key,
             project_api_keys,
+            free_projects: free_projects(&r.string("FREE_PROJECTS")),
             api_rate,
             limits: TelegramLimits {
                 per_bot_per_second: r.number("TELEGRAM_LIMIT_PER_BOT_PER_SECOND"),
@@ -744,6 +754,13 @@ pub fn looks_like_bot_token(token: &str) -> bool {
             && secret.len() >= 20
             && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     })
+}
+
+/// `*` (every project), or the projects named.
+fn free_projects(raw: &str) -> Option<std::collections::BTreeSet<String>> {
+    let named: std::collections::BTreeSet<String> =
+        raw.split(',').map(str::trim).filter(|p| !p.is_empty()).map(String::from).collect();
+    (!named.contains("*")).then_some(named)
 }
 
 fn parse_project_keys(raw: &str, r: &mut Reader<'_>) -> BTreeMap<String, String> {

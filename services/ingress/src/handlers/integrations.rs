@@ -22,6 +22,7 @@ use warp::http::StatusCode;
 
 use super::{ask_dispatcher, json, read_your_write, Credentials};
 use crate::answer::Answer;
+use crate::auth::Caller;
 use crate::body::{self, check_text, id_char};
 use crate::error::ApiError;
 use crate::project_webhook;
@@ -130,6 +131,27 @@ impl TryFrom<integration::Model> for IntegrationView {
             created_at: m.created_at,
             inbound_secret: None,
         })
+    }
+}
+
+/// Free sends (`payment_mode: none`) are the operator's to grant: the admin
+/// key, or a project of `FREE_PROJECTS`.
+fn may_choose(state: &AppState, caller: &Caller, project_id: &str, mode: PaymentMode) -> Result<(), ApiError> {
+    let free_for = &state.rt.config.free_projects;
+    let allowed = match (mode, caller) {
+        (PaymentMode::Dsr, _) | (_, Caller::Admin) => true,
+        (PaymentMode::None, Caller::Project(_)) => {
+            free_for.as_ref().is_none_or(|projects| projects.contains(project_id))
+        }
+    };
+    match allowed {
+        true => Ok(()),
+        false => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "payment_mode_not_allowed",
+            "this project may not choose free sends; ask the operator (FREE_PROJECTS) or choose `dsr`",
+        )
+        .with_field("payment_mode")),
     }
 }
 
@@ -248,12 +270,15 @@ pub(super) fn changed_meanwhile() -> ApiError {
 
 #[utoipa::path(post, path = "/api/v1/integrations", tag = "integrations", request_body = CreateIntegration,
     security(("api_key" = [])),
-    responses((status = 201, body = IntegrationView), (status = 422, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = IntegrationView), (status = 401, body = crate::error::ErrorBody),
+              (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody),
+              (status = 503, body = crate::error::ErrorBody)))]
 pub async fn create(state: AppState, creds: Credentials, bytes: bytes::Bytes) -> Result<Answer, ApiError> {
     let caller = creds.caller(&state)?;
     let req: CreateIntegration = body::parse(&bytes)?;
     validate(&req)?;
     caller.require_project(&req.project_id)?;
+    may_choose(&state, &caller, &req.project_id, req.payment_mode)?;
     let inbound_webhook_url = match &req.inbound_webhook_url {
         Some(url) => Some(project_webhook::checked_url(&state, url).await?),
         None => None,
