@@ -467,6 +467,7 @@ async fn on_the_common_bot_a_start_addressed_to_another_bot_is_ignored() {
     stack.wait_idle().await;
     let sent: Vec<Value> = sent_to(&stack, COMMON_BOT, user).await;
     let texts: Vec<&str> = sent.iter().filter_map(|c| c["params"]["text"].as_str()).collect();
-    assert_eq!(texts.len(), 2, "the reply to the bare /start, then one welcome: {texts:?}");
-    assert!(texts[1].starts_with("✅ Connected"), "{texts:?}");
+    // Two sends of two lanes (the bare /start names no integration yet): in either order.
+    assert_eq!(texts.len(), 2, "the reply to the bare /start and one welcome: {texts:?}");
+    assert_eq!(texts.iter().filter(|t| t.starts_with("✅ Connected")).count(), 1, "{texts:?}");
 }
