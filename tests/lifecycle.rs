@@ -227,3 +227,41 @@ async fn a_user_blocking_the_bot_or_a_group_removing_it_makes_the_recipient_unre
     let calls_after = stack.sandbox_get("/sandbox/calls?method=sendMessage").await.as_array().map_or(0, Vec::len);
     assert_eq!(calls_after, calls_before, "no sendMessage after the bot was cut off");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn recipients_come_a_page_at_a_time_in_the_order_they_connected() {
+    let stack = TestStack::start(Layout::Single).await;
+    let integration = stack.create_integration("p_pages", None).await;
+    let users: Vec<String> = (0..5).map(|i| format!("user:{i}")).collect();
+    for user in &users {
+        stack.connect_user("p_pages", &integration, user).await;
+    }
+    stack.wait_settled().await;
+    let page = |query: String| {
+        let path = format!("/api/v1/integrations/{integration}/recipients{query}");
+        let stack = &stack;
+        async move { stack.get(&path).await }
+    };
+    let mut seen = Vec::new();
+    let mut after = String::new();
+    loop {
+        let r = page(format!("?limit=2{after}")).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let rows = r.body.as_array().cloned().unwrap_or_default();
+        assert!(rows.len() <= 2, "{}", r.body);
+        seen.extend(rows.iter().map(|row| row["public_user_ref"].as_str().unwrap_or_default().to_string()));
+        match rows.last() {
+            Some(last) if rows.len() == 2 => {
+                after = format!("&after={}", last["recipient_id"].as_str().unwrap_or_default())
+            }
+            _ => break,
+        }
+    }
+    assert_eq!(seen, users, "every recipient once, in the order they connected");
+    let whole = page(String::new()).await;
+    assert_eq!(whole.body.as_array().map(Vec::len), Some(5), "{}", whole.body);
+    let bad = page("?limit=0".into()).await;
+    assert_eq!((bad.status, &bad.body["error"]["field"]), (422, &json!("limit")), "{}", bad.body);
+    let bad = page("?after=rcp_unknown".into()).await;
+    assert_eq!((bad.status, &bad.body["error"]["field"]), (422, &json!("after")), "{}", bad.body);
+}

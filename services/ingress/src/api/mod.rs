@@ -193,7 +193,7 @@ pub fn operations() -> Vec<Operation> {
         }),
         op("integrations.recipients", Method::GET, "integrations/{id}/recipients", |s, c| {
             let id = c.id();
-            Box::pin(recipients::list(s, c.creds, id))
+            Box::pin(recipients::list(s, c.creds, id, c.query))
         }),
         op("recipients.unlink", Method::DELETE, "recipients/{id}", |s, c| {
             let id = c.id();

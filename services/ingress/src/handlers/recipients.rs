@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use warp::http::StatusCode;
 
 use super::integrations::find_visible;
-use super::{json, read_your_write, Credentials};
+use super::{json, query, read_your_write, Credentials};
 use crate::answer::Answer;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -31,15 +31,49 @@ pub struct RecipientView {
     pub bound_at: DateTime<Utc>,
 }
 
+/// Recipients per page, unless `limit` says otherwise.
+const PAGE: u64 = 500;
+/// The largest page.
+const MAX_PAGE: u64 = 1000;
+
+/// The integration's recipients in the order they connected, a page at a
+/// time: `after` the last `recipient_id` of the page before (a page shorter
+/// than `limit` is the last).
 #[utoipa::path(get, path = "/api/v1/integrations/{id}/recipients", tag = "connect", security(("api_key" = [])),
-    params(("id" = String, Path, description = "integration id")),
-    responses((status = 200, body = [RecipientView]), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn list(state: AppState, creds: Credentials, id: String) -> Result<Answer, ApiError> {
+    params(("id" = String, Path, description = "integration id"),
+           ("limit" = Option<u64>, Query, description = "recipients per page, 1–1000 (default 500)"),
+           ("after" = Option<String>, Query, description = "the last `recipient_id` of the page before")),
+    responses((status = 200, body = [RecipientView]), (status = 401, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn list(
+    state: AppState,
+    creds: Credentials,
+    id: String,
+    params: std::collections::BTreeMap<String, String>,
+) -> Result<Answer, ApiError> {
+    use sea_orm::{Condition, QuerySelect};
     let caller = creds.caller(&state)?;
     let integration = find_visible(&state, &caller, &id).await?;
-    let rows = recipient::Entity::find()
-        .filter(recipient::Column::IntegrationId.eq(integration.id))
+    let limit = query::limit(&params, PAGE, MAX_PAGE)?;
+    let mut find = recipient::Entity::find().filter(recipient::Column::IntegrationId.eq(integration.id.clone()));
+    if let Some(after) = params.get("after") {
+        let last = recipient::Entity::find_by_id(after.clone()).one(&state.rt.db).await?;
+        let last = last
+            .filter(|r| r.integration_id == integration.id)
+            .ok_or_else(|| ApiError::invalid("after", "is not a recipient of this integration"))?;
+        // Keyset: after (bound_at, recipient_id) of the last one shown.
+        find = find.filter(
+            Condition::any().add(recipient::Column::BoundAt.gt(last.bound_at)).add(
+                Condition::all()
+                    .add(recipient::Column::BoundAt.eq(last.bound_at))
+                    .add(recipient::Column::RecipientId.gt(last.recipient_id)),
+            ),
+        );
+    }
+    let rows = find
         .order_by_asc(recipient::Column::BoundAt)
+        .order_by_asc(recipient::Column::RecipientId)
+        .limit(limit)
         .all(&state.rt.db)
         .await?;
     let views = rows
