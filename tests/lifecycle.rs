@@ -260,6 +260,9 @@ async fn recipients_come_a_page_at_a_time_in_the_order_they_connected() {
     assert_eq!(seen, users, "every recipient once, in the order they connected");
     let whole = page(String::new()).await;
     assert_eq!(whole.body.as_array().map(Vec::len), Some(5), "{}", whole.body);
+    let one = page("?public_user_ref=user:3".into()).await;
+    let one = one.body.as_array().cloned().unwrap_or_default();
+    assert!(one.len() == 1 && one[0]["public_user_ref"] == "user:3", "{one:?}");
     let bad = page("?limit=0".into()).await;
     assert_eq!((bad.status, &bad.body["error"]["field"]), (422, &json!("limit")), "{}", bad.body);
     let bad = page("?after=rcp_unknown".into()).await;

@@ -492,7 +492,7 @@ impl TestStack {
         let user_id = user["user_id"].as_i64().expect("user_id");
         self.sandbox_post(&format!("/sandbox/users/{user_id}/start"), json!({"bot_username": bot, "payload": code}))
             .await;
-        let path = format!("/api/v1/integrations/{integration_id}/recipients");
+        let path = format!("/api/v1/integrations/{integration_id}/recipients?public_user_ref={user_ref}");
         let bound = eventually(WAIT, || async {
             let r = self.get(&path).await;
             r.body.as_array()?.iter().any(|x| x["public_user_ref"] == user_ref && x["status"] == "active").then_some(())
@@ -533,7 +533,7 @@ impl TestStack {
             json!({"bot_username": bot, "start_payload": payload, "from_user_id": members[0]}),
         )
         .await;
-        let path = format!("/api/v1/integrations/{integration_id}/recipients");
+        let path = format!("/api/v1/integrations/{integration_id}/recipients?public_user_ref={user_ref}");
         let bound = eventually(WAIT, || async {
             let r = self.get(&path).await;
             r.body

@@ -38,11 +38,12 @@ const MAX_PAGE: u64 = 1000;
 
 /// The integration's recipients in the order they connected, a page at a
 /// time: `after` the last `recipient_id` of the page before (a page shorter
-/// than `limit` is the last).
+/// than `limit` is the last); or the one of a `public_user_ref`.
 #[utoipa::path(get, path = "/api/v1/integrations/{id}/recipients", tag = "connect", security(("api_key" = [])),
     params(("id" = String, Path, description = "integration id"),
            ("limit" = Option<u64>, Query, description = "recipients per page, 1–1000 (default 500)"),
-           ("after" = Option<String>, Query, description = "the last `recipient_id` of the page before")),
+           ("after" = Option<String>, Query, description = "the last `recipient_id` of the page before"),
+           ("public_user_ref" = Option<String>, Query, description = "only the recipient of this reference")),
     responses((status = 200, body = [RecipientView]), (status = 401, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn list(
@@ -56,6 +57,9 @@ pub async fn list(
     let integration = find_visible(&state, &caller, &id).await?;
     let limit = query::limit(&params, PAGE, MAX_PAGE)?;
     let mut find = recipient::Entity::find().filter(recipient::Column::IntegrationId.eq(integration.id.clone()));
+    if let Some(user_ref) = params.get("public_user_ref") {
+        find = find.filter(recipient::Column::PublicUserRef.eq(user_ref.clone()));
+    }
     if let Some(after) = params.get("after") {
         let last = recipient::Entity::find_by_id(after.clone()).one(&state.rt.db).await?;
         let last = last
