@@ -65,11 +65,12 @@ pub async fn backup(out: &Path, as_json: bool) -> anyhow::Result<()> {
 }
 
 /// Writes every message of `name` up to its last sequence now; returns how many.
-async fn copy_stream(js: &JetStream, name: &str, file: &Path) -> anyhow::Result<u64> {
+async fn copy_stream(js: &JetStream, name: &'static str, file: &Path) -> anyhow::Result<u64> {
     let mut stream = js.get_stream(name).await.with_context(|| format!("stream {name}"))?;
     let state = stream.info().await.with_context(|| format!("stream {name}"))?.state.clone();
     let mut writer = std::io::BufWriter::new(std::fs::File::create(file)?);
     let mut count = 0;
+    let mut progress = super::progress::Progress::new(name);
     if state.messages > 0 {
         let config = OrderedConfig { deliver_policy: DeliverPolicy::All, ..Default::default() };
         let mut messages = stream.create_consumer(config).await?.messages().await?;
@@ -91,12 +92,14 @@ async fn copy_stream(js: &JetStream, name: &str, file: &Path) -> anyhow::Result<
                 Copied { sequence, subject: message.subject.to_string(), headers, data: B64.encode(&message.payload) };
             writeln!(writer, "{}", serde_json::to_string(&line)?)?;
             count += 1;
+            progress.at(sequence, state.last_sequence);
             if sequence == state.last_sequence || pending == 0 {
                 break;
             }
         }
     }
     writer.flush()?;
+    progress.done();
     Ok(count)
 }
 

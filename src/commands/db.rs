@@ -1,7 +1,5 @@
 //! `migrate` (the projections and the key store) and `rebuild` (the projections).
 
-use std::io::Write;
-
 use anyhow::Context;
 use novij_projections::migration::Migrator;
 use sea_orm_migration::MigratorTrait;
@@ -26,17 +24,10 @@ pub async fn rebuild(json: bool) -> anyhow::Result<()> {
     let nats =
         novij_bus::connect(&novij_runtime::command_nats_target(&config), "cli").await.context("connecting to NATS")?;
     let js = async_nats::jetstream::new(nats);
-    let mut shown = 0u64;
+    let mut progress = super::progress::Progress::new("replayed");
     let started = std::time::Instant::now();
-    let report = novij_projections::rebuild::rebuild(&db, &js, |seq, last| {
-        if seq == last || seq >= shown + 1000 {
-            shown = seq;
-            eprint!("\rreplayed {seq}/{last}");
-            let _ = std::io::stderr().flush();
-        }
-    })
-    .await?;
-    eprintln!();
+    let report = novij_projections::rebuild::rebuild(&db, &js, |seq, last| progress.at(seq, last)).await?;
+    progress.done();
     if json {
         let summary = serde_json::json!({
             "events": report.events,

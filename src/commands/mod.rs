@@ -13,6 +13,7 @@ pub mod dlq;
 pub mod keys;
 pub mod nats_auth;
 pub mod payments;
+mod progress;
 pub mod queues;
 pub mod schemas;
 pub mod serve;

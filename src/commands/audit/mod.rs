@@ -120,9 +120,11 @@ async fn trail_of(js: &async_nats::jetstream::Context, header: &Header) -> anyho
     let config = OrderedConfig { deliver_policy: DeliverPolicy::All, ..Default::default() };
     let mut messages = stream.create_consumer(config).await.context("reading the log")?.messages().await?;
     let mut attribution = trail::Attribution::default();
+    let mut progress = super::progress::Progress::new("read");
     while let Some(message) = messages.next().await {
         let message = message.context("reading the log")?;
         let sequence = message.info().map_err(|e| anyhow::anyhow!("{e}"))?.stream_sequence;
+        progress.at(sequence.min(header.through_sequence), header.through_sequence);
         if sequence > header.through_sequence {
             break;
         }
@@ -139,5 +141,6 @@ async fn trail_of(js: &async_nats::jetstream::Context, header: &Header) -> anyho
             break;
         }
     }
+    progress.done();
     Ok(lines)
 }
