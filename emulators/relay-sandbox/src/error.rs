@@ -24,6 +24,10 @@ pub enum LedgerError {
     NotPending { tx_hash: String, status: TxStatus },
     #[error("the total of all balances would exceed what the ledger can count")]
     SupplyOverflow,
+    #[error("wallet {0:?} has no public key")]
+    PublicKeyNotFound(String),
+    #[error("public_key must be the standard base64 of an Ed25519 key's 32 bytes")]
+    InvalidPublicKey,
     #[error("{0}")]
     Invalid(String),
 }
@@ -35,8 +39,9 @@ impl LedgerError {
             | Self::InvalidWalletId
             | Self::ZeroAmount
             | Self::SupplyOverflow
+            | Self::InvalidPublicKey
             | Self::Invalid(_) => 400,
-            Self::TxNotFound(_) | Self::WalletNotFound { .. } => 404,
+            Self::TxNotFound(_) | Self::WalletNotFound { .. } | Self::PublicKeyNotFound(_) => 404,
             Self::WalletExists(_) | Self::InsufficientFunds { .. } | Self::NotPending { .. } => 409,
         }
     }
@@ -52,6 +57,8 @@ impl LedgerError {
             Self::InsufficientFunds { .. } => "insufficient_funds",
             Self::NotPending { .. } => "not_pending",
             Self::SupplyOverflow => "invalid_amount",
+            Self::PublicKeyNotFound(_) => "public_key_not_found",
+            Self::InvalidPublicKey => "invalid_public_key",
             Self::Invalid(_) => "invalid_request",
         }
     }
@@ -60,6 +67,7 @@ impl LedgerError {
     pub fn field(&self) -> Option<&'static str> {
         match self {
             Self::WalletNotFound { field, .. } => Some(field),
+            Self::InvalidPublicKey => Some("public_key"),
             _ => None,
         }
     }

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use novij_events::money::Amount;
 
 use crate::error::LedgerError;
-use crate::model::{Transaction, TransferRequest, TxStatus, Wallet};
+use crate::model::{KeyAlgorithm, Transaction, TransferRequest, TxStatus, Wallet, WalletKey};
 use crate::tx_hash::{is_valid_tx_hash, new_tx_hash};
 
 /// Longest memo accepted, in characters.
@@ -30,6 +30,8 @@ pub struct Relay {
 #[derive(Debug, Default)]
 struct State {
     wallets: HashMap<String, Amount>,
+    /// Each wallet's Ed25519 public key (base64), for those that have one.
+    public_keys: HashMap<String, String>,
     txs: HashMap<String, TxRecord>,
     lookups: HashMap<String, u64>,
     unavailable_until: Option<Instant>,
@@ -47,6 +49,19 @@ struct TxRecord {
 fn valid_wallet_id(id: &str) -> bool {
     (1..=MAX_WALLET_ID_LEN).contains(&id.len())
         && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'))
+}
+
+/// A key is the standard base64 of exactly 32 bytes.
+fn check_public_key(key: &str) -> Result<(), LedgerError> {
+    use base64::Engine as _;
+    match base64::engine::general_purpose::STANDARD.decode(key) {
+        Ok(bytes) if bytes.len() == 32 => Ok(()),
+        _ => Err(LedgerError::InvalidPublicKey),
+    }
+}
+
+fn key_view(wallet_id: &str, public_key: &str) -> WalletKey {
+    WalletKey { wallet_id: wallet_id.to_string(), algorithm: KeyAlgorithm::Ed25519, public_key: public_key.to_string() }
 }
 
 /// Adds to a balance; the supply bound makes the fallback unreachable.
@@ -110,8 +125,21 @@ impl Relay {
     }
 
     pub fn create_wallet(&self, wallet_id: &str, balance: Amount) -> Result<Wallet, LedgerError> {
+        self.create_wallet_with_key(wallet_id, balance, None)
+    }
+
+    /// A new wallet, with the Ed25519 public key its requests are signed with, if given.
+    pub fn create_wallet_with_key(
+        &self,
+        wallet_id: &str,
+        balance: Amount,
+        public_key: Option<&str>,
+    ) -> Result<Wallet, LedgerError> {
         if !valid_wallet_id(wallet_id) {
             return Err(LedgerError::InvalidWalletId);
+        }
+        if let Some(key) = public_key {
+            check_public_key(key)?;
         }
         let mut state = self.state();
         if state.wallets.contains_key(wallet_id) {
@@ -119,7 +147,26 @@ impl Relay {
         }
         state.supply = state.supply.checked_add(balance).ok_or(LedgerError::SupplyOverflow)?;
         state.wallets.insert(wallet_id.to_string(), balance);
+        if let Some(key) = public_key {
+            state.public_keys.insert(wallet_id.to_string(), key.to_string());
+        }
         Ok(self.wallet_view(wallet_id, balance))
+    }
+
+    /// Sets (or replaces) a wallet's public key.
+    pub fn set_wallet_key(&self, wallet_id: &str, public_key: &str) -> Result<WalletKey, LedgerError> {
+        check_public_key(public_key)?;
+        let mut state = self.state();
+        state.wallet_balance("wallet_id", wallet_id)?;
+        state.public_keys.insert(wallet_id.to_string(), public_key.to_string());
+        Ok(key_view(wallet_id, public_key))
+    }
+
+    pub fn wallet_key(&self, wallet_id: &str) -> Result<WalletKey, LedgerError> {
+        let state = self.state();
+        state.wallet_balance("wallet_id", wallet_id)?;
+        let key = state.public_keys.get(wallet_id).ok_or_else(|| LedgerError::PublicKeyNotFound(wallet_id.into()))?;
+        Ok(key_view(wallet_id, key))
     }
 
     pub fn wallet(&self, wallet_id: &str) -> Result<Wallet, LedgerError> {
@@ -295,6 +342,18 @@ mod tests {
         assert_eq!(relay.create_wallet("a/b", Amount::ZERO), Err(LedgerError::InvalidWalletId));
         assert_eq!(relay.create_wallet("", Amount::ZERO), Err(LedgerError::InvalidWalletId));
         assert_eq!(relay.create_wallet("payer", Amount::ZERO), Err(LedgerError::WalletExists("payer".into())));
+    }
+
+    #[test]
+    fn a_wallet_key_is_32_bytes_and_found_only_when_set() {
+        let relay = relay();
+        let key = "A".repeat(43) + "=";
+        assert_eq!(relay.wallet_key("payer"), Err(LedgerError::PublicKeyNotFound("payer".into())));
+        assert_eq!(relay.set_wallet_key("payer", "AAAA"), Err(LedgerError::InvalidPublicKey));
+        assert!(matches!(relay.set_wallet_key("nobody", &key), Err(LedgerError::WalletNotFound { .. })));
+        assert_eq!(relay.set_wallet_key("payer", &key).unwrap().public_key, key);
+        assert_eq!(relay.wallet_key("payer").unwrap().algorithm, KeyAlgorithm::Ed25519);
+        assert_eq!(relay.create_wallet_with_key("w2", Amount::ZERO, Some("x")), Err(LedgerError::InvalidPublicKey));
     }
 
     #[test]

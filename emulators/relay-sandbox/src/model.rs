@@ -4,7 +4,7 @@ use novij_events::money::Amount;
 use serde::Deserialize;
 
 // The ledger's answers are the client's wire types: one definition of the contract.
-pub use novij_relay_client::{Transaction, TxStatus, Wallet};
+pub use novij_relay_client::{KeyAlgorithm, Transaction, TxStatus, Wallet, WalletKey};
 
 /// Body of `POST /relay/wallets`.
 #[derive(Debug, Clone, Deserialize)]
@@ -13,6 +13,16 @@ pub struct NewWallet {
     pub wallet_id: String,
     #[serde(default)]
     pub balance: Amount,
+    /// The wallet's Ed25519 public key, standard base64 of its 32 bytes.
+    #[serde(default)]
+    pub public_key: Option<String>,
+}
+
+/// Body of `PUT /relay/wallets/{wallet_id}/public-key`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewWalletKey {
+    pub public_key: String,
 }
 
 /// Body of `POST /relay/transfers`.

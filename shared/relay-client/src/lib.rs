@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 pub use error::RelayError;
-pub use types::{is_valid_tx_hash, Transaction, TxStatus, Wallet};
+pub use types::{is_valid_tx_hash, KeyAlgorithm, Transaction, TxStatus, Wallet, WalletKey};
 
 /// Longest wait for a TCP connection, when the overall timeout is longer.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -85,6 +85,15 @@ impl RelayClient {
             return Err(RelayError::Decode(format!("asked for wallet {wallet_id:?}, got {:?}", wallet.wallet_id)));
         }
         Ok(wallet)
+    }
+
+    /// `GET /v1/wallets/{wallet_id}/public-key`.
+    pub async fn wallet_key(&self, wallet_id: &str) -> Result<WalletKey, RelayError> {
+        let key: WalletKey = self.get(&["v1", "wallets", wallet_id, "public-key"]).await?;
+        if key.wallet_id != wallet_id {
+            return Err(RelayError::Decode(format!("asked for the key of {wallet_id:?}, got {:?}", key.wallet_id)));
+        }
+        Ok(key)
     }
 
     /// GETs the path made of `segments`, each percent-encoded so no caller input can change the route.

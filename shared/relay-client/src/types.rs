@@ -43,6 +43,22 @@ pub struct Wallet {
     pub balance: Amount,
 }
 
+/// A wallet's public key (`GET /v1/wallets/{wallet_id}/public-key`): what
+/// checks the signatures of requests made for the wallet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WalletKey {
+    pub wallet_id: String,
+    pub algorithm: KeyAlgorithm,
+    /// The key's 32 bytes, standard base64.
+    pub public_key: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyAlgorithm {
+    Ed25519,
+}
+
 /// True for exactly 64 lowercase hex characters, the only hashes the ledger accepts.
 pub fn is_valid_tx_hash(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))

@@ -9,7 +9,7 @@ use warp::http::Method;
 
 use super::{answer, empty_body, json_body, method_not_allowed, only, HttpError, HttpResult};
 use crate::ledger::{Relay, MAX_DELAY_MS};
-use crate::model::{NewWallet, TransferRequest};
+use crate::model::{NewWallet, NewWalletKey, TransferRequest};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -22,13 +22,18 @@ pub(super) fn handle(relay: &Relay, method: &Method, segments: &[&str], body: &[
         ["wallets"] => {
             only(method, "POST")?;
             let new: NewWallet = json_body(body)?;
-            let wallet = relay.create_wallet(&new.wallet_id, new.balance)?;
+            let wallet = relay.create_wallet_with_key(&new.wallet_id, new.balance, new.public_key.as_deref())?;
             tracing::info!(wallet_id = %wallet.wallet_id, balance = %wallet.balance, "wallet created");
             answer(201, wallet)
         }
         ["wallets", wallet_id] => {
             only(method, "GET")?;
             answer(200, relay.wallet(wallet_id)?)
+        }
+        ["wallets", wallet_id, "public-key"] => {
+            only(method, "PUT")?;
+            let new: NewWalletKey = json_body(body)?;
+            answer(200, relay.set_wallet_key(wallet_id, &new.public_key)?)
         }
         ["transfers"] => {
             only(method, "POST")?;

@@ -30,6 +30,10 @@ pub(super) fn handle(relay: &Relay, method: &Method, segments: &[&str], authoriz
             only(method, "GET")?;
             answer(200, relay.wallet(wallet_id)?)
         }
+        ["wallets", wallet_id, "public-key"] => {
+            only(method, "GET")?;
+            answer(200, relay.wallet_key(wallet_id)?)
+        }
         _ => Err(HttpError::not_found()),
     }
 }

@@ -64,3 +64,22 @@ async fn a_configured_asset_is_reported() {
     assert_eq!(body["asset"], "TST");
     relay.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_wallet_key_is_served_once_set() {
+    let env = start(Some(KEY)).await;
+    let (status, body) = env.get_with_key("/v1/wallets/payer/public-key", KEY).await;
+    assert_eq!((status, body["error"].as_str()), (404, Some("public_key_not_found")), "{body}");
+    let key = "A".repeat(43) + "=";
+    let (status, body) = env.put("/relay/wallets/payer/public-key", json!({"public_key": "short"})).await;
+    assert_eq!((status, body["field"].as_str()), (400, Some("public_key")), "{body}");
+    assert_eq!(env.put("/relay/wallets/payer/public-key", json!({"public_key": key})).await.0, 200);
+    assert_eq!(env.get("/v1/wallets/payer/public-key").await.0, 401, "the key is public data behind the API key");
+    let (status, body) = env.get_with_key("/v1/wallets/payer/public-key", KEY).await;
+    assert_eq!((status, body), (200, json!({"wallet_id": "payer", "algorithm": "ed25519", "public_key": key})));
+    let (status, body) = env.post("/relay/wallets", json!({"wallet_id": "w2", "public_key": key})).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(env.get_with_key("/v1/wallets/w2/public-key", KEY).await.1["public_key"], json!(key));
+    let (status, body) = env.get_with_key("/v1/wallets/ghost/public-key", KEY).await;
+    assert_eq!((status, body["error"].as_str()), (404, Some("wallet_not_found")), "{body}");
+}

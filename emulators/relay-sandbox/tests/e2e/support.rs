@@ -44,6 +44,10 @@ impl Env {
         decode(self.http.post(format!("{}{path}", self.base)).json(&body).send().await.expect("request")).await
     }
 
+    pub async fn put(&self, path: &str, body: Value) -> (u16, Value) {
+        decode(self.http.put(format!("{}{path}", self.base)).json(&body).send().await.expect("request")).await
+    }
+
     pub async fn post_raw(&self, path: &str, body: &'static str) -> (u16, Value) {
         let request = self.http.post(format!("{}{path}", self.base)).header("content-type", "application/json");
         decode(request.body(body).send().await.expect("request")).await
