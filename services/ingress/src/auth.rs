@@ -6,66 +6,111 @@ use novij_runtime::derive;
 use warp::http::StatusCode;
 
 use crate::error::ApiError;
+use crate::handlers::Credentials;
 use crate::state::AppState;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caller {
     Admin,
-    Project(String),
+    Project {
+        project: String,
+        /// The wallet that signed this request (`REQUIRE_SIGNATURES`); `None`
+        /// when none had to.
+        signer: Option<String>,
+    },
+}
+
+/// Who a presented key is, and what its rate is counted under.
+enum Key {
+    Admin,
+    /// A configured key is limited by its value, a key made at run time by its id.
+    Project {
+        project: String,
+        limited_as: String,
+    },
+}
+
+fn unauthorized(message: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
 }
 
 impl Caller {
-    /// Resolves `Authorization: Bearer <key>` (or `X-Api-Key`) to a caller.
-    pub fn authenticate(
-        state: &AppState,
-        authorization: Option<&str>,
-        api_key: Option<&str>,
-    ) -> Result<Caller, ApiError> {
-        let presented = authorization
-            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
-            .or(api_key)
-            .map(str::trim)
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "unauthorized",
-                    "an API key is required (Authorization: Bearer <key>)",
-                )
-            })?;
-        let config = &state.rt.config;
-        if Keyring::secrets_equal(&config.admin_api_key, presented) {
-            return Ok(Caller::Admin);
+    /// Resolves `Authorization: Bearer <key>` (or `X-Api-Key`) to a caller,
+    /// counting the request against a project key's rate.
+    pub fn authenticate(state: &AppState, creds: &Credentials) -> Result<Caller, ApiError> {
+        match identify(state, creds)? {
+            Key::Admin => Ok(Caller::Admin),
+            Key::Project { project, limited_as } => {
+                state.key_rates.admit(&limited_as)?;
+                Ok(Caller::Project { project, signer: creds.signer.clone() })
+            }
         }
-        let configured = config.project_api_keys.iter().find(|(key, _)| Keyring::secrets_equal(key, presented));
-        // A configured key is limited by its value, a key made at run time by its id.
-        let (limited_as, project) = match configured {
-            Some((key, project)) => (key.clone(), project.clone()),
-            None => state
-                .api_keys
-                .find(&derive::api_key_hash(&state.rt.keyring, presented))
-                .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "the API key is not valid"))?,
-        };
-        state.key_rates.admit(&limited_as)?;
-        Ok(Caller::Project(project))
+    }
+
+    /// Whether the request's key is a project's (not the admin's, nor invalid).
+    pub fn is_project_key(state: &AppState, creds: &Credentials) -> bool {
+        matches!(identify(state, creds), Ok(Key::Project { .. }))
     }
 
     /// May this caller act for `project_id`?
     pub fn require_project(&self, project_id: &str) -> Result<(), ApiError> {
         match self {
             Caller::Admin => Ok(()),
-            Caller::Project(p) if p == project_id => Ok(()),
-            Caller::Project(_) => {
+            Caller::Project { project, .. } if project == project_id => Ok(()),
+            Caller::Project { .. } => {
                 Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "this API key does not act for that project")
                     .with_field("project_id"))
             }
         }
     }
 
+    /// May this caller change what `owner_wallet_id` owns? When the request
+    /// had to be signed, only that wallet's signature does.
+    pub fn require_owner(&self, owner_wallet_id: &str) -> Result<(), ApiError> {
+        match self {
+            Caller::Project { signer: Some(signer), .. } if signer != owner_wallet_id => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "wallet_not_owner",
+                "the request is signed by a wallet that does not own what it acts on",
+            )
+            .with_field(crate::signatures::WALLET_HEADER)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the request carries a checked signature.
+    pub fn is_signed(&self) -> bool {
+        matches!(self, Caller::Project { signer: Some(_), .. })
+    }
+
     /// Whether the caller may see a resource of `project_id` (hidden as 404 if not).
     pub fn sees(&self, project_id: Option<&str>) -> bool {
         match self {
             Caller::Admin => true,
-            Caller::Project(p) => project_id == Some(p.as_str()),
+            Caller::Project { project, .. } => project_id == Some(project.as_str()),
         }
     }
+}
+
+fn identify(state: &AppState, creds: &Credentials) -> Result<Key, ApiError> {
+    let presented = creds
+        .authorization
+        .as_deref()
+        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+        .or(creds.api_key.as_deref())
+        .map(str::trim)
+        .ok_or_else(|| unauthorized("an API key is required (Authorization: Bearer <key>)"))?;
+    let config = &state.rt.config;
+    if Keyring::secrets_equal(&config.admin_api_key, presented) {
+        return Ok(Key::Admin);
+    }
+    let configured = config.project_api_keys.iter().find(|(key, _)| Keyring::secrets_equal(key, presented));
+    let (limited_as, project) = match configured {
+        Some((key, project)) => (key.clone(), project.clone()),
+        None => state
+            .api_keys
+            .find(&derive::api_key_hash(&state.rt.keyring, presented))
+            .ok_or_else(|| unauthorized("the API key is not valid"))?,
+    };
+    Ok(Key::Project { project, limited_as })
 }

@@ -23,6 +23,7 @@ mod quotas;
 mod quote;
 mod rate;
 mod selection;
+pub mod signatures;
 mod state;
 
 use std::net::SocketAddr;
@@ -38,7 +39,7 @@ pub use crate::state::AppState;
 /// the executors' command queues, until shutdown.
 pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
     let addr: SocketAddr = rt.config.http_listen;
-    let state = AppState::start(rt, &shutdown).await;
+    let state = AppState::start(rt, &shutdown).await?;
     let mut http_stop = shutdown.clone();
     let (bound, server) = warp::serve(routes(state.clone())).try_bind_with_graceful_shutdown(addr, async move {
         let _ = http_stop.wait_for(|s| *s).await;

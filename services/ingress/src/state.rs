@@ -13,6 +13,7 @@ use crate::pending_commands::PendingCommands;
 use crate::presses::Presses;
 use crate::quotas::Quotas;
 use crate::rate::KeyRates;
+use crate::signatures::Signatures;
 
 /// The runtime and the state this ingress keeps from the log, so a send is
 /// decided without a database round trip.
@@ -34,11 +35,13 @@ pub struct AppState {
     pub key_rates: KeyRates,
     /// Project API keys made at run time.
     pub api_keys: ApiKeys,
+    /// `Some` when state-changing project requests must be signed.
+    pub signatures: Option<Signatures>,
 }
 
 impl AppState {
     /// Starts following the log for the caches and the quota counts.
-    pub async fn start(rt: Runtime, shutdown: &watch::Receiver<bool>) -> AppState {
+    pub async fn start(rt: Runtime, shutdown: &watch::Receiver<bool>) -> anyhow::Result<AppState> {
         let (log, js) = (rt.log.clone(), rt.jetstream.clone());
         let integrations = AggregateCache::start(log.clone(), js.clone(), shutdown.clone()).await;
         let recipients = AggregateCache::start(log.clone(), js.clone(), shutdown.clone()).await;
@@ -49,7 +52,14 @@ impl AppState {
         let connected = ConnectedRecipients::start(&rt, shutdown.clone());
         let key_rates = KeyRates::new(rt.config.api_rate);
         let api_keys = ApiKeys::start(rt.jetstream.clone(), shutdown.clone());
-        AppState {
+        let signatures = match novij_runtime::relay_client(&rt.config)? {
+            Some(relay) if rt.config.require_signatures => {
+                Some(Signatures::start(relay, &rt.jetstream, rt.config.nats_stream_replicas).await?)
+            }
+            // `config-check` refuses REQUIRE_SIGNATURES without a Relay API.
+            _ => None,
+        };
+        Ok(AppState {
             rt,
             integrations,
             recipients,
@@ -60,6 +70,7 @@ impl AppState {
             connected,
             key_rates,
             api_keys,
-        }
+            signatures,
+        })
     }
 }

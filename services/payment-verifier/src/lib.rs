@@ -9,29 +9,11 @@ mod checks;
 mod consumers;
 mod ledger;
 
-use std::time::Duration;
-
-use anyhow::Context as _;
-use novij_relay_client::RelayClient;
 use novij_runtime::Runtime;
 use tokio::sync::watch;
 
-/// How long one ledger lookup may take.
-const RELAY_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The Relay client of this configuration, if paid sends are configured.
-pub fn relay_client(config: &novij_config::Config) -> anyhow::Result<Option<RelayClient>> {
-    let payments = &config.payments;
-    payments
-        .relay_api_base_url
-        .as_deref()
-        .map(|url| RelayClient::new(url, payments.relay_api_key.clone(), RELAY_TIMEOUT))
-        .transpose()
-        .context("building the Relay API client")
-}
-
 pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
-    let relay = relay_client(&rt.config)?;
+    let relay = novij_runtime::relay_client(&rt.config)?;
     let verifier = ledger::Verifier::new(rt, relay);
     // Boxed: `serve all` runs every service in one future on the main thread's stack.
     tokio::join!(

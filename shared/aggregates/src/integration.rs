@@ -16,6 +16,9 @@ pub struct Integration {
     pub integration_id: String,
     /// `None`: the integration has no events.
     pub project_id: Option<String>,
+    /// The Relay wallet that owns it: it signs the integration's requests
+    /// when signatures are required.
+    pub owner_wallet_id: String,
     pub bot_key: String,
     pub bot_mode: Option<BotMode>,
     pub bot: Option<BotIdentity>,
@@ -86,6 +89,7 @@ impl Aggregate for Integration {
                 let p = &e.payload;
                 self.integration_id = p.integration_id.clone();
                 self.project_id = Some(p.project_id.clone());
+                self.owner_wallet_id = p.owner_wallet_id.clone();
                 self.bot_key = p.bot_key().to_string();
                 self.bot_mode = Some(p.bot_mode);
                 self.bot = Some(p.bot.clone());

@@ -151,6 +151,13 @@ pub const SETTINGS: &[Setting] = &[
         "Projects whose own keys may create integrations with payment_mode `none` (free sends), comma-separated; `*`: every project; empty: none (only the admin key may). Paid (`dsr`) integrations are open to every project.",
     ),
     setting(
+        "REQUIRE_SIGNATURES",
+        false,
+        Some("false"),
+        false,
+        "`true`: every state-changing request made with a project key must carry an Ed25519 signature by the wallet that owns what it acts on (README, \"Signed requests\"); the wallet's public key comes from the Relay API (RELAY_API_BASE_URL is then required). The admin key needs none.",
+    ),
+    setting(
         "TELEGRAM_LIMIT_PER_BOT_PER_SECOND",
         false,
         Some("30"),
@@ -457,6 +464,8 @@ pub struct Config {
     pub project_api_keys: BTreeMap<String, String>,
     /// `None`: every project may choose free sends; else these projects only.
     pub free_projects: Option<std::collections::BTreeSet<String>>,
+    /// Project keys' state-changing requests must be signed by the owning wallet.
+    pub require_signatures: bool,
     pub api_rate: ApiRate,
     pub limits: TelegramLimits,
     pub retry: RetryPolicy,
@@ -650,6 +659,7 @@ impl Config {
             admin_api_key,
             project_api_keys,
             free_projects: free_projects(&r.string("FREE_PROJECTS")),
+            require_signatures: r.parsed("REQUIRE_SIGNATURES", "true or false", |_: &bool| true).unwrap_or(false),
             api_rate,
             limits: TelegramLimits {
                 per_bot_per_second: r.number("TELEGRAM_LIMIT_PER_BOT_PER_SECOND"),
@@ -702,6 +712,13 @@ impl Config {
                 cleanup_cron: r.string("CLEANUP_CRON"),
             },
         };
+        if config.require_signatures && config.payments.relay_api_base_url.is_none() {
+            problems.push(ConfigProblem {
+                setting: "RELAY_API_BASE_URL".into(),
+                problem: "is required with REQUIRE_SIGNATURES=true: wallets' public keys come from the Relay API"
+                    .into(),
+            });
+        }
         if problems.is_empty() {
             Ok(config)
         } else {

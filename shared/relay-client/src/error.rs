@@ -53,7 +53,9 @@ pub(crate) fn classify(status: u16, body: &[u8]) -> RelayError {
     match status {
         401 => RelayError::Unauthorized,
         // Any other 404 means a wrong base URL; it must not pass for a missing transaction.
-        404 if matches!(code.as_str(), "tx_not_found" | "wallet_not_found" | "public_key_not_found") => RelayError::NotFound,
+        404 if matches!(code.as_str(), "tx_not_found" | "wallet_not_found" | "public_key_not_found") => {
+            RelayError::NotFound
+        }
         // A rate limit passes; treating it as a refusal would reject paid sends.
         429 => RelayError::Unavailable { status },
         400..=499 => RelayError::InvalidRequest(describe()),

@@ -7,6 +7,7 @@
 mod ask;
 pub mod connected;
 pub mod derive;
+mod relay;
 pub mod system_send;
 pub mod updates;
 
@@ -19,6 +20,7 @@ use novij_config::Config;
 use novij_crypto::Keyring;
 pub use novij_keystore::{PayloadError, Payloads};
 pub use novij_uploads::{UploadError, Uploads};
+pub use relay::relay_client;
 
 /// The webhook URL Telegram calls for `bot_key` (`common`, or a custom bot's integration id).
 pub fn webhook_url(config: &Config, bot_key: &str) -> String {

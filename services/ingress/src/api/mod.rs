@@ -84,14 +84,41 @@ impl Operation {
     }
 
     /// Runs the operation and counts its answer (`novij_api_requests_total`).
-    pub async fn serve(&self, state: AppState, call: Call) -> Result<Answer, ApiError> {
-        let outcome = (self.run)(state, call).await;
+    pub async fn serve(&self, state: AppState, mut call: Call) -> Result<Answer, ApiError> {
+        let outcome = match self.check_signature(&state, &mut call).await {
+            Ok(()) => (self.run)(state, call).await,
+            Err(e) => Err(e),
+        };
         let status = match &outcome {
             Ok(answer) => answer.status,
             Err(e) => e.status,
         };
         novij_metrics::api_request(self.name, status.as_u16());
         outcome
+    }
+
+    /// When signatures are required, a project key's state-changing call
+    /// must be signed: the signer is recorded for the operation to check
+    /// against the owner of what it acts on. The admin key and reads need none.
+    async fn check_signature(&self, state: &AppState, call: &mut Call) -> Result<(), ApiError> {
+        let Some(signatures) = &state.signatures else { return Ok(()) };
+        if self.method == Method::GET || !crate::auth::Caller::is_project_key(state, &call.creds) {
+            return Ok(());
+        }
+        let path = self.target(&call.params);
+        call.creds.signer = Some(signatures.verify(&self.method, &path, &call.body, &call.creds.signature).await?);
+        Ok(())
+    }
+
+    /// The REST path of a call with these parameters: what its signature covers, on either transport.
+    pub fn target(&self, params: &[String]) -> String {
+        let mut params = params.iter();
+        let segments: Vec<&str> = self
+            .path
+            .split('/')
+            .map(|s| if s.starts_with('{') { params.next().map(String::as_str).unwrap_or(s) } else { s })
+            .collect();
+        format!("/api/v1/{}", segments.join("/"))
     }
 
     fn with_large_body(mut self) -> Self {
@@ -260,6 +287,7 @@ mod tests {
         assert_eq!(get.matches(&["integrations", "int_1"]), Some(vec!["int_1".to_string()]));
         assert_eq!(get.matches(&["integrations", "int_1", "recipients"]), None);
         assert_eq!(get.matches(&["sends", "int_1"]), None);
+        assert_eq!(get.target(&["int_1".to_string()]), "/api/v1/integrations/int_1");
         let names: std::collections::BTreeSet<_> = ops.iter().map(|o| o.name).collect();
         assert_eq!(names.len(), ops.len());
         let routes: std::collections::BTreeSet<_> = ops.iter().map(|o| (o.method.as_str(), o.path)).collect();

@@ -5,7 +5,8 @@
 //! twin (`method`, `path`).
 //!
 //! A request carries the REST headers as NATS headers (`Authorization:
-//! Bearer <key>` or `X-Api-Key`, `X-Request-Id`, `traceparent`) and the REST
+//! Bearer <key>` or `X-Api-Key`, `X-Request-Id`, `traceparent`, the
+//! signature headers of `crate::signatures`) and the REST
 //! body as its payload. The reply's payload is the REST body; `Novij-Status`
 //! is the REST status. A failure also sets `Nats-Service-Error` (the error
 //! code, e.g. `validation_failed`) and `Nats-Service-Error-Code` (the status);
@@ -25,6 +26,7 @@ use warp::http::Method;
 
 use super::{operations, Answer, Call, Operation};
 use crate::handlers::Credentials;
+use crate::signatures;
 use crate::state::AppState;
 
 pub const SERVICE: &str = "novij-telegram";
@@ -166,5 +168,11 @@ fn credentials(headers: Option<&HeaderMap>) -> Credentials {
         api_key: get("X-Api-Key"),
         request_id: get("X-Request-Id"),
         traceparent: get("traceparent"),
+        signature: signatures::Presented {
+            wallet: get(signatures::WALLET_HEADER),
+            timestamp: get(signatures::TIMESTAMP_HEADER),
+            signature: get(signatures::SIGNATURE_HEADER),
+        },
+        signer: None,
     }
 }

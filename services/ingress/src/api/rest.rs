@@ -14,6 +14,7 @@ use super::{operations, Answer, Call, Operation};
 use crate::error::{self, ApiError};
 use crate::handlers::{queues, uploads, webhook, Credentials};
 use crate::openapi;
+use crate::signatures;
 use crate::state::AppState;
 
 type Reply = warp::reply::Response;
@@ -37,11 +38,16 @@ fn credentials() -> impl Filter<Extract = (Credentials,), Error = warp::Rejectio
         .and(warp::header::optional::<String>("x-api-key"))
         .and(warp::header::optional::<String>("x-request-id"))
         .and(warp::header::optional::<String>("traceparent"))
-        .map(|authorization, api_key, request_id, traceparent| Credentials {
+        .and(warp::header::optional::<String>(signatures::WALLET_HEADER))
+        .and(warp::header::optional::<String>(signatures::TIMESTAMP_HEADER))
+        .and(warp::header::optional::<String>(signatures::SIGNATURE_HEADER))
+        .map(|authorization, api_key, request_id, traceparent, wallet, timestamp, signature| Credentials {
             authorization,
             api_key,
             request_id,
             traceparent,
+            signature: signatures::Presented { wallet, timestamp, signature },
+            signer: None,
         })
 }
 

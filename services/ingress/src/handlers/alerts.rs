@@ -411,6 +411,7 @@ pub async fn patch(
     let req: CardFields = body::parse(&bytes)?;
     validate(&req)?;
     let (loaded, generation) = visible_card(&state, &caller, &alert_id).await?;
+    super::integrations::require_owner_of(&state, &caller, &loaded.state.integration_id).await?;
     let view = update_card(&state, creds.meta(), &loaded.state, generation, req).await?;
     tracing::info!(alert_id = %view.alert_id, revision = view.revision, "alert updated");
     Ok(json(StatusCode::OK, &view))
@@ -591,6 +592,7 @@ pub async fn reply(
         check_text("idempotency_key", key, 256, |c| !c.is_control())?;
     }
     let (loaded, generation) = visible_card(&state, &caller, &alert_id).await?;
+    super::integrations::require_owner_of(&state, &caller, &loaded.state.integration_id).await?;
     let incident = loaded.state;
     let card = incident.card(generation).ok_or_else(|| ApiError::not_found("alert"))?;
     // A reply is free because the card it answers was paid for.

@@ -354,9 +354,10 @@ pub async fn cancel(state: AppState, creds: Credentials, id: String) -> Result<A
     }
     loop {
         let Loaded { state: broadcast, version } = state.rt.log.load::<Broadcast>(&id).await?;
-        if !broadcast.created.as_ref().is_some_and(|c| caller.sees(Some(&c.project_id))) {
+        let Some(created) = broadcast.created.as_ref().filter(|c| caller.sees(Some(&c.project_id))) else {
             return Err(not_found());
-        }
+        };
+        super::integrations::require_owner_of(&state, &caller, &created.integration_id).await?;
         let cancelled = match decide_cancel(&broadcast) {
             Ok(Some(cancelled)) => cancelled,
             Ok(None) => break,

@@ -19,8 +19,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use warp::http::StatusCode;
 
+use super::integrations::{find_for_project, require_owner_of};
 use super::sends::{accept_reply, reply_text, Answering};
-use super::{integrations::find_for_project, json, query, Credentials};
+use super::{json, query, Credentials};
 use crate::answer::Answer;
 use crate::body::{self, check_text, id_char};
 use crate::error::ApiError;
@@ -342,6 +343,7 @@ pub async fn reply(
     let rows = keyboard(&command_id, buttons)?;
     let actions: Vec<String> = buttons.iter().map(|b| b.id.clone()).collect();
     let (loaded, request) = load_visible(&state, &caller, &command_id, "command_id").await?;
+    require_owner_of(&state, &caller, &request.integration_id).await?;
     let key = req.idempotency_key.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let send_id =
         derive::send_id(&state.rt.keyring, &request.project_id, &format!("command-reply\0{command_id}\0{key}"));

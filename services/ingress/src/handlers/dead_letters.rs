@@ -51,7 +51,7 @@ pub struct RetryReport {
 pub(super) fn admin(state: &AppState, creds: &Credentials) -> Result<(), ApiError> {
     match creds.caller(state)? {
         Caller::Admin => Ok(()),
-        Caller::Project(_) => Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "operations are for admins")),
+        Caller::Project { .. } => Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "operations are for admins")),
     }
 }
 

@@ -112,6 +112,7 @@ pub async fn reply(
         check_text("idempotency_key", key, 256, |c| !c.is_control())?;
     }
     let m = visible(&state, &caller, &message_id).await?;
+    super::integrations::require_owner_of(&state, &caller, &m.integration_id).await?;
     let key = req.idempotency_key.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let send_id = derive::send_id(&state.rt.keyring, &m.project_id, &format!("inbound-reply\0{message_id}\0{key}"));
     let answering = Answering {

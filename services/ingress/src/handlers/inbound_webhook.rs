@@ -117,8 +117,14 @@ pub struct InboundRetryReport {
 pub async fn retry(state: AppState, creds: Credentials, bytes: bytes::Bytes) -> Result<Answer, ApiError> {
     let caller = creds.caller(&state)?;
     let req: InboundRetryRequest = body::parse(&bytes)?;
-    let waiting = waiting(&state, &caller).await?.into_iter().map(|l| l.event.message_id).collect();
-    let chosen = choose(waiting, req.message_id, req.all, "message_id")?;
+    let mut owned = Vec::new();
+    for letter in waiting(&state, &caller).await? {
+        // A signed request retries only its wallet's integrations' letters.
+        if super::integrations::require_owner_of(&state, &caller, &letter.event.integration_id).await.is_ok() {
+            owned.push(letter.event.message_id);
+        }
+    }
+    let chosen = choose(owned, req.message_id, req.all, "message_id")?;
     let mut retried = Vec::new();
     for message_id in chosen {
         if retry_one(&state, &message_id, &creds).await? {

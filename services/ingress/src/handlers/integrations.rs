@@ -140,7 +140,7 @@ fn may_choose(state: &AppState, caller: &Caller, project_id: &str, mode: Payment
     let free_for = &state.rt.config.free_projects;
     let allowed = match (mode, caller) {
         (PaymentMode::Dsr, _) | (_, Caller::Admin) => true,
-        (PaymentMode::None, Caller::Project(_)) => {
+        (PaymentMode::None, Caller::Project { .. }) => {
             free_for.as_ref().is_none_or(|projects| projects.contains(project_id))
         }
     };
@@ -253,6 +253,7 @@ pub(super) async fn load_for_caller(
     match loaded.state.project_id.as_deref() {
         Some(project) if caller.sees(Some(project)) => {
             caller.require_project(project)?;
+            caller.require_owner(&loaded.state.owner_wallet_id)?;
             Ok(loaded)
         }
         _ => Err(refused(IntegrationRefusal::NotFound)),
@@ -278,6 +279,7 @@ pub async fn create(state: AppState, creds: Credentials, bytes: bytes::Bytes) ->
     let req: CreateIntegration = body::parse(&bytes)?;
     validate(&req)?;
     caller.require_project(&req.project_id)?;
+    caller.require_owner(&req.owner_wallet_id)?;
     may_choose(&state, &caller, &req.project_id, req.payment_mode)?;
     let inbound_webhook_url = match &req.inbound_webhook_url {
         Some(url) => Some(project_webhook::checked_url(&state, url).await?),
@@ -364,7 +366,25 @@ pub async fn find_for_project(
     if !integration.is_live() || integration.project_id.as_deref() != Some(project_id) {
         return Err(not_found());
     }
+    caller.require_owner(&integration.owner_wallet_id)?;
     Ok(integration)
+}
+
+/// When the request is signed, the signer must own the integration that
+/// what it acts on belongs to (`crate::signatures`).
+pub async fn require_owner_of(
+    state: &AppState,
+    caller: &crate::auth::Caller,
+    integration_id: &str,
+) -> Result<(), ApiError> {
+    if !caller.is_signed() {
+        return Ok(());
+    }
+    let mut integration = state.integrations.get(integration_id).await?.state;
+    if integration.project_id.is_none() {
+        integration = state.integrations.refresh(integration_id).await?.state;
+    }
+    caller.require_owner(&integration.owner_wallet_id)
 }
 
 #[utoipa::path(get, path = "/api/v1/integrations/{id}", tag = "integrations", security(("api_key" = [])),

@@ -36,11 +36,15 @@ pub struct Credentials {
     pub request_id: Option<String>,
     /// W3C `traceparent` of the caller, continued by the events of this request.
     pub traceparent: Option<String>,
+    /// The signature headers (`crate::signatures`).
+    pub signature: crate::signatures::Presented,
+    /// The wallet whose signature of this request was checked, if one was required.
+    pub signer: Option<String>,
 }
 
 impl Credentials {
     pub fn caller(&self, state: &AppState) -> Result<Caller, ApiError> {
-        Caller::authenticate(state, self.authorization.as_deref(), self.api_key.as_deref())
+        Caller::authenticate(state, self)
     }
 
     /// Metadata of the first event this request appends.

@@ -119,6 +119,7 @@ pub async fn unlink(state: AppState, creds: Credentials, id: String) -> Result<A
         Some(project) if caller.sees(Some(project)) => caller.require_project(project)?,
         _ => return Err(not_found()),
     }
+    super::integrations::require_owner_of(&state, &caller, &recipient.integration_id).await?;
     let done = || json(StatusCode::OK, &Unlinked { recipient_id: id.clone(), status: RecipientStatus::Unlinked });
     let unlinked = match decide(&recipient, RecipientCommand::Unlink) {
         Ok(Some(unlinked)) => unlinked,

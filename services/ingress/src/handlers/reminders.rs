@@ -69,6 +69,9 @@ pub async fn cancel(state: AppState, creds: Credentials, id: String) -> Result<A
         if !caller.sees(send.project_id.as_deref()) {
             return Err(ApiError::not_found("reminder"));
         }
+        if let Some(integration_id) = &send.integration_id {
+            super::integrations::require_owner_of(&state, &caller, integration_id).await?;
+        }
         let cancelled = match decide(&send, SendCommand::Cancel) {
             Ok(Some(SendChange::Cancelled(cancelled))) => cancelled,
             Ok(_) => return Ok(done()),

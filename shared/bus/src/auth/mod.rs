@@ -103,6 +103,8 @@ pub fn service(name: &str) -> Option<Grant> {
         "ingress" => base
             .publish([
                 "$O.uploads.>",
+                // Signatures already used (ingress `signatures`).
+                "$KV.api_signatures.>",
                 subjects::RPC_BOT_VERIFY,
                 subjects::RPC_BOT_TEST,
                 subjects::RPC_BOT_SYNC,
