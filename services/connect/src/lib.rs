@@ -19,6 +19,9 @@ mod replies;
 use novij_runtime::Runtime;
 use tokio::sync::watch;
 
+/// How a Telegram update is read: what `fuzz/` drives with arbitrary bytes.
+pub use domain::update::{parse_command, Update};
+
 pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
     let connected = novij_runtime::connected::ConnectedRecipients::start(&rt, shutdown.clone());
     tokio::join!(

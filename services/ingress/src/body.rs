@@ -31,13 +31,31 @@ where
 }
 
 fn object(bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
         ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", format!("request body is not valid JSON: {e}"))
     })?;
     if !value.is_object() {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", "request body must be a JSON object"));
     }
+    integral(&mut value);
     Ok(value)
+}
+
+/// Writes every whole number as an integer: JSON (and JSON Schema) has one
+/// number type, so `30.0` is the integer 30 wherever an integer is asked for.
+fn integral(value: &mut serde_json::Value) {
+    /// Beyond 2^53 a float no longer holds every integer.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    match value {
+        serde_json::Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() <= EXACT) {
+                *n = if f < 0.0 { (f as i64).into() } else { (f as u64).into() };
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integral),
+        serde_json::Value::Object(fields) => fields.values_mut().for_each(integral),
+        _ => {}
+    }
 }
 
 fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
@@ -67,28 +85,9 @@ fn join(parent: &str, name: &str) -> String {
     }
 }
 
-/// Checks a text field: present, trimmed, bounded, and of a given character set.
-pub fn check_text(field: &str, value: &str, max: usize, allowed: impl Fn(char) -> bool) -> Result<(), ApiError> {
-    if value.trim().is_empty() {
-        return Err(ApiError::invalid(field, "must not be empty"));
-    }
-    if value.chars().count() > max {
-        return Err(ApiError::invalid(field, format!("must be at most {max} characters")));
-    }
-    if let Some(c) = value.chars().find(|c| !allowed(*c)) {
-        return Err(ApiError::invalid(field, format!("contains a character that is not allowed: {c:?}")));
-    }
-    Ok(())
-}
-
-/// Identifiers chosen by clients (project ids, wallet ids, user refs).
 /// `ru` or `en`, the languages templates render in.
 pub fn check_locale(field: &str, value: &str) -> Result<novij_templates::Locale, ApiError> {
     value.parse().map_err(|e: novij_templates::UnknownLocale| ApiError::invalid(field, e.to_string()))
-}
-
-pub fn id_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ':' | '.' | '@')
 }
 
 #[cfg(test)]
@@ -126,5 +125,13 @@ mod tests {
         assert_eq!(field_of(r#"{"name":"a","count":1,"extra":1}"#), (422, Some("extra".into())));
         assert_eq!(field_of(r#"{"name":"a","count":1,"inner":{"flag":1}}"#), (422, Some("inner.flag".into())));
         assert_eq!(field_of(r#"{"name":"a","count":1,"inner":{}}"#), (422, Some("inner.flag".into())));
+    }
+
+    #[test]
+    fn a_whole_float_is_an_integer_and_a_fraction_is_not() {
+        let req = parse::<Req>(br#"{"name":"a","count":30.0}"#).expect("30.0 is 30");
+        assert_eq!(req.count, 30);
+        assert_eq!(field_of(r#"{"name":"a","count":30.5}"#), (422, Some("count".into())));
+        assert_eq!(field_of(r#"{"name":"a","count":-1.0}"#), (422, Some("count".into())));
     }
 }

@@ -12,6 +12,7 @@ mod body;
 mod command_queue;
 mod error;
 mod feed;
+mod fields;
 mod handlers;
 mod media;
 mod offered;
@@ -34,6 +35,13 @@ use tokio::sync::watch;
 pub use crate::api::rest::routes;
 pub use crate::handlers::service::{settings_of, this_version, Settings};
 pub use crate::state::AppState;
+
+/// Reads a `POST /send` body as the API does before it looks at any state:
+/// `Err((status, field))` as the refusal would carry them. What `fuzz/`
+/// drives with arbitrary bytes.
+pub fn check_send_body(bytes: &[u8]) -> Result<(), (u16, Option<String>)> {
+    handlers::sends::parse_checked(bytes).map(|_| ()).map_err(|e| (e.status.as_u16(), e.detail.field))
+}
 
 /// Serves the API over HTTP and NATS, and publishes the project feeds and
 /// the executors' command queues, until shutdown.

@@ -18,13 +18,11 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
+use crate::fields;
 use crate::state::AppState;
 
 /// Longest URL taken (Telegram fetches it itself).
 const MAX_URL_CHARS: usize = 2048;
-/// Longest `file_id` taken; Telegram's are base64url, well below this.
-const MAX_FILE_ID_CHARS: usize = 256;
-const MAX_FILENAME_CHARS: usize = 255;
 /// Claims retried when other sends claim the same upload at the same moment.
 const CLAIM_ATTEMPTS: usize = 20;
 
@@ -34,17 +32,20 @@ const CLAIM_ATTEMPTS: usize = 20;
 pub struct MediaRequest {
     /// `photo`, `video`, `document`, `audio`, `animation` or `voice`.
     #[serde(rename = "type")]
-    #[schema(value_type = String)]
+    #[schema(schema_with = crate::fields::media_kind)]
     pub kind: MediaKind,
     /// Fetched by Telegram, up to 5 MB for a photo and 20 MB for other files.
     pub url: Option<String>,
     /// A file Telegram already holds for this bot.
+    #[schema(schema_with = crate::fields::optional_file_id)]
     pub file_id: Option<String>,
     /// From `POST /api/v1/uploads`: up to 10 MB for a photo, 50 MB for other files.
     pub upload_id: Option<String>,
     /// Plain text, for an album's items after the first (the template renders the first caption).
+    #[schema(schema_with = crate::fields::optional_caption)]
     pub caption: Option<String>,
     /// The name an uploaded file is shown with; defaults to the upload's own.
+    #[schema(schema_with = crate::fields::optional_file_name)]
     pub filename: Option<String>,
 }
 
@@ -136,8 +137,7 @@ async fn check_item(
     let source = match (&item.url, &item.file_id, &item.upload_id) {
         (Some(url), None, None) => MediaSource::Url(check_url(&at("url"), url)?),
         (None, Some(file_id), None) => {
-            let base64url = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
-            crate::body::check_text(&at("file_id"), file_id, MAX_FILE_ID_CHARS, base64url)?;
+            fields::FILE_ID.check(&at("file_id"), file_id)?;
             MediaSource::FileId(file_id.clone())
         }
         (None, None, Some(upload_id)) => {
@@ -153,9 +153,7 @@ async fn check_item(
                 "is the template's rendered text here; only an album's later items take their own",
             ));
         }
-        crate::body::check_text(&at("caption"), caption, novij_templates::MAX_CAPTION_CHARS, |c| {
-            !c.is_control() || c == '\n'
-        })?;
+        fields::CAPTION.check(&at("caption"), caption)?;
         let len = novij_templates::utf16_len(caption);
         if len > novij_templates::MAX_CAPTION_CHARS {
             return Err(ApiError::invalid(
@@ -171,9 +169,7 @@ async fn check_item(
         if item.upload_id.is_none() {
             return Err(ApiError::invalid(&at("filename"), "only applies to an upload"));
         }
-        crate::body::check_text(&at("filename"), filename, MAX_FILENAME_CHARS, |c| {
-            !c.is_control() && !matches!(c, '/' | '\\' | '"')
-        })?;
+        fields::FILE_NAME.check(&at("filename"), filename)?;
     }
     Ok(MediaItem {
         kind: item.kind,

@@ -10,8 +10,8 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 use warp::http::StatusCode;
 
-use crate::body::{check_text, id_char};
 use crate::error::ApiError;
+use crate::fields;
 use crate::state::AppState;
 
 /// Who a broadcast goes to: exactly one of the three.
@@ -86,7 +86,7 @@ pub async fn resolve(
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::with_capacity(named.len());
     for (field, public_user_ref, vars) in named {
-        check_text(&field, &public_user_ref, 256, id_char)?;
+        fields::USER_REF.check(&field, &public_user_ref)?;
         if !seen.insert(public_user_ref.clone()) {
             return Err(ApiError::invalid(&field, "names a recipient already named"));
         }

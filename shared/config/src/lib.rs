@@ -247,7 +247,7 @@ pub const SETTINGS: &[Setting] = &[
         false,
         Some("1048576"),
         false,
-        "Largest body of `POST /broadcasts` (its recipients). Over NATS, the server's max_payload (1 MiB by default) also applies.",
+        "Largest body of `POST /broadcasts` (its recipients) and of `POST /payments/quote` (which may list them). Over NATS, the server's max_payload (1 MiB by default) also applies.",
     )
     .within(65_536, 8_388_608),
     setting(

@@ -131,20 +131,26 @@ impl Operation {
 
     /// The path parameters, when `segments` (the path under `/api/v1/`) is this operation's path.
     pub fn matches(&self, segments: &[&str]) -> Option<Vec<String>> {
-        let pattern: Vec<&str> = self.path.split('/').collect();
-        if pattern.len() != segments.len() {
+        path_params(self.path, segments)
+    }
+}
+
+/// The parameters of `segments` (a path under `/api/v1/`) when it is the
+/// path `pattern` (`{id}` marks a parameter).
+pub fn path_params(pattern: &str, segments: &[&str]) -> Option<Vec<String>> {
+    let pattern: Vec<&str> = pattern.split('/').collect();
+    if pattern.len() != segments.len() {
+        return None;
+    }
+    let mut params = Vec::new();
+    for (want, got) in pattern.iter().zip(segments) {
+        if want.starts_with('{') {
+            params.push((*got).to_string());
+        } else if want != got {
             return None;
         }
-        let mut params = Vec::new();
-        for (want, got) in pattern.iter().zip(segments) {
-            if want.starts_with('{') {
-                params.push((*got).to_string());
-            } else if want != got {
-                return None;
-            }
-        }
-        Some(params)
     }
+    Some(params)
 }
 
 /// Every API operation. The Telegram webhook is not one: it is Telegram's
@@ -244,7 +250,9 @@ pub fn operations() -> Vec<Operation> {
             let id = c.id();
             Box::pin(broadcasts::cancel(s, c.creds, id))
         }),
-        op("payments.quote", Method::POST, "payments/quote", |s, c| Box::pin(payments::quote(s, c.creds, c.body))),
+        // A quote may list a broadcast's recipients.
+        op("payments.quote", Method::POST, "payments/quote", |s, c| Box::pin(payments::quote(s, c.creds, c.body)))
+            .with_large_body(),
         op("reminders.create", Method::POST, "reminders", |s, c| Box::pin(reminders::create(s, c.creds, c.body))),
         op("reminders.get", Method::GET, "reminders/{id}", |s, c| {
             let id = c.id();

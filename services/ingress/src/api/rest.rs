@@ -10,7 +10,7 @@ use warp::filters::BoxedFilter;
 use warp::http::{Method, StatusCode};
 use warp::{Filter, Reply as _};
 
-use super::{operations, Answer, Call, Operation};
+use super::{operations, path_params, Answer, Call, Operation};
 use crate::error::{self, ApiError};
 use crate::handlers::{queues, uploads, webhook, Credentials};
 use crate::openapi;
@@ -51,21 +51,31 @@ fn credentials() -> impl Filter<Extract = (Credentials,), Error = warp::Rejectio
         })
 }
 
+/// The routes served beside the operations, over HTTP only (their own
+/// filters below); other methods on them are answered 405 here.
+const HTTP_ONLY: [(&str, Method); 2] = [("uploads", Method::POST), ("telegram/webhook/{bot_key}", Method::POST)];
+
 /// Runs the operation the method and path name, or answers 404 / 405.
 async fn dispatch(state: AppState, ops: Arc<Vec<Operation>>, method: Method, path: String, call: Call) -> Reply {
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
     // The methods the path takes, for a 405's `Allow`.
-    let mut allowed: Vec<&str> = Vec::new();
-    for op in ops.iter() {
-        if let Some(params) = op.matches(&segments) {
-            if op.method == method {
-                if let Err(e) = op.check_body(&state.rt.config, &call.body) {
-                    return respond(Err(e));
-                }
-                return respond(op.serve(state, Call { params, ..call }).await);
+    let mut allowed: Vec<&str> = HTTP_ONLY
+        .iter()
+        .filter(|(pattern, _)| path_params(pattern, &segments).is_some())
+        .map(|(_, method)| method.as_str())
+        .collect();
+    // A literal segment wins over a parameter: `alerts/upsert` is not the alert `upsert`.
+    let matching: Vec<(&Operation, Vec<String>)> =
+        ops.iter().filter_map(|op| op.matches(&segments).map(|params| (op, params))).collect();
+    let fewest = matching.iter().map(|(_, params)| params.len()).min().unwrap_or(0);
+    for (op, params) in matching.into_iter().filter(|(_, params)| params.len() == fewest) {
+        if op.method == method {
+            if let Err(e) = op.check_body(&state.rt.config, &call.body) {
+                return respond(Err(e));
             }
-            allowed.push(op.method.as_str());
+            return respond(op.serve(state, Call { params, ..call }).await);
         }
+        allowed.push(op.method.as_str());
     }
     if allowed.is_empty() {
         return respond(Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")));
@@ -131,7 +141,14 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl warp::Reply,), Err
     let with_body =
         warp::post().or(warp::patch()).unify().and(warp::body::content_length_limit(largest)).and(warp::body::bytes());
     let without_body = warp::get().or(warp::delete()).unify().map(Bytes::new);
-    let body = with_body.or(without_body).unify();
+    // Any other method reaches `dispatch` too, for a 405 with `Allow`.
+    let other = warp::method().and_then(|method: Method| async move {
+        match method {
+            Method::GET | Method::POST | Method::PATCH | Method::DELETE => Err(warp::reject::not_found()),
+            _ => Ok(Bytes::new()),
+        }
+    });
+    let body = with_body.or(without_body).unify().or(other).unify();
     let operations = api()
         .and(warp::method())
         .and(warp::path::tail())

@@ -28,15 +28,16 @@ use super::sends::{accept_reply, active_chat, open_chat, ChatReply};
 use super::{integrations::find_for_project, json, query, Credentials};
 use crate::answer::Answer;
 use crate::auth::Caller;
-use crate::body::{self, check_locale, check_text, id_char};
+use crate::body::{self, check_locale};
 use crate::error::ApiError;
+use crate::fields;
 use crate::media::Requested;
 use crate::presses::PressView;
 use crate::state::AppState;
 
 /// How many times a request decides again after losing a race for the incident.
 const RACES: usize = 20;
-const MAX_RECIPIENTS: usize = 20;
+const MAX_RECIPIENTS: usize = fields::MAX_ALERT_RECIPIENTS;
 const MAX_FIELDS: usize = 25;
 const MAX_LINKS: usize = 6;
 const MAX_ACTIONS: usize = 6;
@@ -53,14 +54,18 @@ pub struct UpsertAlert {
 /// Which incident, and which chats a new card goes to.
 #[derive(Deserialize, Serialize, ToSchema, Default)]
 pub struct AlertTarget {
+    #[schema(schema_with = crate::fields::project_id)]
     pub project_id: String,
     pub integration_id: String,
     /// One chat: the `public_user_ref` the user connected with.
+    #[schema(schema_with = crate::fields::optional_user_ref)]
     pub recipient_ref: Option<String>,
     /// Several chats (at most 20); give this or `recipient_ref`. The chats of
     /// a card are fixed when it opens.
+    #[schema(schema_with = crate::fields::alert_recipient_refs)]
     pub recipient_refs: Option<Vec<String>>,
     /// The project's id of the incident: the same id updates the same card.
+    #[schema(schema_with = crate::fields::external_id)]
     pub external_id: String,
     /// Payment mode `dsr`: what pays for a card this upsert opens (a quote of
     /// `server_alert_basic` for as many recipients as the card has chats). An
@@ -75,37 +80,47 @@ pub struct AlertTarget {
 #[serde(deny_unknown_fields)]
 pub struct CardFields {
     /// One line, at most 256 characters. Required in an upsert.
+    #[schema(schema_with = crate::fields::optional_alert_title)]
     pub title: Option<String>,
     /// `critical`, `high`, `warning` or `info`. Required in an upsert.
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::fields::optional_severity)]
     pub severity: Option<Severity>,
     /// `firing`, `acknowledged` or `resolved`. Required in an upsert.
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::fields::optional_alert_status)]
     pub status: Option<AlertStatus>,
     /// At most 2,048 characters.
+    #[schema(schema_with = crate::fields::optional_card_summary)]
     pub summary: Option<String>,
     /// At most 25 `{name, value}` lines.
+    #[schema(max_items = 25)]
     pub fields: Option<Vec<FieldInput>>,
     /// At most 6 buttons that open a URL (`http` or `https`).
+    #[schema(max_items = 6)]
     pub links: Option<Vec<LinkInput>>,
     /// At most 6 buttons; a press is offered to the project with the action's `id`.
     /// A resolved card shows none.
+    #[schema(max_items = 6)]
     pub actions: Option<Vec<ActionInput>>,
     /// `ru` or `en`; defaults to the integration's `default_locale`.
+    #[schema(schema_with = crate::fields::optional_locale)]
     pub locale: Option<String>,
 }
 
 #[derive(Deserialize, Serialize, ToSchema, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct FieldInput {
+    #[schema(schema_with = crate::fields::label)]
     pub name: String,
+    #[schema(schema_with = crate::fields::card_field_value)]
     pub value: String,
 }
 
 #[derive(Deserialize, Serialize, ToSchema, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct LinkInput {
+    #[schema(schema_with = crate::fields::label)]
     pub label: String,
+    #[schema(schema_with = crate::fields::link_url)]
     pub url: String,
 }
 
@@ -113,7 +128,9 @@ pub struct LinkInput {
 #[serde(deny_unknown_fields)]
 pub struct ActionInput {
     /// `[a-z0-9_-]`, at most 64 characters, unique within the card.
+    #[schema(schema_with = crate::fields::action_id)]
     pub id: String,
+    #[schema(schema_with = crate::fields::label)]
     pub label: String,
 }
 
@@ -135,17 +152,13 @@ pub struct AlertView {
     pub payment: Option<&'static str>,
 }
 
-fn some_text(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
-    check_text(field, value, max, |c| !c.is_control() || c == '\n')
-}
-
 /// Checks the card fields that are present.
 fn validate(card: &CardFields) -> Result<(), ApiError> {
     if let Some(title) = &card.title {
-        check_text("title", title, 256, |c| !c.is_control())?;
+        fields::ALERT_TITLE.check("title", title)?;
     }
     if let Some(summary) = &card.summary {
-        some_text("summary", summary, 2048)?;
+        fields::CARD_SUMMARY.check("summary", summary)?;
     }
     if let Some(locale) = &card.locale {
         check_locale("locale", locale)?;
@@ -155,15 +168,15 @@ fn validate(card: &CardFields) -> Result<(), ApiError> {
         return Err(ApiError::invalid("fields", format!("must have at most {MAX_FIELDS} entries")));
     }
     for (i, f) in fields.iter().enumerate() {
-        check_text(&format!("fields[{i}].name"), &f.name, 64, |c| !c.is_control())?;
-        some_text(&format!("fields[{i}].value"), &f.value, 1024)?;
+        fields::LABEL.check(&format!("fields[{i}].name"), &f.name)?;
+        fields::CARD_FIELD_VALUE.check(&format!("fields[{i}].value"), &f.value)?;
     }
     let links = card.links.as_deref().unwrap_or_default();
     if links.len() > MAX_LINKS {
         return Err(ApiError::invalid("links", format!("must have at most {MAX_LINKS} entries")));
     }
     for (i, l) in links.iter().enumerate() {
-        check_text(&format!("links[{i}].label"), &l.label, 64, |c| !c.is_control())?;
+        fields::LABEL.check(&format!("links[{i}].label"), &l.label)?;
         let url = url::Url::parse(&l.url).ok().filter(|u| matches!(u.scheme(), "http" | "https"));
         if url.is_none() || l.url.len() > 2048 {
             return Err(ApiError::invalid(&format!("links[{i}].url"), "must be an http or https URL"));
@@ -174,9 +187,8 @@ fn validate(card: &CardFields) -> Result<(), ApiError> {
         return Err(ApiError::invalid("actions", format!("must have at most {MAX_ACTIONS} entries")));
     }
     for (i, a) in actions.iter().enumerate() {
-        let id_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-');
-        check_text(&format!("actions[{i}].id"), &a.id, 64, id_char)?;
-        check_text(&format!("actions[{i}].label"), &a.label, 64, |c| !c.is_control())?;
+        fields::ACTION_ID.check(&format!("actions[{i}].id"), &a.id)?;
+        fields::LABEL.check(&format!("actions[{i}].label"), &a.label)?;
         if actions[..i].iter().any(|b| b.id == a.id) {
             return Err(ApiError::invalid(&format!("actions[{i}].id"), "is used by another action"));
         }
@@ -322,8 +334,8 @@ fn required<T>(field: &str, value: Option<T>) -> Result<T, ApiError> {
 pub async fn upsert(state: AppState, creds: Credentials, bytes: bytes::Bytes) -> Result<Answer, ApiError> {
     let caller = creds.caller(&state)?;
     let (req, card): (AlertTarget, CardFields) = body::parse_parts(&bytes)?;
-    check_text("project_id", &req.project_id, 64, id_char)?;
-    check_text("external_id", &req.external_id, 256, |c| !c.is_control())?;
+    fields::PROJECT_ID.check("project_id", &req.project_id)?;
+    fields::EXTERNAL_ID.check("external_id", &req.external_id)?;
     let refs: Vec<(String, String)> = match (&req.recipient_ref, &req.recipient_refs) {
         (Some(one), None) => vec![("recipient_ref".into(), one.clone())],
         (None, Some(many)) if !many.is_empty() && many.len() <= MAX_RECIPIENTS => {
@@ -335,7 +347,7 @@ pub async fn upsert(state: AppState, creds: Credentials, bytes: bytes::Bytes) ->
         _ => return Err(ApiError::invalid("recipient_ref", "give either recipient_ref or recipient_refs")),
     };
     for (field, r) in &refs {
-        check_text(field, r, 256, id_char)?;
+        fields::USER_REF.check(field, r)?;
     }
     validate(&card)?;
     let severity = required("severity", card.severity)?;
@@ -456,7 +468,7 @@ pub struct PollView {
 
 #[utoipa::path(get, path = "/api/v1/alerts/actions/poll", tag = "alerts", security(("api_key" = [])),
     params(("project_id" = String, Query), ("integration_id" = String, Query),
-           ("wait_seconds" = Option<u64>, Query, description = "wait up to this long (at most 30) for a press when there is none")),
+           ("wait_seconds" = Option<u64>, Query, minimum = 0, maximum = 30, description = "wait up to this long (at most 30) for a press when there is none")),
     responses((status = 200, body = PollView), (status = 404, body = crate::error::ErrorBody),
               (status = 422, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
 pub async fn poll(state: AppState, creds: Credentials, query: BTreeMap<String, String>) -> Result<Answer, ApiError> {
@@ -476,9 +488,11 @@ pub async fn poll(state: AppState, creds: Credentials, query: BTreeMap<String, S
 #[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AckActions {
+    #[schema(schema_with = crate::fields::project_id)]
     pub project_id: String,
     pub integration_id: String,
     /// The presses taken (at most 100); acking one again changes nothing.
+    #[schema(schema_with = crate::fields::action_ids)]
     pub action_ids: Vec<String>,
     /// Changes the pressed cards like a `PATCH` (the status and summary).
     /// There is no toast for the presser: a press is answered at once, before
@@ -490,8 +504,9 @@ pub struct AckActions {
 #[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AckResult {
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::fields::optional_alert_status)]
     pub status: Option<AlertStatus>,
+    #[schema(schema_with = crate::fields::optional_card_summary)]
     pub summary: Option<String>,
 }
 
@@ -511,7 +526,7 @@ pub async fn ack(state: AppState, creds: Credentials, bytes: bytes::Bytes) -> Re
         return Err(ApiError::invalid("action_ids", "must name 1 to 100 presses"));
     }
     if let Some(summary) = req.result.as_ref().and_then(|r| r.summary.as_ref()) {
-        some_text("result.summary", summary, 2048)?;
+        fields::CARD_SUMMARY.check("result.summary", summary)?;
     }
     find_for_project(&state, &caller, &req.project_id, &req.integration_id).await?;
     // By incident, each checked to be this integration's.
@@ -561,10 +576,12 @@ pub struct ReplyRequest {
     /// or 1,024 as the caption of media.
     pub text: String,
     /// A retry with the same key sends nothing again.
+    #[schema(schema_with = crate::fields::optional_idempotency_key)]
     pub idempotency_key: Option<String>,
     /// One file (a graph, a log excerpt) with `text` as its caption.
     pub media: Option<crate::media::MediaRequest>,
     /// An album of 2–10 files with `text` as its caption.
+    #[schema(min_items = 2, max_items = 10)]
     pub media_group: Option<Vec<crate::media::MediaRequest>>,
 }
 
@@ -589,7 +606,7 @@ pub async fn reply(
     let caller = creds.caller(&state)?;
     let req: ReplyRequest = body::parse(&bytes)?;
     if let Some(key) = &req.idempotency_key {
-        check_text("idempotency_key", key, 256, |c| !c.is_control())?;
+        fields::IDEMPOTENCY_KEY.check("idempotency_key", key)?;
     }
     let (loaded, generation) = visible_card(&state, &caller, &alert_id).await?;
     super::integrations::require_owner_of(&state, &caller, &loaded.state.integration_id).await?;
@@ -683,7 +700,7 @@ const LIST_LIMIT: u64 = 500;
 
 #[utoipa::path(get, path = "/api/v1/alerts", tag = "alerts", security(("api_key" = [])),
     params(("project_id" = String, Query), ("integration_id" = String, Query),
-           ("status" = Option<String>, Query, description = "only cards in this status: firing, acknowledged or resolved")),
+           ("status" = Option<String>, Query, pattern = "^(firing|acknowledged|resolved)$", description = "only cards in this status: firing, acknowledged or resolved")),
     responses((status = 200, body = AlertListView), (status = 404, body = crate::error::ErrorBody),
               (status = 422, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
 pub async fn list(state: AppState, creds: Credentials, query: BTreeMap<String, String>) -> Result<Answer, ApiError> {

@@ -22,16 +22,19 @@ use super::dead_letters::admin;
 use super::{json, Credentials};
 use crate::answer::Answer;
 use crate::api_keys::KeyView;
-use crate::body::{self, check_text, id_char};
+use crate::body;
 use crate::error::ApiError;
+use crate::fields;
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKey {
     /// The project the key acts for, and for no other.
+    #[schema(schema_with = crate::fields::project_id)]
     pub project_id: String,
     /// What the key is for (shown in lists).
+    #[schema(schema_with = crate::fields::optional_key_label)]
     pub label: Option<String>,
 }
 
@@ -71,9 +74,9 @@ fn new_key() -> Result<String, ApiError> {
 pub async fn create(state: AppState, creds: Credentials, bytes: bytes::Bytes) -> Result<Answer, ApiError> {
     admin(&state, &creds)?;
     let req: CreateApiKey = body::parse(&bytes)?;
-    check_text("project_id", &req.project_id, 64, id_char)?;
+    fields::PROJECT_ID.check("project_id", &req.project_id)?;
     if let Some(label) = &req.label {
-        check_text("label", label, 100, |c| !c.is_control())?;
+        fields::KEY_LABEL.check("label", label)?;
     }
     let key = new_key()?;
     let created = ApiKeyCreated {

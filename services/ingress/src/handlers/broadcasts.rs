@@ -30,8 +30,9 @@ use super::sends::payload_expiry;
 use super::{json, Credentials};
 use crate::answer::Answer;
 use crate::auth::Caller;
-use crate::body::{self, check_locale, check_text, id_char};
+use crate::body::{self, check_locale};
 use crate::error::ApiError;
+use crate::fields;
 use crate::media::{claim_uploads, Requested};
 use crate::selection::{resolve, RecipientVars, Selection};
 use crate::state::AppState;
@@ -39,35 +40,42 @@ use crate::state::AppState;
 #[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BroadcastRequest {
+    #[schema(schema_with = crate::fields::project_id)]
     pub project_id: String,
     pub integration_id: String,
+    #[schema(schema_with = crate::fields::broadcast_recipient_refs)]
     pub recipient_refs: Option<Vec<String>>,
     #[serde(default)]
     pub all_connected: bool,
     pub recipients: Option<Vec<RecipientVars>>,
     /// See `GET /settings`.
+    #[schema(schema_with = crate::fields::template)]
     pub template: String,
     #[serde(default)]
     #[schema(value_type = Object)]
     pub template_vars: Map<String, Value>,
     /// `ru` or `en`; defaults to the integration's `default_locale`.
+    #[schema(schema_with = crate::fields::optional_locale)]
     pub locale: Option<String>,
     /// Not before this instant (RFC 3339 with an offset); absent: now.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub send_at: Option<DateTime<FixedOffset>>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::fields::optional_payment_mode)]
     pub payment_mode: Option<PaymentMode>,
     /// DSR: one transaction pays for the whole broadcast (price × recipients).
     pub tx_hash: Option<String>,
+    #[schema(schema_with = crate::fields::optional_wallet_id)]
     pub payer_wallet_id: Option<String>,
     /// DSR: a quote covering at least this many recipients.
     pub payment_code: Option<String>,
     /// Required; the same key with the same body returns the same broadcast.
+    #[schema(schema_with = crate::fields::idempotency_key)]
     pub idempotency_key: String,
     /// One file for everyone; the rendered template is its caption.
     pub media: Option<crate::media::MediaRequest>,
     /// An album of 2–10 files for everyone; the rendered template is its caption.
+    #[schema(min_items = 2, max_items = 10)]
     pub media_group: Option<Vec<crate::media::MediaRequest>>,
 }
 
@@ -86,8 +94,8 @@ pub struct BroadcastCreatedView {
 pub async fn create(state: AppState, creds: Credentials, bytes: bytes::Bytes) -> Result<Answer, ApiError> {
     let caller = creds.caller(&state)?;
     let req: BroadcastRequest = body::parse(&bytes)?;
-    check_text("project_id", &req.project_id, 64, id_char)?;
-    check_text("idempotency_key", &req.idempotency_key, 256, |c| !c.is_control())?;
+    fields::PROJECT_ID.check("project_id", &req.project_id)?;
+    fields::IDEMPOTENCY_KEY.check("idempotency_key", &req.idempotency_key)?;
     let requested_locale = req.locale.as_deref().map(|l| check_locale("locale", l)).transpose()?;
     let send_at = due_at(&state, req.send_at)?;
     let keyring = &state.rt.keyring;

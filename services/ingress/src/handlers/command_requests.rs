@@ -23,8 +23,9 @@ use super::integrations::{find_for_project, require_owner_of};
 use super::sends::{accept_reply, reply_text, Answering};
 use super::{json, query, Credentials};
 use crate::answer::Answer;
-use crate::body::{self, check_text, id_char};
+use crate::body;
 use crate::error::ApiError;
+use crate::fields;
 use crate::pending_commands::Pending;
 use crate::state::AppState;
 
@@ -33,8 +34,6 @@ const RACES: usize = 10;
 const MAX_BUTTONS: usize = 12;
 /// Buttons per keyboard row.
 const PER_ROW: usize = 3;
-/// A button's action fits Telegram's 64 bytes of callback data with the command id.
-const MAX_ACTION: usize = 24;
 
 /// Someone pressed a button under one of the command's replies.
 #[derive(Serialize, ToSchema)]
@@ -88,7 +87,7 @@ pub(crate) async fn request_view(state: &AppState, r: &CommandRequested) -> Resu
 
 #[utoipa::path(get, path = "/api/v1/commands/poll", tag = "commands", security(("api_key" = [])),
     params(("project_id" = String, Query), ("integration_id" = String, Query), ("executor_key" = String, Query),
-           ("wait_seconds" = Option<u64>, Query, description = "wait up to this long (at most 30) for a request when there is none")),
+           ("wait_seconds" = Option<u64>, Query, minimum = 0, maximum = 30, description = "wait up to this long (at most 30) for a request when there is none")),
     responses((status = 200, body = CommandPollView), (status = 404, body = crate::error::ErrorBody),
               (status = 422, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
 pub async fn poll(state: AppState, creds: Credentials, query: BTreeMap<String, String>) -> Result<Answer, ApiError> {
@@ -116,12 +115,16 @@ pub async fn poll(state: AppState, creds: Credentials, query: BTreeMap<String, S
 #[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AckCommands {
+    #[schema(schema_with = crate::fields::project_id)]
     pub project_id: String,
     pub integration_id: String,
+    #[schema(schema_with = crate::fields::executor_key)]
     pub executor_key: String,
     /// 1 to 100 requests to take (`cmd_…`), or presses (`cpr_…`).
+    #[schema(schema_with = crate::fields::command_ids)]
     pub command_ids: Vec<String>,
     /// Sent at once as a reply to each user's command ("⏳ running…"), as plain text.
+    #[schema(schema_with = crate::fields::optional_message_text)]
     pub ack_text: Option<String>,
 }
 
@@ -214,12 +217,12 @@ fn answering(request: &CommandRequested) -> Answering<'_> {
 pub async fn ack(state: AppState, creds: Credentials, bytes: bytes::Bytes) -> Result<Answer, ApiError> {
     let caller = creds.caller(&state)?;
     let req: AckCommands = body::parse(&bytes)?;
-    check_text("executor_key", &req.executor_key, 64, id_char)?;
+    fields::EXECUTOR_KEY.check("executor_key", &req.executor_key)?;
     if req.command_ids.is_empty() || req.command_ids.len() > 100 {
         return Err(ApiError::invalid("command_ids", "must name 1 to 100 commands"));
     }
     if let Some(text) = &req.ack_text {
-        check_text("ack_text", text, novij_templates::MAX_TEXT_CHARS, |c| !c.is_control() || c == '\n')?;
+        fields::MESSAGE_TEXT.check("ack_text", text)?;
     }
     find_for_project(&state, &caller, &req.project_id, &req.integration_id).await?;
     let mut found = Vec::with_capacity(req.command_ids.len());
@@ -268,17 +271,21 @@ pub async fn ack(state: AppState, creds: Credentials, bytes: bytes::Bytes) -> Re
 #[serde(deny_unknown_fields)]
 pub struct CommandReply {
     /// 1 to 4,096 characters.
+    #[schema(schema_with = crate::fields::message_text)]
     pub text: String,
     /// `HTML` to send `text` as Telegram HTML; absent: plain text.
+    #[schema(schema_with = crate::fields::optional_parse_mode)]
     pub parse_mode: Option<String>,
     /// Default true: the command is answered and ends. A reply that is not
     /// final leaves it open for more.
     #[serde(rename = "final")]
     pub is_final: Option<bool>,
     /// A retry with the same key sends nothing again.
+    #[schema(schema_with = crate::fields::optional_idempotency_key)]
     pub idempotency_key: Option<String>,
     /// At most 12 buttons under the reply (3 a row); a press comes to this
     /// command's executor's poll as `{kind: "press", action}`.
+    #[schema(max_items = 12)]
     pub buttons: Option<Vec<ReplyButton>>,
 }
 
@@ -286,7 +293,9 @@ pub struct CommandReply {
 #[serde(deny_unknown_fields)]
 pub struct ReplyButton {
     /// `[a-z0-9_-]`, at most 24 characters, unique within the reply.
+    #[schema(schema_with = crate::fields::button_id)]
     pub id: String,
+    #[schema(schema_with = crate::fields::label)]
     pub label: String,
 }
 
@@ -296,9 +305,8 @@ fn keyboard(command_id: &str, buttons: &[ReplyButton]) -> Result<Vec<Vec<Message
         return Err(ApiError::invalid("buttons", format!("must have at most {MAX_BUTTONS} entries")));
     }
     for (i, b) in buttons.iter().enumerate() {
-        let id_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-');
-        check_text(&format!("buttons[{i}].id"), &b.id, MAX_ACTION, id_char)?;
-        check_text(&format!("buttons[{i}].label"), &b.label, 64, |c| !c.is_control())?;
+        fields::BUTTON_ID.check(&format!("buttons[{i}].id"), &b.id)?;
+        fields::LABEL.check(&format!("buttons[{i}].label"), &b.label)?;
         if buttons[..i].iter().any(|o| o.id == b.id) {
             return Err(ApiError::invalid(&format!("buttons[{i}].id"), "is used by another button"));
         }
@@ -334,7 +342,7 @@ pub async fn reply(
     let req: CommandReply = body::parse(&bytes)?;
     let parse_mode = reply_text(&req.text, req.parse_mode.as_deref())?;
     if let Some(key) = &req.idempotency_key {
-        check_text("idempotency_key", key, 256, |c| !c.is_control())?;
+        fields::IDEMPOTENCY_KEY.check("idempotency_key", key)?;
     }
     if ids::command_of_press(&command_id).is_some() {
         return Err(ApiError::not_found("command").with_field("command_id"));

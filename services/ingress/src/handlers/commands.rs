@@ -18,8 +18,9 @@ use warp::http::StatusCode;
 use super::integrations::{changed_meanwhile, load_for_caller, refused};
 use super::{json, Credentials};
 use crate::answer::Answer;
-use crate::body::{self, check_text, id_char};
+use crate::body;
 use crate::error::ApiError;
+use crate::fields;
 use crate::state::AppState;
 
 /// How many times a manifest decides again after losing a race for the integration.
@@ -34,6 +35,7 @@ const LANGUAGES: &[&str] = &["ru", "en"];
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
     /// At most 100; an empty list clears the bot's commands.
+    #[schema(max_items = 100)]
     pub commands: Vec<ManifestCommand>,
 }
 
@@ -41,28 +43,35 @@ pub struct Manifest {
 #[serde(deny_unknown_fields)]
 pub struct ManifestCommand {
     /// `/name`: 1–32 of `a-z0-9_`, unique; not `start`, `stop` or `help`.
+    #[schema(schema_with = crate::fields::command_name)]
     pub name: String,
     /// 1–256 characters, shown in Telegram's menu and by `/help`.
+    #[schema(schema_with = crate::fields::description)]
     pub description: String,
     /// Which of the project's executors polls this command's requests:
     /// 1–64 of `A-Za-z0-9_-`.
+    #[schema(schema_with = crate::fields::executor_key)]
     pub executor_key: String,
     /// How the arguments go, for `/help` (at most 128 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = crate::fields::optional_args_hint)]
     pub args_hint: Option<String>,
     /// 5–3600 (default 60): a request not acked, or acked but not finally
     /// answered, within it expires and the user is told.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 5, maximum = 3600)]
     pub timeout_seconds: Option<u32>,
     /// `private`, `groups` or `all` (default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::fields::optional_command_scope)]
     pub scope: Option<CommandScope>,
     /// The description by language (`ru`, `en`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = crate::fields::optional_descriptions)]
     pub descriptions: Option<BTreeMap<String, String>>,
     /// When given, only these connected users may run it; others get a short refusal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = crate::fields::optional_user_refs)]
     pub allowed_refs: Option<Vec<String>>,
 }
 
@@ -81,18 +90,14 @@ pub struct ManifestView {
 
 fn command_spec(i: usize, c: ManifestCommand) -> Result<CommandSpec, ApiError> {
     let field = |name: &str| format!("commands[{i}].{name}");
-    let name_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_';
-    check_text(&field("name"), &c.name, 32, name_char)?;
+    fields::COMMAND_NAME.check(&field("name"), &c.name)?;
     if RESERVED.contains(&c.name.as_str()) {
         return Err(ApiError::invalid(&field("name"), format!("`/{}` is the service's own command", c.name)));
     }
-    let text = |c: char| !c.is_control();
-    check_text(&field("description"), &c.description, 256, text)?;
-    // One NATS subject token: no `.`, `*` or `>`.
-    let key_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-');
-    check_text(&field("executor_key"), &c.executor_key, 64, key_char)?;
+    fields::DESCRIPTION.check(&field("description"), &c.description)?;
+    fields::EXECUTOR_KEY.check(&field("executor_key"), &c.executor_key)?;
     if let Some(hint) = &c.args_hint {
-        check_text(&field("args_hint"), hint, 128, text)?;
+        fields::ARGS_HINT.check(&field("args_hint"), hint)?;
     }
     let timeout_seconds = c.timeout_seconds.unwrap_or(60);
     if !(5..=3600).contains(&timeout_seconds) {
@@ -103,11 +108,11 @@ fn command_spec(i: usize, c: ManifestCommand) -> Result<CommandSpec, ApiError> {
         if !LANGUAGES.contains(&language.as_str()) {
             return Err(ApiError::invalid(&field("descriptions"), format!("`{language}` is not ru or en")));
         }
-        check_text(&field(&format!("descriptions.{language}")), description, 256, text)?;
+        fields::DESCRIPTION.check(&field(&format!("descriptions.{language}")), description)?;
     }
     let allowed_refs = c.allowed_refs.unwrap_or_default();
     for (j, r) in allowed_refs.iter().enumerate() {
-        check_text(&field(&format!("allowed_refs[{j}]")), r, 256, id_char)?;
+        fields::USER_REF.check(&field(&format!("allowed_refs[{j}]")), r)?;
     }
     Ok(CommandSpec {
         name: c.name,

@@ -14,16 +14,19 @@ use warp::http::StatusCode;
 
 use super::{integrations::find_for_project, json, read_your_write, Credentials};
 use crate::answer::Answer;
-use crate::body::{self, check_text, id_char};
+use crate::body;
 use crate::error::ApiError;
+use crate::fields;
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateConnectCode {
+    #[schema(schema_with = crate::fields::project_id)]
     pub project_id: String,
     pub integration_id: String,
     /// The project's own reference of the user, e.g. `user:42`.
+    #[schema(schema_with = crate::fields::user_ref)]
     pub public_user_ref: String,
 }
 
@@ -51,8 +54,8 @@ fn new_code() -> Result<String, ApiError> {
 pub async fn create(state: AppState, creds: Credentials, bytes: bytes::Bytes) -> Result<Answer, ApiError> {
     let caller = creds.caller(&state)?;
     let req: CreateConnectCode = body::parse(&bytes)?;
-    check_text("project_id", &req.project_id, 64, id_char)?;
-    check_text("public_user_ref", &req.public_user_ref, 256, id_char)?;
+    fields::PROJECT_ID.check("project_id", &req.project_id)?;
+    fields::USER_REF.check("public_user_ref", &req.public_user_ref)?;
     let integration = find_for_project(&state, &caller, &req.project_id, &req.integration_id).await?;
     let code = new_code()?;
     let expires_at = Utc::now() + Duration::seconds(i64::from(state.rt.config.connect_code_ttl_seconds));

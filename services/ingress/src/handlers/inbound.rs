@@ -14,18 +14,22 @@ use warp::http::StatusCode;
 use super::sends::{accept_reply, reply_text, Answering};
 use super::{json, Credentials};
 use crate::answer::Answer;
-use crate::body::{self, check_text};
+use crate::body;
 use crate::error::ApiError;
+use crate::fields;
 use crate::state::AppState;
 
 #[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InboundReply {
     /// 1 to 4,096 characters.
+    #[schema(schema_with = crate::fields::message_text)]
     pub text: String,
     /// `HTML` to send `text` as Telegram HTML; absent: plain text.
+    #[schema(schema_with = crate::fields::optional_parse_mode)]
     pub parse_mode: Option<String>,
     /// A retry with the same key sends nothing again.
+    #[schema(schema_with = crate::fields::optional_idempotency_key)]
     pub idempotency_key: Option<String>,
 }
 
@@ -109,7 +113,7 @@ pub async fn reply(
     let req: InboundReply = body::parse(&bytes)?;
     let parse_mode = reply_text(&req.text, req.parse_mode.as_deref())?;
     if let Some(key) = &req.idempotency_key {
-        check_text("idempotency_key", key, 256, |c| !c.is_control())?;
+        fields::IDEMPOTENCY_KEY.check("idempotency_key", key)?;
     }
     let m = visible(&state, &caller, &message_id).await?;
     super::integrations::require_owner_of(&state, &caller, &m.integration_id).await?;

@@ -23,29 +23,35 @@ use warp::http::StatusCode;
 use super::{ask_dispatcher, json, read_your_write, Credentials};
 use crate::answer::Answer;
 use crate::auth::Caller;
-use crate::body::{self, check_text, id_char};
+use crate::body;
 use crate::error::ApiError;
+use crate::fields;
 use crate::project_webhook;
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateIntegration {
+    #[schema(schema_with = crate::fields::project_id)]
     pub project_id: String,
+    #[schema(schema_with = crate::fields::wallet_id)]
     pub owner_wallet_id: String,
     /// `common` (the shared bot) or `custom` (needs `custom_bot_token`).
-    #[schema(value_type = String, example = "custom")]
+    #[schema(schema_with = crate::fields::bot_mode)]
     pub bot_mode: BotMode,
     /// Verified with getMe; stored encrypted only, never returned.
     pub custom_bot_token: Option<String>,
     /// `none` or `dsr`.
-    #[schema(value_type = String, example = "dsr")]
+    #[schema(schema_with = crate::fields::payment_mode)]
     pub payment_mode: PaymentMode,
+    #[schema(maximum = 10080)]
     pub default_reminder_minutes: u32,
     /// Where inbound messages are POSTed, signed (https; the answer shows the
     /// signing secret once, as `inbound_secret`).
+    #[schema(schema_with = crate::fields::optional_https_url)]
     pub inbound_webhook_url: Option<String>,
     /// `ru` (default) or `en`: the language of sends that name no `locale`.
+    #[schema(schema_with = crate::fields::optional_locale)]
     pub default_locale: Option<String>,
     /// Custom bots only: beyond Telegram's free 30 messages/s, calls carry
     /// `allow_paid_broadcast` (up to 1000/s, paid in Stars from the bot's balance).
@@ -63,13 +69,15 @@ pub struct UpdateIntegration {
     pub custom_bot_token: Option<String>,
     /// Custom bots only.
     pub allow_paid_broadcast: Option<bool>,
+    #[schema(maximum = 10080)]
     pub default_reminder_minutes: Option<u32>,
+    #[schema(schema_with = crate::fields::optional_locale)]
     pub default_locale: Option<String>,
     /// A URL: inbound messages are POSTed there from now on (the first one
     /// brings the signing secret, shown once as `inbound_secret`); `null`:
     /// nowhere (they stay on the feed).
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::fields::optional_https_url)]
     pub inbound_webhook_url: Option<Option<String>>,
 }
 
@@ -156,8 +164,8 @@ fn may_choose(state: &AppState, caller: &Caller, project_id: &str, mode: Payment
 }
 
 fn validate(req: &CreateIntegration) -> Result<(), ApiError> {
-    check_text("project_id", &req.project_id, 64, id_char)?;
-    check_text("owner_wallet_id", &req.owner_wallet_id, 128, id_char)?;
+    fields::PROJECT_ID.check("project_id", &req.project_id)?;
+    fields::WALLET_ID.check("owner_wallet_id", &req.owner_wallet_id)?;
     match (req.bot_mode, &req.custom_bot_token) {
         (BotMode::Custom, None) => {
             return Err(ApiError::invalid("custom_bot_token", "is required when bot_mode is custom"))

@@ -15,8 +15,9 @@ use warp::http::StatusCode;
 use super::integrations::find_for_project;
 use super::{json, Credentials};
 use crate::answer::Answer;
-use crate::body::{self, check_text, id_char};
+use crate::body;
 use crate::error::ApiError;
+use crate::fields;
 use crate::quote::{self, QuoteError, Quoted};
 use crate::selection::{resolve, RecipientVars, Selection};
 use crate::state::AppState;
@@ -27,7 +28,9 @@ const MAX_RECIPIENTS: u32 = 100_000;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuoteRequest {
+    #[schema(schema_with = crate::fields::project_id)]
     pub project_id: String,
+    #[schema(schema_with = crate::fields::template)]
     pub template: String,
     /// How many recipients the payment covers (default 1), or a broadcast's
     /// `recipients` list (with `integration_id`).
@@ -36,6 +39,7 @@ pub struct QuoteRequest {
     /// A broadcast's integration: the quote covers the recipients its
     /// selection (`recipient_refs`, `all_connected` or `recipients`) resolves to now.
     pub integration_id: Option<String>,
+    #[schema(schema_with = crate::fields::broadcast_recipient_refs)]
     pub recipient_refs: Option<Vec<String>>,
     #[serde(default)]
     pub all_connected: bool,
@@ -76,12 +80,13 @@ pub fn service_wallet(state: &AppState) -> Result<&str, ApiError> {
 
 #[utoipa::path(post, path = "/api/v1/payments/quote", tag = "payments", request_body = QuoteRequest,
     security(("api_key" = [])),
-    responses((status = 200, body = Quote), (status = 409, body = crate::error::ErrorBody),
+    responses((status = 200, body = Quote), (status = 404, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody),
               (status = 422, body = crate::error::ErrorBody)))]
 pub async fn quote(state: AppState, creds: Credentials, bytes: bytes::Bytes) -> Result<Answer, ApiError> {
     let caller = creds.caller(&state)?;
     let req: QuoteRequest = body::parse(&bytes)?;
-    check_text("project_id", &req.project_id, 64, id_char)?;
+    fields::PROJECT_ID.check("project_id", &req.project_id)?;
     caller.require_project(&req.project_id)?;
     if req.integration_id.is_none() && (req.recipient_refs.is_some() || req.all_connected) {
         return Err(ApiError::invalid("integration_id", "is required to quote a selection of recipients"));
@@ -135,11 +140,12 @@ pub async fn quote(state: AppState, creds: Credentials, bytes: bytes::Bytes) -> 
 pub struct PaymentFields {
     /// `none` or `dsr`; defaults to the integration's payment mode, and must match it.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::fields::optional_payment_mode)]
     pub payment_mode: Option<PaymentMode>,
     /// DSR: the ledger transaction paying for it (64 lowercase hex).
     pub tx_hash: Option<String>,
     /// DSR: the wallet the transaction comes from.
+    #[schema(schema_with = crate::fields::optional_wallet_id)]
     pub payer_wallet_id: Option<String>,
     /// DSR: the quote's `payment_code`, also the transaction's memo.
     pub payment_code: Option<String>,
@@ -194,7 +200,7 @@ pub fn claim_for(
         return Err(ApiError::invalid("tx_hash", "must be 64 lowercase hexadecimal characters"));
     }
     let payer_wallet_id = required("payer_wallet_id", &fields.payer_wallet_id)?;
-    check_text("payer_wallet_id", &payer_wallet_id, 128, id_char)?;
+    fields::WALLET_ID.check("payer_wallet_id", &payer_wallet_id)?;
     let payment_code = required("payment_code", &fields.payment_code)?;
     let quoted = quote::check(&state.rt.keyring, &payment_code, priced.project_id, template, Utc::now()).map_err(
         |e| match e {

@@ -41,7 +41,7 @@ const MAX_PAGE: u64 = 1000;
 /// than `limit` is the last); or the one of a `public_user_ref`.
 #[utoipa::path(get, path = "/api/v1/integrations/{id}/recipients", tag = "connect", security(("api_key" = [])),
     params(("id" = String, Path, description = "integration id"),
-           ("limit" = Option<u64>, Query, description = "recipients per page, 1–1000 (default 500)"),
+           ("limit" = Option<u64>, Query, minimum = 1, maximum = 1000, description = "recipients per page, 1–1000 (default 500)"),
            ("after" = Option<String>, Query, description = "the last `recipient_id` of the page before"),
            ("public_user_ref" = Option<String>, Query, description = "only the recipient of this reference")),
     responses((status = 200, body = [RecipientView]), (status = 401, body = crate::error::ErrorBody),

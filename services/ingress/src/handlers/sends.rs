@@ -25,8 +25,9 @@ use warp::http::StatusCode;
 pub use super::send_request::SendRequest;
 use super::{integrations::find_for_project, json, payments, Credentials};
 use crate::answer::Answer;
-use crate::body::{self, check_locale, check_text, id_char};
+use crate::body::{self, check_locale};
 use crate::error::ApiError;
+use crate::fields;
 use crate::media;
 use crate::quotas::QuotaError;
 use crate::state::AppState;
@@ -46,10 +47,18 @@ pub enum Kind {
 }
 
 /// Checks the fields that need no lookup; returns the requested locale, if any.
+/// A send's body, parsed and given the checks that need no state, with the
+/// locale it asks for.
+pub(crate) fn parse_checked(bytes: &[u8]) -> Result<(SendRequest, Option<Locale>), ApiError> {
+    let req: SendRequest = body::parse(bytes)?;
+    let requested_locale = validate(&req)?;
+    Ok((req, requested_locale))
+}
+
 fn validate(req: &SendRequest) -> Result<Option<Locale>, ApiError> {
-    check_text("project_id", &req.project_id, 64, id_char)?;
-    check_text("recipient_ref", &req.recipient_ref, 256, id_char)?;
-    check_text("idempotency_key", &req.idempotency_key, 256, |c| !c.is_control())?;
+    fields::PROJECT_ID.check("project_id", &req.project_id)?;
+    fields::USER_REF.check("recipient_ref", &req.recipient_ref)?;
+    fields::IDEMPOTENCY_KEY.check("idempotency_key", &req.idempotency_key)?;
     req.locale.as_deref().map(|l| check_locale("locale", l)).transpose()
 }
 
@@ -181,7 +190,7 @@ pub(crate) struct ChatReply<'a> {
 /// A reply's text (1 to 4,096 characters) and its `parse_mode` (`HTML`, or
 /// absent for plain text), checked.
 pub(crate) fn reply_text(text: &str, parse_mode: Option<&str>) -> Result<Option<String>, ApiError> {
-    check_text("text", text, novij_templates::MAX_TEXT_CHARS, |c| !c.is_control() || c == '\n')?;
+    fields::MESSAGE_TEXT.check("text", text)?;
     match parse_mode {
         None => Ok(None),
         Some("HTML") => Ok(Some("HTML".to_string())),
@@ -284,8 +293,7 @@ pub async fn create(state: AppState, creds: Credentials, bytes: bytes::Bytes) ->
 /// round trip, and only a refusal asks it whether this is a retry.
 pub async fn accept(state: AppState, creds: Credentials, bytes: bytes::Bytes, kind: Kind) -> Result<Answer, ApiError> {
     let caller = creds.caller(&state)?;
-    let req: SendRequest = body::parse(&bytes)?;
-    let requested_locale = validate(&req)?;
+    let (req, requested_locale) = parse_checked(&bytes)?;
     let send_at = due_at(&state, &req, kind)?;
     caller.require_project(&req.project_id)?;
     let keyring = &state.rt.keyring;

@@ -18,14 +18,12 @@ use warp::http::StatusCode;
 
 use super::{json, Credentials};
 use crate::answer::Answer;
-use crate::body::{check_text, id_char};
 use crate::error::ApiError;
+use crate::fields;
 use crate::state::AppState;
 
 /// Room for the multipart framing and the `project_id` field around the file.
 const FRAMING_BYTES: u64 = 64 * 1024;
-const MAX_CONTENT_TYPE_CHARS: usize = 127;
-const MAX_FILENAME_CHARS: usize = 255;
 
 #[derive(Serialize, ToSchema)]
 pub struct UploadView {
@@ -76,7 +74,7 @@ where
         match field.name() {
             Some("project_id") if project_id.is_none() => {
                 let id = field.text().await.map_err(bad_multipart)?;
-                check_text("project_id", &id, 64, id_char)?;
+                fields::PROJECT_ID.check("project_id", &id)?;
                 caller.require_project(&id)?;
                 project_id = Some(id);
             }
@@ -104,12 +102,12 @@ async fn store(
     field: multer::Field<'static>,
 ) -> Result<Answer, ApiError> {
     let content_type = field.content_type().map_or_else(|| "application/octet-stream".to_string(), |m| m.to_string());
-    check_text("file", &content_type, MAX_CONTENT_TYPE_CHARS, |c| c.is_ascii_graphic() || c == ' ')?;
+    fields::CONTENT_TYPE.check("file", &content_type)?;
     // Only the name itself, never a client's path.
     let filename = field
         .file_name()
         .and_then(|name| name.rsplit(['/', '\\']).next())
-        .map(|name| name.chars().filter(|c| !c.is_control()).take(MAX_FILENAME_CHARS).collect::<String>())
+        .map(|name| name.chars().filter(|c| !c.is_control()).take(fields::FILE_NAME.max).collect::<String>())
         .filter(|name| !name.trim().is_empty());
     let upload_id = ids::new_id(ids::UPLOAD);
     let rt = &state.rt;

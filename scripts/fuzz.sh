@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs every libFuzzer target under fuzz/ (cargo-fuzz) for RUNS inputs each
+# (default 100000), from a fixed seed; stops at the first panic, which
+# cargo-fuzz saves under fuzz/artifacts/<target>/.
+#
+#   scripts/fuzz.sh [RUNS] [TARGET...]
+#
+# cargo-fuzz (pinned) is installed into .state/tools on first use. The
+# toolchain is stable, so the targets run without a sanitizer (`-s none`):
+# Rust code needs none to find panics, and the project has no unsafe code.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+CARGO_FUZZ_VERSION=0.13.2
+TOOLS="$ROOT/.state/tools"
+export PATH="$TOOLS/bin:$PATH"
+
+RUNS="${1:-100000}"
+shift || true
+if ! [[ "$RUNS" =~ ^[0-9]+$ ]]; then
+  echo "usage: scripts/fuzz.sh [RUNS] [TARGET...]" >&2
+  exit 2
+fi
+
+if ! cargo fuzz --version 2>/dev/null | grep -q " $CARGO_FUZZ_VERSION\$"; then
+  echo "fuzz: installing cargo-fuzz $CARGO_FUZZ_VERSION into .state/tools" >&2
+  cargo install -q --locked --root "$TOOLS" "cargo-fuzz@$CARGO_FUZZ_VERSION"
+fi
+
+if [[ $# -eq 0 ]]; then
+  mapfile -t targets < <(cargo fuzz list)
+else
+  targets=("$@")
+fi
+for target in "${targets[@]}"; do
+  echo "fuzz: $target, $RUNS inputs" >&2
+  cargo fuzz run -s none --release "$target" -- -runs="$RUNS" -seed=1 -max_len=4096 -print_final_stats=1
+done
+echo "fuzz: ${#targets[@]} targets, $RUNS inputs each, no panic" >&2
