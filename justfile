@@ -28,13 +28,18 @@ status:
 logs svc="":
     @bash scripts/stack.sh logs {{ quote(svc) }}
 
-# Everything CI runs: format check, clippy, build, the scripts' own test, tests
+# Everything CI runs: format check, clippy, build, the scripts' own test, tests, a fuzzing smoke
 test:
     bash scripts/tests/dev_commands.sh
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
     cargo build --workspace --bins
     cargo test --workspace
+    bash scripts/fuzz.sh 2000
+
+# Fuzz the decoders of outside input (fuzz/): `just fuzz` runs 100,000 inputs per target; `just fuzz 5000 api_body`
+fuzz runs="100000" *targets="":
+    bash scripts/fuzz.sh {{ runs }} {{ targets }}
 
 # Format all crates
 fmt:

@@ -6,7 +6,6 @@ use novij_runtime::derive;
 use warp::http::StatusCode;
 
 use crate::error::ApiError;
-use crate::handlers::Credentials;
 use crate::state::AppState;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,21 +34,26 @@ fn unauthorized(message: &str) -> ApiError {
 }
 
 impl Caller {
-    /// Resolves `Authorization: Bearer <key>` (or `X-Api-Key`) to a caller,
-    /// counting the request against a project key's rate.
-    pub fn authenticate(state: &AppState, creds: &Credentials) -> Result<Caller, ApiError> {
-        match identify(state, creds)? {
+    /// Resolves the key presented (`Authorization: Bearer <key>` or
+    /// `X-Api-Key`) to a caller, counting the request against a project
+    /// key's rate; `signer` is the wallet whose signature was checked.
+    pub fn authenticate(
+        state: &AppState,
+        presented: Presented<'_>,
+        signer: Option<String>,
+    ) -> Result<Caller, ApiError> {
+        match identify(state, presented)? {
             Key::Admin => Ok(Caller::Admin),
             Key::Project { project, limited_as } => {
                 state.key_rates.admit(&limited_as)?;
-                Ok(Caller::Project { project, signer: creds.signer.clone() })
+                Ok(Caller::Project { project, signer })
             }
         }
     }
 
-    /// Whether the request's key is a project's (not the admin's, nor invalid).
-    pub fn is_project_key(state: &AppState, creds: &Credentials) -> bool {
-        matches!(identify(state, creds), Ok(Key::Project { .. }))
+    /// Whether the key presented is a project's (not the admin's, nor invalid).
+    pub fn is_project_key(state: &AppState, presented: Presented<'_>) -> bool {
+        matches!(identify(state, presented), Ok(Key::Project { .. }))
     }
 
     /// May this caller act for `project_id`?
@@ -92,12 +96,18 @@ impl Caller {
     }
 }
 
-fn identify(state: &AppState, creds: &Credentials) -> Result<Key, ApiError> {
-    let presented = creds
+/// The key headers of a request: `Authorization` and `X-Api-Key`.
+#[derive(Debug, Clone, Copy)]
+pub struct Presented<'a> {
+    pub authorization: Option<&'a str>,
+    pub api_key: Option<&'a str>,
+}
+
+fn identify(state: &AppState, presented: Presented<'_>) -> Result<Key, ApiError> {
+    let presented = presented
         .authorization
-        .as_deref()
         .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
-        .or(creds.api_key.as_deref())
+        .or(presented.api_key)
         .map(str::trim)
         .ok_or_else(|| unauthorized("an API key is required (Authorization: Bearer <key>)"))?;
     let config = &state.rt.config;

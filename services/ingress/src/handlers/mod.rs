@@ -44,7 +44,12 @@ pub struct Credentials {
 
 impl Credentials {
     pub fn caller(&self, state: &AppState) -> Result<Caller, ApiError> {
-        Caller::authenticate(state, self)
+        Caller::authenticate(state, self.key(), self.signer.clone())
+    }
+
+    /// The key headers.
+    pub fn key(&self) -> crate::auth::Presented<'_> {
+        crate::auth::Presented { authorization: self.authorization.as_deref(), api_key: self.api_key.as_deref() }
     }
 
     /// Metadata of the first event this request appends.
