@@ -194,6 +194,20 @@ async fn a_resolved_incident_that_fires_again_gets_a_new_card_and_a_deleted_card
     assert_eq!(resolved.body["alerts"].as_array().map(Vec::len), Some(1), "{}", resolved.body);
     let bad = stack.get(&format!("/api/v1/alerts?project_id={PROJECT}&integration_id={integration}&status=gone")).await;
     assert_eq!((bad.status, &bad.body["error"]["field"]), (422, &json!("status")), "{}", bad.body);
+    // A page at a time: the next page starts after the last card shown.
+    let list = format!("/api/v1/alerts?project_id={PROJECT}&integration_id={integration}&limit=1");
+    let first_page = stack.get(&list).await;
+    assert_eq!(first_page.body["alerts"][0]["alert_id"], json!(second_id), "{}", first_page.body);
+    assert_eq!(first_page.body["alerts"].as_array().map(Vec::len), Some(1), "{}", first_page.body);
+    let next = stack.get(&format!("{list}&after={second_id}")).await;
+    assert_eq!(next.body["alerts"][0]["alert_id"], json!(first_id), "{}", next.body);
+    let last = stack.get(&format!("{list}&after={first_id}")).await;
+    assert_eq!(last.body["alerts"], json!([]), "{}", last.body);
+    let foreign = stack.get(&format!("{list}&after=alr_0")).await;
+    assert_eq!((foreign.status, &foreign.body["error"]["field"]), (422, &json!("after")), "{}", foreign.body);
+    let too_many =
+        stack.get(&format!("/api/v1/alerts?project_id={PROJECT}&integration_id={integration}&limit=1001")).await;
+    assert_eq!((too_many.status, &too_many.body["error"]["field"]), (422, &json!("limit")), "{}", too_many.body);
     assert_eq!(stack.sandbox_get("/sandbox/violations").await, json!([]), "limit violations");
 }
 

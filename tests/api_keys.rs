@@ -74,4 +74,17 @@ async fn a_key_made_at_run_time_acts_on_every_instance_until_revoked() {
     assert!(!api_keys(&stack, &["revoke", "key_unknown"]).0, "an unknown key revoked");
     let (_, listed) = api_keys(&stack, &["list"]);
     assert!(listed["keys"][0]["revoked_at"].is_string(), "{listed}");
+
+    // The list pages: at most `limit`, after the last one shown.
+    let (_, second) = api_keys(&stack, &["create", "--project", "p_keys"]);
+    let second_id = second["key_id"].as_str().expect("key_id");
+    let stack = &stack;
+    let page = |query: String| async move { stack.get(&format!("/api/v1/api-keys?project_id=p_keys{query}")).await };
+    let first_page = page("&limit=1".into()).await;
+    assert_eq!(first_page.body["keys"].as_array().map(Vec::len), Some(1), "{}", first_page.body);
+    assert_eq!(first_page.body["keys"][0]["key_id"], json!(key_id), "{}", first_page.body);
+    let next = page(format!("&limit=1&after={key_id}")).await;
+    assert_eq!(next.body["keys"][0]["key_id"], json!(second_id), "{}", next.body);
+    let unknown = page("&after=key_unknown".into()).await;
+    assert_eq!((unknown.status, &unknown.body["error"]["field"]), (422, &json!("after")), "{}", unknown.body);
 }

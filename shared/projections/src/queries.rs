@@ -89,21 +89,40 @@ pub async fn send_with_history(
 
 /// An integration's alert cards, newest first, at most `limit`; only those
 /// with `status` when given.
+/// An integration's alert cards, newest first, a page at a time: `after`
+/// is the last card of the page before (its `alert_id`); `Ok(None)` when it
+/// is not one of the integration's cards.
 pub async fn alert_cards(
     db: &DatabaseConnection,
     project_id: &str,
     integration_id: &str,
     status: Option<&str>,
+    after: Option<&str>,
     limit: u64,
-) -> Result<Vec<alert_card::Model>, DbErr> {
-    use sea_orm::QuerySelect;
+) -> Result<Option<Vec<alert_card::Model>>, DbErr> {
+    use sea_orm::{Condition, QuerySelect};
     let mut query = alert_card::Entity::find()
         .filter(alert_card::Column::ProjectId.eq(project_id))
         .filter(alert_card::Column::IntegrationId.eq(integration_id));
     if let Some(status) = status {
         query = query.filter(alert_card::Column::Status.eq(status));
     }
-    query.order_by_desc(alert_card::Column::OpenedAt).limit(limit).all(db).await
+    if let Some(after) = after {
+        let last = alert_card::Entity::find_by_id(after).one(db).await?;
+        let Some(last) = last.filter(|c| c.project_id == project_id && c.integration_id == integration_id) else {
+            return Ok(None);
+        };
+        // Keyset: before (opened_at, alert_id) of the last one shown.
+        query = query.filter(
+            Condition::any().add(alert_card::Column::OpenedAt.lt(last.opened_at)).add(
+                Condition::all()
+                    .add(alert_card::Column::OpenedAt.eq(last.opened_at))
+                    .add(alert_card::Column::AlertId.lt(last.alert_id)),
+            ),
+        );
+    }
+    let query = query.order_by_desc(alert_card::Column::OpenedAt).order_by_desc(alert_card::Column::AlertId);
+    query.limit(limit).all(db).await.map(Some)
 }
 
 pub async fn broadcast(db: &DatabaseConnection, broadcast_id: &str) -> Result<Option<broadcast::Model>, DbErr> {

@@ -211,7 +211,7 @@ pub fn operations() -> Vec<Operation> {
             Box::pin(inbound_webhook::rotate_secret(s, c.creds, id))
         }),
         op("inbound.dead_letters.list", Method::GET, "inbound/dead-letters", |s, c| {
-            Box::pin(inbound_webhook::dead_letters(s, c.creds))
+            Box::pin(inbound_webhook::dead_letters(s, c.creds, c.query))
         }),
         op("inbound.dead_letters.retry", Method::POST, "inbound/dead-letters/retry", |s, c| {
             Box::pin(inbound_webhook::retry(s, c.creds, c.body))
@@ -276,7 +276,9 @@ pub fn operations() -> Vec<Operation> {
             Box::pin(alerts::poll(s, c.creds, c.query))
         }),
         op("alerts.actions.ack", Method::POST, "alerts/actions/ack", |s, c| Box::pin(alerts::ack(s, c.creds, c.body))),
-        op("ops.dead_letters.list", Method::GET, "ops/dead-letters", |s, c| Box::pin(dead_letters::list(s, c.creds))),
+        op("ops.dead_letters.list", Method::GET, "ops/dead-letters", |s, c| {
+            Box::pin(dead_letters::list(s, c.creds, c.query))
+        }),
         op("ops.queues", Method::GET, "ops/queues", |s, c| Box::pin(queues::list(s, c.creds))),
         op("ops.dead_letters.retry", Method::POST, "ops/dead-letters/retry", |s, c| {
             Box::pin(dead_letters::retry(s, c.creds, c.body))

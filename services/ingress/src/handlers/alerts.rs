@@ -674,7 +674,7 @@ pub async fn reply(
 
 #[derive(Serialize, ToSchema)]
 pub struct AlertListView {
-    /// Newest first.
+    /// Newest first; a page shorter than `limit` is the last.
     pub alerts: Vec<AlertListEntry>,
 }
 
@@ -695,12 +695,11 @@ pub struct AlertListEntry {
     pub updated_at: chrono::DateTime<Utc>,
 }
 
-/// Most cards one list answers.
-const LIST_LIMIT: u64 = 500;
-
 #[utoipa::path(get, path = "/api/v1/alerts", tag = "alerts", security(("api_key" = [])),
     params(("project_id" = String, Query), ("integration_id" = String, Query),
-           ("status" = Option<String>, Query, pattern = "^(firing|acknowledged|resolved)$", description = "only cards in this status: firing, acknowledged or resolved")),
+           ("status" = Option<String>, Query, pattern = "^(firing|acknowledged|resolved)$", description = "only cards in this status: firing, acknowledged or resolved"),
+           ("limit" = Option<u64>, Query, minimum = 1, maximum = 1000, description = "cards per page, 1–1000 (default 500)"),
+           ("after" = Option<String>, Query, description = "the last `alert_id` of the page before")),
     responses((status = 200, body = AlertListView), (status = 404, body = crate::error::ErrorBody),
               (status = 422, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
 pub async fn list(state: AppState, creds: Credentials, query: BTreeMap<String, String>) -> Result<Answer, ApiError> {
@@ -711,15 +710,18 @@ pub async fn list(state: AppState, creds: Credentials, query: BTreeMap<String, S
         None => None,
         Some(s) => Some(s.parse::<AlertStatus>().map_err(|e| ApiError::invalid("status", e.to_string()))?),
     };
+    let limit = query::limit(&query)?;
     find_for_project(&state, &caller, &project_id, &integration_id).await?;
     let rows = novij_projections::queries::alert_cards(
         &state.rt.db,
         &project_id,
         &integration_id,
         status.map(AlertStatus::as_str),
-        LIST_LIMIT,
+        query.get("after").map(String::as_str),
+        limit,
     )
-    .await?;
+    .await?
+    .ok_or_else(|| ApiError::invalid("after", "is not a card of this integration"))?;
     let alerts = rows
         .into_iter()
         .map(|r| AlertListEntry {

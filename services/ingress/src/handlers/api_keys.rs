@@ -96,12 +96,15 @@ pub async fn create(state: AppState, creds: Credentials, bytes: bytes::Bytes) ->
 }
 
 #[utoipa::path(get, path = "/api/v1/api-keys", tag = "api-keys", security(("api_key" = [])),
-    params(("project_id" = Option<String>, Query, description = "only this project's keys")),
+    params(("project_id" = Option<String>, Query, description = "only this project's keys"),
+           ("limit" = Option<u64>, Query, minimum = 1, maximum = 1000, description = "keys per page, 1–1000 (default 500)"),
+           ("after" = Option<String>, Query, description = "the last `key_id` of the page before")),
     responses((status = 200, body = ApiKeyList), (status = 401, body = crate::error::ErrorBody),
               (status = 403, body = crate::error::ErrorBody)))]
 pub async fn list(state: AppState, creds: Credentials, query: BTreeMap<String, String>) -> Result<Answer, ApiError> {
     admin(&state, &creds)?;
     let keys = state.api_keys.list(query.get("project_id").map(String::as_str));
+    let keys = super::query::page(&query, keys, |k| &k.key_id)?;
     Ok(json(StatusCode::OK, &ApiKeyList { keys }))
 }
 

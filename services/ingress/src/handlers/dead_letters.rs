@@ -133,10 +133,17 @@ async fn retry_one(state: &AppState, send_id: &str, creds: &Credentials) -> Resu
 }
 
 #[utoipa::path(get, path = "/api/v1/ops/dead-letters", tag = "ops", security(("api_key" = [])),
+    params(("limit" = Option<u64>, Query, minimum = 1, maximum = 1000, description = "letters per page, 1–1000 (default 500)"),
+           ("after" = Option<String>, Query, description = "the last `send_id` of the page before")),
     responses((status = 200, body = [DeadLetterView]), (status = 403, body = crate::error::ErrorBody)))]
-pub async fn list(state: AppState, creds: Credentials) -> Result<Answer, ApiError> {
+pub async fn list(
+    state: AppState,
+    creds: Credentials,
+    query: std::collections::BTreeMap<String, String>,
+) -> Result<Answer, ApiError> {
     admin(&state, &creds)?;
     let letters: Vec<DeadLetter> = read_stream(&state.rt.jetstream, subjects::DEAD_SENDS).await?;
+    let letters = super::query::page(&query, letters, |l| &l.event.send_id)?;
     let views: Vec<DeadLetterView> = letters
         .into_iter()
         .map(|l| DeadLetterView {

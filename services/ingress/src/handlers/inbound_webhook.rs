@@ -76,11 +76,17 @@ async fn waiting(state: &AppState, caller: &Caller) -> Result<Vec<InboundDeadLet
 }
 
 #[utoipa::path(get, path = "/api/v1/inbound/dead-letters", tag = "inbound", security(("api_key" = [])),
+    params(("limit" = Option<u64>, Query, minimum = 1, maximum = 1000, description = "letters per page, 1–1000 (default 500)"),
+           ("after" = Option<String>, Query, description = "the last `message_id` of the page before")),
     responses((status = 200, body = [InboundDeadLetterView])))]
-pub async fn dead_letters(state: AppState, creds: Credentials) -> Result<Answer, ApiError> {
+pub async fn dead_letters(
+    state: AppState,
+    creds: Credentials,
+    query: std::collections::BTreeMap<String, String>,
+) -> Result<Answer, ApiError> {
     let caller = creds.caller(&state)?;
-    let views: Vec<InboundDeadLetterView> = waiting(&state, &caller)
-        .await?
+    let letters = waiting(&state, &caller).await?;
+    let views: Vec<InboundDeadLetterView> = super::query::page(&query, letters, |l| &l.event.message_id)?
         .into_iter()
         .map(|l| InboundDeadLetterView {
             message_id: l.event.message_id,

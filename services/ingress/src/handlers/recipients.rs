@@ -31,11 +31,6 @@ pub struct RecipientView {
     pub bound_at: DateTime<Utc>,
 }
 
-/// Recipients per page, unless `limit` says otherwise.
-const PAGE: u64 = 500;
-/// The largest page.
-const MAX_PAGE: u64 = 1000;
-
 /// The integration's recipients in the order they connected, a page at a
 /// time: `after` the last `recipient_id` of the page before (a page shorter
 /// than `limit` is the last); or the one of a `public_user_ref`.
@@ -55,7 +50,7 @@ pub async fn list(
     use sea_orm::{Condition, QuerySelect};
     let caller = creds.caller(&state)?;
     let integration = find_visible(&state, &caller, &id).await?;
-    let limit = query::limit(&params, PAGE, MAX_PAGE)?;
+    let limit = query::limit(&params)?;
     let mut find = recipient::Entity::find().filter(recipient::Column::IntegrationId.eq(integration.id.clone()));
     if let Some(user_ref) = params.get("public_user_ref") {
         find = find.filter(recipient::Column::PublicUserRef.eq(user_ref.clone()));

@@ -85,8 +85,9 @@ impl Modify for CommonRefusals {
                         ("413", "the body is larger than the operation takes"),
                     ]);
                 }
-                if op.request_body.is_some() {
-                    statuses.push(("422", "a field is invalid; `field` names it"));
+                let queried = op.parameters.iter().flatten().any(|p| p.parameter_in == ParameterIn::Query);
+                if op.request_body.is_some() || queried {
+                    statuses.push(("422", "a field or query parameter is invalid; `field` names it"));
                 }
                 if webhook {
                     statuses.push(("404", "no such bot"));
