@@ -35,6 +35,9 @@ else
 fi
 for target in "${targets[@]}"; do
   echo "fuzz: $target, $RUNS inputs" >&2
-  cargo fuzz run -s none --release "$target" -- -runs="$RUNS" -seed=1 -max_len=4096 -print_final_stats=1
+  # fuzz/corpus/<target> keeps what this machine found; fuzz/seeds/<target> (in git) starts it.
+  mkdir -p "fuzz/corpus/$target"
+  cargo fuzz run -s none --release "$target" "fuzz/corpus/$target" "fuzz/seeds/$target" -- \
+    -runs="$RUNS" -seed=1 -max_len=4096 -print_final_stats=1
 done
 echo "fuzz: ${#targets[@]} targets, $RUNS inputs each, no panic" >&2

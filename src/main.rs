@@ -3,7 +3,6 @@
 //! schemas of the contract.
 
 mod commands;
-mod telemetry;
 
 use clap::{Parser, Subcommand};
 

@@ -9,7 +9,6 @@ use novij_runtime::Runtime;
 use tokio::sync::watch;
 
 use super::load_config;
-use crate::telemetry;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Service {
@@ -72,7 +71,8 @@ async fn serve_metrics(listen: std::net::SocketAddr, mut shutdown: watch::Receiv
 
 pub async fn run(service: Service) -> anyhow::Result<()> {
     let config = load_config()?;
-    telemetry::init(config.log_format);
+    // Kept to the end: dropping it sends the last spans.
+    let _telemetry = novij_telemetry::init(config.log_format, config.otlp_endpoint.as_deref(), service.name())?;
     novij_metrics::install()?;
     let metrics_listen = config.metrics_listen;
     let rt = Runtime::start(config, service.name()).await.context("starting")?;

@@ -67,6 +67,8 @@ fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiErr
             Some(name) if inner.starts_with("missing field") => join(&path, name),
             _ => path,
         };
+        // A key that is the empty string has no name to give: the body is at fault.
+        let field = if field.is_empty() || field == "." { "body".to_string() } else { field };
         ApiError::invalid(&field, inner)
     })
 }
@@ -125,6 +127,8 @@ mod tests {
         assert_eq!(field_of(r#"{"name":"a","count":1,"extra":1}"#), (422, Some("extra".into())));
         assert_eq!(field_of(r#"{"name":"a","count":1,"inner":{"flag":1}}"#), (422, Some("inner.flag".into())));
         assert_eq!(field_of(r#"{"name":"a","count":1,"inner":{}}"#), (422, Some("inner.flag".into())));
+        // Found by fuzz/ (api_body): a key that is the empty string.
+        assert_eq!(field_of(r#"{"":1,"name":"a","count":1}"#), (422, Some("body".into())));
     }
 
     #[test]

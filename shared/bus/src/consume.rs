@@ -17,6 +17,7 @@ use novij_events::{DecodeError, Envelope, Event};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio::sync::watch;
+use tracing::Instrument as _;
 
 /// What became of one message.
 #[derive(Debug)]
@@ -168,7 +169,12 @@ async fn consume<F, Fut>(
                 }
                 None => break,
             };
-            let task = acknowledge(durable.to_string(), handle(msg), stopped.clone());
+            // Each message is handled in a span of its own, a child of the one that published it.
+            let span = tracing::info_span!("consume", otel.name = durable, consumer = durable);
+            let parent = msg.headers.as_ref().and_then(|h| h.get(crate::TRACEPARENT_HEADER)).map(|v| v.as_str());
+            novij_telemetry::set_parent(&span, parent);
+            let handled = span.in_scope(|| handle(msg)).instrument(span);
+            let task = acknowledge(durable.to_string(), handled, stopped.clone());
             if concurrency <= 1 {
                 task.await;
             } else {

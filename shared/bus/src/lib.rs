@@ -19,7 +19,7 @@ pub mod log;
 pub mod topology;
 
 pub use consume::{decode_event, run_consumer, run_event_consumer, undecodable, Delivered, Handled};
-pub use log::{publish_acked, AppendError, Appended, EventLog, Expect, ReadError};
+pub use log::{publish_acked, traced, AppendError, Appended, EventLog, Expect, ReadError, TRACEPARENT_HEADER};
 
 /// The servers of a `NATS_URL`: one URL, or a cluster's seeds separated by
 /// commas (`nats://a:4222,nats://b:4222`), the usual convention.

@@ -101,6 +101,19 @@ pub struct EventLog {
     ack_timeout: Duration,
 }
 
+/// The header that carries the W3C trace context of the span that published
+/// a message; [`crate::run_consumer`] continues it.
+pub const TRACEPARENT_HEADER: &str = "traceparent";
+
+/// `publish` with the trace context of the current span, or else `fallback`
+/// (what the event itself carries).
+pub fn traced(publish: Publish, fallback: Option<&str>) -> Publish {
+    match novij_telemetry::current_traceparent().or_else(|| fallback.map(str::to_string)) {
+        Some(traceparent) => publish.header(TRACEPARENT_HEADER, traceparent.as_str()),
+        None => publish,
+    }
+}
+
 impl EventLog {
     pub fn new(js: jetstream::Context) -> Self {
         Self { js, ack_timeout: Duration::from_secs(5) }
@@ -114,7 +127,8 @@ impl EventLog {
     pub async fn append<E: Event>(&self, event: &Envelope<E>, expect: Expect) -> Result<Appended, AppendError> {
         let subject = subjects::event::<E>(&event.aggregate_id);
         let payload = serde_json::to_vec(event)?;
-        let mut publish = Publish::build().payload(payload.into()).message_id(event.event_id.to_string());
+        let publish = Publish::build().payload(payload.into()).message_id(event.event_id.to_string());
+        let mut publish = traced(publish, event.trace.as_ref().map(|t| t.traceparent.as_str()));
         let fence = match expect {
             Expect::Any => None,
             Expect::NoEvents => Some(0),

@@ -87,6 +87,13 @@ pub const SETTINGS: &[Setting] = &[
         false,
         "Where this process serves Prometheus's `GET /metrics` (e.g. 127.0.0.1:9101); the ingress also serves it on HTTP_LISTEN. Unset: only there.",
     ),
+    setting(
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        false,
+        None,
+        false,
+        "An OpenTelemetry collector's OTLP/HTTP base URL (e.g. http://127.0.0.1:4318): spans go to its `/v1/traces` as JSON, from the service `novij-<service>`. Unset: no traces.",
+    ),
     setting("DATABASE_URL", true, None, true, "Postgres URL of the projections database."),
     setting(
         "NOVIJ_MASTER_KEYS",
@@ -460,6 +467,8 @@ pub struct Config {
     pub public_base_url: String,
     pub http_listen: SocketAddr,
     pub metrics_listen: Option<SocketAddr>,
+    /// Where spans go (OTLP/HTTP), if anywhere.
+    pub otlp_endpoint: Option<String>,
     pub admin_api_key: String,
     pub project_api_keys: BTreeMap<String, String>,
     /// `None`: every project may choose free sends; else these projects only.
@@ -656,6 +665,7 @@ impl Config {
                 .parsed("HTTP_LISTEN", "a socket address like 127.0.0.1:8080", |_| true)
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             metrics_listen: r.parsed("METRICS_LISTEN", "a socket address like 127.0.0.1:9101", |_| true),
+            otlp_endpoint: Some(r.url("OTEL_EXPORTER_OTLP_ENDPOINT")).filter(|u| !u.is_empty()),
             admin_api_key,
             project_api_keys,
             free_projects: free_projects(&r.string("FREE_PROJECTS")),

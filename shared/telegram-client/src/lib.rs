@@ -98,7 +98,9 @@ impl BotApi {
         method: &str,
         request: reqwest::RequestBuilder,
     ) -> Result<T, BotApiError> {
-        let outcome = self.answer(method, request).await;
+        use tracing::Instrument as _;
+        let span = tracing::info_span!("telegram", otel.name = method, method);
+        let outcome = self.answer(method, request).instrument(span).await;
         match &outcome {
             Ok(_) => novij_metrics::bot_api_call(method, "ok"),
             Err(e) => {

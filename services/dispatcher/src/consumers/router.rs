@@ -40,11 +40,13 @@ async fn route(d: &Dispatcher, queued: Envelope<SendQueued>, queued_sequence: u6
     };
     let subject = partitioning::dispatch(partition, queued.payload.priority, lane);
     let message_id = queued.event_id.to_string();
+    let trace = queued.trace.as_ref().map(|t| t.traceparent.clone());
     let payload = match serde_json::to_vec(&DispatchItem { queued, queued_sequence }) {
         Ok(p) => p,
         Err(e) => return Handled::Reject(e.to_string()),
     };
     let publish = PublishMessage::build().payload(payload.into()).message_id(message_id);
+    let publish = novij_bus::traced(publish, trace.as_deref());
     match novij_bus::publish_acked(&d.rt.jetstream, subject, publish, Duration::from_secs(5)).await {
         Ok(_) => Handled::Done,
         Err(e) => {

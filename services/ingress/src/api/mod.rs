@@ -85,10 +85,15 @@ impl Operation {
 
     /// Runs the operation and counts its answer (`novij_api_requests_total`).
     pub async fn serve(&self, state: AppState, mut call: Call) -> Result<Answer, ApiError> {
-        let outcome = match self.check_signature(&state, &mut call).await {
-            Ok(()) => (self.run)(state, call).await,
-            Err(e) => Err(e),
-        };
+        use tracing::Instrument as _;
+        let span = tracing::info_span!("api", otel.name = self.name, operation = self.name);
+        novij_telemetry::set_parent(&span, call.creds.traceparent.as_deref());
+        let outcome = async {
+            self.check_signature(&state, &mut call).await?;
+            (self.run)(state, call).await
+        }
+        .instrument(span)
+        .await;
         let status = match &outcome {
             Ok(answer) => answer.status,
             Err(e) => e.status,

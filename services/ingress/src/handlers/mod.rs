@@ -54,7 +54,9 @@ impl Credentials {
 
     /// Metadata of the first event this request appends.
     pub fn meta(&self) -> novij_events::EventMeta {
-        novij_events::EventMeta::continuing(self.correlation_id(), self.traceparent.as_deref())
+        // The request's span, when spans are exported; else the caller's context.
+        let traceparent = novij_telemetry::current_traceparent().or_else(|| self.traceparent.clone());
+        novij_events::EventMeta::continuing(self.correlation_id(), traceparent.as_deref())
     }
 
     /// The correlation id of this request's events.
