@@ -7,7 +7,11 @@ use super::load_config;
 pub async fn run(json: bool) -> anyhow::Result<()> {
     let config = load_config()?;
     let rt = novij_runtime::Runtime::start_for_command(config, "cli-cleanup").await?;
-    let report = novij_scheduler::cleanup::run_once(&rt).await.context("running cleanup")?;
+    let mut progress = super::progress::Progress::new("cleanup jobs");
+    let report = novij_scheduler::cleanup::run_once(&rt, &mut |done, of| progress.at(done, of))
+        .await
+        .context("running cleanup")?;
+    progress.done();
     if json {
         println!("{}", serde_json::to_string(&report).context("encoding the report")?);
         return Ok(());

@@ -18,7 +18,9 @@ pub fn lookup_key() -> anyhow::Result<()> {
 /// Re-wraps every data key with the current (first) master key.
 pub async fn rotate(json: bool) -> anyhow::Result<()> {
     let rt = Runtime::start_for_command(load_config()?, "cli-keys").await?;
-    let rotated = rt.payloads.rotate().await.context("rotating")?;
+    let mut progress = super::progress::Progress::new("data keys");
+    let rotated = rt.payloads.rotate(&mut |done, of| progress.at(done, of)).await.context("rotating")?;
+    progress.done();
     let current = rt.keyring.current_kid();
     if json {
         let report = serde_json::json!({

@@ -37,12 +37,24 @@ pub struct CleanupReport {
     pub sends_removed: u64,
 }
 
-pub async fn run_once(rt: &Runtime) -> Result<CleanupReport, CleanupError> {
-    run_at(rt, Utc::now()).await
+/// Runs every job once; `progress(done, of)` hears of each job finished.
+pub async fn run_once(
+    rt: &Runtime,
+    progress: &mut (dyn FnMut(u64, u64) + Send),
+) -> Result<CleanupReport, CleanupError> {
+    run_at(rt, Utc::now(), progress).await
 }
 
-async fn run_at(rt: &Runtime, now: DateTime<Utc>) -> Result<CleanupReport, CleanupError> {
+/// The jobs [`run_once`] runs, for its progress.
+const JOBS: u64 = 3;
+
+async fn run_at(
+    rt: &Runtime,
+    now: DateTime<Utc>,
+    progress: &mut (dyn FnMut(u64, u64) + Send),
+) -> Result<CleanupReport, CleanupError> {
     let payload_keys_erased = rt.payloads.shred_expired(now).await?;
+    progress(1, JOBS);
     let connect_codes_removed = rt
         .db
         .execute(Statement::from_sql_and_values(
@@ -52,6 +64,7 @@ async fn run_at(rt: &Runtime, now: DateTime<Utc>) -> Result<CleanupReport, Clean
         ))
         .await?
         .rows_affected();
+    progress(2, JOBS);
     let horizon = now - Duration::days(rt.config.retention.audit_days.into());
     let finished = finished_before();
     let txn = rt.db.begin().await?;
@@ -70,5 +83,6 @@ async fn run_at(rt: &Runtime, now: DateTime<Utc>) -> Result<CleanupReport, Clean
         .await?
         .rows_affected();
     txn.commit().await?;
+    progress(JOBS, JOBS);
     Ok(CleanupReport { payload_keys_erased, connect_codes_removed, sends_removed })
 }

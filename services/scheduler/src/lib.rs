@@ -29,7 +29,7 @@ pub async fn run(rt: Runtime, shutdown: watch::Receiver<bool>) -> anyhow::Result
     let job = Job::new_async(rt.config.retention.cleanup_cron.as_str(), move |_, _| {
         let rt = job_rt.clone();
         Box::pin(async move {
-            match cleanup::run_once(&rt).await {
+            match cleanup::run_once(&rt, &mut |_, _| {}).await {
                 Ok(report) => tracing::info!(?report, "cleanup done"),
                 Err(e) => tracing::warn!(error = %e, "cleanup failed; it runs again at its next time"),
             }

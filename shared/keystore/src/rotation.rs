@@ -99,7 +99,8 @@ impl Payloads {
     /// Keeps every older master key wrapped by the current one, then
     /// re-wraps every data key wrapped by another. Safe to run again: what
     /// is already wrapped by the current key is left as it is.
-    pub async fn rotate(&self) -> Result<Rotated, PayloadError> {
+    /// `progress(done, of)` hears of each data key looked at.
+    pub async fn rotate(&self, progress: &mut (dyn FnMut(u64, u64) + Send)) -> Result<Rotated, PayloadError> {
         let current = self.keyring.current_kid().to_string();
         let mut rotated = Rotated::default();
         for (kid, bytes) in self.keyring.older_keys() {
@@ -108,7 +109,10 @@ impl Payloads {
             self.bucket.put(&name, wrapped.into()).await.map_err(store_error)?;
             rotated.kept.push(kid.to_string());
         }
-        for name in self.names().await? {
+        let names = self.names().await?;
+        let of = names.len() as u64;
+        for (done, name) in (1..).zip(names) {
+            progress(done, of);
             let Some(entry) = self.bucket.entry(&name).await.map_err(store_error)? else { continue };
             if entry.operation != kv::Operation::Put {
                 continue;
