@@ -140,6 +140,30 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The Service Registry's state and this service's entry there.
+    #[command(name = "service-registry:status")]
+    ServiceRegistryStatus {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add this service to the Service Registry.
+    #[command(name = "service-registry:register")]
+    ServiceRegistryRegister {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Bring this service's registry entry to what it is now (version, URLs, wallet).
+    #[command(name = "service-registry:update")]
+    ServiceRegistryUpdate {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Have the registry read this service's well-known URLs and compare them with its entry.
+    #[command(name = "service-registry:verify")]
+    ServiceRegistryVerify {
+        #[arg(long)]
+        json: bool,
+    },
     /// Run the maintenance jobs once (expired payloads, connect codes, audit data) and report counts.
     Cleanup {
         #[arg(long)]
@@ -311,6 +335,10 @@ fn main() -> std::process::ExitCode {
             Command::Prices { json } => commands::payments::prices(json),
             Command::Wallet { json } => commands::payments::wallet(json),
             Command::RelayCheck { json } => commands::payments::relay_check(json).await,
+            Command::ServiceRegistryStatus { json } => commands::registry::status(json).await,
+            Command::ServiceRegistryRegister { json } => commands::registry::register(json).await,
+            Command::ServiceRegistryUpdate { json } => commands::registry::update(json).await,
+            Command::ServiceRegistryVerify { json } => commands::registry::verify(json).await,
             Command::Cleanup { json } => commands::cleanup::run(json).await,
             Command::Version { json } => commands::version::run(json),
         }

@@ -15,6 +15,7 @@ pub mod nats_auth;
 pub mod payments;
 mod progress;
 pub mod queues;
+pub mod registry;
 pub mod schemas;
 pub mod serve;
 pub mod version;

@@ -33,7 +33,9 @@ use novij_runtime::Runtime;
 use tokio::sync::watch;
 
 pub use crate::api::rest::routes;
-pub use crate::handlers::service::{settings_of, this_version, Settings};
+pub use crate::handlers::service::{
+    manifest_of, settings_of, this_version, ServiceManifest, Settings, WELL_KNOWN_HEALTH, WELL_KNOWN_SERVICE,
+};
 pub use crate::state::AppState;
 
 /// Reads a `POST /send` body as the API does before it looks at any state:

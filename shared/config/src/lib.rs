@@ -291,6 +291,21 @@ pub const SETTINGS: &[Setting] = &[
     setting("RELAY_API_KEY", false, None, true, "Bearer key for the Relay API, when it requires one."),
     setting("PAYMENT_ASSET", false, Some("NVJ"), false, "The ledger asset prices are in."),
     setting(
+        "SERVICE_REGISTRY_URL",
+        false,
+        None,
+        false,
+        "The Service Registry API's base URL, for the `service-registry:*` commands. See docs/REGISTRY.md.",
+    ),
+    setting("SERVICE_REGISTRY_API_KEY", false, None, true, "Bearer key for the Service Registry, when it requires one."),
+    setting(
+        "SERVICE_REGISTRY_ID",
+        false,
+        None,
+        false,
+        "This service's id in the registry (a DNS name); unset: the host of PUBLIC_BASE_URL.",
+    ),
+    setting(
         "PRICES",
         false,
         Some("text_message=1,nrsv_reminder=1,server_alert_basic=0.5,test_message=0"),
@@ -489,6 +504,7 @@ pub struct Config {
     pub upload_unused_seconds: u32,
     pub log_format: LogFormat,
     pub payments: Payments,
+    pub registry: Registry,
     pub quotas: Quotas,
     pub retention: Retention,
 }
@@ -709,6 +725,11 @@ impl Config {
                 pending_deadline_seconds: r.number("PAYMENT_PENDING_DEADLINE_SECONDS"),
                 recheck_base_ms: r.number("PAYMENT_RECHECK_BASE_MS"),
             },
+            registry: Registry {
+                url: Some(r.url("SERVICE_REGISTRY_URL")).filter(|u| !u.is_empty()),
+                api_key: r.raw("SERVICE_REGISTRY_API_KEY"),
+                service_id: r.raw("SERVICE_REGISTRY_ID").unwrap_or_else(|| host_of(&r.string("PUBLIC_BASE_URL"))),
+            },
             quotas: Quotas {
                 daily_sends: r.number("PROJECT_DAILY_SEND_QUOTA"),
                 pending_reminders: r.number("PROJECT_PENDING_REMINDERS_QUOTA"),
@@ -763,6 +784,26 @@ fn secret_file(name: &str, env: &impl Fn(&str) -> Option<String>, problems: &mut
             None
         }
     }
+}
+
+/// Where this service is listed (docs/REGISTRY.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registry {
+    pub url: Option<String>,
+    pub api_key: Option<String>,
+    /// Our entry's id: `SERVICE_REGISTRY_ID`, or the host of `PUBLIC_BASE_URL`.
+    pub service_id: String,
+}
+
+/// The host of an http(s) URL (`https://a.example:8443/x` → `a.example`).
+fn host_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    host.rsplit_once(':')
+        .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+        .map_or(host, |(h, _)| h)
+        .to_string()
 }
 
 /// How fast each project API key may call the API.
@@ -846,6 +887,13 @@ fn read_file(path: &Path, problems: &mut Vec<ConfigProblem>) -> BTreeMap<String,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_registry_id_is_the_public_host_unless_set() {
+        assert_eq!(host_of("https://telegram.example.com"), "telegram.example.com");
+        assert_eq!(host_of("http://user:pw@127.0.0.1:8080/base?x#y"), "127.0.0.1");
+        assert_eq!(host_of("https://[::1]:8443"), "[::1]");
+    }
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {

@@ -88,10 +88,12 @@ impl Operation {
         use tracing::Instrument as _;
         let span = tracing::info_span!("api", otel.name = self.name, operation = self.name);
         novij_telemetry::set_parent(&span, call.creds.traceparent.as_deref());
-        let outcome = async {
+        // On the heap: the checks and the operation make a large future, and
+        // a debug build serves it on a worker thread's 2 MiB stack.
+        let outcome = Box::pin(async {
             self.check_signature(&state, &mut call).await?;
             (self.run)(state, call).await
-        }
+        })
         .instrument(span)
         .await;
         let status = match &outcome {

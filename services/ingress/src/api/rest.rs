@@ -12,7 +12,7 @@ use warp::{Filter, Reply as _};
 
 use super::{operations, path_params, Answer, Call, Operation};
 use crate::error::{self, ApiError};
-use crate::handlers::{queues, uploads, webhook, Credentials};
+use crate::handlers::{queues, service, uploads, webhook, Credentials};
 use crate::openapi;
 use crate::signatures;
 use crate::state::AppState;
@@ -80,6 +80,19 @@ async fn dispatch(state: AppState, ops: Arc<Vec<Operation>>, method: Method, pat
     if allowed.is_empty() {
         return respond(Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")));
     }
+    method_not_allowed(&allowed)
+}
+
+/// A route that takes `GET` alone; any other method gets a 405 with `Allow`.
+async fn get_only(method: Method, answer: impl std::future::Future<Output = Result<Answer, ApiError>>) -> Reply {
+    match method {
+        Method::GET => respond(answer.await),
+        _ => method_not_allowed(&["GET"]),
+    }
+}
+
+/// 405 with `Allow`, naming the methods the path takes.
+fn method_not_allowed(allowed: &[&str]) -> Reply {
     let mut response = respond(Err(ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
@@ -131,6 +144,17 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl warp::Reply,), Err
         });
     let openapi =
         warp::path!("openapi.json").and(warp::get()).map(|| warp::reply::json(&openapi::document()).into_response());
+    // What the Service Registry reads (docs/REGISTRY.md); public, like health.
+    // What the Service Registry reads (docs/REGISTRY.md); public, like health.
+    let well_known = warp::path!(".well-known" / "novij" / String).and(warp::method()).and(s()).then(
+        |name: String, method, st| async move {
+            match name.as_str() {
+                "service" => get_only(method, service::manifest(st)).await,
+                "service-health" => get_only(method, service::registry_health(st)).await,
+                _ => respond(Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint"))),
+            }
+        },
+    );
     // Prometheus's scrape; keep it off the public proxy (deploy/proxy).
     let metrics = warp::path!("metrics").and(warp::get()).and(s()).then(|st: AppState| async move {
         let text = queues::metrics(&st).await;
@@ -162,10 +186,13 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl warp::Reply,), Err
             async move { dispatch(st, ops, method, tail.as_str().to_string(), call).await }
         });
 
+    // The API first: every filter a request passes before its own deepens
+    // the stack it is served on.
     let routes: BoxedFilter<(Reply,)> = webhook.boxed();
     let routes = routes.or(uploads).unify().boxed();
-    let routes = routes.or(openapi).unify().boxed();
-    let routes = routes.or(metrics).unify().boxed();
     let routes = routes.or(operations).unify().boxed();
+    let routes = routes.or(openapi).unify().boxed();
+    let routes = routes.or(well_known).unify().boxed();
+    let routes = routes.or(metrics).unify().boxed();
     routes.recover(error::recover).unify().with(warp::trace::request())
 }

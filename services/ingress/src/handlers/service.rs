@@ -20,6 +20,8 @@ use crate::state::AppState;
 pub struct Health {
     /// `ok` or `degraded`.
     pub status: String,
+    /// This build's version.
+    pub version: String,
     pub checks: HealthChecks,
 }
 
@@ -59,12 +61,27 @@ async fn check<E: std::fmt::Display>(
     (status = 200, description = "All dependencies reachable", body = Health),
     (status = 503, description = "A dependency is down", body = Health)))]
 pub async fn health(state: AppState) -> Result<Answer, ApiError> {
+    checked_health(state).await
+}
+
+/// The health the Service Registry reads (docs/REGISTRY.md): the same as `/api/v1/health`.
+#[utoipa::path(get, path = "/.well-known/novij/service-health", tag = "registry", responses(
+    (status = 200, description = "All dependencies reachable", body = Health),
+    (status = 503, description = "A dependency is down", body = Health)))]
+pub async fn registry_health(state: AppState) -> Result<Answer, ApiError> {
+    checked_health(state).await
+}
+
+async fn checked_health(state: AppState) -> Result<Answer, ApiError> {
     let events = state.rt.jetstream.get_stream(novij_events::subjects::EVENTS_STREAM);
     let nats = check("nats", async { events.await.map(drop) }).await;
     let postgres = check("postgres", state.rt.db.ping()).await;
     let healthy = nats == "ok" && postgres == "ok";
-    let body =
-        Health { status: if healthy { "ok" } else { "degraded" }.into(), checks: HealthChecks { nats, postgres } };
+    let body = Health {
+        status: if healthy { "ok" } else { "degraded" }.into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        checks: HealthChecks { nats, postgres },
+    };
     Ok(json(if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, &body))
 }
 
@@ -201,4 +218,66 @@ pub fn settings_of(c: &Config, bot_usernames: Vec<String>) -> Settings {
 pub async fn settings(state: AppState) -> Result<Answer, ApiError> {
     let usernames = novij_projections::queries::common_bot_usernames(&state.rt.db).await?;
     Ok(json(StatusCode::OK, &settings_of(&state.rt.config, usernames)))
+}
+
+/// Where the registry reads the manifest and the health (routes in `api::rest`).
+pub const WELL_KNOWN_SERVICE: &str = "/.well-known/novij/service";
+pub const WELL_KNOWN_HEALTH: &str = "/.well-known/novij/service-health";
+
+/// What the Service Registry reads about this service (docs/REGISTRY.md).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ServiceManifest {
+    /// Always `telegram-delivery`.
+    pub kind: String,
+    pub name: String,
+    pub version: String,
+    pub public_base_url: String,
+    pub health_url: String,
+    pub openapi_url: String,
+    /// The NATS micro service that serves the API (`$SRV.INFO.<name>`).
+    pub nats_service: String,
+    /// Where paid sends pay; `null` when paid sends are off.
+    pub wallet_id: Option<String>,
+    pub templates: Vec<String>,
+    pub prices: Vec<ManifestPrice>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ManifestPrice {
+    pub template: String,
+    /// `dsr`: the only mode with a price.
+    pub payment_mode: String,
+    #[schema(value_type = String)]
+    pub amount: Amount,
+    pub asset: String,
+}
+
+/// The manifest of a service configured as `c`.
+pub fn manifest_of(c: &Config) -> ServiceManifest {
+    let base = c.public_base_url.trim_end_matches('/');
+    let prices = novij_templates::names()
+        .into_iter()
+        .filter_map(|t| {
+            let amount = c.payments.price(t, PaymentMode::Dsr)?;
+            let asset = c.payments.asset.clone();
+            Some(ManifestPrice { template: t.to_string(), payment_mode: "dsr".into(), amount, asset })
+        })
+        .collect();
+    ServiceManifest {
+        kind: "telegram-delivery".into(),
+        name: "novij-telegram".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        public_base_url: base.to_string(),
+        health_url: format!("{base}{WELL_KNOWN_HEALTH}"),
+        openapi_url: format!("{base}/openapi.json"),
+        nats_service: crate::api::nats::SERVICE.into(),
+        wallet_id: c.payments.service_wallet_id.clone(),
+        templates: novij_templates::names().into_iter().map(str::to_string).collect(),
+        prices,
+    }
+}
+
+#[utoipa::path(get, path = "/.well-known/novij/service", tag = "registry", responses((status = 200, body = ServiceManifest)))]
+pub async fn manifest(state: AppState) -> Result<Answer, ApiError> {
+    Ok(json(StatusCode::OK, &manifest_of(&state.rt.config)))
 }

@@ -20,7 +20,7 @@ use crate::handlers::{
 #[openapi(
     info(title = "novij-telegram", description = "Telegram delivery service: integrations, connect, sends, paid sends, reminders, live alert cards, interactive commands, inbound messages."),
     paths(
-        service::health, service::version, service::settings,
+        service::health, service::version, service::settings, service::registry_health, service::manifest,
         integrations::create, integrations::get, integrations::update, integrations::delete,
         recipients::list, recipients::unlink,
         connect_codes::create, webhook::receive, sends::create, sends::get, uploads::create, bot_test::webhook, bot_test::sync,
