@@ -36,6 +36,18 @@ fn setting(stack: &TestStack, name: &str) -> String {
     stack.env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).expect(name)
 }
 
+/// A fresh NATS and Postgres for the lost machine `a`: its keys, the same Telegram.
+async fn successor(a: &TestStack) -> TestStack {
+    let keys = [
+        ("NOVIJ_MASTER_KEYS", setting(a, "NOVIJ_MASTER_KEYS")),
+        ("NOVIJ_LOOKUP_KEY", setting(a, "NOVIJ_LOOKUP_KEY")),
+        ("TELEGRAM_API_BASE_URL", a.sandbox.base_url()),
+        ("TELEGRAM_COMMON_BOT_TOKEN", a.common_token.clone()),
+    ];
+    let extra: Vec<(&str, &str)> = keys.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    TestStack::start_with(Layout::Single, &extra).await
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_backup_restored_into_a_fresh_nats_and_postgres_rebuilds_the_same_and_delivers_what_waited() {
     let mut a = TestStack::start(Layout::Single).await;
@@ -68,14 +80,7 @@ async fn a_backup_restored_into_a_fresh_nats_and_postgres_rebuilds_the_same_and_
     // The machine is lost: its NATS and Postgres with it. Telegram stays.
     a.service("all").kill().await;
 
-    let keys = [
-        ("NOVIJ_MASTER_KEYS", setting(&a, "NOVIJ_MASTER_KEYS")),
-        ("NOVIJ_LOOKUP_KEY", setting(&a, "NOVIJ_LOOKUP_KEY")),
-        ("TELEGRAM_API_BASE_URL", a.sandbox.base_url()),
-        ("TELEGRAM_COMMON_BOT_TOKEN", a.common_token.clone()),
-    ];
-    let extra: Vec<(&str, &str)> = keys.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let b = TestStack::start_with(Layout::Single, &extra).await;
+    let b = successor(&a).await;
     let out = b.cli(&["restore", dir.path().to_str().expect("path"), "--json"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let restored: Value = serde_json::from_slice(&out.stdout).expect("report");
@@ -148,14 +153,7 @@ async fn a_backup_taken_while_sends_flow_restores_every_accepted_send_and_delive
     let sent_before: Vec<Value> =
         rows(&a, SENDS).await.into_iter().filter(|r| sent_in_copy.contains(r["id"].as_str().unwrap_or(""))).collect();
 
-    let keys = [
-        ("NOVIJ_MASTER_KEYS", setting(&a, "NOVIJ_MASTER_KEYS")),
-        ("NOVIJ_LOOKUP_KEY", setting(&a, "NOVIJ_LOOKUP_KEY")),
-        ("TELEGRAM_API_BASE_URL", a.sandbox.base_url()),
-        ("TELEGRAM_COMMON_BOT_TOKEN", a.common_token.clone()),
-    ];
-    let extra: Vec<(&str, &str)> = keys.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let b = TestStack::start_with(Layout::Single, &extra).await;
+    let b = successor(&a).await;
     let out = b.cli(&["restore", dir.path().to_str().expect("path")]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let out = b.cli(&["rebuild"]);

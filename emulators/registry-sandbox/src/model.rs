@@ -1,8 +1,6 @@
 //! What the registry stores and answers: entries and verifications, and the
 //! rules an entry must meet (docs/REGISTRY.md).
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::RegistryError;
@@ -16,46 +14,8 @@ pub const MAX_TEXT_CHARS: usize = 128;
 const FIELDS: [&str; 8] =
     ["service_id", "kind", "name", "version", "base_url", "manifest_url", "health_url", "wallet_id"];
 
-/// An entry as a client sends it to `POST /v1/services` or `PUT /v1/services/{service_id}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Entry {
-    pub service_id: String,
-    pub kind: String,
-    pub name: String,
-    pub version: String,
-    pub base_url: String,
-    pub manifest_url: String,
-    pub health_url: String,
-    #[serde(default)]
-    pub wallet_id: Option<String>,
-}
-
-/// An entry as the registry answers it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ServiceEntry {
-    #[serde(flatten)]
-    pub entry: Entry,
-    pub registered_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub last_verification: Option<Verification>,
-}
-
-/// The outcome of `POST /v1/services/{service_id}/verify`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Verification {
-    pub status: VerificationStatus,
-    pub checked_at: DateTime<Utc>,
-    pub problems: Vec<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum VerificationStatus {
-    Verified,
-    Mismatch,
-    Unreachable,
-}
+// The registry's wire types are the client's: one definition of the contract.
+pub use novij_registry_client::{Entry, Registered as ServiceEntry, Verification, VerificationStatus};
 
 pub fn is_valid_service_id(id: &str) -> bool {
     (1..=MAX_SERVICE_ID_CHARS).contains(&id.len())
@@ -86,57 +46,55 @@ fn check_url(field: &str, value: &str) -> Result<(), RegistryError> {
     Ok(())
 }
 
-impl Entry {
-    /// Checks every field against the contract's rules, naming the first one at fault.
-    pub fn validate(&self) -> Result<(), RegistryError> {
-        if !is_valid_service_id(&self.service_id) {
-            return Err(RegistryError::invalid(
-                "service_id",
-                format!("service_id must be 1-{MAX_SERVICE_ID_CHARS} characters from a-z 0-9 . -"),
-            ));
-        }
-        check_text("kind", &self.kind)?;
-        check_text("name", &self.name)?;
-        check_text("version", &self.version)?;
-        check_url("base_url", &self.base_url)?;
-        check_url("manifest_url", &self.manifest_url)?;
-        check_url("health_url", &self.health_url)?;
-        if let Some(wallet_id) = &self.wallet_id {
-            check_text("wallet_id", wallet_id)?;
-        }
-        Ok(())
+/// Checks every field of `entry` against the contract's rules, naming the first one at fault.
+pub fn validate(entry: &Entry) -> Result<(), RegistryError> {
+    if !is_valid_service_id(&entry.service_id) {
+        return Err(RegistryError::invalid(
+            "service_id",
+            format!("service_id must be 1-{MAX_SERVICE_ID_CHARS} characters from a-z 0-9 . -"),
+        ));
     }
+    check_text("kind", &entry.kind)?;
+    check_text("name", &entry.name)?;
+    check_text("version", &entry.version)?;
+    check_url("base_url", &entry.base_url)?;
+    check_url("manifest_url", &entry.manifest_url)?;
+    check_url("health_url", &entry.health_url)?;
+    if let Some(wallet_id) = &entry.wallet_id {
+        check_text("wallet_id", wallet_id)?;
+    }
+    Ok(())
+}
 
-    /// Reads and validates an entry from a request body's JSON object. Every
-    /// refusal names its field: an unknown field, a missing one, a wrong type
-    /// or a value out of the rules. A missing `wallet_id` means none.
-    pub fn from_json(object: &Map<String, Value>) -> Result<Entry, RegistryError> {
-        if let Some(unknown) = object.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-            return Err(RegistryError::invalid(unknown, format!("an entry has no field {unknown:?}")));
-        }
-        let text = |field: &str| match object.get(field) {
-            Some(Value::String(s)) => Ok(s.clone()),
-            None => Err(RegistryError::invalid(field, format!("{field} is required"))),
-            Some(_) => Err(RegistryError::invalid(field, format!("{field} must be a string"))),
-        };
-        let wallet_id = match object.get("wallet_id") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(_) => return Err(RegistryError::invalid("wallet_id", "wallet_id must be a string or null")),
-        };
-        let entry = Entry {
-            service_id: text("service_id")?,
-            kind: text("kind")?,
-            name: text("name")?,
-            version: text("version")?,
-            base_url: text("base_url")?,
-            manifest_url: text("manifest_url")?,
-            health_url: text("health_url")?,
-            wallet_id,
-        };
-        entry.validate()?;
-        Ok(entry)
+/// Reads and validates an entry from a request body's JSON object. Every
+/// refusal names its field: an unknown field, a missing one, a wrong type
+/// or a value out of the rules. A missing `wallet_id` means none.
+pub fn entry_from_json(object: &Map<String, Value>) -> Result<Entry, RegistryError> {
+    if let Some(unknown) = object.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+        return Err(RegistryError::invalid(unknown, format!("an entry has no field {unknown:?}")));
     }
+    let text = |field: &str| match object.get(field) {
+        Some(Value::String(s)) => Ok(s.clone()),
+        None => Err(RegistryError::invalid(field, format!("{field} is required"))),
+        Some(_) => Err(RegistryError::invalid(field, format!("{field} must be a string"))),
+    };
+    let wallet_id = match object.get("wallet_id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => return Err(RegistryError::invalid("wallet_id", "wallet_id must be a string or null")),
+    };
+    let entry = Entry {
+        service_id: text("service_id")?,
+        kind: text("kind")?,
+        name: text("name")?,
+        version: text("version")?,
+        base_url: text("base_url")?,
+        manifest_url: text("manifest_url")?,
+        health_url: text("health_url")?,
+        wallet_id,
+    };
+    validate(&entry)?;
+    Ok(entry)
 }
 
 #[cfg(test)]
@@ -156,7 +114,7 @@ mod tests {
     }
 
     fn parse(value: Value) -> Result<Entry, RegistryError> {
-        Entry::from_json(value.as_object().expect("an object"))
+        entry_from_json(value.as_object().expect("an object"))
     }
 
     /// The field a refusal names, asserting it is an invalid_entry.
@@ -259,7 +217,8 @@ mod tests {
 
     #[test]
     fn an_answered_entry_flattens_the_entry_and_shows_no_verification_as_null() {
-        let at = DateTime::parse_from_rfc3339("2024-05-01T10:00:00Z").expect("a time").with_timezone(&Utc);
+        let at =
+            chrono::DateTime::parse_from_rfc3339("2024-05-01T10:00:00Z").expect("a time").with_timezone(&chrono::Utc);
         let answered = ServiceEntry {
             entry: parse(with("wallet_id", Value::Null)).expect("valid"),
             registered_at: at,

@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 use chrono::Utc;
 
 use crate::error::RegistryError;
-use crate::model::{Entry, ServiceEntry, Verification};
+use crate::model::{self, Entry, ServiceEntry, Verification};
 use crate::verify;
 
 /// The emulated registry, shared by the HTTP front and in-process tests.
@@ -40,7 +40,7 @@ impl Registry {
 
     /// Adds a new entry, not yet verified.
     pub fn register(&self, entry: Entry) -> Result<ServiceEntry, RegistryError> {
-        entry.validate()?;
+        model::validate(&entry)?;
         let mut services = self.services();
         if services.contains_key(&entry.service_id) {
             return Err(RegistryError::ServiceExists(entry.service_id));
@@ -57,7 +57,7 @@ impl Registry {
 
     /// Replaces an entry's fields, keeping when it was registered and its last verification.
     pub fn update(&self, service_id: &str, entry: Entry) -> Result<ServiceEntry, RegistryError> {
-        entry.validate()?;
+        model::validate(&entry)?;
         if entry.service_id != service_id {
             return Err(RegistryError::invalid(
                 "service_id",

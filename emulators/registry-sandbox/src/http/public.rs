@@ -4,7 +4,7 @@ use serde_json::json;
 use warp::http::Method;
 
 use super::{answer, empty_body, method_not_allowed, object_body, only, HttpError, HttpResult};
-use crate::model::Entry;
+use crate::model;
 use crate::registry::Registry;
 
 pub(super) async fn handle(
@@ -25,7 +25,7 @@ pub(super) async fn handle(
         }
         ["services"] => {
             only(method, "POST")?;
-            let entry = Entry::from_json(&object_body(body)?)?;
+            let entry = model::entry_from_json(&object_body(body)?)?;
             let stored = registry.register(entry)?;
             tracing::info!(service_id = %stored.entry.service_id, version = %stored.entry.version, "service registered");
             answer(201, stored)
@@ -33,7 +33,7 @@ pub(super) async fn handle(
         ["services", service_id] => match method.as_str() {
             "GET" => answer(200, registry.service(service_id)?),
             "PUT" => {
-                let entry = Entry::from_json(&object_body(body)?)?;
+                let entry = model::entry_from_json(&object_body(body)?)?;
                 let stored = registry.update(service_id, entry)?;
                 tracing::info!(%service_id, version = %stored.entry.version, "service updated");
                 answer(200, stored)
