@@ -145,7 +145,6 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl warp::Reply,), Err
     let openapi =
         warp::path!("openapi.json").and(warp::get()).map(|| warp::reply::json(&openapi::document()).into_response());
     // What the Service Registry reads (docs/REGISTRY.md); public, like health.
-    // What the Service Registry reads (docs/REGISTRY.md); public, like health.
     let well_known = warp::path!(".well-known" / "novij" / String).and(warp::method()).and(s()).then(
         |name: String, method, st| async move {
             match name.as_str() {
