@@ -252,3 +252,26 @@ async fn a_python_client_with_the_cryptography_package_signs_a_send() {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// A flood of state-changing requests is throttled by the key's rate before
+/// any signature is looked at: nothing reaches Relay or the replay bucket
+/// unthrottled.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_keys_rate_is_counted_before_the_signature_is_checked() {
+    let keys = format!("{PROJECT}:{KEY}");
+    let env = [
+        ("REQUIRE_SIGNATURES", "true"),
+        ("PROJECT_API_KEYS", keys.as_str()),
+        ("API_RATE_PER_SECOND", "1"),
+        ("API_RATE_BURST", "2"),
+    ];
+    let stack = TestStack::start_with(Layout::Single, &env).await;
+    let body = send_body("int_0", "flood");
+    let mut refusals = Vec::new();
+    for _ in 0..6 {
+        refusals.push(post(&stack, "/api/v1/send", &body, &[]).await);
+    }
+    let codes: Vec<(u16, &str)> = refusals.iter().map(|r| (r.status, code(r))).collect();
+    assert_eq!(codes[0], (401, "signature_required"), "{codes:?}");
+    assert!(codes.iter().any(|c| c.0 == 429), "never throttled: {codes:?}");
+}

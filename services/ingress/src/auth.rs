@@ -36,24 +36,33 @@ fn unauthorized(message: &str) -> ApiError {
 impl Caller {
     /// Resolves the key presented (`Authorization: Bearer <key>` or
     /// `X-Api-Key`) to a caller, counting the request against a project
-    /// key's rate; `signer` is the wallet whose signature was checked.
+    /// key's rate unless it was `admitted` already; `signer` is the wallet
+    /// whose signature was checked.
     pub fn authenticate(
         state: &AppState,
         presented: Presented<'_>,
         signer: Option<String>,
+        admitted: bool,
     ) -> Result<Caller, ApiError> {
         match identify(state, presented)? {
             Key::Admin => Ok(Caller::Admin),
             Key::Project { project, limited_as } => {
-                state.key_rates.admit(&limited_as)?;
+                if !admitted {
+                    state.key_rates.admit(&limited_as)?;
+                }
                 Ok(Caller::Project { project, signer })
             }
         }
     }
 
-    /// Whether the key presented is a project's (not the admin's, nor invalid).
-    pub fn is_project_key(state: &AppState, presented: Presented<'_>) -> bool {
-        matches!(identify(state, presented), Ok(Key::Project { .. }))
+    /// Counts the request against the rate of the project key presented,
+    /// before anything costly is done for it; whether it is a project key
+    /// (not the admin's, nor invalid: the operation refuses those itself).
+    pub fn admit_project_key(state: &AppState, presented: Presented<'_>) -> Result<bool, ApiError> {
+        match identify(state, presented) {
+            Ok(Key::Project { limited_as, .. }) => state.key_rates.admit(&limited_as).map(|()| true),
+            Ok(Key::Admin) | Err(_) => Ok(false),
+        }
     }
 
     /// May this caller act for `project_id`?

@@ -107,9 +107,15 @@ impl Operation {
     /// When signatures are required, a project key's state-changing call
     /// must be signed: the signer is recorded for the operation to check
     /// against the owner of what it acts on. The admin key and reads need none.
+    /// The key's rate is counted first, so an unthrottled caller cannot make
+    /// this service ask Relay and NATS at will.
     async fn check_signature(&self, state: &AppState, call: &mut Call) -> Result<(), ApiError> {
         let Some(signatures) = &state.signatures else { return Ok(()) };
-        if self.method == Method::GET || !crate::auth::Caller::is_project_key(state, call.creds.key()) {
+        if self.method == Method::GET {
+            return Ok(());
+        }
+        call.creds.admitted = crate::auth::Caller::admit_project_key(state, call.creds.key())?;
+        if !call.creds.admitted {
             return Ok(());
         }
         let path = self.target(&call.params);

@@ -40,11 +40,13 @@ pub struct Credentials {
     pub signature: crate::signatures::Presented,
     /// The wallet whose signature of this request was checked, if one was required.
     pub signer: Option<String>,
+    /// The request was already counted against its key's rate.
+    pub admitted: bool,
 }
 
 impl Credentials {
     pub fn caller(&self, state: &AppState) -> Result<Caller, ApiError> {
-        Caller::authenticate(state, self.key(), self.signer.clone())
+        Caller::authenticate(state, self.key(), self.signer.clone(), self.admitted)
     }
 
     /// The key headers.
