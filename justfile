@@ -41,6 +41,10 @@ test:
 fuzz runs="100000" *targets="":
     bash scripts/fuzz.sh {{ runs }} {{ targets }}
 
+# The Debian package (cargo-deb): `just deb` builds it from a release build into target/debian/; `just deb dev` packages the debug build
+deb profile="release" *args="":
+    bash scripts/deb.sh {{ profile }} {{ args }}
+
 # Format all crates
 fmt:
     cargo fmt --all

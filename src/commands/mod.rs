@@ -18,6 +18,8 @@ pub mod queues;
 pub mod registry;
 pub mod schemas;
 pub mod serve;
+pub mod setup;
+pub mod update;
 pub mod version;
 pub mod webhook_sync;
 
@@ -58,4 +60,13 @@ pub fn load_config() -> anyhow::Result<novij_config::Config> {
         let lines: Vec<String> = errors.problems.iter().map(|p| format!("  {}: {}", p.setting, p.problem)).collect();
         anyhow::anyhow!("invalid configuration:\n{}", lines.join("\n"))
     })
+}
+
+/// The file's text, or `None` when there is no such file.
+pub fn read_if_present(path: &std::path::Path) -> anyhow::Result<Option<String>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(anyhow::Error::new(e).context(format!("reading {}", path.display()))),
+    }
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use novij_bus::auth::{self, User};
 
-use super::load_config;
+use super::{load_config, read_if_present};
 
 /// Writes the users' configuration to `out` (stdout without it). Users:
 /// every service, `all`, `admin`, `ops`, and every project of
@@ -14,25 +14,12 @@ use super::load_config;
 /// `<secrets>/<user>.password`, made there (random, mode 0600) if missing.
 pub fn run(secrets: &Path, out: Option<PathBuf>, projects: Vec<String>, cost: u32) -> anyhow::Result<()> {
     let config = load_config()?;
-    std::fs::create_dir_all(secrets).with_context(|| format!("creating {}", secrets.display()))?;
-    let mut grants: Vec<(String, auth::Grant)> = auth::SERVICES
-        .iter()
-        .chain(&[auth::ALL, auth::ADMIN, auth::OPS])
-        .filter_map(|user| auth::grant(user).map(|grant| (user.to_string(), grant)))
-        .collect();
-    let mut projects: Vec<String> = config.project_api_keys.values().cloned().chain(projects).collect();
-    projects.sort();
-    projects.dedup();
-    grants.extend(projects.iter().map(|p| (auth::project_user(p), auth::project(p))));
-    let users = grants
-        .into_iter()
-        .map(|(name, grant)| {
-            let password = password_of(secrets, &name)?;
-            let password_hash = auth::hash_password(&password, cost)?;
-            Ok(User { name, password_hash, grant })
-        })
-        .collect::<anyhow::Result<Vec<User>>>()?;
-    let text = auth::render(&users);
+    let projects: Vec<String> = config.project_api_keys.values().cloned().chain(projects).collect();
+    let existing = match &out {
+        Some(path) => read_if_present(path)?,
+        None => None,
+    };
+    let text = users_config(secrets, projects, cost, existing.as_deref())?;
     match out {
         Some(path) => std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?,
         None => print!("{text}"),
@@ -40,14 +27,47 @@ pub fn run(secrets: &Path, out: Option<PathBuf>, projects: Vec<String>, cost: u3
     Ok(())
 }
 
+/// The configuration of every service's user, `all`, `admin`, `ops` and
+/// each of `projects`. A hash in `existing` (the file written before) is
+/// kept while its password still matches, so that a second run writes the
+/// same text.
+pub fn users_config(
+    secrets: &Path,
+    mut projects: Vec<String>,
+    cost: u32,
+    existing: Option<&str>,
+) -> anyhow::Result<String> {
+    std::fs::create_dir_all(secrets).with_context(|| format!("creating {}", secrets.display()))?;
+    let known = existing.map(auth::rendered_hashes).unwrap_or_default();
+    let mut grants: Vec<(String, auth::Grant)> = auth::SERVICES
+        .iter()
+        .chain(&[auth::ALL, auth::ADMIN, auth::OPS])
+        .filter_map(|user| auth::grant(user).map(|grant| (user.to_string(), grant)))
+        .collect();
+    projects.sort();
+    projects.dedup();
+    grants.extend(projects.iter().map(|p| (auth::project_user(p), auth::project(p))));
+    let users = grants
+        .into_iter()
+        .map(|(name, grant)| {
+            let password = password_of(secrets, &name)?;
+            let password_hash = match known.get(&name) {
+                Some(hash) if auth::password_matches(&password, hash) => hash.clone(),
+                _ => auth::hash_password(&password, cost)?,
+            };
+            Ok(User { name, password_hash, grant })
+        })
+        .collect::<anyhow::Result<Vec<User>>>()?;
+    Ok(auth::render(&users))
+}
+
 /// The user's password from its file, made if missing.
 fn password_of(secrets: &Path, user: &str) -> anyhow::Result<String> {
     let path = secrets.join(format!("{user}.password"));
-    match std::fs::read_to_string(&path) {
-        Ok(text) if !text.trim().is_empty() => return Ok(text.trim().to_string()),
-        Ok(_) => anyhow::bail!("{} is empty", path.display()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    match read_if_present(&path)? {
+        Some(text) if !text.trim().is_empty() => return Ok(text.trim().to_string()),
+        Some(_) => anyhow::bail!("{} is empty", path.display()),
+        None => {}
     }
     let password = auth::generate_password();
     write_private(&path, &password).with_context(|| format!("writing {}", path.display()))?;

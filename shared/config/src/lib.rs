@@ -306,6 +306,20 @@ pub const SETTINGS: &[Setting] = &[
         "This service's id in the registry (a DNS name); unset: the host of PUBLIC_BASE_URL.",
     ),
     setting(
+        "PACKAGE_SITE_URL",
+        false,
+        Some("https://packages.novij.tech/services/telegram"),
+        false,
+        "The package site `update` reads (docs/PACKAGES.md); `update` also finds it in /etc/novij-telegram/env.",
+    ),
+    setting(
+        "PACKAGE_CHANNEL",
+        false,
+        Some("latest"),
+        false,
+        "The release channel `update` follows unless --channel names one.",
+    ),
+    setting(
         "PRICES",
         false,
         Some("text_message=1,nrsv_reminder=1,server_alert_basic=0.5,test_message=0"),

@@ -236,6 +236,24 @@ pub fn render(users: &[User]) -> String {
     )
 }
 
+/// The password hash of each user in a configuration `render` wrote: what
+/// lets `nats-auth` keep a hash whose password did not change, so writing the
+/// file again changes nothing.
+pub fn rendered_hashes(text: &str) -> std::collections::BTreeMap<String, String> {
+    let body = text.split_once("authorization: ").map(|(_, body)| body).unwrap_or_default();
+    let users = serde_json::from_str::<Value>(body).ok().and_then(|v| v.get("users").cloned());
+    let users = users.as_ref().and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    users
+        .iter()
+        .filter_map(|u| Some((u.get("user")?.as_str()?.to_string(), u.get("password")?.as_str()?.to_string())))
+        .collect()
+}
+
+/// Whether `hash` (bcrypt) is of `password`.
+pub fn password_matches(password: &str, hash: &str) -> bool {
+    bcrypt::verify(password, hash).unwrap_or(false)
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("hashing a NATS password: {0}")]
 pub struct HashError(String);
@@ -300,6 +318,17 @@ mod tests {
         assert!(grant.subscribe.contains("_INBOX_project-p%2Ea.>"));
         assert!(!grant.publish.iter().chain(&grant.subscribe).any(|s| s.starts_with("nt.ev") || s.contains("p%2Eb")));
         assert!(!grant.publish.iter().any(|s| s.starts_with("$JS.API.STREAM")));
+    }
+
+    #[test]
+    fn a_rendered_hash_is_read_back_and_checks_its_password() {
+        let hash = hash_password("secret", 4).expect("hash");
+        let text = render(&[User { name: "ingress".into(), password_hash: hash.clone(), grant: Grant::default() }]);
+        let hashes = rendered_hashes(&text);
+        assert_eq!(hashes.get("ingress"), Some(&hash));
+        assert!(password_matches("secret", &hashes["ingress"]));
+        assert!(!password_matches("other", &hashes["ingress"]));
+        assert!(rendered_hashes("not a configuration").is_empty());
     }
 
     #[test]
