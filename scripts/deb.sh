@@ -12,16 +12,13 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 CARGO_DEB_VERSION=3.8.0
-TOOLS="$ROOT/.state/tools"
-export PATH="$TOOLS/bin:$PATH"
+# shellcheck source=scripts/lib/cargo_tool.sh
+source "$ROOT/scripts/lib/cargo_tool.sh"
 
 PROFILE="${1:-release}"
 shift || true
 
-if ! cargo deb --version 2>/dev/null | grep -q " $CARGO_DEB_VERSION\$"; then
-  echo "deb: installing cargo-deb $CARGO_DEB_VERSION into .state/tools" >&2
-  cargo install -q --locked --root "$TOOLS" "cargo-deb@$CARGO_DEB_VERSION"
-fi
+ensure_cargo_tool cargo-deb "$CARGO_DEB_VERSION" deb
 
 if [[ "$PROFILE" == release ]]; then
   cargo deb -p novij-telegram "$@"

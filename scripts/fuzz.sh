@@ -13,8 +13,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 CARGO_FUZZ_VERSION=0.13.2
-TOOLS="$ROOT/.state/tools"
-export PATH="$TOOLS/bin:$PATH"
+# shellcheck source=scripts/lib/cargo_tool.sh
+source "$ROOT/scripts/lib/cargo_tool.sh"
 
 RUNS="${1:-100000}"
 shift || true
@@ -23,10 +23,7 @@ if ! [[ "$RUNS" =~ ^[0-9]+$ ]]; then
   exit 2
 fi
 
-if ! cargo fuzz --version 2>/dev/null | grep -q " $CARGO_FUZZ_VERSION\$"; then
-  echo "fuzz: installing cargo-fuzz $CARGO_FUZZ_VERSION into .state/tools" >&2
-  cargo install -q --locked --root "$TOOLS" "cargo-fuzz@$CARGO_FUZZ_VERSION"
-fi
+ensure_cargo_tool cargo-fuzz "$CARGO_FUZZ_VERSION" fuzz
 
 if [[ $# -eq 0 ]]; then
   mapfile -t targets < <(cargo fuzz list)

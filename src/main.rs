@@ -170,52 +170,9 @@ enum Command {
         json: bool,
     },
     /// Make this machine a running install for <domain>: the Postgres role and database, /etc/novij-telegram/env with generated secrets (kept on later runs), the NATS server's configuration and users, the units, the reverse proxy, migrations, the units started, then config-check and the health check. A second run changes nothing.
-    Setup {
-        /// The public host name (PUBLIC_BASE_URL becomes https://<domain>).
-        domain: String,
-        /// HTTPS: Caddy obtains the certificate itself; with nginx, certbot does.
-        #[arg(long)]
-        enable_tls: bool,
-        /// The service's wallet on the Relay ledger (SERVICE_WALLET_ID).
-        #[arg(long)]
-        wallet_id: Option<String>,
-        /// Leave the reverse proxy, TLS and the domain's web server alone (managed elsewhere).
-        #[arg(long)]
-        package_only: bool,
-        #[arg(long, value_enum, default_value = "caddy")]
-        proxy: commands::setup::Proxy,
-        /// Write every file under this directory and print, instead of running, what would change the system.
-        #[arg(long)]
-        root: Option<std::path::PathBuf>,
-        /// Print what would be written and run; change nothing.
-        #[arg(long)]
-        dry_run: bool,
-        /// Where the units find this program.
-        #[arg(long, default_value = "/usr/bin/novij-telegram")]
-        bin: String,
-        /// Where the NATS unit finds nats-server (2.11 or newer).
-        #[arg(long, default_value = "/usr/local/bin/nats-server")]
-        nats_server: String,
-        #[arg(long)]
-        json: bool,
-    },
-    /// The package site's newest release on a channel (PACKAGE_SITE_URL): check it, or download it, verify its SHA-256, install it with dpkg and restart the units.
-    Update {
-        /// Only tell whether the channel has a newer package.
-        #[arg(long)]
-        check: bool,
-        /// Install even when it is the same or an older version.
-        #[arg(long)]
-        force: bool,
-        /// Say what would be installed; download and install nothing.
-        #[arg(long)]
-        dry_run: bool,
-        /// The release channel (default: PACKAGE_CHANNEL, else `latest`).
-        #[arg(long)]
-        channel: Option<String>,
-        #[arg(long)]
-        json: bool,
-    },
+    Setup(commands::setup::Options),
+    /// The package site's newest release on a channel (PACKAGE_SITE_URL): check it, or download it, verify its SHA-256 and install it with dpkg.
+    Update(commands::update::Options),
     /// Show the version and build metadata.
     Version {
         /// As JSON, as `GET /api/v1/version` answers.
@@ -387,35 +344,8 @@ fn main() -> std::process::ExitCode {
             Command::ServiceRegistryUpdate { json } => commands::registry::update(json).await,
             Command::ServiceRegistryVerify { json } => commands::registry::verify(json).await,
             Command::Cleanup { json } => commands::cleanup::run(json).await,
-            Command::Setup {
-                domain,
-                enable_tls,
-                wallet_id,
-                package_only,
-                proxy,
-                root,
-                dry_run,
-                bin,
-                nats_server,
-                json,
-            } => {
-                let options = commands::setup::Options {
-                    domain,
-                    enable_tls,
-                    wallet_id,
-                    package_only,
-                    proxy,
-                    root,
-                    dry_run,
-                    bin,
-                    nats_server,
-                    json,
-                };
-                commands::setup::run(options).await
-            }
-            Command::Update { check, force, dry_run, channel, json } => {
-                commands::update::run(commands::update::Options { check, force, dry_run, channel, json }).await
-            }
+            Command::Setup(options) => commands::setup::run(options).await,
+            Command::Update(options) => commands::update::run(options).await,
             Command::Version { json } => commands::version::run(json),
         }
     });

@@ -16,11 +16,21 @@ const PACKAGE: &str = "novij-telegram";
 const DEFAULT_SITE: &str = "https://packages.novij.tech/services/telegram";
 const DEFAULT_CHANNEL: &str = "latest";
 
+#[derive(clap::Args)]
 pub struct Options {
+    /// Only tell whether the channel has a newer package.
+    #[arg(long)]
     pub check: bool,
+    /// Install even when it is the same or an older version.
+    #[arg(long)]
     pub force: bool,
+    /// Say what would be installed; download and install nothing.
+    #[arg(long)]
     pub dry_run: bool,
+    /// The release channel (default: PACKAGE_CHANNEL, else `latest`).
+    #[arg(long)]
     pub channel: Option<String>,
+    #[arg(long)]
     pub json: bool,
 }
 

@@ -28,17 +28,34 @@ const SYSTEM_USER: &str = "novij-telegram";
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// What the command line asked for.
+#[derive(clap::Args)]
 pub struct Options {
+    /// The public host name (PUBLIC_BASE_URL becomes https://<domain>).
     pub domain: String,
+    /// HTTPS: Caddy obtains the certificate itself; with nginx, certbot does.
+    #[arg(long)]
     pub enable_tls: bool,
+    /// The service's wallet on the Relay ledger (SERVICE_WALLET_ID).
+    #[arg(long)]
     pub wallet_id: Option<String>,
-    /// The package's own parts only: no reverse proxy (proxy, TLS and domain are managed elsewhere).
+    /// Leave the reverse proxy, TLS and the domain's web server alone (managed elsewhere).
+    #[arg(long)]
     pub package_only: bool,
+    #[arg(long, value_enum, default_value = "caddy")]
     pub proxy: Proxy,
+    /// Write every file under this directory and print, instead of running, what would change the system.
+    #[arg(long)]
     pub root: Option<PathBuf>,
+    /// Print what would be written and run; change nothing.
+    #[arg(long)]
     pub dry_run: bool,
+    /// Where the units find this program.
+    #[arg(long, default_value = "/usr/bin/novij-telegram")]
     pub bin: String,
+    /// Where the NATS unit finds nats-server (2.11 or newer).
+    #[arg(long, default_value = "/usr/local/bin/nats-server")]
     pub nats_server: String,
+    #[arg(long)]
     pub json: bool,
 }
 
