@@ -89,12 +89,8 @@ fn setup_writes_a_complete_consistent_installation_and_a_second_run_changes_noth
     assert!(!std::fs::read_to_string(&env_path).expect("env").contains("CHANGE_ME"));
 
     // The env passes config-check as the CLI runs it.
-    let check = Command::new(BIN)
-        .args(["config-check", "--json"])
-        .env_clear()
-        .envs(&env)
-        .output()
-        .expect("config-check");
+    let check =
+        Command::new(BIN).args(["config-check", "--json"]).env_clear().envs(&env).output().expect("config-check");
     assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
 
     // Every unit runs this binary with the env file, and each credential it
@@ -123,7 +119,11 @@ fn setup_writes_a_complete_consistent_installation_and_a_second_run_changes_noth
             let (_, source) = credential.split_once(':').expect("name:path");
             let at = root.join(source.trim_start_matches('/'));
             assert!(at.is_file(), "{name} loads {source}, which setup did not write");
-            assert_eq!(std::fs::metadata(&at).expect("meta").permissions().mode() & 0o077, 0, "{source} is not private");
+            assert_eq!(
+                std::fs::metadata(&at).expect("meta").permissions().mode() & 0o077,
+                0,
+                "{source} is not private"
+            );
         }
         assert!(directives(&unit, "User") == ["novij-telegram"], "{name}");
     }
@@ -206,11 +206,7 @@ fn package_only_leaves_the_proxy_alone_and_a_dry_run_writes_nothing() {
     assert!(steps.iter().any(|s| s["file"] == "/etc/novij-telegram/env" && s["outcome"] == "created"), "{steps:?}");
     assert_eq!(std::fs::read_dir(empty.path()).expect("read_dir").count(), 0, "--dry-run wrote files");
 
-    let bad = Command::new(BIN)
-        .args(["setup", "not a domain", "--root"])
-        .arg(empty.path())
-        .output()
-        .expect("setup");
+    let bad = Command::new(BIN).args(["setup", "not a domain", "--root"]).arg(empty.path()).output().expect("setup");
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("is not a domain name"));
 }
