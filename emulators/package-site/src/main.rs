@@ -3,7 +3,6 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::Parser;
 use package_site::PackageSiteConfig;
 
@@ -24,37 +23,15 @@ struct Args {
     control_key: Option<String>,
 }
 
-/// Resolves on Ctrl-C, or on SIGTERM where there is one (containers).
-async fn wait_for_stop_signal() -> anyhow::Result<()> {
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .context("installing the SIGTERM handler")?;
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result.context("waiting for Ctrl-C")?,
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
-    Ok(())
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    emulator_kit::init_logging();
     let args = Args::parse();
     // An empty key (an unset variable in a compose file) means no key, not "the empty key".
     let control_key = args.control_key.filter(|k| !k.is_empty());
     let running = package_site::start(PackageSiteConfig { listen: args.listen, dir: args.dir, control_key }).await?;
     tracing::info!("package site at {}/, control API at {}/control", running.base_url(), running.base_url());
-    wait_for_stop_signal().await?;
+    emulator_kit::wait_for_stop_signal().await?;
     tracing::info!("shutting down");
     running.shutdown().await;
     Ok(())

@@ -19,33 +19,27 @@ pub mod verify;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use emulator_kit::Served;
 
 pub use config::RegistryConfig;
 pub use error::RegistryError;
 pub use model::{is_valid_service_id, Entry, ServiceEntry, Verification, VerificationStatus};
 pub use registry::Registry;
 
-/// How long shutdown waits for open requests before cutting them.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
-
 /// A registry-sandbox serving HTTP.
 pub struct RunningRegistry {
     /// The address actually bound.
     pub addr: SocketAddr,
+    served: Served,
     registry: Arc<Registry>,
-    stop: Option<oneshot::Sender<()>>,
-    server: JoinHandle<()>,
 }
 
 impl RunningRegistry {
     /// The API base, e.g. `http://127.0.0.1:8083`: the registry's API is at
     /// `{base_url}/v1` and the control API at `{base_url}/registry`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.served.base_url()
     }
 
     /// The emulated registry, for in-process setup and inspection.
@@ -54,23 +48,8 @@ impl RunningRegistry {
     }
 
     /// Stops serving.
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        let server = &mut self.server;
-        if tokio::time::timeout(SHUTDOWN_GRACE, &mut *server).await.is_err() {
-            server.abort();
-        }
-    }
-}
-
-impl Drop for RunningRegistry {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-            self.server.abort();
-        }
+    pub async fn shutdown(self) {
+        self.served.shutdown().await;
     }
 }
 
@@ -78,12 +57,8 @@ impl Drop for RunningRegistry {
 pub async fn start(config: RegistryConfig) -> anyhow::Result<RunningRegistry> {
     let auth = config.api_key.is_some();
     let registry = Arc::new(Registry::new(config.api_key)?);
-    let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let (addr, server) =
-        warp::serve(http::routes(registry.clone())).try_bind_with_graceful_shutdown(config.listen, async move {
-            let _ = stop_rx.await;
-        })?;
-    let server = tokio::spawn(server);
+    let served = emulator_kit::serve(http::routes(registry.clone()), config.listen)?;
+    let addr = served.addr;
     tracing::info!(%addr, auth, "registry sandbox listening");
-    Ok(RunningRegistry { addr, registry, stop: Some(stop_tx), server })
+    Ok(RunningRegistry { addr, served, registry })
 }

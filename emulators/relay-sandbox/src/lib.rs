@@ -19,10 +19,8 @@ pub mod tx_hash;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use emulator_kit::Served;
 
 pub use config::RelayConfig;
 pub use error::LedgerError;
@@ -30,23 +28,19 @@ pub use ledger::Relay;
 pub use model::{NewWallet, Transaction, TransferRequest, TxStatus, Wallet};
 pub use tx_hash::is_valid_tx_hash;
 
-/// How long shutdown waits for open requests before cutting them.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
-
 /// A relay-sandbox serving HTTP.
 pub struct RunningRelay {
     /// The address actually bound.
     pub addr: SocketAddr,
+    served: Served,
     relay: Arc<Relay>,
-    stop: Option<oneshot::Sender<()>>,
-    server: JoinHandle<()>,
 }
 
 impl RunningRelay {
     /// The API base, e.g. `http://127.0.0.1:8082`: the public API is at
     /// `{base_url}/v1` and the control API at `{base_url}/relay`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.served.base_url()
     }
 
     /// The emulated ledger, for in-process setup and inspection.
@@ -55,23 +49,8 @@ impl RunningRelay {
     }
 
     /// Stops serving.
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        let server = &mut self.server;
-        if tokio::time::timeout(SHUTDOWN_GRACE, &mut *server).await.is_err() {
-            server.abort();
-        }
-    }
-}
-
-impl Drop for RunningRelay {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-            self.server.abort();
-        }
+    pub async fn shutdown(self) {
+        self.served.shutdown().await;
     }
 }
 
@@ -83,12 +62,8 @@ pub async fn start(config: RelayConfig) -> anyhow::Result<RunningRelay> {
             .create_wallet(wallet_id, *balance)
             .map_err(|e| anyhow::anyhow!("cannot create wallet {wallet_id:?}: {e}"))?;
     }
-    let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let (addr, server) =
-        warp::serve(http::routes(relay.clone())).try_bind_with_graceful_shutdown(config.listen, async move {
-            let _ = stop_rx.await;
-        })?;
-    let server = tokio::spawn(server);
+    let served = emulator_kit::serve(http::routes(relay.clone()), config.listen)?;
+    let addr = served.addr;
     tracing::info!(%addr, wallets = config.wallets.len(), auth = config.api_key.is_some(), "relay sandbox listening");
-    Ok(RunningRelay { addr, relay, stop: Some(stop_tx), server })
+    Ok(RunningRelay { addr, served, relay })
 }

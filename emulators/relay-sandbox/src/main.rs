@@ -36,31 +36,9 @@ fn parse_wallet(spec: &str) -> anyhow::Result<(String, Amount)> {
     Ok((id.trim().to_string(), balance))
 }
 
-/// Resolves on Ctrl-C, or on SIGTERM where there is one (containers).
-async fn wait_for_stop_signal() -> anyhow::Result<()> {
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .context("installing the SIGTERM handler")?;
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result.context("waiting for Ctrl-C")?,
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
-    Ok(())
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    emulator_kit::init_logging();
     let args = Args::parse();
     let wallets = args
         .wallets
@@ -72,7 +50,7 @@ async fn main() -> anyhow::Result<()> {
     let config = RelayConfig { listen: args.listen, api_key, asset: args.asset, wallets };
     let running = relay_sandbox::start(config).await?;
     tracing::info!("Relay API at {}/v1, control API at {}/relay", running.base_url(), running.base_url());
-    wait_for_stop_signal().await?;
+    emulator_kit::wait_for_stop_signal().await?;
     tracing::info!("shutting down");
     running.shutdown().await;
     Ok(())
