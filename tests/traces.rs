@@ -19,8 +19,8 @@ struct Span {
     service: String,
     trace_id: String,
     name: String,
-    /// Every attribute value, as JSON text.
-    attributes: String,
+    /// The whole span as JSON text: its name, attributes, events and status.
+    text: String,
 }
 
 /// An OTLP/HTTP collector taking JSON on `/v1/traces`, as the specification has it.
@@ -53,7 +53,7 @@ fn spans_of(request: &Value) -> Vec<Span> {
                     service: service.clone(),
                     trace_id: span["traceId"].as_str().unwrap_or_default().to_string(),
                     name: span["name"].as_str().unwrap_or_default().to_string(),
-                    attributes: span["attributes"].to_string(),
+                    text: span.to_string(),
                 });
             }
         }
@@ -104,11 +104,11 @@ async fn one_send_is_one_trace_across_ingress_payment_verifier_and_dispatcher() 
     let services: BTreeSet<String> = named(&trace).into_iter().map(|(service, _)| service).collect();
     assert!(services.contains("novij-ingress"), "{services:?}");
 
-    // No personal data or secret in any span's attributes.
+    // No personal data or secret anywhere in any span: attributes, events, status.
     let all = spans.lock().expect("spans").clone();
     for span in &all {
         for private in [text, "ann-traced", &chat.to_string(), &stack.common_token] {
-            assert!(!span.attributes.contains(private), "{private:?} in {span:?}");
+            assert!(!span.text.contains(private), "{private:?} in {span:?}");
         }
     }
 }
