@@ -5,15 +5,8 @@
 mod support;
 
 use novij_testkit::{eventually, free_port};
-use serde_json::{json, Value};
+use serde_json::json;
 use support::{Layout, TestStack, WAIT};
-
-/// `api-keys <args> --json`, parsed, with whether it succeeded.
-fn api_keys(stack: &TestStack, args: &[&str]) -> (bool, Value) {
-    let out = stack.cli(&[&["api-keys"], args, &["--json"]].concat());
-    let parsed = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    (out.status.success(), parsed)
-}
 
 /// The status of `GET /api/v1/integrations/{id}` on `api` with `key`.
 async fn get_with(api: &str, key: &str, integration: &str) -> u16 {
@@ -36,11 +29,11 @@ async fn a_key_made_at_run_time_acts_on_every_instance_until_revoked() {
     let ours = stack.create_integration("p_keys", None).await;
     let theirs = stack.create_integration("p_other", None).await;
 
-    let (ok, created) = api_keys(&stack, &["create", "--project", "p_keys", "--label", "billing service"]);
-    assert!(ok, "{created}");
-    let key = created["key"].as_str().expect("key").to_string();
-    let key_id = created["key_id"].as_str().expect("key_id").to_string();
-    assert!(key.starts_with("nt_") && key_id.starts_with("key_"), "{created}");
+    let created = stack.cli_run(&["api-keys", "create", "--project", "p_keys", "--label", "billing service", "--json"]);
+    assert!(created.ok(), "{} {}", created.json, created.stderr);
+    let key = created.json["key"].as_str().expect("key").to_string();
+    let key_id = created.json["key_id"].as_str().expect("key_id").to_string();
+    assert!(key.starts_with("nt_") && key_id.starts_with("key_"), "{}", created.json);
 
     // Every instance takes it, for its own project only.
     for api in &apis {
@@ -52,11 +45,12 @@ async fn a_key_made_at_run_time_acts_on_every_instance_until_revoked() {
     let denied = denied.json(&json!({"project_id": "p_keys"})).send().await.expect("request");
     assert_eq!(denied.status().as_u16(), 403, "a project key made a key");
 
-    let (ok, listed) = api_keys(&stack, &["list", "--project", "p_keys"]);
-    let keys = listed["keys"].as_array().cloned().unwrap_or_default();
-    assert!(ok && keys.len() == 1, "{listed}");
-    assert_eq!((&keys[0]["key_id"], &keys[0]["label"]), (&json!(key_id), &json!("billing service")), "{listed}");
-    assert!(!listed.to_string().contains(&key), "a list shows the key itself");
+    let listed = stack.cli_run(&["api-keys", "list", "--project", "p_keys", "--json"]);
+    let keys = listed.json["keys"].as_array().cloned().unwrap_or_default();
+    assert!(listed.ok() && keys.len() == 1, "{} {}", listed.json, listed.stderr);
+    let (id, label) = (&keys[0]["key_id"], &keys[0]["label"]);
+    assert_eq!((id, label), (&json!(key_id), &json!("billing service")), "{}", listed.json);
+    assert!(!listed.json.to_string().contains(&key), "a list shows the key itself");
 
     // The log holds its keyed hash, never the key.
     let log = stack.jetstream().await.get_stream("EVENTS").await.expect("EVENTS");
@@ -64,20 +58,21 @@ async fn a_key_made_at_run_time_acts_on_every_instance_until_revoked() {
     assert!(!String::from_utf8_lossy(&event.payload).contains(&key), "the key is in the log");
 
     // Revoked: refused on every instance within seconds; a retry answers the same.
-    let (ok, revoked) = api_keys(&stack, &["revoke", &key_id]);
-    assert!(ok && revoked["revoked"] == true, "{revoked}");
+    let revoked = stack.cli_run(&["api-keys", "revoke", &key_id, "--json"]);
+    assert!(revoked.ok() && revoked.json["revoked"] == true, "{} {}", revoked.json, revoked.stderr);
     for api in &apis {
         let refused = eventually(WAIT, || async { (get_with(api, &key, &ours).await == 401).then_some(()) }).await;
         assert!(refused.is_ok(), "{api} still takes the revoked key");
     }
-    assert!(api_keys(&stack, &["revoke", &key_id]).0, "a retried revocation");
-    assert!(!api_keys(&stack, &["revoke", "key_unknown"]).0, "an unknown key revoked");
-    let (_, listed) = api_keys(&stack, &["list"]);
-    assert!(listed["keys"][0]["revoked_at"].is_string(), "{listed}");
+    let retried = stack.cli_run(&["api-keys", "revoke", &key_id, "--json"]);
+    assert!(retried.ok(), "a retried revocation: {}", retried.stderr);
+    assert!(!stack.cli_run(&["api-keys", "revoke", "key_unknown", "--json"]).ok(), "an unknown key revoked");
+    let listed = stack.cli_run(&["api-keys", "list", "--json"]);
+    assert!(listed.json["keys"][0]["revoked_at"].is_string(), "{} {}", listed.json, listed.stderr);
 
     // The list pages: at most `limit`, after the last one shown.
-    let (_, second) = api_keys(&stack, &["create", "--project", "p_keys"]);
-    let second_id = second["key_id"].as_str().expect("key_id");
+    let second = stack.cli_run(&["api-keys", "create", "--project", "p_keys", "--json"]);
+    let second_id = second.json["key_id"].as_str().unwrap_or_else(|| panic!("key_id: {}", second.stderr));
     let stack = &stack;
     let page = |query: String| async move { stack.get(&format!("/api/v1/api-keys?project_id=p_keys{query}")).await };
     let first_page = page("&limit=1".into()).await;

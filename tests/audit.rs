@@ -6,12 +6,6 @@ mod support;
 use serde_json::Value;
 use support::{Layout, TestStack};
 
-fn run(stack: &TestStack, args: &[&str]) -> (bool, String, String) {
-    let out = stack.cli(args);
-    let text = |b: &[u8]| String::from_utf8_lossy(b).to_string();
-    (out.status.success(), text(&out.stdout), text(&out.stderr))
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn an_export_holds_exactly_its_projects_events_and_verify_names_what_changed() {
     let stack = TestStack::start(Layout::Single).await;
@@ -30,8 +24,8 @@ async fn an_export_holds_exactly_its_projects_events_and_verify_names_what_chang
     let dir = tempfile::tempdir().expect("dir");
     let file = dir.path().join("trail.jsonl");
     let path = file.to_str().expect("path");
-    let (ok, _, said) = run(&stack, &["audit", "export", "--project", "p_audit", "--out", path, "--json"]);
-    assert!(ok, "{said}");
+    let export = stack.cli_run(&["audit", "export", "--project", "p_audit", "--out", path, "--json"]);
+    assert!(export.ok(), "{}", export.stderr);
     let text = std::fs::read_to_string(&file).expect("trail");
     let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
     assert_eq!(lines[0]["audit"]["project"], "p_audit", "{}", lines[0]);
@@ -51,10 +45,10 @@ async fn an_export_holds_exactly_its_projects_events_and_verify_names_what_chang
     }
     let sequences: Vec<u64> = lines[1..].iter().map(|l| l["sequence"].as_u64().expect("sequence")).collect();
     assert!(sequences.windows(2).all(|w| w[0] < w[1]), "in log order: {sequences:?}");
-    assert!(said.contains(&format!("\"events\":{}", events.len())), "{said}");
+    assert!(export.stderr.contains(&format!("\"events\":{}", events.len())), "{}", export.stderr);
 
-    let (ok, out, said) = run(&stack, &["audit", "verify", path]);
-    assert!(ok && out.contains("verified"), "{out}{said}");
+    let verify = stack.cli_run(&["audit", "verify", path]);
+    assert!(verify.ok() && verify.stdout.contains("verified"), "{}{}", verify.stdout, verify.stderr);
 
     // A line removed, one edited, one added: each named by its line.
     let all: Vec<&str> = text.lines().collect();
@@ -62,16 +56,16 @@ async fn an_export_holds_exactly_its_projects_events_and_verify_names_what_chang
     let mut removed: Vec<String> = all.iter().map(|l| l.to_string()).collect();
     removed.remove(3);
     write(removed);
-    let (ok, _, said) = run(&stack, &["audit", "verify", path]);
-    assert!(!ok && said.contains("line 4 is missing"), "{said}");
+    let verify = stack.cli_run(&["audit", "verify", path]);
+    assert!(!verify.ok() && verify.stderr.contains("line 4 is missing"), "{}", verify.stderr);
     let mut edited: Vec<String> = all.iter().map(|l| l.to_string()).collect();
     edited[2] = edited[2].replace("\"version\":1", "\"version\":2");
     write(edited);
-    let (ok, _, said) = run(&stack, &["audit", "verify", path]);
-    assert!(!ok && said.contains("line 3 differs"), "{said}");
+    let verify = stack.cli_run(&["audit", "verify", path]);
+    assert!(!verify.ok() && verify.stderr.contains("line 3 differs"), "{}", verify.stderr);
     let mut added: Vec<String> = all.iter().map(|l| l.to_string()).collect();
     added.insert(2, all[all.len() - 1].to_string());
     write(added);
-    let (ok, _, said) = run(&stack, &["audit", "verify", path]);
-    assert!(!ok && said.contains("line 3 was added"), "{said}");
+    let verify = stack.cli_run(&["audit", "verify", path]);
+    assert!(!verify.ok() && verify.stderr.contains("line 3 was added"), "{}", verify.stderr);
 }

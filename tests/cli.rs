@@ -115,14 +115,6 @@ async fn bot_test_shows_the_webhook_and_says_when_the_token_is_revoked() {
     assert_eq!((api.status, &api.body["token_valid"]), (200, &json!(false)), "{}", api.body);
 }
 
-/// `cmd --json`, parsed, with whether it succeeded.
-fn cli_json(stack: &TestStack, args: &[&str]) -> (bool, Value) {
-    let out = stack.cli(args);
-    let parsed = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|_| panic!("{args:?} printed no JSON: {}", String::from_utf8_lossy(&out.stderr)));
-    (out.status.success(), parsed)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn webhook_sync_points_a_drifted_webhook_back_here() {
     let stack = TestStack::start(Layout::Single).await;
@@ -132,8 +124,9 @@ async fn webhook_sync_points_a_drifted_webhook_back_here() {
     let ours = format!("{}/api/v1/telegram/webhook/{integration}", stack.api);
     let url_of = |view: &Value| view["webhook"]["url"].as_str().unwrap_or_default().to_string();
     let set = eventually(WAIT, || async {
-        let (_, view) = cli_json(&stack, &["bot-test", &integration, "--json"]);
-        (url_of(&view) == ours).then_some(())
+        let view = stack.cli_run(&["bot-test", &integration, "--json"]);
+        assert!(!view.json.is_null(), "bot-test printed no JSON: {}", view.stderr);
+        (url_of(&view.json) == ours).then_some(())
     })
     .await;
     assert!(set.is_ok(), "the webhook was never set");
@@ -143,21 +136,21 @@ async fn webhook_sync_points_a_drifted_webhook_back_here() {
     let http = reqwest::Client::new();
     let changed = http.post(format!("{}/bot{token}/setWebhook", stack.sandbox.base_url())).json(&elsewhere).send();
     assert!(changed.await.expect("setWebhook").status().is_success());
-    let (_, drifted) = cli_json(&stack, &["bot-test", &integration, "--json"]);
-    assert_eq!(url_of(&drifted), "https://elsewhere.example/hook", "{drifted}");
+    let drifted = stack.cli_run(&["bot-test", &integration, "--json"]);
+    assert_eq!(url_of(&drifted.json), "https://elsewhere.example/hook", "{} {}", drifted.json, drifted.stderr);
 
-    let (ok, synced) = cli_json(&stack, &["webhook-sync", &integration, "--drop-pending", "--json"]);
-    assert!(ok, "{synced}");
-    assert_eq!(synced["synced"].as_array().map(Vec::len), Some(1), "{synced}");
-    assert_eq!(url_of(&synced["synced"][0]), ours, "{synced}");
-    let (_, tested) = cli_json(&stack, &["bot-test", &integration, "--json"]);
-    assert_eq!(url_of(&tested), ours, "{tested}");
+    let synced = stack.cli_run(&["webhook-sync", &integration, "--drop-pending", "--json"]);
+    assert!(synced.ok(), "{} {}", synced.json, synced.stderr);
+    assert_eq!(synced.json["synced"].as_array().map(Vec::len), Some(1), "{} {}", synced.json, synced.stderr);
+    assert_eq!(url_of(&synced.json["synced"][0]), ours, "{}", synced.json);
+    let tested = stack.cli_run(&["bot-test", &integration, "--json"]);
+    assert_eq!(url_of(&tested.json), ours, "{} {}", tested.json, tested.stderr);
 
     // --all: the common bot and every integration's own bot.
-    let (ok, all) = cli_json(&stack, &["webhook-sync", "--all", "--json"]);
+    let all = stack.cli_run(&["webhook-sync", "--all", "--json"]);
     let keys: Vec<&str> =
-        all["synced"].as_array().into_iter().flatten().filter_map(|v| v["bot_key"].as_str()).collect();
-    assert!(ok && keys == ["common", integration.as_str()], "{all}");
+        all.json["synced"].as_array().into_iter().flatten().filter_map(|v| v["bot_key"].as_str()).collect();
+    assert!(all.ok() && keys == ["common", integration.as_str()], "{} {}", all.json, all.stderr);
     assert!(stack.sent("drifted_shop_bot").await.is_empty(), "no message to anyone");
 }
 

@@ -10,13 +10,6 @@ use support::{Layout, TestStack};
 
 const KEY: &str = "registry-key-0123456789";
 
-/// `service-registry:<command> --json`: success, parsed stdout, stderr.
-fn registry(stack: &TestStack, command: &str) -> (Option<i32>, Value, String) {
-    let out = stack.cli(&[&format!("service-registry:{command}"), "--json"]);
-    let parsed = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    (out.status.code(), parsed, String::from_utf8_lossy(&out.stderr).into_owned())
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn the_entry_is_registered_verified_and_a_disagreement_is_named() {
     let emulator = registry_sandbox::start(RegistryConfig { api_key: Some(KEY.into()), ..Default::default() })
@@ -52,20 +45,22 @@ async fn the_entry_is_registered_verified_and_a_disagreement_is_named() {
     assert_eq!(post.headers().get("allow").and_then(|v| v.to_str().ok()), Some("GET"));
 
     // Not registered yet; then registered, once.
-    let (code, status, _) = registry(&stack, "status");
-    assert_eq!((code, &status["entry"], &status["current"]), (Some(0), &Value::Null, &json!(false)), "{status}");
-    let (code, registered, err) = registry(&stack, "register");
-    assert_eq!(code, Some(0), "{err}");
-    assert_eq!(registered["service_id"], "127.0.0.1", "{registered}");
-    assert_eq!(registered["manifest_url"], json!(format!("{}/.well-known/novij/service", stack.api)));
-    let (code, _, err) = registry(&stack, "register");
-    assert!(code == Some(1) && err.contains("already registered"), "{code:?} {err}");
-    assert_eq!(registry(&stack, "status").1["current"], json!(true));
-    let (code, verified, err) = registry(&stack, "verify");
-    assert_eq!((code, &verified["status"]), (Some(0), &json!("verified")), "{verified} {err}");
+    let status = stack.cli_run(&["service-registry:status", "--json"]);
+    let seen = (status.code, &status.json["entry"], &status.json["current"]);
+    assert_eq!(seen, (Some(0), &Value::Null, &json!(false)), "{} {}", status.json, status.stderr);
+    let registered = stack.cli_run(&["service-registry:register", "--json"]);
+    assert_eq!(registered.code, Some(0), "{}", registered.stderr);
+    assert_eq!(registered.json["service_id"], "127.0.0.1", "{}", registered.json);
+    assert_eq!(registered.json["manifest_url"], json!(format!("{}/.well-known/novij/service", stack.api)));
+    let again = stack.cli_run(&["service-registry:register", "--json"]);
+    assert!(again.code == Some(1) && again.stderr.contains("already registered"), "{:?} {}", again.code, again.stderr);
+    assert_eq!(stack.cli_run(&["service-registry:status", "--json"]).json["current"], json!(true));
+    let verified = stack.cli_run(&["service-registry:verify", "--json"]);
+    let outcome = (verified.code, &verified.json["status"]);
+    assert_eq!(outcome, (Some(0), &json!("verified")), "{} {}", verified.json, verified.stderr);
 
     // The registry's entry drifts from what the service says: verify names each field.
-    let mut drifted = registered.clone();
+    let mut drifted = registered.json.clone();
     // An entry as sent has none of what the registry adds.
     if let Some(fields) = drifted.as_object_mut() {
         for added in ["registered_at", "updated_at", "last_verification"] {
@@ -76,20 +71,22 @@ async fn the_entry_is_registered_verified_and_a_disagreement_is_named() {
     drifted["wallet_id"] = json!("another_wallet");
     let put = http.put(format!("{url}/v1/services/127.0.0.1")).bearer_auth(KEY).json(&drifted).send().await;
     assert_eq!(put.expect("put").status().as_u16(), 200);
-    let (code, _, err) = registry(&stack, "verify");
-    assert_eq!(code, Some(1), "{err}");
+    let verify = stack.cli_run(&["service-registry:verify", "--json"]);
+    let err = &verify.stderr;
+    assert_eq!(verify.code, Some(1), "{err}");
     let version = env!("CARGO_PKG_VERSION");
     assert!(err.contains(&format!("version: the entry says 0.0.1, the manifest {version}")), "{err}");
     assert!(err.contains("wallet_id: the entry says another_wallet"), "{err}");
-    assert_eq!(registry(&stack, "status").1["current"], json!(false));
-    let (code, _, err) = registry(&stack, "update");
-    assert_eq!(code, Some(0), "{err}");
-    assert_eq!(registry(&stack, "verify").1["status"], json!("verified"));
+    assert_eq!(stack.cli_run(&["service-registry:status", "--json"]).json["current"], json!(false));
+    let update = stack.cli_run(&["service-registry:update", "--json"]);
+    assert_eq!(update.code, Some(0), "{}", update.stderr);
+    assert_eq!(stack.cli_run(&["service-registry:verify", "--json"]).json["status"], json!("verified"));
 
     // A wrong key is refused; a registry that does not answer is a dependency down (exit 3).
     stack.set_env("SERVICE_REGISTRY_API_KEY", "not-the-key");
-    let (code, _, err) = registry(&stack, "status");
+    let refused = stack.cli_run(&["service-registry:status", "--json"]);
+    let (code, err) = (refused.code, &refused.stderr);
     assert!(code == Some(1) && err.contains("refused the API key"), "{code:?} {err}");
     stack.set_env("SERVICE_REGISTRY_URL", &format!("http://127.0.0.1:{}", novij_testkit::free_port()));
-    assert_eq!(registry(&stack, "status").0, Some(3));
+    assert_eq!(stack.cli_run(&["service-registry:status", "--json"]).code, Some(3));
 }

@@ -44,13 +44,6 @@ async fn restart_with_keys(stack: &mut TestStack, keys: &str) {
     stack.wait_ready().await;
 }
 
-/// Runs `keys <args>` and returns whether it succeeded, and what it said.
-fn keys(stack: &TestStack, args: &[&str]) -> (bool, String) {
-    let out = stack.cli(&[&["keys"], args].concat());
-    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    (out.status.success(), said)
-}
-
 async fn say(stack: &TestStack, bot: &str, user: i64, text: &str) {
     stack.sandbox_post(&format!("/sandbox/users/{user}/messages"), json!({"bot_username": bot, "text": text})).await;
 }
@@ -127,14 +120,17 @@ async fn a_rotation_of_the_master_keys_moves_no_id_lookup_or_secret() {
     assert_eq!(status("ann").map(|r| r["status"].clone()), Some(json!("disabled")), "{listed}");
 
     // The old key may not go while data keys are wrapped by it.
-    let (retired, said) = keys(&stack, &["retire", "k1"]);
-    assert!(!retired && said.contains("keys rotate"), "retired before a rotation: {said}");
-    let (retired, said) = keys(&stack, &["retire", "k2"]);
-    assert!(!retired && said.contains("current"), "the current key retired: {said}");
-    let (rotated, said) = keys(&stack, &["rotate"]);
-    assert!(rotated && said.contains("older keys kept, wrapped:    k1"), "{said}");
-    let (retired, said) = keys(&stack, &["retire", "k1"]);
-    assert!(retired, "{said}");
+    let retired = stack.cli_run(&["keys", "retire", "k1"]);
+    let said = format!("{}{}", retired.stdout, retired.stderr);
+    assert!(!retired.ok() && said.contains("keys rotate"), "retired before a rotation: {said}");
+    let retired = stack.cli_run(&["keys", "retire", "k2"]);
+    let said = format!("{}{}", retired.stdout, retired.stderr);
+    assert!(!retired.ok() && said.contains("current"), "the current key retired: {said}");
+    let rotated = stack.cli_run(&["keys", "rotate"]);
+    let said = format!("{}{}", rotated.stdout, rotated.stderr);
+    assert!(rotated.ok() && said.contains("older keys kept, wrapped:    k1"), "{said}");
+    let retired = stack.cli_run(&["keys", "retire", "k1"]);
+    assert!(retired.ok(), "{}{}", retired.stdout, retired.stderr);
     let pending = stack.get(&format!("/api/v1/reminders/{reminder}")).await.body;
     assert_eq!(pending["status"], "scheduled", "the reminder must still wait for the old key's removal: {pending}");
 

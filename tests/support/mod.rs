@@ -331,6 +331,32 @@ impl TestStack {
             .expect("run novij-telegram")
     }
 
+    /// Runs a CLI command with the stack's environment and collects what it said.
+    pub fn cli_run(&self, args: &[&str]) -> CliRun {
+        let out = self.cli(args);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+        CliRun { code: out.status.code(), stderr: String::from_utf8_lossy(&out.stderr).into_owned(), stdout, json }
+    }
+}
+
+/// What a CLI command did ([`TestStack::cli_run`]).
+pub struct CliRun {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    /// stdout as JSON; `Null` when it is not JSON.
+    pub json: Value,
+}
+
+impl CliRun {
+    /// Whether it exited with 0.
+    pub fn ok(&self) -> bool {
+        self.code == Some(0)
+    }
+}
+
+impl TestStack {
     pub async fn wait_healthy(&self) {
         let url = format!("{}/api/v1/health", self.api);
         let http = self.http.clone();
