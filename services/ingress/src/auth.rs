@@ -36,32 +36,35 @@ fn unauthorized(message: &str) -> ApiError {
 impl Caller {
     /// Resolves the key presented (`Authorization: Bearer <key>` or
     /// `X-Api-Key`) to a caller, counting the request against a project
-    /// key's rate unless it was `admitted` already; `signer` is the wallet
+    /// key's rate. A request `admitted` already (the project its key acts
+    /// for) is neither identified nor counted again; `signer` is the wallet
     /// whose signature was checked.
     pub fn authenticate(
         state: &AppState,
         presented: Presented<'_>,
         signer: Option<String>,
-        admitted: bool,
+        admitted: Option<&str>,
     ) -> Result<Caller, ApiError> {
+        if let Some(project) = admitted {
+            return Ok(Caller::Project { project: project.to_string(), signer });
+        }
         match identify(state, presented)? {
             Key::Admin => Ok(Caller::Admin),
             Key::Project { project, limited_as } => {
-                if !admitted {
-                    state.key_rates.admit(&limited_as)?;
-                }
+                state.key_rates.admit(&limited_as)?;
                 Ok(Caller::Project { project, signer })
             }
         }
     }
 
     /// Counts the request against the rate of the project key presented,
-    /// before anything costly is done for it; whether it is a project key
-    /// (not the admin's, nor invalid: the operation refuses those itself).
-    pub fn admit_project_key(state: &AppState, presented: Presented<'_>) -> Result<bool, ApiError> {
+    /// before anything costly is done for it; the project it acts for, or
+    /// `None` for the admin's key or an invalid one (the operation refuses
+    /// those itself).
+    pub fn admit_project_key(state: &AppState, presented: Presented<'_>) -> Result<Option<String>, ApiError> {
         match identify(state, presented) {
-            Ok(Key::Project { limited_as, .. }) => state.key_rates.admit(&limited_as).map(|()| true),
-            Ok(Key::Admin) | Err(_) => Ok(false),
+            Ok(Key::Project { project, limited_as }) => state.key_rates.admit(&limited_as).map(|()| Some(project)),
+            Ok(Key::Admin) | Err(_) => Ok(None),
         }
     }
 

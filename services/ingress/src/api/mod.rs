@@ -115,7 +115,7 @@ impl Operation {
             return Ok(());
         }
         call.creds.admitted = crate::auth::Caller::admit_project_key(state, call.creds.key())?;
-        if !call.creds.admitted {
+        if call.creds.admitted.is_none() {
             return Ok(());
         }
         let path = self.target(&call.params);

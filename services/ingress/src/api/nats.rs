@@ -174,6 +174,6 @@ fn credentials(headers: Option<&HeaderMap>) -> Credentials {
             signature: get(signatures::SIGNATURE_HEADER),
         },
         signer: None,
-        admitted: false,
+        admitted: None,
     }
 }

@@ -48,7 +48,7 @@ fn credentials() -> impl Filter<Extract = (Credentials,), Error = warp::Rejectio
             traceparent,
             signature: signatures::Presented { wallet, timestamp, signature },
             signer: None,
-            admitted: false,
+            admitted: None,
         })
 }
 

@@ -40,13 +40,14 @@ pub struct Credentials {
     pub signature: crate::signatures::Presented,
     /// The wallet whose signature of this request was checked, if one was required.
     pub signer: Option<String>,
-    /// The request was already counted against its key's rate.
-    pub admitted: bool,
+    /// The project whose key this request was already identified and
+    /// counted as (`crate::api` does it before checking a signature).
+    pub admitted: Option<String>,
 }
 
 impl Credentials {
     pub fn caller(&self, state: &AppState) -> Result<Caller, ApiError> {
-        Caller::authenticate(state, self.key(), self.signer.clone(), self.admitted)
+        Caller::authenticate(state, self.key(), self.signer.clone(), self.admitted.as_deref())
     }
 
     /// The key headers.
