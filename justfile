@@ -57,6 +57,10 @@ lint:
 schemas:
     cargo run -q -- schemas --out schemas
 
+# Write the README's screenshots of the Telegram sandbox page to docs/img/ (headless Chromium)
+screenshots:
+    bash scripts/screenshots.sh
+
 # Apply database migrations to DATABASE_URL
 migrate:
     cargo run -q -- migrate

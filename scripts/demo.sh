@@ -60,6 +60,7 @@ novij-telegram dev stack is up
   health:             $PUBLIC_BASE_URL/api/v1/health
   OpenAPI:            $PUBLIC_BASE_URL/openapi.json
   Telegram sandbox:   ${TELEGRAM_API_BASE_URL:-http://127.0.0.1:8081}  (bot @${TELEGRAM_COMMON_BOT_USERNAME:-novij_dev_bot})
+  sandbox page:       ${TELEGRAM_API_BASE_URL:-http://127.0.0.1:8081}/  (every chat; act as the user)
   NATS:               ${NATS_URL:-nats://127.0.0.1:4333}  (monitoring http://127.0.0.1:$NATS_MONITOR_PORT)
   Postgres:           $DB_DISPLAY
   logs:               .state/logs/  (./dev logs <name>, ./dev status, ./dev down)

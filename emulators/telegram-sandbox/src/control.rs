@@ -13,15 +13,25 @@
 //! `/sandbox/calls` an uploaded file shows as `{"file_name", "file_size"}`
 //! under its part name.
 //!
+//! For the page (`/`): `GET /sandbox/overview` (bots, their chats with
+//! unread counts, users, groups), `GET /sandbox/bots/{username}/chats/{chat_id}`
+//! (a conversation with the calls behind each message) and `POST .../read`,
+//! `GET /sandbox/bots/{username}/deliveries` and `.../limits`, `POST
+//! /sandbox/reset` (forget everything but the bots), and `GET
+//! /sandbox/events`, a server-sent event per change (served by the page module).
+//!
 //! `GET /sandbox/stats[?bot_username=]` counts, besides calls and messages,
 //! `uploads` (file parts of multipart bodies received, whatever the call's
 //! outcome) and their `upload_bytes`, and the media messages sent by how the
 //! file was given: `media_by_upload`, `media_by_url`, `media_by_file_id`.
 
+mod bot_status;
 mod commands;
+mod conversation;
 mod faults;
 mod groups;
 mod media;
+mod overview;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -62,6 +72,10 @@ pub fn handle(sandbox: Arc<Sandbox>, method: &Method, path: &str, query: &str, b
     let segments: Vec<&str> = path.trim_start_matches("/sandbox").split('/').filter(|s| !s.is_empty()).collect();
     let query: HashMap<String, String> = serde_urlencoded::from_str(query).unwrap_or_default();
     let result = route(&sandbox, method, &segments, &query, body);
+    if method != Method::GET {
+        // Refused actions too: the page shows what was tried.
+        sandbox.publish(json!({"type": "control", "path": path}));
+    }
     match result {
         Ok((status, value)) => json_response(status, &value),
         Err(error) => json_response(error.status, &json!({ "error": error.message })),
@@ -100,6 +114,18 @@ fn route(
 ) -> ControlResult {
     match (method.as_str(), segments) {
         ("GET", ["health"]) => Ok((200, json!({"ok": true}))),
+        ("GET", ["overview"]) => overview::overview(sandbox),
+        ("POST", ["reset"]) => {
+            sandbox.reset();
+            tracing::info!("sandbox reset");
+            Ok((200, json!({"reset": true})))
+        }
+        ("GET", ["bots", username, "chats", chat_id]) => conversation::conversation(sandbox, username, chat_id),
+        ("POST", ["bots", username, "chats", chat_id, "read"]) => {
+            conversation::mark_read(sandbox, username, chat_id, &body_json(body)?)
+        }
+        ("GET", ["bots", username, "deliveries"]) => bot_status::deliveries(sandbox, username),
+        ("GET", ["bots", username, "limits"]) => bot_status::limits(sandbox, username),
         ("POST", ["bots"]) => create_bot(sandbox, &body_json(body)?),
         ("GET", ["bots"]) => {
             let world = sandbox.world();
@@ -293,10 +319,11 @@ fn push_user_message(bot: &mut Bot, user: &User, content: Map<String, Value>, re
         map.extend(content);
     }
     let mut stored = message.clone();
-    if let Some(map) = stored.as_object_mut() {
-        map.remove("reply_to_message");
-    }
-    bot.store_message(user.id, message_id, StoredMessage { json: stored, from_bot: false });
+    let reply_to = stored
+        .as_object_mut()
+        .and_then(|map| map.remove("reply_to_message"))
+        .and_then(|replied| replied.get("message_id").and_then(Value::as_i64));
+    bot.store_message(user.id, message_id, StoredMessage { json: stored, from_bot: false, reply_to });
     let update_id = bot.push_update("message", message);
     (update_id, message_id)
 }
@@ -478,6 +505,8 @@ fn press_button(sandbox: &Arc<Sandbox>, user_id: &str, body: &Value) -> ControlR
     let query_id = rand::thread_rng().gen_range(1_000_000_000_000_000_000_u64..u64::MAX).to_string();
     let pressed = CallbackQueryState {
         user_id: user.id,
+        chat_id,
+        message_id,
         answered: false,
         pressed: std::time::Instant::now(),
         pressed_at_ms: now_stamp().1,

@@ -1,6 +1,7 @@
 //! Strict emulator of the Telegram Bot API: a Bot API at `/bot<token>/<method>`
 //! with Telegram's validation, errors, flood limits and webhook delivery, plus
-//! a control API at `/sandbox` through which tests act as Telegram users.
+//! a control API at `/sandbox` through which tests act as Telegram users, and
+//! a web page at `/` that shows every chat and lets a person act as a user.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -14,6 +15,7 @@ pub mod bot_api;
 pub mod config;
 pub mod control;
 pub mod limits;
+pub mod page;
 pub mod server;
 pub mod state;
 pub mod webhook;

@@ -50,6 +50,20 @@ pub struct BotLimiter {
     chat_penalty_until: HashMap<i64, Instant>,
 }
 
+/// One sliding window as it stands, for the page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WindowView {
+    pub scope: Scope,
+    /// The chat of a chat or group window.
+    pub chat_id: Option<i64>,
+    /// Messages counted in the window now, of `cap`.
+    pub used: usize,
+    pub cap: usize,
+    pub window_ms: u64,
+    /// How long calls are still refused for having ignored a `retry_after`.
+    pub penalty_ms: Option<u64>,
+}
+
 /// Private chats have positive ids; groups, supergroups and channels negative ones.
 pub fn scope_of_chat(chat_id: i64) -> Scope {
     if chat_id > 0 {
@@ -176,6 +190,54 @@ impl BotLimiter {
         Ok(())
     }
 
+    /// The windows with anything in them (the bot's always), as of `now`.
+    pub fn windows(&self, limits: &Limits, now: Instant) -> Vec<WindowView> {
+        if limits.is_unlimited() {
+            return Vec::new();
+        }
+        let live = |window: &VecDeque<Instant>, length: Duration| {
+            window.iter().filter(|t| now.saturating_duration_since(**t) < length).count()
+        };
+        let penalty = |until: Option<Instant>| {
+            until.filter(|u| *u > now).map(|u| u.saturating_duration_since(now).as_millis() as u64)
+        };
+        let mut views = Vec::new();
+        if let Some((cap, length)) = allowance(limits.per_bot_per_second, Duration::from_secs(1), limits.scale) {
+            views.push(WindowView {
+                scope: Scope::Bot,
+                chat_id: None,
+                used: live(&self.bot_window, length),
+                cap,
+                window_ms: length.as_millis() as u64,
+                penalty_ms: penalty(self.bot_penalty_until),
+            });
+        }
+        let mut chats: Vec<i64> = self.chat_windows.keys().chain(self.chat_penalty_until.keys()).copied().collect();
+        chats.sort_unstable();
+        chats.dedup();
+        for chat_id in chats {
+            let scope = scope_of_chat(chat_id);
+            let chat_allowance = match scope {
+                Scope::Group => allowance(limits.per_group_per_minute, Duration::from_secs(60), limits.scale),
+                _ => allowance(limits.per_chat_per_second, Duration::from_secs(1), limits.scale),
+            };
+            let Some((cap, length)) = chat_allowance else { continue };
+            let used = self.chat_windows.get(&chat_id).map(|w| live(w, length)).unwrap_or(0);
+            let penalty_ms = penalty(self.chat_penalty_until.get(&chat_id).copied());
+            if used > 0 || penalty_ms.is_some() {
+                views.push(WindowView {
+                    scope,
+                    chat_id: Some(chat_id),
+                    used,
+                    cap,
+                    window_ms: length.as_millis() as u64,
+                    penalty_ms,
+                });
+            }
+        }
+        views
+    }
+
     /// Records a 429 answered for another reason (an injected fault): calls
     /// before `until` are punished like any ignored `retry_after`.
     pub fn penalize_bot(&mut self, until: Instant) {
@@ -288,6 +350,23 @@ mod tests {
         assert_eq!(denied.scope, Scope::Bot);
         let mut limiter = BotLimiter::default();
         assert!(limiter.check_and_record(&limits, 6, false, 2, t0).is_ok(), "a fresh bot has room");
+    }
+
+    #[test]
+    fn windows_show_what_is_counted_and_who_is_punished() {
+        let mut limiter = BotLimiter::default();
+        let limits = Limits::telegram();
+        let t0 = Instant::now();
+        assert!(limiter.check_and_record(&limits, 5, false, 1, t0).is_ok());
+        assert!(limiter.check_and_record(&limits, 5, false, 1, t0).is_err());
+        let views = limiter.windows(&limits, t0 + Duration::from_millis(100));
+        assert_eq!((views[0].scope, views[0].used, views[0].cap), (Scope::Bot, 1, 30));
+        let chat = &views[1];
+        assert_eq!((chat.chat_id, chat.used, chat.cap), (Some(5), 1, 1));
+        assert_eq!(chat.penalty_ms, Some(900), "retry_after 1 s, 100 ms of it gone");
+        let later = limiter.windows(&limits, t0 + Duration::from_secs(2));
+        assert_eq!(later.len(), 1, "an empty chat window without penalty is not shown: {later:?}");
+        assert_eq!(later[0].used, 0);
     }
 
     #[test]

@@ -102,9 +102,8 @@ async fn main() -> anyhow::Result<()> {
     };
     let running = telegram_sandbox::start(config).await?;
     tracing::info!(
-        "Bot API at {}/bot<token>/<method>, control API at {}/sandbox",
-        running.base_url(),
-        running.base_url()
+        "Bot API at {base}/bot<token>/<method>, control API at {base}/sandbox, page at {base}/",
+        base = running.base_url()
     );
     wait_for_stop_signal().await?;
     tracing::info!("shutting down");

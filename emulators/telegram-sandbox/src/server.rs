@@ -1,5 +1,7 @@
-//! The HTTP front: one warp filter that sends `/sandbox/...` to the control
-//! API, `/bot...` to the Bot API, and answers anything else with Telegram's 404.
+//! The HTTP front: one warp filter that sends `/sandbox/events` to the live
+//! stream, `/sandbox/...` to the control API, `/bot...` to the Bot API, GETs
+//! of `/` and `/page/...` to the web page, and answers anything else with
+//! Telegram's 404.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -13,6 +15,7 @@ use warp::Filter;
 use crate::bot_api::errors::ApiError;
 use crate::bot_api::router;
 use crate::control;
+use crate::page;
 use crate::state::Sandbox;
 
 /// All routes of a sandbox.
@@ -28,7 +31,12 @@ pub fn routes(sandbox: Arc<Sandbox>) -> impl Filter<Extract = (Response<Body>,),
             let sandbox = sandbox.clone();
             async move {
                 let path = path.as_str();
-                let response = if path == "/sandbox" || path.starts_with("/sandbox/") {
+                let page = if method == Method::GET { page::asset(path) } else { None };
+                let response = if let Some(page) = page {
+                    page
+                } else if path == "/sandbox/events" && method == Method::GET {
+                    page::events(sandbox)
+                } else if path == "/sandbox" || path.starts_with("/sandbox/") {
                     control::handle(sandbox, &method, path, &query, &body)
                 } else if path.starts_with("/bot") && (method == Method::GET || method == Method::POST) {
                     router::handle(sandbox, path, &query, content_type.as_deref(), &body).await

@@ -9,18 +9,20 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use rand::Rng;
 use serde::Serialize;
 use serde_json::{json, Value};
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::SandboxConfig;
 use crate::limits::{BotLimiter, Reason, Scope};
 
 mod commands;
+mod deliveries;
 mod files;
 mod group;
 mod media;
 mod sent;
 pub use commands::{BotCommand, CommandLists, CommandScope};
+pub use deliveries::{Deliveries, DeliveryRecord};
 pub use files::{FileKind, Files, StoredFile};
 pub use group::{group_anonymous_bot_json, group_chat_id, BotMembership, Group, GroupKind, GROUP_ANONYMOUS_BOT_ID};
 pub use media::{mime_type_of, NewFile, MIME_TYPES};
@@ -28,6 +30,8 @@ pub use sent::{MediaSource, SentContent, SentMedia, SentRecord};
 
 /// How many Bot API calls are kept for `/sandbox/calls`.
 const MAX_CALL_RECORDS: usize = 100_000;
+/// How many change notices a slow page may fall behind before it is told to resync.
+const EVENT_BACKLOG: usize = 256;
 
 /// Shared state of one running sandbox.
 /// What runs for each bot for as long as the sandbox does (its webhook
@@ -43,6 +47,8 @@ pub struct Sandbox {
     workers: Mutex<Vec<JoinHandle<()>>>,
     /// Turns true when the sandbox stops; slowed and hung calls then answer at once.
     stopping: watch::Sender<bool>,
+    /// Change notices for the page's live stream (`/sandbox/events`).
+    events: broadcast::Sender<Value>,
 }
 
 /// Everything that changes while the sandbox runs.
@@ -126,6 +132,8 @@ pub struct Update {
     /// The Update field that holds the payload, e.g. "message".
     pub kind: &'static str,
     pub payload: Value,
+    /// When it was queued, for the delivery log's latency of polled updates.
+    pub queued: std::time::Instant,
 }
 
 impl Update {
@@ -144,6 +152,8 @@ pub struct StoredMessage {
     /// The Message object as Telegram returned or delivered it.
     pub json: Value,
     pub from_bot: bool,
+    /// The message it replies to (kept apart: the JSON holds no reply).
+    pub reply_to: Option<i64>,
 }
 
 /// Messages of one chat as seen by one bot.
@@ -151,6 +161,8 @@ pub struct StoredMessage {
 pub struct ChatLog {
     pub last_message_id: i64,
     pub messages: BTreeMap<i64, StoredMessage>,
+    /// The newest message the page's reader has seen; later bot messages are unread.
+    pub read_up_to: i64,
 }
 
 /// One received Bot API call (never the token).
@@ -170,6 +182,9 @@ pub struct CallRecord {
     /// The method sends messages (counted apart per bot).
     #[serde(skip)]
     pub sends_messages: bool,
+    /// The messages a successful call sent or edited, for the page's "raw call".
+    #[serde(skip)]
+    pub message_ids: Vec<i64>,
 }
 
 /// A recorded flood-limit violation.
@@ -260,6 +275,9 @@ pub struct BotStats {
 #[derive(Debug, Clone)]
 pub struct CallbackQueryState {
     pub user_id: i64,
+    /// Where the pressed button is.
+    pub chat_id: i64,
+    pub message_id: i64,
     pub answered: bool,
     /// When the button was pressed: the answer's deadline and latency count from it.
     pub pressed: std::time::Instant,
@@ -295,6 +313,8 @@ pub struct Bot {
     pub updates_tx: watch::Sender<u64>,
     /// Bumped whenever the webhook changes.
     pub webhook_tx: watch::Sender<u64>,
+    /// Updates handed over by webhook or `getUpdates`, newest last.
+    pub deliveries: Deliveries,
 }
 
 /// Update types delivered when `allowed_updates` was never given.
@@ -325,7 +345,24 @@ impl Bot {
             commands: CommandLists::new(),
             updates_tx: watch::channel(0).0,
             webhook_tx: watch::channel(0).0,
+            deliveries: Deliveries::default(),
         }
+    }
+
+    /// Forgets what happened with the bot: updates, chats, records, limits.
+    fn reset_activity(&mut self) {
+        self.updates.clear();
+        self.relations.clear();
+        self.chats.clear();
+        self.sent.clear();
+        self.limiter = BotLimiter::default();
+        self.faults.clear();
+        self.stats = BotStats::default();
+        self.callback_queries.clear();
+        self.callback_answers.clear();
+        self.deliveries = Deliveries::default();
+        self.webhook_error = None;
+        self.notify_updates();
     }
 
     /// The bot's own `User` object.
@@ -350,7 +387,7 @@ impl Bot {
     pub fn push_update(&mut self, kind: &'static str, payload: Value) -> i64 {
         let update_id = self.next_update_id;
         self.next_update_id += 1;
-        self.updates.push_back(Update { update_id, kind, payload });
+        self.updates.push_back(Update { update_id, kind, payload, queued: std::time::Instant::now() });
         self.notify_updates();
         update_id
     }
@@ -497,7 +534,33 @@ impl Sandbox {
             bot_worker,
             workers: Mutex::new(Vec::new()),
             stopping: watch::channel(false).0,
+            events: broadcast::channel(EVENT_BACKLOG).0,
         }))
+    }
+
+    /// Tells live pages that something changed (nobody listening is fine).
+    pub fn publish(&self, event: Value) {
+        let _ = self.events.send(event);
+    }
+
+    /// The change notices from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Value> {
+        self.events.subscribe()
+    }
+
+    /// Forgets users, groups, chats, updates and every record, keeping the
+    /// bots (tokens, webhooks and command menus), so a running service keeps working.
+    pub fn reset(&self) {
+        let mut world = self.world();
+        let world = &mut *world;
+        world.users.clear();
+        world.groups.clear();
+        world.calls.clear();
+        world.violations.clear();
+        world.files = Files::default();
+        for bot in world.bots.values_mut() {
+            bot.reset_activity();
+        }
     }
 
     /// Locks the world (a panic elsewhere never makes it unusable).

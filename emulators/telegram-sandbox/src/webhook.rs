@@ -5,10 +5,10 @@ use std::net::IpAddr;
 use std::sync::Weak;
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::bot_api::errors::ApiError;
-use crate::state::{now_unix, Sandbox};
+use crate::state::{now_stamp, now_unix, Bot, DeliveryRecord, Sandbox};
 
 /// Longest pause between two delivery attempts.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
@@ -74,8 +74,16 @@ struct Job {
     url: String,
     secret: Option<String>,
     update_id: i64,
+    kind: &'static str,
     body: Value,
     bot_username: String,
+}
+
+/// How one attempt went: the webhook's HTTP status when it answered, and the
+/// error `getWebhookInfo` reports when it failed.
+struct Attempt {
+    http_status: Option<u16>,
+    result: Result<(), String>,
 }
 
 /// The `last_error_message` Telegram shows for a failed request.
@@ -106,21 +114,46 @@ fn describe_error(error: &reqwest::Error) -> String {
     }
 }
 
-async fn deliver(http: &reqwest::Client, job: &Job) -> Result<(), String> {
-    let body = serde_json::to_vec(&job.body).map_err(|e| e.to_string())?;
+async fn deliver(http: &reqwest::Client, job: &Job) -> Attempt {
+    let body = match serde_json::to_vec(&job.body) {
+        Ok(body) => body,
+        Err(e) => return Attempt { http_status: None, result: Err(e.to_string()) },
+    };
     let mut request = http.post(&job.url).header(reqwest::header::CONTENT_TYPE, "application/json").body(body);
     if let Some(secret) = &job.secret {
         request = request.header("X-Telegram-Bot-Api-Secret-Token", secret);
     }
     match request.send().await {
-        Ok(response) if response.status().is_success() => Ok(()),
+        Ok(response) if response.status().is_success() => {
+            Attempt { http_status: Some(response.status().as_u16()), result: Ok(()) }
+        }
         Ok(response) => {
             let status = response.status();
             let reason = status.canonical_reason().unwrap_or("");
-            Err(format!("Wrong response from the webhook: {} {reason}", status.as_u16()).trim_end().to_string())
+            let message =
+                format!("Wrong response from the webhook: {} {reason}", status.as_u16()).trim_end().to_string();
+            Attempt { http_status: Some(status.as_u16()), result: Err(message) }
         }
-        Err(error) => Err(describe_error(&error)),
+        Err(error) => Attempt { http_status: None, result: Err(describe_error(&error)) },
     }
+}
+
+/// The delivery log's record of one attempt.
+fn record(bot: &mut Bot, job: &Job, attempt: &Attempt, latency: Duration) {
+    let (at, at_ms) = now_stamp();
+    let record = DeliveryRecord {
+        update_id: job.update_id,
+        kind: job.kind.to_string(),
+        via: "webhook",
+        ok: attempt.result.is_ok(),
+        http_status: attempt.http_status,
+        error: attempt.result.clone().err(),
+        attempt: bot.deliveries.attempts_at(job.update_id) + 1,
+        latency_ms: latency.as_millis() as u64,
+        at,
+        at_ms,
+    };
+    bot.deliveries.push(record);
 }
 
 /// Delivers the updates of one bot to its webhook, strictly one after another.
@@ -145,6 +178,7 @@ pub async fn run_delivery_worker(sandbox: Weak<Sandbox>, bot_id: i64) {
                     url: hook.url.clone(),
                     secret: hook.secret.clone(),
                     update_id: update.update_id,
+                    kind: update.kind,
                     body: update.to_json(),
                     bot_username: bot.username.clone(),
                 }),
@@ -161,7 +195,9 @@ pub async fn run_delivery_worker(sandbox: Weak<Sandbox>, bot_id: i64) {
             continue;
         };
 
-        let outcome = deliver(&http, &job).await;
+        let started = std::time::Instant::now();
+        let attempt = deliver(&http, &job).await;
+        let latency = started.elapsed();
         let Some(shared) = sandbox.upgrade() else {
             return;
         };
@@ -170,7 +206,8 @@ pub async fn run_delivery_worker(sandbox: Weak<Sandbox>, bot_id: i64) {
             let Some(bot) = world.bots.get_mut(&bot_id) else {
                 return;
             };
-            match outcome {
+            record(bot, &job, &attempt, latency);
+            match attempt.result {
                 Ok(()) => {
                     tracing::debug!(bot = %job.bot_username, update_id = job.update_id, "webhook delivered");
                     if bot.updates.front().map(|u| u.update_id) == Some(job.update_id) {
@@ -189,6 +226,7 @@ pub async fn run_delivery_worker(sandbox: Weak<Sandbox>, bot_id: i64) {
                 }
             }
         };
+        shared.publish(json!({"type": "delivery", "bot": job.bot_username}));
         drop(shared);
 
         if failed {

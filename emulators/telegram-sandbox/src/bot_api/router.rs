@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use warp::http::{header, Response, StatusCode};
 use warp::hyper::Body;
 
@@ -140,6 +140,21 @@ impl Call {
     }
 }
 
+/// The ids of the messages a successful call answered with (one, or an album's).
+fn answered_message_ids(result: &ApiResult) -> Vec<i64> {
+    let id = |message: &Value| message.get("message_id").and_then(Value::as_i64);
+    match result {
+        Ok(reply) => match &reply.result {
+            Value::Array(messages) => messages.iter().filter_map(id).collect(),
+            message => id(message).into_iter().collect(),
+        },
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Calls that change nothing a page shows unless they fail.
+const QUIET_METHODS: [&str; 4] = ["getMe", "getUpdates", "getWebhookInfo", "getMyCommands"];
+
 /// Logs and records a call, then builds its answer.
 fn finish(sandbox: &Sandbox, outcome: Outcome) -> Response<Body> {
     let status = match &outcome.result {
@@ -154,6 +169,16 @@ fn finish(sandbox: &Sandbox, outcome: Outcome) -> Response<Body> {
     }
     let (at, at_ms) = now_stamp();
     let sends_messages = super::methods::find(&outcome.method).is_some_and(|m| m.sends_messages);
+    let message_ids = answered_message_ids(&outcome.result);
+    let notice = (status != 200 || !QUIET_METHODS.contains(&outcome.method.as_str())).then(|| {
+        json!({
+            "type": "call",
+            "bot": outcome.bot,
+            "method": outcome.method,
+            "status": status,
+            "chat_id": outcome.params.get("chat_id"),
+        })
+    });
     sandbox.world().record_call(CallRecord {
         bot_username: outcome.bot,
         method: outcome.method,
@@ -164,7 +189,12 @@ fn finish(sandbox: &Sandbox, outcome: Outcome) -> Response<Body> {
         fault: outcome.fault,
         bot_id: outcome.bot_id,
         sends_messages,
+        message_ids,
     });
+    // After recording, so a page that refetches on the notice sees the call.
+    if let Some(notice) = notice {
+        sandbox.publish(notice);
+    }
     respond(&outcome.result)
 }
 

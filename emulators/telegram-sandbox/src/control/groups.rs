@@ -61,10 +61,11 @@ fn deliver(world: &mut World, bot_id: i64, chat_id: i64, message: Value) -> Opti
     let bot = world.bots.get_mut(&bot_id)?;
     let message_id = message.get("message_id").and_then(Value::as_i64).unwrap_or_default();
     let mut stored = message.clone();
-    if let Some(map) = stored.as_object_mut() {
-        map.remove("reply_to_message");
-    }
-    bot.store_message(chat_id, message_id, StoredMessage { json: stored, from_bot: false });
+    let reply_to = stored
+        .as_object_mut()
+        .and_then(|map| map.remove("reply_to_message"))
+        .and_then(|replied| replied.get("message_id").and_then(Value::as_i64));
+    bot.store_message(chat_id, message_id, StoredMessage { json: stored, from_bot: false, reply_to });
     Some(bot.push_update("message", message))
 }
 

@@ -7,6 +7,7 @@ mod control;
 mod faults;
 mod groups;
 mod media;
+mod page;
 mod rate_limits;
 mod support;
 mod webhooks;

@@ -28,8 +28,12 @@ pub fn handle(ctx: &Ctx, params: &Params) -> ApiResult {
     query.answered = true;
     let (at, at_ms) = now_stamp();
     let (pressed_at_ms, latency_ms) = (query.pressed_at_ms, query.pressed.elapsed().as_millis() as u64);
+    let (user_id, chat_id, message_id) = (query.user_id, query.chat_id, query.message_id);
     bot.callback_answers.push(json!({
         "callback_query_id": query_id,
+        "user_id": user_id,
+        "chat_id": chat_id,
+        "message_id": message_id,
         "text": text,
         "show_alert": params.bool("show_alert"),
         "url": params.str("url"),

@@ -10,6 +10,7 @@ use super::webhooks::allowed_updates;
 use super::Ctx;
 use crate::bot_api::errors::{ApiError, ApiReply, ApiResult};
 use crate::bot_api::params::Params;
+use crate::state::{now_stamp, DeliveryRecord, Update};
 
 fn webhook_conflict() -> ApiError {
     ApiError::conflict(
@@ -19,6 +20,23 @@ fn webhook_conflict() -> ApiError {
 
 fn terminated() -> ApiError {
     ApiError::conflict("terminated by other getUpdates request; make sure that only one bot instance is running")
+}
+
+/// The delivery log's record of an update a call hands over for the first time.
+fn polled(update: &Update) -> DeliveryRecord {
+    let (at, at_ms) = now_stamp();
+    DeliveryRecord {
+        update_id: update.update_id,
+        kind: update.kind.to_string(),
+        via: "getUpdates",
+        ok: true,
+        http_status: None,
+        error: None,
+        attempt: 1,
+        latency_ms: update.queued.elapsed().as_millis() as u64,
+        at,
+        at_ms,
+    }
 }
 
 pub async fn handle(ctx: &Ctx, params: &Params) -> ApiResult {
@@ -63,10 +81,19 @@ pub async fn handle(ctx: &Ctx, params: &Params) -> ApiResult {
                 return Err(webhook_conflict());
             }
             bot.drop_disallowed_front();
-            let batch: Vec<Value> =
-                bot.updates.iter().filter(|u| bot.allows(u.kind)).take(limit).map(|u| u.to_json()).collect();
+            let batch: Vec<&Update> = bot.updates.iter().filter(|u| bot.allows(u.kind)).take(limit).collect();
             if !batch.is_empty() || Instant::now() >= deadline {
-                return Ok(ApiReply::new(Value::Array(batch)));
+                let json = batch.iter().map(|u| u.to_json()).collect();
+                let handed: Vec<DeliveryRecord> =
+                    batch.iter().filter(|u| u.update_id > bot.deliveries.polled_up_to).map(|u| polled(u)).collect();
+                if !handed.is_empty() {
+                    ctx.sandbox.publish(serde_json::json!({"type": "delivery", "bot": bot.username}));
+                }
+                for record in handed {
+                    bot.deliveries.polled_up_to = record.update_id;
+                    bot.deliveries.push(record);
+                }
+                return Ok(ApiReply::new(Value::Array(json)));
             }
             bot.updates_tx.subscribe()
         };

@@ -279,7 +279,8 @@ pub fn deliver(
     if let Some(map) = message.as_object_mut() {
         map.extend(fields);
     }
-    bot.store_message(chat_id, message_id, StoredMessage { json: message.clone(), from_bot: true });
+    let reply_to = replied.and_then(|r| r.get("message_id")).and_then(Value::as_i64);
+    bot.store_message(chat_id, message_id, StoredMessage { json: message.clone(), from_bot: true, reply_to });
     if let (Some(map), Some(replied)) = (message.as_object_mut(), replied) {
         map.insert("reply_to_message".into(), replied.clone());
     }
