@@ -3,8 +3,9 @@
     sandbox_screenshots.py --sandbox http://127.0.0.1:PORT --token TOKEN --bot USERNAME --out docs/img
 
 Acts out a small scenario against a bare sandbox whose bot is TOKEN (a user
-connects with a deep link, gets an alert card, presses Ack; media, an album,
-formatting, a group, a webhook with a failed delivery and a limit violation),
+connects with a deep link, gets an alert card, presses Ack; media, an album
+of uploaded charts, formatting, a group, a webhook with a failed delivery
+and a limit violation),
 then photographs the page with Debian's Chromium (env CHROMIUM) through
 Playwright at desktop and phone sizes. Run by `just screenshots`.
 """
@@ -13,21 +14,18 @@ import argparse
 import http.server
 import json
 import os
+import sys
 import threading
 import time
 import urllib.request
 
 from playwright.sync_api import expect, sync_playwright
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+# The browser tests' launcher, so both use Chromium the same way.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "browser"))
+sys.dont_write_bytecode = True
+import chromium  # noqa: E402
+import pngs  # noqa: E402
 
 
 class Sandbox:
@@ -50,6 +48,25 @@ class Sandbox:
     def bot(self, method, params):
         answer = self._request(f"{self.base}/bot{self.token}/{method}", params)
         return answer.get("result", answer)
+
+    def upload(self, method, fields, files):
+        """A call with a multipart body: `fields` as text (JSON for objects), `files` as {part: (name, bytes)}."""
+        boundary = "screenshots-" + os.urandom(8).hex()
+        body = b""
+        for name, value in fields.items():
+            text = value if isinstance(value, str) else json.dumps(value)
+            body += f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{text}\r\n'.encode()
+        for part, (file_name, data) in files.items():
+            body += (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{part}"; filename="{file_name}"\r\n'
+                "Content-Type: application/octet-stream\r\n\r\n"
+            ).encode() + data + b"\r\n"
+        body += f"--{boundary}--\r\n".encode()
+        request = urllib.request.Request(
+            f"{self.base}/bot{self.token}/{method}", data=body, headers={"content-type": f"multipart/form-data; boundary={boundary}"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return json.load(answer)["result"]
 
     def paced(self, method, params):
         """A call within Telegram's one message a second to a private chat."""
@@ -95,14 +112,20 @@ def scenario(sb, bot):
             "Send /stop to unsubscribe.",
         },
     )
-    sb.paced(
+    # Real pictures, uploaded as a bot uploads its charts, so the page shows them.
+    time.sleep(1.05)
+    sb.upload(
         "sendMediaGroup",
         {
             "chat_id": ann,
             "media": [
-                {"type": "photo", "media": "https://grafana.example/render/disk.png", "caption": "Disk usage, last 6 h"},
-                {"type": "photo", "media": "https://grafana.example/render/iops.png"},
+                {"type": "photo", "media": "attach://disk", "caption": "Disk usage, last 6 h"},
+                {"type": "photo", "media": "attach://iops"},
             ],
+        },
+        {
+            "disk": ("disk.png", pngs.area_chart(640, 400, pngs.wave(24, 0.6, 0.18, 0.0), (51, 144, 236))),
+            "iops": ("iops.png", pngs.area_chart(640, 400, pngs.wave(24, 0.4, 0.22, 1.7), (229, 115, 60))),
         },
     )
     sb.paced(
@@ -181,9 +204,8 @@ def main():
     threading.Thread(target=hook.serve_forever, daemon=True).start()
     ann, card = scenario(sb, args.bot)
 
-    chromium = os.environ.get("CHROMIUM") or "/usr/bin/chromium"
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        browser = chromium.launch(p)
         page = browser.new_page(viewport={"width": 1280, "height": 800}, device_scale_factor=1)
         page.goto(f"{sb.base}/#/bot/{args.bot}/chat/{ann}")
         expect(page.locator(".live.on")).to_have_count(1)
@@ -210,6 +232,11 @@ def main():
         phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
         phone.goto(f"{sb.base}/#/bot/{args.bot}/chat/{ann}")
         expect(phone.locator(".row", has_text="Looking at it now")).to_be_visible()
+        # The phone shows the album of uploaded charts, as the pictures themselves.
+        album = phone.locator(".bubble.album").first
+        album.evaluate("(el) => el.scrollIntoView({block: 'start'})")
+        phone.wait_for_function("() => [...document.querySelectorAll('.album img.real-photo')].every((i) => i.complete && i.naturalWidth > 0)")
+        expect(album.locator("img.real-photo")).to_have_count(2)
         phone.screenshot(path=os.path.join(args.out, "sandbox-phone.png"), animations="disabled")
         browser.close()
     hook.shutdown()

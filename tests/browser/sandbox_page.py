@@ -20,15 +20,11 @@ import urllib.request
 
 from playwright.sync_api import expect, sync_playwright
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+# No __pycache__ beside the tests for the imports below.
+sys.dont_write_bytecode = True
+import chromium  # noqa: E402
+import pngs  # noqa: E402
+
 # A stack delivers through NATS, Postgres and a webhook: seconds, not milliseconds.
 WAIT_MS = 20_000
 XSS = '<img src=x onerror="window.__xss=1">'
@@ -61,6 +57,24 @@ def project_api(method, path, body=None):
     status, answer = request(method, f"{env('API_URL')}{path}", body, {"authorization": f"Bearer {env('ADMIN_KEY')}"})
     assert status < 300, f"{method} {path}: {status} {answer}"
     return answer
+
+
+def project_upload(data, name, content_type):
+    """Uploads a file to the project (multipart, as a client would); its upload_id."""
+    boundary = "sandbox-page-" + os.urandom(8).hex()
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="project_id"\r\n\r\n{env("PROJECT_ID")}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+        f"Content-Type: {content_type}\r\n\r\n"
+    ).encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    req = urllib.request.Request(
+        f"{env('API_URL')}/api/v1/uploads",
+        data=body,
+        method="POST",
+        headers={"content-type": f"multipart/form-data; boundary={boundary}", "authorization": f"Bearer {env('ADMIN_KEY')}"},
+    )
+    with urllib.request.urlopen(req, timeout=30) as answer:
+        return json.load(answer)["upload_id"]
 
 
 def step(text):
@@ -99,6 +113,29 @@ def live(page):
     page.locator("#composer").press("Enter")
     expect(message_row(page, "Connected").locator(".bubble")).to_be_visible(timeout=WAIT_MS)
     expect(page.locator(f'#bots [data-chat-id="{user}"]')).to_be_visible()
+
+    step("a photo the project uploads and sends shows as the real picture")
+    width, height = 48, 30
+    upload_id = project_upload(pngs.gradient(width, height), "chart.png", "image/png")
+    project_api(
+        "POST",
+        "/api/v1/send",
+        {
+            "project_id": env("PROJECT_ID"),
+            "integration_id": env("INTEGRATION_ID"),
+            "recipient_ref": "oncall:1",
+            "template": "text_message",
+            "template_vars": {"text": "Weekly chart"},
+            "media": {"type": "photo", "upload_id": upload_id},
+            "idempotency_key": "page-photo-1",
+        },
+    )
+    photo = message_row(page, "Weekly chart").locator("img.photo")
+    expect(photo).to_be_visible(timeout=WAIT_MS)
+    expect(photo).to_have_attribute("src", re.compile(r"^/sandbox/files/"))
+    page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=photo.element_handle())
+    natural = photo.evaluate("(img) => [img.naturalWidth, img.naturalHeight]")
+    assert natural == [width, height], f"the photo is not the uploaded picture: {natural}"
 
     step("an alert raised through the API shows as a card")
     card = {
@@ -252,7 +289,7 @@ def main():
         sys.exit(f"usage: {sys.argv[0]} live|layout")
     expect.set_options(timeout=10_000)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=env("CHROMIUM") or "/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = chromium.launch(p)
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         errors = []
         page.on("pageerror", lambda error: errors.append(str(error)))

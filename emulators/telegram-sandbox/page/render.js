@@ -30,7 +30,7 @@ function duration(seconds) {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
-/** A drawn stand-in for a photo (the sandbox keeps no file bytes), with its real proportions. */
+/** A drawn stand-in for a photo whose bytes the sandbox lacks (sent by URL, by a user, or evicted), with its real proportions. */
 function photoImage(width, height, label) {
   const w = Math.max(1, Math.round(Number(width) || 320));
   const hgt = Math.max(1, Math.round(Number(height) || 240));
@@ -47,16 +47,28 @@ function photoImage(width, height, label) {
   return h("img", { class: "photo", alt: label, width: w, height: hgt, src: `data:image/svg+xml,${encodeURIComponent(svg)}` });
 }
 
-function mediaBlock(message, kind) {
+/**
+ * The uploaded photo itself from the sandbox, sized up front like the
+ * stand-in; if its bytes are gone by the time it loads, the stand-in replaces it.
+ */
+function realPhoto(url, width, height, label) {
+  const fallback = photoImage(width, height, label);
+  const img = h("img", { class: "photo real-photo", alt: label, width: fallback.width, height: fallback.height, src: url });
+  img.addEventListener("error", () => img.replaceWith(fallback), { once: true });
+  return img;
+}
+
+function mediaBlock(message, kind, fileUrl) {
   const value = message[kind];
   switch (kind) {
     case "photo": {
       const sizes = Array.isArray(value) ? value : [];
       const largest = sizes[sizes.length - 1] || {};
+      const label = `Photo ${largest.width || "?"}×${largest.height || "?"}`;
       return h(
         "figure",
         { class: "media media-photo", "data-kind": "photo" },
-        photoImage(largest.width, largest.height, `Photo ${largest.width || "?"}×${largest.height || "?"}`),
+        fileUrl ? realPhoto(fileUrl, largest.width, largest.height, label) : photoImage(largest.width, largest.height, label),
         h("figcaption", { class: "media-dims" }, `${largest.width || "?"}×${largest.height || "?"} · ${humanSize(largest.file_size)}`),
       );
     }
@@ -82,11 +94,15 @@ function mediaBlock(message, kind) {
             ? "Voice message"
             : value.file_name || "File";
       const detail = kind === "document" ? humanSize(value.file_size) : `${duration(value.duration)} · ${humanSize(value.file_size)}`;
+      // The sandbox serves uploaded bytes as a download (never rendered in the page's origin).
+      const download = fileUrl
+        ? h("a", { class: "attachment-download", href: fileUrl, download: value.file_name || "", title: `Download ${title}` }, "Download")
+        : null;
       return h(
         "div",
         { class: `media attachment media-${kind}`, "data-kind": kind },
         h("span", { class: `attachment-icon icon-${kind}`, "aria-hidden": "true" }, icon),
-        h("span", { class: "attachment-text" }, h("span", { class: "attachment-name" }, title), h("span", { class: "attachment-size" }, detail)),
+        h("span", { class: "attachment-text" }, h("span", { class: "attachment-name" }, title), h("span", { class: "attachment-size" }, detail, download ? " · " : null, download)),
       );
     }
     default:
@@ -182,7 +198,7 @@ function bubble(items, ctx) {
   const showSender = ctx.isGroup && outgoing;
   const media = items.map((i) => {
     const kind = mediaKind(i.message);
-    return kind ? mediaBlock(i.message, kind) : null;
+    return kind ? mediaBlock(i.message, kind, i.file_url) : null;
   });
   const body = message.text !== undefined ? message.text : captioned.message.caption;
   const entities = message.text !== undefined ? message.entities : captioned.message.caption_entities;

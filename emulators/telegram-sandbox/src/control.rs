@@ -17,7 +17,8 @@
 //! unread counts, users, groups), `GET /sandbox/bots/{username}/chats/{chat_id}`
 //! (a conversation with the calls behind each message) and `POST .../read`,
 //! `GET /sandbox/bots/{username}/deliveries` and `.../limits`, `POST
-//! /sandbox/reset` (forget everything but the bots), and `GET
+//! /sandbox/reset` (forget everything but the bots), `GET
+//! /sandbox/files/{file_unique_id}` (an uploaded file's bytes), and `GET
 //! /sandbox/events`, a server-sent event per change (served by the page module).
 //!
 //! `GET /sandbox/stats[?bot_username=]` counts, besides calls and messages,
@@ -29,6 +30,7 @@ mod bot_status;
 mod commands;
 mod conversation;
 mod faults;
+mod files;
 mod groups;
 mod media;
 mod overview;
@@ -70,6 +72,9 @@ fn json_response(status: u16, body: &Value) -> Response<Body> {
 /// Handles a request whose path starts with `/sandbox`.
 pub fn handle(sandbox: Arc<Sandbox>, method: &Method, path: &str, query: &str, body: &[u8]) -> Response<Body> {
     let segments: Vec<&str> = path.trim_start_matches("/sandbox").split('/').filter(|s| !s.is_empty()).collect();
+    if let (&Method::GET, ["files", file_unique_id]) = (method, segments.as_slice()) {
+        return files::serve(&sandbox, file_unique_id);
+    }
     let query: HashMap<String, String> = serde_urlencoded::from_str(query).unwrap_or_default();
     let result = route(&sandbox, method, &segments, &query, body);
     if method != Method::GET {

@@ -22,24 +22,20 @@ pub mod webhook;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use emulator_kit::Served;
 
 pub use config::{BotSeed, Limits, SandboxConfig};
 pub use state::Sandbox;
 
-/// How long shutdown waits for open requests (e.g. long polls) before cutting them.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
-
-/// A sandbox serving HTTP.
+/// A sandbox serving HTTP: the kit's server handle, plus the webhook
+/// delivery workers it stops with the server.
 pub struct RunningSandbox {
     /// The address actually bound.
     pub addr: SocketAddr,
     sandbox: Arc<Sandbox>,
-    stop: Option<oneshot::Sender<()>>,
-    server: JoinHandle<()>,
+    /// Taken by `shutdown`, so that `Drop` knows the workers are already stopped.
+    served: Option<Served>,
 }
 
 impl RunningSandbox {
@@ -57,23 +53,19 @@ impl RunningSandbox {
 
     /// Stops serving and stops webhook delivery.
     pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        // Workers first: stopping also ends long polls, so open requests finish within the grace period.
         self.sandbox.stop_workers();
-        let server = &mut self.server;
-        if tokio::time::timeout(SHUTDOWN_GRACE, &mut *server).await.is_err() {
-            server.abort();
+        if let Some(served) = self.served.take() {
+            served.shutdown().await;
         }
     }
 }
 
 impl Drop for RunningSandbox {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+        if let Some(served) = self.served.take() {
             self.sandbox.stop_workers();
-            self.server.abort();
+            drop(served);
         }
     }
 }
@@ -87,12 +79,8 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
             .create_bot(Some(seed.token.clone()), &seed.username, &seed.first_name)
             .map_err(|e| anyhow::anyhow!("cannot create bot @{}: {e}", seed.username))?;
     }
-    let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let (addr, server) =
-        warp::serve(server::routes(sandbox.clone())).try_bind_with_graceful_shutdown(config.listen, async move {
-            let _ = stop_rx.await;
-        })?;
-    let server = tokio::spawn(server);
+    let served = emulator_kit::serve(server::routes(sandbox.clone()), config.listen)?;
+    let addr = served.addr;
     tracing::info!(%addr, bots = config.bots.len(), "telegram sandbox listening");
-    Ok(RunningSandbox { addr, sandbox, stop: Some(stop_tx), server })
+    Ok(RunningSandbox { addr, sandbox, served: Some(served) })
 }

@@ -52,31 +52,9 @@ fn parse_bot(spec: &str) -> anyhow::Result<BotSeed> {
     Ok(BotSeed { token: token.trim().to_string(), first_name: username.clone(), username })
 }
 
-/// Resolves on Ctrl-C, or on SIGTERM where there is one (containers).
-async fn wait_for_stop_signal() -> anyhow::Result<()> {
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .context("installing the SIGTERM handler")?;
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result.context("waiting for Ctrl-C")?,
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
-    Ok(())
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    emulator_kit::init_logging();
     let args = Args::parse();
     if !(args.limits_scale.is_finite() && args.limits_scale > 0.0) {
         anyhow::bail!("--limits-scale must be a positive number");
@@ -105,7 +83,7 @@ async fn main() -> anyhow::Result<()> {
         "Bot API at {base}/bot<token>/<method>, control API at {base}/sandbox, page at {base}/",
         base = running.base_url()
     );
-    wait_for_stop_signal().await?;
+    emulator_kit::wait_for_stop_signal().await?;
     tracing::info!("shutting down");
     running.shutdown().await;
     Ok(())

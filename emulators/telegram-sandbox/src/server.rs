@@ -1,7 +1,7 @@
 //! The HTTP front: one warp filter that sends `/sandbox/events` to the live
 //! stream, `/sandbox/...` to the control API, `/bot...` to the Bot API, GETs
-//! of `/` and `/page/...` to the web page, and answers anything else with
-//! Telegram's 404.
+//! of `/file/bot...` to file downloads, GETs of `/` and `/page/...` to the
+//! web page, and answers anything else with Telegram's 404.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -13,7 +13,7 @@ use warp::path::FullPath;
 use warp::Filter;
 
 use crate::bot_api::errors::ApiError;
-use crate::bot_api::router;
+use crate::bot_api::{download, router};
 use crate::control;
 use crate::page;
 use crate::state::Sandbox;
@@ -38,6 +38,8 @@ pub fn routes(sandbox: Arc<Sandbox>) -> impl Filter<Extract = (Response<Body>,),
                     page::events(sandbox)
                 } else if path == "/sandbox" || path.starts_with("/sandbox/") {
                     control::handle(sandbox, &method, path, &query, &body)
+                } else if path.starts_with("/file/bot") && method == Method::GET {
+                    download::handle(&sandbox, path)
                 } else if path.starts_with("/bot") && (method == Method::GET || method == Method::POST) {
                     router::handle(sandbox, path, &query, content_type.as_deref(), &body).await
                 } else {

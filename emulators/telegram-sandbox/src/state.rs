@@ -15,12 +15,14 @@ use tokio::task::JoinHandle;
 use crate::config::SandboxConfig;
 use crate::limits::{BotLimiter, Reason, Scope};
 
+mod blobs;
 mod commands;
 mod deliveries;
 mod files;
 mod group;
 mod media;
 mod sent;
+pub use blobs::{image_sides, ImageFormat, MAX_KEPT_BYTES};
 pub use commands::{BotCommand, CommandLists, CommandScope};
 pub use deliveries::{Deliveries, DeliveryRecord};
 pub use files::{FileKind, Files, StoredFile};

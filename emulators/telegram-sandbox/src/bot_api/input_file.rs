@@ -3,6 +3,7 @@
 //! do, with their error texts. URLs are taken as fetched: the sandbox never
 //! downloads them.
 
+use bytes::Bytes;
 use serde_json::Value;
 
 use super::errors::ApiError;
@@ -45,6 +46,8 @@ pub enum Checked {
         file_size: Option<u64>,
         file_name: Option<String>,
         url: Option<String>,
+        /// What was uploaded; None for a URL (the sandbox fetches nothing).
+        bytes: Option<Bytes>,
     },
     /// A file the bot received before: what messages carrying it show.
     Known { kind: FileKind, content: Value },
@@ -60,24 +63,25 @@ pub fn wrong_file() -> ApiError {
 pub fn check(input: &InputFile, wanted: FileKind, files: &Files, bot_id: i64) -> Result<Checked, ApiError> {
     match input {
         InputFile::Upload(upload) => {
-            if upload.size == 0 {
+            if upload.size() == 0 {
                 return Err(ApiError::bad_request("file must be non-empty"));
             }
-            if wanted == FileKind::Photo && upload.size > MAX_PHOTO_SIZE {
+            if wanted == FileKind::Photo && upload.size() > MAX_PHOTO_SIZE {
                 return Err(ApiError::bad_request(format!(
                     "file of size {} bytes is too big for a photo; the maximum size is {MAX_PHOTO_SIZE} bytes",
-                    upload.size
+                    upload.size()
                 )));
             }
             Ok(Checked::New {
-                file_size: Some(upload.size),
+                file_size: Some(upload.size()),
                 file_name: Some(upload.file_name.clone()).filter(|name| !name.is_empty()),
                 url: None,
+                bytes: Some(upload.bytes.clone()),
             })
         }
         InputFile::Url(url) => {
             check_url(url).map_err(|why| ApiError::bad_request(format!("invalid file HTTP URL specified: {why}")))?;
-            Ok(Checked::New { file_size: None, file_name: url_file_name(url), url: Some(url.clone()) })
+            Ok(Checked::New { file_size: None, file_name: url_file_name(url), url: Some(url.clone()), bytes: None })
         }
         InputFile::FileId(file_id) => {
             check_encoding(file_id)
@@ -129,7 +133,7 @@ fn check_url(url: &str) -> Result<(), &'static str> {
 }
 
 /// TDLib's checks of base64url, the encoding of every `file_id`.
-fn check_encoding(file_id: &str) -> Result<(), &'static str> {
+pub(crate) fn check_encoding(file_id: &str) -> Result<(), &'static str> {
     let unpadded = file_id.trim_end_matches('=');
     let padding = file_id.len() - unpadded.len();
     if padding >= 3 {
@@ -168,7 +172,7 @@ mod tests {
             b"--b\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"a.jpg\"\r\n\r\nJPEG\r\n--b--",
         )
         .unwrap();
-        let upload = InputFile::Upload(Upload { file_name: "a.jpg".into(), size: 4 });
+        let upload = InputFile::Upload(Upload::new("a.jpg", &b"JPEG"[..]));
         assert_eq!(InputFile::read(&params, Some("photo"), ""), Some(upload.clone()));
         assert_eq!(InputFile::read(&params, None, "attach://photo"), Some(upload));
         assert_eq!(InputFile::read(&params, None, "attach://other"), None);
@@ -232,7 +236,7 @@ mod tests {
     #[test]
     fn uploads_must_have_bytes_and_photos_at_most_10_mb() {
         let files = Files::default();
-        let upload = |size| InputFile::Upload(Upload { file_name: "a.jpg".into(), size });
+        let upload = |size: u64| InputFile::Upload(Upload::new("a.jpg", vec![0; size as usize]));
         let error = |size, kind| check(&upload(size), kind, &files, 7).unwrap_err().description;
         assert_eq!(error(0, FileKind::Document), "Bad Request: file must be non-empty");
         assert_eq!(
@@ -242,7 +246,12 @@ mod tests {
         assert!(check(&upload(MAX_PHOTO_SIZE), FileKind::Photo, &files, 7).is_ok());
         assert_eq!(
             check(&upload(MAX_PHOTO_SIZE + 1), FileKind::Document, &files, 7),
-            Ok(Checked::New { file_size: Some(MAX_PHOTO_SIZE + 1), file_name: Some("a.jpg".into()), url: None })
+            Ok(Checked::New {
+                file_size: Some(MAX_PHOTO_SIZE + 1),
+                file_name: Some("a.jpg".into()),
+                url: None,
+                bytes: Some(vec![0; MAX_PHOTO_SIZE as usize + 1].into()),
+            })
         );
     }
 }

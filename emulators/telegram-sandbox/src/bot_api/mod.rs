@@ -1,7 +1,9 @@
-//! The Bot API surface: `{base}/bot<token>/<method>`.
+//! The Bot API surface: `{base}/bot<token>/<method>`, and file downloads at
+//! `{base}/file/bot<token>/<file_path>`.
 
 pub mod bot_commands;
 pub mod command_scope;
+pub mod download;
 pub mod entities;
 pub mod errors;
 pub mod html;

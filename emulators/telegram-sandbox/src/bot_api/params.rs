@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use bytes::Bytes;
 use serde_json::{json, Value};
 
 use super::errors::ApiError;
@@ -18,13 +19,23 @@ pub const MAX_BODY_SIZE: usize = 50 * 1024 * 1024;
 #[error("invalid parameter value")]
 pub struct InvalidParam;
 
-/// A file part of a multipart body. Only its name and size matter to the
-/// emulation, so the bytes are not kept.
+/// A file part of a multipart body: its name, and its bytes, kept so that
+/// bots can download the file and the page can show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upload {
     /// The part's `filename` (possibly empty).
     pub file_name: String,
-    pub size: u64,
+    pub bytes: Bytes,
+}
+
+impl Upload {
+    pub fn new(file_name: impl Into<String>, bytes: impl Into<Bytes>) -> Self {
+        Self { file_name: file_name.into(), bytes: bytes.into() }
+    }
+
+    pub fn size(&self) -> u64 {
+        self.bytes.len() as u64
+    }
 }
 
 /// Parameters of one call.
@@ -80,7 +91,9 @@ impl Params {
                     Some(file_name) => {
                         let size = part.body.len() as u64;
                         received = (received.0 + 1, received.1 + size);
-                        uploads.entry(part.name).or_insert(Upload { file_name, size });
+                        uploads
+                            .entry(part.name)
+                            .or_insert_with(|| Upload::new(file_name, Bytes::copy_from_slice(part.body)));
                     }
                     // TDLib reads such a part as more parameters.
                     None if part.content_type.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded") => {
@@ -178,7 +191,7 @@ impl Params {
         for (name, upload) in &self.uploads {
             object
                 .entry(name.clone())
-                .or_insert_with(|| json!({"file_name": upload.file_name, "file_size": upload.size}));
+                .or_insert_with(|| json!({"file_name": upload.file_name, "file_size": upload.size()}));
         }
         Value::Object(object)
     }
@@ -220,7 +233,7 @@ caption=hi%21&x=1\r\n--b--\r\n";
         let params = Params::parse("", Some("multipart/form-data; boundary=b"), body).unwrap();
         assert_eq!(params.i64("chat_id"), Ok(Some(9)));
         assert_eq!(params.str("caption").as_deref(), Some("hi!"));
-        assert_eq!(params.upload("photo"), Some(&Upload { file_name: "cat.jpg".into(), size: 4 }));
+        assert_eq!(params.upload("photo"), Some(&Upload::new("cat.jpg", &b"JPEG"[..])));
         assert!(!params.has("photo"), "a file is not a parameter");
         assert_eq!(params.upload_totals(), (2, 11));
         assert_eq!(params.to_json()["photo"], serde_json::json!({"file_name": "cat.jpg", "file_size": 4}));

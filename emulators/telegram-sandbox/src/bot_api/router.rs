@@ -153,7 +153,7 @@ fn answered_message_ids(result: &ApiResult) -> Vec<i64> {
 }
 
 /// Calls that change nothing a page shows unless they fail.
-const QUIET_METHODS: [&str; 4] = ["getMe", "getUpdates", "getWebhookInfo", "getMyCommands"];
+const QUIET_METHODS: [&str; 5] = ["getMe", "getUpdates", "getWebhookInfo", "getMyCommands", "getFile"];
 
 /// Logs and records a call, then builds its answer.
 fn finish(sandbox: &Sandbox, outcome: Outcome) -> Response<Body> {

@@ -1,6 +1,7 @@
 //! One chat of one bot as the page shows it: `GET
 //! /sandbox/bots/{username}/chats/{chat_id}` gives its messages (each with the
-//! message it replies to and the Bot API calls that sent or edited it), the
+//! message it replies to, the Bot API calls that sent or edited it and the
+//! `file_url` of its file's bytes when the sandbox has them), the
 //! button answers, failed calls and limit violations in it, and the command
 //! menu that applies; `POST .../read` marks its messages read.
 
@@ -8,6 +9,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
+use super::files;
 use super::overview::chat_identity;
 use super::{call_chat_id, err, find_bot, ControlError, ControlResult};
 use crate::state::{Bot, BotCommand, BotMembership, CommandScope, Sandbox, World};
@@ -80,6 +82,7 @@ pub(super) fn conversation(sandbox: &Arc<Sandbox>, username: &str, chat_id: &str
                         "message": stored.json,
                         "reply_to": reply_to,
                         "calls": behind,
+                        "file_url": files::url(&world.files, &stored.json),
                     })
                 })
                 .collect()

@@ -3,11 +3,16 @@
 //! can refer to them. Ids have Telegram's shape: a `file_id` is an opaque
 //! base64url string valid only for the bot that received it, while a
 //! `file_unique_id` is shorter and the same for every bot and every time.
+//! Uploads keep their bytes (see [`Blobs`] for the cap), which bots download
+//! by the `file_path` that `getFile` gives them.
 
 use std::collections::{HashMap, HashSet};
 
+use bytes::Bytes;
 use rand::Rng;
 use serde_json::Value;
+
+use super::blobs::Blobs;
 
 /// What a file is; Telegram's ids start differently for each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +61,18 @@ impl FileKind {
         }
     }
 
+    /// The folder of the Bot API server's `file_path`s for this kind.
+    pub fn directory(self) -> &'static str {
+        match self {
+            FileKind::Photo => "photos",
+            FileKind::Video => "videos",
+            FileKind::Document => "documents",
+            FileKind::Audio => "music",
+            FileKind::Animation => "animations",
+            FileKind::Voice => "voice",
+        }
+    }
+
     /// TDLib's name of the file type, as its errors spell it.
     pub fn tdlib_name(self) -> &'static str {
         match self {
@@ -84,6 +101,8 @@ pub struct StoredFile {
     pub kind: FileKind,
     /// The upload it belongs to (all sizes of a photo share one).
     media: u64,
+    /// Which size of a photo (0 for other files).
+    variant: u8,
 }
 
 /// The ids of a stored file, as put in a message.
@@ -103,6 +122,15 @@ pub struct Files {
     contents: HashMap<(i64, u64), Value>,
     /// Media ids given out, so no two uploads share one.
     media: HashSet<u64>,
+    /// The media of each `file_unique_id`.
+    by_unique_id: HashMap<String, u64>,
+    /// Uploaded bytes by media, and the name they were uploaded with.
+    blobs: Blobs,
+    names: HashMap<u64, String>,
+    /// The `file_path` `getFile` gave a bot for a file, by `file_unique_id`,
+    /// and back: paths are per bot, as each bot has its own files folder.
+    paths: HashMap<(i64, String), String>,
+    path_media: HashMap<(i64, String), u64>,
 }
 
 impl Files {
@@ -126,7 +154,8 @@ impl Files {
         while self.by_id.contains_key(&file_id) {
             file_id = new_file_id(kind, bot_id, media, variant);
         }
-        self.by_id.insert(file_id.clone(), StoredFile { bot_id, kind, media });
+        self.by_id.insert(file_id.clone(), StoredFile { bot_id, kind, media, variant });
+        self.by_unique_id.insert(file_unique_id.clone(), media);
         FileIds { file_id, file_unique_id }
     }
 
@@ -143,6 +172,66 @@ impl Files {
     /// What a message carrying this file shows.
     pub fn content(&self, file: &StoredFile) -> Option<&Value> {
         self.contents.get(&(file.bot_id, file.media))
+    }
+
+    /// Keeps the bytes of an upload and the name it came with.
+    pub(super) fn keep_bytes(&mut self, media: u64, bytes: Bytes, file_name: Option<String>) {
+        self.blobs.insert(media, bytes);
+        if let Some(name) = file_name {
+            self.names.insert(media, name);
+        }
+    }
+
+    /// The bytes of a file, unless it came without (by URL, from a user of
+    /// the control API) or they were evicted. Every size of a photo has the
+    /// bytes as uploaded: the sandbox makes no smaller copies.
+    pub fn bytes(&self, file: &StoredFile) -> Option<&Bytes> {
+        self.blobs.get(file.media)
+    }
+
+    /// The bytes of the file with this `file_unique_id` and the name they
+    /// were uploaded with, if any.
+    pub fn bytes_by_unique_id(&self, file_unique_id: &str) -> Option<(&Bytes, Option<&str>)> {
+        let media = self.by_unique_id.get(file_unique_id)?;
+        Some((self.blobs.get(*media)?, self.names.get(media).map(String::as_str)))
+    }
+
+    /// Whether bytes are kept for this `file_unique_id`.
+    pub fn has_bytes(&self, file_unique_id: &str) -> bool {
+        self.bytes_by_unique_id(file_unique_id).is_some()
+    }
+
+    /// The name a file was uploaded with.
+    pub fn uploaded_name(&self, file: &StoredFile) -> Option<&str> {
+        self.names.get(&file.media).map(String::as_str)
+    }
+
+    /// The `file_unique_id` of a stored file.
+    pub fn unique_id(&self, file: &StoredFile) -> String {
+        unique_id(file.kind, file.media, file.variant)
+    }
+
+    /// The `file_path` of a file for its bot: the one given before, else a
+    /// new `<folder>/file_<n>[.<extension>]`, numbered per bot as the Bot
+    /// API server numbers the files it downloads.
+    pub fn file_path(&mut self, file: &StoredFile, extension: Option<&str>) -> String {
+        let key = (file.bot_id, self.unique_id(file));
+        if let Some(path) = self.paths.get(&key) {
+            return path.clone();
+        }
+        let number = self.paths.keys().filter(|(bot_id, _)| *bot_id == file.bot_id).count();
+        let suffix = extension.map(|e| format!(".{e}")).unwrap_or_default();
+        let path = format!("{}/file_{number}{suffix}", file.kind.directory());
+        self.path_media.insert((file.bot_id, path.clone()), file.media);
+        self.paths.insert(key, path.clone());
+        path
+    }
+
+    /// The bytes a bot downloads at `file_path`: None for a path `getFile`
+    /// never gave it, or whose bytes were evicted since.
+    pub fn download(&self, bot_id: i64, file_path: &str) -> Option<&Bytes> {
+        let media = self.path_media.get(&(bot_id, file_path.to_string()))?;
+        self.blobs.get(*media)
     }
 }
 

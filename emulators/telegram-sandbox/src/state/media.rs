@@ -2,6 +2,7 @@
 //! photo, smallest first, or the `Video`, `Document`, `Audio`, `Animation`
 //! and `Voice` objects of the Bot API, with the file remembered by `file_id`.
 
+use bytes::Bytes;
 use serde_json::{json, Map, Value};
 
 use super::files::{FileIds, FileKind, Files};
@@ -55,6 +56,8 @@ pub struct NewFile {
     /// Audio only, as the sender tagged it.
     pub performer: Option<String>,
     pub title: Option<String>,
+    /// The file's content, when uploaded.
+    pub bytes: Option<Bytes>,
 }
 
 impl NewFile {
@@ -70,6 +73,7 @@ impl NewFile {
             mime_type: None,
             performer: None,
             title: None,
+            bytes: None,
         }
     }
 
@@ -128,6 +132,9 @@ impl Files {
             kind => file.object(self.store(bot_id, media, 0, kind)),
         };
         self.set_content(bot_id, media, content.clone());
+        if let Some(bytes) = &file.bytes {
+            self.keep_bytes(media, bytes.clone(), file.file_name.clone());
+        }
         content
     }
 }

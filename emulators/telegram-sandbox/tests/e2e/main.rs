@@ -5,6 +5,7 @@ mod bot_media;
 mod commands;
 mod control;
 mod faults;
+mod files;
 mod groups;
 mod media;
 mod page;

@@ -11,15 +11,15 @@ use crate::bot_api::entities::{utf16_len, FormattedText};
 use crate::bot_api::errors::ApiError;
 use crate::bot_api::input_file::{self, Checked, InputFile};
 use crate::bot_api::params::Params;
-use crate::state::{mime_type_of, FileKind, Files, MediaSource, NewFile, SentContent, SentMedia};
+use crate::state::{image_sides, mime_type_of, FileKind, Files, MediaSource, NewFile, SentContent, SentMedia};
 
 /// Longest caption, in UTF-16 code units after entity parsing, as for text.
 const MAX_CAPTION_LEN: usize = 1024;
 /// The Bot API server clamps declared sides and durations to these.
 const MAX_SIDE: i64 = 10_000;
 const MAX_DURATION: i64 = 24 * 60 * 60;
-/// Sides of a photo, whose pixels the sandbox never decodes: a phone
-/// camera's photo as Telegram compresses it.
+/// Sides of a photo whose header the sandbox cannot read (given by URL, or
+/// not a PNG, JPEG, GIF or WebP): a phone camera's photo as Telegram compresses it.
 const PHOTO_SIDES: (u32, u32) = (1280, 960);
 
 /// Bytes a file given by URL is taken to have (the sandbox never fetches it).
@@ -142,9 +142,14 @@ impl MediaItem {
     ) -> (Map<String, Value>, SentContent) {
         let (kind, content, source, url) = match checked {
             Checked::Known { kind, content } => (kind, content, MediaSource::FileId, None),
-            Checked::New { file_size, file_name, url } => {
-                let (width, height) =
-                    if self.kind == FileKind::Photo { PHOTO_SIDES } else { (self.width, self.height) };
+            Checked::New { file_size, file_name, url, bytes } => {
+                // The sides of the uploaded image itself, so that its pixels
+                // and the message agree (Telegram would also scale big ones down).
+                let (width, height) = if self.kind == FileKind::Photo {
+                    bytes.as_deref().and_then(image_sides).unwrap_or(PHOTO_SIDES)
+                } else {
+                    (self.width, self.height)
+                };
                 let file = NewFile {
                     kind: self.kind,
                     file_size: file_size.unwrap_or_else(|| url_file_size(self.kind)),
@@ -155,6 +160,7 @@ impl MediaItem {
                     file_name,
                     performer: self.performer,
                     title: self.title,
+                    bytes,
                 };
                 let source = if url.is_some() { MediaSource::Url } else { MediaSource::Upload };
                 (self.kind, files.receive(bot_id, &file), source, url)

@@ -5,6 +5,7 @@ mod answer_callback_query;
 mod edit_message_reply_markup;
 mod edit_message_text;
 mod edits;
+mod get_file;
 mod get_me;
 mod get_updates;
 mod media;
@@ -38,6 +39,7 @@ const fn method(name: &'static str, sends_messages: bool) -> MethodInfo {
 /// Every implemented method.
 pub const METHODS: &[MethodInfo] = &[
     method("getMe", false),
+    method("getFile", false),
     method("getUpdates", false),
     method("setWebhook", false),
     method("deleteWebhook", false),
@@ -75,6 +77,7 @@ pub struct Ctx {
 pub async fn invoke(ctx: &Ctx, params: &Params) -> ApiResult {
     match ctx.method.name {
         "getMe" => get_me::handle(ctx, params),
+        "getFile" => get_file::handle(ctx, params),
         "getUpdates" => get_updates::handle(ctx, params).await,
         "setWebhook" => webhooks::set_webhook(ctx, params),
         "deleteWebhook" => webhooks::delete_webhook(ctx, params),
