@@ -94,6 +94,15 @@ pub fn init_logging() {
         .init();
 }
 
+/// What an emulator's binary does once it serves: waits for Ctrl-C or
+/// SIGTERM, then runs `shutdown`.
+pub async fn serve_until_stopped(shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+    wait_for_stop_signal().await?;
+    tracing::info!("shutting down");
+    shutdown.await;
+    Ok(())
+}
+
 /// Resolves on Ctrl-C, or on SIGTERM where there is one (containers).
 pub async fn wait_for_stop_signal() -> anyhow::Result<()> {
     #[cfg(unix)]

@@ -31,10 +31,7 @@ async fn main() -> anyhow::Result<()> {
     let control_key = args.control_key.filter(|k| !k.is_empty());
     let running = package_site::start(PackageSiteConfig { listen: args.listen, dir: args.dir, control_key }).await?;
     tracing::info!("package site at {}/, control API at {}/control", running.base_url(), running.base_url());
-    emulator_kit::wait_for_stop_signal().await?;
-    tracing::info!("shutting down");
-    running.shutdown().await;
-    Ok(())
+    emulator_kit::serve_until_stopped(running.shutdown()).await
 }
 
 #[cfg(test)]

@@ -26,10 +26,7 @@ async fn main() -> anyhow::Result<()> {
     let api_key = args.api_key.filter(|k| !k.is_empty());
     let running = registry_sandbox::start(RegistryConfig { listen: args.listen, api_key }).await?;
     tracing::info!("Registry API at {}/v1, control API at {}/registry", running.base_url(), running.base_url());
-    emulator_kit::wait_for_stop_signal().await?;
-    tracing::info!("shutting down");
-    running.shutdown().await;
-    Ok(())
+    emulator_kit::serve_until_stopped(running.shutdown()).await
 }
 
 #[cfg(test)]

@@ -50,10 +50,7 @@ async fn main() -> anyhow::Result<()> {
     let config = RelayConfig { listen: args.listen, api_key, asset: args.asset, wallets };
     let running = relay_sandbox::start(config).await?;
     tracing::info!("Relay API at {}/v1, control API at {}/relay", running.base_url(), running.base_url());
-    emulator_kit::wait_for_stop_signal().await?;
-    tracing::info!("shutting down");
-    running.shutdown().await;
-    Ok(())
+    emulator_kit::serve_until_stopped(running.shutdown()).await
 }
 
 #[cfg(test)]

@@ -83,8 +83,5 @@ async fn main() -> anyhow::Result<()> {
         "Bot API at {base}/bot<token>/<method>, control API at {base}/sandbox, page at {base}/",
         base = running.base_url()
     );
-    emulator_kit::wait_for_stop_signal().await?;
-    tracing::info!("shutting down");
-    running.shutdown().await;
-    Ok(())
+    emulator_kit::serve_until_stopped(running.shutdown()).await
 }

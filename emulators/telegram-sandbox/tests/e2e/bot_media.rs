@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 use telegram_sandbox::{Limits, SandboxConfig};
 
-use crate::support::{api_error, start, start_with, Env};
+use crate::support::{api_error, start, start_with, started_unlimited, Env};
 
 /// Method, parameter and a file name of each single-media method.
 const KINDS: [(&str, &str, &str); 6] = [
@@ -17,15 +17,6 @@ const KINDS: [(&str, &str, &str); 6] = [
 ];
 
 const TEN_MB: usize = 10 * 1024 * 1024;
-
-/// A sandbox without flood limits and a user who started `bot`: (env, token, user).
-async fn setup(bot: &str) -> (Env, String, i64) {
-    let env = start_with(SandboxConfig { limits: Limits::unlimited(), ..SandboxConfig::default() }).await;
-    let (token, _) = env.create_bot(bot).await;
-    let user = env.create_user("Mia").await;
-    env.press_start(user, bot, None).await;
-    (env, token, user)
-}
 
 /// The file of a message's media field: the largest size of a photo.
 fn file_of(message: &Value, field: &str) -> Value {
@@ -70,7 +61,7 @@ async fn stats(env: &Env, bot: &str) -> Value {
 
 #[tokio::test]
 async fn every_media_kind_is_sent_by_upload_by_url_and_by_file_id() {
-    let (env, token, user) = setup("media_kinds_bot").await;
+    let (env, token, user) = started_unlimited("media_kinds_bot").await;
     let bytes = vec![7_u8; 4321];
     for (method, field, file_name) in KINDS {
         let (status, uploaded) = env
@@ -139,7 +130,7 @@ async fn every_media_kind_is_sent_by_upload_by_url_and_by_file_id() {
 
 #[tokio::test]
 async fn each_kind_comes_back_as_its_bot_api_object() {
-    let (env, token, user) = setup("media_shapes_bot").await;
+    let (env, token, user) = started_unlimited("media_shapes_bot").await;
     let without_ids = |mut file: Value| {
         let ids = (file["file_id"].as_str().map(String::from), file["file_unique_id"].as_str().map(String::from));
         assert!(ids.0.is_some() && ids.1.is_some(), "{file}");
@@ -214,7 +205,7 @@ async fn each_kind_comes_back_as_its_bot_api_object() {
 
 #[tokio::test]
 async fn file_ids_serve_only_the_bot_that_received_them_and_only_as_their_kind() {
-    let (env, token, user) = setup("owner_media_bot").await;
+    let (env, token, user) = started_unlimited("owner_media_bot").await;
     let (other_token, _) = env.create_bot("other_media_bot").await;
     env.press_start(user, "other_media_bot", None).await;
     let photo_id = uploaded_photo(&env, &token, user).await;
@@ -299,7 +290,7 @@ async fn file_ids_serve_only_the_bot_that_received_them_and_only_as_their_kind()
 
 #[tokio::test]
 async fn uploads_are_held_to_telegrams_size_limits() {
-    let (env, token, user) = setup("heavy_media_bot").await;
+    let (env, token, user) = started_unlimited("heavy_media_bot").await;
     let just_over = vec![0_u8; TEN_MB + 1];
     let (status, body) =
         env.upload(&token, "sendPhoto", json!({"chat_id": user}), &[("photo", "huge.jpg", &just_over)]).await;
@@ -336,7 +327,7 @@ async fn uploads_are_held_to_telegrams_size_limits() {
 
 #[tokio::test]
 async fn the_upload_counter_counts_every_file_part_received() {
-    let (env, token, user) = setup("counting_media_bot").await;
+    let (env, token, user) = started_unlimited("counting_media_bot").await;
     assert_eq!(stats(&env, "counting_media_bot").await["uploads"], 0);
     // A call that fails still received its file; so did a part nobody asked for.
     let (status, _) =
@@ -388,7 +379,7 @@ async fn the_upload_counter_counts_every_file_part_received() {
 
 #[tokio::test]
 async fn captions_are_formatted_and_limited_like_text() {
-    let (env, token, user) = setup("caption_media_bot").await;
+    let (env, token, user) = started_unlimited("caption_media_bot").await;
     let photo = "https://example.com/photo.jpg";
     let markup = json!({"inline_keyboard": [[{"text": "Like", "callback_data": "like"}]]});
     let (status, first) = env
@@ -467,7 +458,7 @@ async fn captions_are_formatted_and_limited_like_text() {
 
 #[tokio::test]
 async fn an_album_shares_a_media_group_id_and_lands_in_the_chat() {
-    let (env, token, user) = setup("album_bot").await;
+    let (env, token, user) = started_unlimited("album_bot").await;
     let photo_id = uploaded_photo(&env, &token, user).await;
     let media = json!([
         {"type": "photo", "media": "attach://first", "caption": "<i>one</i>", "parse_mode": "HTML"},
@@ -556,7 +547,7 @@ async fn an_album_shares_a_media_group_id_and_lands_in_the_chat() {
 
 #[tokio::test]
 async fn albums_follow_telegrams_rules() {
-    let (env, token, user) = setup("album_rules_bot").await;
+    let (env, token, user) = started_unlimited("album_rules_bot").await;
     let item = |kind: &str| json!({"type": kind, "media": format!("https://example.com/f.{kind}")});
     let album = |items: Vec<Value>| json!({"chat_id": user, "media": items});
     let refusals = [
@@ -679,7 +670,7 @@ async fn every_item_of_an_album_counts_against_the_flood_limits() {
 
 #[tokio::test]
 async fn media_go_only_where_text_may_go() {
-    let (env, token, user) = setup("guarded_media_bot").await;
+    let (env, token, user) = started_unlimited("guarded_media_bot").await;
     let stranger = env.create_user("Stranger").await;
     let lonely_group = env.create_group("No bots", "supergroup", &[user]).await;
     let photo = "https://example.com/p.jpg";

@@ -2,18 +2,8 @@
 //! and the page's view of uploaded bytes at `/sandbox/files/{file_unique_id}`.
 
 use serde_json::{json, Value};
-use telegram_sandbox::{Limits, SandboxConfig};
 
-use crate::support::{api_error, start_with, Env};
-
-/// A sandbox without flood limits and a user who started `bot`: (env, token, user).
-async fn setup(bot: &str) -> (Env, String, i64) {
-    let env = start_with(SandboxConfig { limits: Limits::unlimited(), ..SandboxConfig::default() }).await;
-    let (token, _) = env.create_bot(bot).await;
-    let user = env.create_user("Mia").await;
-    env.press_start(user, bot, None).await;
-    (env, token, user)
-}
+use crate::support::{api_error, started_unlimited, Env};
 
 /// Bytes that start as a PNG of `width`x`height` does (the sandbox reads only
 /// the header), then a pattern, `len` bytes in all.
@@ -43,7 +33,7 @@ fn json_of(bytes: &[u8]) -> Value {
 
 #[tokio::test]
 async fn an_uploaded_photo_downloads_with_the_bytes_it_was_uploaded_with() {
-    let (env, token, user) = setup("download_bot").await;
+    let (env, token, user) = started_unlimited("download_bot").await;
     let png = png_like(640, 480, 5000);
     let (status, sent) =
         env.upload(&token, "sendPhoto", json!({"chat_id": user}), &[("photo", "cat.png", &png[..])]).await;
@@ -97,7 +87,7 @@ async fn an_uploaded_photo_downloads_with_the_bytes_it_was_uploaded_with() {
 
 #[tokio::test]
 async fn documents_over_20_mb_are_too_big_and_others_are_attachments_for_the_page() {
-    let (env, token, user) = setup("big_files_bot").await;
+    let (env, token, user) = started_unlimited("big_files_bot").await;
     let big = vec![1_u8; 20 * 1024 * 1024 + 1];
     let (status, sent) =
         env.upload(&token, "sendDocument", json!({"chat_id": user}), &[("document", "dump.bin", &big[..])]).await;
@@ -129,7 +119,7 @@ async fn documents_over_20_mb_are_too_big_and_others_are_attachments_for_the_pag
 
 #[tokio::test]
 async fn unknown_paths_are_not_found_and_wrong_tokens_unauthorized() {
-    let (env, token, user) = setup("paths_bot").await;
+    let (env, token, user) = started_unlimited("paths_bot").await;
     let png = png_like(10, 10, 100);
     let (_, sent) = env.upload(&token, "sendPhoto", json!({"chat_id": user}), &[("photo", "a.png", &png[..])]).await;
     let file_id = sent["result"]["photo"][0]["file_id"].clone();
@@ -154,7 +144,7 @@ async fn unknown_paths_are_not_found_and_wrong_tokens_unauthorized() {
 
 #[tokio::test]
 async fn file_ids_of_other_bots_unknown_ids_and_files_without_bytes_are_refused_as_telegram_does() {
-    let (env, token, user) = setup("owner_bot").await;
+    let (env, token, user) = started_unlimited("owner_bot").await;
     let (other_token, _) = env.create_bot("other_files_bot").await;
     let png = png_like(10, 10, 100);
     let (_, sent) = env.upload(&token, "sendPhoto", json!({"chat_id": user}), &[("photo", "a.png", &png[..])]).await;

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use telegram_sandbox::{RunningSandbox, SandboxConfig};
+use telegram_sandbox::{Limits, RunningSandbox, SandboxConfig};
 use warp::Filter;
 
 pub struct Env {
@@ -106,6 +106,15 @@ impl Env {
 }
 
 /// A `multipart/form-data` body: (content type, bytes).
+/// A sandbox without flood limits and a user who started `bot`: (env, token, user).
+pub async fn started_unlimited(bot: &str) -> (Env, String, i64) {
+    let env = start_with(SandboxConfig { limits: Limits::unlimited(), ..SandboxConfig::default() }).await;
+    let (token, _) = env.create_bot(bot).await;
+    let user = env.create_user("Mia").await;
+    env.press_start(user, bot, None).await;
+    (env, token, user)
+}
+
 pub fn multipart(fields: &Value, files: &[(&str, &str, &[u8])]) -> (String, Vec<u8>) {
     const BOUNDARY: &str = "sandbox-test-boundary-7MA4YWxkTrZu0gW";
     let mut body = Vec::new();
