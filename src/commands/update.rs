@@ -139,7 +139,17 @@ async fn fetch_index(http: &reqwest::Client, base: &url::Url, channel: &str) -> 
     let url = site::index_url(base, channel)?;
     let response = http.get(url.clone()).send().await.map_err(|e| super::Unreachable::new("the package site", e))?;
     match response.status().as_u16() {
-        200 => response.json().await.with_context(|| format!("{url} is not a channel index")),
+        200 => {
+            let index: ChannelIndex = response.json().await.with_context(|| format!("{url} is not a channel index"))?;
+            // An index of another package or channel would install the wrong thing.
+            anyhow::ensure!(
+                index.package == PACKAGE && index.channel == channel,
+                "{url} indexes {} on channel `{}`, not {PACKAGE} on `{channel}`",
+                index.package,
+                index.channel
+            );
+            Ok(index)
+        }
         404 => anyhow::bail!("the package site has no channel `{channel}` ({url})"),
         status => anyhow::bail!("{url} answered {status}"),
     }

@@ -9,6 +9,7 @@ mod env_file;
 mod plan;
 mod render;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -135,7 +136,7 @@ fn wanted(options: &Options, existing: Option<&str>) -> anyhow::Result<env_file:
     Ok(env_file::Wanted { forced, generated })
 }
 
-fn config_problems(env: &std::collections::BTreeMap<String, String>) -> Vec<String> {
+fn config_problems(env: &BTreeMap<String, String>) -> Vec<String> {
     // The units give each service its NATS user; config-check sees the CLI's.
     let with_user = |key: &str| match key {
         "NATS_USER" => Some("admin".to_string()),
@@ -149,7 +150,7 @@ fn config_problems(env: &std::collections::BTreeMap<String, String>) -> Vec<Stri
 }
 
 /// The NATS server's configuration, and its users with a password file each.
-fn nats_files(root: &Path, mode: Mode, env: &std::collections::BTreeMap<String, String>) -> anyhow::Result<Vec<Step>> {
+fn nats_files(root: &Path, mode: Mode, env: &BTreeMap<String, String>) -> anyhow::Result<Vec<Step>> {
     let users_path = format!("{NATS_DIR}/novij-users.conf");
     let mut steps = vec![Step::File {
         path: format!("{NATS_DIR}/nats-server.conf"),
@@ -185,11 +186,7 @@ fn unit_files(root: &Path, options: &Options) -> Vec<Step> {
         .collect()
 }
 
-fn proxy_steps(
-    root: &Path,
-    options: &Options,
-    env: &std::collections::BTreeMap<String, String>,
-) -> anyhow::Result<Vec<Step>> {
+fn proxy_steps(root: &Path, options: &Options, env: &BTreeMap<String, String>) -> anyhow::Result<Vec<Step>> {
     let upstream = env.get("HTTP_LISTEN").cloned().unwrap_or_else(|| "127.0.0.1:8080".into());
     let (domain, tls) = (options.domain.as_str(), options.enable_tls);
     Ok(match options.proxy {
@@ -220,10 +217,13 @@ fn proxy_steps(
 }
 
 /// What changes the system beyond files, in order.
-fn system_steps(options: &Options, env: &std::collections::BTreeMap<String, String>) -> Vec<Step> {
+fn system_steps(options: &Options, env: &BTreeMap<String, String>) -> Vec<Step> {
+    let add_user = format!(
+        "getent passwd {SYSTEM_USER} >/dev/null || adduser --system --group --no-create-home --home /nonexistent {SYSTEM_USER}"
+    );
     let mut steps = vec![Step::Run {
-        shown: format!("getent passwd {SYSTEM_USER} || adduser --system --group --no-create-home --home /nonexistent {SYSTEM_USER}"),
-        argv: vec!["sh".into(), "-c".into(), format!("getent passwd {SYSTEM_USER} >/dev/null || adduser --system --group --no-create-home --home /nonexistent {SYSTEM_USER}")],
+        shown: add_user.clone(),
+        argv: vec!["sh".into(), "-c".into(), add_user],
         stdin: None,
         env: vec![],
     }];
@@ -268,7 +268,7 @@ fn system_steps(options: &Options, env: &std::collections::BTreeMap<String, Stri
 }
 
 /// The role and database of DATABASE_URL, when it names this machine's Postgres.
-fn postgres_step(env: &std::collections::BTreeMap<String, String>) -> Option<Step> {
+fn postgres_step(env: &BTreeMap<String, String>) -> Option<Step> {
     let url = env.get("DATABASE_URL")?;
     let (credentials, rest) = url.strip_prefix("postgres://")?.split_once('@')?;
     let (role, password) = credentials.split_once(':')?;
@@ -342,7 +342,7 @@ fn print_report(report: &[Value], mode: Mode, json: bool) {
 }
 
 /// Reads what the env file holds, for commands run outside the units (`update`).
-pub fn installed_env() -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+pub fn installed_env() -> anyhow::Result<BTreeMap<String, String>> {
     let text = super::read_if_present(Path::new(ENV_FILE)).context("reading the env file")?;
     Ok(text.map(|t| env_file::parse(&t)).unwrap_or_default())
 }
