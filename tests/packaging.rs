@@ -103,20 +103,21 @@ fn just_deb_holds_the_binary_units_and_configuration_and_lintian_finds_no_error(
     assert!(lintian.status.success(), "lintian failed:\n{report}\n{}", String::from_utf8_lossy(&lintian.stderr));
 }
 
-/// A minimal Debian 12 root with adduser (the package's dependency), made
-/// by debootstrap once and kept as a tarball; each call unpacks a fresh copy.
+/// A minimal Debian 12 root with adduser (the package's dependency) and
+/// curl (the installer's), made by debootstrap once and kept as a tarball;
+/// each call unpacks a fresh copy.
 fn debian_root() -> tempfile::TempDir {
     let cache = Path::new(ROOT).join(".state/cache");
-    let tarball = cache.join("debian-bookworm-minbase.tar");
+    let tarball = cache.join("debian-bookworm-minbase-curl.tar");
     if !tarball.exists() {
         std::fs::create_dir_all(&cache).expect("mkdir");
         let build = tempfile::tempdir_in(&cache).expect("tempdir");
         let mirror = std::env::var("DEBIAN_MIRROR").unwrap_or_else(|_| "http://deb.debian.org/debian".into());
         ok(Command::new("debootstrap")
-            .args(["--variant=minbase", "--include=adduser", "bookworm"])
+            .args(["--variant=minbase", "--include=adduser,curl,ca-certificates", "bookworm"])
             .arg(build.path())
             .arg(&mirror));
-        let partial = cache.join("debian-bookworm-minbase.tar.partial");
+        let partial = cache.join("debian-bookworm-minbase-curl.tar.partial");
         ok(Command::new("tar").arg("-C").arg(build.path()).arg("-cf").arg(&partial).arg("."));
         std::fs::rename(&partial, &tarball).expect("rename");
     }
@@ -230,4 +231,56 @@ async fn update_installs_newer_packages_from_the_site_with_dpkg_and_refuses_a_ba
     let (success, _, text) = update(root, &url, &["--channel", "old", "--force"]);
     assert!(success, "{text}");
     assert_eq!(installed_version(root), VERSION);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_installer_refuses_a_bad_checksum_installs_the_channels_package_and_hands_over_to_setup() {
+    let current = package().to_path_buf();
+    let versions = tempfile::tempdir().expect("tempdir");
+    let newer = format!("{VERSION}.1");
+    let newer_deb = build_package(versions.path(), &["--deb-version", &newer]);
+    let site = package_site::start(PackageSiteConfig::default()).await.expect("package site");
+    let url = site.base_url();
+    publish(&url, "stable", VERSION, &current, false).await;
+    publish(&url, "latest", &newer, &newer_deb, true).await;
+
+    let root = debian_root();
+    let root = root.path();
+    let script = std::fs::read(Path::new(ROOT).join("deploy/install.sh")).expect("deploy/install.sh");
+    let site_env = format!("NOVIJ_PACKAGE_SITE={url}");
+    // As `curl … | sudo bash -s -- …` runs it: the script on stdin.
+    let install = |channel: &str, args: &[&str]| {
+        let channel = format!("NOVIJ_PACKAGE_CHANNEL={channel}");
+        let mut child = Command::new("chroot")
+            .arg(root)
+            .args(["env", site_env.as_str(), channel.as_str(), "bash", "-s", "--"])
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("chroot");
+        std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), &script).expect("script");
+        let out = child.wait_with_output().expect("wait");
+        let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        (out.status.success(), said)
+    };
+
+    // `latest` publishes a checksum its file does not have.
+    let (success, said) = install("latest", &["--package-only"]);
+    assert!(!success && said.contains("checksum mismatch"), "{said}");
+    assert_eq!(installed_version(root), "", "a package with a wrong checksum was installed");
+
+    // From `stable`, then setup with the remaining arguments (into a root of
+    // its own: the Debian root has no systemd to configure).
+    let (success, said) = install("stable", &["example.org", "--enable-tls", "--root", "/srv/setup"]);
+    assert!(success, "{said}");
+    assert_eq!(installed_version(root), VERSION);
+    assert!(chroot(root, &["getent", "passwd", "novij-telegram"]).status.success(), "postinst made no user");
+    let env = std::fs::read_to_string(root.join("srv/setup/etc/novij-telegram/env")).expect("setup wrote the env file");
+    assert!(env.lines().any(|l| l == "PUBLIC_BASE_URL=https://example.org"), "{env}");
+    assert!(said.contains("config-check: ok"), "{said}");
+
+    let (success, said) = install("stable", &[]);
+    assert!(!success && said.contains("name the domain"), "{said}");
 }
