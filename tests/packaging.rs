@@ -246,22 +246,13 @@ async fn the_installer_refuses_a_bad_checksum_installs_the_channels_package_and_
 
     let root = debian_root();
     let root = root.path();
-    let script = std::fs::read(Path::new(ROOT).join("deploy/install.sh")).expect("deploy/install.sh");
-    let site_env = format!("NOVIJ_PACKAGE_SITE={url}");
-    // As `curl … | sudo bash -s -- …` runs it: the script on stdin.
+    // As an operator runs it: `curl -fsSL <site>/install.sh | sudo bash -s -- …`.
     let install = |channel: &str, args: &[&str]| {
-        let channel = format!("NOVIJ_PACKAGE_CHANNEL={channel}");
-        let mut child = Command::new("chroot")
-            .arg(root)
-            .args(["env", site_env.as_str(), channel.as_str(), "bash", "-s", "--"])
-            .args(args)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("chroot");
-        std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), &script).expect("script");
-        let out = child.wait_with_output().expect("wait");
+        let pipeline = format!(
+            "curl -fsSL {url}/install.sh | NOVIJ_PACKAGE_SITE={url} NOVIJ_PACKAGE_CHANNEL={channel} bash -s -- {}",
+            args.join(" ")
+        );
+        let out = chroot(root, &["sh", "-c", &pipeline]);
         let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         (out.status.success(), said)
     };

@@ -349,3 +349,18 @@ async fn a_control_key_guards_the_control_api_only() {
     let (status, _) = decode(env.http.delete(env.url("/control/nothing")).send().await.expect("answers")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "no route is revealed without the key");
 }
+
+#[tokio::test]
+async fn the_installer_is_served_as_this_repository_has_it() {
+    let env = start(PackageSiteConfig::default()).await;
+    let url = env.base.join("install.sh").expect("url");
+    let response = env.http.get(url.clone()).send().await.expect("get");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[CONTENT_TYPE], "text/x-shellscript; charset=utf-8");
+    let text = response.text().await.expect("text");
+    let ours = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/install.sh")).expect("read");
+    assert_eq!(text, ours);
+    let post = env.http.post(url).send().await.expect("post");
+    assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(post.headers()[ALLOW], "GET, HEAD");
+}

@@ -82,6 +82,7 @@ where
     match segments.as_slice() {
         ["channels", name] if name.ends_with(".json") => public::index(store, method, name),
         ["pool", rest @ ..] if !rest.is_empty() => public::pool(store, method, rest).await,
+        ["install.sh"] => public::installer(method),
         ["control", rest @ ..] => {
             // Before routing: without the key nothing is revealed, not even a route.
             if !key.authorizes(headers) {

@@ -1,4 +1,4 @@
-//! The site as a client reads it: channel indexes and pool files.
+//! The site as a client reads it: channel indexes, pool files and the installer.
 
 use bytes::Bytes;
 use tokio::io::AsyncReadExt;
@@ -38,6 +38,21 @@ pub(super) async fn pool(store: &Store, method: &Method, rest: &[&str]) -> HttpR
         .header(CONTENT_TYPE, "application/vnd.debian.binary-package")
         .header(CONTENT_LENGTH, stored.size)
         .header(ETAG, format!("\"sha256:{}\"", stored.sha256))
+        .body(body)
+        .map_err(|e| SiteError::internal("building a response", e))
+}
+
+/// The installer as this repository has it (deploy/install.sh).
+const INSTALLER: &str = include_str!("../../../../deploy/install.sh");
+
+/// `GET|HEAD /install.sh`.
+pub(super) fn installer(method: &Method) -> HttpResult {
+    only(method, "GET, HEAD")?;
+    let body = if method == Method::HEAD { Body::empty() } else { Body::from(INSTALLER) };
+    Response::builder()
+        .status(200)
+        .header(CONTENT_TYPE, "text/x-shellscript; charset=utf-8")
+        .header(CONTENT_LENGTH, INSTALLER.len())
         .body(body)
         .map_err(|e| SiteError::internal("building a response", e))
 }
