@@ -53,11 +53,12 @@ impl Standing {
 }
 
 pub async fn run(options: Options) -> anyhow::Result<()> {
-    let base = setting("PACKAGE_SITE_URL")?.unwrap_or_else(|| DEFAULT_SITE.to_string());
+    let env_file = super::setup::installed_env()?;
+    let base = setting("PACKAGE_SITE_URL", &env_file).unwrap_or_else(|| DEFAULT_SITE.to_string());
     let base = url::Url::parse(&base).with_context(|| format!("PACKAGE_SITE_URL `{base}` is not a URL"))?;
     let channel = match options.channel.clone() {
         Some(channel) => channel,
-        None => setting("PACKAGE_CHANNEL")?.unwrap_or_else(|| DEFAULT_CHANNEL.to_string()),
+        None => setting("PACKAGE_CHANNEL", &env_file).unwrap_or_else(|| DEFAULT_CHANNEL.to_string()),
     };
     let architecture = dpkg_output(&["--print-architecture"])?.context("dpkg has no architecture")?;
     let installed = installed_version()?;
@@ -128,11 +129,9 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
 
 /// A setting from the environment, else from the installed env file: `sudo
 /// novij-telegram update` runs outside the units, without their environment.
-fn setting(name: &str) -> anyhow::Result<Option<String>> {
-    if let Some(value) = std::env::var(name).ok().filter(|v| !v.is_empty()) {
-        return Ok(Some(value));
-    }
-    Ok(super::setup::installed_env()?.remove(name).filter(|v| !v.is_empty()))
+fn setting(name: &str, env_file: &std::collections::BTreeMap<String, String>) -> Option<String> {
+    let set = |v: &String| !v.is_empty();
+    std::env::var(name).ok().filter(set).or_else(|| env_file.get(name).filter(|v| set(v)).cloned())
 }
 
 async fn fetch_index(http: &reqwest::Client, base: &url::Url, channel: &str) -> anyhow::Result<ChannelIndex> {
