@@ -107,23 +107,33 @@ fn just_deb_holds_the_binary_units_and_configuration_and_lintian_finds_no_error(
 /// curl (the installer's), made by debootstrap once and kept as a tarball;
 /// each call unpacks a fresh copy.
 fn debian_root() -> tempfile::TempDir {
+    let tarball = DEBIAN_TARBALL.get_or_init(debian_tarball);
+    let root = tempfile::tempdir().expect("tempdir");
+    ok(Command::new("tar").arg("-C").arg(root.path()).arg("-xf").arg(tarball));
+    root
+}
+
+/// Tests of this binary share one build of the cache; a build in another
+/// process writes its own partial file, so the last rename wins whole.
+static DEBIAN_TARBALL: OnceLock<PathBuf> = OnceLock::new();
+
+fn debian_tarball() -> PathBuf {
     let cache = Path::new(ROOT).join(".state/cache");
     let tarball = cache.join("debian-bookworm-minbase-curl.tar");
-    if !tarball.exists() {
-        std::fs::create_dir_all(&cache).expect("mkdir");
-        let build = tempfile::tempdir_in(&cache).expect("tempdir");
-        let mirror = std::env::var("DEBIAN_MIRROR").unwrap_or_else(|_| "http://deb.debian.org/debian".into());
-        ok(Command::new("debootstrap")
-            .args(["--variant=minbase", "--include=adduser,curl,ca-certificates", "bookworm"])
-            .arg(build.path())
-            .arg(&mirror));
-        let partial = cache.join("debian-bookworm-minbase-curl.tar.partial");
-        ok(Command::new("tar").arg("-C").arg(build.path()).arg("-cf").arg(&partial).arg("."));
-        std::fs::rename(&partial, &tarball).expect("rename");
+    if tarball.exists() {
+        return tarball;
     }
-    let root = tempfile::tempdir().expect("tempdir");
-    ok(Command::new("tar").arg("-C").arg(root.path()).arg("-xf").arg(&tarball));
-    root
+    std::fs::create_dir_all(&cache).expect("mkdir");
+    let build = tempfile::tempdir_in(&cache).expect("tempdir");
+    let mirror = std::env::var("DEBIAN_MIRROR").unwrap_or_else(|_| "http://deb.debian.org/debian".into());
+    ok(Command::new("debootstrap")
+        .args(["--variant=minbase", "--include=adduser,curl,ca-certificates", "bookworm"])
+        .arg(build.path())
+        .arg(&mirror));
+    let partial = tempfile::Builder::new().suffix(".tar.partial").tempfile_in(&cache).expect("partial");
+    ok(Command::new("tar").arg("-C").arg(build.path()).arg("-cf").arg(partial.path()).arg("."));
+    partial.persist(&tarball).expect("keep the tarball");
+    tarball
 }
 
 fn chroot(root: &Path, args: &[&str]) -> Output {
