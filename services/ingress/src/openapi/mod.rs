@@ -1,10 +1,12 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 //!
 //! - [`refusals`]: the refusals and headers the command layer adds to every operation;
-//! - [`shapes`]: what annotations cannot state (merged parts, either-or bodies).
+//! - [`shapes`]: what annotations cannot state (merged parts, either-or bodies);
+//! - [`template_vars`]: each template's variables, tied to `template`.
 
 mod refusals;
 mod shapes;
+mod template_vars;
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};

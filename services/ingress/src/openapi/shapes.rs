@@ -10,6 +10,7 @@ pub fn apply(doc: &mut Value) {
     either_one_or_all(schemas, "RetryRequest", "send_id");
     either_one_or_all(schemas, "InboundRetryRequest", "message_id");
     reminder_request(schemas);
+    super::template_vars::apply(schemas);
     if let Some(body) = doc.pointer_mut("/paths/~1api~1v1~1reminders/post/requestBody/content/application~1json/schema")
     {
         *body = json!({"$ref": "#/components/schemas/ReminderRequest"});
