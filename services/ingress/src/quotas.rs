@@ -8,6 +8,8 @@
 //! window within a minute of its time. A request reserves its place under
 //! one lock before it appends, and the reservation becomes a count when the
 //! append succeeds: parallel requests to one ingress cannot race past a quota.
+//! The follower may deliver the send before the append's acknowledgement
+//! arrives; whichever of the two comes first counts it, once.
 //! Across instances, each counts the others' sends once the follower sees
 //! them (milliseconds), so concurrent instances can overshoot by what they
 //! accept within that delay.
@@ -47,6 +49,12 @@ struct Project {
     in_window: u32,
     /// Counted here before the follower delivered them: not to count twice.
     counted_ahead: HashMap<String, i64>,
+    /// Open reservations per send id (two requests with one idempotency key
+    /// may both hold one).
+    in_flight: HashMap<String, u32>,
+    /// Delivered by the follower while a reservation for them was open:
+    /// counted already, so their commit counts nothing.
+    counted_by_log: HashSet<String>,
     pending_reminders: HashSet<String>,
     reserved_sends: u32,
     reserved_reminders: u32,
@@ -93,8 +101,13 @@ impl Counts {
                 let (Some(project_id), SendOrigin::Api) = (&p.project_id, p.origin) else { return };
                 let project = self.projects.entry(project_id.clone()).or_default();
                 let bucket = bucket_of(e.occurred_at);
-                if project.counted_ahead.remove(&p.send_id).is_none() && bucket > now_bucket - WINDOW_BUCKETS {
-                    project.count(bucket);
+                if project.counted_ahead.remove(&p.send_id).is_none() {
+                    if bucket > now_bucket - WINDOW_BUCKETS {
+                        project.count(bucket);
+                    }
+                    if project.in_flight.contains_key(&p.send_id) {
+                        project.counted_by_log.insert(p.send_id.clone());
+                    }
                 }
                 if p.send_at.is_some() {
                     project.pending_reminders.insert(p.send_id.clone());
@@ -128,31 +141,54 @@ pub struct Quotas {
     ready: watch::Receiver<bool>,
 }
 
-/// A place held under a quota until the send is appended ([`Reservation::commit`])
-/// or refused (dropped).
+/// A place held under a quota for one send until it is appended
+/// ([`Reservation::commit`]) or refused (dropped).
 pub struct Reservation {
     quotas: Quotas,
     project_id: String,
+    send_id: String,
     reminder: bool,
     done: bool,
 }
 
 impl Reservation {
-    /// The send is on the log: count it now rather than when the follower sees it.
-    pub fn commit(mut self, send_id: &str) {
+    /// The send is on the log: count it now, unless the follower already has.
+    pub fn commit(mut self) {
         let mut counts = self.quotas.lock();
         let now_bucket = bucket_of(Utc::now());
         let project = counts.projects.entry(self.project_id.clone()).or_default();
-        release(project, &self.quotas.limits, self.reminder);
-        if self.quotas.limits.daily_sends > 0 {
-            project.count(now_bucket);
-            project.counted_ahead.insert(send_id.to_string(), now_bucket);
-        }
-        if self.reminder && self.quotas.limits.pending_reminders > 0 {
-            project.pending_reminders.insert(send_id.to_string());
-            counts.reminders.insert(send_id.to_string(), self.project_id.clone());
+        let counted = self.release(project);
+        if !counted {
+            if self.quotas.limits.daily_sends > 0 {
+                project.count(now_bucket);
+                project.counted_ahead.insert(self.send_id.clone(), now_bucket);
+            }
+            if self.reminder && self.quotas.limits.pending_reminders > 0 {
+                project.pending_reminders.insert(self.send_id.clone());
+                counts.reminders.insert(self.send_id.clone(), self.project_id.clone());
+            }
         }
         self.done = true;
+    }
+
+    /// Gives the place back; says whether the follower counted the send meanwhile.
+    fn release(&self, project: &mut Project) -> bool {
+        let limits = &self.quotas.limits;
+        if limits.daily_sends > 0 {
+            project.reserved_sends -= 1;
+        }
+        if self.reminder && limits.pending_reminders > 0 {
+            project.reserved_reminders -= 1;
+        }
+        let counted = project.counted_by_log.contains(&self.send_id);
+        match project.in_flight.get_mut(&self.send_id) {
+            Some(open) if *open > 1 => *open -= 1,
+            _ => {
+                project.in_flight.remove(&self.send_id);
+                project.counted_by_log.remove(&self.send_id);
+            }
+        }
+        counted
     }
 }
 
@@ -161,18 +197,9 @@ impl Drop for Reservation {
         if !self.done {
             let mut counts = self.quotas.lock();
             if let Some(project) = counts.projects.get_mut(&self.project_id) {
-                release(project, &self.quotas.limits, self.reminder);
+                self.release(project);
             }
         }
-    }
-}
-
-fn release(project: &mut Project, limits: &Limits, reminder: bool) {
-    if limits.daily_sends > 0 {
-        project.reserved_sends -= 1;
-    }
-    if reminder && limits.pending_reminders > 0 {
-        project.reserved_reminders -= 1;
     }
 }
 
@@ -203,8 +230,8 @@ impl Quotas {
         self.counts.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Holds a place for one send of `project_id`, or says which quota is used up.
-    pub async fn reserve(&self, project_id: &str, reminder: bool) -> Result<Reservation, QuotaError> {
+    /// Holds a place for the send `send_id` of `project_id`, or says which quota is used up.
+    pub async fn reserve(&self, project_id: &str, send_id: &str, reminder: bool) -> Result<Reservation, QuotaError> {
         let mut ready = self.ready.clone();
         if !*ready.borrow() {
             tokio::time::timeout(READY_WAIT, ready.wait_for(|r| *r))
@@ -232,7 +259,14 @@ impl Quotas {
         if reminder && limits.pending_reminders > 0 {
             project.reserved_reminders += 1;
         }
-        Ok(Reservation { quotas: self.clone(), project_id: project_id.to_string(), reminder, done: false })
+        *project.in_flight.entry(send_id.to_string()).or_default() += 1;
+        Ok(Reservation {
+            quotas: self.clone(),
+            project_id: project_id.to_string(),
+            send_id: send_id.to_string(),
+            reminder,
+            done: false,
+        })
     }
 
     async fn follow(
@@ -277,25 +311,23 @@ mod tests {
     #[tokio::test]
     async fn parallel_requests_cannot_race_past_a_quota_and_a_refused_one_gives_its_place_back() {
         let quotas = counting(Limits { daily_sends: 3, pending_reminders: 0 });
-        let held: Vec<_> = futures::future::join_all((0..8).map(|_| quotas.reserve("p1", false))).await;
+        let ids: Vec<String> = (0..8).map(|i| format!("s{i}")).collect();
+        let held: Vec<_> = futures::future::join_all(ids.iter().map(|id| quotas.reserve("p1", id, false))).await;
         let (granted, refused): (Vec<_>, Vec<_>) = held.into_iter().partition(Result::is_ok);
         assert_eq!((granted.len(), refused.len()), (3, 5));
         assert!(refused.iter().all(|r| matches!(r, Err(QuotaError::DailySends(3)))));
         let mut granted = granted.into_iter().map(Result::unwrap);
-        granted.next().unwrap().commit("s1");
+        granted.next().unwrap().commit();
         drop(granted.next());
-        assert!(quotas.reserve("p1", false).await.is_ok(), "the dropped reservation's place is free again");
-        assert!(quotas.reserve("p2", false).await.is_ok(), "another project has its own quota");
+        assert!(quotas.reserve("p1", "s8", false).await.is_ok(), "the dropped reservation's place is free again");
+        assert!(quotas.reserve("p2", "s9", false).await.is_ok(), "another project has its own quota");
     }
 
-    #[tokio::test]
-    async fn a_send_counted_on_acceptance_is_not_counted_again_when_the_log_delivers_it() {
-        let quotas = counting(Limits { daily_sends: 2, pending_reminders: 1 });
-        quotas.reserve("p1", true).await.unwrap().commit("s1");
-        let accepted = novij_events::Envelope::new(
+    fn accepted(send_id: &str, reminder: bool) -> AnyEvent {
+        AnyEvent::SendAccepted(novij_events::Envelope::new(
             SendAccepted {
                 uploads: Vec::new(),
-                send_id: "s1".into(),
+                send_id: send_id.into(),
                 project_id: Some("p1".into()),
                 integration_id: None,
                 bot_key: "b".into(),
@@ -308,25 +340,54 @@ mod tests {
                 locale: None,
                 message: novij_crypto::Sealed { ad: None, kid: "k".into(), nonce: String::new(), ct: String::new() },
                 payment: None,
-                send_at: Some(Utc::now()),
+                send_at: reminder.then(Utc::now),
                 broadcast_id: None,
             },
             novij_events::EventMeta::new("c"),
-        );
-        quotas.lock().observe(&AnyEvent::SendAccepted(accepted), bucket_of(Utc::now()));
-        assert!(matches!(quotas.reserve("p1", true).await, Err(QuotaError::PendingReminders(1))), "the reminder waits");
-        assert!(quotas.reserve("p1", false).await.is_ok(), "one send counted, not two");
-        let queued = novij_events::Envelope::new(
+        ))
+    }
+
+    fn queued(send_id: &str) -> AnyEvent {
+        AnyEvent::SendQueued(novij_events::Envelope::new(
             SendQueued {
-                send_id: "s1".into(),
+                send_id: send_id.into(),
                 bot_key: "b".into(),
                 clearance: novij_events::send::Clearance::NoPaymentRequired,
                 priority: Default::default(),
             },
             novij_events::EventMeta::new("c"),
-        );
-        quotas.lock().observe(&AnyEvent::SendQueued(queued), bucket_of(Utc::now()));
-        assert!(quotas.reserve("p1", true).await.is_ok(), "fired: no longer waiting");
+        ))
+    }
+
+    fn observe(quotas: &Quotas, event: &AnyEvent) {
+        quotas.lock().observe(event, bucket_of(Utc::now()));
+    }
+
+    #[tokio::test]
+    async fn a_send_counted_on_acceptance_is_not_counted_again_when_the_log_delivers_it() {
+        let quotas = counting(Limits { daily_sends: 2, pending_reminders: 1 });
+        quotas.reserve("p1", "s1", true).await.unwrap().commit();
+        observe(&quotas, &accepted("s1", true));
+        assert!(matches!(quotas.reserve("p1", "s2", true).await, Err(QuotaError::PendingReminders(1))), "it waits");
+        assert!(quotas.reserve("p1", "s2", false).await.is_ok(), "one send counted, not two");
+        observe(&quotas, &queued("s1"));
+        assert!(quotas.reserve("p1", "s2", true).await.is_ok(), "fired: no longer waiting");
+    }
+
+    #[tokio::test]
+    async fn a_send_the_log_delivers_before_its_append_is_acknowledged_is_counted_once() {
+        let quotas = counting(Limits { daily_sends: 2, pending_reminders: 1 });
+        let reservation = quotas.reserve("p1", "s1", true).await.unwrap();
+        observe(&quotas, &accepted("s1", true));
+        // A reminder due at once fires before the request hears of its append.
+        observe(&quotas, &queued("s1"));
+        reservation.commit();
+        quotas.reserve("p1", "s2", false).await.expect("one send counted, not two").commit();
+        assert!(matches!(quotas.reserve("p1", "s3", false).await, Err(QuotaError::DailySends(2))));
+        let counts = quotas.lock();
+        let project = &counts.projects["p1"];
+        assert!(project.pending_reminders.is_empty(), "the fired reminder is not waiting again");
+        assert!(project.in_flight.is_empty() && project.counted_by_log.is_empty(), "nothing kept for ended requests");
     }
 
     #[test]

@@ -246,7 +246,7 @@ pub(crate) async fn accept_reply(
     meta: novij_events::EventMeta,
     answer: ChatReply<'_>,
 ) -> Result<bool, ApiError> {
-    let reservation = state.quotas.reserve(answer.project_id, false).await.map_err(quota_refusal)?;
+    let reservation = state.quotas.reserve(answer.project_id, &answer.send_id, false).await.map_err(quota_refusal)?;
     let now = Utc::now();
     let uploads = uploads_of(&answer.message.media);
     media::claim_uploads(state, answer.project_id, &uploads, &answer.send_id, payload_expiry(state, now), &meta)
@@ -271,7 +271,7 @@ pub(crate) async fn accept_reply(
     };
     match state.rt.log.append(&Envelope::new(accepted, meta), Expect::NoEvents).await {
         Ok(_) => {
-            reservation.commit(&answer.send_id);
+            reservation.commit();
             Ok(true)
         }
         Err(AppendError::Conflict) => Ok(false),
@@ -339,7 +339,8 @@ async fn accept_new(
     if let Some(claim) = &payment {
         payments::refuse_used_tx(state, &claim.tx_hash).await?;
     }
-    let reservation = state.quotas.reserve(&req.project_id, kind == Kind::Reminder).await.map_err(quota_refusal)?;
+    let reservation =
+        state.quotas.reserve(&req.project_id, send_id, kind == Kind::Reminder).await.map_err(quota_refusal)?;
     let (recipient_id, chat) = active_chat(state, &req.integration_id, &req.recipient_ref).await?;
     let uploads = uploads_of(&media);
     let due = send_at.unwrap_or_else(Utc::now);
@@ -371,7 +372,7 @@ async fn accept_new(
     };
     match state.rt.log.append(&Envelope::new(accepted, meta), Expect::NoEvents).await {
         Ok(_) => {
-            reservation.commit(send_id);
+            reservation.commit();
             tracing::info!(send_id = %send_id, integration_id = %integration.integration_id, reminder = send_at.is_some(), "send accepted");
             Ok(json(
                 StatusCode::ACCEPTED,
