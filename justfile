@@ -8,7 +8,7 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 default:
     @just --list --unsorted
 
-# Build, start NATS + Telegram sandbox + Relay emulator + all services, migrate, wait for health, create the demo integration
+# Build, start NATS + Telegram sandbox + Relay and Service Registry emulators + all services, migrate, wait for health, create the demo integration
 up:
     bash scripts/stack.sh up
 
@@ -24,7 +24,7 @@ restart:
 status:
     @bash scripts/stack.sh status
 
-# Follow a component's log (nats, sandbox, relay, ingress, dispatcher, connect, payment-verifier, scheduler, migrate); all without a name
+# Follow a component's log (nats, sandbox, relay, registry, ingress, dispatcher, connect, payment-verifier, scheduler, migrate); all without a name
 logs svc="":
     @bash scripts/stack.sh logs {{ quote(svc) }}
 

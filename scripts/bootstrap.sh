@@ -521,6 +521,7 @@ if ! grep -q '^TELEGRAM_COMMON_BOT_TOKEN=' "$ENV_FILE"; then
 fi
 set_default TELEGRAM_COMMON_BOT_USERNAME novij_dev_bot
 set_default RELAY_API_BASE_URL "http://127.0.0.1:8082"
+set_default SERVICE_REGISTRY_URL "http://127.0.0.1:8083"
 set_default SERVICE_WALLET_ID novij_service_wallet
 set_default DEV_PAYER_WALLET_ID dev_payer_wallet
 set_default PUBLIC_BASE_URL "http://127.0.0.1:8080"

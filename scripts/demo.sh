@@ -61,6 +61,8 @@ novij-telegram dev stack is up
   OpenAPI:            $PUBLIC_BASE_URL/openapi.json
   Telegram sandbox:   ${TELEGRAM_API_BASE_URL:-http://127.0.0.1:8081}  (bot @${TELEGRAM_COMMON_BOT_USERNAME:-novij_dev_bot})
   sandbox page:       ${TELEGRAM_API_BASE_URL:-http://127.0.0.1:8081}/  (every chat; act as the user)
+  Relay ledger:       ${RELAY_API_BASE_URL:-http://127.0.0.1:8082}  (payer wallet ${DEV_PAYER_WALLET_ID:-dev_payer_wallet})
+  Service Registry:   ${SERVICE_REGISTRY_URL:-http://127.0.0.1:8083}  (novij-telegram service-registry:status)
   NATS:               ${NATS_URL:-nats://127.0.0.1:4333}  (monitoring http://127.0.0.1:$NATS_MONITOR_PORT)
   Postgres:           $DB_DISPLAY
   logs:               .state/logs/  (./dev logs <name>, ./dev status, ./dev down)

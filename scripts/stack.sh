@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Local dev stack: nats-server, the Telegram sandbox, the Relay ledger emulator
-# and the five services.
+# Local dev stack: nats-server, the Telegram sandbox, the Relay ledger
+# emulator, the Service Registry emulator and the five services.
 #
 #   scripts/stack.sh up        build, start everything, migrate, wait for health, run the demo
 #   scripts/stack.sh down      stop everything started by `up` (Postgres keeps running)
@@ -21,7 +21,7 @@ NATS_AUTH="$STATE/nats-auth"
 source "$ROOT/scripts/lib/detach.sh"
 
 SERVICES=(ingress dispatcher connect payment-verifier scheduler)
-COMPONENTS=(nats sandbox relay "${SERVICES[@]}")
+COMPONENTS=(nats sandbox relay registry "${SERVICES[@]}")
 
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$ROOT/$TARGET_DIR" ;; esac
@@ -41,6 +41,9 @@ SANDBOX_LISTEN="${SANDBOX_LISTEN%%/*}"
 RELAY_API_BASE_URL="${RELAY_API_BASE_URL:-http://127.0.0.1:8082}"
 RELAY_LISTEN="${RELAY_API_BASE_URL#*://}"
 RELAY_LISTEN="${RELAY_LISTEN%%/*}"
+SERVICE_REGISTRY_URL="${SERVICE_REGISTRY_URL:-http://127.0.0.1:8083}"
+REGISTRY_LISTEN="${SERVICE_REGISTRY_URL#*://}"
+REGISTRY_LISTEN="${REGISTRY_LISTEN%%/*}"
 SERVICE_WALLET_ID="${SERVICE_WALLET_ID:-novij_service_wallet}"
 DEV_PAYER_WALLET_ID="${DEV_PAYER_WALLET_ID:-dev_payer_wallet}"
 HTTP_LISTEN="${HTTP_LISTEN:-127.0.0.1:8080}"
@@ -224,6 +227,14 @@ cmd_up() {
   if ! wait_until 30 "relay ($RELAY_API_BASE_URL)" tcp_open "$RELAY_LISTEN"; then
     tail_log relay
     die "relay-sandbox did not start listening on $RELAY_LISTEN"
+  fi
+
+  # The registry the `service-registry:*` commands talk to; it fetches our
+  # well-known URLs from PUBLIC_BASE_URL when asked to verify.
+  start_bg registry "$REGISTRY_LISTEN" "$BIN_DIR/registry-sandbox" --listen "$REGISTRY_LISTEN"
+  if ! wait_until 30 "registry ($SERVICE_REGISTRY_URL)" tcp_open "$REGISTRY_LISTEN"; then
+    tail_log registry
+    die "registry-sandbox did not start listening on $REGISTRY_LISTEN"
   fi
 
   say "migrating ($BIN_DIR/novij-telegram migrate)"
