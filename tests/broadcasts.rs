@@ -81,6 +81,16 @@ async fn a_broadcast_reaches_everyone_once_behind_interactive_sends_and_a_cancel
     let id = created.body["broadcast_id"].as_str().expect("broadcast_id").to_string();
     let again = stack.post("/api/v1/broadcasts", broadcast("news 1", "b1", &integration)).await;
     assert_eq!(again.body["broadcast_id"], id.as_str(), "a retry: {}", again.body);
+    // The same request written otherwise (key order, spacing, a null for an absent field) is a retry too;
+    // another request under the key is not.
+    let reordered = format!(
+        r#"{{ "idempotency_key": "b1", "template_vars": {{"text": "news 1"}}, "template": "text_message",
+              "all_connected": true, "locale": null, "integration_id": "{integration}", "project_id": "{PROJECT}" }}"#
+    );
+    let again = stack.post_raw("/api/v1/broadcasts", reordered.into_bytes()).await;
+    assert_eq!((again.status, &again.body["broadcast_id"]), (202, &json!(id)), "{}", again.body);
+    let other = stack.post("/api/v1/broadcasts", broadcast("news 2", "b1", &integration)).await;
+    assert_eq!((other.status, &other.body["error"]["code"]), (409, &json!("idempotency_conflict")), "{}", other.body);
 
     // Bulk: an interactive send made once the broadcast is going overtakes it.
     wait_count(&stack, "news 1", 1, WAIT).await;

@@ -11,6 +11,16 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     from_value(object(bytes)?)
 }
 
+/// The hash that tells a retry from another request under the same
+/// idempotency key: over the request as parsed, so the same request
+/// formatted differently (spacing, key order, an absent optional field or
+/// its `null`) is the same request.
+pub fn request_hash<T: serde::Serialize>(keyring: &novij_crypto::Keyring, req: &T) -> Result<String, ApiError> {
+    let canonical =
+        serde_json::to_value(req).and_then(|v| serde_json::to_vec(&v)).map_err(|e| ApiError::internal(&e))?;
+    Ok(novij_runtime::derive::request_hash(keyring, &canonical))
+}
+
 /// Parses a body of two parts, `A`'s fields and `B`'s (one flat object, as
 /// its documented type flattens them): each part is read on its own, because
 /// serde can neither name the field at fault inside a flattened part nor

@@ -100,8 +100,10 @@ pub async fn create(state: AppState, creds: Credentials, bytes: bytes::Bytes) ->
     let send_at = due_at(&state, req.send_at)?;
     let keyring = &state.rt.keyring;
     let broadcast_id = derive::broadcast_id(keyring, &req.project_id, &req.idempotency_key);
-    let request_hash = derive::request_hash(keyring, &bytes);
-    if let Some(answer) = existing(&state, &broadcast_id, &request_hash).await? {
+    let request_hash = body::request_hash(keyring, &req)?;
+    // Broadcasts made by earlier releases hashed the body as it came.
+    let hashes = [request_hash.clone(), derive::request_hash(keyring, &bytes)];
+    if let Some(answer) = existing(&state, &broadcast_id, &hashes).await? {
         return Ok(answer);
     }
     let integration = find_for_project(&state, &caller, &req.project_id, &req.integration_id).await?;
@@ -183,7 +185,7 @@ pub async fn create(state: AppState, creds: Credentials, bytes: bytes::Bytes) ->
             tracing::info!(broadcast_id = %broadcast_id, total, "broadcast created");
             Ok(json(StatusCode::ACCEPTED, &BroadcastCreatedView { broadcast_id, total }))
         }
-        Err(AppendError::Conflict) => existing(&state, &broadcast_id, &request_hash)
+        Err(AppendError::Conflict) => existing(&state, &broadcast_id, &hashes)
             .await?
             .ok_or_else(|| ApiError::internal(&"broadcast vanished after a conflicting append")),
         Err(e) => Err(ApiError::unavailable("the event log", &e)),
@@ -191,10 +193,10 @@ pub async fn create(state: AppState, creds: Credentials, bytes: bytes::Bytes) ->
 }
 
 /// The broadcast an idempotency key made already: the same answer, or 409
-/// when the key came with another body.
-async fn existing(state: &AppState, broadcast_id: &str, request_hash: &str) -> Result<Option<Answer>, ApiError> {
+/// when the key came with another request (none of `request_hashes`).
+async fn existing(state: &AppState, broadcast_id: &str, request_hashes: &[String]) -> Result<Option<Answer>, ApiError> {
     let Some(created) = state.rt.log.load::<Broadcast>(broadcast_id).await?.state.created else { return Ok(None) };
-    if created.request_hash != request_hash {
+    if !request_hashes.contains(&created.request_hash) {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "idempotency_conflict",

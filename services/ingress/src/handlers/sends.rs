@@ -298,9 +298,7 @@ pub async fn accept(state: AppState, creds: Credentials, bytes: bytes::Bytes, ki
     caller.require_project(&req.project_id)?;
     let keyring = &state.rt.keyring;
     let send_id = derive::send_id(keyring, &req.project_id, &req.idempotency_key);
-    let canonical = serde_json::to_vec(&serde_json::to_value(&req).map_err(|e| ApiError::internal(&e))?)
-        .map_err(|e| ApiError::internal(&e))?;
-    let request_hash = derive::request_hash(keyring, &canonical);
+    let request_hash = body::request_hash(keyring, &req)?;
     let checked = Checked { req, requested_locale, send_at, kind, meta: creds.meta() };
     match accept_new(&state, &caller, checked, &send_id, &request_hash).await {
         Ok(answer) => Ok(answer),
