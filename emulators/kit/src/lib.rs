@@ -5,6 +5,8 @@
 //!   [`Served`] is shut down or dropped.
 //! * [`init_logging`] and [`wait_for_stop_signal`] are what every emulator
 //!   binary does before and after serving.
+//! * [`json_api`] is the JSON API front of the emulators that answer JSON
+//!   only: answers, refusals, body decoding and a route to one `dispatch`.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -15,6 +17,8 @@
 //! served.shutdown().await;
 //! # Ok(()) }
 //! ```
+
+pub mod json_api;
 
 use std::net::SocketAddr;
 use std::time::Duration;

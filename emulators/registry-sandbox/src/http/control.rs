@@ -1,8 +1,8 @@
 //! The control API under `/registry`: tests and developers read the whole registry. No auth.
 
+use emulator_kit::json_api::{answer, only, HttpError, HttpResult};
 use warp::http::Method;
 
-use super::{answer, only, HttpError, HttpResult};
 use crate::registry::Registry;
 
 pub(super) fn handle(registry: &Registry, method: &Method, segments: &[&str]) -> HttpResult {

@@ -1,9 +1,9 @@
 //! The registry's API under `/v1`, as docs/REGISTRY.md describes it.
 
+use emulator_kit::json_api::{answer, empty_body, method_not_allowed, object_body, only, HttpError, HttpResult};
 use serde_json::json;
 use warp::http::Method;
 
-use super::{answer, empty_body, method_not_allowed, object_body, only, HttpError, HttpResult};
 use crate::model;
 use crate::registry::Registry;
 

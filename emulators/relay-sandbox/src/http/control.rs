@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
+use emulator_kit::json_api::{answer, empty_body, json_body, method_not_allowed, only, HttpError, HttpResult};
 use serde::Deserialize;
 use serde_json::json;
 use warp::http::Method;
 
-use super::{answer, empty_body, json_body, method_not_allowed, only, HttpError, HttpResult};
 use crate::ledger::{Relay, MAX_DELAY_MS};
 use crate::model::{NewWallet, NewWalletKey, TransferRequest};
 

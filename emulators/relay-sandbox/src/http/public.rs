@@ -1,9 +1,9 @@
 //! The public ledger API under `/v1`, as docs/RELAY.md describes it.
 
+use emulator_kit::json_api::{answer, only, HttpError, HttpResult};
 use serde_json::json;
 use warp::http::Method;
 
-use super::{answer, only, HttpError, HttpResult};
 use crate::ledger::Relay;
 
 pub(super) fn handle(relay: &Relay, method: &Method, segments: &[&str], authorization: Option<&str>) -> HttpResult {
