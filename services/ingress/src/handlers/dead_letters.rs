@@ -5,10 +5,10 @@ use async_nats::jetstream::{self, consumer::pull::OrderedConfig, consumer::Deliv
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use novij_aggregates::send::{decide, Send, SendChange, SendCommand};
-use novij_aggregates::Loaded;
+use novij_aggregates::{Aggregate, Loaded};
 use novij_bus::{AppendError, Expect};
 use novij_events::send::{DeadLetter, FailureReason};
-use novij_events::{ids, subjects, Envelope};
+use novij_events::{ids, subjects, Envelope, Event};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use warp::http::StatusCode;
@@ -104,32 +104,39 @@ pub(super) fn choose(
 }
 
 /// Removes the dead-letter entry on `subject`.
-pub(super) async fn remove_entry(state: &AppState, subject: &str) -> Result<(), ApiError> {
+async fn remove_entry(state: &AppState, subject: &str) -> Result<(), ApiError> {
     let stream = state.rt.jetstream.get_stream(subjects::DEAD_LETTERS_STREAM).await.map_err(|e| unavailable(&e))?;
     stream.purge().filter(subject).await.map_err(|e| unavailable(&e))?;
     Ok(())
 }
 
-/// Queues a dead-lettered send again, decided on the send's history and
-/// fenced on it (two operators retrying at once queue it once), then removes
-/// its entry. Whether this call queued it.
-async fn retry_one(state: &AppState, send_id: &str, creds: &Credentials) -> Result<bool, ApiError> {
+/// Retries the dead letter of aggregate `id`: the event `decide` makes of
+/// its history, appended fenced on that history (two operators retrying at
+/// once make it once), then the entry on `entry` removed. Whether this call
+/// made it.
+pub(super) async fn retry_one<A: Aggregate, E: Event>(
+    state: &AppState,
+    creds: &Credentials,
+    id: &str,
+    entry: &str,
+    decide: impl FnOnce(&A) -> Option<E>,
+) -> Result<bool, ApiError> {
     let log = &state.rt.log;
-    let Loaded { state: send, version } = log.load::<Send>(send_id).await?;
-    let queued = match decide(&send, SendCommand::RetryDeadLetter) {
-        Ok(Some(SendChange::Queued(queued))) => {
-            let env = Envelope::new(queued, creds.meta())
-                .with_event_id(ids::caused_event_id(&format!("dlq:{send_id}:{version}"), "retry"));
+    let Loaded { state: aggregate, version } = log.load::<A>(id).await?;
+    let made = match decide(&aggregate) {
+        Some(event) => {
+            let env = Envelope::new(event, creds.meta())
+                .with_event_id(ids::caused_event_id(&format!("dlq:{id}:{version}"), "retry"));
             match log.append(&env, Expect::LastSequence(version)).await {
                 Ok(appended) => !appended.duplicate,
                 Err(AppendError::Conflict) => false,
                 Err(e) => return Err(ApiError::unavailable("the event log", &e)),
             }
         }
-        _ => false,
+        None => false,
     };
-    remove_entry(state, &subjects::dead_letter(send_id)).await?;
-    Ok(queued)
+    remove_entry(state, entry).await?;
+    Ok(made)
 }
 
 #[utoipa::path(get, path = "/api/v1/ops/dead-letters", tag = "ops", security(("api_key" = [])),
@@ -169,7 +176,11 @@ pub async fn retry(state: AppState, creds: Credentials, bytes: bytes::Bytes) -> 
     let chosen = choose(waiting, req.send_id, req.all, "send_id")?;
     let mut retried = Vec::new();
     for send_id in chosen {
-        if retry_one(&state, &send_id, &creds).await? {
+        let queue_again = |send: &Send| match decide(send, SendCommand::RetryDeadLetter) {
+            Ok(Some(SendChange::Queued(queued))) => Some(queued),
+            _ => None,
+        };
+        if retry_one(&state, &creds, &send_id, &subjects::dead_letter(&send_id), queue_again).await? {
             retried.push(send_id);
         }
     }

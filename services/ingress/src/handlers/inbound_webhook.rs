@@ -9,12 +9,12 @@ use novij_aggregates::integration::{decide, IntegrationChange, IntegrationComman
 use novij_aggregates::Loaded;
 use novij_bus::{AppendError, Expect};
 use novij_events::inbound::{InboundDeadLetter, WebhookFailure};
-use novij_events::{ids, subjects, Envelope};
+use novij_events::{subjects, Envelope};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use warp::http::StatusCode;
 
-use super::dead_letters::{choose, read_stream, remove_entry};
+use super::dead_letters::{choose, read_stream, retry_one};
 use super::integrations::{changed_meanwhile, load_for_caller, refused};
 use super::{json, read_your_write, Credentials};
 use crate::answer::Answer;
@@ -133,31 +133,15 @@ pub async fn retry(state: AppState, creds: Credentials, bytes: bytes::Bytes) -> 
     let chosen = choose(owned, req.message_id, req.all, "message_id")?;
     let mut retried = Vec::new();
     for message_id in chosen {
-        if retry_one(&state, &message_id, &creds).await? {
+        let deliver_again = |inbound: &Inbound| match decide_inbound(inbound, InboundCommand::Redeliver) {
+            Ok(Some(InboundChange::RedeliveryRequested(requested))) => Some(requested),
+            _ => None,
+        };
+        let entry = subjects::inbound_dead_letter(&message_id);
+        if retry_one(&state, &creds, &message_id, &entry, deliver_again).await? {
             retried.push(message_id);
         }
     }
     tracing::info!(count = retried.len(), "inbound dead letters retried");
     Ok(json(StatusCode::OK, &InboundRetryReport { retried }))
-}
-
-/// Starts a new round of delivery, fenced on the message's history (two
-/// retries at once start one), then removes the entry. Whether this call started it.
-async fn retry_one(state: &AppState, message_id: &str, creds: &Credentials) -> Result<bool, ApiError> {
-    let log = &state.rt.log;
-    let Loaded { state: inbound, version } = log.load::<Inbound>(message_id).await?;
-    let started = match decide_inbound(&inbound, InboundCommand::Redeliver) {
-        Ok(Some(InboundChange::RedeliveryRequested(requested))) => {
-            let env = Envelope::new(requested, creds.meta())
-                .with_event_id(ids::caused_event_id(&format!("dlq:{message_id}:{version}"), "retry"));
-            match log.append(&env, Expect::LastSequence(version)).await {
-                Ok(appended) => !appended.duplicate,
-                Err(AppendError::Conflict) => false,
-                Err(e) => return Err(ApiError::unavailable("the event log", &e)),
-            }
-        }
-        _ => false,
-    };
-    remove_entry(state, &subjects::inbound_dead_letter(message_id)).await?;
-    Ok(started)
 }
