@@ -16,6 +16,7 @@ pub mod cache;
 pub mod consume;
 pub mod follow;
 pub mod log;
+pub mod startup;
 pub mod topology;
 
 pub use consume::{decode_event, run_consumer, run_event_consumer, undecodable, Delivered, Handled};

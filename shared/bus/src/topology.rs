@@ -126,26 +126,14 @@ async fn create_or_update_stream(js: &jetstream::Context, config: stream::Config
     }
 }
 
-/// Runs `apply` until JetStream takes it: a cluster still electing its
-/// leaders answers late or not at all, which is no reason for a service to
-/// exit. A definition that does not parse is returned at once.
-pub async fn until_applied<F, Fut>(mut apply: F) -> Result<(), TopologyError>
+/// Runs `apply` until JetStream takes it ([`crate::startup`]). A definition
+/// that does not parse is returned at once.
+pub async fn until_applied<F, Fut>(apply: F) -> Result<(), TopologyError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<(), TopologyError>>,
 {
-    let mut pause = std::time::Duration::from_millis(250);
-    loop {
-        match apply().await {
-            Err(e @ TopologyError::Definition { .. }) => return Err(e),
-            Err(e) => {
-                tracing::warn!(error = %e, retry_in_ms = pause.as_millis() as u64, "JetStream did not take the topology; retrying");
-            }
-            Ok(()) => return Ok(()),
-        }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(std::time::Duration::from_secs(5));
-    }
+    crate::startup::until_answered("the topology", apply, |e| !matches!(e, TopologyError::Definition { .. })).await
 }
 
 /// Creates or updates durable consumers, each on its stream.

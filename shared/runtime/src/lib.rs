@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 pub use ask::{ask_dispatcher, AskError};
+use novij_bus::startup::until_answered;
 use novij_bus::EventLog;
 use novij_config::Config;
 use novij_crypto::Keyring;
@@ -67,7 +68,9 @@ impl Runtime {
     }
 
     async fn start_as(config: Config, name: &str, command: bool) -> anyhow::Result<Runtime> {
-        let configured = config.keyring().context("NOVIJ_MASTER_KEYS")?;
+        // Checked before anything connects; each attempt to read the stored
+        // keys below parses it again, as key material is never cloned.
+        config.keyring().context("NOVIJ_MASTER_KEYS")?;
         let target = if command { command_nats_target(&config) } else { nats_target(&config) };
         let nats = novij_bus::connect(&target, name).await.context("connecting to NATS")?;
         let jetstream = async_nats::jetstream::new(nats.clone());
@@ -77,19 +80,35 @@ impl Runtime {
             false => novij_bus::topology::until_applied(|| novij_bus::topology::apply(&jetstream, replicas)).await,
         };
         applied.context("applying the JetStream topology")?;
+        // A service waits for the buckets' streams as for the topology; a
+        // command fails at once. Only a store's failure may pass, not a key's.
+        let passing = |store_failed: bool| !command && store_failed;
         // Retired master keys still open what they sealed (`keys rotate`);
         // the log's values are sealed with the current one's lasting data key.
-        let keyring =
-            novij_keystore::with_stored_keys(&jetstream, configured).await.context("reading the stored keys")?;
+        let keyring = until_answered(
+            "reading the stored keys",
+            || async { novij_keystore::with_stored_keys(&jetstream, config.keyring()?).await },
+            |e| passing(matches!(e, PayloadError::Store(_))),
+        )
+        .await
+        .context("reading the stored keys")?;
         let keyring = Arc::new(keyring);
         let db = novij_projections::connect(&config.database_url).await.context("connecting to Postgres")?;
-        let payloads =
-            Payloads::connect(&jetstream, db.clone(), keyring.clone(), config.retention.payload_key_epoch_seconds)
-                .await
-                .context("opening the payload key store")?;
-        let uploads = Uploads::open(&jetstream, config.nats_stream_replicas, keyring.clone())
-            .await
-            .context("opening the upload store")?;
+        let epoch_seconds = config.retention.payload_key_epoch_seconds;
+        let payloads = until_answered(
+            "opening the payload key store",
+            || Payloads::connect(&jetstream, db.clone(), keyring.clone(), epoch_seconds),
+            |e| passing(matches!(e, PayloadError::Store(_))),
+        )
+        .await
+        .context("opening the payload key store")?;
+        let uploads = until_answered(
+            "opening the upload store",
+            || Uploads::open(&jetstream, replicas, keyring.clone()),
+            |e| passing(matches!(e, UploadError::Store(_))),
+        )
+        .await
+        .context("opening the upload store")?;
         Ok(Runtime {
             config: Arc::new(config),
             log: EventLog::new(jetstream.clone()),
