@@ -42,6 +42,15 @@ pub enum QuotaError {
     NotReady,
 }
 
+/// A send reserved and not yet committed or dropped.
+#[derive(Default)]
+struct InFlight {
+    /// Two requests with one idempotency key may both hold one.
+    reservations: u32,
+    /// The follower delivered it meanwhile: counted already, so its commit counts nothing.
+    counted_by_log: bool,
+}
+
 #[derive(Default)]
 struct Project {
     /// (bucket, sends accepted in it), oldest first.
@@ -49,12 +58,8 @@ struct Project {
     in_window: u32,
     /// Counted here before the follower delivered them: not to count twice.
     counted_ahead: HashMap<String, i64>,
-    /// Open reservations per send id (two requests with one idempotency key
-    /// may both hold one).
-    in_flight: HashMap<String, u32>,
-    /// Delivered by the follower while a reservation for them was open:
-    /// counted already, so their commit counts nothing.
-    counted_by_log: HashSet<String>,
+    /// Sends with open reservations.
+    in_flight: HashMap<String, InFlight>,
     pending_reminders: HashSet<String>,
     reserved_sends: u32,
     reserved_reminders: u32,
@@ -105,8 +110,8 @@ impl Counts {
                     if bucket > now_bucket - WINDOW_BUCKETS {
                         project.count(bucket);
                     }
-                    if project.in_flight.contains_key(&p.send_id) {
-                        project.counted_by_log.insert(p.send_id.clone());
+                    if let Some(in_flight) = project.in_flight.get_mut(&p.send_id) {
+                        in_flight.counted_by_log = true;
                     }
                 }
                 if p.send_at.is_some() {
@@ -180,13 +185,11 @@ impl Reservation {
         if self.reminder && limits.pending_reminders > 0 {
             project.reserved_reminders -= 1;
         }
-        let counted = project.counted_by_log.contains(&self.send_id);
-        match project.in_flight.get_mut(&self.send_id) {
-            Some(open) if *open > 1 => *open -= 1,
-            _ => {
-                project.in_flight.remove(&self.send_id);
-                project.counted_by_log.remove(&self.send_id);
-            }
+        let Some(in_flight) = project.in_flight.get_mut(&self.send_id) else { return false };
+        let counted = in_flight.counted_by_log;
+        in_flight.reservations -= 1;
+        if in_flight.reservations == 0 {
+            project.in_flight.remove(&self.send_id);
         }
         counted
     }
@@ -259,7 +262,7 @@ impl Quotas {
         if reminder && limits.pending_reminders > 0 {
             project.reserved_reminders += 1;
         }
-        *project.in_flight.entry(send_id.to_string()).or_default() += 1;
+        project.in_flight.entry(send_id.to_string()).or_default().reservations += 1;
         Ok(Reservation {
             quotas: self.clone(),
             project_id: project_id.to_string(),
@@ -387,7 +390,7 @@ mod tests {
         let counts = quotas.lock();
         let project = &counts.projects["p1"];
         assert!(project.pending_reminders.is_empty(), "the fired reminder is not waiting again");
-        assert!(project.in_flight.is_empty() && project.counted_by_log.is_empty(), "nothing kept for ended requests");
+        assert!(project.in_flight.is_empty(), "nothing kept for ended requests");
     }
 
     #[test]
